@@ -1,0 +1,151 @@
+//! The event envelope: what is appended ([`NewEvent`]) and what is read back
+//! ([`RecordedEvent`]).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Who caused an event. Stored in the event's metadata so the log itself is the audit
+/// trail of who did what to whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// The operator at the command line of the server (`verity ...`).
+    Cli {
+        /// The operating-system user name, when known.
+        os_user: Option<String>,
+    },
+    /// A signed-in person (an admin, or the person themselves).
+    User {
+        /// The person's user id.
+        user_id: String,
+    },
+    /// Verity itself (first start, key rotation, housekeeping).
+    System,
+}
+
+/// Metadata carried by every event: who, from where, when it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    /// Who caused the event.
+    pub actor: Actor,
+    /// The request that caused it, when it came over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The client's IP address, when it came over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    /// When the fact happened (the command's `now`), as opposed to when it was recorded.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// An event about to be appended to a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Dotted, past-tense type name, e.g. `user.password.changed`. A stored name is a data
+    /// format: never renamed, never reused.
+    pub event_type: String,
+    /// Version of the payload's schema; a change is a new version plus an upcaster.
+    pub schema: u32,
+    /// The payload as JSON text. Stored byte for byte, so the hash chain covers exactly it.
+    pub data: String,
+    /// Who, from where, when.
+    pub metadata: EventMetadata,
+}
+
+/// An event as it stands in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// Global position: gapless and strictly increasing in commit order, from 1.
+    pub position: u64,
+    /// The stream the event belongs to, e.g. `user-<uuid>`.
+    pub stream: String,
+    /// Version within the stream, from 1.
+    pub version: u64,
+    /// Dotted type name.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Payload schema version.
+    pub schema: u32,
+    /// Payload, JSON text as stored.
+    pub data: String,
+    /// Metadata, JSON text as stored.
+    pub metadata: String,
+    /// When the store recorded the event, in microseconds precision.
+    pub recorded_at: DateTime<Utc>,
+    /// SHA-256 over the previous event's hash and this event's canonical bytes, hex.
+    pub hash: String,
+}
+
+impl RecordedEvent {
+    /// Decodes the payload into `T`.
+    pub fn payload<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        serde_json::from_str(&self.data).map_err(|source| DecodeError::Payload {
+            event_type: self.event_type.clone(),
+            position: self.position,
+            message: source.to_string(),
+        })
+    }
+
+    /// Decodes the metadata.
+    pub fn decoded_metadata(&self) -> Result<EventMetadata, DecodeError> {
+        serde_json::from_str(&self.metadata).map_err(|source| DecodeError::Payload {
+            event_type: self.event_type.clone(),
+            position: self.position,
+            message: source.to_string(),
+        })
+    }
+}
+
+/// An event payload that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The JSON does not match the payload's schema.
+    #[error("event {event_type} at position {position}: {message}")]
+    Payload {
+        /// The stored type name.
+        event_type: String,
+        /// The event's position.
+        position: u64,
+        /// What serde said.
+        message: String,
+    },
+    /// The schema version is newer than this binary understands.
+    #[error("event {event_type} has schema {schema}, newer than this binary understands")]
+    UnknownSchema {
+        /// The stored type name.
+        event_type: String,
+        /// The stored schema version.
+        schema: u32,
+    },
+}
+
+/// A typed event of one aggregate: how it maps to and from the stored envelope.
+pub trait DomainEvent: Sized {
+    /// The stored, dotted type name.
+    fn event_type(&self) -> &'static str;
+    /// The payload schema version this binary writes.
+    fn schema(&self) -> u32 {
+        1
+    }
+    /// The payload as JSON text.
+    fn to_data(&self) -> String;
+    /// Reads a stored event back (upcasting older schemas); `Ok(None)` for types that
+    /// belong to another aggregate.
+    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError>;
+
+    /// Wraps the event into an envelope with the given metadata.
+    fn into_new_event(&self, metadata: EventMetadata) -> NewEvent {
+        NewEvent {
+            event_type: self.event_type().to_owned(),
+            schema: self.schema(),
+            data: self.to_data(),
+            metadata,
+        }
+    }
+}
+
+/// Serialises a payload struct to JSON text. Payload structs only hold strings, numbers,
+/// booleans and timestamps, which always serialise.
+pub fn to_json<T: Serialize>(payload: &T) -> String {
+    serde_json::to_string(payload).unwrap_or_else(|_| String::from("{}"))
+}

@@ -1,0 +1,21 @@
+//! Verity's domain: the events that make up the log, the aggregates whose rules decide
+//! which events a command produces, and the ports (such as [`EventStore`]) that the
+//! backends implement.
+//!
+//! This crate knows nothing of SQL, HTTP, the clock or the random number generator: the
+//! current time and any random value are passed in through [`Context`] or the command.
+
+pub mod aggregate;
+pub mod email;
+pub mod event;
+pub mod organization;
+pub mod store;
+pub mod user;
+
+pub use aggregate::{Aggregate, Context, execute};
+pub use email::{Email, EmailError};
+pub use event::{Actor, DecodeError, DomainEvent, EventMetadata, NewEvent, RecordedEvent};
+pub use store::{
+    AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError,
+    UniqueKey,
+};

@@ -1,0 +1,185 @@
+//! Organizations own users.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, Context};
+use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::store::UniqueKey;
+
+/// Longest organization name accepted.
+pub const MAX_ORGANIZATION_NAME: usize = 100;
+
+/// The stream of an organization.
+pub fn stream(org_id: Uuid) -> String {
+    format!("org-{org_id}")
+}
+
+/// The unique key that keeps organization names distinct (case-insensitively).
+pub fn name_key(name: &str) -> UniqueKey {
+    UniqueKey(format!("org-name:{}", name.trim().to_lowercase()))
+}
+
+/// What can be asked of an organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrganizationCommand {
+    /// Create it.
+    Create {
+        /// A fresh id.
+        org_id: Uuid,
+        /// Display name, unique within the instance.
+        name: String,
+    },
+}
+
+/// What an organization records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrganizationEvent {
+    /// `org.created`
+    Created(OrganizationCreated),
+}
+
+/// Payload of `org.created`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationCreated {
+    /// The organization's id.
+    pub org_id: Uuid,
+    /// Its display name.
+    pub name: String,
+}
+
+/// Stored type name of [`OrganizationCreated`].
+pub const ORG_CREATED: &str = "org.created";
+
+impl DomainEvent for OrganizationEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Created(_) => ORG_CREATED,
+        }
+    }
+
+    fn to_data(&self) -> String {
+        match self {
+            Self::Created(payload) => to_json(payload),
+        }
+    }
+
+    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
+        match event.event_type.as_str() {
+            ORG_CREATED => Ok(Some(Self::Created(event.payload()?))),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Why an organization command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrganizationError {
+    /// The stream already holds an organization.
+    #[error("the organization already exists")]
+    AlreadyExists,
+    /// Empty or too long.
+    #[error("an organization name must have 1 to {MAX_ORGANIZATION_NAME} characters")]
+    InvalidName,
+}
+
+/// The organization as its rules see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Organization {
+    /// Present once created.
+    pub created: Option<OrganizationCreated>,
+}
+
+impl Aggregate for Organization {
+    type Command = OrganizationCommand;
+    type Event = OrganizationEvent;
+    type Error = OrganizationError;
+
+    fn decide(
+        &self,
+        command: &Self::Command,
+        _context: &Context,
+    ) -> Result<Vec<Self::Event>, Self::Error> {
+        match command {
+            OrganizationCommand::Create { org_id, name } => {
+                if self.created.is_some() {
+                    return Err(OrganizationError::AlreadyExists);
+                }
+                let name = name.trim();
+                if name.is_empty() || name.chars().count() > MAX_ORGANIZATION_NAME {
+                    return Err(OrganizationError::InvalidName);
+                }
+                Ok(vec![OrganizationEvent::Created(OrganizationCreated {
+                    org_id: *org_id,
+                    name: name.to_owned(),
+                })])
+            }
+        }
+    }
+
+    fn evolve(self, event: &Self::Event) -> Self {
+        match event {
+            OrganizationEvent::Created(created) => Self {
+                created: Some(created.clone()),
+            },
+        }
+    }
+
+    fn unique_keys(event: &Self::Event) -> (Vec<UniqueKey>, Vec<UniqueKey>) {
+        match event {
+            OrganizationEvent::Created(created) => (vec![name_key(&created.name)], Vec::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::Scenario;
+
+    fn created() -> OrganizationEvent {
+        OrganizationEvent::Created(OrganizationCreated {
+            org_id: Uuid::nil(),
+            name: "Acme".into(),
+        })
+    }
+
+    #[test]
+    fn an_organization_is_created_with_a_trimmed_name() {
+        Scenario::<Organization>::given([])
+            .when(OrganizationCommand::Create {
+                org_id: Uuid::nil(),
+                name: "  Acme ".into(),
+            })
+            .then([created()]);
+    }
+
+    #[test]
+    fn an_organization_is_created_once() {
+        Scenario::<Organization>::given([created()])
+            .when(OrganizationCommand::Create {
+                org_id: Uuid::nil(),
+                name: "Acme".into(),
+            })
+            .then_err(OrganizationError::AlreadyExists);
+    }
+
+    #[test]
+    fn an_empty_or_overlong_name_is_refused() {
+        for name in ["   ".to_owned(), "x".repeat(MAX_ORGANIZATION_NAME + 1)] {
+            Scenario::<Organization>::given([])
+                .when(OrganizationCommand::Create {
+                    org_id: Uuid::nil(),
+                    name,
+                })
+                .then_err(OrganizationError::InvalidName);
+        }
+    }
+
+    #[test]
+    fn the_name_claims_a_case_insensitive_key() {
+        let (claims, releases) = Organization::unique_keys(&created());
+        assert_eq!(claims, vec![UniqueKey("org-name:acme".into())]);
+        assert!(releases.is_empty());
+    }
+}

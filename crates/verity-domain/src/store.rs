@@ -1,0 +1,170 @@
+//! The event-store port. Backends (SQLite, PostgreSQL) live in `verity-store` and pass one
+//! shared contract test suite.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::event::{NewEvent, RecordedEvent};
+
+/// What the writer believes the stream's current version to be (optimistic concurrency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last event must have exactly this version.
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// The version a stream at `current` (0 = no stream) satisfies, or `None` when it
+    /// does not.
+    pub fn accepts(self, current: u64) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NoStream => current == 0,
+            Self::Exact(version) => current == version,
+        }
+    }
+}
+
+impl std::fmt::Display for ExpectedVersion {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Any => formatter.write_str("any"),
+            Self::NoStream => formatter.write_str("no stream"),
+            Self::Exact(version) => write!(formatter, "{version}"),
+        }
+    }
+}
+
+/// A key that must be unique across the whole log, e.g. `email:<org>:<normalised email>`.
+/// Claimed and released atomically with the events of an append.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UniqueKey(pub String);
+
+impl std::fmt::Display for UniqueKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// One atomic append: all events and key changes commit together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendRequest {
+    /// The stream to append to.
+    pub stream: String,
+    /// The version the stream must be at.
+    pub expected: ExpectedVersion,
+    /// The events, in order. May be empty when only keys change.
+    pub events: Vec<NewEvent>,
+    /// Keys to claim for this stream; an error when another stream holds one.
+    pub claims: Vec<UniqueKey>,
+    /// Keys this stream gives up.
+    pub releases: Vec<UniqueKey>,
+}
+
+impl AppendRequest {
+    /// An append of events without unique keys.
+    pub fn new(
+        stream: impl Into<String>,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Self {
+        Self {
+            stream: stream.into(),
+            expected,
+            events,
+            claims: Vec::new(),
+            releases: Vec::new(),
+        }
+    }
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Global position of the last event appended (the log's head when the append
+    /// committed, if it appended nothing).
+    pub position: u64,
+    /// The stream's version after the append.
+    pub stream_version: u64,
+}
+
+/// Why the store refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The stream moved on since the writer read it.
+    #[error("conflict on stream {stream}: expected version {expected}, found {actual}")]
+    Conflict {
+        /// The stream.
+        stream: String,
+        /// What the writer expected.
+        expected: ExpectedVersion,
+        /// The stream's actual version (0 = no stream).
+        actual: u64,
+    },
+    /// Another stream holds a unique key this append claims.
+    #[error("unique key {key} is already taken")]
+    UniqueKeyTaken {
+        /// The key.
+        key: UniqueKey,
+    },
+    /// The request itself is malformed (e.g. an empty stream name or invalid JSON data).
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// The database holds something this binary cannot read.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The database belongs to another application or a newer Verity.
+    #[error("incompatible database: {0}")]
+    Incompatible(String),
+    /// The database could not be reached or failed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The event-store port.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends atomically; positions are assigned in commit order, without gaps.
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
+
+    /// Reads one stream from its first event.
+    async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Reads at most `limit` events with a position greater than `after`, in order.
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The position of the last committed event (0 for an empty log).
+    async fn head(&self) -> Result<u64, StoreError>;
+
+    /// Waits until the head is beyond `position`, or `timeout` passed; returns the head.
+    /// Sees appends of other processes too (PostgreSQL: LISTEN/NOTIFY; SQLite: polling).
+    async fn wait_beyond(&self, position: u64, timeout: Duration) -> Result<u64, StoreError>;
+}
+
+/// A projection's saved state: where it stood in the log and under which version of its
+/// code. A changed version forces a rebuild from position 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The projection's name.
+    pub name: String,
+    /// The projection's code version when the snapshot was taken.
+    pub version: u32,
+    /// The last position folded into it.
+    pub position: u64,
+    /// The serialised state.
+    pub data: Vec<u8>,
+}
+
+/// Where projections keep their snapshots (the same database as the log).
+#[async_trait]
+pub trait SnapshotStore: Send + Sync + 'static {
+    /// The latest snapshot of a projection, if any.
+    async fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError>;
+    /// Replaces a projection's snapshot.
+    async fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+}

@@ -1,0 +1,440 @@
+//! People: created by an admin with a temporary password, then managing their own.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, Context};
+use crate::email::Email;
+use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::store::UniqueKey;
+
+/// Longest display name accepted.
+pub const MAX_NAME: usize = 200;
+
+/// The stream of a user.
+pub fn stream(user_id: Uuid) -> String {
+    format!("user-{user_id}")
+}
+
+/// The unique key that keeps an email address to one person within an organization.
+pub fn email_key(org_id: Uuid, email: &Email) -> UniqueKey {
+    UniqueKey(format!("email:{org_id}:{email}"))
+}
+
+/// Whether `hash` is an Argon2id PHC string: the only form a password may take in the log.
+fn is_argon2id_phc(hash: &str) -> bool {
+    hash.starts_with("$argon2id$") && hash.len() < 512
+}
+
+/// What can be asked of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserCommand {
+    /// An admin creates the account with a temporary password.
+    Create {
+        /// A fresh id.
+        user_id: Uuid,
+        /// The organization the person belongs to.
+        org_id: Uuid,
+        /// Their address, normalised.
+        email: Email,
+        /// Their display name.
+        name: String,
+        /// Argon2id PHC hash of the temporary password (the password itself never
+        /// reaches the domain).
+        temporary_password_hash: String,
+        /// When the temporary password stops working.
+        temporary_password_expires_at: DateTime<Utc>,
+    },
+    /// The person sets a password of their own.
+    ChangePassword {
+        /// Argon2id PHC hash of the new password.
+        password_hash: String,
+    },
+    /// An admin blocks sign-in.
+    Disable,
+    /// An admin allows sign-in again.
+    Enable,
+}
+
+/// What a user records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserEvent {
+    /// `user.created`
+    Created(UserCreated),
+    /// `user.password.changed`
+    PasswordChanged(PasswordChanged),
+    /// `user.disabled`
+    Disabled,
+    /// `user.enabled`
+    Enabled,
+}
+
+/// Payload of `user.created`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCreated {
+    /// The user's id.
+    pub user_id: Uuid,
+    /// Their organization.
+    pub org_id: Uuid,
+    /// Their normalised address.
+    pub email: Email,
+    /// Their display name.
+    pub name: String,
+    /// Argon2id PHC hash of the temporary password.
+    pub temporary_password_hash: String,
+    /// When the temporary password expires.
+    pub temporary_password_expires_at: DateTime<Utc>,
+}
+
+/// Payload of `user.password.changed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChanged {
+    /// Argon2id PHC hash of the new password.
+    pub password_hash: String,
+}
+
+/// Empty payload of events that carry nothing but their type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Empty {}
+
+/// Stored type name of [`UserCreated`].
+pub const USER_CREATED: &str = "user.created";
+/// Stored type name of [`PasswordChanged`].
+pub const USER_PASSWORD_CHANGED: &str = "user.password.changed";
+/// Stored type name of [`UserEvent::Disabled`].
+pub const USER_DISABLED: &str = "user.disabled";
+/// Stored type name of [`UserEvent::Enabled`].
+pub const USER_ENABLED: &str = "user.enabled";
+
+impl DomainEvent for UserEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Created(_) => USER_CREATED,
+            Self::PasswordChanged(_) => USER_PASSWORD_CHANGED,
+            Self::Disabled => USER_DISABLED,
+            Self::Enabled => USER_ENABLED,
+        }
+    }
+
+    fn to_data(&self) -> String {
+        match self {
+            Self::Created(payload) => to_json(payload),
+            Self::PasswordChanged(payload) => to_json(payload),
+            Self::Disabled | Self::Enabled => to_json(&Empty {}),
+        }
+    }
+
+    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
+        Ok(Some(match event.event_type.as_str() {
+            USER_CREATED => Self::Created(event.payload()?),
+            USER_PASSWORD_CHANGED => Self::PasswordChanged(event.payload()?),
+            USER_DISABLED => Self::Disabled,
+            USER_ENABLED => Self::Enabled,
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// Why a user command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    /// The stream already holds a user.
+    #[error("the user already exists")]
+    AlreadyExists,
+    /// No such user.
+    #[error("no such user")]
+    NotFound,
+    /// Empty or overlong display name.
+    #[error("a name must have 1 to {MAX_NAME} characters")]
+    InvalidName,
+    /// A password that is not an Argon2id PHC hash would put a secret in clear in the log.
+    #[error("a password must be stored as an Argon2id PHC hash")]
+    PasswordNotHashed,
+    /// The temporary password would already be expired.
+    #[error("the temporary password must expire in the future")]
+    ExpiryInThePast,
+    /// A disabled person cannot change their password.
+    #[error("the user is disabled")]
+    Disabled,
+    /// Disabling twice.
+    #[error("the user is already disabled")]
+    AlreadyDisabled,
+    /// Enabling an active user.
+    #[error("the user is already enabled")]
+    AlreadyEnabled,
+}
+
+/// The user as its rules see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct User {
+    /// Present once created.
+    pub created: Option<UserCreated>,
+    /// Whether sign-in is blocked.
+    pub disabled: bool,
+    /// The person's own password, once chosen.
+    pub password_hash: Option<String>,
+}
+
+impl Aggregate for User {
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = UserError;
+
+    fn decide(
+        &self,
+        command: &Self::Command,
+        context: &Context,
+    ) -> Result<Vec<Self::Event>, Self::Error> {
+        match command {
+            UserCommand::Create {
+                user_id,
+                org_id,
+                email,
+                name,
+                temporary_password_hash,
+                temporary_password_expires_at,
+            } => {
+                if self.created.is_some() {
+                    return Err(UserError::AlreadyExists);
+                }
+                let name = name.trim();
+                if name.is_empty() || name.chars().count() > MAX_NAME {
+                    return Err(UserError::InvalidName);
+                }
+                if !is_argon2id_phc(temporary_password_hash) {
+                    return Err(UserError::PasswordNotHashed);
+                }
+                if *temporary_password_expires_at <= context.now {
+                    return Err(UserError::ExpiryInThePast);
+                }
+                Ok(vec![UserEvent::Created(UserCreated {
+                    user_id: *user_id,
+                    org_id: *org_id,
+                    email: email.clone(),
+                    name: name.to_owned(),
+                    temporary_password_hash: temporary_password_hash.clone(),
+                    temporary_password_expires_at: *temporary_password_expires_at,
+                })])
+            }
+            UserCommand::ChangePassword { password_hash } => {
+                self.existing()?;
+                if self.disabled {
+                    return Err(UserError::Disabled);
+                }
+                if !is_argon2id_phc(password_hash) {
+                    return Err(UserError::PasswordNotHashed);
+                }
+                Ok(vec![UserEvent::PasswordChanged(PasswordChanged {
+                    password_hash: password_hash.clone(),
+                })])
+            }
+            UserCommand::Disable => {
+                self.existing()?;
+                if self.disabled {
+                    return Err(UserError::AlreadyDisabled);
+                }
+                Ok(vec![UserEvent::Disabled])
+            }
+            UserCommand::Enable => {
+                self.existing()?;
+                if !self.disabled {
+                    return Err(UserError::AlreadyEnabled);
+                }
+                Ok(vec![UserEvent::Enabled])
+            }
+        }
+    }
+
+    fn evolve(mut self, event: &Self::Event) -> Self {
+        match event {
+            UserEvent::Created(created) => self.created = Some(created.clone()),
+            UserEvent::PasswordChanged(changed) => {
+                self.password_hash = Some(changed.password_hash.clone())
+            }
+            UserEvent::Disabled => self.disabled = true,
+            UserEvent::Enabled => self.disabled = false,
+        }
+        self
+    }
+
+    fn unique_keys(event: &Self::Event) -> (Vec<UniqueKey>, Vec<UniqueKey>) {
+        match event {
+            UserEvent::Created(created) => {
+                (vec![email_key(created.org_id, &created.email)], Vec::new())
+            }
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+}
+
+impl User {
+    fn existing(&self) -> Result<&UserCreated, UserError> {
+        self.created.as_ref().ok_or(UserError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::{Scenario, context};
+
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    const NEW_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g";
+
+    fn create() -> UserCommand {
+        UserCommand::Create {
+            user_id: Uuid::nil(),
+            org_id: Uuid::max(),
+            email: Email::parse("Ada@Example.org").unwrap(),
+            name: " Ada Lovelace ".into(),
+            temporary_password_hash: HASH.into(),
+            temporary_password_expires_at: context().now + chrono::Duration::days(7),
+        }
+    }
+
+    fn created() -> UserEvent {
+        UserEvent::Created(UserCreated {
+            user_id: Uuid::nil(),
+            org_id: Uuid::max(),
+            email: Email::parse("ada@example.org").unwrap(),
+            name: "Ada Lovelace".into(),
+            temporary_password_hash: HASH.into(),
+            temporary_password_expires_at: context().now + chrono::Duration::days(7),
+        })
+    }
+
+    #[test]
+    fn an_admin_creates_a_user_with_a_temporary_password() {
+        Scenario::<User>::given([]).when(create()).then([created()]);
+    }
+
+    #[test]
+    fn a_user_is_created_once() {
+        Scenario::<User>::given([created()])
+            .when(create())
+            .then_err(UserError::AlreadyExists);
+    }
+
+    #[test]
+    fn the_email_claims_a_key_within_the_organization() {
+        let (claims, _) = User::unique_keys(&created());
+        assert_eq!(
+            claims,
+            vec![UniqueKey(format!("email:{}:ada@example.org", Uuid::max()))]
+        );
+    }
+
+    #[test]
+    fn a_temporary_password_in_clear_is_refused() {
+        let mut command = create();
+        if let UserCommand::Create {
+            temporary_password_hash,
+            ..
+        } = &mut command
+        {
+            *temporary_password_hash = "hunter2hunter2".into();
+        }
+        Scenario::<User>::given([])
+            .when(command)
+            .then_err(UserError::PasswordNotHashed);
+    }
+
+    #[test]
+    fn an_already_expired_temporary_password_is_refused() {
+        Scenario::<User>::given([])
+            .at(context().now + chrono::Duration::days(8))
+            .when(create())
+            .then_err(UserError::ExpiryInThePast);
+    }
+
+    #[test]
+    fn an_empty_name_is_refused() {
+        let mut command = create();
+        if let UserCommand::Create { name, .. } = &mut command {
+            *name = "  ".into();
+        }
+        Scenario::<User>::given([])
+            .when(command)
+            .then_err(UserError::InvalidName);
+    }
+
+    #[test]
+    fn a_user_changes_the_password() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::ChangePassword {
+                password_hash: NEW_HASH.into(),
+            })
+            .then([UserEvent::PasswordChanged(PasswordChanged {
+                password_hash: NEW_HASH.into(),
+            })]);
+    }
+
+    #[test]
+    fn a_disabled_user_cannot_change_the_password() {
+        Scenario::<User>::given([created(), UserEvent::Disabled])
+            .when(UserCommand::ChangePassword {
+                password_hash: NEW_HASH.into(),
+            })
+            .then_err(UserError::Disabled);
+    }
+
+    #[test]
+    fn a_new_password_in_clear_is_refused() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::ChangePassword {
+                password_hash: "correct horse".into(),
+            })
+            .then_err(UserError::PasswordNotHashed);
+    }
+
+    #[test]
+    fn a_missing_user_cannot_be_changed() {
+        Scenario::<User>::given([])
+            .when(UserCommand::Disable)
+            .then_err(UserError::NotFound);
+        Scenario::<User>::given([])
+            .when(UserCommand::ChangePassword {
+                password_hash: NEW_HASH.into(),
+            })
+            .then_err(UserError::NotFound);
+    }
+
+    #[test]
+    fn an_admin_disables_and_enables_a_user() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::Disable)
+            .then([UserEvent::Disabled]);
+        Scenario::<User>::given([created(), UserEvent::Disabled])
+            .when(UserCommand::Enable)
+            .then([UserEvent::Enabled]);
+    }
+
+    #[test]
+    fn disabling_twice_or_enabling_an_active_user_is_refused() {
+        Scenario::<User>::given([created(), UserEvent::Disabled])
+            .when(UserCommand::Disable)
+            .then_err(UserError::AlreadyDisabled);
+        Scenario::<User>::given([created()])
+            .when(UserCommand::Enable)
+            .then_err(UserError::AlreadyEnabled);
+    }
+
+    #[test]
+    fn events_round_trip_through_the_envelope() {
+        for event in [created(), UserEvent::Disabled, UserEvent::Enabled] {
+            let recorded = RecordedEvent {
+                position: 1,
+                stream: stream(Uuid::nil()),
+                version: 1,
+                event_type: event.event_type().into(),
+                schema: event.schema(),
+                data: event.to_data(),
+                metadata: "{}".into(),
+                recorded_at: context().now,
+                hash: String::new(),
+            };
+            assert_eq!(UserEvent::decode(&recorded).unwrap(), Some(event));
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Group commit: one writer task per store takes every append that queued up while the
+//! previous flush was under way and commits them in one transaction (one fsync).
+//!
+//! The per-request rules (expected version, unique keys, positions, the hash chain) are
+//! written once here against [`BatchTx`]; each backend only supplies the SQL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, watch};
+use verity_domain::{AppendOutcome, AppendRequest, StoreError, UniqueKey};
+
+use crate::chain::{EventFields, Hash};
+
+/// Most appends committed in one transaction.
+pub(crate) const MAX_BATCH: usize = 1024;
+
+/// An event row as written.
+#[derive(Debug)]
+pub(crate) struct Row<'a> {
+    pub(crate) fields: EventFields<'a>,
+    pub(crate) hash: Hash,
+}
+
+/// The SQL a backend runs inside one batch transaction.
+#[async_trait]
+pub(crate) trait BatchTx: Send {
+    /// Runs a statement without parameters (savepoints).
+    async fn execute(&mut self, sql: &'static str) -> Result<(), StoreError>;
+    /// The last position and its hash (0 and the genesis hash for an empty log).
+    async fn head(&mut self) -> Result<(u64, Hash), StoreError>;
+    /// The stream's version (0 = no stream).
+    async fn stream_version(&mut self, stream: &str) -> Result<u64, StoreError>;
+    /// Inserts the key if free; returns the stream that holds it afterwards.
+    async fn claim(
+        &mut self,
+        key: &UniqueKey,
+        stream: &str,
+        position: u64,
+    ) -> Result<String, StoreError>;
+    /// Deletes the key if this stream holds it.
+    async fn release(&mut self, key: &UniqueKey, stream: &str) -> Result<(), StoreError>;
+    /// Inserts one event row.
+    async fn insert(&mut self, row: &Row<'_>) -> Result<(), StoreError>;
+}
+
+/// Applies every request of a batch inside one open transaction. A request that breaks a
+/// rule gets its own error and leaves no trace; the others go on. Returns each request's
+/// outcome and the head position after the batch.
+pub(crate) async fn apply<T: BatchTx>(
+    tx: &mut T,
+    requests: &[AppendRequest],
+    metadata_json: &[Vec<String>],
+    recorded_at: DateTime<Utc>,
+) -> Result<(Vec<Result<AppendOutcome, StoreError>>, u64), StoreError> {
+    let (mut head, mut head_hash) = tx.head().await?;
+    let recorded_at_micros = recorded_at.timestamp_micros();
+    let mut outcomes = Vec::with_capacity(requests.len());
+    for (request, metadata) in requests.iter().zip(metadata_json) {
+        if let Err(invalid) = validate(request) {
+            outcomes.push(Err(invalid));
+            continue;
+        }
+        let current = tx.stream_version(&request.stream).await?;
+        if !request.expected.accepts(current) {
+            outcomes.push(Err(StoreError::Conflict {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual: current,
+            }));
+            continue;
+        }
+        let guarded = !request.claims.is_empty() || !request.releases.is_empty();
+        if guarded {
+            tx.execute("SAVEPOINT verity_append").await?;
+            if let Some(taken) = claim_all(tx, request, head + 1).await? {
+                tx.execute("ROLLBACK TO SAVEPOINT verity_append").await?;
+                tx.execute("RELEASE SAVEPOINT verity_append").await?;
+                outcomes.push(Err(StoreError::UniqueKeyTaken { key: taken }));
+                continue;
+            }
+        }
+        let mut version = current;
+        for (event, metadata) in request.events.iter().zip(metadata) {
+            head += 1;
+            version += 1;
+            let fields = EventFields {
+                position: head,
+                stream: &request.stream,
+                version,
+                event_type: &event.event_type,
+                schema: event.schema,
+                data: &event.data,
+                metadata,
+                recorded_at_micros,
+            };
+            let hash = fields.hash(&head_hash);
+            tx.insert(&Row { fields, hash }).await?;
+            head_hash = hash;
+        }
+        if guarded {
+            tx.execute("RELEASE SAVEPOINT verity_append").await?;
+        }
+        outcomes.push(Ok(AppendOutcome {
+            position: head,
+            stream_version: version,
+        }));
+    }
+    Ok((outcomes, head))
+}
+
+/// Claims and releases a request's keys; returns the first key another stream holds.
+async fn claim_all<T: BatchTx>(
+    tx: &mut T,
+    request: &AppendRequest,
+    position: u64,
+) -> Result<Option<UniqueKey>, StoreError> {
+    for key in &request.claims {
+        let holder = tx.claim(key, &request.stream, position).await?;
+        if holder != request.stream {
+            return Ok(Some(key.clone()));
+        }
+    }
+    for key in &request.releases {
+        tx.release(key, &request.stream).await?;
+    }
+    Ok(None)
+}
+
+/// Longest stream name and event type accepted.
+const MAX_NAME: usize = 200;
+
+fn validate(request: &AppendRequest) -> Result<(), StoreError> {
+    if request.stream.is_empty() || request.stream.len() > MAX_NAME {
+        return Err(StoreError::Invalid(format!(
+            "stream name must have 1 to {MAX_NAME} bytes"
+        )));
+    }
+    for event in &request.events {
+        if event.event_type.is_empty() || event.event_type.len() > MAX_NAME {
+            return Err(StoreError::Invalid(format!(
+                "event type must have 1 to {MAX_NAME} bytes"
+            )));
+        }
+        if serde_json::from_str::<serde::de::IgnoredAny>(&event.data).is_err() {
+            return Err(StoreError::Invalid(format!(
+                "data of {} is not JSON",
+                event.event_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One append waiting for the writer.
+struct Pending {
+    request: AppendRequest,
+    metadata_json: Vec<String>,
+    reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+}
+
+/// A backend's way of committing one batch.
+#[async_trait]
+pub(crate) trait BatchWriter: Send + Sync + 'static {
+    /// Opens a transaction, runs [`apply`], commits. The outer error fails the whole batch.
+    async fn write_batch(
+        &self,
+        requests: &[AppendRequest],
+        metadata_json: &[Vec<String>],
+    ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, u64), StoreError>;
+}
+
+/// The front of a store's single writer: queues appends and tracks the head position.
+#[derive(Debug)]
+pub(crate) struct Appender {
+    queue: mpsc::Sender<Pending>,
+    head: watch::Sender<u64>,
+}
+
+/// Appends that may wait for the writer before callers are held back.
+const QUEUE_CAPACITY: usize = 4 * MAX_BATCH;
+
+impl Appender {
+    /// Starts the writer task.
+    pub(crate) fn spawn<W: BatchWriter>(writer: W, initial_head: u64) -> Self {
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let (head, _) = watch::channel(initial_head);
+        tokio::spawn(run_writer(writer, receiver, head.clone()));
+        Self { queue, head }
+    }
+
+    /// Queues an append and waits for its commit.
+    pub(crate) async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let metadata_json = request
+            .events
+            .iter()
+            .map(|event| serde_json::to_string(&event.metadata))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| StoreError::Invalid(format!("metadata: {error}")))?;
+        let (reply, outcome) = oneshot::channel();
+        let closed = || StoreError::Unavailable("the store's writer has stopped".into());
+        self.queue
+            .send(Pending {
+                request,
+                metadata_json,
+                reply,
+            })
+            .await
+            .map_err(|_| closed())?;
+        outcome.await.map_err(|_| closed())?
+    }
+
+    /// A handle to the head, for a task that learns of other processes' appends.
+    pub(crate) fn head_sender(&self) -> watch::Sender<u64> {
+        self.head.clone()
+    }
+
+    /// Records a head seen by other means (another process's notification, a poll).
+    pub(crate) fn observe_head(&self, position: u64) {
+        advance(&self.head, position);
+    }
+
+    /// Waits until the head passes `position`; polls with `poll_head` every `poll_every`
+    /// to see other processes' appends.
+    pub(crate) async fn wait_beyond<Poll>(
+        &self,
+        position: u64,
+        timeout: Duration,
+        poll_every: Duration,
+        poll_head: impl Fn() -> Poll,
+    ) -> Result<u64, StoreError>
+    where
+        Poll: std::future::Future<Output = Result<u64, StoreError>> + Send,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.head.subscribe();
+        loop {
+            let current = *changes.borrow_and_update();
+            if current > position {
+                return Ok(current);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(current);
+            }
+            let wake = (now + poll_every).min(deadline);
+            tokio::select! {
+                _ = changes.changed() => {}
+                () = tokio::time::sleep_until(wake) => {
+                    let polled = poll_head().await?;
+                    advance(&self.head, polled);
+                }
+            }
+        }
+    }
+}
+
+/// Moves the head forward (never back).
+pub(crate) fn advance(head: &watch::Sender<u64>, position: u64) {
+    head.send_if_modified(|current| {
+        let moved = position > *current;
+        if moved {
+            *current = position;
+        }
+        moved
+    });
+}
+
+/// The writer task: drains the queue into batches until every sender is gone.
+async fn run_writer<W: BatchWriter>(
+    writer: W,
+    mut queue: mpsc::Receiver<Pending>,
+    head: watch::Sender<u64>,
+) {
+    let mut batch: Vec<Pending> = Vec::new();
+    while let Some(first) = queue.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut requests = Vec::with_capacity(batch.len());
+        let mut metadata_json = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for pending in batch.drain(..) {
+            requests.push(pending.request);
+            metadata_json.push(pending.metadata_json);
+            replies.push(pending.reply);
+        }
+        match writer.write_batch(&requests, &metadata_json).await {
+            Ok((outcomes, new_head)) => {
+                advance(&head, new_head);
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _receiver_gone = reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, appends = replies.len(), "batch commit failed");
+                for reply in replies {
+                    let _receiver_gone = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}

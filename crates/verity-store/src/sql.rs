@@ -1,0 +1,312 @@
+//! What the SQL backends share: row decoding, error mapping, and one macro that writes
+//! the [`BatchTx`](crate::batch::BatchTx) implementation and the read queries for a
+//! backend from its SQL dialect, so the logic exists once.
+
+use chrono::DateTime;
+use verity_domain::{RecordedEvent, StoreError};
+
+/// The columns of an event row, as both backends return them.
+pub(crate) type EventRow = (i64, String, i64, String, i64, String, String, i64, Vec<u8>);
+
+/// Turns a row into an event; a value out of range is corruption, not a panic.
+pub(crate) fn into_event(row: EventRow) -> Result<RecordedEvent, StoreError> {
+    let (position, stream, version, event_type, schema, data, metadata, recorded_at, hash) = row;
+    let corrupt = |what: &str| {
+        StoreError::Corrupt(format!("event at position {position}: {what} out of range"))
+    };
+    Ok(RecordedEvent {
+        position: u64::try_from(position).map_err(|_| corrupt("position"))?,
+        stream,
+        version: u64::try_from(version).map_err(|_| corrupt("version"))?,
+        event_type,
+        schema: u32::try_from(schema).map_err(|_| corrupt("schema"))?,
+        data,
+        metadata,
+        recorded_at: DateTime::from_timestamp_micros(recorded_at)
+            .ok_or_else(|| corrupt("recorded_at"))?,
+        hash: hex::encode(hash),
+    })
+}
+
+/// Converts a position or count to the databases' signed 64-bit integers.
+pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{value} is out of range")))
+}
+
+/// Converts a database integer that must not be negative.
+pub(crate) fn to_u64(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative value {value}")))
+}
+
+/// Maps a driver error: corruption is named as such, everything else is unavailability.
+pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
+    let message = error.to_string();
+    if message.contains("file is not a database") || message.contains("malformed") {
+        StoreError::Corrupt(message)
+    } else {
+        StoreError::Unavailable(message)
+    }
+}
+
+/// Writes a backend's transaction adapter and reads from its dialect's SQL.
+macro_rules! sql_backend {
+    (
+        database: $database:ty,
+        head: $head:literal,
+        stream_version: $stream_version:literal,
+        claim: $claim:literal,
+        key_holder: $key_holder:literal,
+        release: $release:literal,
+        insert: $insert:literal,
+        read_stream: $read_stream:literal,
+        read_all: $read_all:literal,
+        load_snapshot: $load_snapshot:literal,
+        save_snapshot: $save_snapshot:literal,
+        store: $store:ty,
+        poll_every: $poll_every:expr $(,)?
+    ) => {
+        #[async_trait::async_trait]
+        impl verity_domain::EventStore for $store {
+            async fn append(
+                &self,
+                request: verity_domain::AppendRequest,
+            ) -> Result<verity_domain::AppendOutcome, verity_domain::StoreError> {
+                self.appender.append(request).await
+            }
+
+            async fn read_stream(
+                &self,
+                stream: &str,
+            ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
+                read_stream(&self.pool, stream).await
+            }
+
+            async fn read_all(
+                &self,
+                after: u64,
+                limit: usize,
+            ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
+                read_all(&self.pool, after, limit).await
+            }
+
+            async fn head(&self) -> Result<u64, verity_domain::StoreError> {
+                let head = read_head(&self.pool).await?;
+                self.appender.observe_head(head);
+                Ok(head)
+            }
+
+            async fn wait_beyond(
+                &self,
+                position: u64,
+                timeout: std::time::Duration,
+            ) -> Result<u64, verity_domain::StoreError> {
+                self.appender
+                    .wait_beyond(position, timeout, $poll_every, || read_head(&self.pool))
+                    .await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl verity_domain::SnapshotStore for $store {
+            async fn load_snapshot(
+                &self,
+                name: &str,
+            ) -> Result<Option<verity_domain::Snapshot>, verity_domain::StoreError> {
+                load_snapshot(&self.pool, name).await
+            }
+
+            async fn save_snapshot(
+                &self,
+                snapshot: &verity_domain::Snapshot,
+            ) -> Result<(), verity_domain::StoreError> {
+                save_snapshot(&self.pool, snapshot).await
+            }
+        }
+
+        /// One open batch transaction.
+        pub(crate) struct Tx<'c>(&'c mut <$database as sqlx::Database>::Connection);
+
+        #[async_trait::async_trait]
+        impl crate::batch::BatchTx for Tx<'_> {
+            async fn execute(
+                &mut self,
+                sql: &'static str,
+            ) -> Result<(), verity_domain::StoreError> {
+                sqlx::query(sql)
+                    .execute(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+
+            async fn head(
+                &mut self,
+            ) -> Result<(u64, crate::chain::Hash), verity_domain::StoreError> {
+                let row: Option<(i64, Vec<u8>)> = sqlx::query_as($head)
+                    .fetch_optional(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                match row {
+                    None => Ok((0, crate::chain::GENESIS)),
+                    Some((position, hash)) => {
+                        let hash = crate::chain::Hash::try_from(hash.as_slice()).map_err(|_| {
+                            verity_domain::StoreError::Corrupt(format!(
+                                "hash at position {position} is not 32 bytes"
+                            ))
+                        })?;
+                        Ok((crate::sql::to_u64(position)?, hash))
+                    }
+                }
+            }
+
+            async fn stream_version(
+                &mut self,
+                stream: &str,
+            ) -> Result<u64, verity_domain::StoreError> {
+                let (version,): (i64,) = sqlx::query_as($stream_version)
+                    .bind(stream)
+                    .fetch_one(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                crate::sql::to_u64(version)
+            }
+
+            async fn claim(
+                &mut self,
+                key: &verity_domain::UniqueKey,
+                stream: &str,
+                position: u64,
+            ) -> Result<String, verity_domain::StoreError> {
+                sqlx::query($claim)
+                    .bind(&key.0)
+                    .bind(stream)
+                    .bind(crate::sql::to_i64(position)?)
+                    .execute(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                let (holder,): (String,) = sqlx::query_as($key_holder)
+                    .bind(&key.0)
+                    .fetch_one(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(holder)
+            }
+
+            async fn release(
+                &mut self,
+                key: &verity_domain::UniqueKey,
+                stream: &str,
+            ) -> Result<(), verity_domain::StoreError> {
+                sqlx::query($release)
+                    .bind(&key.0)
+                    .bind(stream)
+                    .execute(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+
+            async fn insert(
+                &mut self,
+                row: &crate::batch::Row<'_>,
+            ) -> Result<(), verity_domain::StoreError> {
+                let fields = &row.fields;
+                sqlx::query($insert)
+                    .bind(crate::sql::to_i64(fields.position)?)
+                    .bind(fields.stream)
+                    .bind(crate::sql::to_i64(fields.version)?)
+                    .bind(fields.event_type)
+                    .bind(i64::from(fields.schema))
+                    .bind(fields.data)
+                    .bind(fields.metadata)
+                    .bind(fields.recorded_at_micros)
+                    .bind(row.hash.as_slice())
+                    .execute(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+        }
+
+        /// The head position, read outside any batch.
+        pub(crate) async fn read_head(
+            pool: &sqlx::Pool<$database>,
+        ) -> Result<u64, verity_domain::StoreError> {
+            let row: Option<(i64, Vec<u8>)> = sqlx::query_as($head)
+                .fetch_optional(pool)
+                .await
+                .map_err(crate::sql::map_error)?;
+            row.map_or(Ok(0), |(position, _)| crate::sql::to_u64(position))
+        }
+
+        /// One stream, in version order.
+        pub(crate) async fn read_stream(
+            pool: &sqlx::Pool<$database>,
+            stream: &str,
+        ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
+            let rows: Vec<crate::sql::EventRow> = sqlx::query_as($read_stream)
+                .bind(stream)
+                .fetch_all(pool)
+                .await
+                .map_err(crate::sql::map_error)?;
+            rows.into_iter().map(crate::sql::into_event).collect()
+        }
+
+        /// A page of the log after `after`.
+        pub(crate) async fn read_all(
+            pool: &sqlx::Pool<$database>,
+            after: u64,
+            limit: usize,
+        ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows: Vec<crate::sql::EventRow> = sqlx::query_as($read_all)
+                .bind(crate::sql::to_i64(after)?)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(crate::sql::map_error)?;
+            rows.into_iter().map(crate::sql::into_event).collect()
+        }
+
+        /// The latest snapshot of a projection.
+        pub(crate) async fn load_snapshot(
+            pool: &sqlx::Pool<$database>,
+            name: &str,
+        ) -> Result<Option<verity_domain::Snapshot>, verity_domain::StoreError> {
+            let row: Option<(i64, i64, Vec<u8>)> = sqlx::query_as($load_snapshot)
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .map_err(crate::sql::map_error)?;
+            let Some((version, position, data)) = row else {
+                return Ok(None);
+            };
+            Ok(Some(verity_domain::Snapshot {
+                name: name.to_owned(),
+                version: u32::try_from(version).map_err(|_| {
+                    verity_domain::StoreError::Corrupt(format!("snapshot {name}: bad version"))
+                })?,
+                position: crate::sql::to_u64(position)?,
+                data,
+            }))
+        }
+
+        /// Replaces a projection's snapshot.
+        pub(crate) async fn save_snapshot(
+            pool: &sqlx::Pool<$database>,
+            snapshot: &verity_domain::Snapshot,
+        ) -> Result<(), verity_domain::StoreError> {
+            sqlx::query($save_snapshot)
+                .bind(&snapshot.name)
+                .bind(i64::from(snapshot.version))
+                .bind(crate::sql::to_i64(snapshot.position)?)
+                .bind(snapshot.data.as_slice())
+                .execute(pool)
+                .await
+                .map_err(crate::sql::map_error)?;
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use sql_backend;

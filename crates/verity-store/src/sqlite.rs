@@ -1,0 +1,119 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so an
+//! acknowledged append is on disk. One writer connection commits batches
+//! (`BEGIN IMMEDIATE`, which also serialises writers of other processes on the same
+//! file); a small pool serves reads.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use verity_domain::{AppendOutcome, AppendRequest, StoreError};
+
+use crate::batch::{Appender, BatchWriter, apply};
+use crate::sql::sql_backend;
+
+/// The SQLite event store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    appender: Appender,
+}
+
+struct Writer {
+    pool: SqlitePool,
+}
+
+#[async_trait]
+impl BatchWriter for Writer {
+    async fn write_batch(
+        &self,
+        requests: &[AppendRequest],
+        metadata_json: &[Vec<String>],
+    ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, u64), StoreError> {
+        let mut transaction = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(crate::sql::map_error)?;
+        let result = apply(
+            &mut Tx(&mut transaction),
+            requests,
+            metadata_json,
+            crate::recorded_now(),
+        )
+        .await?;
+        transaction.commit().await.map_err(crate::sql::map_error)?;
+        Ok(result)
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database file at `path` and brings its schema up
+    /// to date. Refuses a file that is not SQLite, a SQLite file of another application,
+    /// and a schema newer than this binary.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(crate::sql::map_error)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let describe = |error: StoreError| match error {
+            StoreError::Corrupt(message) => {
+                StoreError::Corrupt(format!("{}: {message}", path.display()))
+            }
+            other => other,
+        };
+        let writer_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(crate::sql::map_error)
+            .map_err(describe)?;
+        crate::migrations::run(
+            &writer_pool,
+            crate::migrations::SQLITE,
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .await
+        .map_err(describe)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(crate::sql::map_error)?;
+        let head = read_head(&pool).await?;
+        Ok(Self {
+            pool,
+            appender: Appender::spawn(Writer { pool: writer_pool }, head),
+        })
+    }
+
+    /// The read pool, for maintenance commands and tests that inspect the file.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+sql_backend! {
+    database: sqlx::Sqlite,
+    head: "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
+    stream_version: "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?",
+    claim: "INSERT INTO unique_keys (key, stream, position) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+    key_holder: "SELECT stream FROM unique_keys WHERE key = ?",
+    release: "DELETE FROM unique_keys WHERE key = ? AND stream = ?",
+    insert: "INSERT INTO events (position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version",
+    read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
+    load_snapshot: "SELECT version, position, data FROM snapshots WHERE name = ?",
+    save_snapshot: "INSERT INTO snapshots (name, version, position, data) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data",
+    store: SqliteStore,
+    // Appends of this process wake waiters at once; other processes' are seen by polling.
+    poll_every: Duration::from_millis(50),
+}
