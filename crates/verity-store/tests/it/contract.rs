@@ -1,0 +1,337 @@
+//! The contract every backend passes. Each case is a generic async fn over a fresh store;
+//! the macro at the bottom instantiates the suite once per backend.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use verity_domain::{AppendRequest, EventStore, ExpectedVersion, Snapshot, StoreError, UniqueKey};
+use verity_store::chain;
+
+use crate::backends::{Backend, event, one};
+
+pub async fn appends_and_reads_a_stream(backend: Backend) {
+    let store = &backend.store;
+    // Keys out of order and non-ASCII text: the payload must come back byte for byte.
+    let data = r#"{"z":1,"a":"Ærøskøbing ✓","m":[3,2,1]}"#;
+    let request = AppendRequest::new(
+        "user-1",
+        ExpectedVersion::NoStream,
+        vec![
+            event("user.created", data),
+            event("user.disabled", "{}"),
+            event("user.enabled", "{}"),
+        ],
+    );
+    let outcome = store.append(request).await.unwrap();
+    assert_eq!((outcome.position, outcome.stream_version), (3, 3));
+
+    let events = store.read_stream("user-1").await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.version).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(events[0].data, data);
+    assert_eq!(events[0].event_type, "user.created");
+    assert_eq!(events[1].event_type, "user.disabled");
+    assert!(store.read_stream("user-2").await.unwrap().is_empty());
+    assert_eq!(store.head().await.unwrap(), 3);
+}
+
+pub async fn a_stale_expected_version_is_a_conflict_naming_stream_and_versions(backend: Backend) {
+    let store = &backend.store;
+    store
+        .append(one("org-1", ExpectedVersion::NoStream))
+        .await
+        .unwrap();
+    store
+        .append(one("org-1", ExpectedVersion::Exact(1)))
+        .await
+        .unwrap();
+
+    let error = store
+        .append(one("org-1", ExpectedVersion::Exact(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        StoreError::Conflict {
+            stream: "org-1".into(),
+            expected: ExpectedVersion::Exact(1),
+            actual: 2
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "conflict on stream org-1: expected version 1, found 2"
+    );
+    let error = store
+        .append(one("org-1", ExpectedVersion::NoStream))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict { actual: 2, .. }));
+    assert_eq!(
+        store.head().await.unwrap(),
+        2,
+        "a refused append writes nothing"
+    );
+    store
+        .append(one("org-1", ExpectedVersion::Any))
+        .await
+        .unwrap();
+}
+
+pub async fn of_100_racing_appends_with_one_expected_version_exactly_one_wins(backend: Backend) {
+    let store = backend.store.clone();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.append(one("race", ExpectedVersion::NoStream)).await })
+        })
+        .collect();
+    let mut wins = 0;
+    let mut conflicts = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::Conflict { .. }) => conflicts += 1,
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((wins, conflicts), (1, 99));
+    assert_eq!(store.read_stream("race").await.unwrap().len(), 1);
+}
+
+pub async fn a_claimed_unique_key_is_refused_to_another_stream_atomically(backend: Backend) {
+    let store = &backend.store;
+    let key = UniqueKey("email:org:ada@example.org".into());
+    let mut first = one("user-a", ExpectedVersion::NoStream);
+    first.claims.push(key.clone());
+    store.append(first).await.unwrap();
+
+    let mut second = AppendRequest::new(
+        "user-b",
+        ExpectedVersion::NoStream,
+        vec![event("user.created", "{}"), event("user.disabled", "{}")],
+    );
+    second.claims = vec![UniqueKey("email:org:other@example.org".into()), key.clone()];
+    let error = store.append(second.clone()).await.unwrap_err();
+    assert_eq!(error, StoreError::UniqueKeyTaken { key: key.clone() });
+    assert_eq!(
+        error.to_string(),
+        "unique key email:org:ada@example.org is already taken"
+    );
+    assert!(
+        store.read_stream("user-b").await.unwrap().is_empty(),
+        "no event of a refused append"
+    );
+    assert_eq!(store.head().await.unwrap(), 1);
+
+    // The other key of the refused append was rolled back too: a third stream may take it.
+    let mut third = one("user-c", ExpectedVersion::NoStream);
+    third
+        .claims
+        .push(UniqueKey("email:org:other@example.org".into()));
+    store.append(third).await.unwrap();
+
+    // The holder may claim its own key again; once released, another stream may take it.
+    let mut again = one("user-a", ExpectedVersion::Exact(1));
+    again.claims.push(key.clone());
+    store.append(again).await.unwrap();
+    let mut release = AppendRequest::new("user-a", ExpectedVersion::Exact(2), vec![]);
+    release.releases.push(key.clone());
+    store.append(release).await.unwrap();
+    second.claims = vec![key];
+    store.append(second).await.unwrap();
+    assert_eq!(store.read_stream("user-b").await.unwrap().len(), 2);
+}
+
+pub async fn read_all_pages_through_gapless_positions(backend: Backend) {
+    let store = &backend.store;
+    for index in 0..25 {
+        store
+            .append(one(&format!("s-{}", index % 4), ExpectedVersion::Any))
+            .await
+            .unwrap();
+    }
+    let mut positions = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.read_all(after, 7).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 7);
+        after = page.last().unwrap().position;
+        positions.extend(page.iter().map(|e| e.position));
+    }
+    assert_eq!(positions, (1..=25).collect::<Vec<_>>());
+    assert!(store.read_all(25, 10).await.unwrap().is_empty());
+}
+
+pub async fn malformed_appends_are_refused_and_write_nothing(backend: Backend) {
+    let store = &backend.store;
+    let error = store
+        .append(one("", ExpectedVersion::Any))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Invalid(_)), "{error}");
+    let bad = AppendRequest::new("s", ExpectedVersion::Any, vec![event("t.x", "{not json")]);
+    assert!(matches!(
+        store.append(bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.head().await.unwrap(), 0);
+}
+
+pub async fn waiting_wakes_on_an_append_and_times_out_without_one(backend: Backend) {
+    let store = backend.store.clone();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        store
+            .wait_beyond(0, Duration::from_millis(200))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(started.elapsed() >= Duration::from_millis(200));
+
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move { store.wait_beyond(0, Duration::from_secs(20)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    store.append(one("s", ExpectedVersion::Any)).await.unwrap();
+    assert_eq!(waiter.await.unwrap().unwrap(), 1);
+}
+
+pub async fn a_second_handle_sees_the_first_handles_appends(backend: Backend) {
+    let other_node = backend.reopen().await;
+    let waiter =
+        tokio::spawn(async move { other_node.wait_beyond(0, Duration::from_secs(20)).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    backend
+        .store
+        .append(one("s", ExpectedVersion::Any))
+        .await
+        .unwrap();
+    assert_eq!(waiter.await.unwrap().unwrap(), 1);
+}
+
+pub async fn concurrent_appends_share_commits_and_keep_the_chain(backend: Backend) {
+    let store = backend.store.clone();
+    let tasks: Vec<_> = (0..8)
+        .map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..40 {
+                    store
+                        .append(one(&format!("w-{writer}"), ExpectedVersion::Any))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let report = chain::verify(store.as_ref(), |_| {}).await.unwrap();
+    assert_eq!(report.events, 320);
+    let events = store.read_all(0, 1000).await.unwrap();
+    // Events committed together carry the same recording time: fewer distinct times than
+    // appends shows that appends arriving during a flush were grouped.
+    let commits: HashSet<_> = events.iter().map(|e| e.recorded_at).collect();
+    assert!(
+        commits.len() < 320,
+        "{} commits for 320 appends",
+        commits.len()
+    );
+    for writer in 0..8 {
+        let stream = store.read_stream(&format!("w-{writer}")).await.unwrap();
+        assert_eq!(
+            stream.iter().map(|e| e.version).collect::<Vec<_>>(),
+            (1..=40).collect::<Vec<_>>()
+        );
+    }
+}
+
+pub async fn snapshots_are_saved_and_replaced(backend: Backend) {
+    let store = &backend.store;
+    assert_eq!(store.load_snapshot("users").await.unwrap(), None);
+    let first = Snapshot {
+        name: "users".into(),
+        version: 1,
+        position: 10,
+        data: b"{}".to_vec(),
+    };
+    store.save_snapshot(&first).await.unwrap();
+    assert_eq!(store.load_snapshot("users").await.unwrap(), Some(first));
+    let second = Snapshot {
+        name: "users".into(),
+        version: 2,
+        position: 20,
+        data: vec![0, 159, 146, 150],
+    };
+    store.save_snapshot(&second).await.unwrap();
+    assert_eq!(store.load_snapshot("users").await.unwrap(), Some(second));
+}
+
+pub async fn the_chain_links_every_event_to_its_predecessor(backend: Backend) {
+    let store: Arc<dyn EventStore> = backend.store.clone();
+    assert_eq!(
+        chain::verify(store.as_ref(), |_| {}).await.unwrap().head,
+        hex_zero()
+    );
+    for index in 0..5 {
+        store
+            .append(one(&format!("s-{index}"), ExpectedVersion::NoStream))
+            .await
+            .unwrap();
+    }
+    let report = chain::verify(store.as_ref(), |_| {}).await.unwrap();
+    assert_eq!(report.events, 5);
+    assert_eq!(report.head, store.read_all(4, 1).await.unwrap()[0].hash);
+}
+
+fn hex_zero() -> String {
+    "0".repeat(64)
+}
+
+macro_rules! contract_suite {
+    ($backend:ident, $open:path) => {
+        mod $backend {
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(backend) = $open().await else { return };
+                        super::$name(backend).await;
+                    }
+                };
+            }
+            case!(appends_and_reads_a_stream);
+            case!(a_stale_expected_version_is_a_conflict_naming_stream_and_versions);
+            case!(of_100_racing_appends_with_one_expected_version_exactly_one_wins);
+            case!(a_claimed_unique_key_is_refused_to_another_stream_atomically);
+            case!(read_all_pages_through_gapless_positions);
+            case!(malformed_appends_are_refused_and_write_nothing);
+            case!(waiting_wakes_on_an_append_and_times_out_without_one);
+            case!(a_second_handle_sees_the_first_handles_appends);
+            case!(concurrent_appends_share_commits_and_keep_the_chain);
+            case!(snapshots_are_saved_and_replaced);
+            case!(the_chain_links_every_event_to_its_predecessor);
+        }
+    };
+}
+
+async fn sqlite() -> Option<Backend> {
+    Some(crate::backends::sqlite().await)
+}
+
+contract_suite!(on_sqlite, super::sqlite);
+contract_suite!(on_postgres, crate::backends::postgres);
