@@ -8,11 +8,12 @@
 pub mod aggregate;
 pub mod email;
 pub mod event;
+pub mod instance;
 pub mod organization;
 pub mod store;
 pub mod user;
 
-pub use aggregate::{Aggregate, Context, execute};
+pub use aggregate::{Aggregate, Context, ExecuteError, execute, load};
 pub use email::{Email, EmailError};
 pub use event::{Actor, DecodeError, DomainEvent, EventMetadata, NewEvent, RecordedEvent};
 pub use store::{

@@ -1,1 +1,7 @@
-//! placeholder
+//! Verity's authentication engine. Knows nothing of HTTP frameworks.
+//!
+//! For now it holds [`credentials`]: temporary passwords and their Argon2id hashes. The
+//! OpenID Connect protocol engine (requests, clients, codes, tokens, keys, discovery)
+//! joins it with the provider-core issue.
+
+pub mod credentials;

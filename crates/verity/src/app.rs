@@ -1,0 +1,119 @@
+//! Wiring: opening the configured store, first-start bootstrap, the read models, and the
+//! one adapter that reads the clock for commands.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
+use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
+use verity_domain::{Actor, Context, ExecuteError, StoreError, execute, load};
+use verity_projection::{Projector, ProjectorOptions, ReadModels};
+use verity_store::{Location, Store};
+
+use crate::config::Config;
+
+/// The current time: the one place commands' `now` comes from.
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// The context of a command given at the command line.
+pub fn cli_context() -> Context {
+    Context {
+        now: now(),
+        actor: Actor::Cli {
+            os_user: std::env::var("USER").ok().filter(|user| !user.is_empty()),
+        },
+        request_id: None,
+        client_ip: None,
+    }
+}
+
+/// Where the configured store lives.
+pub fn location(config: &Config) -> Result<Location, StoreError> {
+    match &config.store.database_url {
+        Some(url) => Location::parse(url),
+        None => Ok(Location::Sqlite(config.store.data_dir.join("verity.db"))),
+    }
+}
+
+/// An open store with its read models.
+pub struct App {
+    /// The configuration.
+    pub config: Config,
+    /// The log.
+    pub store: Arc<dyn Store>,
+    /// The read models.
+    pub projector: Arc<Projector<ReadModels>>,
+}
+
+/// How long a command waits for the read models to show its own write.
+pub const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
+
+impl App {
+    /// Opens the store (creating the data directory for SQLite), initialises the instance
+    /// on first start, and starts the read models.
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
+        let location = location(&config)?;
+        if let Location::Sqlite(path) = &location {
+            if let Some(parent) = path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).map_err(|error| {
+                    anyhow::anyhow!("cannot create data directory {}: {error}", parent.display())
+                })?;
+            }
+        }
+        let store = verity_store::open(&location).await?;
+        bootstrap(store.as_ref(), &config).await?;
+        let options = ProjectorOptions {
+            snapshot_every: config.projection.snapshot_every,
+        };
+        let projector = Projector::start_with(store.clone(), store.clone(), options).await?;
+        Ok(Self {
+            config,
+            store,
+            projector,
+        })
+    }
+
+    /// Waits until the read models have folded `position`.
+    pub async fn wait_for(&self, position: u64) -> anyhow::Result<()> {
+        Ok(self.projector.wait_for(position, READ_YOUR_WRITES).await?)
+    }
+}
+
+/// Initialises the instance and its default organization, once, whichever node starts
+/// first. Safe to run on every start and on several nodes at once.
+pub async fn bootstrap(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
+    let context = Context {
+        actor: Actor::System,
+        ..cli_context()
+    };
+    let command = InstanceCommand::Initialize {
+        instance_id: Uuid::new_v4(),
+        name: config.instance.name.clone(),
+        default_org_id: Uuid::new_v4(),
+    };
+    match execute::<Instance>(store, verity_domain::instance::STREAM, &command, &context).await {
+        Ok(_) | Err(ExecuteError::Rejected(InstanceError::AlreadyInitialized)) => {}
+        Err(error) => return Err(error.into()),
+    }
+    let (instance, _) = load::<Instance>(store, verity_domain::instance::STREAM).await?;
+    let Some(initialized) = instance.initialized else {
+        anyhow::bail!("the instance stream holds no initialisation event");
+    };
+    let org = OrganizationCommand::Create {
+        org_id: initialized.default_org_id,
+        name: config.instance.default_organization.clone(),
+    };
+    let stream = verity_domain::organization::stream(initialized.default_org_id);
+    match execute::<Organization>(store, &stream, &org, &context).await {
+        Ok(_) | Err(ExecuteError::Rejected(OrganizationError::AlreadyExists)) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,58 @@
+//! `verity serve`: the HTTP server.
+
+use std::process::ExitCode;
+
+use verity_http::{AppState, router};
+
+use crate::app::App;
+use crate::config::Config;
+
+pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let bind = config.server.bind;
+    // Bind before opening the store: a port in use fails fast and writes nothing.
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))?;
+    let app = App::open(config).await?;
+    let address = listener.local_addr()?;
+    let state = AppState {
+        store: app.store.clone(),
+        projector: app.projector.clone(),
+    };
+    tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
+    println!(
+        "Verity listening on http://{address} (issuer {})",
+        app.config.public_url()
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    if let Err(error) = app.projector.save_snapshot().await {
+        tracing::warn!(%error, "could not save the read models' snapshot at shutdown");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down");
+}
