@@ -1,1 +1,29 @@
-//! placeholder
+//! Verity's read side: read models folded from the event log, and the [`Projector`] that
+//! keeps them current.
+//!
+//! - A [`Projection`] is a pure fold over [`RecordedEvent`]s. It can always be thrown
+//!   away and rebuilt from position 0; events of types it does not know are skipped.
+//! - [`ReadModels`] bundles every read model ([`Organizations`], [`Users`]) so that one
+//!   projector drives them all.
+//! - [`Projector`] starts from the latest snapshot plus the log tail, follows the log
+//!   live, saves snapshots as it goes, and lets a caller wait until its own write is
+//!   visible ([`Projector::wait_for`]).
+//! - [`rebuild`] folds the whole log without snapshots, for `verity replay`.
+//!
+//! This crate knows nothing of SQL or HTTP: it reads the log through the
+//! [`verity_domain::EventStore`] and [`verity_domain::SnapshotStore`] ports.
+//!
+//! [`RecordedEvent`]: verity_domain::RecordedEvent
+
+mod decode;
+pub mod organizations;
+mod projection;
+mod projector;
+mod read_models;
+pub mod users;
+
+pub use organizations::{OrganizationView, Organizations};
+pub use projection::Projection;
+pub use projector::{ProjectionError, Projector, ProjectorOptions, rebuild};
+pub use read_models::ReadModels;
+pub use users::{PasswordState, UserView, Users};
