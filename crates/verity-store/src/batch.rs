@@ -4,6 +4,7 @@
 //! The per-request rules (expected version, unique keys, positions, the hash chain) are
 //! written once here against [`BatchTx`]; each backend only supplies the SQL.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,8 +31,8 @@ pub(crate) trait BatchTx: Send {
     async fn execute(&mut self, sql: &'static str) -> Result<(), StoreError>;
     /// The last position and its hash (0 and the genesis hash for an empty log).
     async fn head(&mut self) -> Result<(u64, Hash), StoreError>;
-    /// The stream's version (0 = no stream).
-    async fn stream_version(&mut self, stream: &str) -> Result<u64, StoreError>;
+    /// The current version of each of these streams that exists.
+    async fn stream_versions(&mut self, streams: &[&str]) -> Result<HashMap<String, u64>, StoreError>;
     /// Inserts the key if free; returns the stream that holds it afterwards.
     async fn claim(
         &mut self,
@@ -41,8 +42,8 @@ pub(crate) trait BatchTx: Send {
     ) -> Result<String, StoreError>;
     /// Deletes the key if this stream holds it.
     async fn release(&mut self, key: &UniqueKey, stream: &str) -> Result<(), StoreError>;
-    /// Inserts one event row.
-    async fn insert(&mut self, row: &Row<'_>) -> Result<(), StoreError>;
+    /// Inserts event rows (in as few statements as the backend allows).
+    async fn insert_all(&mut self, rows: &[Row<'_>]) -> Result<(), StoreError>;
 }
 
 /// Applies every request of a batch inside one open transaction. A request that breaks a
@@ -56,13 +57,20 @@ pub(crate) async fn apply<T: BatchTx>(
 ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, u64), StoreError> {
     let (mut head, mut head_hash) = tx.head().await?;
     let recorded_at_micros = recorded_at.timestamp_micros();
+    // One query for the versions of every stream in the batch; from then on the versions
+    // are tracked here, so requests on the same stream within the batch see each other.
+    let mut streams: Vec<&str> = requests.iter().map(|request| request.stream.as_str()).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    let mut versions = tx.stream_versions(&streams).await?;
+    let mut rows = Vec::new();
     let mut outcomes = Vec::with_capacity(requests.len());
     for (request, metadata) in requests.iter().zip(metadata_json) {
         if let Err(invalid) = validate(request) {
             outcomes.push(Err(invalid));
             continue;
         }
-        let current = tx.stream_version(&request.stream).await?;
+        let current = versions.get(&request.stream).copied().unwrap_or(0);
         if !request.expected.accepts(current) {
             outcomes.push(Err(StoreError::Conflict {
                 stream: request.stream.clone(),
@@ -71,13 +79,15 @@ pub(crate) async fn apply<T: BatchTx>(
             }));
             continue;
         }
-        let guarded = !request.claims.is_empty() || !request.releases.is_empty();
-        if guarded {
+        if !request.claims.is_empty() || !request.releases.is_empty() {
             tx.execute("SAVEPOINT verity_append").await?;
-            if let Some(taken) = claim_all(tx, request, head + 1).await? {
+            let taken = claim_all(tx, request, head + 1).await?;
+            if taken.is_some() {
                 tx.execute("ROLLBACK TO SAVEPOINT verity_append").await?;
-                tx.execute("RELEASE SAVEPOINT verity_append").await?;
-                outcomes.push(Err(StoreError::UniqueKeyTaken { key: taken }));
+            }
+            tx.execute("RELEASE SAVEPOINT verity_append").await?;
+            if let Some(key) = taken {
+                outcomes.push(Err(StoreError::UniqueKeyTaken { key }));
                 continue;
             }
         }
@@ -96,17 +106,13 @@ pub(crate) async fn apply<T: BatchTx>(
                 recorded_at_micros,
             };
             let hash = fields.hash(&head_hash);
-            tx.insert(&Row { fields, hash }).await?;
+            rows.push(Row { fields, hash });
             head_hash = hash;
         }
-        if guarded {
-            tx.execute("RELEASE SAVEPOINT verity_append").await?;
-        }
-        outcomes.push(Ok(AppendOutcome {
-            position: head,
-            stream_version: version,
-        }));
+        versions.insert(request.stream.clone(), version);
+        outcomes.push(Ok(AppendOutcome { position: head, stream_version: version }));
     }
+    tx.insert_all(&rows).await?;
     Ok((outcomes, head))
 }
 

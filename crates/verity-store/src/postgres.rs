@@ -129,11 +129,9 @@ async fn listen(pool: PgPool, head: tokio::sync::watch::Sender<u64>) {
 sql_backend! {
     database: sqlx::Postgres,
     head: "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
-    stream_version: "SELECT COALESCE(MAX(version), 0)::bigint FROM events WHERE stream = $1",
     claim: "INSERT INTO unique_keys (key, stream, position) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
     key_holder: "SELECT stream FROM unique_keys WHERE key = $1",
     release: "DELETE FROM unique_keys WHERE key = $1 AND stream = $2",
-    insert: "INSERT INTO events (position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = $1 ORDER BY version",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2",
     load_snapshot: "SELECT version, position, data FROM snapshots WHERE name = $1",

@@ -28,6 +28,10 @@ pub(crate) fn into_event(row: EventRow) -> Result<RecordedEvent, StoreError> {
     })
 }
 
+/// Most rows (or list items) bound in one statement: at 9 parameters a row this stays
+/// far below SQLite's and PostgreSQL's parameter limits.
+pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
+
 /// Converts a position or count to the databases' signed 64-bit integers.
 pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{value} is out of range")))
@@ -53,11 +57,9 @@ macro_rules! sql_backend {
     (
         database: $database:ty,
         head: $head:literal,
-        stream_version: $stream_version:literal,
         claim: $claim:literal,
         key_holder: $key_holder:literal,
         release: $release:literal,
-        insert: $insert:literal,
         read_stream: $read_stream:literal,
         read_all: $read_all:literal,
         load_snapshot: $load_snapshot:literal,
@@ -159,16 +161,27 @@ macro_rules! sql_backend {
                 }
             }
 
-            async fn stream_version(
+            async fn stream_versions(
                 &mut self,
-                stream: &str,
-            ) -> Result<u64, verity_domain::StoreError> {
-                let (version,): (i64,) = sqlx::query_as($stream_version)
-                    .bind(stream)
-                    .fetch_one(&mut *self.0)
-                    .await
-                    .map_err(crate::sql::map_error)?;
-                crate::sql::to_u64(version)
+                streams: &[&str],
+            ) -> Result<std::collections::HashMap<String, u64>, verity_domain::StoreError> {
+                let mut versions = std::collections::HashMap::with_capacity(streams.len());
+                for chunk in streams.chunks(crate::sql::ROWS_PER_STATEMENT) {
+                    let mut query = sqlx::QueryBuilder::<$database>::new(
+                        "SELECT stream, MAX(version) FROM events WHERE stream IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for stream in chunk {
+                        list.push_bind(*stream);
+                    }
+                    query.push(") GROUP BY stream");
+                    let rows: Vec<(String, i64)> =
+                        query.build_query_as().fetch_all(&mut *self.0).await.map_err(crate::sql::map_error)?;
+                    for (stream, version) in rows {
+                        versions.insert(stream, crate::sql::to_u64(version)?);
+                    }
+                }
+                Ok(versions)
             }
 
             async fn claim(
@@ -206,24 +219,35 @@ macro_rules! sql_backend {
                 Ok(())
             }
 
-            async fn insert(
-                &mut self,
-                row: &crate::batch::Row<'_>,
-            ) -> Result<(), verity_domain::StoreError> {
-                let fields = &row.fields;
-                sqlx::query($insert)
-                    .bind(crate::sql::to_i64(fields.position)?)
-                    .bind(fields.stream)
-                    .bind(crate::sql::to_i64(fields.version)?)
-                    .bind(fields.event_type)
-                    .bind(i64::from(fields.schema))
-                    .bind(fields.data)
-                    .bind(fields.metadata)
-                    .bind(fields.recorded_at_micros)
-                    .bind(row.hash.as_slice())
-                    .execute(&mut *self.0)
-                    .await
-                    .map_err(crate::sql::map_error)?;
+            async fn insert_all(&mut self, rows: &[crate::batch::Row<'_>]) -> Result<(), verity_domain::StoreError> {
+                for chunk in rows.chunks(crate::sql::ROWS_PER_STATEMENT) {
+                    let mut query = sqlx::QueryBuilder::<$database>::new(
+                        "INSERT INTO events (position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash) ",
+                    );
+                    let mut failed = None;
+                    query.push_values(chunk, |mut values, row| {
+                        let fields = &row.fields;
+                        match (crate::sql::to_i64(fields.position), crate::sql::to_i64(fields.version)) {
+                            (Ok(position), Ok(version)) => {
+                                values
+                                    .push_bind(position)
+                                    .push_bind(fields.stream)
+                                    .push_bind(version)
+                                    .push_bind(fields.event_type)
+                                    .push_bind(i64::from(fields.schema))
+                                    .push_bind(fields.data)
+                                    .push_bind(fields.metadata)
+                                    .push_bind(fields.recorded_at_micros)
+                                    .push_bind(row.hash.as_slice());
+                            }
+                            (Err(error), _) | (_, Err(error)) => failed = Some(error),
+                        }
+                    });
+                    if let Some(error) = failed {
+                        return Err(error);
+                    }
+                    query.build().execute(&mut *self.0).await.map_err(crate::sql::map_error)?;
+                }
                 Ok(())
             }
         }

@@ -104,11 +104,9 @@ impl SqliteStore {
 sql_backend! {
     database: sqlx::Sqlite,
     head: "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
-    stream_version: "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?",
     claim: "INSERT INTO unique_keys (key, stream, position) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
     key_holder: "SELECT stream FROM unique_keys WHERE key = ?",
     release: "DELETE FROM unique_keys WHERE key = ? AND stream = ?",
-    insert: "INSERT INTO events (position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
     load_snapshot: "SELECT version, position, data FROM snapshots WHERE name = ?",

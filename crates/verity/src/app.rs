@@ -87,6 +87,18 @@ impl App {
     }
 }
 
+/// Opens the configured store, creating the data directory of an embedded store.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let location = location(config)?;
+    if let Location::Sqlite(path) = &location {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|error| anyhow::anyhow!("cannot create data directory {}: {error}", parent.display()))?;
+        }
+    }
+    Ok(verity_store::open(&location).await?)
+}
+
 /// Initialises the instance and its default organization, once, whichever node starts
 /// first. Safe to run on every start and on several nodes at once.
 pub async fn bootstrap(store: &dyn Store, config: &Config) -> anyhow::Result<()> {

@@ -53,6 +53,34 @@ pub enum Command {
     Audit(AuditCommand),
     /// Rebuild every projection from position 0 and compare with the live state.
     Replay,
+    /// Measure the store and the read models (see docs/performance.md).
+    #[command(subcommand, hide = true)]
+    Bench(BenchCommand),
+}
+
+/// `verity bench ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Durable appends per second, one event per append.
+    Append {
+        /// Concurrent writers.
+        #[arg(long, default_value_t = 1)]
+        writers: usize,
+        /// How long to run.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+    /// Fill the log with generated users, then save a snapshot.
+    Seed {
+        /// How many users.
+        #[arg(long, default_value_t = 100_000)]
+        users: u64,
+        /// Events per user.
+        #[arg(long, default_value_t = 10)]
+        events_per_user: u64,
+    },
+    /// Time from start to read models caught up.
+    Startup,
 }
 
 /// `verity org ...`

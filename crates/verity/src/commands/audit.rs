@@ -9,7 +9,7 @@ use crate::app::location;
 use crate::config::Config;
 
 pub(super) async fn verify(config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let store = verity_store::open(&location(&config)?).await?;
+    let store = crate::app::open_store(&config).await?;
     match chain::verify(store.as_ref(), |_| {}).await {
         Ok(report) => {
             if json {

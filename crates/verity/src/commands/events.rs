@@ -15,7 +15,7 @@ use crate::config::Config;
 const PAGE: usize = 10_000;
 
 pub(super) async fn export(args: ExportArgs, config: Config) -> anyhow::Result<ExitCode> {
-    let store = verity_store::open(&location(&config)?).await?;
+    let store = crate::app::open_store(&config).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut after = args.since;

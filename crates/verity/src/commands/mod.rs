@@ -1,6 +1,7 @@
 //! One module per command group. Each returns the process's exit status.
 
 mod audit;
+mod bench;
 mod events;
 mod org;
 mod replay;
@@ -30,6 +31,7 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
         Command::Audit(AuditCommand::Verify) => audit::verify(config, json).await,
         Command::Replay => replay::run(config, json).await,
+        Command::Bench(command) => bench::run(command, config).await,
     }
 }
 

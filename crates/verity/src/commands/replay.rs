@@ -13,7 +13,7 @@ use crate::app::location;
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let store = verity_store::open(&location(&config)?).await?;
+    let store = crate::app::open_store(&config).await?;
     let head = store.head().await?;
     let live = Projector::<ReadModels>::start_with(
         store.clone(),

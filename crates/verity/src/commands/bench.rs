@@ -1,0 +1,141 @@
+//! `verity bench ...`: the measurements behind docs/performance.md, run against a real
+//! store (never timed unit tests).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+use verity_domain::organization::{self, OrganizationCreated, OrganizationEvent};
+use verity_domain::user::{self, PasswordChanged, UserCreated, UserEvent};
+use verity_domain::{Actor, AppendRequest, DomainEvent, Email, EventMetadata, ExpectedVersion};
+use verity_projection::{Projector, ProjectorOptions, ReadModels};
+
+use super::print_json;
+use crate::app::{location, now};
+use crate::cli::BenchCommand;
+use crate::config::Config;
+
+pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Append { writers, seconds } => append(config, writers, seconds).await,
+        BenchCommand::Seed { users, events_per_user } => seed(config, users, events_per_user).await,
+        BenchCommand::Startup => startup(config).await,
+    }
+}
+
+fn metadata() -> EventMetadata {
+    EventMetadata { actor: Actor::System, request_id: None, client_ip: None, occurred_at: now() }
+}
+
+/// Durable appends per second: `writers` tasks each appending one event at a time.
+async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(&config).await?;
+    let appended = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let store = store.clone();
+            let appended = appended.clone();
+            let stream = format!("bench-{}-{writer}", Uuid::new_v4());
+            tokio::spawn(async move {
+                let event = OrganizationEvent::Created(OrganizationCreated { org_id: Uuid::nil(), name: "bench".into() });
+                while Instant::now() < deadline {
+                    let request = AppendRequest::new(stream.clone(), ExpectedVersion::Any, vec![event.into_new_event(metadata())]);
+                    store.append(request).await?;
+                    appended.fetch_add(1, Ordering::Relaxed);
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let count = appended.load(Ordering::Relaxed);
+    print_json(&serde_json::json!({
+        "bench": "append", "store": location(&config)?.describe(), "writers": writers,
+        "events": count, "seconds": elapsed, "events_per_second": (count as f64 / elapsed).round(),
+    }));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fills the log with `users` people in 10 organizations, `events_per_user` events each
+/// (created, then password changes and disable/enable pairs), then saves a snapshot.
+async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(&config).await?;
+    crate::app::bootstrap(store.as_ref(), &config).await?;
+    let orgs: Vec<Uuid> = (0..10).map(|_| Uuid::new_v4()).collect();
+    for (index, org_id) in orgs.iter().enumerate() {
+        let event = OrganizationEvent::Created(OrganizationCreated { org_id: *org_id, name: format!("Bench {index} {org_id}") });
+        let request = AppendRequest::new(organization::stream(*org_id), ExpectedVersion::NoStream, vec![event.into_new_event(metadata())]);
+        store.append(request).await?;
+    }
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo".to_owned();
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (store, next, orgs, hash) = (store.clone(), next.clone(), orgs.clone(), hash.clone());
+            tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= users {
+                        return anyhow::Ok(());
+                    }
+                    let user_id = Uuid::new_v4();
+                    let org_id = orgs.get((index % 10) as usize).copied().unwrap_or_default();
+                    let email = Email::parse(&format!("user{index}@bench.example.org"))?;
+                    let created = UserEvent::Created(UserCreated {
+                        user_id,
+                        org_id,
+                        email: email.clone(),
+                        name: format!("Bench User {index}"),
+                        temporary_password_hash: hash.clone(),
+                        temporary_password_expires_at: now() + chrono::Duration::days(7),
+                    });
+                    let mut events = vec![created.into_new_event(metadata())];
+                    for step in 1..events_per_user {
+                        let event = match step % 3 {
+                            1 => UserEvent::PasswordChanged(PasswordChanged { password_hash: hash.clone() }),
+                            2 => UserEvent::Disabled,
+                            _ => UserEvent::Enabled,
+                        };
+                        events.push(event.into_new_event(metadata()));
+                    }
+                    let mut request = AppendRequest::new(user::stream(user_id), ExpectedVersion::NoStream, events);
+                    request.claims.push(user::email_key(org_id, &email));
+                    store.append(request).await?;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let seeded = started.elapsed().as_secs_f64();
+    let projector = Projector::<ReadModels>::start_with(store.clone(), store.clone(), ProjectorOptions { snapshot_every: u64::MAX }).await?;
+    projector.save_snapshot().await?;
+    print_json(&serde_json::json!({
+        "bench": "seed", "users": users, "events": store.head().await?, "seconds": seeded,
+    }));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Start-up to ready: open the store and bring the read models up to the head.
+async fn startup(config: Config) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let store = crate::app::open_store(&config).await?;
+    let projector = Projector::<ReadModels>::start_with(store.clone(), store.clone(), ProjectorOptions { snapshot_every: u64::MAX }).await?;
+    let head = store.head().await?;
+    projector.wait_for(head, Duration::from_secs(60)).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    print_json(&serde_json::json!({
+        "bench": "startup", "events": head, "started_from": projector.started_from(), "seconds": elapsed,
+        "users": projector.read(|models| models.users.len()),
+    }));
+    Ok(ExitCode::SUCCESS)
+}
