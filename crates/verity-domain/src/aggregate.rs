@@ -108,7 +108,7 @@ pub async fn execute<A: Aggregate>(
             let (claims, releases) = A::unique_keys(event);
             request.claims.extend(claims);
             request.releases.extend(releases);
-            request.events.push(event.into_new_event(metadata.clone()));
+            request.events.push(event.to_new_event(metadata.clone()));
         }
         match store.append(request).await {
             Err(StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => continue,

@@ -134,7 +134,7 @@ pub trait DomainEvent: Sized {
     fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError>;
 
     /// Wraps the event into an envelope with the given metadata.
-    fn into_new_event(&self, metadata: EventMetadata) -> NewEvent {
+    fn to_new_event(&self, metadata: EventMetadata) -> NewEvent {
         NewEvent {
             event_type: self.event_type().to_owned(),
             schema: self.schema(),

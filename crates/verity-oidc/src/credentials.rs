@@ -69,6 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // A test may draw from the OS generator.
     fn temporary_passwords_are_long_readable_and_different() {
         let mut rng = rand::rng();
         let first = generate_temporary_password(&mut rng);

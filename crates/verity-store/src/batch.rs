@@ -32,7 +32,10 @@ pub(crate) trait BatchTx: Send {
     /// The last position and its hash (0 and the genesis hash for an empty log).
     async fn head(&mut self) -> Result<(u64, Hash), StoreError>;
     /// The current version of each of these streams that exists.
-    async fn stream_versions(&mut self, streams: &[&str]) -> Result<HashMap<String, u64>, StoreError>;
+    async fn stream_versions(
+        &mut self,
+        streams: &[&str],
+    ) -> Result<HashMap<String, u64>, StoreError>;
     /// Inserts the key if free; returns the stream that holds it afterwards.
     async fn claim(
         &mut self,
@@ -59,7 +62,10 @@ pub(crate) async fn apply<T: BatchTx>(
     let recorded_at_micros = recorded_at.timestamp_micros();
     // One query for the versions of every stream in the batch; from then on the versions
     // are tracked here, so requests on the same stream within the batch see each other.
-    let mut streams: Vec<&str> = requests.iter().map(|request| request.stream.as_str()).collect();
+    let mut streams: Vec<&str> = requests
+        .iter()
+        .map(|request| request.stream.as_str())
+        .collect();
     streams.sort_unstable();
     streams.dedup();
     let mut versions = tx.stream_versions(&streams).await?;
@@ -110,7 +116,10 @@ pub(crate) async fn apply<T: BatchTx>(
             head_hash = hash;
         }
         versions.insert(request.stream.clone(), version);
-        outcomes.push(Ok(AppendOutcome { position: head, stream_version: version }));
+        outcomes.push(Ok(AppendOutcome {
+            position: head,
+            stream_version: version,
+        }));
     }
     tx.insert_all(&rows).await?;
     Ok((outcomes, head))

@@ -51,7 +51,8 @@ where
         .await
         .map_err(crate::sql::map_error)?;
     let has = |name: &str| tables.iter().any(|(table,)| table == name);
-    if !tables.is_empty() && !(has("_sqlx_migrations") && has("events")) {
+    let ours = has("_sqlx_migrations") && has("events");
+    if !tables.is_empty() && !ours {
         return Err(StoreError::Incompatible(
             "the database holds tables of another application; point Verity at an empty database or a Verity one".into(),
         ));

@@ -57,18 +57,7 @@ impl App {
     /// Opens the store (creating the data directory for SQLite), initialises the instance
     /// on first start, and starts the read models.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
-        let location = location(&config)?;
-        if let Location::Sqlite(path) = &location {
-            if let Some(parent) = path
-                .parent()
-                .filter(|parent| !parent.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).map_err(|error| {
-                    anyhow::anyhow!("cannot create data directory {}: {error}", parent.display())
-                })?;
-            }
-        }
-        let store = verity_store::open(&location).await?;
+        let store = open_store(&config).await?;
         bootstrap(store.as_ref(), &config).await?;
         let options = ProjectorOptions {
             snapshot_every: config.projection.snapshot_every,
@@ -90,11 +79,14 @@ impl App {
 /// Opens the configured store, creating the data directory of an embedded store.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let location = location(config)?;
-    if let Location::Sqlite(path) = &location {
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| anyhow::anyhow!("cannot create data directory {}: {error}", parent.display()))?;
-        }
+    if let Location::Sqlite(path) = &location
+        && let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|error| {
+            anyhow::anyhow!("cannot create data directory {}: {error}", parent.display())
+        })?;
     }
     Ok(verity_store::open(&location).await?)
 }

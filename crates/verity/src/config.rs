@@ -231,6 +231,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
     fn file_then_environment_then_flags() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("verity.toml");

@@ -51,10 +51,10 @@ impl ChildProcess {
         for line in self.lines.by_ref() {
             let line = line.unwrap();
             // The harness may print "test name ... " on the same line first.
-            if let Some((_, message)) = line.split_once("CHILD ") {
-                if !on_line(message) {
-                    break;
-                }
+            if let Some((_, message)) = line.split_once("CHILD ")
+                && !on_line(message)
+            {
+                break;
             }
         }
     }

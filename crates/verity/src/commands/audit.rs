@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use verity_store::chain::{self, VerifyError};
 
 use super::{EXIT_CHAIN_BROKEN, print_json};
-use crate::app::location;
 use crate::config::Config;
 
 pub(super) async fn verify(config: Config, json: bool) -> anyhow::Result<ExitCode> {

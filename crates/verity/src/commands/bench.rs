@@ -20,13 +20,21 @@ use crate::config::Config;
 pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Append { writers, seconds } => append(config, writers, seconds).await,
-        BenchCommand::Seed { users, events_per_user } => seed(config, users, events_per_user).await,
+        BenchCommand::Seed {
+            users,
+            events_per_user,
+        } => seed(config, users, events_per_user).await,
         BenchCommand::Startup => startup(config).await,
     }
 }
 
 fn metadata() -> EventMetadata {
-    EventMetadata { actor: Actor::System, request_id: None, client_ip: None, occurred_at: now() }
+    EventMetadata {
+        actor: Actor::System,
+        request_id: None,
+        client_ip: None,
+        occurred_at: now(),
+    }
 }
 
 /// Durable appends per second: `writers` tasks each appending one event at a time.
@@ -41,9 +49,16 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
             let appended = appended.clone();
             let stream = format!("bench-{}-{writer}", Uuid::new_v4());
             tokio::spawn(async move {
-                let event = OrganizationEvent::Created(OrganizationCreated { org_id: Uuid::nil(), name: "bench".into() });
+                let event = OrganizationEvent::Created(OrganizationCreated {
+                    org_id: Uuid::nil(),
+                    name: "bench".into(),
+                });
                 while Instant::now() < deadline {
-                    let request = AppendRequest::new(stream.clone(), ExpectedVersion::Any, vec![event.into_new_event(metadata())]);
+                    let request = AppendRequest::new(
+                        stream.clone(),
+                        ExpectedVersion::Any,
+                        vec![event.to_new_event(metadata())],
+                    );
                     store.append(request).await?;
                     appended.fetch_add(1, Ordering::Relaxed);
                 }
@@ -70,8 +85,15 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
     crate::app::bootstrap(store.as_ref(), &config).await?;
     let orgs: Vec<Uuid> = (0..10).map(|_| Uuid::new_v4()).collect();
     for (index, org_id) in orgs.iter().enumerate() {
-        let event = OrganizationEvent::Created(OrganizationCreated { org_id: *org_id, name: format!("Bench {index} {org_id}") });
-        let request = AppendRequest::new(organization::stream(*org_id), ExpectedVersion::NoStream, vec![event.into_new_event(metadata())]);
+        let event = OrganizationEvent::Created(OrganizationCreated {
+            org_id: *org_id,
+            name: format!("Bench {index} {org_id}"),
+        });
+        let request = AppendRequest::new(
+            organization::stream(*org_id),
+            ExpectedVersion::NoStream,
+            vec![event.to_new_event(metadata())],
+        );
         store.append(request).await?;
     }
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo".to_owned();
@@ -79,7 +101,8 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)
         .map(|_| {
-            let (store, next, orgs, hash) = (store.clone(), next.clone(), orgs.clone(), hash.clone());
+            let (store, next, orgs, hash) =
+                (store.clone(), next.clone(), orgs.clone(), hash.clone());
             tokio::spawn(async move {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
@@ -97,16 +120,22 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
                         temporary_password_hash: hash.clone(),
                         temporary_password_expires_at: now() + chrono::Duration::days(7),
                     });
-                    let mut events = vec![created.into_new_event(metadata())];
+                    let mut events = vec![created.to_new_event(metadata())];
                     for step in 1..events_per_user {
                         let event = match step % 3 {
-                            1 => UserEvent::PasswordChanged(PasswordChanged { password_hash: hash.clone() }),
+                            1 => UserEvent::PasswordChanged(PasswordChanged {
+                                password_hash: hash.clone(),
+                            }),
                             2 => UserEvent::Disabled,
                             _ => UserEvent::Enabled,
                         };
-                        events.push(event.into_new_event(metadata()));
+                        events.push(event.to_new_event(metadata()));
                     }
-                    let mut request = AppendRequest::new(user::stream(user_id), ExpectedVersion::NoStream, events);
+                    let mut request = AppendRequest::new(
+                        user::stream(user_id),
+                        ExpectedVersion::NoStream,
+                        events,
+                    );
                     request.claims.push(user::email_key(org_id, &email));
                     store.append(request).await?;
                 }
@@ -117,7 +146,14 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
         task.await??;
     }
     let seeded = started.elapsed().as_secs_f64();
-    let projector = Projector::<ReadModels>::start_with(store.clone(), store.clone(), ProjectorOptions { snapshot_every: u64::MAX }).await?;
+    let projector = Projector::<ReadModels>::start_with(
+        store.clone(),
+        store.clone(),
+        ProjectorOptions {
+            snapshot_every: u64::MAX,
+        },
+    )
+    .await?;
     projector.save_snapshot().await?;
     print_json(&serde_json::json!({
         "bench": "seed", "users": users, "events": store.head().await?, "seconds": seeded,
@@ -129,7 +165,14 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
 async fn startup(config: Config) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let store = crate::app::open_store(&config).await?;
-    let projector = Projector::<ReadModels>::start_with(store.clone(), store.clone(), ProjectorOptions { snapshot_every: u64::MAX }).await?;
+    let projector = Projector::<ReadModels>::start_with(
+        store.clone(),
+        store.clone(),
+        ProjectorOptions {
+            snapshot_every: u64::MAX,
+        },
+    )
+    .await?;
     let head = store.head().await?;
     projector.wait_for(head, Duration::from_secs(60)).await?;
     let elapsed = started.elapsed().as_secs_f64();

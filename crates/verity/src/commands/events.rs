@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use verity_domain::RecordedEvent;
 
-use crate::app::location;
 use crate::cli::ExportArgs;
 use crate::config::Config;
 

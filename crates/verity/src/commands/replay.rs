@@ -9,7 +9,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use verity_projection::{Projector, ProjectorOptions, ReadModels, rebuild};
 
 use super::{EXIT_REPLAY_MISMATCH, print_json};
-use crate::app::location;
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> {
