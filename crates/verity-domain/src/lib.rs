@@ -6,8 +6,10 @@
 //! current time and any random value are passed in through [`Context`] or the command.
 
 pub mod aggregate;
+pub mod client;
 pub mod email;
 pub mod event;
+pub mod expiring;
 pub mod instance;
 pub mod organization;
 pub mod store;
@@ -16,6 +18,7 @@ pub mod user;
 pub use aggregate::{Aggregate, Context, ExecuteError, execute, load};
 pub use email::{Email, EmailError};
 pub use event::{Actor, DecodeError, DomainEvent, EventMetadata, NewEvent, RecordedEvent};
+pub use expiring::ExpiringStore;
 pub use store::{
     AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError,
     UniqueKey,
