@@ -4,11 +4,13 @@
 //! - [`PostgresStore`]: the production store, shared by any number of Verity processes.
 //!
 //! Both implement [`verity_domain::EventStore`] and [`verity_domain::SnapshotStore`] with
-//! group commit ([`batch`]) and the hash chain ([`chain`]), and pass one contract test
-//! suite (`tests/it/contract.rs`).
+//! group commit ([`batch`]) and the hash chain ([`chain`]), and
+//! [`verity_domain::ExpiringStore`] for short-lived protocol state ([`spawn_purge`] keeps
+//! its table small); both pass one contract test suite (`tests/it/contract.rs`).
 
 mod batch;
 pub mod chain;
+mod expiring;
 mod migrations;
 mod postgres;
 mod sql;
@@ -18,14 +20,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use verity_domain::{EventStore, SnapshotStore, StoreError};
+use verity_domain::{EventStore, ExpiringStore, SnapshotStore, StoreError};
 
+pub use expiring::{PURGE_EVERY, spawn_purge};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-/// Both ports, as one object.
-pub trait Store: EventStore + SnapshotStore {}
-impl<T: EventStore + SnapshotStore> Store for T {}
+/// Every port of the database, as one object.
+pub trait Store: EventStore + SnapshotStore + ExpiringStore {}
+impl<T: EventStore + SnapshotStore + ExpiringStore> Store for T {}
 
 /// Where the log lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +88,8 @@ pub async fn open(location: &Location) -> Result<Arc<dyn Store>, StoreError> {
     })
 }
 
-/// The recording time of a batch: the one place the store reads the clock.
+/// The recording time of a batch, and the time of the periodic purge of expired entries:
+/// the one place the store reads the clock.
 #[allow(clippy::disallowed_methods)]
 fn recorded_now() -> DateTime<Utc> {
     Utc::now()

@@ -11,18 +11,32 @@ use verity_domain::StoreError;
 type Source = (i64, &'static str, &'static str);
 
 /// The SQLite schema.
-pub(crate) const SQLITE: &[Source] = &[(
-    1,
-    "event log",
-    include_str!("../../../migrations/sqlite/0001_event_log.sql"),
-)];
+pub(crate) const SQLITE: &[Source] = &[
+    (
+        1,
+        "event log",
+        include_str!("../../../migrations/sqlite/0001_event_log.sql"),
+    ),
+    (
+        2,
+        "expiring store",
+        include_str!("../../../migrations/sqlite/0002_expiring.sql"),
+    ),
+];
 
 /// The PostgreSQL schema.
-pub(crate) const POSTGRES: &[Source] = &[(
-    1,
-    "event log",
-    include_str!("../../../migrations/postgres/0001_event_log.sql"),
-)];
+pub(crate) const POSTGRES: &[Source] = &[
+    (
+        1,
+        "event log",
+        include_str!("../../../migrations/postgres/0001_event_log.sql"),
+    ),
+    (
+        2,
+        "expiring store",
+        include_str!("../../../migrations/postgres/0002_expiring.sql"),
+    ),
+];
 
 /// The newest schema version this binary knows.
 fn latest(sources: &[Source]) -> i64 {

@@ -1,10 +1,12 @@
-//! The contract every backend passes. Each case is a generic async fn over a fresh store;
-//! the macro at the bottom instantiates the suite once per backend.
+//! The contract every backend passes: the event store, snapshots and the expiring store.
+//! Each case is a generic async fn over a fresh store; the macro at the bottom instantiates
+//! the suite once per backend.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use verity_domain::{AppendRequest, EventStore, ExpectedVersion, Snapshot, StoreError, UniqueKey};
 use verity_store::chain;
 
@@ -298,6 +300,257 @@ pub async fn the_chain_links_every_event_to_its_predecessor(backend: Backend) {
     assert_eq!(report.head, store.read_all(4, 1).await.unwrap()[0].hash);
 }
 
+/// The fixed "now" of the expiring-store cases: time is passed in, so no case sleeps.
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+        + chrono::Duration::seconds(seconds)
+}
+
+pub async fn expiring_entries_are_put_read_replaced_and_expire(backend: Backend) {
+    let store = &backend.store;
+    assert_eq!(store.get("code", "c1", at(0)).await.unwrap(), None);
+    store.put("code", "c1", b"first", at(60)).await.unwrap();
+    assert_eq!(
+        store.get("code", "c1", at(0)).await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    assert_eq!(
+        store.get("code", "c1", at(59)).await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    assert_eq!(
+        store.get("code", "c1", at(60)).await.unwrap(),
+        None,
+        "an entry is expired at its expiry"
+    );
+    // Kinds are separate namespaces.
+    assert_eq!(store.get("request", "c1", at(0)).await.unwrap(), None);
+
+    // put replaces the value and the expiry, live or expired.
+    let binary = vec![0, 159, 146, 150, 255];
+    store.put("code", "c1", &binary, at(120)).await.unwrap();
+    assert_eq!(
+        store.get("code", "c1", at(100)).await.unwrap(),
+        Some(binary)
+    );
+    store.put("code", "c1", b"shorter", at(10)).await.unwrap();
+    assert_eq!(store.get("code", "c1", at(100)).await.unwrap(), None);
+
+    store.put("code", "c2", b"x", at(60)).await.unwrap();
+    store.remove("code", "c2").await.unwrap();
+    store.remove("code", "never-there").await.unwrap();
+    assert_eq!(store.get("code", "c2", at(0)).await.unwrap(), None);
+}
+
+pub async fn put_new_refuses_a_live_entry_and_replaces_an_expired_one(backend: Backend) {
+    let store = &backend.store;
+    assert!(
+        store
+            .put_new("jti", "j1", b"one", at(60), at(0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_new("jti", "j1", b"two", at(90), at(30))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get("jti", "j1", at(30)).await.unwrap().as_deref(),
+        Some(&b"one"[..]),
+        "a refused put_new changes nothing"
+    );
+    assert!(
+        store
+            .put_new("jti", "j1", b"three", at(120), at(60))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get("jti", "j1", at(100)).await.unwrap().as_deref(),
+        Some(&b"three"[..])
+    );
+
+    // Of concurrent put_new calls, exactly one stores its value.
+    let tasks: Vec<_> = (0..20)
+        .map(|index| {
+            let store = backend.store.clone();
+            tokio::spawn(async move {
+                store
+                    .put_new("jti", "race", format!("{index}").as_bytes(), at(60), at(0))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for task in tasks {
+        stored += usize::from(task.await.unwrap());
+    }
+    assert_eq!(stored, 1);
+}
+
+pub async fn take_is_single_use_and_ignores_expired_entries(backend: Backend) {
+    let store = &backend.store;
+    store.put("code", "c1", b"grant", at(60)).await.unwrap();
+    assert_eq!(
+        store.take("code", "c1", at(10)).await.unwrap().as_deref(),
+        Some(&b"grant"[..])
+    );
+    assert_eq!(store.take("code", "c1", at(10)).await.unwrap(), None);
+    assert_eq!(store.get("code", "c1", at(10)).await.unwrap(), None);
+
+    store.put("code", "c2", b"late", at(60)).await.unwrap();
+    assert_eq!(store.take("code", "c2", at(60)).await.unwrap(), None);
+    // The expired entry is gone too: putting it back alive works as new.
+    assert!(
+        store
+            .put_new("code", "c2", b"again", at(120), at(61))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.take("code", "never-there", at(0)).await.unwrap(),
+        None
+    );
+}
+
+pub async fn of_50_concurrent_takes_exactly_one_wins(backend: Backend) {
+    backend
+        .store
+        .put("code", "hot", b"grant", at(60))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = backend.store.clone();
+            tokio::spawn(async move { store.take("code", "hot", at(1)).await.unwrap() })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        if let Some(value) = task.await.unwrap() {
+            winners.push(value);
+        }
+    }
+    assert_eq!(winners, vec![b"grant".to_vec()]);
+}
+
+pub async fn another_node_takes_what_this_one_put(backend: Backend) {
+    let other_node = backend.reopen().await;
+    backend
+        .store
+        .put("code", "c1", b"grant", at(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        other_node
+            .take("code", "c1", at(1))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"grant"[..])
+    );
+    assert_eq!(backend.store.take("code", "c1", at(1)).await.unwrap(), None);
+
+    // Both nodes race for one entry: exactly one wins.
+    backend
+        .store
+        .put("code", "c2", b"grant", at(60))
+        .await
+        .unwrap();
+    let (here, there) = tokio::join!(
+        backend.store.take("code", "c2", at(1)),
+        other_node.take("code", "c2", at(1))
+    );
+    let wins = [here.unwrap(), there.unwrap()]
+        .iter()
+        .filter(|value| value.is_some())
+        .count();
+    assert_eq!(wins, 1);
+}
+
+pub async fn counters_count_within_their_window_and_restart_after_it(backend: Backend) {
+    let store = &backend.store;
+    assert_eq!(store.count("failed", "ada", at(0)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .increment("failed", "ada", at(60), at(0))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .increment("failed", "ada", at(999), at(10))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .increment("failed", "ada", at(999), at(59))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(store.count("failed", "ada", at(59)).await.unwrap(), 3);
+    // The window is the first one's: at 60 it has passed, whatever later calls asked.
+    assert_eq!(store.count("failed", "ada", at(60)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .increment("failed", "ada", at(120), at(60))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.count("failed", "ada", at(119)).await.unwrap(), 1);
+    assert_eq!(store.count("failed", "bob", at(0)).await.unwrap(), 0);
+    store.remove("failed", "ada").await.unwrap();
+    assert_eq!(store.count("failed", "ada", at(61)).await.unwrap(), 0);
+
+    // Concurrent increments lose nothing: every count from 1 to 50 is handed out once.
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = backend.store.clone();
+            tokio::spawn(async move {
+                store
+                    .increment("failed", "carol", at(60), at(0))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(task.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=50).collect::<Vec<u64>>());
+}
+
+pub async fn purge_deletes_only_expired_entries(backend: Backend) {
+    let store = &backend.store;
+    store.put("code", "old", b"x", at(10)).await.unwrap();
+    store.put("request", "old", b"x", at(20)).await.unwrap();
+    store.put("code", "live", b"x", at(100)).await.unwrap();
+    store
+        .increment("failed", "old", at(20), at(0))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(at(20)).await.unwrap(), 3);
+    assert_eq!(store.purge_expired(at(20)).await.unwrap(), 0);
+    assert_eq!(
+        store.get("code", "live", at(20)).await.unwrap().as_deref(),
+        Some(&b"x"[..])
+    );
+    // Nothing of the expiring store is in the log.
+    assert_eq!(store.head().await.unwrap(), 0);
+}
+
 fn hex_zero() -> String {
     "0".repeat(64)
 }
@@ -325,6 +578,13 @@ macro_rules! contract_suite {
             case!(concurrent_appends_share_commits_and_keep_the_chain);
             case!(snapshots_are_saved_and_replaced);
             case!(the_chain_links_every_event_to_its_predecessor);
+            case!(expiring_entries_are_put_read_replaced_and_expire);
+            case!(put_new_refuses_a_live_entry_and_replaces_an_expired_one);
+            case!(take_is_single_use_and_ignores_expired_entries);
+            case!(of_50_concurrent_takes_exactly_one_wins);
+            case!(another_node_takes_what_this_one_put);
+            case!(counters_count_within_their_window_and_restart_after_it);
+            case!(purge_deletes_only_expired_entries);
         }
     };
 }

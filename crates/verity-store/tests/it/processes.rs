@@ -1,4 +1,5 @@
-//! Tests across OS processes. The test binary re-runs itself as the child: the test
+//! Tests across OS processes (including two processes racing to take the same
+//! single-use entries of the expiring store). The test binary re-runs itself as the child: the test
 //! `child_process` does nothing unless `VERITY_STORE_CHILD` names a role.
 
 use std::io::{BufRead, BufReader, Write};
@@ -13,6 +14,16 @@ use crate::backends::{Backend, one};
 const ROLE: &str = "VERITY_STORE_CHILD";
 const LOCATION: &str = "VERITY_STORE_LOCATION";
 const APPENDS_PER_WRITER: usize = 50;
+/// Entries the `take` children race for.
+const CONTESTED_KEYS: usize = 20;
+
+/// The `now` of the expiring-store race; entries expire long after it.
+fn race_time(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        + chrono::Duration::seconds(seconds)
+}
 
 fn location_url(location: &Location) -> String {
     match location {
@@ -37,6 +48,7 @@ fn spawn_child(role: &str, location: &Location) -> ChildProcess {
         ])
         .env(ROLE, role)
         .env(LOCATION, location_url(location))
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -121,6 +133,25 @@ fn child_process() {
                 }
                 say("done");
             }
+            "take" => {
+                say("ready");
+                // Both children start taking when the parent says so, in the same order,
+                // so each key is contested by two processes at once.
+                let mut go = String::new();
+                std::io::stdin().read_line(&mut go).unwrap();
+                for index in 0..CONTESTED_KEYS {
+                    let key = format!("k{index}");
+                    if store
+                        .take("code", &key, race_time(1))
+                        .await
+                        .unwrap()
+                        .is_some()
+                    {
+                        say(format!("won {key}"));
+                    }
+                }
+                say("done");
+            }
             other => panic!("unknown child role {other}"),
         }
     });
@@ -202,6 +233,57 @@ async fn writers_in_two_processes_lose_nothing_and_keep_positions_gapless(backen
     );
     let report = chain::verify(backend.store.as_ref(), |_| {}).await.unwrap();
     assert_eq!(report.events, expected);
+}
+
+async fn two_processes_racing_for_single_use_entries_win_each_once(backend: Backend) {
+    for index in 0..CONTESTED_KEYS {
+        backend
+            .store
+            .put("code", &format!("k{index}"), b"grant", race_time(600))
+            .await
+            .unwrap();
+    }
+    let mut children = [
+        spawn_child("take", &backend.location),
+        spawn_child("take", &backend.location),
+    ];
+    for child in &mut children {
+        child.read_lines(|line| line != "ready");
+    }
+    for child in &mut children {
+        writeln!(child.child.stdin.as_mut().unwrap(), "go").unwrap();
+    }
+    let mut won = Vec::new();
+    for child in &mut children {
+        child.read_lines(|line| match line.strip_prefix("won ") {
+            Some(key) => {
+                won.push(key.to_owned());
+                true
+            }
+            None => line != "done",
+        });
+        assert!(child.child.wait().unwrap().success());
+    }
+    won.sort();
+    let mut expected: Vec<String> = (0..CONTESTED_KEYS)
+        .map(|index| format!("k{index}"))
+        .collect();
+    expected.sort();
+    assert_eq!(won, expected, "every entry taken exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_two_processes_racing_for_single_use_entries_win_each_once() {
+    two_processes_racing_for_single_use_entries_win_each_once(crate::backends::sqlite().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_two_processes_racing_for_single_use_entries_win_each_once() {
+    let Some(backend) = crate::backends::postgres().await else {
+        return;
+    };
+    two_processes_racing_for_single_use_entries_win_each_once(backend).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,8 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))?;
     let app = App::open(config).await?;
+    // Expired protocol state already reads as absent; purging keeps the table small.
+    let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
     let address = listener.local_addr()?;
     let state = AppState {
         store: app.store.clone(),
@@ -27,6 +29,7 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    purge.abort();
     if let Err(error) = app.projector.save_snapshot().await {
         tracing::warn!(%error, "could not save the read models' snapshot at shutdown");
     }

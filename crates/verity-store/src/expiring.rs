@@ -1,0 +1,218 @@
+//! The expiring store on SQLite and PostgreSQL: one table (`expiring`, migration 0002)
+//! in the same database as the log, so every process sharing the database shares it.
+//!
+//! Each operation is one statement, which makes it atomic on both backends: `take` is a
+//! `DELETE ... RETURNING` (of concurrent takers, exactly one deletes the row), `put_new`
+//! and `increment` are upserts. Times are stored as microseconds since the epoch, like
+//! the log's `recorded_at`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use verity_domain::ExpiringStore;
+
+/// Both dialects accept numbered `$n` parameters (sqlx binds SQLite's by number too), so
+/// the statements are written once.
+pub(crate) mod statements {
+    /// Inserts or replaces an entry.
+    pub(crate) const PUT: &str = "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES ($1, $2, $3, 0, $4) \
+         ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, count = 0, expires_at = excluded.expires_at";
+    /// Inserts, or replaces an expired entry; changes no row when a live one exists.
+    pub(crate) const PUT_NEW: &str = "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES ($1, $2, $3, 0, $4) \
+         ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, count = 0, expires_at = excluded.expires_at \
+         WHERE expiring.expires_at <= $5";
+    /// The value of a live entry.
+    pub(crate) const GET: &str =
+        "SELECT value FROM expiring WHERE kind = $1 AND key = $2 AND expires_at > $3";
+    /// Deletes an entry, live or expired, and returns it.
+    pub(crate) const TAKE: &str =
+        "DELETE FROM expiring WHERE kind = $1 AND key = $2 RETURNING value, expires_at";
+    /// Deletes an entry.
+    pub(crate) const REMOVE: &str = "DELETE FROM expiring WHERE kind = $1 AND key = $2";
+    /// Starts a counter at 1, restarts an expired one, or increments a live one (which
+    /// keeps its window). The SET expressions all read the row as it was.
+    pub(crate) const INCREMENT: &str = "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES ($1, $2, $5, 1, $3) \
+         ON CONFLICT (kind, key) DO UPDATE SET \
+         count = CASE WHEN expiring.expires_at <= $4 THEN 1 ELSE expiring.count + 1 END, \
+         expires_at = CASE WHEN expiring.expires_at <= $4 THEN excluded.expires_at ELSE expiring.expires_at END \
+         RETURNING count";
+    /// The count of a live counter.
+    pub(crate) const COUNT: &str =
+        "SELECT count FROM expiring WHERE kind = $1 AND key = $2 AND expires_at > $3";
+    /// Deletes every expired entry.
+    pub(crate) const PURGE: &str = "DELETE FROM expiring WHERE expires_at <= $1";
+}
+
+/// A time as the table stores it.
+pub(crate) fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// Writes a backend's [`ExpiringStore`] implementation over its pool.
+macro_rules! expiring_backend {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl verity_domain::ExpiringStore for $store {
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn put(
+                &self,
+                kind: &str,
+                key: &str,
+                value: &[u8],
+                expires_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), verity_domain::StoreError> {
+                sqlx::query(statements::PUT)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(value)
+                    .bind(micros(expires_at))
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn put_new(
+                &self,
+                kind: &str,
+                key: &str,
+                value: &[u8],
+                expires_at: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, verity_domain::StoreError> {
+                let done = sqlx::query(statements::PUT_NEW)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(value)
+                    .bind(micros(expires_at))
+                    .bind(micros(now))
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn get(
+                &self,
+                kind: &str,
+                key: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<Vec<u8>>, verity_domain::StoreError> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as(statements::GET)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(micros(now))
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(row.map(|(value,)| value))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn take(
+                &self,
+                kind: &str,
+                key: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<Vec<u8>>, verity_domain::StoreError> {
+                let row: Option<(Vec<u8>, i64)> = sqlx::query_as(statements::TAKE)
+                    .bind(kind)
+                    .bind(key)
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(row
+                    .filter(|(_, expires_at)| *expires_at > micros(now))
+                    .map(|(value, _)| value))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn remove(&self, kind: &str, key: &str) -> Result<(), verity_domain::StoreError> {
+                sqlx::query(statements::REMOVE)
+                    .bind(kind)
+                    .bind(key)
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn increment(
+                &self,
+                kind: &str,
+                key: &str,
+                window_expires_at: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, verity_domain::StoreError> {
+                let (count,): (i64,) = sqlx::query_as(statements::INCREMENT)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(micros(window_expires_at))
+                    .bind(micros(now))
+                    .bind(&[] as &[u8])
+                    .fetch_one(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                crate::sql::to_u64(count)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn count(
+                &self,
+                kind: &str,
+                key: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, verity_domain::StoreError> {
+                let row: Option<(i64,)> = sqlx::query_as(statements::COUNT)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(micros(now))
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                row.map_or(Ok(0), |(count,)| crate::sql::to_u64(count))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn purge_expired(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, verity_domain::StoreError> {
+                let done = sqlx::query(statements::PURGE)
+                    .bind(micros(now))
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+expiring_backend!(crate::SqliteStore);
+expiring_backend!(crate::PostgresStore);
+
+/// How often `verity serve` purges expired entries.
+pub const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// Deletes expired entries now and then every `every`, for as long as the returned task
+/// runs (abort it, or let the runtime end). Expired entries already read as absent; the
+/// purge only keeps the table small. Several processes may purge the same database.
+pub fn spawn_purge(store: Arc<dyn ExpiringStore>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match store.purge_expired(crate::recorded_now()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "purged expired protocol state"),
+                Err(error) => tracing::warn!(%error, "could not purge expired protocol state"),
+            }
+        }
+    })
+}
