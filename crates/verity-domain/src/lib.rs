@@ -11,6 +11,7 @@ pub mod email;
 pub mod event;
 pub mod expiring;
 pub mod instance;
+pub mod key;
 pub mod organization;
 pub mod store;
 pub mod user;

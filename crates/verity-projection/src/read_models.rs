@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use verity_domain::{DecodeError, RecordedEvent};
 
+use crate::keys::Keys;
 use crate::organizations::Organizations;
 use crate::projection::Projection;
 use crate::users::Users;
@@ -18,17 +19,20 @@ pub struct ReadModels {
     pub organizations: Organizations,
     /// People by id and by email within their organization.
     pub users: Users,
+    /// Signing keys by key id, with their state.
+    pub keys: Keys,
 }
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // Each model decodes before it changes anything and the models share no event
         // type, so a failure leaves the whole state as it was.
         self.organizations.apply(event)?;
-        self.users.apply(event)
+        self.users.apply(event)?;
+        self.keys.apply(event)
     }
 }
 

@@ -81,5 +81,12 @@ fn differences(live: &ReadModels, rebuilt: &ReadModels) -> Vec<String> {
             rebuilt.users.len()
         ));
     }
+    if live.keys != rebuilt.keys {
+        found.push(format!(
+            "keys: live has {}, rebuilt has {}",
+            live.keys.len(),
+            rebuilt.keys.len()
+        ));
+    }
     found
 }
