@@ -485,28 +485,42 @@ pub async fn rebuild<P: Projection>(
     mut progress: impl FnMut(u64),
 ) -> Result<(P, u64), ProjectionError> {
     let head = store.head().await?;
-    let mut state = P::default();
+    let mut state = Some(P::default());
     let mut position = 0;
-    while position < head {
-        let page = store.read_all(position, PAGE_SIZE).await?;
-        if page.is_empty() {
-            break;
+    let mut read_up_to = 0;
+    let mut folding: Option<tokio::task::JoinHandle<(P, Result<u64, DecodeError>)>> = None;
+    // Reading the next page overlaps folding the previous one (on a blocking thread).
+    loop {
+        let page = if read_up_to < head {
+            store.read_all(read_up_to, PAGE_SIZE).await?
+        } else {
+            Vec::new()
+        };
+        if let Some(fold) = folding.take() {
+            let (folded_state, outcome) = fold
+                .await
+                .map_err(|error| ProjectionError::Task(error.to_string()))?;
+            state = Some(folded_state);
+            position = outcome?;
+            progress(position);
         }
-        let (folded_state, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = fold_up_to(&mut state, &page, position, head);
-            (state, outcome)
-        })
-        .await
-        .map_err(|error| ProjectionError::Task(error.to_string()))?;
-        state = folded_state;
-        let reached = outcome?;
-        if reached == position {
+        let Some(last) = page.last().map(|event| event.position) else {
+            break;
+        };
+        if last <= read_up_to {
             // The store returned nothing new up to the head; stop rather than spin.
             break;
         }
-        position = reached;
-        progress(position);
+        read_up_to = last;
+        let Some(mut taken) = state.take() else { break };
+        let from = position;
+        folding = Some(tokio::task::spawn_blocking(move || {
+            let outcome = fold_up_to(&mut taken, &page, from, head);
+            (taken, outcome)
+        }));
     }
+    let state =
+        state.ok_or_else(|| ProjectionError::Task("the fold did not return its state".into()))?;
     Ok((state, position))
 }
 

@@ -134,6 +134,7 @@ sql_backend! {
     release: "DELETE FROM unique_keys WHERE key = $1 AND stream = $2",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = $1 ORDER BY version",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+    read_all_with: read_all,
     load_snapshot: "SELECT version, position, data FROM snapshots WHERE name = $1",
     save_snapshot: "INSERT INTO snapshots (name, version, position, data) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data",
     store: PostgresStore,

@@ -62,6 +62,7 @@ macro_rules! sql_backend {
         release: $release:literal,
         read_stream: $read_stream:literal,
         read_all: $read_all:literal,
+        read_all_with: $read_all_with:path,
         load_snapshot: $load_snapshot:literal,
         save_snapshot: $save_snapshot:literal,
         store: $store:ty,
@@ -88,7 +89,7 @@ macro_rules! sql_backend {
                 after: u64,
                 limit: usize,
             ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
-                read_all(&self.pool, after, limit).await
+                $read_all_with(&self.pool, after, limit).await
             }
 
             async fn head(&self) -> Result<u64, verity_domain::StoreError> {

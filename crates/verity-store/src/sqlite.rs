@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use verity_domain::{AppendOutcome, AppendRequest, StoreError};
+use verity_domain::{AppendOutcome, AppendRequest, RecordedEvent, StoreError};
 
 use crate::batch::{Appender, BatchWriter, apply};
 use crate::sql::sql_backend;
@@ -101,6 +101,61 @@ impl SqliteStore {
     }
 }
 
+/// Pages smaller than this are read row by row.
+const PACKED_FROM: usize = 256;
+
+/// Reads a page of the log as one JSON text built inside SQLite.
+///
+/// sqlx hands SQLite rows one by one from its worker thread, which caps a full read near
+/// 150,000 events/s; one aggregated value per page (strings escaped losslessly, the hash
+/// in hex) is parsed here several times faster. Replay, catch-up and `audit verify` read
+/// this way.
+async fn read_all_packed(
+    pool: &SqlitePool,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    if limit < PACKED_FROM {
+        return read_all(pool, after, limit).await;
+    }
+    let (packed,): (String,) = sqlx::query_as(
+        "SELECT json_group_array(json_array(position, stream, version, event_type, schema_version, \
+         data, metadata, recorded_at, lower(hex(hash)))) \
+         FROM (SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?)",
+    )
+    .bind(crate::sql::to_i64(after)?)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_one(pool)
+    .await
+    .map_err(crate::sql::map_error)?;
+    type Packed = (i64, String, i64, String, i64, String, String, i64, String);
+    let rows: Vec<Packed> = serde_json::from_str(&packed).map_err(|error| {
+        StoreError::Corrupt(format!("unreadable page after position {after}: {error}"))
+    })?;
+    let mut events = rows
+        .into_iter()
+        .map(
+            |(position, stream, version, event_type, schema, data, metadata, recorded_at, hash)| {
+                let mut event = crate::sql::into_event((
+                    position,
+                    stream,
+                    version,
+                    event_type,
+                    schema,
+                    data,
+                    metadata,
+                    recorded_at,
+                    Vec::new(),
+                ))?;
+                event.hash = hash;
+                Ok(event)
+            },
+        )
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    events.sort_unstable_by_key(|event| event.position);
+    Ok(events)
+}
+
 sql_backend! {
     database: sqlx::Sqlite,
     head: "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1",
@@ -109,6 +164,7 @@ sql_backend! {
     release: "DELETE FROM unique_keys WHERE key = ? AND stream = ?",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
+    read_all_with: read_all_packed,
     load_snapshot: "SELECT version, position, data FROM snapshots WHERE name = ?",
     save_snapshot: "INSERT INTO snapshots (name, version, position, data) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data",
     store: SqliteStore,
