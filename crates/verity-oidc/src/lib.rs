@@ -5,5 +5,6 @@
 //! OpenID Connect protocol engine (requests, clients, codes, tokens, keys, discovery)
 //! joins it with the provider-core issue.
 
+pub mod client_secret;
 pub mod credentials;
 pub mod keys;

@@ -3,8 +3,8 @@
 //!
 //! - A [`Projection`] is a pure fold over [`RecordedEvent`]s. It can always be thrown
 //!   away and rebuilt from position 0; events of types it does not know are skipped.
-//! - [`ReadModels`] bundles every read model ([`Organizations`], [`Users`], [`Keys`]) so
-//!   that one projector drives them all.
+//! - [`ReadModels`] bundles every read model ([`Organizations`], [`Users`], [`Clients`],
+//!   [`Keys`]) so that one projector drives them all.
 //! - [`Projector`] starts from the latest snapshot plus the log tail, follows the log
 //!   live, saves snapshots as it goes, and lets a caller wait until its own write is
 //!   visible ([`Projector::wait_for`]).
@@ -15,6 +15,7 @@
 //!
 //! [`RecordedEvent`]: verity_domain::RecordedEvent
 
+pub mod clients;
 mod decode;
 pub mod keys;
 pub mod organizations;
@@ -23,6 +24,7 @@ mod projector;
 mod read_models;
 pub mod users;
 
+pub use clients::{ClientView, Clients};
 pub use keys::{KeyState, KeyView, Keys};
 pub use organizations::{OrganizationView, Organizations};
 pub use projection::Projection;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use verity_domain::{DecodeError, RecordedEvent};
 
+use crate::clients::Clients;
 use crate::keys::Keys;
 use crate::organizations::Organizations;
 use crate::projection::Projection;
@@ -19,18 +20,21 @@ pub struct ReadModels {
     pub organizations: Organizations,
     /// People by id and by email within their organization.
     pub users: Users,
+    /// OAuth clients by client id (deleted ones are gone).
+    pub clients: Clients,
     /// Signing keys by key id, with their state.
     pub keys: Keys,
 }
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // Each model decodes before it changes anything and the models share no event
         // type, so a failure leaves the whole state as it was.
         self.organizations.apply(event)?;
+        self.clients.apply(event)?;
         self.users.apply(event)?;
         self.keys.apply(event)
     }

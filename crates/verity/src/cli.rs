@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use verity_domain::client::{ClientType, GrantType, SigningAlg, TokenEndpointAuthMethod};
 
 /// Verity: an OpenID Connect identity provider whose source of truth is a tamper-evident
 /// event log.
@@ -45,6 +46,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth clients (the applications that sign people in through Verity).
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Read the event log.
     #[command(subcommand)]
     Events(EventsCommand),
@@ -132,6 +136,70 @@ pub enum UserCommand {
         #[arg(long)]
         org: String,
     },
+}
+
+/// `verity client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and, when it authenticates with a secret, the
+    /// secret (shown this once, stored only as a hash).
+    Create(ClientCreateArgs),
+    /// List clients.
+    List,
+    /// Show a client's settings.
+    Show {
+        /// The client id.
+        client_id: String,
+    },
+    /// Replace a client's secret; prints the new one once. The old one stops working at once.
+    RotateSecret {
+        /// The client id.
+        client_id: String,
+    },
+    /// Delete a client: nothing can authenticate as it any more.
+    Delete {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+/// Settings of `verity client create`.
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    /// Display name, shown to people signing in.
+    #[arg(long)]
+    pub name: String,
+    /// Where authorization responses may go (exact match; https, or http for localhost).
+    /// Repeatable.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return to. Repeatable.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// confidential (a server that keeps a secret) or public (browser or native app).
+    #[arg(long = "type", value_name = "TYPE", default_value = "confidential")]
+    pub client_type: ClientType,
+    /// authorization_code, refresh_token or client_credentials. Repeatable (default:
+    /// authorization_code and refresh_token).
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<GrantType>,
+    /// client_secret_basic, client_secret_post, private_key_jwt or none (default:
+    /// client_secret_basic for confidential clients, none for public ones).
+    #[arg(long = "auth-method", value_name = "METHOD")]
+    pub auth_method: Option<TokenEndpointAuthMethod>,
+    /// Algorithm of the client's ID tokens: RS256, ES256 or EdDSA.
+    #[arg(long = "id-token-alg", value_name = "ALG", default_value = "RS256")]
+    pub id_token_alg: SigningAlg,
+    /// A scope the client may ask for. Repeatable (default: openid profile email; openid
+    /// is always allowed).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Require PKCE from a confidential client too (public clients always need it).
+    #[arg(long)]
+    pub require_pkce: bool,
+    /// The client's public keys (a JWK Set, JSON), for private_key_jwt.
+    #[arg(long, value_name = "PATH")]
+    pub jwks_file: Option<PathBuf>,
 }
 
 /// `verity events ...`

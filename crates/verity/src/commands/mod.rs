@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod client;
 mod events;
 mod org;
 mod replay;
@@ -28,6 +29,7 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::Serve => serve::run(config).await,
         Command::Org(command) => org::run(command, App::open(config).await?, json).await,
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
+        Command::Client(command) => client::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
         Command::Audit(AuditCommand::Verify) => audit::verify(config, json).await,
         Command::Replay => replay::run(config, json).await,

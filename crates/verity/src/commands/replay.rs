@@ -81,6 +81,13 @@ fn differences(live: &ReadModels, rebuilt: &ReadModels) -> Vec<String> {
             rebuilt.users.len()
         ));
     }
+    if live.clients != rebuilt.clients {
+        found.push(format!(
+            "clients: live has {}, rebuilt has {}",
+            live.clients.len(),
+            rebuilt.clients.len()
+        ));
+    }
     if live.keys != rebuilt.keys {
         found.push(format!(
             "keys: live has {}, rebuilt has {}",

@@ -11,5 +11,6 @@
 
 mod bad_input;
 mod cli;
+mod clients;
 mod support;
 mod tamper;
