@@ -8,3 +8,4 @@
 pub mod client_secret;
 pub mod credentials;
 pub mod keys;
+pub mod protocol;
