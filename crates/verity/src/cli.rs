@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage OAuth clients (the applications that sign people in through Verity).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage signing keys (list, rotate, JWKS).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Read the event log.
     #[command(subcommand)]
     Events(EventsCommand),
@@ -85,6 +88,49 @@ pub enum BenchCommand {
     },
     /// Time from start to read models caught up.
     Startup,
+    /// Signatures per second of one thread with the active key (RFC 9068 access-token
+    /// claims), one JSON line per algorithm.
+    Sign {
+        /// RS256, ES256, EdDSA or all.
+        #[arg(long, value_enum, ignore_case = true, default_value = "RS256")]
+        alg: AlgorithmChoice,
+        /// How long to run, per algorithm.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+}
+
+/// `verity keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys: id, algorithm, state and dates (never private material).
+    List,
+    /// Publish a new key, sign with it, and retire the previous one, which stays in the
+    /// JWKS for `[keys] retired_grace_hours` so tokens it signed stay verifiable.
+    Rotate {
+        /// RS256, ES256, EdDSA or all.
+        #[arg(long, value_enum, ignore_case = true, default_value = "all")]
+        alg: AlgorithmChoice,
+    },
+    /// Print the JWKS (the public keys, as served at /jwks).
+    Jwks,
+}
+
+/// A signing algorithm, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlgorithmChoice {
+    /// RSA 2048.
+    #[value(name = "RS256")]
+    Rs256,
+    /// ECDSA P-256.
+    #[value(name = "ES256")]
+    Es256,
+    /// Ed25519.
+    #[value(name = "EdDSA")]
+    EdDsa,
+    /// Every algorithm.
+    #[value(name = "all")]
+    All,
 }
 
 /// `verity org ...`

@@ -25,6 +25,8 @@ pub struct Config {
     pub users: UsersConfig,
     /// Read models.
     pub projection: ProjectionConfig,
+    /// Signing keys.
+    pub keys: KeysConfig,
 }
 
 /// `[server]`
@@ -145,6 +147,44 @@ impl Default for ProjectionConfig {
     }
 }
 
+/// `[keys]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// The master key (32 bytes, base64) that encrypts the signing keys' private parts.
+    /// Unset: a key file `<data_dir>/master.key`, created on first start with mode 0600.
+    pub master_key: Option<SecretString>,
+    /// Hours a retired signing key stays in the JWKS.
+    pub retired_grace_hours: u32,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            master_key: None,
+            retired_grace_hours: 24,
+        }
+    }
+}
+
+/// A configured secret: read like a string, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("<redacted>")
+    }
+}
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -202,6 +242,14 @@ impl Config {
         if config.store.database_url.as_deref() == Some("") {
             config.store.database_url = None;
         }
+        if config
+            .keys
+            .master_key
+            .as_ref()
+            .is_some_and(|key| key.expose().trim().is_empty())
+        {
+            config.keys.master_key = None;
+        }
         Ok(config)
     }
 
@@ -250,6 +298,25 @@ mod tests {
             assert_eq!(config.server.bind.port(), 9000);
             assert_eq!(config.users.temporary_password_days, 5);
             assert_eq!(config.store.data_dir, PathBuf::from("elsewhere"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn the_master_key_comes_from_the_environment_and_is_never_shown() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("VERITY__KEYS__MASTER_KEY", "c2VjcmV0LW1hc3Rlci1rZXk=");
+            jail.set_env("VERITY__KEYS__RETIRED_GRACE_HOURS", "48");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            let key = config.keys.master_key.as_ref().map(SecretString::expose);
+            assert_eq!(key, Some("c2VjcmV0LW1hc3Rlci1rZXk="));
+            assert_eq!(config.keys.retired_grace_hours, 48);
+            assert!(!format!("{config:?}").contains("c2VjcmV0"));
+
+            jail.set_env("VERITY__KEYS__MASTER_KEY", "");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.keys.master_key, None);
             Ok(())
         });
     }

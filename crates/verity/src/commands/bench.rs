@@ -14,7 +14,7 @@ use verity_projection::{Projector, ProjectorOptions, ReadModels};
 
 use super::print_json;
 use crate::app::{location, now};
-use crate::cli::BenchCommand;
+use crate::cli::{AlgorithmChoice, BenchCommand};
 use crate::config::Config;
 
 pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result<ExitCode> {
@@ -25,6 +25,7 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
             events_per_user,
         } => seed(config, users, events_per_user).await,
         BenchCommand::Startup => startup(config).await,
+        BenchCommand::Sign { alg, seconds } => sign(config, alg, seconds).await,
     }
 }
 
@@ -180,5 +181,41 @@ async fn startup(config: Config) -> anyhow::Result<ExitCode> {
         "bench": "startup", "events": head, "started_from": projector.started_from(), "seconds": elapsed,
         "users": projector.read(|models| models.users.len()),
     }));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signatures per second of one thread, with the active key of the store's key ring and
+/// the claims of an RFC 9068 access token (a fresh `jti` each time).
+async fn sign(config: Config, alg: AlgorithmChoice, seconds: u64) -> anyhow::Result<ExitCode> {
+    let app = crate::app::App::open(config).await?;
+    let shared = crate::signing::key_ring(&app).await?;
+    let ring = crate::signing::current_ring(&app, &shared)?;
+    for alg in alg.algorithms() {
+        let ring = ring.clone();
+        let (count, elapsed) = tokio::task::spawn_blocking(move || {
+            let issued_at = now().timestamp();
+            let serde_json::Value::Object(mut claims) = serde_json::json!({
+                "iss": "https://id.example.org", "sub": Uuid::new_v4(), "aud": "https://api.example.org",
+                "client_id": "bench-client", "scope": "openid profile email",
+                "iat": issued_at, "exp": issued_at + 300,
+            }) else {
+                anyhow::bail!("claims are an object");
+            };
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let started = Instant::now();
+            let mut count: u64 = 0;
+            while Instant::now() < deadline {
+                claims.insert("jti".into(), serde_json::Value::String(count.to_string()));
+                ring.sign(alg, Some("at+jwt"), &claims)?;
+                count += 1;
+            }
+            anyhow::Ok((count, started.elapsed().as_secs_f64()))
+        })
+        .await??;
+        print_json(&serde_json::json!({
+            "bench": "sign", "alg": alg, "threads": 1, "signatures": count, "seconds": elapsed,
+            "signatures_per_second": (count as f64 / elapsed).round(),
+        }));
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod client;
 mod events;
+mod keys;
 mod org;
 mod replay;
 mod serve;
@@ -30,6 +31,7 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::Org(command) => org::run(command, App::open(config).await?, json).await,
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
+        Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
         Command::Audit(AuditCommand::Verify) => audit::verify(config, json).await,
         Command::Replay => replay::run(config, json).await,

@@ -14,6 +14,12 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))?;
     let app = App::open(config).await?;
+    // Signing keys: made on first start, and checked to decrypt under this node's master
+    // key before any request is taken. Handlers get the current ring with
+    // `key_ring.current(&models.keys, now)`, which follows rotations by any node.
+    let key_ring = crate::signing::key_ring(&app).await?;
+    let signing = crate::signing::current_ring(&app, &key_ring)?;
+    tracing::info!(keys = ?signing, master_key_id = key_ring.master().id(), "signing keys ready");
     // Expired protocol state already reads as absent; purging keeps the table small.
     let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
     let address = listener.local_addr()?;

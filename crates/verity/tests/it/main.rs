@@ -12,5 +12,6 @@
 mod bad_input;
 mod cli;
 mod clients;
+mod keys;
 mod support;
 mod tamper;
