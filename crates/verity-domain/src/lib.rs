@@ -13,6 +13,7 @@ pub mod expiring;
 pub mod instance;
 pub mod key;
 pub mod organization;
+pub mod session;
 pub mod store;
 pub mod user;
 

@@ -1,65 +1,155 @@
-//! Verity's HTTP surface (axum). For now: liveness and readiness. The OpenID Connect
-//! endpoints, the sign-in pages and the admin console are added here by later issues.
+//! Verity's HTTP surface (axum): the OpenID Connect endpoints, the sign-in page, health
+//! and readiness.
 //!
-//! [`router`] is separate from the binary's `main` so tests can drive it directly.
+//! Handlers are thin: extract, call the protocol engine (`verity_oidc::protocol`), map
+//! the result. [`router`] is separate from the binary's `main` so tests can drive it.
+
+mod authorize;
+mod cookies;
+mod discovery;
+mod error;
+mod health;
+mod logout;
+mod pages;
+mod runtime;
+mod session;
+mod token;
+mod userinfo;
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use verity_domain::EventStore;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use verity_domain::{EventStore, ExpiringStore};
+use verity_oidc::keys::{KeyRing, SharedKeyRing};
+use verity_oidc::protocol::discovery::paths;
 use verity_projection::{Projector, ReadModels};
+
+pub use error::HttpError;
+pub use pages::Pages;
+
+/// Largest request body accepted (forms and token requests are far smaller).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Lifetimes and identity of the provider.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The issuer: the public URL, without a trailing slash.
+    pub issuer: String,
+    /// The instance's display name.
+    pub instance_name: String,
+    /// Authorization codes live this many seconds (<= 60).
+    pub code_lifetime: i64,
+    /// Access tokens live this many seconds.
+    pub access_token_lifetime: i64,
+    /// ID tokens live this many seconds.
+    pub id_token_lifetime: i64,
+    /// Refresh tokens (and grants) live this many seconds.
+    pub refresh_token_lifetime: i64,
+    /// SSO sessions live this many seconds.
+    pub session_lifetime: i64,
+    /// Login transactions live this many seconds.
+    pub login_lifetime: i64,
+    /// The OpenID Provider configuration, serialised once.
+    pub openid_configuration: String,
+    /// The RFC 8414 metadata, serialised once.
+    pub oauth_metadata: String,
+}
+
+impl Settings {
+    /// Defaults for `issuer`: codes 60 s, access and ID tokens 5 min, refresh tokens 30
+    /// days, sessions 12 h, login transactions 10 min.
+    pub fn new(issuer: impl Into<String>, instance_name: impl Into<String>) -> Self {
+        let issuer = issuer.into().trim_end_matches('/').to_owned();
+        Self {
+            openid_configuration: verity_oidc::protocol::discovery::openid_configuration(&issuer)
+                .to_string(),
+            oauth_metadata: verity_oidc::protocol::discovery::oauth_authorization_server(&issuer)
+                .to_string(),
+            issuer,
+            instance_name: instance_name.into(),
+            code_lifetime: 60,
+            access_token_lifetime: 300,
+            id_token_lifetime: 300,
+            refresh_token_lifetime: 30 * 24 * 3600,
+            session_lifetime: 12 * 3600,
+            login_lifetime: 600,
+        }
+    }
+
+    /// Whether cookies get the `Secure` attribute (the issuer is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
 
 /// What every handler may use. The binary chooses the concrete backends.
 #[derive(Clone)]
 pub struct AppState {
     /// The event log.
     pub store: Arc<dyn EventStore>,
+    /// Short-lived protocol state.
+    pub expiring: Arc<dyn ExpiringStore>,
     /// The read models, kept current from the log.
     pub projector: Arc<Projector<ReadModels>>,
+    /// The signing keys.
+    pub keys: Arc<SharedKeyRing>,
+    /// The provider's settings.
+    pub settings: Arc<Settings>,
+    /// The page templates.
+    pub pages: Arc<Pages>,
+}
+
+impl AppState {
+    /// The key ring for the current keys.
+    pub(crate) fn key_ring(&self) -> Result<Arc<KeyRing>, HttpError> {
+        let now = runtime::now();
+        self.projector
+            .read(|models| self.keys.current(&models.keys, now))
+            .map_err(|error| HttpError::internal("key ring", error))
+    }
 }
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
+        .route(paths::JWKS, get(discovery::jwks))
+        .route(
+            paths::AUTHORIZE,
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route("/login", post(authorize::login))
+        .route(paths::TOKEN, post(token::token))
+        .route(
+            paths::USERINFO,
+            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
+        )
+        .route(paths::INTROSPECT, post(token::introspect))
+        .route(paths::REVOKE, post(token::revoke))
+        .route(
+            paths::LOGOUT,
+            get(logout::logout_get).post(logout::logout_post),
+        )
+        .route("/static/style.css", get(pages::stylesheet))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(pages::security_headers))
         .with_state(state)
 }
 
-/// Liveness: the process answers.
-async fn healthz() -> Response {
-    Json(serde_json::json!({ "status": "ok" })).into_response()
-}
-
-/// Readiness: the store answers and the read models follow the log.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let head = match state.store.head().await {
-        Ok(head) => head,
-        Err(error) => {
-            tracing::warn!(%error, "readiness: store unavailable");
-            return not_ready("store unavailable");
-        }
-    };
-    if let Err(error) = state.projector.health() {
-        tracing::warn!(%error, "readiness: projector stopped");
-        return not_ready("projections stopped");
+/// Sets a field of a JSON object (a no-op on anything else; handlers only build objects).
+pub(crate) fn set_field(object: &mut serde_json::Value, name: &str, value: serde_json::Value) {
+    if let serde_json::Value::Object(map) = object {
+        map.insert(name.to_owned(), value);
     }
-    Json(serde_json::json!({
-        "status": "ready",
-        "head": head,
-        "projected": state.projector.position(),
-    }))
-    .into_response()
-}
-
-fn not_ready(reason: &str) -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(serde_json::json!({ "status": "unavailable", "reason": reason })),
-    )
-        .into_response()
 }

@@ -141,6 +141,16 @@ impl Users {
             .and_then(|user_id| self.by_id.get(user_id))
     }
 
+    /// The people with this address in any organization (one per organization at most):
+    /// the sign-in form asks for an email only, so every account with it is a candidate.
+    pub fn find_by_email_anywhere(&self, email: &Email) -> Vec<&UserView> {
+        self.by_email
+            .values()
+            .filter_map(|emails| emails.get(email))
+            .filter_map(|user_id| self.by_id.get(user_id))
+            .collect()
+    }
+
     /// The people of one organization, sorted by email.
     pub fn list_in_org(&self, org_id: Uuid) -> Vec<&UserView> {
         self.by_email

@@ -3,6 +3,7 @@
 //! HTTP layer extracts, calls these, and maps the results.
 
 pub mod authorize;
+pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod params;

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use verity_http::{AppState, router};
+use std::sync::Arc;
+
+use verity_http::{AppState, Pages, Settings, router};
 
 use crate::app::App;
 use crate::config::Config;
@@ -25,7 +27,14 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let address = listener.local_addr()?;
     let state = AppState {
         store: app.store.clone(),
+        expiring: app.store.clone(),
         projector: app.projector.clone(),
+        keys: key_ring.clone(),
+        settings: Arc::new(Settings::new(
+            app.config.public_url(),
+            app.config.instance.name.clone(),
+        )),
+        pages: Arc::new(Pages::new(app.config.instance.name.clone())?),
     };
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
     println!(

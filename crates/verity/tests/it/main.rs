@@ -10,8 +10,12 @@
 )]
 
 mod bad_input;
+#[path = "../../../../conformance/basic_op.rs"]
+mod basic_op;
 mod cli;
 mod clients;
 mod keys;
+#[path = "../../../../conformance/provider.rs"]
+mod provider;
 mod support;
 mod tamper;

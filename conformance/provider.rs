@@ -1,0 +1,281 @@
+//! A running Verity for the conformance tests: the real binary on a free port, clients and
+//! people registered through the CLI, and a browser that posts the sign-in form.
+
+use std::collections::HashMap;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::support::{Target, json_lines};
+
+/// Verity serving on a free loopback port.
+pub struct Provider {
+    pub target: Target,
+    pub issuer: String,
+    child: Child,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A registered client.
+pub struct RegisteredClient {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+pub const REDIRECT_URI: &str = "http://localhost:4000/callback";
+pub const POST_LOGOUT_URI: &str = "http://localhost:4000/signed-out";
+
+impl Provider {
+    /// Starts Verity on SQLite in a fresh directory, after `prepare` has used the CLI.
+    pub async fn start() -> Self {
+        let target = Target::sqlite();
+        target.ok(&["org", "list"]);
+        let port = verity_testkit::free_port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let child = target
+            .command()
+            .arg("serve")
+            .env("VERITY__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let provider = Self {
+            target,
+            issuer,
+            child,
+        };
+        let http = http_client();
+        for _ in 0..200 {
+            if let Ok(response) = http.get(format!("{}/readyz", provider.issuer)).send().await
+                && response.status().is_success()
+            {
+                return provider;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("Verity did not become ready");
+    }
+
+    /// Registers a client with the CLI (while the server runs: it sees the event live).
+    pub async fn client(&self, extra: &[&str]) -> RegisteredClient {
+        let mut args = vec![
+            "client",
+            "create",
+            "--name",
+            "Conformance RP",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--post-logout-redirect-uri",
+            POST_LOGOUT_URI,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let created = json_lines(&self.target.ok(&args));
+        let client = RegisteredClient {
+            client_id: created[0]["client_id"].as_str().unwrap().to_owned(),
+            client_secret: created[0]["client_secret"].as_str().map(str::to_owned),
+        };
+        self.wait_until_served(&client.client_id).await;
+        client
+    }
+
+    /// Waits until the server's read models know the client (it follows the log).
+    async fn wait_until_served(&self, client_id: &str) {
+        let http = http_client();
+        for _ in 0..100 {
+            let url = format!(
+                "{}/authorize?client_id={client_id}&redirect_uri={REDIRECT_URI}",
+                self.issuer
+            );
+            let response = http.get(url).send().await.unwrap();
+            let body = response.text().await.unwrap();
+            if !body.contains("not registered") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server never saw client {client_id}");
+    }
+
+    /// Creates a person; returns email and password.
+    pub fn person(&self, email: &str) -> (String, String) {
+        let created = json_lines(&self.target.ok(&[
+            "user",
+            "create",
+            "--org",
+            "Default",
+            "--email",
+            email,
+            "--name",
+            "Ada Lovelace",
+            "--json",
+        ]));
+        (
+            email.to_owned(),
+            created[0]["temporary_password"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+}
+
+/// An HTTP client that does not follow redirects (a test looks at each one).
+pub fn http_client() -> reqwest::Client {
+    reqwest::ClientBuilder::new()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A browser: a cookie jar and form posts.
+pub struct Browser {
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+/// What a page or redirect looked like.
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of a hidden form field.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_owned())
+    }
+
+    /// Whether this is the sign-in form.
+    pub fn is_sign_in(&self) -> bool {
+        self.status == 200 && self.body.contains("action=\"/login\"")
+    }
+
+    /// A query parameter of the redirect.
+    pub fn redirect_param(&self, name: &str) -> Option<String> {
+        let location = self.location.as_ref()?;
+        let query = location.split_once('?')?.1;
+        query_param(query, name)
+    }
+}
+
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self {
+            http: http_client(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn read(&mut self, response: reqwest::Response) -> Page {
+        for value in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|value| value.to_str().unwrap().to_owned());
+        Page {
+            status,
+            location,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let response = self
+            .http
+            .get(url)
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let response = self
+            .http
+            .post(url)
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
+    /// Submits the sign-in form shown on `page`.
+    pub async fn sign_in(
+        &mut self,
+        issuer: &str,
+        page: &Page,
+        email: &str,
+        password: &str,
+    ) -> Page {
+        assert!(
+            page.is_sign_in(),
+            "expected the sign-in form, got {} {}",
+            page.status,
+            page.body
+        );
+        let tx = page.field("tx").unwrap();
+        let csrf = page.field("csrf").unwrap();
+        self.post(
+            &format!("{issuer}/login"),
+            &[
+                ("tx", &tx),
+                ("csrf", &csrf),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+pub fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

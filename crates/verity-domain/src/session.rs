@@ -1,0 +1,158 @@
+//! Sign-in facts: what happened when people signed in and out, and when grants were
+//! revoked. These are records of facts rather than decisions, so they are appended
+//! without an aggregate (expected version `Any`): nothing can refuse a fact.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{EventMetadata, NewEvent, to_json};
+
+/// Stored type of [`SignInSucceeded`] (on the user's stream).
+pub const SIGNIN_SUCCEEDED: &str = "user.signin.succeeded";
+/// Stored type of [`SignInFailed`] (on the user's stream, or `signin-unknown` for an
+/// unknown email).
+pub const SIGNIN_FAILED: &str = "user.signin.failed";
+/// Stored type of [`SessionStarted`] (stream `session-<sid>`).
+pub const SESSION_STARTED: &str = "session.started";
+/// Stored type of [`SessionEnded`] (stream `session-<sid>`).
+pub const SESSION_ENDED: &str = "session.ended";
+/// Stored type of [`GrantRevoked`] (stream `grant-<id>`).
+pub const GRANT_REVOKED: &str = "grant.revoked";
+
+/// The stream of an SSO session.
+pub fn session_stream(sid: &str) -> String {
+    format!("session-{sid}")
+}
+
+/// The stream of a grant.
+pub fn grant_stream(grant_id: &str) -> String {
+    format!("grant-{grant_id}")
+}
+
+/// The stream of failed sign-ins for addresses that have no account.
+pub const UNKNOWN_SIGNIN_STREAM: &str = "signin-unknown";
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The client application, if the sign-in was for one.
+    pub client_id: Option<String>,
+    /// The browser's IP address.
+    pub ip: Option<String>,
+    /// The browser's User-Agent.
+    pub user_agent: Option<String>,
+}
+
+/// Payload of `user.signin.succeeded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInSucceeded {
+    /// The person.
+    pub user_id: String,
+    /// The session it started.
+    pub sid: String,
+    /// The factors used, e.g. `["pwd"]`.
+    pub amr: Vec<String>,
+    /// Where from.
+    #[serde(flatten)]
+    pub origin: Origin,
+}
+
+/// Why a sign-in failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInFailure {
+    /// No account has this address.
+    UnknownEmail,
+    /// The password did not match.
+    WrongPassword,
+    /// The account is disabled.
+    Disabled,
+    /// The temporary password expired.
+    TemporaryPasswordExpired,
+}
+
+/// Payload of `user.signin.failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInFailed {
+    /// The person, when the address is known.
+    pub user_id: Option<String>,
+    /// The address as typed (normalised), so failures against unknown addresses can be
+    /// audited too.
+    pub email: String,
+    /// Why.
+    pub reason: SignInFailure,
+    /// Where from.
+    #[serde(flatten)]
+    pub origin: Origin,
+}
+
+/// Payload of `session.started`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStarted {
+    /// The session id (`sid` in tokens).
+    pub sid: String,
+    /// The person.
+    pub user_id: String,
+    /// When they authenticated.
+    pub auth_time: DateTime<Utc>,
+    /// The factors used.
+    pub amr: Vec<String>,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEndReason {
+    /// The person logged out (RP-initiated or on Verity's page).
+    Logout,
+    /// A new sign-in replaced it (prompt=login, max_age).
+    Replaced,
+}
+
+/// Payload of `session.ended`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEnded {
+    /// The session id.
+    pub sid: String,
+    /// The person.
+    pub user_id: String,
+    /// Why.
+    pub reason: SessionEndReason,
+    /// The client that asked, for RP-initiated logout.
+    pub client_id: Option<String>,
+}
+
+/// Why a grant was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantRevocationReason {
+    /// An authorization code was used twice.
+    CodeReused,
+    /// A rotated refresh token was used again.
+    RefreshTokenReused,
+    /// The client revoked a token (RFC 7009).
+    Revoked,
+}
+
+/// Payload of `grant.revoked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRevoked {
+    /// The grant.
+    pub grant_id: String,
+    /// Its client.
+    pub client_id: String,
+    /// Its person, if any.
+    pub user_id: Option<String>,
+    /// Why.
+    pub reason: GrantRevocationReason,
+}
+
+/// Wraps a fact payload into an event.
+pub fn fact<T: Serialize>(event_type: &str, payload: &T, metadata: EventMetadata) -> NewEvent {
+    NewEvent {
+        event_type: event_type.to_owned(),
+        schema: 1,
+        data: to_json(payload),
+        metadata,
+    }
+}

@@ -1,0 +1,505 @@
+//! The authorization endpoint and the sign-in form.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::context;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+use verity_domain::session::{
+    self as facts, SESSION_STARTED, SIGNIN_FAILED, SIGNIN_SUCCEEDED, SessionEndReason,
+    SessionStarted, SignInFailed, SignInFailure, SignInSucceeded,
+};
+use verity_domain::{Email, user};
+use verity_oidc::credentials::verify_password;
+use verity_oidc::protocol::authorize::{self, AuthorizationRequest, AuthorizeFailure};
+use verity_oidc::protocol::tokens::{Authentication, token_digest};
+use verity_oidc::protocol::{OAuthError, Params};
+use verity_projection::{PasswordState, UserView};
+
+use crate::pages::STRINGS;
+use crate::session::{self, CodeRecord, LoginTransaction, kind};
+use crate::{AppState, HttpError, cookies, runtime};
+
+/// A dummy Argon2id hash (of a random string nobody knows): unknown emails are checked
+/// against it so they take as long as known ones.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dmVyaXR5ZHVtbXlzYWx0$3f7qQ8wL1M0m5d0r2X2f1m9bX3b9nQ2pX7t4w8r1k0A";
+
+/// The authentication context class of a password sign-in.
+pub(crate) const ACR_PASSWORD: &str = "urn:verity:acr:pwd";
+
+/// `GET /authorize`
+pub(crate) async fn authorize_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    respond(authorize(&state, &headers, params).await, &state)
+}
+
+/// `POST /authorize` (form body)
+pub(crate) async fn authorize_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return state.pages.error(
+            StatusCode::BAD_REQUEST,
+            "The request must be a form (application/x-www-form-urlencoded).",
+        );
+    }
+    respond(
+        authorize(&state, &headers, Params::parse(&body)).await,
+        &state,
+    )
+}
+
+fn respond(result: Result<Response, HttpError>, state: &AppState) -> Response {
+    match result {
+        Ok(response) => response,
+        Err(HttpError::OAuth { error, .. }) => state
+            .pages
+            .error(StatusCode::BAD_REQUEST, &error.error_description),
+        Err(HttpError::Internal) => state.pages.error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on our side.",
+        ),
+    }
+}
+
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: Result<Params, OAuthError>,
+) -> Result<Response, HttpError> {
+    let params = match params {
+        Ok(params) => params,
+        // Before the redirect URI is validated, errors are shown, never redirected.
+        Err(error) => {
+            return Ok(state
+                .pages
+                .error(StatusCode::BAD_REQUEST, &error.error_description));
+        }
+    };
+    let client = params.get("client_id").and_then(|id| {
+        state
+            .projector
+            .read(|models| models.clients.get(id).cloned())
+    });
+    let request = match authorize::validate(&params, client.as_ref()) {
+        Ok(request) => request,
+        Err(AuthorizeFailure::Page(message)) => {
+            return Ok(state.pages.error(StatusCode::BAD_REQUEST, &message));
+        }
+        Err(AuthorizeFailure::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+        }) => {
+            return Ok(error_redirect(
+                state,
+                &redirect_uri,
+                client_state.as_deref(),
+                &error,
+            ));
+        }
+    };
+    let session = session::current(state, headers).await?;
+    let now = runtime::now().timestamp();
+    let usable = session.filter(|(_, authentication)| {
+        let fresh = request.max_age.is_none_or(|max_age| {
+            now - authentication.auth_time <= i64::try_from(max_age).unwrap_or(i64::MAX)
+        });
+        !request.prompt.login && fresh && hint_matches(state, &request, authentication)
+    });
+    if let Some((_, authentication)) = usable {
+        return issue_code(state, request, authentication).await;
+    }
+    if request.prompt.none {
+        let error = OAuthError::login_required("the person must sign in");
+        return Ok(error_redirect(
+            state,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &error,
+        ));
+    }
+    start_login(state, request).await
+}
+
+/// With `id_token_hint`, the session must be the hinted person's.
+fn hint_matches(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    authentication: &Authentication,
+) -> bool {
+    let Some(hint) = &request.id_token_hint else {
+        return true;
+    };
+    let Ok(ring) = state.key_ring() else {
+        return false;
+    };
+    ring.verify(hint)
+        .ok()
+        .and_then(|claims| {
+            claims
+                .get("sub")
+                .and_then(|sub| sub.as_str())
+                .map(|sub| sub == authentication.user_id)
+        })
+        .unwrap_or(false)
+}
+
+/// Opens a login transaction and shows the sign-in form.
+async fn start_login(
+    state: &AppState,
+    request: AuthorizationRequest,
+) -> Result<Response, HttpError> {
+    let tx = runtime::token();
+    let csrf = runtime::token();
+    let email = request.login_hint.clone().unwrap_or_default();
+    let transaction = LoginTransaction {
+        request,
+        csrf: csrf.clone(),
+    };
+    let expires_at = session::expires_in(state.settings.login_lifetime);
+    state
+        .expiring
+        .put(
+            kind::LOGIN,
+            &tx,
+            &session::encode(&transaction)?,
+            expires_at,
+        )
+        .await?;
+    let mut response = login_page(state, StatusCode::OK, &tx, &csrf, &email, None);
+    set_cookie(
+        &mut response,
+        &cookies::set(
+            cookies::CSRF,
+            &csrf,
+            state.settings.login_lifetime,
+            state.settings.secure_cookies(),
+        ),
+    );
+    Ok(response)
+}
+
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    tx: &str,
+    csrf: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Response {
+    match state
+        .pages
+        .render("login.html", context! { tx, csrf, email, error })
+    {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => HttpError::internal("rendering the sign-in page", error).into_response(),
+    }
+}
+
+pub(crate) fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// `POST /login`: email and password of a login transaction.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        if !is_form(&headers) {
+            return Ok(state
+                .pages
+                .error(StatusCode::BAD_REQUEST, "The request must be a form."));
+        }
+        let Ok(form) = Params::parse(&body) else {
+            return Ok(state
+                .pages
+                .error(StatusCode::BAD_REQUEST, STRINGS.csrf_failed));
+        };
+        login_form(&state, &headers, &form).await
+    }
+    .await;
+    respond(result, &state)
+}
+
+async fn login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<Response, HttpError> {
+    let (Some(tx), Some(posted_csrf)) = (form.get("tx"), form.get("csrf")) else {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.csrf_failed));
+    };
+    let Some(bytes) = state.expiring.get(kind::LOGIN, tx, runtime::now()).await? else {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+    };
+    let transaction: LoginTransaction = session::decode(&bytes)?;
+    let cookie_csrf = cookies::get(headers, cookies::CSRF).unwrap_or_default();
+    let form_matches: bool = posted_csrf
+        .as_bytes()
+        .ct_eq(transaction.csrf.as_bytes())
+        .into();
+    let cookie_matches: bool = cookie_csrf
+        .as_bytes()
+        .ct_eq(transaction.csrf.as_bytes())
+        .into();
+    if !(form_matches && cookie_matches) {
+        return Ok(state
+            .pages
+            .error(StatusCode::FORBIDDEN, STRINGS.csrf_failed));
+    }
+    let typed_email = form.get("email").unwrap_or_default();
+    let password = form.get("password").unwrap_or_default();
+    let origin = session::origin(headers, Some(&transaction.request.client_id));
+    let again = |message: &str| {
+        login_page(
+            state,
+            StatusCode::OK,
+            tx,
+            &transaction.csrf,
+            typed_email,
+            Some(message),
+        )
+    };
+
+    let email = Email::parse(typed_email).ok();
+    let candidates: Vec<UserView> = match &email {
+        Some(email) => state.projector.read(|models| {
+            models
+                .users
+                .find_by_email_anywhere(email)
+                .into_iter()
+                .cloned()
+                .collect()
+        }),
+        None => Vec::new(),
+    };
+    let checked = check_password(candidates, password.to_owned()).await?;
+    let Some(user) = checked else {
+        let reason = SignInFailure::UnknownEmail;
+        let failed = SignInFailed {
+            user_id: None,
+            email: typed_email.to_lowercase(),
+            reason,
+            origin: origin.clone(),
+        };
+        let event = facts::fact(SIGNIN_FAILED, &failed, session::metadata(None, &origin));
+        session::record(state, facts::UNKNOWN_SIGNIN_STREAM.to_owned(), vec![event]).await?;
+        return Ok(again(STRINGS.bad_credentials));
+    };
+    let (user, failure) = user;
+    if let Some(reason) = failure {
+        let failed = SignInFailed {
+            user_id: Some(user.user_id.to_string()),
+            email: user.email.to_string(),
+            reason,
+            origin: origin.clone(),
+        };
+        let event = facts::fact(
+            SIGNIN_FAILED,
+            &failed,
+            session::metadata(Some(&user.user_id.to_string()), &origin),
+        );
+        session::record(state, user::stream(user.user_id), vec![event]).await?;
+        let message = match reason {
+            SignInFailure::Disabled => STRINGS.account_disabled,
+            SignInFailure::TemporaryPasswordExpired => STRINGS.temporary_password_expired,
+            SignInFailure::UnknownEmail | SignInFailure::WrongPassword => STRINGS.bad_credentials,
+        };
+        return Ok(again(message));
+    }
+    if state
+        .expiring
+        .take(kind::LOGIN, tx, runtime::now())
+        .await?
+        .is_none()
+    {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+    }
+    if let Some((digest, previous)) = session::current(state, headers).await? {
+        session::end(
+            state,
+            &digest,
+            &previous,
+            SessionEndReason::Replaced,
+            &origin,
+        )
+        .await?;
+    }
+    let user_id = user.user_id.to_string();
+    let authentication = Authentication {
+        user_id: user_id.clone(),
+        sid: Uuid::new_v4().to_string(),
+        auth_time: runtime::now().timestamp(),
+        amr: vec!["pwd".into()],
+        acr: ACR_PASSWORD.into(),
+    };
+    let cookie = runtime::token();
+    let expires_at = session::expires_in(state.settings.session_lifetime);
+    state
+        .expiring
+        .put(
+            kind::SESSION,
+            &token_digest(&cookie),
+            &session::encode(&authentication)?,
+            expires_at,
+        )
+        .await?;
+    let metadata = session::metadata(Some(&user_id), &origin);
+    let succeeded = SignInSucceeded {
+        user_id: user_id.clone(),
+        sid: authentication.sid.clone(),
+        amr: authentication.amr.clone(),
+        origin: origin.clone(),
+    };
+    session::record(
+        state,
+        user::stream(user.user_id),
+        vec![facts::fact(SIGNIN_SUCCEEDED, &succeeded, metadata.clone())],
+    )
+    .await?;
+    let started = SessionStarted {
+        sid: authentication.sid.clone(),
+        user_id,
+        auth_time: runtime::now(),
+        amr: authentication.amr.clone(),
+    };
+    session::record(
+        state,
+        facts::session_stream(&authentication.sid),
+        vec![facts::fact(SESSION_STARTED, &started, metadata)],
+    )
+    .await?;
+    let mut response = issue_code(state, transaction.request, authentication).await?;
+    let secure = state.settings.secure_cookies();
+    set_cookie(
+        &mut response,
+        &cookies::set(
+            cookies::SESSION,
+            &cookie,
+            state.settings.session_lifetime,
+            secure,
+        ),
+    );
+    set_cookie(&mut response, &cookies::clear(cookies::CSRF, secure));
+    Ok(response)
+}
+
+/// Verifies the password against each account with this address (one per organization)
+/// on a blocking thread; unknown addresses are verified against a dummy hash, so both take
+/// as long. Returns the matching account and, when it may not sign in, why.
+async fn check_password(
+    candidates: Vec<UserView>,
+    password: String,
+) -> Result<Option<(UserView, Option<SignInFailure>)>, HttpError> {
+    tokio::task::spawn_blocking(move || {
+        if candidates.is_empty() {
+            let _ = verify_password(&password, DUMMY_HASH);
+            return None;
+        }
+        let now = runtime::now();
+        candidates.into_iter().find_map(|candidate| {
+            if !verify_password(&password, candidate.password.hash()) {
+                return None;
+            }
+            let failure = if candidate.disabled {
+                Some(SignInFailure::Disabled)
+            } else if matches!(candidate.password, PasswordState::Temporary { expires_at, .. } if expires_at <= now) {
+                Some(SignInFailure::TemporaryPasswordExpired)
+            } else {
+                None
+            };
+            Some((candidate, failure))
+        })
+    })
+    .await
+    .map_err(|error| HttpError::internal("password verification", error))
+}
+
+/// Issues an authorization code for an authenticated request and redirects back.
+async fn issue_code(
+    state: &AppState,
+    request: AuthorizationRequest,
+    authentication: Authentication,
+) -> Result<Response, HttpError> {
+    let code = runtime::token();
+    let record = CodeRecord {
+        request,
+        authentication,
+    };
+    let expires_at = session::expires_in(state.settings.code_lifetime);
+    state
+        .expiring
+        .put(
+            kind::CODE,
+            &token_digest(&code),
+            &session::encode(&record)?,
+            expires_at,
+        )
+        .await?;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("code", &code);
+    if let Some(client_state) = &record.request.state {
+        query.append_pair("state", client_state);
+    }
+    query.append_pair("iss", &state.settings.issuer);
+    Ok(Redirect::to(&join_query(&record.request.redirect_uri, &query.finish())).into_response())
+}
+
+/// Redirects an error to the client (RFC 6749 4.1.2.1) with `state` and `iss`.
+fn error_redirect(
+    state: &AppState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    error: &OAuthError,
+) -> Response {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("error", error.error);
+    query.append_pair("error_description", &error.error_description);
+    if let Some(client_state) = client_state {
+        query.append_pair("state", client_state);
+    }
+    query.append_pair("iss", &state.settings.issuer);
+    Redirect::to(&join_query(redirect_uri, &query.finish())).into_response()
+}
+
+/// Appends a query to a URI that may already have one.
+pub(crate) fn join_query(uri: &str, query: &str) -> String {
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{query}")
+}

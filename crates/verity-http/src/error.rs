@@ -1,0 +1,95 @@
+//! One error type for every handler: OAuth errors answered precisely, internal errors
+//! logged with their cause and answered generically.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use verity_oidc::protocol::OAuthError;
+
+/// What a handler answers when it does not succeed.
+#[derive(Debug)]
+pub enum HttpError {
+    /// An OAuth error as JSON (RFC 6749 5.2), optionally with `WWW-Authenticate`.
+    OAuth {
+        /// 400, 401, ...
+        status: StatusCode,
+        /// The error.
+        error: OAuthError,
+        /// A `WWW-Authenticate` challenge (401 answers).
+        challenge: Option<String>,
+    },
+    /// Something failed on our side; the cause was logged.
+    Internal,
+}
+
+impl HttpError {
+    /// 400 with the error.
+    pub fn bad_request(error: OAuthError) -> Self {
+        Self::OAuth {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            challenge: None,
+        }
+    }
+
+    /// 401 `invalid_client` with a Basic challenge (RFC 6749 5.2).
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        Self::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error: OAuthError::invalid_client(description),
+            challenge: Some("Basic realm=\"verity\"".into()),
+        }
+    }
+
+    /// 401 `invalid_token` with a Bearer challenge (RFC 6750 3).
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        let error = OAuthError::invalid_token(description);
+        let challenge = format!(
+            "Bearer realm=\"verity\", error=\"invalid_token\", error_description=\"{}\"",
+            error.error_description.replace('"', "'")
+        );
+        Self::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error,
+            challenge: Some(challenge),
+        }
+    }
+
+    /// Logs `cause` under `what` and answers 500.
+    pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "{what} failed");
+        Self::Internal
+    }
+}
+
+impl From<verity_domain::StoreError> for HttpError {
+    fn from(error: verity_domain::StoreError) -> Self {
+        Self::internal("store", error)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let (status, error, challenge) = match self {
+            Self::OAuth {
+                status,
+                error,
+                challenge,
+            } => (status, error, challenge),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                OAuthError::server_error(),
+                None,
+            ),
+        };
+        let mut response = (status, Json(error)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(value) = challenge.and_then(|challenge| HeaderValue::from_str(&challenge).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
