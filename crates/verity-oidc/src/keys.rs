@@ -964,6 +964,16 @@ mod tests {
             assert_eq!(header["kid"].as_str(), ring.active_kid(alg));
             assert_eq!(ring.verify(&token).unwrap(), claims());
 
+            // JWS signatures, not DER: what relying parties' libraries expect (RFC 7518).
+            let signature = URL_SAFE_NO_PAD
+                .decode(token.rsplit('.').next().unwrap())
+                .unwrap();
+            let expected_len = match alg {
+                SigningAlgorithm::RS256 => 256,
+                SigningAlgorithm::ES256 | SigningAlgorithm::EdDSA => 64,
+            };
+            assert_eq!(signature.len(), expected_len, "{alg}");
+
             let untyped = ring.sign(alg, None, &claims()).unwrap();
             assert!(!header_of(&untyped).contains_key("typ"));
         }
