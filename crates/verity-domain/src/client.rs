@@ -168,26 +168,9 @@ impl TokenEndpointAuthMethod {
     }
 }
 
-/// The algorithm of the ID tokens issued to the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum SigningAlg {
-    /// RSASSA-PKCS1-v1_5 with SHA-256: the default every relying party supports.
-    #[default]
-    #[serde(rename = "RS256")]
-    Rs256,
-    /// ECDSA on P-256 with SHA-256.
-    #[serde(rename = "ES256")]
-    Es256,
-    /// Ed25519.
-    #[serde(rename = "EdDSA")]
-    EdDsa,
-}
-
-named_enum!(SigningAlg, "signing algorithm", "RS256, ES256 or EdDSA", {
-    Rs256 => "RS256",
-    Es256 => "ES256",
-    EdDsa => "EdDSA",
-});
+/// The algorithm of the ID tokens issued to the client: one of the algorithms Verity
+/// signs with (RS256 by default).
+pub use crate::key::SigningAlgorithm;
 
 /// Why a redirect URI is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -335,7 +318,7 @@ pub struct ClientSettings {
     /// How the client authenticates at the token endpoint.
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// The algorithm of its ID tokens.
-    pub id_token_signed_response_alg: SigningAlg,
+    pub id_token_signed_response_alg: SigningAlgorithm,
     /// The scopes it may ask for; always includes `openid`.
     pub scopes: Vec<String>,
     /// Whether authorization requests must carry a PKCE challenge (always for public
@@ -793,7 +776,7 @@ mod tests {
             post_logout_redirect_uris: vec!["https://wiki.example.org/".into()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
-            id_token_signed_response_alg: SigningAlg::Rs256,
+            id_token_signed_response_alg: SigningAlgorithm::RS256,
             scopes: vec!["openid".into(), "profile".into(), "email".into()],
             require_pkce: false,
             jwks: None,
@@ -1275,7 +1258,7 @@ mod tests {
                 "https://wiki.example.org/callback2".into(),
             ],
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
-            id_token_signed_response_alg: SigningAlg::EdDsa,
+            id_token_signed_response_alg: SigningAlgorithm::EdDSA,
             require_pkce: true,
             ..settings()
         };
@@ -1430,7 +1413,10 @@ mod tests {
             Ok(TokenEndpointAuthMethod::ClientSecretPost)
         );
         assert_eq!("none".parse(), Ok(TokenEndpointAuthMethod::None));
-        assert_eq!("EdDSA".parse(), Ok(SigningAlg::EdDsa));
+        assert_eq!(
+            "EdDSA".parse::<SigningAlgorithm>().ok(),
+            Some(SigningAlgorithm::EdDSA)
+        );
         assert_eq!(
             GrantType::ClientCredentials.to_string(),
             "client_credentials"
@@ -1440,7 +1426,7 @@ mod tests {
             "unknown grant type \"implicit\": expected authorization_code, refresh_token or client_credentials"
         );
         assert_eq!(
-            serde_json::to_string(&SigningAlg::Es256).unwrap(),
+            serde_json::to_string(&SigningAlgorithm::ES256).unwrap(),
             "\"ES256\""
         );
     }

@@ -358,11 +358,7 @@ async fn tokens_for_person(
 }
 
 fn id_token_alg(client: &ClientView) -> SigningAlgorithm {
-    match client.id_token_signed_response_alg.as_str() {
-        "ES256" => SigningAlgorithm::ES256,
-        "EdDSA" => SigningAlgorithm::EdDSA,
-        _ => SigningAlgorithm::RS256,
-    }
+    client.id_token_signed_response_alg
 }
 
 /// The claims the scopes release about a person (ID token and userinfo).

@@ -80,7 +80,7 @@ fn hex_digest(secret: &str) -> String {
 mod tests {
     use chrono::{DateTime, Utc};
     use verity_domain::client::{
-        ClientType, GrantType, SigningAlg, TokenEndpointAuthMethod, is_secret_hash,
+        ClientType, GrantType, SigningAlgorithm, TokenEndpointAuthMethod, is_secret_hash,
         is_valid_client_id,
     };
 
@@ -98,7 +98,7 @@ mod tests {
             post_logout_redirect_uris: Vec::new(),
             grant_types: vec![GrantType::AuthorizationCode],
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
-            id_token_signed_response_alg: SigningAlg::Rs256,
+            id_token_signed_response_alg: SigningAlgorithm::RS256,
             scopes: vec!["openid".into()],
             require_pkce: false,
             jwks: None,

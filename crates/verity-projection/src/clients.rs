@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use verity_domain::client::{
     CLIENT_DELETED, CLIENT_REGISTERED, CLIENT_SECRET_ROTATED, CLIENT_UPDATED, ClientRegistered,
-    ClientSecretRotated, ClientSettings, ClientType, GrantType, STREAM_PREFIX, SigningAlg,
+    ClientSecretRotated, ClientSettings, ClientType, GrantType, STREAM_PREFIX, SigningAlgorithm,
     TokenEndpointAuthMethod,
 };
 use verity_domain::{DecodeError, RecordedEvent};
@@ -36,7 +36,7 @@ pub struct ClientView {
     /// How it authenticates at the token endpoint.
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// The algorithm of its ID tokens.
-    pub id_token_signed_response_alg: SigningAlg,
+    pub id_token_signed_response_alg: SigningAlgorithm,
     /// The scopes it may ask for (always with `openid`).
     pub scopes: Vec<String>,
     /// Whether its authorization requests must carry a PKCE challenge.
@@ -321,7 +321,7 @@ mod tests {
             post_logout_redirect_uris: vec!["https://wiki.example.org/".into()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
-            id_token_signed_response_alg: SigningAlg::Rs256,
+            id_token_signed_response_alg: SigningAlgorithm::RS256,
             scopes: vec!["openid".into(), "profile".into()],
             require_pkce: false,
             jwks: None,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use verity_domain::client::{ClientType, GrantType, SigningAlg, TokenEndpointAuthMethod};
+use verity_domain::client::{ClientType, GrantType, SigningAlgorithm, TokenEndpointAuthMethod};
 
 /// Verity: an OpenID Connect identity provider whose source of truth is a tamper-evident
 /// event log.
@@ -235,7 +235,7 @@ pub struct ClientCreateArgs {
     pub auth_method: Option<TokenEndpointAuthMethod>,
     /// Algorithm of the client's ID tokens: RS256, ES256 or EdDSA.
     #[arg(long = "id-token-alg", value_name = "ALG", default_value = "RS256")]
-    pub id_token_alg: SigningAlg,
+    pub id_token_alg: SigningAlgorithm,
     /// A scope the client may ask for. Repeatable (default: openid profile email; openid
     /// is always allowed).
     #[arg(long = "scope", value_name = "SCOPE")]
