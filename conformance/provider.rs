@@ -31,21 +31,27 @@ pub const REDIRECT_URI: &str = "http://localhost:4000/callback";
 pub const POST_LOGOUT_URI: &str = "http://localhost:4000/signed-out";
 
 impl Provider {
-    /// Starts Verity on SQLite in a fresh directory, after `prepare` has used the CLI.
+    /// Starts Verity on SQLite in a fresh directory.
     pub async fn start() -> Self {
-        let target = Target::sqlite();
+        Self::start_with(Target::sqlite(), &[]).await
+    }
+
+    /// Starts Verity on `target`'s store with extra environment variables.
+    pub async fn start_with(target: Target, env: &[(&str, &str)]) -> Self {
         target.ok(&["org", "list"]);
         let port = verity_testkit::free_port();
         let issuer = format!("http://127.0.0.1:{port}");
-        let child = target
-            .command()
+        let mut command = target.command();
+        command
             .arg("serve")
             .env("VERITY__SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
         let provider = Self {
             target,
             issuer,

@@ -15,6 +15,8 @@ mod basic_op;
 mod cli;
 mod clients;
 mod keys;
+#[path = "../../../../conformance/multi_node.rs"]
+mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
 mod support;
