@@ -725,18 +725,32 @@ async fn logout_ends_the_session_and_returns_to_the_client() {
             provider.issuer, relying.client_id
         ))
         .await;
-    assert!(unregistered.location.is_none());
-    assert!(unregistered.body.contains("You are signed out"));
+    assert!(
+        unregistered.location.is_none(),
+        "logout asks before anything else"
+    );
+    let confirmed = browser
+        .confirm_logout(&provider.issuer, &unregistered, false)
+        .await;
+    assert!(
+        confirmed.location.is_none(),
+        "never redirect to an unregistered URI"
+    );
+    assert!(confirmed.body.contains("You are signed out"));
 
     // Sign in again, then log out properly.
     let again = start(&relying, &[]);
     code_for(&provider, &mut browser, &again, &email, &password).await;
-    let logout = browser
+    let asked = browser
         .get(&format!(
             "{}/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",
             provider.issuer,
             crate::provider::encode(POST_LOGOUT_URI)
         ))
+        .await;
+    assert_eq!(asked.status, 200);
+    let logout = browser
+        .confirm_logout(&provider.issuer, &asked, false)
         .await;
     assert_eq!(logout.status, 303);
     let location = logout.location.unwrap();

@@ -155,12 +155,12 @@ pub struct Page {
 }
 
 impl Page {
-    /// The value of a hidden form field.
+    /// The value of a hidden form field, with HTML escapes undone as a browser would.
     pub fn field(&self, name: &str) -> Option<String> {
         let marker = format!("name=\"{name}\" value=\"");
         let start = self.body.find(&marker)? + marker.len();
         let end = self.body[start..].find('"')? + start;
-        Some(self.body[start..end].to_owned())
+        Some(unescape_html(&self.body[start..end]))
     }
 
     /// Whether this is the sign-in form.
@@ -174,6 +174,16 @@ impl Page {
         let query = location.split_once('?')?.1;
         query_param(query, name)
     }
+}
+
+/// Undoes the HTML escapes the templates produce.
+pub fn unescape_html(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 pub fn query_param(query: &str, name: &str) -> Option<String> {
@@ -251,6 +261,31 @@ impl Browser {
             .await
             .unwrap();
         self.read(response).await
+    }
+
+    /// Confirms the logout page shown on `page`, ticking "Forget this device as trusted
+    /// environment" or not.
+    pub async fn confirm_logout(&mut self, issuer: &str, page: &Page, forget_device: bool) -> Page {
+        assert!(
+            page.body
+                .contains("Forget this device as trusted environment"),
+            "expected the logout page: {}",
+            page.body
+        );
+        let mut form: Vec<(&str, String)> = vec![("confirm", "yes".into())];
+        for name in ["csrf", "client_id", "post_logout_redirect_uri", "state"] {
+            if let Some(value) = page.field(name) {
+                form.push((name, value));
+            }
+        }
+        if forget_device {
+            form.push(("forget_device", "yes".into()));
+        }
+        let pairs: Vec<(&str, &str)> = form
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        self.post(&format!("{issuer}/logout"), &pairs).await
     }
 
     /// Submits the sign-in form shown on `page`.

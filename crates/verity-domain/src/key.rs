@@ -259,7 +259,7 @@ fn is_valid_kid(kid: &str) -> bool {
 /// Whether `text` has the shape of a compact JWE (RFC 7516 section 7.1): five
 /// base64url parts separated by dots; only the encrypted key may be empty (it is, for
 /// direct encryption). A JWK, a PEM or DER text can never have this shape.
-fn is_compact_jwe(text: &str) -> bool {
+pub(crate) fn is_compact_jwe(text: &str) -> bool {
     let parts: Vec<&str> = text.split('.').collect();
     let [header, _encrypted_key, iv, ciphertext, tag] = parts.as_slice() else {
         return false;

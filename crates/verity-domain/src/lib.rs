@@ -12,6 +12,7 @@ pub mod event;
 pub mod expiring;
 pub mod instance;
 pub mod key;
+pub mod mfa;
 pub mod organization;
 pub mod session;
 pub mod store;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, Context};
 use crate::email::Email;
 use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::mfa::{MfaCommand, MfaError, MfaEvent, MfaState};
 use crate::store::UniqueKey;
 
 /// Longest display name accepted.
@@ -55,6 +56,8 @@ pub enum UserCommand {
     Disable,
     /// An admin allows sign-in again.
     Enable,
+    /// The second factor: authenticator app, recovery codes, trusted devices.
+    Mfa(MfaCommand),
 }
 
 /// What a user records.
@@ -68,6 +71,8 @@ pub enum UserEvent {
     Disabled,
     /// `user.enabled`
     Enabled,
+    /// `user.totp.*`, `user.recovery_code*`, `user.device.*` (see [`crate::mfa`]).
+    Mfa(MfaEvent),
 }
 
 /// Payload of `user.created`.
@@ -114,6 +119,7 @@ impl DomainEvent for UserEvent {
             Self::PasswordChanged(_) => USER_PASSWORD_CHANGED,
             Self::Disabled => USER_DISABLED,
             Self::Enabled => USER_ENABLED,
+            Self::Mfa(event) => event.event_type(),
         }
     }
 
@@ -122,6 +128,7 @@ impl DomainEvent for UserEvent {
             Self::Created(payload) => to_json(payload),
             Self::PasswordChanged(payload) => to_json(payload),
             Self::Disabled | Self::Enabled => to_json(&Empty {}),
+            Self::Mfa(event) => event.to_data(),
         }
     }
 
@@ -131,7 +138,7 @@ impl DomainEvent for UserEvent {
             USER_PASSWORD_CHANGED => Self::PasswordChanged(event.payload()?),
             USER_DISABLED => Self::Disabled,
             USER_ENABLED => Self::Enabled,
-            _ => return Ok(None),
+            _ => return Ok(MfaEvent::decode(event)?.map(Self::Mfa)),
         }))
     }
 }
@@ -163,6 +170,9 @@ pub enum UserError {
     /// Enabling an active user.
     #[error("the user is already enabled")]
     AlreadyEnabled,
+    /// A rule of the second factor refused.
+    #[error(transparent)]
+    Mfa(#[from] MfaError),
 }
 
 /// The user as its rules see it.
@@ -174,6 +184,8 @@ pub struct User {
     pub disabled: bool,
     /// The person's own password, once chosen.
     pub password_hash: Option<String>,
+    /// The second factor.
+    pub mfa: MfaState,
 }
 
 impl Aggregate for User {
@@ -243,6 +255,14 @@ impl Aggregate for User {
                 }
                 Ok(vec![UserEvent::Enabled])
             }
+            UserCommand::Mfa(command) => {
+                self.existing()?;
+                if self.disabled && command.refused_when_disabled() {
+                    return Err(UserError::Disabled);
+                }
+                let events = self.mfa.decide(command, context.now)?;
+                Ok(events.into_iter().map(UserEvent::Mfa).collect())
+            }
         }
     }
 
@@ -254,6 +274,7 @@ impl Aggregate for User {
             }
             UserEvent::Disabled => self.disabled = true,
             UserEvent::Enabled => self.disabled = false,
+            UserEvent::Mfa(event) => self.mfa = std::mem::take(&mut self.mfa).evolve(event),
         }
         self
     }

@@ -3,14 +3,16 @@
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::context;
 use serde_json::Value;
+use subtle::ConstantTimeEq;
 use verity_domain::session::SessionEndReason;
 use verity_oidc::protocol::Params;
 
 use crate::authorize::{is_form, join_query, set_cookie};
 use crate::pages::STRINGS;
-use crate::{AppState, HttpError, cookies, session};
+use crate::{AppState, HttpError, cookies, runtime, session};
 
 /// `GET /logout`
 pub(crate) async fn logout_get(
@@ -58,37 +60,87 @@ async fn respond(
     }
 }
 
-async fn logout(
+/// The validated logout request: which client, where to return.
+struct LogoutRequest {
+    client_id: Option<String>,
+    /// A registered post-logout redirect URI of that client, if one was asked for.
+    return_to: Option<String>,
+    state: Option<String>,
+}
+
+fn validate(
     state: &AppState,
-    headers: &HeaderMap,
     params: &Params,
-) -> Result<Response, HttpError> {
+) -> Result<Result<LogoutRequest, Response>, HttpError> {
     // The client: named, or the audience of the ID token hint (whose signature must
     // verify; an expired hint is fine, it only identifies).
     let hinted_client = match params.get("id_token_hint") {
         Some(hint) => match state.key_ring()?.verify(hint) {
             Ok(claims) => claims.get("aud").and_then(audience),
             Err(_) => {
-                return Ok(state.pages.error(
+                return Ok(Err(state.pages.error(
                     StatusCode::BAD_REQUEST,
                     "The id_token_hint is not a valid ID token of this provider.",
-                ));
+                )));
             }
         },
         None => None,
     };
     let client_id = match (params.get("client_id"), hinted_client) {
         (Some(named), Some(hinted)) if named != hinted => {
-            return Ok(state.pages.error(
+            return Ok(Err(state.pages.error(
                 StatusCode::BAD_REQUEST,
                 "client_id does not match the id_token_hint.",
-            ));
+            )));
         }
         (Some(named), _) => Some(named.to_owned()),
         (None, hinted) => hinted,
     };
-    let origin = session::origin(headers, client_id.as_deref());
-    if let Some((digest, authentication)) = session::current(state, headers).await? {
+    let client = client_id.as_ref().and_then(|id| {
+        state
+            .projector
+            .read(|models| models.clients.get(id).cloned())
+    });
+    let return_to = params
+        .get("post_logout_redirect_uri")
+        .filter(|uri| {
+            client
+                .as_ref()
+                .is_some_and(|client| client.has_post_logout_redirect_uri(uri))
+        })
+        .map(str::to_owned);
+    Ok(Ok(LogoutRequest {
+        client_id,
+        return_to,
+        state: params.get("state").map(str::to_owned),
+    }))
+}
+
+async fn logout(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, HttpError> {
+    let request = match validate(state, params)? {
+        Ok(request) => request,
+        Err(page) => return Ok(page),
+    };
+    let session = session::current(state, headers).await?;
+    let confirmed = params.get("confirm") == Some("yes");
+    if session.is_some() && !confirmed {
+        return Ok(confirmation_page(state, &request));
+    }
+    if let Some((digest, authentication)) = session {
+        let csrf_ok = match (params.get("csrf"), cookies::get(headers, cookies::CSRF)) {
+            (Some(posted), Some(cookie)) => bool::from(posted.as_bytes().ct_eq(cookie.as_bytes())),
+            _ => false,
+        };
+        if !csrf_ok {
+            return Ok(state
+                .pages
+                .error(StatusCode::FORBIDDEN, STRINGS.csrf_failed));
+        }
+        let origin = session::origin(headers, request.client_id.as_deref());
         session::end(
             state,
             &digest,
@@ -98,24 +150,14 @@ async fn logout(
         )
         .await?;
     }
-    let client = client_id.and_then(|id| {
-        state
-            .projector
-            .read(|models| models.clients.get(&id).cloned())
-    });
-    let target = params.get("post_logout_redirect_uri").filter(|uri| {
-        client
-            .as_ref()
-            .is_some_and(|client| client.has_post_logout_redirect_uri(uri))
-    });
-    let mut response = match target {
+    let mut response = match &request.return_to {
         Some(uri) => {
-            let query = params.get("state").map(|client_state| {
+            let query = request.state.as_ref().map(|client_state| {
                 form_urlencoded::Serializer::new(String::new())
                     .append_pair("state", client_state)
                     .finish()
             });
-            let location = query.map_or_else(|| uri.to_owned(), |query| join_query(uri, &query));
+            let location = query.map_or_else(|| uri.clone(), |query| join_query(uri, &query));
             Redirect::to(&location).into_response()
         }
         None => state.pages.message(
@@ -125,11 +167,38 @@ async fn logout(
             false,
         ),
     };
+    let secure = state.settings.secure_cookies();
+    set_cookie(&mut response, &cookies::clear(cookies::SESSION, secure));
+    set_cookie(&mut response, &cookies::clear(cookies::CSRF, secure));
+    Ok(response)
+}
+
+/// "Do you want to sign out?" with the device checkbox and Confirm.
+fn confirmation_page(state: &AppState, request: &LogoutRequest) -> Response {
+    let csrf = runtime::token();
+    let values = context! {
+        csrf => &csrf,
+        client_id => &request.client_id,
+        post_logout_redirect_uri => &request.return_to,
+        state => &request.state,
+        device_trusted => false,
+    };
+    let mut response = match state.pages.render("logout.html", values) {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            return HttpError::internal("rendering the logout page", error).into_response();
+        }
+    };
     set_cookie(
         &mut response,
-        &cookies::clear(cookies::SESSION, state.settings.secure_cookies()),
+        &cookies::set(
+            cookies::CSRF,
+            &csrf,
+            state.settings.login_lifetime,
+            state.settings.secure_cookies(),
+        ),
     );
-    Ok(response)
+    response
 }
 
 fn audience(aud: &Value) -> Option<String> {

@@ -37,6 +37,18 @@ pub struct Strings {
     pub signed_out_heading: &'static str,
     /// Message of the signed-out page.
     pub signed_out: &'static str,
+    /// Title of the logout confirmation page.
+    pub logout_title: &'static str,
+    /// The question on the logout confirmation page.
+    pub logout_question: &'static str,
+    /// The checkbox that forgets this browser as a trusted device.
+    pub forget_device: &'static str,
+    /// The confirmation button.
+    pub confirm: &'static str,
+    /// The link to sign out on Verity's own pages.
+    pub logout_link: &'static str,
+    /// Verity's home page for a signed-in person.
+    pub signed_in_as: &'static str,
 }
 
 /// The strings, in English.
@@ -54,7 +66,33 @@ pub const STRINGS: Strings = Strings {
     error_heading: "Something is wrong",
     signed_out_heading: "Signed out",
     signed_out: "You are signed out.",
+    logout_title: "Logout",
+    logout_question: "Do you want to sign out?",
+    forget_device: "Forget this device as trusted environment",
+    confirm: "Confirm",
+    logout_link: "Logout",
+    signed_in_as: "You are signed in as",
 };
+
+/// The page templates, compiled into the binary.
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "base.html",
+        include_str!("../../../templates/pages/base.html"),
+    ),
+    (
+        "login.html",
+        include_str!("../../../templates/pages/login.html"),
+    ),
+    (
+        "message.html",
+        include_str!("../../../templates/pages/message.html"),
+    ),
+    (
+        "logout.html",
+        include_str!("../../../templates/pages/logout.html"),
+    ),
+];
 
 /// The compiled templates.
 pub struct Pages {
@@ -76,18 +114,9 @@ impl Pages {
     pub fn new(instance: impl Into<String>) -> Result<Self, minijinja::Error> {
         let mut environment = Environment::new();
         environment.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        environment.add_template(
-            "base.html",
-            include_str!("../../../templates/pages/base.html"),
-        )?;
-        environment.add_template(
-            "login.html",
-            include_str!("../../../templates/pages/login.html"),
-        )?;
-        environment.add_template(
-            "message.html",
-            include_str!("../../../templates/pages/message.html"),
-        )?;
+        for (name, source) in TEMPLATES {
+            environment.add_template(name, source)?;
+        }
         Ok(Self {
             environment,
             instance: instance.into(),

@@ -18,6 +18,7 @@
 pub mod clients;
 mod decode;
 pub mod keys;
+pub mod mfa;
 pub mod organizations;
 mod projection;
 mod projector;
@@ -26,6 +27,7 @@ pub mod users;
 
 pub use clients::{ClientView, Clients};
 pub use keys::{KeyState, KeyView, Keys};
+pub use mfa::{DeviceState, DeviceView, MfaView, RecoveryCodeView, TotpView};
 pub use organizations::{OrganizationView, Organizations};
 pub use projection::Projection;
 pub use projector::{ProjectionError, Projector, ProjectorOptions, rebuild};

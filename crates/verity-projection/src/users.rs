@@ -8,10 +8,15 @@ use chrono::{DateTime, Utc};
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
+use verity_domain::mfa::{
+    USER_DEVICE_FORGOTTEN, USER_DEVICE_TRUSTED, USER_RECOVERY_CODE_USED,
+    USER_RECOVERY_CODES_GENERATED, USER_TOTP_ENROLLED,
+};
 use verity_domain::user::{USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED};
 use verity_domain::{DecodeError, Email, RecordedEvent};
 
 use crate::decode;
+use crate::mfa::{Change, MfaView};
 use crate::projection::Projection;
 
 /// The prefix of user streams (`user-<uuid>`); events after `user.created` carry the
@@ -95,6 +100,8 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
     /// When the last event about them was recorded.
     pub updated_at: DateTime<Utc>,
+    /// Their second factor: authenticator app, recovery codes, trusted devices.
+    pub mfa: MfaView,
 }
 
 /// Every person, by id and by (organization, normalised email).
@@ -222,7 +229,19 @@ impl Users {
             },
             created_at: event.recorded_at,
             updated_at: event.recorded_at,
+            mfa: MfaView::default(),
         });
+        Ok(())
+    }
+
+    fn apply_mfa(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        let Some(change) = Change::decode(event)? else {
+            return Ok(());
+        };
+        if let Some(view) = self.existing(event)? {
+            view.mfa.apply(change, event.recorded_at);
+            view.updated_at = event.recorded_at;
+        }
         Ok(())
     }
 
@@ -250,7 +269,7 @@ impl Users {
 
 impl Projection for Users {
     const NAME: &'static str = "users";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         match event.event_type.as_str() {
@@ -258,6 +277,11 @@ impl Projection for Users {
             USER_PASSWORD_CHANGED => self.apply_password_changed(event),
             USER_DISABLED => self.apply_disabled(event, true),
             USER_ENABLED => self.apply_disabled(event, false),
+            USER_TOTP_ENROLLED
+            | USER_RECOVERY_CODES_GENERATED
+            | USER_RECOVERY_CODE_USED
+            | USER_DEVICE_TRUSTED
+            | USER_DEVICE_FORGOTTEN => self.apply_mfa(event),
             _ => Ok(()),
         }
     }
@@ -271,16 +295,17 @@ impl Projection for Users {
 /// A view as a snapshot entry, borrowed for writing.
 #[derive(Serialize)]
 struct StoredRef<'view>(
-    Uuid,          // user_id
-    Uuid,          // org_id
-    &'view Email,  // email
-    &'view str,    // name
-    bool,          // disabled
-    bool,          // whether the password was chosen (else temporary)
-    &'view str,    // password hash
-    DateTime<Utc>, // expires_at (temporary) or changed_at (chosen)
-    DateTime<Utc>, // created_at
-    DateTime<Utc>, // updated_at
+    Uuid,                   // user_id
+    Uuid,                   // org_id
+    &'view Email,           // email
+    &'view str,             // name
+    bool,                   // disabled
+    bool,                   // whether the password was chosen (else temporary)
+    &'view str,             // password hash
+    DateTime<Utc>,          // expires_at (temporary) or changed_at (chosen)
+    DateTime<Utc>,          // created_at
+    DateTime<Utc>,          // updated_at
+    Option<&'view MfaView>, // mfa (null when nothing is recorded)
 );
 
 /// A snapshot entry, read back (fields as in [`StoredRef`]).
@@ -296,6 +321,7 @@ struct Stored(
     DateTime<Utc>,
     DateTime<Utc>,
     DateTime<Utc>,
+    Option<MfaView>,
 );
 
 impl<'view> StoredRef<'view> {
@@ -315,6 +341,7 @@ impl<'view> StoredRef<'view> {
             at,
             view.created_at,
             view.updated_at,
+            (!view.mfa.is_empty()).then_some(&view.mfa),
         )
     }
 }
@@ -332,6 +359,7 @@ impl From<Stored> for UserView {
             at,
             created_at,
             updated_at,
+            mfa,
         ) = stored;
         let password = if chosen {
             PasswordState::Chosen {
@@ -353,6 +381,7 @@ impl From<Stored> for UserView {
             password,
             created_at,
             updated_at,
+            mfa: mfa.unwrap_or_default(),
         }
     }
 }
@@ -471,6 +500,7 @@ mod tests {
             },
             created_at: at(1),
             updated_at: at(1),
+            mfa: MfaView::default(),
         };
         assert_eq!(users.get(ADA), Some(&expected));
         assert_eq!(
