@@ -308,6 +308,68 @@ fn sync_parent(path: &Path) {
     }
 }
 
+/// Why [`MasterKey::open`] refused a ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OpenError {
+    /// Not a JWE this master key made, or tampered with. Carries the master key id the
+    /// ciphertext's header names, to tell operators which key it needs.
+    Undecryptable {
+        /// The master key id in the header, or `(unreadable)`.
+        encrypted_under: String,
+    },
+    /// Decrypted, but made for something else (its binding differs) or with another
+    /// content encryption.
+    WrongBinding,
+}
+
+impl MasterKey {
+    /// Encrypts `plaintext` under the master key: a compact JWE, `dir` + `A256GCM`, whose
+    /// authenticated header names the master key (`kid`) and binds the ciphertext to what
+    /// it belongs to (`binding_member: binding_value`, e.g. the signing key's kid or the
+    /// user's id), so it cannot be moved to another key's or person's event.
+    pub(crate) fn seal(
+        &self,
+        binding_member: &str,
+        binding_value: &str,
+        plaintext: &[u8],
+    ) -> Result<String, josekit::JoseError> {
+        let mut header = JweHeader::new();
+        header.set_content_encryption(CONTENT_ENCRYPTION);
+        header.set_key_id(self.id());
+        header.set_claim(
+            binding_member,
+            Some(Value::String(binding_value.to_owned())),
+        )?;
+        let encrypter = jwe::Dir.encrypter_from_bytes(self.bytes)?;
+        jwe::serialize_compact(plaintext, &header, &encrypter)
+    }
+
+    /// Decrypts what [`MasterKey::seal`] made with the same binding. Fails cleanly (never
+    /// panics) with another master key, a tampered ciphertext or another binding.
+    pub(crate) fn open(
+        &self,
+        binding_member: &str,
+        binding_value: &str,
+        encrypted: &str,
+    ) -> Result<Vec<u8>, OpenError> {
+        let undecryptable = || OpenError::Undecryptable {
+            encrypted_under: encrypted_under(encrypted).unwrap_or_else(|| "(unreadable)".into()),
+        };
+        let decrypter = jwe::Dir
+            .decrypter_from_bytes(self.bytes)
+            .map_err(|_| undecryptable())?;
+        let (plaintext, header) =
+            jwe::deserialize_compact(encrypted, &decrypter).map_err(|_| undecryptable())?;
+        let bound_to = header.claim(binding_member).and_then(Value::as_str);
+        if header.content_encryption() != Some(CONTENT_ENCRYPTION)
+            || bound_to != Some(binding_value)
+        {
+            return Err(OpenError::WrongBinding);
+        }
+        Ok(plaintext)
+    }
+}
+
 /// Encrypts a private key (PKCS#8 DER or a private JWK's JSON) under the master key:
 /// a compact JWE, `dir` + `A256GCM`, whose authenticated header names the master key
 /// (`kid`) and the signing key it belongs to.
@@ -316,17 +378,9 @@ pub fn encrypt_private_key(
     kid: &str,
     private_key: &[u8],
 ) -> Result<String, KeyError> {
-    let encrypt_error = |error: josekit::JoseError| KeyError::Encrypt(error.to_string());
-    let mut header = JweHeader::new();
-    header.set_content_encryption(CONTENT_ENCRYPTION);
-    header.set_key_id(master.id());
-    header
-        .set_claim(SIGNING_KID_HEADER, Some(Value::String(kid.to_owned())))
-        .map_err(encrypt_error)?;
-    let encrypter = jwe::Dir
-        .encrypter_from_bytes(master.bytes)
-        .map_err(encrypt_error)?;
-    jwe::serialize_compact(private_key, &header, &encrypter).map_err(encrypt_error)
+    master
+        .seal(SIGNING_KID_HEADER, kid, private_key)
+        .map_err(|error| KeyError::Encrypt(error.to_string()))
 }
 
 /// Decrypts what [`encrypt_private_key`] made for `kid`. Fails cleanly (never panics)
@@ -336,24 +390,19 @@ pub fn decrypt_private_key(
     kid: &str,
     encrypted: &str,
 ) -> Result<Vec<u8>, KeyError> {
-    let decrypt_error = || KeyError::Decrypt {
-        kid: kid.to_owned(),
-        encrypted_under: encrypted_under(encrypted).unwrap_or_else(|| "(unreadable)".into()),
-        this_node: master.id().to_owned(),
-    };
-    let decrypter = jwe::Dir
-        .decrypter_from_bytes(master.bytes)
-        .map_err(|_| decrypt_error())?;
-    let (plaintext, header) =
-        jwe::deserialize_compact(encrypted, &decrypter).map_err(|_| decrypt_error())?;
-    let belongs_to = header.claim(SIGNING_KID_HEADER).and_then(Value::as_str);
-    if header.content_encryption() != Some(CONTENT_ENCRYPTION) || belongs_to != Some(kid) {
-        return Err(KeyError::UnusableKey {
-            kid: kid.to_owned(),
-            reason: "the encrypted private key belongs to another key".into(),
-        });
-    }
-    Ok(plaintext)
+    master
+        .open(SIGNING_KID_HEADER, kid, encrypted)
+        .map_err(|error| match error {
+            OpenError::Undecryptable { encrypted_under } => KeyError::Decrypt {
+                kid: kid.to_owned(),
+                encrypted_under,
+                this_node: master.id().to_owned(),
+            },
+            OpenError::WrongBinding => KeyError::UnusableKey {
+                kid: kid.to_owned(),
+                reason: "the encrypted private key belongs to another key".into(),
+            },
+        })
 }
 
 /// The master key id named in a JWE's (unauthenticated, for this purpose) header.

@@ -8,4 +8,5 @@
 pub mod client_secret;
 pub mod credentials;
 pub mod keys;
+pub mod mfa;
 pub mod protocol;
