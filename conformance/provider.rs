@@ -122,6 +122,7 @@ impl Provider {
             "--name",
             "Ada Lovelace",
             "--json",
+            "--show-password",
         ]));
         (
             email.to_owned(),

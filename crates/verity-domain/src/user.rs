@@ -52,6 +52,14 @@ pub enum UserCommand {
         /// Argon2id PHC hash of the new password.
         password_hash: String,
     },
+    /// An admin issues a new temporary password (`verity user reset-password`): the
+    /// person's own password stops working and they choose a new one at the next sign-in.
+    IssueTemporaryPassword {
+        /// Argon2id PHC hash of the new temporary password.
+        temporary_password_hash: String,
+        /// When it stops working.
+        expires_at: DateTime<Utc>,
+    },
     /// An admin blocks sign-in.
     Disable,
     /// An admin allows sign-in again.
@@ -67,6 +75,8 @@ pub enum UserEvent {
     Created(UserCreated),
     /// `user.password.changed`
     PasswordChanged(PasswordChanged),
+    /// `user.temporary_password.issued`
+    TemporaryPasswordIssued(TemporaryPasswordIssued),
     /// `user.disabled`
     Disabled,
     /// `user.enabled`
@@ -99,6 +109,15 @@ pub struct PasswordChanged {
     pub password_hash: String,
 }
 
+/// Payload of `user.temporary_password.issued`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemporaryPasswordIssued {
+    /// Argon2id PHC hash of the new temporary password.
+    pub temporary_password_hash: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Empty payload of events that carry nothing but their type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Empty {}
@@ -107,6 +126,8 @@ struct Empty {}
 pub const USER_CREATED: &str = "user.created";
 /// Stored type name of [`PasswordChanged`].
 pub const USER_PASSWORD_CHANGED: &str = "user.password.changed";
+/// Stored type name of [`TemporaryPasswordIssued`].
+pub const USER_TEMPORARY_PASSWORD_ISSUED: &str = "user.temporary_password.issued";
 /// Stored type name of [`UserEvent::Disabled`].
 pub const USER_DISABLED: &str = "user.disabled";
 /// Stored type name of [`UserEvent::Enabled`].
@@ -117,6 +138,7 @@ impl DomainEvent for UserEvent {
         match self {
             Self::Created(_) => USER_CREATED,
             Self::PasswordChanged(_) => USER_PASSWORD_CHANGED,
+            Self::TemporaryPasswordIssued(_) => USER_TEMPORARY_PASSWORD_ISSUED,
             Self::Disabled => USER_DISABLED,
             Self::Enabled => USER_ENABLED,
             Self::Mfa(event) => event.event_type(),
@@ -127,6 +149,7 @@ impl DomainEvent for UserEvent {
         match self {
             Self::Created(payload) => to_json(payload),
             Self::PasswordChanged(payload) => to_json(payload),
+            Self::TemporaryPasswordIssued(payload) => to_json(payload),
             Self::Disabled | Self::Enabled => to_json(&Empty {}),
             Self::Mfa(event) => event.to_data(),
         }
@@ -136,6 +159,7 @@ impl DomainEvent for UserEvent {
         Ok(Some(match event.event_type.as_str() {
             USER_CREATED => Self::Created(event.payload()?),
             USER_PASSWORD_CHANGED => Self::PasswordChanged(event.payload()?),
+            USER_TEMPORARY_PASSWORD_ISSUED => Self::TemporaryPasswordIssued(event.payload()?),
             USER_DISABLED => Self::Disabled,
             USER_ENABLED => Self::Enabled,
             _ => return Ok(MfaEvent::decode(event)?.map(Self::Mfa)),
@@ -241,6 +265,27 @@ impl Aggregate for User {
                     password_hash: password_hash.clone(),
                 })])
             }
+            UserCommand::IssueTemporaryPassword {
+                temporary_password_hash,
+                expires_at,
+            } => {
+                self.existing()?;
+                if self.disabled {
+                    return Err(UserError::Disabled);
+                }
+                if !is_argon2id_phc(temporary_password_hash) {
+                    return Err(UserError::PasswordNotHashed);
+                }
+                if *expires_at <= context.now {
+                    return Err(UserError::ExpiryInThePast);
+                }
+                Ok(vec![UserEvent::TemporaryPasswordIssued(
+                    TemporaryPasswordIssued {
+                        temporary_password_hash: temporary_password_hash.clone(),
+                        expires_at: *expires_at,
+                    },
+                )])
+            }
             UserCommand::Disable => {
                 self.existing()?;
                 if self.disabled {
@@ -272,6 +317,9 @@ impl Aggregate for User {
             UserEvent::PasswordChanged(changed) => {
                 self.password_hash = Some(changed.password_hash.clone())
             }
+            // The person's own password stops working: they sign in with the new
+            // temporary one and choose again.
+            UserEvent::TemporaryPasswordIssued(_) => self.password_hash = None,
             UserEvent::Disabled => self.disabled = true,
             UserEvent::Enabled => self.disabled = false,
             UserEvent::Mfa(event) => self.mfa = std::mem::take(&mut self.mfa).evolve(event),
@@ -421,6 +469,74 @@ mod tests {
             .then_err(UserError::NotFound);
     }
 
+    fn issue() -> UserCommand {
+        UserCommand::IssueTemporaryPassword {
+            temporary_password_hash: NEW_HASH.into(),
+            expires_at: context().now + chrono::Duration::days(7),
+        }
+    }
+
+    fn issued() -> UserEvent {
+        UserEvent::TemporaryPasswordIssued(TemporaryPasswordIssued {
+            temporary_password_hash: NEW_HASH.into(),
+            expires_at: context().now + chrono::Duration::days(7),
+        })
+    }
+
+    #[test]
+    fn an_admin_issues_a_new_temporary_password() {
+        Scenario::<User>::given([
+            created(),
+            UserEvent::PasswordChanged(PasswordChanged {
+                password_hash: HASH.into(),
+            }),
+        ])
+        .when(issue())
+        .then([issued()]);
+    }
+
+    #[test]
+    fn a_new_temporary_password_replaces_the_chosen_one() {
+        let state = [
+            created(),
+            UserEvent::PasswordChanged(PasswordChanged {
+                password_hash: HASH.into(),
+            }),
+            issued(),
+        ]
+        .iter()
+        .fold(User::default(), |state, event| state.evolve(event));
+        assert_eq!(state.password_hash, None);
+    }
+
+    #[test]
+    fn no_temporary_password_for_an_unknown_user() {
+        Scenario::<User>::given([])
+            .when(issue())
+            .then_err(UserError::NotFound);
+    }
+
+    #[test]
+    fn no_temporary_password_for_a_disabled_user() {
+        Scenario::<User>::given([created(), UserEvent::Disabled])
+            .when(issue())
+            .then_err(UserError::Disabled);
+    }
+
+    #[test]
+    fn a_new_temporary_password_in_clear_or_already_expired_is_refused() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::IssueTemporaryPassword {
+                temporary_password_hash: "Kq7mZt4hWx9cRb2nPs3v".into(),
+                expires_at: context().now + chrono::Duration::days(7),
+            })
+            .then_err(UserError::PasswordNotHashed);
+        Scenario::<User>::given([created()])
+            .at(context().now + chrono::Duration::days(8))
+            .when(issue())
+            .then_err(UserError::ExpiryInThePast);
+    }
+
     #[test]
     fn an_admin_disables_and_enables_a_user() {
         Scenario::<User>::given([created()])
@@ -443,7 +559,7 @@ mod tests {
 
     #[test]
     fn events_round_trip_through_the_envelope() {
-        for event in [created(), UserEvent::Disabled, UserEvent::Enabled] {
+        for event in [created(), issued(), UserEvent::Disabled, UserEvent::Enabled] {
             let recorded = RecordedEvent {
                 position: 1,
                 stream: stream(Uuid::nil()),

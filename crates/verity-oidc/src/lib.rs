@@ -8,5 +8,8 @@
 pub mod client_secret;
 pub mod credentials;
 pub mod keys;
+pub mod mail;
 pub mod mfa;
+pub mod password_policy;
 pub mod protocol;
+pub mod pwned;

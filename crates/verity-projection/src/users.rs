@@ -12,6 +12,7 @@ use verity_domain::mfa::{
     USER_DEVICE_FORGOTTEN, USER_DEVICE_TRUSTED, USER_RECOVERY_CODE_USED,
     USER_RECOVERY_CODES_GENERATED, USER_TOTP_ENROLLED,
 };
+use verity_domain::user::USER_TEMPORARY_PASSWORD_ISSUED;
 use verity_domain::user::{USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED};
 use verity_domain::{DecodeError, Email, RecordedEvent};
 
@@ -132,6 +133,13 @@ struct Created<'event> {
 #[derive(Deserialize)]
 struct PasswordChanged {
     password_hash: String,
+}
+
+/// The payload of `user.temporary_password.issued`.
+#[derive(Deserialize)]
+struct TemporaryPasswordIssued {
+    temporary_password_hash: String,
+    expires_at: DateTime<Utc>,
 }
 
 impl Users {
@@ -257,6 +265,22 @@ impl Users {
         Ok(())
     }
 
+    /// An admin's new temporary password replaces whatever the person signed in with.
+    fn apply_temporary_password_issued(
+        &mut self,
+        event: &RecordedEvent,
+    ) -> Result<(), DecodeError> {
+        let issued: TemporaryPasswordIssued = decode::payload(event)?;
+        if let Some(view) = self.existing(event)? {
+            view.password = PasswordState::Temporary {
+                hash: issued.temporary_password_hash,
+                expires_at: issued.expires_at,
+            };
+            view.updated_at = event.recorded_at;
+        }
+        Ok(())
+    }
+
     fn apply_disabled(&mut self, event: &RecordedEvent, disabled: bool) -> Result<(), DecodeError> {
         decode::check_schema(event)?;
         if let Some(view) = self.existing(event)? {
@@ -275,6 +299,7 @@ impl Projection for Users {
         match event.event_type.as_str() {
             USER_CREATED => self.apply_created(event),
             USER_PASSWORD_CHANGED => self.apply_password_changed(event),
+            USER_TEMPORARY_PASSWORD_ISSUED => self.apply_temporary_password_issued(event),
             USER_DISABLED => self.apply_disabled(event, true),
             USER_ENABLED => self.apply_disabled(event, false),
             USER_TOTP_ENROLLED
@@ -423,6 +448,7 @@ impl<'de> Deserialize<'de> for Users {
 #[cfg(test)]
 mod tests {
     use verity_domain::DomainEvent;
+    use verity_domain::user::TemporaryPasswordIssued;
     use verity_domain::user::{PasswordChanged, UserCreated, UserEvent, stream};
 
     use super::*;
@@ -571,6 +597,34 @@ mod tests {
         assert_eq!(view.password.hash(), CHOSEN);
         assert_eq!(view.created_at, at(1));
         assert_eq!(view.updated_at, at(5));
+    }
+
+    #[test]
+    fn a_new_temporary_password_replaces_the_chosen_one() {
+        let issued = UserEvent::TemporaryPasswordIssued(TemporaryPasswordIssued {
+            temporary_password_hash: TEMPORARY.into(),
+            expires_at: at(9 * 24 * 60),
+        });
+        let users = fold(&[
+            created(1, ADA, ACME, "ada@example.org"),
+            recorded(
+                5,
+                ADA,
+                &UserEvent::PasswordChanged(PasswordChanged {
+                    password_hash: CHOSEN.into(),
+                }),
+            ),
+            recorded(8, ADA, &issued),
+        ]);
+        let view = users.get(ADA).unwrap();
+        assert_eq!(
+            view.password,
+            PasswordState::Temporary {
+                hash: TEMPORARY.into(),
+                expires_at: at(9 * 24 * 60),
+            }
+        );
+        assert_eq!(view.updated_at, at(8));
     }
 
     #[test]

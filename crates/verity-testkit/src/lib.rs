@@ -12,6 +12,8 @@
 //! This crate is a dev-dependency only. Its functions panic on failure because
 //! a failing test is the right outcome when test support itself breaks.
 
+pub mod smtp;
+
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};

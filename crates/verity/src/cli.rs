@@ -88,6 +88,13 @@ pub enum BenchCommand {
     },
     /// Time from start to read models caught up.
     Startup,
+    /// Lookups in the shipped common-password list: the one-time load and the time per
+    /// lookup (run with --release).
+    Passwords {
+        /// Lookups to time.
+        #[arg(long, default_value_t = 1_000_000)]
+        lookups: u64,
+    },
     /// Signatures per second of one thread with the active key (RFC 9068 access-token
     /// claims), one JSON line per algorithm.
     Sign {
@@ -148,7 +155,8 @@ pub enum OrgCommand {
 /// `verity user ...`
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a person with a temporary password.
+    /// Create a person with a temporary password, sent to them by email (or written to
+    /// <data_dir>/outbox/ when no SMTP server is configured; see docs/email.md).
     Create {
         /// Organization name or id.
         #[arg(long)]
@@ -159,6 +167,22 @@ pub enum UserCommand {
         /// Display name.
         #[arg(long)]
         name: String,
+        /// Also print the temporary password (and put it in --json output), for handing
+        /// it over another way. Off by default: it is in the email only.
+        #[arg(long)]
+        show_password: bool,
+    },
+    /// Issue a new temporary password and email it; the person's current password stops
+    /// working and they choose a new one at the next sign-in.
+    ResetPassword {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+        /// Also print the temporary password (and put it in --json output).
+        #[arg(long)]
+        show_password: bool,
     },
     /// List the users of an organization.
     List {

@@ -27,6 +27,10 @@ pub struct Config {
     pub projection: ProjectionConfig,
     /// Signing keys.
     pub keys: KeysConfig,
+    /// The rules for new passwords.
+    pub passwords: PasswordsConfig,
+    /// Outgoing email.
+    pub smtp: SmtpConfig,
 }
 
 /// `[server]`
@@ -121,12 +125,15 @@ impl Default for InstanceConfig {
 pub struct UsersConfig {
     /// Days a temporary password stays valid.
     pub temporary_password_days: u32,
+    /// The sign-in address given in the temporary-password email; unset: the public URL.
+    pub sign_in_url: Option<String>,
 }
 
 impl Default for UsersConfig {
     fn default() -> Self {
         Self {
             temporary_password_days: 7,
+            sign_in_url: None,
         }
     }
 }
@@ -165,6 +172,74 @@ impl Default for KeysConfig {
             retired_grace_hours: 24,
         }
     }
+}
+
+/// `[passwords]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordsConfig {
+    /// Fewest characters of a new password (8 to 128).
+    pub min_length: usize,
+    /// Base URL of a Pwned Passwords range API; empty: the online check is off.
+    pub hibp_url: String,
+    /// How long the online check may take before the password is accepted without it.
+    pub hibp_timeout_ms: u64,
+}
+
+impl Default for PasswordsConfig {
+    fn default() -> Self {
+        Self {
+            min_length: verity_oidc::password_policy::DEFAULT_MIN_LENGTH,
+            hibp_url: String::new(),
+            hibp_timeout_ms: 2000,
+        }
+    }
+}
+
+/// `[smtp]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The SMTP server; empty: emails are written to `<data_dir>/outbox/` instead.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the connection is protected.
+    pub tls: SmtpTls,
+    /// User name for SMTP authentication; empty: none.
+    pub user: String,
+    /// Password for SMTP authentication (from the environment, never a committed file).
+    pub password: Option<SecretString>,
+    /// The sender, e.g. `Verity <no-reply@example.org>`; required with a host.
+    pub from: String,
+    /// Seconds to wait for the server before giving up.
+    pub timeout_seconds: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            user: String::new(),
+            password: None,
+            from: String::new(),
+            timeout_seconds: 10,
+        }
+    }
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (only for a relay on the same host or a trusted network).
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
 }
 
 /// A configured secret: read like a string, never shown by `Debug`.
@@ -239,6 +314,15 @@ impl Config {
         if let Some(url) = &overrides.database_url {
             config.store.database_url = Some(url.clone());
         }
+        if config
+            .smtp
+            .password
+            .as_ref()
+            .is_some_and(|password| password.expose().is_empty())
+        {
+            config.smtp.password = None;
+        }
+        config.check_mail_and_passwords()?;
         if config.store.database_url.as_deref() == Some("") {
             config.store.database_url = None;
         }
@@ -251,6 +335,41 @@ impl Config {
             config.keys.master_key = None;
         }
         Ok(config)
+    }
+
+    /// Values that parse but cannot work: refused at start rather than at the first email
+    /// or password change.
+    fn check_mail_and_passwords(&self) -> Result<(), ConfigError> {
+        use verity_oidc::password_policy::{MAX_LENGTH, MIN_LENGTH_FLOOR};
+        let min_length = self.passwords.min_length;
+        if !(MIN_LENGTH_FLOOR..=MAX_LENGTH).contains(&min_length) {
+            return Err(ConfigError::Invalid(format!(
+                "[passwords] min_length must be between {MIN_LENGTH_FLOOR} and {MAX_LENGTH} (NIST SP 800-63B), not {min_length}"
+            )));
+        }
+        let hibp_url = self.passwords.hibp_url.trim();
+        let is_http = hibp_url.starts_with("https://") || hibp_url.starts_with("http://");
+        if !hibp_url.is_empty() && !is_http {
+            return Err(ConfigError::Invalid(format!(
+                "[passwords] hibp_url must be an http(s) URL or empty, not {hibp_url:?}"
+            )));
+        }
+        if !self.smtp.host.trim().is_empty() && self.smtp.from.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "[smtp] from must be set when [smtp] host is (e.g. \"Verity <no-reply@example.org>\")"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The address people are sent to sign in: `[users] sign_in_url`, else the public URL.
+    pub fn sign_in_url(&self) -> String {
+        self.users
+            .sign_in_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| self.public_url())
     }
 
     /// The issuer URL.
@@ -317,6 +436,49 @@ mod tests {
             jail.set_env("VERITY__KEYS__MASTER_KEY", "");
             let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
             assert_eq!(config.keys.master_key, None);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn smtp_and_password_settings_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("VERITY__SMTP__HOST", "127.0.0.1");
+            jail.set_env("VERITY__SMTP__PORT", "2525");
+            jail.set_env("VERITY__SMTP__TLS", "none");
+            jail.set_env("VERITY__SMTP__FROM", "Verity <no-reply@example.org>");
+            jail.set_env("VERITY__SMTP__PASSWORD", "smtp-secret");
+            jail.set_env("VERITY__PASSWORDS__MIN_LENGTH", "15");
+            jail.set_env(
+                "VERITY__PASSWORDS__HIBP_URL",
+                "https://api.pwnedpasswords.com",
+            );
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.smtp.port, 2525);
+            assert_eq!(config.smtp.tls, SmtpTls::None);
+            assert_eq!(
+                config.smtp.password.as_ref().map(SecretString::expose),
+                Some("smtp-secret")
+            );
+            assert!(!format!("{config:?}").contains("smtp-secret"));
+            assert_eq!(config.passwords.min_length, 15);
+            assert_eq!(config.sign_in_url(), "http://127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn impossible_mail_and_password_settings_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("VERITY__PASSWORDS__MIN_LENGTH", "6");
+            let error = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("min_length"), "{error}");
+            jail.set_env("VERITY__PASSWORDS__MIN_LENGTH", "12");
+            jail.set_env("VERITY__SMTP__HOST", "smtp.example.org");
+            let error = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("[smtp] from"), "{error}");
             Ok(())
         });
     }

@@ -5,4 +5,5 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod mail;
 pub mod signing;

@@ -23,6 +23,7 @@ fn operator_session(target: &Target) {
         "--name",
         "Ada Lovelace",
         "--json",
+        "--show-password",
     ]));
     let temporary_password = created[0]["temporary_password"]
         .as_str()

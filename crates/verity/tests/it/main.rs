@@ -15,6 +15,7 @@ mod basic_op;
 mod cli;
 mod clients;
 mod keys;
+mod mail;
 #[path = "../../../../conformance/multi_node.rs"]
 mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
