@@ -219,7 +219,7 @@ async fn the_code_flow_with_pkce_yields_verified_tokens_and_userinfo() {
         );
     }
     let id = decode_segment(id_token.to_string().as_str(), 1);
-    assert_eq!(id["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "otp"]));
     for claim in ["sid", "azp", "acr", "auth_time"] {
         assert!(!id[claim].is_null(), "{claim} missing from the ID token");
     }
@@ -676,6 +676,7 @@ async fn machines_get_tokens_that_introspect_and_revoke() {
 async fn id_tokens_are_signed_with_the_clients_algorithm() {
     let provider = Provider::start().await;
     let (email, password) = provider.person("ada@example.org");
+    let mut browser = Browser::new();
     for (alg, expected) in [
         ("ES256", CoreJwsSigningAlgorithm::EcdsaP256Sha256),
         ("EdDSA", CoreJwsSigningAlgorithm::EdDsa),
@@ -683,7 +684,7 @@ async fn id_tokens_are_signed_with_the_clients_algorithm() {
         let mut args = CONFIDENTIAL.to_vec();
         args.extend(["--id-token-alg", alg]);
         let relying = relying_party(&provider, &args).await;
-        let mut browser = Browser::new();
+
         let started = start(&relying, &[]);
         let code = code_for(&provider, &mut browser, &started, &email, &password).await;
         let tokens = exchange(&relying, code, started.verifier).await;

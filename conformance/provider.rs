@@ -142,10 +142,56 @@ pub fn http_client() -> reqwest::Client {
         .unwrap()
 }
 
-/// A browser: a cookie jar and form posts.
+/// A browser: a cookie jar and form posts, and the person at the keyboard who remembers
+/// the password they chose and holds the authenticator app.
 pub struct Browser {
     http: reqwest::Client,
     cookies: HashMap<String, String>,
+    people: HashMap<String, Person>,
+}
+
+/// What the person at the keyboard knows.
+#[derive(Default, Clone)]
+pub struct Person {
+    /// The password they chose at their first sign-in.
+    pub password: Option<String>,
+    /// The authenticator app's secret (Base32).
+    pub secret: Option<String>,
+    /// The last time step whose code they used (a code works once).
+    pub last_step: Option<u64>,
+}
+
+/// The password the test people choose.
+pub const CHOSEN_PASSWORD: &str = "Violet-Harbor-Quartz-7391-Lantern";
+
+/// The current TOTP code for a Base32 secret, skipping steps already used: a code is
+/// accepted once, and one step of clock skew lets the next step's code in early.
+pub async fn totp_code(secret: &str, last_step: Option<u64>) -> (String, u64) {
+    let bytes = totp_rs::Secret::try_from_base32(secret).unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(bytes)
+        .build()
+        .unwrap();
+    loop {
+        #[allow(clippy::disallowed_methods)] // The person reads the time off their phone.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let current = now / 30;
+        let step = match last_step {
+            Some(last) if last >= current => last + 1,
+            _ => current,
+        };
+        if step <= current + 1 {
+            return (totp.generate(step * 30).to_string(), step);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// What a page or redirect looked like.
@@ -198,7 +244,23 @@ impl Browser {
         Self {
             http: http_client(),
             cookies: HashMap::new(),
+            people: HashMap::new(),
         }
+    }
+
+    /// What the person with `email` knows (shared between browsers of one test).
+    pub fn person(&self, email: &str) -> Person {
+        self.people.get(email).cloned().unwrap_or_default()
+    }
+
+    /// Hands what a person knows to this browser (the same person on another computer).
+    pub fn knows(&mut self, email: &str, person: Person) {
+        self.people.insert(email.to_owned(), person);
+    }
+
+    /// Forgets the cookies (the browser is closed, the device cookie kept or not).
+    pub fn drop_cookie(&mut self, name: &str) {
+        self.cookies.remove(name);
     }
 
     fn cookie_header(&self) -> String {
@@ -289,7 +351,10 @@ impl Browser {
         self.post(&format!("{issuer}/logout"), &pairs).await
     }
 
-    /// Submits the sign-in form shown on `page`.
+    /// Submits the sign-in form shown on `page` and walks the journey after it: a new
+    /// password instead of the temporary one, the authenticator set-up, the recovery
+    /// codes, the code (ticking "Remember this device" when `remember` says so). Returns
+    /// the first page that is not a step of the journey (usually the redirect).
     pub async fn sign_in(
         &mut self,
         issuer: &str,
@@ -297,24 +362,110 @@ impl Browser {
         email: &str,
         password: &str,
     ) -> Page {
+        self.sign_in_remembering(issuer, page, email, password, true)
+            .await
+    }
+
+    /// [`Browser::sign_in`], choosing whether to tick "Remember this device".
+    pub async fn sign_in_remembering(
+        &mut self,
+        issuer: &str,
+        page: &Page,
+        email: &str,
+        temporary: &str,
+        remember: bool,
+    ) -> Page {
         assert!(
             page.is_sign_in(),
             "expected the sign-in form, got {} {}",
             page.status,
             page.body
         );
-        let tx = page.field("tx").unwrap();
-        let csrf = page.field("csrf").unwrap();
-        self.post(
-            &format!("{issuer}/login"),
-            &[
-                ("tx", &tx),
-                ("csrf", &csrf),
-                ("email", email),
-                ("password", password),
-            ],
-        )
-        .await
+        let mut person = self.person(email);
+        let password = person
+            .password
+            .clone()
+            .unwrap_or_else(|| temporary.to_owned());
+        let mut current = self
+            .submit(
+                issuer,
+                page,
+                "/login",
+                &[("email", email), ("password", &password)],
+            )
+            .await;
+        for _ in 0..6 {
+            if current.body.contains("action=\"/login/password\"") {
+                current = self
+                    .submit(
+                        issuer,
+                        &current,
+                        "/login/password",
+                        &[
+                            ("new_password", CHOSEN_PASSWORD),
+                            ("confirm_password", CHOSEN_PASSWORD),
+                        ],
+                    )
+                    .await;
+                person.password = Some(CHOSEN_PASSWORD.to_owned());
+            } else if current.body.contains("action=\"/login/totp\"") {
+                let secret = current.totp_secret().expect("the secret in text");
+                let (code, step) = totp_code(&secret, person.last_step).await;
+                person.secret = Some(secret);
+                person.last_step = Some(step);
+                current = self
+                    .submit(
+                        issuer,
+                        &current,
+                        "/login/totp",
+                        &[("app_name", "Test phone"), ("code", &code)],
+                    )
+                    .await;
+            } else if current.body.contains("action=\"/login/continue\"") {
+                current = self.submit(issuer, &current, "/login/continue", &[]).await;
+            } else if current.body.contains("action=\"/login/mfa\"") {
+                let secret = person
+                    .secret
+                    .clone()
+                    .expect("the person has an authenticator");
+                let (code, step) = totp_code(&secret, person.last_step).await;
+                person.last_step = Some(step);
+                let mut fields = vec![("code", code.as_str())];
+                if remember {
+                    fields.push(("remember_device", "yes"));
+                }
+                current = self.submit(issuer, &current, "/login/mfa", &fields).await;
+            } else {
+                break;
+            }
+        }
+        self.people.insert(email.to_owned(), person);
+        current
+    }
+
+    /// Posts the journey form on `page` to `action` with its tx and csrf and `fields`.
+    pub async fn submit(
+        &mut self,
+        issuer: &str,
+        page: &Page,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Page {
+        let tx = page.field("tx").expect("the form's tx");
+        let csrf = page.field("csrf").expect("the form's csrf");
+        let mut form = vec![("tx", tx.as_str()), ("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(&format!("{issuer}{action}"), &form).await
+    }
+}
+
+impl Page {
+    /// The authenticator secret shown in text on the set-up page (spaces removed).
+    pub fn totp_secret(&self) -> Option<String> {
+        let marker = "id=\"totp-secret\">";
+        let start = self.body.find(marker)? + marker.len();
+        let end = self.body[start..].find('<')? + start;
+        Some(self.body[start..end].split_whitespace().collect())
     }
 }
 

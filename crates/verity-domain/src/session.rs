@@ -50,8 +50,15 @@ pub struct SignInSucceeded {
     pub user_id: String,
     /// The session it started.
     pub sid: String,
-    /// The factors used, e.g. `["pwd"]`.
+    /// The factors used, e.g. `["pwd", "otp"]`.
     pub amr: Vec<String>,
+    /// How the second factor was satisfied: `totp`, `recovery_code` or `trusted_device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<serde_json::Value>,
+    /// Whether a trusted device stood in for the code (so an auditor can tell why no
+    /// code was asked).
+    #[serde(default)]
+    pub device_trust_used: bool,
     /// Where from.
     #[serde(flatten)]
     pub origin: Origin,
@@ -69,6 +76,8 @@ pub enum SignInFailure {
     Disabled,
     /// The temporary password expired.
     TemporaryPasswordExpired,
+    /// Too many failed passwords: the account's sign-in is locked for a while.
+    Locked,
 }
 
 /// Payload of `user.signin.failed`.

@@ -6,13 +6,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
-use verity_domain::session::{
-    self as facts, SESSION_STARTED, SIGNIN_FAILED, SIGNIN_SUCCEEDED, SessionEndReason,
-    SessionStarted, SignInFailed, SignInFailure, SignInSucceeded,
-};
+use verity_domain::session::{self as facts, SIGNIN_FAILED, SignInFailed, SignInFailure};
 use verity_domain::{Email, user};
 use verity_oidc::credentials::verify_password;
+use verity_oidc::mfa::{self as engine, LockState};
 use verity_oidc::protocol::authorize::{self, AuthorizationRequest, AuthorizeFailure};
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
 use verity_oidc::protocol::{OAuthError, Params};
@@ -25,9 +22,6 @@ use crate::{AppState, HttpError, cookies, runtime};
 /// A dummy Argon2id hash (of a random string nobody knows): unknown emails are checked
 /// against it so they take as long as known ones.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dmVyaXR5ZHVtbXlzYWx0$3f7qQ8wL1M0m5d0r2X2f1m9bX3b9nQ2pX7t4w8r1k0A";
-
-/// The authentication context class of a password sign-in.
-pub(crate) const ACR_PASSWORD: &str = "urn:verity:acr:pwd";
 
 /// `GET /authorize`
 pub(crate) async fn authorize_get(
@@ -57,7 +51,7 @@ pub(crate) async fn authorize_post(
     )
 }
 
-fn respond(result: Result<Response, HttpError>, state: &AppState) -> Response {
+pub(crate) fn respond(result: Result<Response, HttpError>, state: &AppState) -> Response {
     match result {
         Ok(response) => response,
         Err(HttpError::OAuth { error, .. }) => state
@@ -175,6 +169,7 @@ async fn start_login(
     let transaction = LoginTransaction {
         request,
         csrf: csrf.clone(),
+        stage: crate::session::Stage::Credentials,
     };
     let expires_at = session::expires_in(state.settings.login_lifetime);
     state
@@ -295,129 +290,91 @@ async fn login_form(
         )
     };
 
-    let email = Email::parse(typed_email).ok();
-    let candidates: Vec<UserView> = match &email {
-        Some(email) => state.projector.read(|models| {
-            models
-                .users
-                .find_by_email_anywhere(email)
-                .into_iter()
-                .cloned()
-                .collect()
-        }),
-        None => Vec::new(),
-    };
-    let checked = check_password(candidates, password.to_owned()).await?;
-    let Some(user) = checked else {
-        let reason = SignInFailure::UnknownEmail;
-        let failed = SignInFailed {
-            user_id: None,
-            email: typed_email.to_lowercase(),
-            reason,
-            origin: origin.clone(),
-        };
-        let event = facts::fact(SIGNIN_FAILED, &failed, session::metadata(None, &origin));
-        session::record(state, facts::UNKNOWN_SIGNIN_STREAM.to_owned(), vec![event]).await?;
+    let Ok(email) = Email::parse(typed_email) else {
         return Ok(again(STRINGS.bad_credentials));
     };
-    let (user, failure) = user;
+    let now = runtime::now();
+    let limit = &state.settings.password_limit;
+    let lock_key = engine::password_failure_key(&email);
+    if let LockState::Locked { .. } = limit.state(state.expiring.as_ref(), &lock_key, now).await? {
+        record_failure(state, None, &email, SignInFailure::Locked, &origin).await?;
+        return Ok(again(STRINGS.password_locked));
+    }
+    let candidates: Vec<UserView> = state.projector.read(|models| {
+        models
+            .users
+            .find_by_email_anywhere(&email)
+            .into_iter()
+            .cloned()
+            .collect()
+    });
+    let (person, failure) = match check_password(candidates, password.to_owned()).await? {
+        PasswordCheck::Matched(person, failure) => (Some(person), failure),
+        PasswordCheck::Wrong(person) => (Some(person), Some(SignInFailure::WrongPassword)),
+        PasswordCheck::NoAccount => (None, Some(SignInFailure::UnknownEmail)),
+    };
     if let Some(reason) = failure {
-        let failed = SignInFailed {
-            user_id: Some(user.user_id.to_string()),
-            email: user.email.to_string(),
-            reason,
-            origin: origin.clone(),
-        };
-        let event = facts::fact(
-            SIGNIN_FAILED,
-            &failed,
-            session::metadata(Some(&user.user_id.to_string()), &origin),
-        );
-        session::record(state, user::stream(user.user_id), vec![event]).await?;
+        record_failure(state, person.as_ref(), &email, reason, &origin).await?;
         let message = match reason {
             SignInFailure::Disabled => STRINGS.account_disabled,
             SignInFailure::TemporaryPasswordExpired => STRINGS.temporary_password_expired,
-            SignInFailure::UnknownEmail | SignInFailure::WrongPassword => STRINGS.bad_credentials,
+            SignInFailure::UnknownEmail | SignInFailure::WrongPassword | SignInFailure::Locked => {
+                let recorded = limit
+                    .record_failure(state.expiring.as_ref(), &lock_key, now)
+                    .await?;
+                if recorded.locked_until.is_some() {
+                    STRINGS.password_locked
+                } else {
+                    tokio::time::sleep(state.settings.progressive_delay.delay(recorded.failures))
+                        .await;
+                    STRINGS.bad_credentials
+                }
+            }
         };
         return Ok(again(message));
     }
-    if state
-        .expiring
-        .take(kind::LOGIN, tx, runtime::now())
-        .await?
-        .is_none()
-    {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
-    }
-    if let Some((digest, previous)) = session::current(state, headers).await? {
-        session::end(
-            state,
-            &digest,
-            &previous,
-            SessionEndReason::Replaced,
-            &origin,
-        )
-        .await?;
-    }
-    let user_id = user.user_id.to_string();
-    let authentication = Authentication {
-        user_id: user_id.clone(),
-        sid: Uuid::new_v4().to_string(),
-        auth_time: runtime::now().timestamp(),
-        amr: vec!["pwd".into()],
-        acr: ACR_PASSWORD.into(),
+    let Some(person) = person else {
+        return Ok(again(STRINGS.bad_credentials));
     };
-    let cookie = runtime::token();
-    let expires_at = session::expires_in(state.settings.session_lifetime);
-    state
-        .expiring
-        .put(
-            kind::SESSION,
-            &token_digest(&cookie),
-            &session::encode(&authentication)?,
-            expires_at,
-        )
-        .await?;
-    let metadata = session::metadata(Some(&user_id), &origin);
-    let succeeded = SignInSucceeded {
+    limit.reset(state.expiring.as_ref(), &lock_key).await?;
+    crate::journey::after_password(state, headers, tx, transaction, person).await
+}
+
+/// Records `user.signin.failed` on the person's stream, or on `signin-unknown`.
+async fn record_failure(
+    state: &AppState,
+    person: Option<&UserView>,
+    email: &Email,
+    reason: SignInFailure,
+    origin: &verity_domain::session::Origin,
+) -> Result<(), HttpError> {
+    let user_id = person.map(|person| person.user_id.to_string());
+    let failed = SignInFailed {
         user_id: user_id.clone(),
-        sid: authentication.sid.clone(),
-        amr: authentication.amr.clone(),
+        email: email.to_string(),
+        reason,
         origin: origin.clone(),
     };
-    session::record(
-        state,
-        user::stream(user.user_id),
-        vec![facts::fact(SIGNIN_SUCCEEDED, &succeeded, metadata.clone())],
-    )
-    .await?;
-    let started = SessionStarted {
-        sid: authentication.sid.clone(),
-        user_id,
-        auth_time: runtime::now(),
-        amr: authentication.amr.clone(),
-    };
-    session::record(
-        state,
-        facts::session_stream(&authentication.sid),
-        vec![facts::fact(SESSION_STARTED, &started, metadata)],
-    )
-    .await?;
-    let mut response = issue_code(state, transaction.request, authentication).await?;
-    let secure = state.settings.secure_cookies();
-    set_cookie(
-        &mut response,
-        &cookies::set(
-            cookies::SESSION,
-            &cookie,
-            state.settings.session_lifetime,
-            secure,
-        ),
+    let event = facts::fact(
+        SIGNIN_FAILED,
+        &failed,
+        session::metadata(user_id.as_deref(), origin),
     );
-    set_cookie(&mut response, &cookies::clear(cookies::CSRF, secure));
-    Ok(response)
+    let stream = person.map_or_else(
+        || facts::UNKNOWN_SIGNIN_STREAM.to_owned(),
+        |person| user::stream(person.user_id),
+    );
+    session::record(state, stream, vec![event]).await
+}
+
+/// What the password said.
+enum PasswordCheck {
+    /// It matches this account; `Some` when the account may not sign in, and why.
+    Matched(UserView, Option<SignInFailure>),
+    /// Accounts have this address, the password matches none of them.
+    Wrong(UserView),
+    /// No account has this address.
+    NoAccount,
 }
 
 /// Verifies the password against each account with this address (one per organization)
@@ -426,33 +383,34 @@ async fn login_form(
 async fn check_password(
     candidates: Vec<UserView>,
     password: String,
-) -> Result<Option<(UserView, Option<SignInFailure>)>, HttpError> {
+) -> Result<PasswordCheck, HttpError> {
     tokio::task::spawn_blocking(move || {
-        if candidates.is_empty() {
+        let Some(first) = candidates.first().cloned() else {
             let _ = verify_password(&password, DUMMY_HASH);
-            return None;
-        }
+            return PasswordCheck::NoAccount;
+        };
         let now = runtime::now();
-        candidates.into_iter().find_map(|candidate| {
-            if !verify_password(&password, candidate.password.hash()) {
-                return None;
+        let matched = candidates.into_iter().find(|candidate| verify_password(&password, candidate.password.hash()));
+        match matched {
+            None => PasswordCheck::Wrong(first),
+            Some(candidate) => {
+                let failure = if candidate.disabled {
+                    Some(SignInFailure::Disabled)
+                } else if matches!(candidate.password, PasswordState::Temporary { expires_at, .. } if expires_at <= now) {
+                    Some(SignInFailure::TemporaryPasswordExpired)
+                } else {
+                    None
+                };
+                PasswordCheck::Matched(candidate, failure)
             }
-            let failure = if candidate.disabled {
-                Some(SignInFailure::Disabled)
-            } else if matches!(candidate.password, PasswordState::Temporary { expires_at, .. } if expires_at <= now) {
-                Some(SignInFailure::TemporaryPasswordExpired)
-            } else {
-                None
-            };
-            Some((candidate, failure))
-        })
+        }
     })
     .await
     .map_err(|error| HttpError::internal("password verification", error))
 }
 
 /// Issues an authorization code for an authenticated request and redirects back.
-async fn issue_code(
+pub(crate) async fn issue_code(
     state: &AppState,
     request: AuthorizationRequest,
     authentication: Authentication,

@@ -5,6 +5,8 @@ use axum::http::header::COOKIE;
 
 /// The SSO session cookie.
 pub(crate) const SESSION: &str = "verity_session";
+/// The trusted-device cookie: a 256-bit random id; only its hash is stored.
+pub(crate) const DEVICE: &str = "verity_device";
 /// The CSRF cookie of the sign-in form (double submit).
 pub(crate) const CSRF: &str = "verity_csrf";
 

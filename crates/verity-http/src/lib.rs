@@ -9,6 +9,7 @@ mod cookies;
 mod discovery;
 mod error;
 mod health;
+mod journey;
 mod logout;
 mod pages;
 mod runtime;
@@ -21,8 +22,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use verity_domain::key::SigningAlgorithm;
 use verity_domain::{EventStore, ExpiringStore};
 use verity_oidc::keys::{KeyRing, SharedKeyRing};
+use verity_oidc::mfa::{FailureLimit, ProgressiveDelay};
 use verity_oidc::protocol::discovery::paths;
 use verity_projection::{Projector, ReadModels};
 
@@ -55,11 +58,25 @@ pub struct Settings {
     pub openid_configuration: String,
     /// The RFC 8414 metadata, serialised once.
     pub oauth_metadata: String,
+    /// The algorithm access tokens are signed with (RS256 unless configured).
+    pub access_token_alg: SigningAlgorithm,
+    /// `[passwords] min_length`.
+    pub password_min_length: usize,
+    /// The optional online breach check (`[passwords] hibp_url`).
+    pub pwned: Option<verity_oidc::pwned::PwnedPasswords>,
+    /// Failed passwords per address before a lock (`[passwords]`).
+    pub password_limit: FailureLimit,
+    /// The pause before answering a wrong password.
+    pub progressive_delay: ProgressiveDelay,
+    /// Wrong codes per person before the code step locks (`[mfa]`).
+    pub mfa_limit: FailureLimit,
+    /// Days a trusted device stays trusted (`[mfa] device_trust_days`).
+    pub device_trust_days: i64,
 }
 
 impl Settings {
     /// Defaults for `issuer`: codes 60 s, access and ID tokens 5 min, refresh tokens 30
-    /// days, sessions 12 h, login transactions 10 min.
+    /// days, sessions 12 h, login transactions 10 min, access tokens signed with RS256.
     pub fn new(issuer: impl Into<String>, instance_name: impl Into<String>) -> Self {
         let issuer = issuer.into().trim_end_matches('/').to_owned();
         Self {
@@ -75,6 +92,21 @@ impl Settings {
             refresh_token_lifetime: 30 * 24 * 3600,
             session_lifetime: 12 * 3600,
             login_lifetime: 600,
+            access_token_alg: SigningAlgorithm::RS256,
+            password_min_length: verity_oidc::password_policy::DEFAULT_MIN_LENGTH,
+            pwned: None,
+            password_limit: FailureLimit::passwords(
+                10,
+                chrono::Duration::minutes(15),
+                chrono::Duration::minutes(15),
+            ),
+            progressive_delay: ProgressiveDelay::default(),
+            mfa_limit: FailureLimit::mfa(
+                5,
+                chrono::Duration::minutes(15),
+                chrono::Duration::minutes(15),
+            ),
+            device_trust_days: 30,
         }
     }
 
@@ -129,7 +161,13 @@ pub fn router(state: AppState) -> Router {
             paths::AUTHORIZE,
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
+        .route("/", get(logout::home))
         .route("/login", post(authorize::login))
+        .route("/login/password", post(journey::password))
+        .route("/login/totp", post(journey::enroll))
+        .route("/login/continue", post(journey::continue_after_codes))
+        .route("/login/mfa", post(journey::mfa))
+        .route("/login/recovery", post(journey::recovery))
         .route(paths::TOKEN, post(token::token))
         .route(
             paths::USERINFO,

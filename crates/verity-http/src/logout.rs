@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 use verity_domain::session::SessionEndReason;
 use verity_oidc::protocol::Params;
 
@@ -127,9 +128,12 @@ async fn logout(
     };
     let session = session::current(state, headers).await?;
     let confirmed = params.get("confirm") == Some("yes");
-    if session.is_some() && !confirmed {
-        return Ok(confirmation_page(state, &request));
+    if let (Some((_, authentication)), false) = (&session, confirmed) {
+        let device_trusted = Uuid::parse_str(&authentication.user_id)
+            .is_ok_and(|user_id| crate::journey::is_trusted_device(state, headers, user_id));
+        return Ok(confirmation_page(state, &request, device_trusted));
     }
+    let mut forgot_device = false;
     if let Some((digest, authentication)) = session {
         let csrf_ok = match (params.get("csrf"), cookies::get(headers, cookies::CSRF)) {
             (Some(posted), Some(cookie)) => bool::from(posted.as_bytes().ct_eq(cookie.as_bytes())),
@@ -149,6 +153,11 @@ async fn logout(
             &origin,
         )
         .await?;
+        if params.get("forget_device") == Some("yes")
+            && let Ok(user_id) = Uuid::parse_str(&authentication.user_id)
+        {
+            forgot_device = crate::journey::forget_device(state, headers, user_id).await?;
+        }
     }
     let mut response = match &request.return_to {
         Some(uri) => {
@@ -170,18 +179,21 @@ async fn logout(
     let secure = state.settings.secure_cookies();
     set_cookie(&mut response, &cookies::clear(cookies::SESSION, secure));
     set_cookie(&mut response, &cookies::clear(cookies::CSRF, secure));
+    if forgot_device {
+        set_cookie(&mut response, &cookies::clear(cookies::DEVICE, secure));
+    }
     Ok(response)
 }
 
 /// "Do you want to sign out?" with the device checkbox and Confirm.
-fn confirmation_page(state: &AppState, request: &LogoutRequest) -> Response {
+fn confirmation_page(state: &AppState, request: &LogoutRequest, device_trusted: bool) -> Response {
     let csrf = runtime::token();
     let values = context! {
         csrf => &csrf,
         client_id => &request.client_id,
         post_logout_redirect_uri => &request.return_to,
         state => &request.state,
-        device_trusted => false,
+        device_trusted,
     };
     let mut response = match state.pages.render("logout.html", values) {
         Ok(html) => Html(html).into_response(),
@@ -206,5 +218,32 @@ fn audience(aud: &Value) -> Option<String> {
         Value::String(aud) => Some(aud.clone()),
         Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
         _ => None,
+    }
+}
+
+/// `GET /`: who is signed in here, with a "Logout" link.
+pub(crate) async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let signed_in = match session::current(&state, &headers).await {
+        Ok(session) => session,
+        Err(_) => {
+            return state.pages.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            );
+        }
+    };
+    let person = signed_in
+        .and_then(|(_, authentication)| Uuid::parse_str(&authentication.user_id).ok())
+        .and_then(|user_id| {
+            state
+                .projector
+                .read(|models| models.users.get(user_id).cloned())
+        });
+    let (name, email) = person.map_or((None, None), |person| {
+        (Some(person.name), Some(person.email.to_string()))
+    });
+    match state.pages.render("home.html", context! { name, email }) {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => HttpError::internal("rendering the home page", error).into_response(),
     }
 }

@@ -49,6 +49,64 @@ pub struct Strings {
     pub logout_link: &'static str,
     /// Verity's home page for a signed-in person.
     pub signed_in_as: &'static str,
+    /// Verity's home page for someone not signed in.
+    pub home_signed_out: &'static str,
+    /// Title of the new-password page.
+    pub new_password_title: &'static str,
+    /// Label of the new password field.
+    pub new_password: &'static str,
+    /// Label of the confirmation field.
+    pub confirm_new_password: &'static str,
+    /// The button that saves the new password.
+    pub save_password: &'static str,
+    /// Title of the authenticator set-up page.
+    pub totp_setup_title: &'static str,
+    /// Label of the app name field.
+    pub app_name: &'static str,
+    /// What the app name is for.
+    pub app_name_hint: &'static str,
+    /// Above the QR code.
+    pub scan_qr: &'static str,
+    /// The QR code's accessible name.
+    pub qr_label: &'static str,
+    /// Above the secret in text.
+    pub or_enter_secret: &'static str,
+    /// The method, stated.
+    pub time_based: &'static str,
+    /// Label of the code field.
+    pub code: &'static str,
+    /// The button that checks a code.
+    pub verify: &'static str,
+    /// Title of the recovery codes page.
+    pub recovery_codes_title: &'static str,
+    /// What recovery codes are for.
+    pub recovery_codes_intro: &'static str,
+    /// The button after the recovery codes.
+    pub continue_label: &'static str,
+    /// Title of the code page.
+    pub mfa_title: &'static str,
+    /// Heading of the code page; `{app}` is the app's name.
+    pub mfa_heading: &'static str,
+    /// The remember-this-device checkbox.
+    pub remember_device: &'static str,
+    /// The warning under it.
+    pub remember_device_warning: &'static str,
+    /// Label of the recovery code field.
+    pub recovery_code: &'static str,
+    /// The button that uses a recovery code.
+    pub use_recovery_code: &'static str,
+    /// A wrong TOTP code.
+    pub wrong_code: &'static str,
+    /// A TOTP code used before.
+    pub code_reused: &'static str,
+    /// Too many wrong codes.
+    pub mfa_locked: &'static str,
+    /// A wrong or used recovery code.
+    pub wrong_recovery_code: &'static str,
+    /// Too many failed passwords.
+    pub password_locked: &'static str,
+    /// An app name that is empty or too long.
+    pub app_name_invalid: &'static str,
 }
 
 /// The strings, in English.
@@ -72,6 +130,35 @@ pub const STRINGS: Strings = Strings {
     confirm: "Confirm",
     logout_link: "Logout",
     signed_in_as: "You are signed in as",
+    home_signed_out: "You are not signed in. Applications send you here when you sign in to them.",
+    new_password_title: "Choose a new password",
+    new_password: "New password",
+    confirm_new_password: "Confirm new password",
+    save_password: "Save password",
+    totp_setup_title: "Set up your authenticator app",
+    app_name: "Authenticator app name",
+    app_name_hint: "Only a hint for you: we show it when we ask for a code, e.g. \"Phone\".",
+    scan_qr: "Scan this QR code with your authenticator app.",
+    qr_label: "QR code for your authenticator app",
+    or_enter_secret: "Or enter this secret in the app:",
+    time_based: "The method is time-based (TOTP, SHA-1, 6 digits, a new code every 30 seconds), which every authenticator app supports.",
+    code: "Code",
+    verify: "Verify",
+    recovery_codes_title: "Your recovery codes",
+    recovery_codes_intro: "Keep these codes somewhere safe. Each works once in place of a code from your app, if you lose it. They are shown only now.",
+    continue_label: "Continue",
+    mfa_title: "Enter your code",
+    mfa_heading: "Enter the code from {app}",
+    remember_device: "Remember this device",
+    remember_device_warning: "Do not tick this on a public or shared computer: anyone using it could sign in as you with your password alone.",
+    recovery_code: "Recovery code",
+    use_recovery_code: "Use a recovery code",
+    wrong_code: "That code is not correct. Enter the current code from your app.",
+    code_reused: "That code was already used. Wait for the next code in your app.",
+    mfa_locked: "Too many wrong codes. Entering codes is locked for 15 minutes.",
+    wrong_recovery_code: "That recovery code is not valid or was already used.",
+    password_locked: "Too many failed sign-ins for this account. Try again in 15 minutes.",
+    app_name_invalid: "Give the app a name of 1 to 64 characters.",
 };
 
 /// The page templates, compiled into the binary.
@@ -91,6 +178,26 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "logout.html",
         include_str!("../../../templates/pages/logout.html"),
+    ),
+    (
+        "password.html",
+        include_str!("../../../templates/pages/password.html"),
+    ),
+    (
+        "totp_setup.html",
+        include_str!("../../../templates/pages/totp_setup.html"),
+    ),
+    (
+        "recovery_codes.html",
+        include_str!("../../../templates/pages/recovery_codes.html"),
+    ),
+    (
+        "mfa.html",
+        include_str!("../../../templates/pages/mfa.html"),
+    ),
+    (
+        "home.html",
+        include_str!("../../../templates/pages/home.html"),
     ),
 ];
 

@@ -19,3 +19,19 @@ pub(crate) fn rng() -> impl Rng {
 pub(crate) fn token() -> String {
     verity_oidc::protocol::tokens::opaque_token(&mut rng())
 }
+
+/// The thread-local cryptographically secure generator, by its concrete type (for APIs
+/// that ask for a `CryptoRng`).
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn crypto_rng() -> rand::rngs::ThreadRng {
+    rand::rng()
+}
+
+/// A fresh random (version 4) UUID from the thread-local generator. `Uuid::new_v4` asks
+/// the kernel for its bytes (a system call per id), which the token endpoint would pay on
+/// every request.
+pub(crate) fn uuid() -> uuid::Uuid {
+    let mut bytes = [0u8; 16];
+    rng().fill_bytes(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}

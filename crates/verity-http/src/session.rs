@@ -41,6 +41,29 @@ pub(crate) mod kind {
 pub(crate) struct LoginTransaction {
     pub(crate) request: AuthorizationRequest,
     pub(crate) csrf: String,
+    /// Where the person is in the sign-in journey.
+    #[serde(default)]
+    pub(crate) stage: Stage,
+}
+
+/// The steps of the sign-in journey after the password (docs/sign-in.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) enum Stage {
+    /// Email and password.
+    #[default]
+    Credentials,
+    /// Signed in with a temporary password: choose a new one.
+    ChangePassword { user_id: uuid::Uuid },
+    /// No authenticator yet: set one up. The pending secret is sealed under the master
+    /// key (it lives in the database until the step ends).
+    EnrollTotp {
+        user_id: uuid::Uuid,
+        sealed_secret: String,
+    },
+    /// Enrolled; the recovery codes were shown once.
+    RecoveryCodesShown { user_id: uuid::Uuid },
+    /// Enter the code from the app (or a recovery code).
+    Mfa { user_id: uuid::Uuid },
 }
 
 /// What an authorization code stands for.

@@ -240,7 +240,7 @@ async fn authorization_code(
         }
         (None, None) => {}
     }
-    let grant_id = Uuid::new_v4().to_string();
+    let grant_id = runtime::uuid().to_string();
     let used_until = now + chrono::Duration::seconds(state.settings.code_lifetime * 10);
     state
         .expiring
@@ -293,7 +293,7 @@ async fn tokens_for_person(
     let ring = state.key_ring()?;
     let now = runtime::now().timestamp();
     let settings = &state.settings;
-    let jti = Uuid::new_v4().to_string();
+    let jti = runtime::uuid().to_string();
     let access_claims = AccessTokenClaims {
         issuer: &settings.issuer,
         subject: &grant.authentication.user_id,
@@ -307,7 +307,7 @@ async fn tokens_for_person(
     };
     let access_token = ring
         .sign(
-            SigningAlgorithm::RS256,
+            settings.access_token_alg,
             Some(ACCESS_TOKEN_TYP),
             &access_claims.to_claims(),
         )
@@ -495,7 +495,7 @@ fn client_credentials(
             .join(" "),
     };
     let ring = state.key_ring()?;
-    let jti = Uuid::new_v4().to_string();
+    let jti = runtime::uuid().to_string();
     let claims = AccessTokenClaims {
         issuer: &state.settings.issuer,
         subject: &client.client_id,
@@ -509,7 +509,7 @@ fn client_credentials(
     };
     let access_token = ring
         .sign(
-            SigningAlgorithm::RS256,
+            state.settings.access_token_alg,
             Some(ACCESS_TOKEN_TYP),
             &claims.to_claims(),
         )

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use verity_domain::key::SigningAlgorithm;
 
 /// Everything Verity can be told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -29,8 +30,12 @@ pub struct Config {
     pub keys: KeysConfig,
     /// The rules for new passwords.
     pub passwords: PasswordsConfig,
+    /// The second factor: lockout and trusted devices.
+    pub mfa: MfaConfig,
     /// Outgoing email.
     pub smtp: SmtpConfig,
+    /// The OpenID Connect protocol.
+    pub oidc: OidcConfig,
 }
 
 /// `[server]`
@@ -174,6 +179,23 @@ impl Default for KeysConfig {
     }
 }
 
+/// `[oidc]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The algorithm access tokens (RFC 9068 JWTs) are signed with. ID tokens use each
+    /// client's own algorithm.
+    pub access_token_alg: SigningAlgorithm,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            access_token_alg: SigningAlgorithm::RS256,
+        }
+    }
+}
+
 /// `[passwords]`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -184,6 +206,76 @@ pub struct PasswordsConfig {
     pub hibp_url: String,
     /// How long the online check may take before the password is accepted without it.
     pub hibp_timeout_ms: u64,
+    /// Wrong passwords for one address within the window that lock password sign-in.
+    pub max_failures: u64,
+    /// Minutes wrong passwords are counted (from the first one).
+    pub failure_window_minutes: u32,
+    /// Minutes password sign-in stays locked.
+    pub lockout_minutes: u32,
+    /// Wrong passwords after which each answer is delayed (1 s, then doubling).
+    pub delay_after_failures: u64,
+    /// The longest delay, in seconds.
+    pub max_delay_seconds: u64,
+}
+
+impl PasswordsConfig {
+    /// The lockout after too many wrong passwords (counted across nodes).
+    pub fn lockout(&self) -> verity_oidc::mfa::FailureLimit {
+        verity_oidc::mfa::FailureLimit::passwords(
+            self.max_failures,
+            chrono::Duration::minutes(i64::from(self.failure_window_minutes)),
+            chrono::Duration::minutes(i64::from(self.lockout_minutes)),
+        )
+    }
+
+    /// The progressive delay before answering a wrong password.
+    pub fn delay(&self) -> verity_oidc::mfa::ProgressiveDelay {
+        verity_oidc::mfa::ProgressiveDelay {
+            after_failures: self.delay_after_failures,
+            max: std::time::Duration::from_secs(self.max_delay_seconds),
+        }
+    }
+}
+
+/// `[mfa]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MfaConfig {
+    /// Wrong codes in a row that lock the MFA step.
+    pub max_failures: u64,
+    /// Minutes wrong codes are counted (from the first one).
+    pub failure_window_minutes: u32,
+    /// Minutes the MFA step stays locked.
+    pub lockout_minutes: u32,
+    /// Days "Remember this device" lasts.
+    pub trusted_device_days: u32,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            failure_window_minutes: 15,
+            lockout_minutes: 15,
+            trusted_device_days: 30,
+        }
+    }
+}
+
+impl MfaConfig {
+    /// The lockout after too many wrong codes (counted across nodes).
+    pub fn lockout(&self) -> verity_oidc::mfa::FailureLimit {
+        verity_oidc::mfa::FailureLimit::mfa(
+            self.max_failures,
+            chrono::Duration::minutes(i64::from(self.failure_window_minutes)),
+            chrono::Duration::minutes(i64::from(self.lockout_minutes)),
+        )
+    }
+
+    /// How long a device stays trusted.
+    pub fn trusted_device_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.trusted_device_days))
+    }
 }
 
 impl Default for PasswordsConfig {
@@ -192,6 +284,11 @@ impl Default for PasswordsConfig {
             min_length: verity_oidc::password_policy::DEFAULT_MIN_LENGTH,
             hibp_url: String::new(),
             hibp_timeout_ms: 2000,
+            max_failures: 10,
+            failure_window_minutes: 15,
+            lockout_minutes: 15,
+            delay_after_failures: 3,
+            max_delay_seconds: 8,
         }
     }
 }
@@ -479,6 +576,33 @@ mod tests {
             jail.set_env("VERITY__SMTP__HOST", "smtp.example.org");
             let error = Config::load(None, &Overrides::default()).unwrap_err();
             assert!(error.to_string().contains("[smtp] from"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn mfa_and_password_limits_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("VERITY__MFA__MAX_FAILURES", "3");
+            jail.set_env("VERITY__MFA__LOCKOUT_MINUTES", "60");
+            jail.set_env("VERITY__MFA__TRUSTED_DEVICE_DAYS", "7");
+            jail.set_env("VERITY__PASSWORDS__MAX_FAILURES", "20");
+            jail.set_env("VERITY__PASSWORDS__MAX_DELAY_SECONDS", "4");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            let mfa = config.mfa.lockout();
+            assert_eq!(mfa.max_failures, 3);
+            assert_eq!(mfa.window, chrono::Duration::minutes(15));
+            assert_eq!(mfa.lock_for, chrono::Duration::minutes(60));
+            assert_eq!(
+                config.mfa.trusted_device_lifetime(),
+                chrono::Duration::days(7)
+            );
+            assert_eq!(config.passwords.lockout().max_failures, 20);
+            let delay = config.passwords.delay();
+            assert_eq!(delay.delay(2), std::time::Duration::ZERO);
+            assert_eq!(delay.delay(3), std::time::Duration::from_secs(1));
+            assert_eq!(delay.delay(9), std::time::Duration::from_secs(4));
             Ok(())
         });
     }

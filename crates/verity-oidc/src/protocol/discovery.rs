@@ -81,7 +81,10 @@ pub fn openid_configuration(issuer: &str) -> Value {
         map.insert("request_uri_parameter_supported".into(), json!(false));
         map.insert("frontchannel_logout_supported".into(), json!(false));
         map.insert("backchannel_logout_supported".into(), json!(false));
-        map.insert("acr_values_supported".into(), json!(["urn:verity:acr:pwd"]));
+        map.insert(
+            "acr_values_supported".into(),
+            json!([crate::mfa::ACR_MFA, crate::mfa::ACR_MFA_REMEMBERED]),
+        );
     }
     document
 }

@@ -30,10 +30,16 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
         expiring: app.store.clone(),
         projector: app.projector.clone(),
         keys: key_ring.clone(),
-        settings: Arc::new(Settings::new(
-            app.config.public_url(),
-            app.config.instance.name.clone(),
-        )),
+        settings: Arc::new(Settings {
+            access_token_alg: app.config.oidc.access_token_alg,
+            password_min_length: app.config.passwords.min_length,
+            pwned: pwned_passwords(&app.config)?,
+            password_limit: app.config.passwords.lockout(),
+            progressive_delay: app.config.passwords.delay(),
+            mfa_limit: app.config.mfa.lockout(),
+            device_trust_days: i64::from(app.config.mfa.trusted_device_days),
+            ..Settings::new(app.config.public_url(), app.config.instance.name.clone())
+        }),
         pages: Arc::new(Pages::new(app.config.instance.name.clone())?),
     };
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
@@ -73,4 +79,14 @@ async fn shutdown_signal() {
         let _ = interrupt.await;
     }
     tracing::info!("shutting down");
+}
+
+/// The online breach check, when `[passwords] hibp_url` is set.
+fn pwned_passwords(config: &Config) -> anyhow::Result<Option<verity_oidc::pwned::PwnedPasswords>> {
+    let url = config.passwords.hibp_url.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let timeout = std::time::Duration::from_millis(config.passwords.hibp_timeout_ms);
+    Ok(Some(verity_oidc::pwned::PwnedPasswords::new(url, timeout)?))
 }

@@ -1,0 +1,715 @@
+//! The sign-in journey after the password (issue 4, docs/sign-in.md): a temporary
+//! password leads to "Choose a new password"; without an authenticator app, to "Set up
+//! your authenticator app" and the recovery codes; with one, to "Enter the code from
+//! <app>" unless this browser is a trusted device of this person. Every step is a form
+//! bound to the login transaction and its CSRF token.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::Duration;
+use minijinja::{Value, context};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+use verity_domain::mfa::{ForgetReason, MfaCommand};
+use verity_domain::session::{
+    self as facts, SESSION_STARTED, SIGNIN_SUCCEEDED, SessionEndReason, SessionStarted,
+    SignInSucceeded,
+};
+use verity_domain::user::{self, User, UserCommand};
+use verity_domain::{Actor, Context, execute};
+use verity_oidc::credentials::{hash_password_blocking, verify_password};
+use verity_oidc::mfa::{self as engine, CodeCheck, LockState, SecondFactor, TotpSecret};
+use verity_oidc::password_policy::{self, PolicyContext, PolicyViolation};
+use verity_oidc::protocol::Params;
+use verity_oidc::protocol::tokens::{Authentication, token_digest};
+use verity_projection::{PasswordState, UserView};
+
+use crate::authorize::{is_form, issue_code, set_cookie};
+use crate::pages::STRINGS;
+use crate::session::{self, LoginTransaction, Stage, kind};
+use crate::{AppState, HttpError, cookies, runtime};
+
+/// A loaded, CSRF-checked login transaction.
+struct Loaded {
+    tx: String,
+    transaction: LoginTransaction,
+    form: Params,
+}
+
+/// Reads the form, the transaction and checks the CSRF token (form, cookie and
+/// transaction must agree); otherwise the page to show.
+async fn load(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Result<Loaded, Response>, HttpError> {
+    if !is_form(headers) {
+        return Ok(Err(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, "The request must be a form.")));
+    }
+    let Ok(form) = Params::parse(body) else {
+        return Ok(Err(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.csrf_failed)));
+    };
+    let (Some(tx), Some(posted_csrf)) = (
+        form.get("tx").map(str::to_owned),
+        form.get("csrf").map(str::to_owned),
+    ) else {
+        return Ok(Err(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.csrf_failed)));
+    };
+    let Some(bytes) = state.expiring.get(kind::LOGIN, &tx, runtime::now()).await? else {
+        return Ok(Err(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired)));
+    };
+    let transaction: LoginTransaction = session::decode(&bytes)?;
+    let cookie_csrf = cookies::get(headers, cookies::CSRF).unwrap_or_default();
+    let form_matches: bool = posted_csrf
+        .as_bytes()
+        .ct_eq(transaction.csrf.as_bytes())
+        .into();
+    let cookie_matches: bool = cookie_csrf
+        .as_bytes()
+        .ct_eq(transaction.csrf.as_bytes())
+        .into();
+    if !(form_matches && cookie_matches) {
+        return Ok(Err(state
+            .pages
+            .error(StatusCode::FORBIDDEN, STRINGS.csrf_failed)));
+    }
+    Ok(Ok(Loaded {
+        tx,
+        transaction,
+        form,
+    }))
+}
+
+/// Saves the transaction with its new stage.
+async fn save(state: &AppState, tx: &str, transaction: &LoginTransaction) -> Result<(), HttpError> {
+    let expires_at = session::expires_in(state.settings.login_lifetime);
+    state
+        .expiring
+        .put(kind::LOGIN, tx, &session::encode(transaction)?, expires_at)
+        .await?;
+    Ok(())
+}
+
+fn page(state: &AppState, template: &str, values: Value) -> Response {
+    match state.pages.render(template, values) {
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => HttpError::internal("rendering a sign-in page", error).into_response(),
+    }
+}
+
+fn user(state: &AppState, user_id: Uuid) -> Result<UserView, HttpError> {
+    state
+        .projector
+        .read(|models| models.users.get(user_id).cloned())
+        .ok_or_else(|| HttpError::internal("journey", "the user vanished"))
+}
+
+/// Runs a command on the person's own behalf and waits until the read models show it.
+async fn act(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: Uuid,
+    command: UserCommand,
+) -> Result<(), HttpError> {
+    let origin = session::origin(headers, None);
+    let context = Context {
+        now: runtime::now(),
+        actor: Actor::User {
+            user_id: user_id.to_string(),
+        },
+        request_id: None,
+        client_ip: origin.ip,
+    };
+    let outcome = execute::<User>(
+        state.store.as_ref(),
+        &user::stream(user_id),
+        &command,
+        &context,
+    )
+    .await
+    .map_err(|error| HttpError::internal("a sign-in step", error))?;
+    state
+        .projector
+        .wait_for(outcome.position, std::time::Duration::from_secs(10))
+        .await
+        .map_err(|error| HttpError::internal("waiting for the read models", error))
+}
+
+/// After a correct password: the next step for this person.
+pub(crate) async fn after_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    mut transaction: LoginTransaction,
+    person: UserView,
+) -> Result<Response, HttpError> {
+    if matches!(person.password, PasswordState::Temporary { .. }) {
+        transaction.stage = Stage::ChangePassword {
+            user_id: person.user_id,
+        };
+        save(state, tx, &transaction).await?;
+        return Ok(password_page(state, tx, &transaction.csrf, None));
+    }
+    second_factor(state, headers, tx, transaction, person).await
+}
+
+fn password_page(state: &AppState, tx: &str, csrf: &str, error: Option<&str>) -> Response {
+    let rules = password_policy::hint(state.settings.password_min_length);
+    page(state, "password.html", context! { tx, csrf, error, rules })
+}
+
+/// The second factor: set up an app, or ask for a code, or let a trusted device stand in.
+async fn second_factor(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    mut transaction: LoginTransaction,
+    person: UserView,
+) -> Result<Response, HttpError> {
+    let Some(totp) = &person.mfa.totp else {
+        let secret = TotpSecret::generate(&mut runtime::crypto_rng());
+        let sealed_secret = engine::seal_totp_secret(state.keys.master(), person.user_id, &secret)
+            .map_err(|error| HttpError::internal("sealing a TOTP secret", error))?;
+        transaction.stage = Stage::EnrollTotp {
+            user_id: person.user_id,
+            sealed_secret,
+        };
+        save(state, tx, &transaction).await?;
+        return enrollment_page(state, tx, &transaction.csrf, &person, &secret, "", None);
+    };
+    let now = runtime::now();
+    let trusted = cookies::get(headers, cookies::DEVICE)
+        .map(engine::device_id_hash)
+        .is_some_and(|hash| person.mfa.trusted_device(&hash, now).is_some());
+    if trusted {
+        return finish(
+            state,
+            headers,
+            tx,
+            transaction,
+            person.user_id,
+            SecondFactor::TrustedDevice,
+            None,
+        )
+        .await;
+    }
+    let app_name = totp.app_name.clone();
+    transaction.stage = Stage::Mfa {
+        user_id: person.user_id,
+    };
+    save(state, tx, &transaction).await?;
+    Ok(mfa_page(state, tx, &transaction.csrf, &app_name, None))
+}
+
+fn enrollment_page(
+    state: &AppState,
+    tx: &str,
+    csrf: &str,
+    person: &UserView,
+    secret: &TotpSecret,
+    app_name: &str,
+    error: Option<&str>,
+) -> Result<Response, HttpError> {
+    let uri = engine::otpauth_uri(&state.settings.instance_name, person.email.as_str(), secret)
+        .map_err(|error| HttpError::internal("the otpauth URI", error))?;
+    let qr_svg = engine::qr_svg(&uri, STRINGS.qr_label)
+        .map_err(|error| HttpError::internal("the QR code", error))?;
+    let secret = engine::secret_base32_grouped(secret);
+    Ok(page(
+        state,
+        "totp_setup.html",
+        context! { tx, csrf, qr_svg, secret, app_name, error },
+    ))
+}
+
+fn mfa_page(
+    state: &AppState,
+    tx: &str,
+    csrf: &str,
+    app_name: &str,
+    error: Option<&str>,
+) -> Response {
+    let heading = STRINGS.mfa_heading.replace("{app}", app_name);
+    page(state, "mfa.html", context! { tx, csrf, heading, error })
+}
+
+/// `POST /login/password`: "Choose a new password".
+pub(crate) async fn password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    crate::authorize::respond(change_password(&state, &headers, &body).await, &state)
+}
+
+async fn change_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, HttpError> {
+    let Loaded {
+        tx,
+        transaction,
+        form,
+    } = match load(state, headers, body).await? {
+        Ok(loaded) => loaded,
+        Err(page) => return Ok(page),
+    };
+    let Stage::ChangePassword { user_id } = transaction.stage else {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+    };
+    let person = user(state, user_id)?;
+    let new = form.get("new_password").unwrap_or_default().to_owned();
+    let confirm = form.get("confirm_password").unwrap_or_default();
+    let refuse = |violation: PolicyViolation| {
+        Ok(password_page(
+            state,
+            &tx,
+            &transaction.csrf,
+            Some(&violation.message()),
+        ))
+    };
+    let context = PolicyContext::new(&person.email, state.settings.password_min_length);
+    if let Err(violation) = password_policy::check(&new, confirm, &context) {
+        return refuse(violation);
+    }
+    // The temporary password is known only by its hash: compare by verifying.
+    let temporary_hash = person.password.hash().to_owned();
+    let candidate = new.clone();
+    let same = tokio::task::spawn_blocking(move || verify_password(&candidate, &temporary_hash))
+        .await
+        .map_err(|error| HttpError::internal("password verification", error))?;
+    if same {
+        return refuse(PolicyViolation::SameAsTemporary);
+    }
+    if let Some(pwned) = &state.settings.pwned
+        && let Err(violation) = pwned.check(&new).await
+    {
+        return refuse(violation);
+    }
+    let password_hash = hash_password_blocking(new)
+        .await
+        .map_err(|error| HttpError::internal("password hashing", error))?;
+    act(
+        state,
+        headers,
+        user_id,
+        UserCommand::ChangePassword { password_hash },
+    )
+    .await?;
+    second_factor(state, headers, &tx, transaction, user(state, user_id)?).await
+}
+
+/// `POST /login/totp`: "Set up your authenticator app".
+pub(crate) async fn enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    crate::authorize::respond(enroll_totp(&state, &headers, &body).await, &state)
+}
+
+async fn enroll_totp(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, HttpError> {
+    let Loaded {
+        tx,
+        mut transaction,
+        form,
+    } = match load(state, headers, body).await? {
+        Ok(loaded) => loaded,
+        Err(page) => return Ok(page),
+    };
+    let Stage::EnrollTotp {
+        user_id,
+        sealed_secret,
+    } = transaction.stage.clone()
+    else {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+    };
+    let person = user(state, user_id)?;
+    let secret = engine::open_totp_secret(state.keys.master(), user_id, &sealed_secret)
+        .map_err(|error| HttpError::internal("opening a pending TOTP secret", error))?;
+    let app_name = form.get("app_name").unwrap_or_default().trim().to_owned();
+    let again = |message: &str| {
+        enrollment_page(
+            state,
+            &tx,
+            &transaction.csrf,
+            &person,
+            &secret,
+            &app_name,
+            Some(message),
+        )
+    };
+    if app_name.is_empty() || app_name.chars().count() > verity_domain::mfa::MAX_APP_NAME {
+        return again(STRINGS.app_name_invalid);
+    }
+    let code = form.get("code").unwrap_or_default();
+    match engine::check_code(
+        state.expiring.as_ref(),
+        user_id,
+        &secret,
+        code,
+        runtime::now(),
+    )
+    .await?
+    {
+        CodeCheck::Accepted { .. } => {}
+        CodeCheck::Reused => return again(STRINGS.code_reused),
+        CodeCheck::Wrong => return again(STRINGS.wrong_code),
+    }
+    let codes = engine::generate_recovery_codes(&mut runtime::crypto_rng());
+    let command = MfaCommand::EnrollTotp {
+        app_name,
+        encrypted_secret: sealed_secret,
+        recovery_code_hashes: engine::recovery_code_hashes(user_id, &codes),
+    };
+    act(state, headers, user_id, UserCommand::Mfa(command)).await?;
+    transaction.stage = Stage::RecoveryCodesShown { user_id };
+    save(state, &tx, &transaction).await?;
+    let codes: Vec<String> = codes.to_vec();
+    Ok(page(
+        state,
+        "recovery_codes.html",
+        context! { tx => &tx, csrf => &transaction.csrf, codes },
+    ))
+}
+
+/// `POST /login/continue`: after the recovery codes.
+pub(crate) async fn continue_after_codes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let Loaded {
+            tx, transaction, ..
+        } = match load(&state, &headers, &body).await? {
+            Ok(loaded) => loaded,
+            Err(page) => return Ok(page),
+        };
+        let Stage::RecoveryCodesShown { user_id } = transaction.stage else {
+            return Ok(state
+                .pages
+                .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        };
+        finish(
+            &state,
+            &headers,
+            &tx,
+            transaction,
+            user_id,
+            SecondFactor::Totp,
+            None,
+        )
+        .await
+    }
+    .await;
+    crate::authorize::respond(result, &state)
+}
+
+/// `POST /login/mfa`: "Enter the code from <app>".
+pub(crate) async fn mfa(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    crate::authorize::respond(mfa_code(&state, &headers, &body, false).await, &state)
+}
+
+/// `POST /login/recovery`: a recovery code in place of a code.
+pub(crate) async fn recovery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    crate::authorize::respond(mfa_code(&state, &headers, &body, true).await, &state)
+}
+
+async fn mfa_code(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    recovery: bool,
+) -> Result<Response, HttpError> {
+    let Loaded {
+        tx,
+        transaction,
+        form,
+    } = match load(state, headers, body).await? {
+        Ok(loaded) => loaded,
+        Err(page) => return Ok(page),
+    };
+    let Stage::Mfa { user_id } = transaction.stage else {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+    };
+    let person = user(state, user_id)?;
+    let Some(totp) = &person.mfa.totp else {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+    };
+    let app_name = totp.app_name.clone();
+    let again = |message: &str| {
+        Ok(mfa_page(
+            state,
+            &tx,
+            &transaction.csrf,
+            &app_name,
+            Some(message),
+        ))
+    };
+    let now = runtime::now();
+    let limit = &state.settings.mfa_limit;
+    let key = engine::mfa_failure_key(user_id);
+    if let LockState::Locked { .. } = limit.state(state.expiring.as_ref(), &key, now).await? {
+        return again(STRINGS.mfa_locked);
+    }
+    let (factor, failure) = if recovery {
+        let presented = form.get("recovery_code").unwrap_or_default();
+        match engine::match_recovery_code(user_id, &person.mfa.recovery_codes, presented) {
+            Some(index) => {
+                act(
+                    state,
+                    headers,
+                    user_id,
+                    UserCommand::Mfa(MfaCommand::UseRecoveryCode { index }),
+                )
+                .await?;
+                (
+                    Some(SecondFactor::RecoveryCode),
+                    STRINGS.wrong_recovery_code,
+                )
+            }
+            None => (None, STRINGS.wrong_recovery_code),
+        }
+    } else {
+        let secret = engine::open_totp_secret(state.keys.master(), user_id, &totp.encrypted_secret)
+            .map_err(|error| HttpError::internal("opening a TOTP secret", error))?;
+        match engine::check_code(
+            state.expiring.as_ref(),
+            user_id,
+            &secret,
+            form.get("code").unwrap_or_default(),
+            now,
+        )
+        .await?
+        {
+            CodeCheck::Accepted { .. } => (Some(SecondFactor::Totp), STRINGS.wrong_code),
+            CodeCheck::Reused => (None, STRINGS.code_reused),
+            CodeCheck::Wrong => (None, STRINGS.wrong_code),
+        }
+    };
+    let Some(factor) = factor else {
+        let recorded = limit
+            .record_failure(state.expiring.as_ref(), &key, now)
+            .await?;
+        return again(if recorded.locked_until.is_some() {
+            STRINGS.mfa_locked
+        } else {
+            failure
+        });
+    };
+    limit.reset(state.expiring.as_ref(), &key).await?;
+    let device_cookie = if !recovery && form.get("remember_device") == Some("yes") {
+        Some(trust_device(state, headers, user_id).await?)
+    } else {
+        None
+    };
+    finish(
+        state,
+        headers,
+        &tx,
+        transaction,
+        user_id,
+        factor,
+        device_cookie,
+    )
+    .await
+}
+
+/// Records `user.device.trusted` and returns the cookie to set.
+async fn trust_device(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: Uuid,
+) -> Result<String, HttpError> {
+    let device_id = engine::new_device_id(&mut runtime::crypto_rng());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    let days = state.settings.device_trust_days;
+    let command = MfaCommand::TrustDevice {
+        device_id_hash: engine::device_id_hash(&device_id),
+        label: engine::device_label(user_agent),
+        expires_at: runtime::now() + Duration::days(days),
+    };
+    act(state, headers, user_id, UserCommand::Mfa(command)).await?;
+    Ok(cookies::set(
+        cookies::DEVICE,
+        &device_id,
+        days * 24 * 3600,
+        state.settings.secure_cookies(),
+    ))
+}
+
+/// Forgets this browser as a trusted device of `user_id` (logout), if it is one.
+pub(crate) async fn forget_device(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: Uuid,
+) -> Result<bool, HttpError> {
+    let Some(hash) = cookies::get(headers, cookies::DEVICE).map(engine::device_id_hash) else {
+        return Ok(false);
+    };
+    let trusted = state.projector.read(|models| {
+        models
+            .users
+            .get(user_id)
+            .is_some_and(|person| person.mfa.trusted_device(&hash, runtime::now()).is_some())
+    });
+    if !trusted {
+        return Ok(false);
+    }
+    let command = MfaCommand::ForgetDevice {
+        device_id_hash: hash,
+        reason: ForgetReason::Logout,
+    };
+    act(state, headers, user_id, UserCommand::Mfa(command)).await?;
+    Ok(true)
+}
+
+/// Whether this browser is a trusted device of `user_id`.
+pub(crate) fn is_trusted_device(state: &AppState, headers: &HeaderMap, user_id: Uuid) -> bool {
+    let Some(hash) = cookies::get(headers, cookies::DEVICE).map(engine::device_id_hash) else {
+        return false;
+    };
+    state.projector.read(|models| {
+        models
+            .users
+            .get(user_id)
+            .is_some_and(|person| person.mfa.trusted_device(&hash, runtime::now()).is_some())
+    })
+}
+
+/// Both factors done: start the SSO session, record the sign-in, return to the client.
+async fn finish(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    transaction: LoginTransaction,
+    user_id: Uuid,
+    factor: SecondFactor,
+    device_cookie: Option<String>,
+) -> Result<Response, HttpError> {
+    if state
+        .expiring
+        .take(kind::LOGIN, tx, runtime::now())
+        .await?
+        .is_none()
+    {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+    }
+    let origin = session::origin(headers, Some(&transaction.request.client_id));
+    if let Some((digest, previous)) = session::current(state, headers).await? {
+        session::end(
+            state,
+            &digest,
+            &previous,
+            SessionEndReason::Replaced,
+            &origin,
+        )
+        .await?;
+    }
+    let user_id_text = user_id.to_string();
+    let authentication = Authentication {
+        user_id: user_id_text.clone(),
+        sid: Uuid::new_v4().to_string(),
+        auth_time: runtime::now().timestamp(),
+        amr: factor.amr(),
+        acr: factor.acr().to_owned(),
+    };
+    let cookie = runtime::token();
+    let expires_at = session::expires_in(state.settings.session_lifetime);
+    state
+        .expiring
+        .put(
+            kind::SESSION,
+            &token_digest(&cookie),
+            &session::encode(&authentication)?,
+            expires_at,
+        )
+        .await?;
+    let metadata = session::metadata(Some(&user_id_text), &origin);
+    let succeeded = SignInSucceeded {
+        user_id: user_id_text.clone(),
+        sid: authentication.sid.clone(),
+        amr: authentication.amr.clone(),
+        second_factor: Some(
+            serde_json::to_value(factor).map_err(|error| HttpError::internal("encoding", error))?,
+        ),
+        device_trust_used: factor == SecondFactor::TrustedDevice,
+        origin: origin.clone(),
+    };
+    session::record(
+        state,
+        user::stream(user_id),
+        vec![facts::fact(SIGNIN_SUCCEEDED, &succeeded, metadata.clone())],
+    )
+    .await?;
+    let started = SessionStarted {
+        sid: authentication.sid.clone(),
+        user_id: user_id_text,
+        auth_time: runtime::now(),
+        amr: authentication.amr.clone(),
+    };
+    session::record(
+        state,
+        facts::session_stream(&authentication.sid),
+        vec![facts::fact(SESSION_STARTED, &started, metadata)],
+    )
+    .await?;
+    let mut response = issue_code(state, transaction.request, authentication).await?;
+    let secure = state.settings.secure_cookies();
+    set_cookie(
+        &mut response,
+        &cookies::set(
+            cookies::SESSION,
+            &cookie,
+            state.settings.session_lifetime,
+            secure,
+        ),
+    );
+    set_cookie(&mut response, &cookies::clear(cookies::CSRF, secure));
+    if let Some(device_cookie) = device_cookie {
+        set_cookie(&mut response, &device_cookie);
+    }
+    Ok(response)
+}
