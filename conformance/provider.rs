@@ -253,16 +253,6 @@ impl Browser {
         self.people.get(email).cloned().unwrap_or_default()
     }
 
-    /// Hands what a person knows to this browser (the same person on another computer).
-    pub fn knows(&mut self, email: &str, person: Person) {
-        self.people.insert(email.to_owned(), person);
-    }
-
-    /// Forgets the cookies (the browser is closed, the device cookie kept or not).
-    pub fn drop_cookie(&mut self, name: &str) {
-        self.cookies.remove(name);
-    }
-
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()

@@ -16,6 +16,8 @@ mod cli;
 mod clients;
 mod keys;
 mod mail;
+#[path = "../../../../conformance/journey.rs"]
+mod journey;
 #[path = "../../../../conformance/multi_node.rs"]
 mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
