@@ -14,10 +14,10 @@ mod bad_input;
 mod basic_op;
 mod cli;
 mod clients;
-mod keys;
-mod mail;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;
+mod keys;
+mod mail;
 #[path = "../../../../conformance/multi_node.rs"]
 mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
