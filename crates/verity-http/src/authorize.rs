@@ -5,7 +5,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
-use subtle::ConstantTimeEq;
 use verity_domain::session::{self as facts, SIGNIN_FAILED, SignInFailed, SignInFailure};
 use verity_domain::{Email, user};
 use verity_oidc::credentials::verify_password;
@@ -230,17 +229,10 @@ pub(crate) async fn login(
     body: Bytes,
 ) -> Response {
     let result = async {
-        if !is_form(&headers) {
-            return Ok(state
-                .pages
-                .error(StatusCode::BAD_REQUEST, "The request must be a form."));
+        match crate::journey::load(&state, &headers, &body).await? {
+            Ok(loaded) => login_form(&state, &headers, loaded).await,
+            Err(page) => Ok(page),
         }
-        let Ok(form) = Params::parse(&body) else {
-            return Ok(state
-                .pages
-                .error(StatusCode::BAD_REQUEST, STRINGS.csrf_failed));
-        };
-        login_form(&state, &headers, &form).await
     }
     .await;
     respond(result, &state)
@@ -249,33 +241,14 @@ pub(crate) async fn login(
 async fn login_form(
     state: &AppState,
     headers: &HeaderMap,
-    form: &Params,
+    loaded: crate::journey::Loaded,
 ) -> Result<Response, HttpError> {
-    let (Some(tx), Some(posted_csrf)) = (form.get("tx"), form.get("csrf")) else {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.csrf_failed));
-    };
-    let Some(bytes) = state.expiring.get(kind::LOGIN, tx, runtime::now()).await? else {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
-    };
-    let transaction: LoginTransaction = session::decode(&bytes)?;
-    let cookie_csrf = cookies::get(headers, cookies::CSRF).unwrap_or_default();
-    let form_matches: bool = posted_csrf
-        .as_bytes()
-        .ct_eq(transaction.csrf.as_bytes())
-        .into();
-    let cookie_matches: bool = cookie_csrf
-        .as_bytes()
-        .ct_eq(transaction.csrf.as_bytes())
-        .into();
-    if !(form_matches && cookie_matches) {
-        return Ok(state
-            .pages
-            .error(StatusCode::FORBIDDEN, STRINGS.csrf_failed));
-    }
+    let crate::journey::Loaded {
+        tx,
+        transaction,
+        form,
+    } = loaded;
+    let tx = tx.as_str();
     let typed_email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
     let origin = session::origin(headers, Some(&transaction.request.client_id));

@@ -32,15 +32,15 @@ use crate::session::{self, LoginTransaction, Stage, kind};
 use crate::{AppState, HttpError, cookies, runtime};
 
 /// A loaded, CSRF-checked login transaction.
-struct Loaded {
-    tx: String,
-    transaction: LoginTransaction,
-    form: Params,
+pub(crate) struct Loaded {
+    pub(crate) tx: String,
+    pub(crate) transaction: LoginTransaction,
+    pub(crate) form: Params,
 }
 
 /// Reads the form, the transaction and checks the CSRF token (form, cookie and
 /// transaction must agree); otherwise the page to show.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
