@@ -206,6 +206,23 @@ pub enum UserCommand {
         #[arg(long)]
         org: String,
     },
+    /// List the devices a person chose to trust ("Remember this device"): label, when
+    /// trusted, when the trust ends, state (active, expired, forgotten).
+    Devices {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Forget every device a person trusts: their next sign-in asks for a code again.
+    ForgetDevices {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+    },
 }
 
 /// `verity client ...`

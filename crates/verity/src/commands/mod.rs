@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod client;
+mod devices;
 mod events;
 mod keys;
 mod org;

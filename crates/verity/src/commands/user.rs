@@ -49,6 +49,10 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
         UserCommand::Enable { email, org } => {
             change(&app, &org, &email, Command::Enable, "enabled", json).await
         }
+        UserCommand::Devices { email, org } => super::devices::list(&app, &org, &email, json),
+        UserCommand::ForgetDevices { email, org } => {
+            super::devices::forget_all(&app, &org, &email, json).await
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod clients;
 mod journey;
 mod keys;
 mod mail;
+mod mfa;
 #[path = "../../../../conformance/multi_node.rs"]
 mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
