@@ -1,12 +1,13 @@
 //! `cargo xtask`: the project's own build tasks.
 //!
 //! `cargo xtask test [--strict] [-- <cargo test arguments>]` starts the
-//! services the tests need (PostgreSQL today; Chromium with chromedriver and an
-//! SMTP server later), runs `cargo test --workspace` against them and stops them
+//! services the tests need (PostgreSQL, Chromium with chromedriver; an SMTP
+//! server later), runs `cargo test --workspace` against them and stops them
 //! again, whatever the tests did. Under `--strict` (or `CI=true`) a service that
 //! cannot be started is an error, and the tests are told that skipping is
 //! forbidden.
 
+mod chromium;
 mod postgres;
 mod system;
 
@@ -112,10 +113,13 @@ fn start_services(mode: Mode) -> Result<Vec<Box<dyn Service>>> {
     if let Some(cluster) = postgres::start(mode)? {
         services.push(Box::new(cluster));
     }
-    // The extension point: Chromium with chromedriver (apt packages `chromium`
-    // and `chromium-driver`) and an SMTP server each get a module with
-    // `start(mode) -> Result<Option<impl Service>>`, pushed here. If one of them
-    // fails, the services already in `services` are dropped and so stopped.
+    // If a later service fails to start, `?` drops `services`, which stops the
+    // ones already running.
+    if let Some(driver) = chromium::start(mode)? {
+        services.push(Box::new(driver));
+    }
+    // The extension point: another service (an SMTP server next) gets a module
+    // with `start(mode) -> Result<Option<impl Service>>`, pushed here.
     Ok(services)
 }
 

@@ -7,7 +7,7 @@
 //! through `VERITY_TEST_POSTGRES_URL`, and `verity_testkit::postgres_database`
 //! creates a fresh database in it for each test.
 
-use crate::system::{self, run_quietly, run_visibly, succeeds};
+use crate::system::{self, last_lines, run_quietly, run_visibly, succeeds};
 use crate::{Mode, Service};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -384,14 +384,6 @@ fn shell_quoted(path: &Path) -> Result<String> {
     Ok(format!("'{text}'"))
 }
 
-fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines
-        .get(lines.len().saturating_sub(count)..)
-        .unwrap_or_default()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,12 +430,5 @@ mod tests {
     fn paths_are_quoted_for_the_shell() {
         assert_eq!(shell_quoted(Path::new("/tmp/a b")).unwrap(), "'/tmp/a b'");
         assert!(shell_quoted(Path::new("/tmp/it's")).is_err());
-    }
-
-    #[test]
-    fn last_lines_keeps_the_end() {
-        assert_eq!(last_lines("a\nb\nc", 2), "b\nc");
-        assert_eq!(last_lines("a", 5), "a");
-        assert_eq!(last_lines("", 5), "");
     }
 }

@@ -85,6 +85,15 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// The last `count` lines of `text`, to show the end of a log in an error.
+pub fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .get(lines.len().saturating_sub(count)..)
+        .unwrap_or_default()
+        .join("\n")
+}
+
 /// The exit code to pass on for a failed child: its own code, or 128 plus the
 /// signal that killed it, as a shell reports it.
 pub fn exit_code(status: ExitStatus) -> u8 {
@@ -107,6 +116,13 @@ mod tests {
         assert_eq!(exit_code(ExitStatus::from_raw(101 << 8)), 101);
         assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
         assert_eq!(exit_code(ExitStatus::from_raw(0)), 1);
+    }
+
+    #[test]
+    fn last_lines_keeps_the_end() {
+        assert_eq!(last_lines("a\nb\nc", 2), "b\nc");
+        assert_eq!(last_lines("a", 5), "a");
+        assert_eq!(last_lines("", 5), "");
     }
 
     #[test]

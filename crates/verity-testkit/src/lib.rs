@@ -1,5 +1,5 @@
-//! Test support for Verity: throw-away PostgreSQL databases, free ports and loud
-//! skips.
+//! Test support for Verity: throw-away PostgreSQL databases, a WebDriver server
+//! for browser tests, free ports and loud skips.
 //!
 //! Tests that need an external service ask this crate for it. When the service
 //! is not there, plain `cargo test` skips such a test and says so loudly on
@@ -7,7 +7,8 @@
 //! test instead, so nothing is skipped silently where it matters.
 //!
 //! `cargo xtask test` starts the services and tells the tests where they are
-//! through environment variables (see [`POSTGRES_URL_VAR`]).
+//! through environment variables (see [`POSTGRES_URL_VAR`] and
+//! [`WEBDRIVER_URL_VAR`]).
 //!
 //! This crate is a dev-dependency only. Its functions panic on failure because
 //! a failing test is the right outcome when test support itself breaks.
@@ -17,10 +18,19 @@ pub mod smtp;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
+use std::path::Path;
 
 /// Environment variable holding an admin URL to a running PostgreSQL cluster,
 /// for example `postgres://verity@127.0.0.1:5432/postgres`.
 pub const POSTGRES_URL_VAR: &str = "VERITY_TEST_POSTGRES_URL";
+
+/// Environment variable holding the URL of a running WebDriver server
+/// (chromedriver), for example `http://127.0.0.1:9515`.
+pub const WEBDRIVER_URL_VAR: &str = "VERITY_TEST_WEBDRIVER_URL";
+
+/// Where Debian's `chromium` package installs the browser, which
+/// `cargo xtask test` installs when it is missing.
+pub const CHROMIUM_BINARY: &str = "/usr/bin/chromium";
 
 /// Environment variable that forbids skipping when set to `1`.
 pub const STRICT_VAR: &str = "VERITY_TEST_STRICT";
@@ -154,6 +164,65 @@ fn with_database(url: &str, database: &str) -> String {
     format!("{head}{authority}/{database}{query}")
 }
 
+/// The URL of the WebDriver server (chromedriver) that `cargo xtask test`
+/// started, read from `VERITY_TEST_WEBDRIVER_URL`.
+///
+/// Returns `None` after a loud [`skip`] when the variable is not set; use it as
+///
+/// ```no_run
+/// let Some(webdriver_url) = verity_testkit::webdriver_url() else {
+///     return;
+/// };
+/// ```
+///
+/// # Panics
+///
+/// When the variable is not set under [`strict()`].
+pub fn webdriver_url() -> Option<String> {
+    let Ok(url) = std::env::var(WEBDRIVER_URL_VAR) else {
+        skip("browser tests (VERITY_TEST_WEBDRIVER_URL is not set)");
+        return None;
+    };
+    Some(url)
+}
+
+/// The command-line switches Chromium runs with in the tests.
+///
+/// Headless, as root without the sandbox (the tests run as root in CI), and
+/// with every background connection switched off: on a machine without a
+/// network those connections are refused, many at a time, and slow the browser
+/// down. A fixed window size makes screenshots comparable.
+pub const CHROMIUM_ARGUMENTS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1024",
+];
+
+/// W3C capabilities for a new Chromium session through chromedriver: Debian's
+/// [`CHROMIUM_BINARY`] with [`CHROMIUM_ARGUMENTS`] and `user_data_dir` as its
+/// profile, which should be a new, empty directory per session so that no
+/// cookie or cache leaks from one test into another.
+pub fn chrome_capabilities(user_data_dir: &Path) -> serde_json::Value {
+    let mut arguments: Vec<String> = CHROMIUM_ARGUMENTS
+        .iter()
+        .map(|&argument| argument.to_owned())
+        .collect();
+    arguments.push(format!("--user-data-dir={}", user_data_dir.display()));
+    serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM_BINARY,
+            "args": arguments,
+        },
+    })
+}
+
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.
 ///
 /// Binds port 0, reads the port the system chose and releases it. Another
@@ -233,6 +302,36 @@ mod tests {
             with_database("postgresql://host?sslmode=disable", "fresh"),
             "postgresql://host/fresh?sslmode=disable"
         );
+    }
+
+    #[test]
+    fn chrome_capabilities_name_the_binary_the_switches_and_the_profile() {
+        let capabilities = chrome_capabilities(Path::new("/tmp/profile-1"));
+        assert_eq!(capabilities["browserName"], "chrome");
+        let options = &capabilities["goog:chromeOptions"];
+        assert_eq!(options["binary"], "/usr/bin/chromium");
+        let arguments: Vec<&str> = options["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|argument| argument.as_str().unwrap())
+            .collect();
+        for switch in [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--user-data-dir=/tmp/profile-1",
+        ] {
+            assert!(
+                arguments.contains(&switch),
+                "{switch} missing: {arguments:?}"
+            );
+        }
     }
 
     #[test]

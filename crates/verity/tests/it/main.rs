@@ -12,6 +12,7 @@
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
 mod basic_op;
+mod browser;
 mod cli;
 mod clients;
 #[path = "../../../../conformance/journey.rs"]
