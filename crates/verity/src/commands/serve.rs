@@ -16,6 +16,8 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))?;
     let app = App::open(config).await?;
+    // Decompress the common-password list now, not during someone's first sign-in.
+    verity_oidc::password_policy::preload();
     // Signing keys: made on first start, and checked to decrypt under this node's master
     // key before any request is taken. Handlers get the current ring with
     // `key_ring.current(&models.keys, now)`, which follows rotations by any node.
