@@ -15,17 +15,18 @@ use subtle::ConstantTimeEq;
 use verity_domain::client::SECRET_HASH_PREFIX;
 use verity_projection::ClientView;
 
-/// Random bytes in a client id: 128 bits, 22 characters.
+/// Random bytes in a client id: 128 bits, 32 hex characters.
 pub const CLIENT_ID_BYTES: usize = 16;
 
 /// Random bytes in a client secret: 256 bits, 43 characters.
 pub const CLIENT_SECRET_BYTES: usize = 32;
 
-/// A fresh client id: URL-safe (base64url, no padding), so it needs no escaping anywhere.
+/// A fresh client id: lowercase hex, so it needs no escaping anywhere and never starts
+/// with a `-` that a command line would take for an option (base64url ids did).
 pub fn generate_client_id(rng: &mut impl Rng) -> String {
     let mut bytes = [0_u8; CLIENT_ID_BYTES];
     rng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    hex::encode(bytes)
 }
 
 /// A fresh client secret, to be shown once and stored only as [`hash_client_secret`].
@@ -143,7 +144,8 @@ mod tests {
         assert_eq!(secret.len(), 43);
         assert_ne!(secret, generate_client_secret(&mut rng));
         let client_id = generate_client_id(&mut rng);
-        assert_eq!(client_id.len(), 22);
+        assert_eq!(client_id.len(), 32);
+        assert!(client_id.bytes().all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase()));
         assert!(is_valid_client_id(&client_id) && is_valid_client_id(&secret));
         assert!(verify_client_secret(
             &view(Some(hash_client_secret(&secret))),
