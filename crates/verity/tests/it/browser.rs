@@ -733,3 +733,186 @@ async fn a_failing_browser_test_leaves_a_screenshot_and_ends_its_session() {
     let answer: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(answer["value"]["error"], "invalid session id");
 }
+
+/// Signs in with email and password on the sign-in page the relying party sent us to.
+async fn enter_password(
+    browser: &BrowserSession,
+    relying: &RelyingParty,
+    email: &str,
+    password: &str,
+) -> AuthorizationRequest {
+    let request = relying.authorize(&["email"]);
+    browser.goto(&request.url).await;
+    browser.fill("Email", email).await;
+    browser.fill("Password", password).await;
+    browser.click_button("Sign in").await;
+    request
+}
+
+/// Back at the relying party: exchanges the code and returns the ID token's `amr`.
+async fn amr_at_the_relying_party(
+    browser: &BrowserSession,
+    relying: &mut RelyingParty,
+    request: AuthorizationRequest,
+) -> Vec<String> {
+    browser.wait_for_text("signed in").await;
+    let callback = relying.callback().await;
+    let code = callback.get("code").expect("a code").to_owned();
+    let (_tokens, claims) = relying.exchange(&code, request).await;
+    claims
+        .auth_method_refs()
+        .expect("amr")
+        .iter()
+        .map(|method| method.to_string())
+        .collect()
+}
+
+/// Logs out on Verity's confirmation page, ticking "Forget this device as trusted
+/// environment" or not; `trusted` says whether the box must be ticked already.
+async fn log_out(
+    browser: &BrowserSession,
+    provider: &Provider,
+    forget_device: bool,
+    trusted: bool,
+) {
+    browser.goto(&format!("{}/logout", provider.issuer)).await;
+    browser.wait_for_text("Do you want to sign out?").await;
+    let html = browser.html().await;
+    assert_eq!(
+        html.contains("checked"),
+        trusted,
+        "the box is ticked exactly when this browser is trusted"
+    );
+    browser
+        .set_checked("Forget this device as trusted environment", forget_device)
+        .await;
+    browser.click_button("Confirm").await;
+    browser.wait_for_text("You are signed out").await;
+}
+
+/// The product's journey end to end in Chromium, with a real SMTP server receiving the
+/// mail: the admin creates a person -> the email arrives -> sign-in with the temporary
+/// password -> a weak and a breached password refused -> a new password -> the
+/// authenticator set up from the secret on the page (a wrong code first) -> the recovery
+/// codes -> the relying party's code says `otp` -> logout keeping the device -> the code
+/// is asked, "Remember this device" ticked -> the next sign-in skips the code -> logout
+/// forgetting the device -> the code is asked again.
+#[tokio::test]
+async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
+    let Some(browser) = BrowserSession::start().await else {
+        return;
+    };
+    let sink = verity_testkit::smtp::Sink::start();
+    let port = sink.port().to_string();
+    let smtp = [
+        ("VERITY__SMTP__HOST", "127.0.0.1"),
+        ("VERITY__SMTP__PORT", port.as_str()),
+        ("VERITY__SMTP__TLS", "none"),
+        ("VERITY__SMTP__FROM", "Verity <no-reply@verity.test>"),
+    ];
+    let provider = Provider::start_with(crate::support::Target::sqlite(), &smtp).await;
+    let mut relying = RelyingParty::start(&provider, &[]).await;
+    let email = "ada@example.org";
+
+    // The admin creates the person; the email arrives with the temporary password.
+    let created = provider
+        .target
+        .command()
+        .envs(smtp)
+        .args([
+            "user",
+            "create",
+            "--org",
+            "Default",
+            "--email",
+            email,
+            "--name",
+            "Ada Lovelace",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let mail = sink.wait_for_message(Duration::from_secs(20)).text();
+    let temporary = mail
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Temporary password:"))
+        .expect("the temporary password in the mail")
+        .trim()
+        .to_owned();
+
+    // First sign-in: a new password (a weak and a breached one refused first).
+    let request = enter_password(&browser, &relying, email, &temporary).await;
+    browser.wait_for_text("Choose a new password").await;
+    for (refused, message) in [
+        ("too-short", "at least 12 characters"),
+        ("password1234", "common and leaked passwords"),
+    ] {
+        browser.fill("New password", refused).await;
+        browser.fill("Confirm new password", refused).await;
+        browser.click_button("Save password").await;
+        browser.wait_for_text(message).await;
+    }
+    browser.fill("New password", CHOSEN_PASSWORD).await;
+    browser.fill("Confirm new password", CHOSEN_PASSWORD).await;
+    browser.click_button("Save password").await;
+
+    // The authenticator app: a wrong code first, then the right one.
+    browser.wait_for_text("Set up your authenticator app").await;
+    assert!(browser.text().await.contains("time-based"));
+    browser.fill("Authenticator app name", "Ada's phone").await;
+    let secret: String = browser
+        .text_of("#totp-secret")
+        .await
+        .split_whitespace()
+        .collect();
+    browser.fill("Code", "000000").await;
+    browser.click_button("Verify").await;
+    browser.wait_for_text("That code is not correct").await;
+    let (code, mut last_step) = totp_code(&secret, None).await;
+    browser.fill("Authenticator app name", "Ada's phone").await;
+    browser.fill("Code", &code).await;
+    browser.click_button("Verify").await;
+    browser.wait_for_text("Your recovery codes").await;
+    browser.click_button("Continue").await;
+    assert_eq!(
+        amr_at_the_relying_party(&browser, &mut relying, request).await,
+        ["pwd", "otp"]
+    );
+
+    // Logout keeping the device (none is trusted yet); the code is asked; remember it.
+    log_out(&browser, &provider, false, false).await;
+    let request = enter_password(&browser, &relying, email, CHOSEN_PASSWORD).await;
+    browser
+        .wait_for_text("Enter the code from Ada's phone")
+        .await;
+    let (code, step) = totp_code(&secret, Some(last_step)).await;
+    last_step = step;
+    browser.fill("Code", &code).await;
+    browser.set_checked("Remember this device", true).await;
+    browser.click_button("Verify").await;
+    assert_eq!(
+        amr_at_the_relying_party(&browser, &mut relying, request).await,
+        ["pwd", "otp"]
+    );
+
+    // Logout keeping the device: the next sign-in skips the code.
+    log_out(&browser, &provider, false, true).await;
+    let request = enter_password(&browser, &relying, email, CHOSEN_PASSWORD).await;
+    assert_eq!(
+        amr_at_the_relying_party(&browser, &mut relying, request).await,
+        ["pwd", "trusted_device"]
+    );
+
+    // Logout forgetting the device: the code is asked again.
+    log_out(&browser, &provider, true, true).await;
+    enter_password(&browser, &relying, email, CHOSEN_PASSWORD).await;
+    browser
+        .wait_for_text("Enter the code from Ada's phone")
+        .await;
+    let _ = last_step;
+    browser.quit().await;
+}
