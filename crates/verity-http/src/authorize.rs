@@ -281,7 +281,7 @@ async fn login_form(
             .cloned()
             .collect()
     });
-    let (person, failure) = match check_password(candidates, password.to_owned()).await? {
+    let (person, failure) = match check_password(state, candidates, password.to_owned()).await? {
         PasswordCheck::Matched(person, failure) => (Some(person), failure),
         PasswordCheck::Wrong(person) => (Some(person), Some(SignInFailure::WrongPassword)),
         PasswordCheck::NoAccount => (None, Some(SignInFailure::UnknownEmail)),
@@ -354,10 +354,11 @@ enum PasswordCheck {
 /// on a blocking thread; unknown addresses are verified against a dummy hash, so both take
 /// as long. Returns the matching account and, when it may not sign in, why.
 async fn check_password(
+    state: &AppState,
     candidates: Vec<UserView>,
     password: String,
 ) -> Result<PasswordCheck, HttpError> {
-    tokio::task::spawn_blocking(move || {
+    state.hash(move || {
         let Some(first) = candidates.first().cloned() else {
             let _ = verify_password(&password, DUMMY_HASH);
             return PasswordCheck::NoAccount;
@@ -379,7 +380,6 @@ async fn check_password(
         }
     })
     .await
-    .map_err(|error| HttpError::internal("password verification", error))
 }
 
 /// Issues an authorization code for an authenticated request and redirects back.

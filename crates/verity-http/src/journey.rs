@@ -19,7 +19,7 @@ use verity_domain::session::{
 };
 use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{Actor, Context, execute};
-use verity_oidc::credentials::{hash_password_blocking, verify_password};
+use verity_oidc::credentials::verify_password;
 use verity_oidc::mfa::{self as engine, CodeCheck, LockState, SecondFactor, TotpSecret};
 use verity_oidc::password_policy::{self, PolicyContext, PolicyViolation};
 use verity_oidc::protocol::Params;
@@ -294,9 +294,9 @@ async fn change_password(
     // The temporary password is known only by its hash: compare by verifying.
     let temporary_hash = person.password.hash().to_owned();
     let candidate = new.clone();
-    let same = tokio::task::spawn_blocking(move || verify_password(&candidate, &temporary_hash))
-        .await
-        .map_err(|error| HttpError::internal("password verification", error))?;
+    let same = state
+        .hash(move || verify_password(&candidate, &temporary_hash))
+        .await?;
     if same {
         return refuse(PolicyViolation::SameAsTemporary);
     }
@@ -305,8 +305,9 @@ async fn change_password(
     {
         return refuse(violation);
     }
-    let password_hash = hash_password_blocking(new)
-        .await
+    let password_hash = state
+        .hash(move || verity_oidc::credentials::hash_password(&new))
+        .await?
         .map_err(|error| HttpError::internal("password hashing", error))?;
     act(
         state,

@@ -131,9 +131,34 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The page templates.
     pub pages: Arc<Pages>,
+    /// Caps concurrent Argon2id hashes (19 MiB each) near the core count, so a sign-in
+    /// flood queues instead of exhausting memory. See [`hashing_limit`].
+    pub hashing: Arc<tokio::sync::Semaphore>,
+}
+
+/// The permits for concurrent password hashing: the cores this process may use.
+pub fn hashing_limit() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
 impl AppState {
+    /// Runs a password hash or verification on a blocking thread, at most
+    /// [`hashing_limit`] at a time.
+    pub(crate) async fn hash<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HttpError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|error| HttpError::internal("hashing permits", error))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| HttpError::internal("password hashing", error))
+    }
+
     /// The key ring for the current keys.
     pub(crate) fn key_ring(&self) -> Result<Arc<KeyRing>, HttpError> {
         let now = runtime::now();
