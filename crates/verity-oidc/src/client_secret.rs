@@ -145,7 +145,11 @@ mod tests {
         assert_ne!(secret, generate_client_secret(&mut rng));
         let client_id = generate_client_id(&mut rng);
         assert_eq!(client_id.len(), 32);
-        assert!(client_id.bytes().all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase()));
+        assert!(
+            client_id
+                .bytes()
+                .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
+        );
         assert!(is_valid_client_id(&client_id) && is_valid_client_id(&secret));
         assert!(verify_client_secret(
             &view(Some(hash_client_secret(&secret))),
