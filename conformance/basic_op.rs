@@ -838,3 +838,55 @@ async fn discovery_and_jwks_documents() {
         "[].kid" => "[kid]", "[].n" => "[modulus]", "[].x" => "[x]", "[].y" => "[y]",
     });
 }
+
+/// `[oidc] access_token_alg`: access tokens signed with ES256 or EdDSA verify with the
+/// JWKS and introspect as active.
+#[tokio::test]
+async fn access_tokens_are_signed_with_the_configured_algorithm() {
+    for alg in ["ES256", "EdDSA"] {
+        let provider = Provider::start_with(
+            crate::support::Target::sqlite(),
+            &[("VERITY__OIDC__ACCESS_TOKEN_ALG", alg)],
+        )
+        .await;
+        let relying = relying_party(&provider, CONFIDENTIAL).await;
+        let form = [("grant_type", "client_credentials".into())];
+        let (status, body) = token_request(&provider, &relying, &form).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap();
+        let header = decode_segment(token, 0);
+        assert_eq!(
+            (header["alg"].as_str(), header["typ"].as_str()),
+            (Some(alg), Some("at+jwt"))
+        );
+        let http = http_client();
+        let jwks = http
+            .get(format!("{}/jwks", provider.issuer))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let jwks: Value = serde_json::from_str(&jwks).unwrap();
+        let published = jwks["keys"].as_array().unwrap();
+        assert!(
+            published
+                .iter()
+                .any(|key| key["kid"] == header["kid"] && key["alg"] == alg)
+        );
+        let introspected = http
+            .post(format!("{}/introspect", provider.issuer))
+            .basic_auth(&relying.client_id, Some(&relying.client_secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let introspected: Value = serde_json::from_str(&introspected).unwrap();
+        assert_eq!(introspected["active"], true, "{alg}: {introspected}");
+    }
+}

@@ -31,6 +31,8 @@ pub use verity_domain::key::SigningAlgorithm;
 use verity_domain::key::{SigningKeyCommand, stream};
 use verity_projection::{KeyState, KeyView, Keys};
 
+use crate::signers::{Ed25519Signer, Es256Signer};
+
 /// Length of the master key: 256 bits, for AES-256-GCM.
 pub const MASTER_KEY_LEN: usize = 32;
 
@@ -753,15 +755,21 @@ fn build_signer(key: &KeyView, master: &MasterKey) -> Result<ActiveSigner, KeyEr
         }
         SigningAlgorithm::ES256 => {
             let pair = jws::ES256.key_pair_from_der(&der).map_err(parse_error)?;
-            let mut signer = jws::ES256.signer_from_der(&der).map_err(parse_error)?;
-            signer.set_key_id(&key.kid);
+            let signer = Es256Signer::from_der(&der, &key.kid)
+                .map_err(|error| unusable(error.to_string()))?;
             (pair.to_jwk_public_key(), Box::new(signer))
         }
         SigningAlgorithm::EdDSA => {
             let pair = jws::EdDSA.key_pair_from_der(&der).map_err(parse_error)?;
-            let mut signer = jws::EdDSA.signer_from_der(&der).map_err(parse_error)?;
-            signer.set_key_id(&key.kid);
-            (pair.to_jwk_public_key(), Box::new(signer))
+            let public = pair.to_jwk_public_key();
+            let signer = Ed25519Signer::from_der(&der, &key.kid)
+                .map_err(|error| unusable(error.to_string()))?;
+            // Another library read the same key: check it found the published one too.
+            let x = public.parameter("x").and_then(Value::as_str);
+            if x != Some(URL_SAFE_NO_PAD.encode(signer.public_key()).as_str()) {
+                return Err(unusable("the Ed25519 public key does not match".into()));
+            }
+            (public, Box::new(signer))
         }
     };
     let matches = ["kty", "crv", "x", "y", "n", "e"]

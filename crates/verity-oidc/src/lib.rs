@@ -13,3 +13,4 @@ pub mod mfa;
 pub mod password_policy;
 pub mod protocol;
 pub mod pwned;
+mod signers;

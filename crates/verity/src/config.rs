@@ -608,6 +608,22 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn the_access_token_algorithm_comes_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.oidc.access_token_alg, SigningAlgorithm::RS256);
+            jail.set_env("VERITY__OIDC__ACCESS_TOKEN_ALG", "EdDSA");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.oidc.access_token_alg, SigningAlgorithm::EdDSA);
+            jail.set_env("VERITY__OIDC__ACCESS_TOKEN_ALG", "HS256");
+            let error = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(error.to_string().contains("HS256"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_and_missing_files_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("verity.toml");
