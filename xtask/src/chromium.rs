@@ -311,9 +311,17 @@ mod tests {
         let (done_sender, done) = std::sync::mpsc::channel::<()>();
         let server = std::thread::spawn(move || {
             let (mut connection, _) = listener.accept().unwrap();
-            let mut request = [0_u8; 1024];
-            let read = connection.read(&mut request).unwrap();
-            let request = String::from_utf8_lossy(&request[..read]).into_owned();
+            // The request may arrive in several reads: read up to its blank line.
+            let mut request = Vec::new();
+            let mut chunk = [0_u8; 1024];
+            while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+                let read = connection.read(&mut chunk).unwrap();
+                if read == 0 {
+                    break;
+                }
+                request.extend_from_slice(&chunk[..read]);
+            }
+            let request = String::from_utf8_lossy(&request).into_owned();
             // Like chromedriver: no space after the colon, and the connection
             // stays open after the body.
             connection
