@@ -1,0 +1,32 @@
+-- Redeems pre-minted authorization codes at POST /token (client_secret_basic), one
+-- code per request, in order; a request after the last code sends "exhausted" (counted
+-- as non-2xx, so a run must stay shorter than the codes last).
+--   CODES_FILE, WRK_BASIC (base64 of id:secret), REDIRECT_URI from the environment.
+local codes = {}
+for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
+local next_code = 1
+local basic = os.getenv("WRK_BASIC")
+local redirect_uri = os.getenv("REDIRECT_URI")
+local function enc(s)
+  return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+local headers = {
+  ["Content-Type"] = "application/x-www-form-urlencoded",
+  ["Authorization"] = "Basic " .. basic,
+  ["Accept"] = "application/json",
+}
+function request()
+  local code = codes[next_code] or "exhausted"
+  next_code = next_code + 1
+  local body = "grant_type=authorization_code&code=" .. enc(code) .. "&redirect_uri=" .. enc(redirect_uri)
+  return wrk.format("POST", "/token", headers, body)
+end
+function done(summary, latency, requests)
+  local secs = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format(
+    "WRKRESULT rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f requests=%d non2xx3xx=%d sockerr=%d codes=%d\n",
+    summary.requests / secs,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, summary.requests, e.status, e.connect + e.read + e.write + e.timeout, #codes))
+end
