@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use verity_domain::session::{self as facts, SIGNIN_FAILED, SignInFailed, SignInFailure};
 use verity_domain::{Email, user};
-use verity_oidc::credentials::verify_password;
+use verity_oidc::credentials::verify_password_in;
 use verity_oidc::mfa::{self as engine, LockState};
 use verity_oidc::protocol::authorize::{self, AuthorizationRequest, AuthorizeFailure};
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
@@ -358,13 +358,13 @@ async fn check_password(
     candidates: Vec<UserView>,
     password: String,
 ) -> Result<PasswordCheck, HttpError> {
-    state.hash(move || {
+    state.hash(move |memory| {
         let Some(first) = candidates.first().cloned() else {
-            let _ = verify_password(&password, DUMMY_HASH);
+            let _ = verify_password_in(&password, DUMMY_HASH, memory);
             return PasswordCheck::NoAccount;
         };
         let now = runtime::now();
-        let matched = candidates.into_iter().find(|candidate| verify_password(&password, candidate.password.hash()));
+        let matched = candidates.into_iter().find(|candidate| verify_password_in(&password, candidate.password.hash(), memory));
         match matched {
             None => PasswordCheck::Wrong(first),
             Some(candidate) => {

@@ -19,7 +19,7 @@ use verity_domain::session::{
 };
 use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{Actor, Context, execute};
-use verity_oidc::credentials::verify_password;
+use verity_oidc::credentials::{hash_password_in, verify_password_in};
 use verity_oidc::mfa::{self as engine, CodeCheck, LockState, SecondFactor, TotpSecret};
 use verity_oidc::password_policy::{self, PolicyContext, PolicyViolation};
 use verity_oidc::protocol::Params;
@@ -295,7 +295,7 @@ async fn change_password(
     let temporary_hash = person.password.hash().to_owned();
     let candidate = new.clone();
     let same = state
-        .hash(move || verify_password(&candidate, &temporary_hash))
+        .hash(move |memory| verify_password_in(&candidate, &temporary_hash, memory))
         .await?;
     if same {
         return refuse(PolicyViolation::SameAsTemporary);
@@ -306,7 +306,7 @@ async fn change_password(
         return refuse(violation);
     }
     let password_hash = state
-        .hash(move || verity_oidc::credentials::hash_password(&new))
+        .hash(move |memory| hash_password_in(&new, memory, &mut runtime::crypto_rng()))
         .await?
         .map_err(|error| HttpError::internal("password hashing", error))?;
     act(

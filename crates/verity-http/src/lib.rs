@@ -24,6 +24,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use verity_domain::key::SigningAlgorithm;
 use verity_domain::{EventStore, ExpiringStore};
+use verity_oidc::credentials::{HashMemory, Hashing};
 use verity_oidc::keys::{KeyRing, SharedKeyRing};
 use verity_oidc::mfa::{FailureLimit, ProgressiveDelay};
 use verity_oidc::protocol::discovery::paths;
@@ -131,30 +132,20 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The page templates.
     pub pages: Arc<Pages>,
-    /// Caps concurrent Argon2id hashes (19 MiB each) near the core count, so a sign-in
-    /// flood queues instead of exhausting memory. See [`hashing_limit`].
-    pub hashing: Arc<tokio::sync::Semaphore>,
-}
-
-/// The permits for concurrent password hashing: the cores this process may use.
-pub fn hashing_limit() -> Arc<tokio::sync::Semaphore> {
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    Arc::new(tokio::sync::Semaphore::new(cores))
+    /// Password hashing: concurrent Argon2id hashes capped near the core count, in pooled
+    /// memory, so a sign-in flood queues instead of exhausting memory.
+    pub hashing: Hashing,
 }
 
 impl AppState {
-    /// Runs a password hash or verification on a blocking thread, at most
-    /// [`hashing_limit`] at a time.
+    /// Runs a password hash or verification on a blocking thread through
+    /// [`AppState::hashing`].
     pub(crate) async fn hash<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, HttpError> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|error| HttpError::internal("hashing permits", error))?;
-        tokio::task::spawn_blocking(work)
+        self.hashing
+            .run(work)
             .await
             .map_err(|error| HttpError::internal("password hashing", error))
     }

@@ -2,10 +2,20 @@
 //!
 //! Hashes are PHC strings with OWASP's parameters for Argon2id (m = 19 MiB, t = 2,
 //! p = 1): the only form in which a password ever reaches the event log.
+//!
+//! A server hashes through [`Hashing`]: at most a fixed number of hashes at once, each in
+//! Argon2's working memory ([`HashMemory`]) taken from a pool and put back after. Memory
+//! therefore stays at `concurrency x 19 MiB` however many sign-ins arrive, is never
+//! page-faulted in anew, and never spreads over the allocator's per-thread arenas (glibc
+//! kept one 19 MiB block per arena: ~500 MiB after a flood, before this pool).
 
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use rand::{Rng, RngExt};
+use subtle::ConstantTimeEq;
 
 /// Characters of temporary passwords: no look-alikes (0/O, 1/l/I), easy to type from an
 /// email.
@@ -22,9 +32,11 @@ pub struct HashError(String);
 
 /// The Argon2id instance with OWASP's parameters.
 fn argon2() -> Result<Argon2<'static>, HashError> {
-    let params =
-        Params::new(19 * 1024, 2, 1, None).map_err(|error| HashError(error.to_string()))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    Ok(Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        owasp_params()?,
+    ))
 }
 
 /// Generates a temporary password from [`READABLE_ALPHABET`] with the given RNG.
@@ -41,6 +53,7 @@ pub fn generate_temporary_password(rng: &mut impl Rng) -> String {
 }
 
 /// Hashes a password with Argon2id and a fresh random salt; returns the PHC string.
+/// Allocates its own working memory; servers use [`Hashing`].
 pub fn hash_password(password: &str) -> Result<String, HashError> {
     argon2()?
         .hash_password(password.as_bytes())
@@ -56,12 +69,166 @@ pub async fn hash_password_blocking(password: String) -> Result<String, HashErro
 }
 
 /// Whether `password` matches the PHC string (the comparison inside is constant-time).
-/// A malformed hash never matches.
+/// A malformed hash never matches. Allocates its own working memory; servers use
+/// [`verify_password_in`] through [`Hashing`].
 pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
     argon2().is_ok_and(|argon2| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// Argon2's working memory for one hash, reused from hash to hash. It grows to the largest
+/// parameters it has served (19 MiB for Verity's own hashes) and is not wiped between uses:
+/// it holds intermediate blocks, never the password.
+#[derive(Default)]
+pub struct HashMemory(Vec<Block>);
+
+impl HashMemory {
+    /// The first `count` blocks, growing the memory when it is smaller.
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.0.len() < count {
+            self.0.resize(count, Block::new());
+        }
+        let (blocks, _) = self.0.split_at_mut(count);
+        blocks
+    }
+
+    /// Argon2id with `params` over `password` and `salt` into `out`, in this memory.
+    fn argon2(
+        &mut self,
+        params: Params,
+        password: &str,
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), HashError> {
+        let blocks = self.blocks(params.block_count());
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
+            .map_err(|error| HashError(error.to_string()))
+    }
+}
+
+/// [`hash_password`] in `memory`, with a salt drawn from `rng`.
+pub fn hash_password_in(
+    password: &str,
+    memory: &mut HashMemory,
+    rng: &mut impl rand::CryptoRng,
+) -> Result<String, HashError> {
+    let params = owasp_params()?;
+    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+    rng.fill_bytes(&mut salt);
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    memory.argon2(params.clone(), password, &salt, &mut out)?;
+    let error = |error: argon2::password_hash::phc::Error| HashError(error.to_string());
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|error| HashError(error.to_string()))?,
+        salt: Some(Salt::new(&salt).map_err(error)?),
+        hash: Some(Output::new(&out).map_err(error)?),
+    };
+    Ok(hash.to_string())
+}
+
+/// [`verify_password`] in `memory`: Argon2id hashes of any parameters verify (older ones
+/// grow the memory to their size); other algorithms and malformed strings never match.
+pub fn verify_password_in(password: &str, phc: &str, memory: &mut HashMemory) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let argon2id = parsed.algorithm == Algorithm::Argon2id.ident()
+        && parsed
+            .version
+            .is_none_or(|version| Version::try_from(version) == Ok(Version::V0x13));
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    if !argon2id {
+        return false;
+    }
+    let mut out = vec![0u8; expected.len()];
+    memory.argon2(params, password, salt, &mut out).is_ok()
+        && bool::from(expected.as_bytes().ct_eq(&out))
+}
+
+/// OWASP's parameters for Argon2id.
+fn owasp_params() -> Result<Params, HashError> {
+    Params::new(19 * 1024, 2, 1, None).map_err(|error| HashError(error.to_string()))
+}
+
+/// Password hashing for a server: at most `concurrency` hashes at once, each on a blocking
+/// thread in memory from a pool (see the module documentation). Clones share the limit
+/// and the pool.
+#[derive(Clone)]
+pub struct Hashing {
+    permits: Arc<tokio::sync::Semaphore>,
+    pool: Arc<Mutex<Vec<HashMemory>>>,
+}
+
+impl Hashing {
+    /// At most `concurrency` (at least one) hashes at once.
+    pub fn new(concurrency: usize) -> Self {
+        Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+            pool: Arc::default(),
+        }
+    }
+
+    /// As many hashes at once as the cores this process may use.
+    pub fn for_this_machine() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    }
+
+    /// Runs `work` on a blocking thread with pooled memory, once a permit is free. The
+    /// permit and the memory stay with the thread until `work` ends, even when the caller
+    /// stops waiting, so the bound holds for abandoned requests too.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|error| HashError(error.to_string()))?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let taken = pool.lock().ok().and_then(|mut free| free.pop());
+            let mut memory = taken.unwrap_or_default();
+            let result = work(&mut memory);
+            if let Ok(mut free) = pool.lock() {
+                free.push(memory);
+            }
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|error| HashError(error.to_string()))
+    }
+
+    /// The memory held by the pool now, in bytes (at most `concurrency x 19 MiB`).
+    pub fn pooled_bytes(&self) -> usize {
+        self.pool.lock().map_or(0, |free| {
+            free.iter()
+                .map(|memory| memory.0.len() * std::mem::size_of::<Block>())
+                .sum()
+        })
+    }
+}
+
+impl std::fmt::Debug for Hashing {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Hashing")
+            .field("free_permits", &self.permits.available_permits())
+            .field("pooled_bytes", &self.pooled_bytes())
+            .finish()
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +261,94 @@ mod tests {
             hash_password("correct horse battery staple").unwrap(),
             "salted"
         );
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // A test may draw from the OS generator.
+    fn pooled_memory_hashes_and_verifies_like_the_library() {
+        let mut memory = HashMemory::default();
+        let ours = hash_password_in(
+            "correct horse battery staple",
+            &mut memory,
+            &mut rand::rng(),
+        )
+        .unwrap();
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        // Each verifies the other's hashes: the same function, only the memory differs.
+        assert!(verify_password("correct horse battery staple", &ours));
+        let library = hash_password("correct horse battery staple").unwrap();
+        assert!(verify_password_in(
+            "correct horse battery staple",
+            &library,
+            &mut memory
+        ));
+        assert!(verify_password_in(
+            "correct horse battery staple",
+            &ours,
+            &mut memory
+        ));
+        assert!(!verify_password_in(
+            "correct horse battery stapler",
+            &ours,
+            &mut memory
+        ));
+        assert!(!verify_password_in(
+            "anything",
+            "not a phc string",
+            &mut memory
+        ));
+        assert_eq!(
+            memory.0.len(),
+            19 * 1024,
+            "one 19 MiB working memory, reused"
+        );
+        // Other parameters (an older, cheaper hash) grow nothing beyond what they need and
+        // still verify; other algorithms never match.
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        assert!(verify_password_in("pw", &cheap, &mut memory));
+        assert!(!verify_password_in("pw2", &cheap, &mut memory));
+        let argon2i = cheap.replacen("argon2id", "argon2i", 1);
+        assert!(!verify_password_in("pw", &argon2i, &mut memory));
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_at_most_its_limit_and_pools_one_memory_per_permit() {
+        let hashing = Hashing::new(2);
+        let hash = hash_password("pw").unwrap();
+        let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (hashing, hash) = (hashing.clone(), hash.clone());
+                let (running, peak) = (running.clone(), peak.clone());
+                tokio::spawn(async move {
+                    hashing
+                        .run(move |memory| {
+                            use std::sync::atomic::Ordering::SeqCst;
+                            peak.fetch_max(running.fetch_add(1, SeqCst) + 1, SeqCst);
+                            let matched = verify_password_in("pw", &hash, memory);
+                            running.fetch_sub(1, SeqCst);
+                            matched
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.unwrap().unwrap());
+        }
+        assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 2);
+        assert!(hashing.pooled_bytes() <= 2 * 19 * 1024 * 1024);
+        assert!(hashing.pooled_bytes() >= 19 * 1024 * 1024);
     }
 }

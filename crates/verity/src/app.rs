@@ -1,5 +1,5 @@
 //! Wiring: opening the configured store, first-start bootstrap, the read models, and the
-//! one adapter that reads the clock for commands.
+//! adapters that read the clock and the operating system's random generator for commands.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,13 @@ use crate::config::Config;
 #[allow(clippy::disallowed_methods)]
 pub fn now() -> DateTime<Utc> {
     Utc::now()
+}
+
+/// The operating system's generator (a CSPRNG): the one place the CLI draws randomness —
+/// temporary passwords, client ids and secrets — before passing values into the domain.
+#[allow(clippy::disallowed_methods)]
+pub fn os_rng() -> rand::rngs::ThreadRng {
+    rand::rng()
 }
 
 /// The context of a command given at the command line.

@@ -88,6 +88,56 @@ pub enum BenchCommand {
     },
     /// Time from start to read models caught up.
     Startup,
+    /// People for the sign-in benchmark: each with a password of their own and an
+    /// enrolled authenticator app. Writes one JSON line per person (email, password, TOTP
+    /// secret) to `--out`.
+    People {
+        /// The organization they join.
+        #[arg(long)]
+        org: String,
+        /// How many people.
+        #[arg(long, default_value_t = 1000)]
+        users: u64,
+        /// Where the people's credentials go (JSON lines).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Complete sign-ins per second against a running server: the authorization request,
+    /// the password form and the code form, as a browser posts them (no browser). Each
+    /// person of `--people` signs in once.
+    Signin {
+        /// The server's issuer URL.
+        #[arg(long)]
+        issuer: String,
+        /// A client registered with `--redirect-uri`.
+        #[arg(long)]
+        client_id: String,
+        /// Its redirect URI.
+        #[arg(long)]
+        redirect_uri: String,
+        /// The file `bench people` wrote.
+        #[arg(long)]
+        people: std::path::PathBuf,
+        /// Sign-ins in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Sign-ins before this many seconds are not counted.
+        #[arg(long, default_value_t = 3)]
+        warmup: u64,
+        /// How long to measure after the warm-up.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Argon2id verifications per second (OWASP parameters, the ones sign-in uses) on
+    /// `--threads` threads.
+    Argon2 {
+        /// Threads verifying at once.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// How long to run.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
     /// Lookups in the shipped common-password list: the one-time load and the time per
     /// lookup (run with --release).
     Passwords {

@@ -25,6 +25,33 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
             events_per_user,
         } => seed(config, users, events_per_user).await,
         BenchCommand::Startup => startup(config).await,
+        BenchCommand::People { org, users, out } => {
+            super::bench_signin::people(config, &org, users, &out).await
+        }
+        BenchCommand::Signin {
+            issuer,
+            client_id,
+            redirect_uri,
+            people,
+            concurrency,
+            warmup,
+            seconds,
+        } => {
+            let target = super::bench_signin::Target {
+                issuer,
+                client_id,
+                redirect_uri,
+            };
+            let run = super::bench_signin::Run {
+                concurrency,
+                warmup: Duration::from_secs(warmup),
+                measure: Duration::from_secs(seconds),
+            };
+            super::bench_signin::signin(target, &people, run).await
+        }
+        BenchCommand::Argon2 { threads, seconds } => {
+            super::bench_signin::argon2(threads, Duration::from_secs(seconds)).await
+        }
         BenchCommand::Passwords { lookups } => passwords(lookups),
         BenchCommand::Sign { alg, seconds } => sign(config, alg, seconds).await,
     }

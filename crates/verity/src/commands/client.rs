@@ -44,7 +44,7 @@ async fn create(app: &App, args: ClientCreateArgs, json: bool) -> anyhow::Result
     } else {
         args.scopes
     };
-    let mut rng = rand_rng();
+    let mut rng = crate::app::os_rng();
     let client_id = generate_client_id(&mut rng);
     let secret = method
         .uses_secret()
@@ -155,7 +155,7 @@ fn show(app: &App, client_id: &str, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 async fn rotate_secret(app: &App, client_id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let secret = generate_client_secret(&mut rand_rng());
+    let secret = generate_client_secret(&mut crate::app::os_rng());
     let command = Command::RotateSecret {
         secret_hash: hash_client_secret(&secret),
     };
@@ -249,11 +249,4 @@ fn join(grants: &[GrantType]) -> String {
         .map(|grant| grant.as_str())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// The operating system's generator, for client ids and secrets: the CLI draws its
-/// randomness here and passes the values into the domain.
-#[allow(clippy::disallowed_methods)]
-fn rand_rng() -> impl rand::Rng {
-    rand::rng()
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use verity_http::{AppState, Pages, Settings, hashing_limit, router};
+use verity_http::{AppState, Pages, Settings, router};
 
 use crate::app::App;
 use crate::config::Config;
@@ -43,7 +43,7 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
             ..Settings::new(app.config.public_url(), app.config.instance.name.clone())
         }),
         pages: Arc::new(Pages::new(app.config.instance.name.clone())?),
-        hashing: hashing_limit(),
+        hashing: verity_oidc::credentials::Hashing::for_this_machine(),
     };
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
     println!(

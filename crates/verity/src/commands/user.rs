@@ -73,7 +73,7 @@ struct Issued {
 }
 
 async fn issue(app: &App, now: DateTime<Utc>) -> anyhow::Result<Issued> {
-    let password = verity_oidc::credentials::generate_temporary_password(&mut rand_rng());
+    let password = verity_oidc::credentials::generate_temporary_password(&mut crate::app::os_rng());
     let hash = verity_oidc::credentials::hash_password_blocking(password.clone()).await?;
     let days = app.config.users.temporary_password_days;
     Ok(Issued {
@@ -347,11 +347,4 @@ async fn change(
         println!("{done} {email} ({})", user.user_id);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The operating system's generator, for the temporary password: the one place the CLI
-/// draws randomness.
-#[allow(clippy::disallowed_methods)]
-fn rand_rng() -> impl rand::Rng {
-    rand::rng()
 }

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Complete sign-ins per second (the authorization request, the password form, the code
+# form, the redirect with a code: form posts, no browser) against the Argon2id verify rate
+# of the same core, measured in the same run; and the server's memory under a flood.
+# docs/performance.md, "Sign-in", explains the figures.
+#
+#   cargo build --release -p verity
+#   bench/signin/run.sh          # ROUNDS=3 DURATION=20 CONCURRENCY=8 FLOOD=64 by default
+#
+# The server is pinned to CPU 0, so it hashes one password at a time (its cap on
+# concurrent hashes is the cores it may use); `verity bench signin` (the browsers and
+# the authenticator app) runs on CPU 1. Each round measures `verity bench argon2` on CPU 0
+# (server idle), then CONCURRENCY browsers for DURATION s after a 3 s warm-up, then FLOOD
+# browsers the same way, recording the server's CPU time per sign-in and its peak and
+# settled resident memory. Each person signs in once (a code works once), so the run
+# seeds enough people first.
+#
+# Parameters (env): VERITY (target/release/verity), ROUNDS (3), DURATION (20),
+# CONCURRENCY (8), FLOOD (64), PEOPLE (enough for ~120 sign-ins/s), OUT_DIR (a fresh
+# /tmp/verity-signin-bench.XXXXXX), SERVER_ENV (extra VAR=value for the server, e.g.
+# GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+VERITY=$(realpath "${VERITY:-$HERE/../../target/release/verity}")
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-20}
+CONCURRENCY=${CONCURRENCY:-8}
+FLOOD=${FLOOD:-64}
+PEOPLE=${PEOPLE:-$(( ROUNDS * 2 * (DURATION + 6) * 120 ))}
+OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/verity-signin-bench.XXXXXX)}
+SERVER_ENV=${SERVER_ENV:-}
+mkdir -p "$OUT_DIR"
+DATA=$OUT_DIR/data
+RAW=$OUT_DIR/raw.txt
+PORT=${PORT:-8093}
+ISSUER=http://127.0.0.1:$PORT
+REDIRECT=http://127.0.0.1:9999/cb
+TICK=$(getconf CLK_TCK)
+for tool in curl python3 taskset; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+status_kib() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status"; }
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"; }
+
+SERVER=
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+"$VERITY" --data-dir "$DATA" org create Bench >/dev/null
+CLIENT=$("$VERITY" --data-dir "$DATA" client create --name "bench web" --redirect-uri $REDIRECT \
+  --grant authorization_code --json | json_field client_id)
+echo "seeding $PEOPLE people..." >&2
+"$VERITY" --data-dir "$DATA" bench people --org Bench --users "$PEOPLE" --out "$OUT_DIR/people.jsonl" | tee -a "$RAW"
+
+# One file of people per sign-in run, so no person signs in twice.
+python3 - "$OUT_DIR/people.jsonl" "$(( ROUNDS * 2 ))" <<'PY'
+import sys
+path, parts = sys.argv[1], int(sys.argv[2])
+lines = open(path).read().splitlines()
+size = len(lines) // parts
+for part in range(parts):
+    open(f"{path}.{part}", "w").write("\n".join(lines[part * size:(part + 1) * size]) + "\n")
+PY
+
+# shellcheck disable=SC2086
+env $SERVER_ENV VERITY__SERVER__BIND=127.0.0.1:$PORT VERITY__LOG__LEVEL=warn \
+  taskset -c 0 "$VERITY" --data-dir "$DATA" serve >"$OUT_DIR/verity.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do curl -fs "$ISSUER/readyz" >/dev/null && break; sleep 0.1; done
+echo "server idle: rss_kib=$(status_kib $SERVER VmRSS)" | tee -a "$RAW"
+
+signins() { # signins ROUND PART BROWSERS
+  local c0 c1 line count
+  c0=$(cpu_ticks $SERVER)
+  line=$(taskset -c 1 "$VERITY" --data-dir "$DATA" bench signin --issuer "$ISSUER" --client-id "$CLIENT" \
+    --redirect-uri $REDIRECT --people "$OUT_DIR/people.jsonl.$2" --concurrency "$3" --warmup 3 --seconds "$DURATION")
+  c1=$(cpu_ticks $SERVER)
+  count=$(echo "$line" | json_field sign_ins_with_warmup)
+  echo "round=$1 $line server_cpu_ms_per_signin=$(python3 -c "print(round(($c1-$c0)/$TICK*1e3/max($count,1),2))") rss_kib=$(status_kib $SERVER VmRSS) hwm_kib=$(status_kib $SERVER VmHWM)" | tee -a "$RAW"
+}
+
+for round in $(seq "$ROUNDS"); do
+  echo "round=$round $(taskset -c 0 "$VERITY" bench argon2 --threads 1 --seconds 10)" | tee -a "$RAW"
+  signins "$round" $(( (round - 1) * 2 )) "$CONCURRENCY"
+  signins "$round" $(( (round - 1) * 2 + 1 )) "$FLOOD"
+  sleep 2
+  echo "round=$round settled rss_kib=$(status_kib $SERVER VmRSS)" | tee -a "$RAW"
+done
+echo "raw figures: $RAW" >&2
