@@ -483,6 +483,15 @@ async fn a_recovery_code_works_once_in_place_of_a_code() {
             )
             .await;
         if expected_ok {
+            // "You used a recovery code" comes before the application.
+            assert!(
+                answer.body.contains("You used a recovery code"),
+                "{}",
+                answer.body
+            );
+            let answer = browser
+                .submit(&provider.issuer, &answer, "/login/continue", &[])
+                .await;
             assert_eq!(
                 amr_of(&provider, &client_id, &secret, &answer).await,
                 serde_json::json!(["pwd", "otp"])
