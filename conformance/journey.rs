@@ -3,6 +3,7 @@
 //! journey in a real browser is in `crates/verity/tests/it/browser.rs`.
 
 use crate::provider::{Browser, CHOSEN_PASSWORD, Page, Provider, REDIRECT_URI, totp_code};
+use crate::support::{assert_clear_error, json_lines};
 
 /// A relying party's authorization URL (PKCE is not required for this confidential
 /// client; the conformance tests cover PKCE).
@@ -483,6 +484,15 @@ async fn a_recovery_code_works_once_in_place_of_a_code() {
             )
             .await;
         if expected_ok {
+            // "You used a recovery code" comes before the application.
+            assert!(
+                answer.body.contains("You used a recovery code"),
+                "{}",
+                answer.body
+            );
+            let answer = browser
+                .submit(&provider.issuer, &answer, "/login/continue", &[])
+                .await;
             assert_eq!(
                 amr_of(&provider, &client_id, &secret, &answer).await,
                 serde_json::json!(["pwd", "otp"])
@@ -506,6 +516,290 @@ async fn a_recovery_code_works_once_in_place_of_a_code() {
             .count()
             == 1
     );
+}
+
+/// Opens the sign-in form at `url` and submits the chosen password: the page after it.
+async fn after_password(
+    provider: &Provider,
+    browser: &mut Browser,
+    url: &str,
+    email: &str,
+) -> Page {
+    let page = browser.get(url).await;
+    browser
+        .submit(
+            &provider.issuer,
+            &page,
+            "/login",
+            &[("email", email), ("password", CHOSEN_PASSWORD)],
+        )
+        .await
+}
+
+async fn log_out(provider: &Provider, browser: &mut Browser) {
+    let asked = browser.get(&format!("{}/logout", provider.issuer)).await;
+    browser
+        .confirm_logout(&provider.issuer, &asked, false)
+        .await;
+}
+
+#[tokio::test]
+async fn an_admin_reset_of_the_authenticator_sends_the_next_sign_in_to_set_up_again() {
+    let provider = Provider::start().await;
+    let (email, temporary) = provider.person("barbara@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let mut browser = Browser::new();
+    enrolled(&provider, &mut browser, &url, &email, &temporary).await;
+    // A code with "Remember this device": this browser is now trusted.
+    let page = browser.get(&url).await;
+    let redirect = browser
+        .sign_in_remembering(&provider.issuer, &page, &email, "", true)
+        .await;
+    assert!(
+        redirect.redirect_param("code").is_some(),
+        "{}",
+        redirect.body
+    );
+    log_out(&provider, &mut browser).await;
+    let old = browser.person(&email);
+    assert_eq!(old.recovery_codes.len(), 10);
+
+    // Someone without an app, or no one at all, is a clear error that writes nothing.
+    let (never_enrolled, _) = provider.person("grace@example.org");
+    let before = provider.target.ok(&["events", "export"]);
+    let output = provider
+        .target
+        .run(&["user", "reset-mfa", &never_enrolled, "--org", "Default"]);
+    assert_clear_error(
+        &output,
+        "grace@example.org has no authenticator app to reset",
+    );
+    let output = provider.target.run(&[
+        "user",
+        "reset-mfa",
+        "nobody@example.org",
+        "--org",
+        "Default",
+    ]);
+    assert_clear_error(&output, "no user nobody@example.org");
+    assert_eq!(provider.target.ok(&["events", "export"]), before);
+
+    let text = provider
+        .target
+        .ok(&["user", "reset-mfa", &email, "--org", "Default"]);
+    assert!(
+        text.contains("forgot 1 trusted device(s)") && text.contains("sets up"),
+        "{text}"
+    );
+    // A second reset finds nothing to reset.
+    let output = provider
+        .target
+        .run(&["user", "reset-mfa", &email, "--org", "Default", "--json"]);
+    assert_clear_error(&output, "has no authenticator app to reset");
+    // The server follows the log: a client registered after the reset is served only
+    // once it has read past the reset.
+    let (url, client_id, secret) = authorize_url(&provider).await;
+
+    // The trusted device's cookie no longer skips anything: set up an app, like a first
+    // sign-in, with a fresh secret.
+    let setup = after_password(&provider, &mut browser, &url, &email).await;
+    assert!(is_step(&setup, "/login/totp"), "{}", setup.body);
+    assert!(setup.body.contains("Set up your authenticator app"));
+    let fresh = setup.totp_secret().unwrap();
+    assert_ne!(Some(&fresh), old.secret.as_ref(), "a fresh secret");
+    let (code, _) = totp_code(&fresh, old.last_step).await;
+    let codes = browser
+        .submit(
+            &provider.issuer,
+            &setup,
+            "/login/totp",
+            &[("app_name", "New phone"), ("code", &code)],
+        )
+        .await;
+    let new_codes = codes.recovery_codes();
+    assert_eq!(new_codes.len(), 10, "{}", codes.body);
+    let redirect = browser
+        .submit(&provider.issuer, &codes, "/login/continue", &[])
+        .await;
+    assert_eq!(
+        amr_of(&provider, &client_id, &secret, &redirect).await,
+        serde_json::json!(["pwd", "otp"])
+    );
+    log_out(&provider, &mut browser).await;
+
+    // Next time: the code of the new app is asked (the device was forgotten); the old
+    // app's code and an old recovery code are refused.
+    let asked = after_password(&provider, &mut browser, &url, &email).await;
+    assert!(is_step(&asked, "/login/mfa"), "{}", asked.body);
+    assert!(asked.body.contains("Enter the code from New phone"));
+    let (old_app_code, _) = totp_code(old.secret.as_ref().unwrap(), None).await;
+    let refused = browser
+        .submit(
+            &provider.issuer,
+            &asked,
+            "/login/mfa",
+            &[("code", &old_app_code)],
+        )
+        .await;
+    assert!(refused.body.contains("not correct"), "{}", refused.body);
+    let refused = browser
+        .submit(
+            &provider.issuer,
+            &asked,
+            "/login/recovery",
+            &[("recovery_code", &old.recovery_codes[1])],
+        )
+        .await;
+    assert!(
+        refused.body.contains("not valid or was already used"),
+        "{}",
+        refused.body
+    );
+
+    // The log: one reset by the operator, the device forgotten with it.
+    let reset = json_lines(
+        &provider
+            .target
+            .ok(&["events", "export", "--type", "user.totp.reset"]),
+    );
+    assert_eq!(reset.len(), 1);
+    assert_eq!(reset[0]["metadata"]["actor"]["kind"], "cli", "{}", reset[0]);
+    let forgotten =
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "user.device.forgotten"]),
+        );
+    assert_eq!(forgotten.len(), 1);
+    assert_eq!(forgotten[0]["data"]["reason"], "authenticator_reset");
+    assert_eq!(
+        forgotten[0]["position"],
+        reset[0]["position"].as_u64().unwrap() + 1
+    );
+}
+
+#[tokio::test]
+async fn after_a_recovery_code_a_new_set_can_be_generated_before_continuing() {
+    let provider = Provider::start().await;
+    let (email, temporary) = provider.person("frances@example.org");
+    let (url, client_id, secret) = authorize_url(&provider).await;
+    let mut browser = Browser::new();
+    enrolled(&provider, &mut browser, &url, &email, &temporary).await;
+    let old_codes = browser.person(&email).recovery_codes;
+    assert_eq!(old_codes.len(), 10);
+
+    let asked = after_password(&provider, &mut browser, &url, &email).await;
+    let used = browser
+        .submit(
+            &provider.issuer,
+            &asked,
+            "/login/recovery",
+            &[("recovery_code", &old_codes[0])],
+        )
+        .await;
+    assert!(
+        used.body.contains("You used a recovery code"),
+        "{}",
+        used.body
+    );
+    assert!(
+        used.body.contains("You have 9 unused recovery codes left."),
+        "{}",
+        used.body
+    );
+    assert!(is_step(&used, "/login/recovery/regenerate") && is_step(&used, "/login/continue"));
+    assert!(used.body.contains("Generate new recovery codes"));
+
+    let shown = browser
+        .submit(&provider.issuer, &used, "/login/recovery/regenerate", &[])
+        .await;
+    let new_codes = shown.recovery_codes();
+    assert_eq!(new_codes.len(), 10, "{}", shown.body);
+    assert!(new_codes.iter().all(|code| !old_codes.contains(code)));
+    assert!(shown.body.contains("Your recovery codes") && shown.body.contains("no longer work"));
+    // Shown once: the same form again is refused and generates nothing.
+    let again = browser
+        .submit(&provider.issuer, &used, "/login/recovery/regenerate", &[])
+        .await;
+    assert!(again.body.contains("took too long"), "{}", again.body);
+    let redirect = browser
+        .submit(&provider.issuer, &shown, "/login/continue", &[])
+        .await;
+    assert_eq!(
+        amr_of(&provider, &client_id, &secret, &redirect).await,
+        serde_json::json!(["pwd", "otp"])
+    );
+    log_out(&provider, &mut browser).await;
+
+    // An old code that was never used is dead; a new one works, and "Continue" goes on
+    // to the application.
+    let asked = after_password(&provider, &mut browser, &url, &email).await;
+    let refused = browser
+        .submit(
+            &provider.issuer,
+            &asked,
+            "/login/recovery",
+            &[("recovery_code", &old_codes[1])],
+        )
+        .await;
+    assert!(
+        refused.body.contains("not valid or was already used"),
+        "{}",
+        refused.body
+    );
+    let used = browser
+        .submit(
+            &provider.issuer,
+            &refused,
+            "/login/recovery",
+            &[("recovery_code", &new_codes[3])],
+        )
+        .await;
+    assert!(
+        used.body.contains("You have 9 unused recovery codes left."),
+        "{}",
+        used.body
+    );
+    let redirect = browser
+        .submit(&provider.issuer, &used, "/login/continue", &[])
+        .await;
+    assert!(
+        redirect
+            .location
+            .as_deref()
+            .is_some_and(|location| location.starts_with(REDIRECT_URI)),
+        "{:?} {}",
+        redirect.location,
+        redirect.body
+    );
+    assert_eq!(redirect.redirect_param("state").as_deref(), Some("st"));
+    assert_eq!(
+        amr_of(&provider, &client_id, &secret, &redirect).await,
+        serde_json::json!(["pwd", "otp"])
+    );
+
+    // The log: the set-up's codes and one new set; both sign-ins with a recovery code say
+    // so.
+    let count = |event_type: &str| {
+        provider
+            .target
+            .ok(&["events", "export", "--type", event_type])
+            .lines()
+            .count()
+    };
+    assert_eq!(count("user.recovery_codes.generated"), 2);
+    assert_eq!(count("user.recovery_code.used"), 2);
+    let sign_ins =
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "user.signin.succeeded"]),
+        );
+    let factors: Vec<&str> = sign_ins
+        .iter()
+        .map(|event| event["data"]["second_factor"].as_str().unwrap())
+        .collect();
+    assert_eq!(factors, ["totp", "recovery_code", "recovery_code"]);
 }
 
 #[tokio::test]

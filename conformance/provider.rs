@@ -159,6 +159,8 @@ pub struct Person {
     pub secret: Option<String>,
     /// The last time step whose code they used (a code works once).
     pub last_step: Option<u64>,
+    /// The recovery codes they were last shown (and wrote down).
+    pub recovery_codes: Vec<String>,
 }
 
 /// The password the test people choose.
@@ -412,6 +414,10 @@ impl Browser {
                     )
                     .await;
             } else if current.body.contains("action=\"/login/continue\"") {
+                let codes = current.recovery_codes();
+                if !codes.is_empty() {
+                    person.recovery_codes = codes;
+                }
                 current = self.submit(issuer, &current, "/login/continue", &[]).await;
             } else if current.body.contains("action=\"/login/mfa\"") {
                 let secret = person
@@ -450,6 +456,16 @@ impl Browser {
 }
 
 impl Page {
+    /// The recovery codes listed on "Your recovery codes", in order (none on other pages).
+    pub fn recovery_codes(&self) -> Vec<String> {
+        self.body
+            .split("<li><code>")
+            .skip(1)
+            .filter_map(|item| item.split('<').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The authenticator secret shown in text on the set-up page (spaces removed).
     pub fn totp_secret(&self) -> Option<String> {
         let marker = "id=\"totp-secret\">";

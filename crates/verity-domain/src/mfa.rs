@@ -19,8 +19,10 @@
 //! twice is protocol state, kept in the expiring store (`put_new`, atomic across nodes,
 //! see `verity_oidc::mfa`), not a fact for the log; the successful sign-in is the fact.
 //!
-//! Not yet: re-enrollment or an admin reset of the authenticator app. Enrolling twice is
-//! refused; a reset will be a new event (`user.totp.reset`) that clears the state.
+//! Enrolling twice is refused. An admin who must replace a lost authenticator app resets
+//! it first ([`MfaCommand::ResetAuthenticator`], `user.totp.reset`): the app and every
+//! recovery code stop working, the devices it vouched for are forgotten in the same
+//! append, and the next sign-in sets up an app again like a first one.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +54,8 @@ pub const USER_RECOVERY_CODE_USED: &str = "user.recovery_code.used";
 pub const USER_DEVICE_TRUSTED: &str = "user.device.trusted";
 /// Stored type name of [`DeviceForgotten`].
 pub const USER_DEVICE_FORGOTTEN: &str = "user.device.forgotten";
+/// Stored type name of [`TotpReset`].
+pub const USER_TOTP_RESET: &str = "user.totp.reset";
 
 /// What can be asked of a user's second factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,15 +102,21 @@ pub enum MfaCommand {
         /// Why.
         reason: ForgetReason,
     },
+    /// An admin removes the authenticator app of a person who lost it (and their
+    /// recovery codes): `user.totp.reset`, then one `user.device.forgotten`
+    /// ([`ForgetReason::AuthenticatorReset`]) per device still trusted, in one append.
+    /// The devices were vouched for by the old app, so they go with it.
+    ResetAuthenticator,
 }
 
 impl MfaCommand {
-    /// Whether a disabled user is refused this command. Forgetting devices stays possible:
-    /// revoking trust is always safe.
+    /// Whether a disabled user is refused this command. Forgetting devices and resetting
+    /// the authenticator app stay possible: they only take ways in away, and an admin may
+    /// well want to prepare a disabled account before enabling it again.
     pub fn refused_when_disabled(&self) -> bool {
         !matches!(
             self,
-            Self::ForgetDevice { .. } | Self::ForgetAllDevices { .. }
+            Self::ForgetDevice { .. } | Self::ForgetAllDevices { .. } | Self::ResetAuthenticator
         )
     }
 }
@@ -122,6 +132,8 @@ pub enum ForgetReason {
     /// The person trusted more than [`MAX_TRUSTED_DEVICES`] devices; this one's trust
     /// would have ended first.
     LimitReached,
+    /// An admin reset the person's authenticator app, which had vouched for the device.
+    AuthenticatorReset,
 }
 
 /// What a user's second factor records.
@@ -137,6 +149,8 @@ pub enum MfaEvent {
     DeviceTrusted(DeviceTrusted),
     /// `user.device.forgotten`
     DeviceForgotten(DeviceForgotten),
+    /// `user.totp.reset`
+    TotpReset(TotpReset),
 }
 
 /// Payload of `user.totp.enrolled`.
@@ -197,6 +211,14 @@ pub struct DeviceForgotten {
     pub reason: ForgetReason,
 }
 
+/// Payload of `user.totp.reset`: the authenticator app is gone and every recovery code
+/// of the current set is dead; the person sets up an app again at the next sign-in.
+///
+/// Empty on purpose: what was removed is in the earlier events of the stream, who removed
+/// it in the metadata's actor. A later field would come with a new schema version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpReset {}
+
 impl DomainEvent for MfaEvent {
     fn event_type(&self) -> &'static str {
         match self {
@@ -205,6 +227,7 @@ impl DomainEvent for MfaEvent {
             Self::RecoveryCodeUsed(_) => USER_RECOVERY_CODE_USED,
             Self::DeviceTrusted(_) => USER_DEVICE_TRUSTED,
             Self::DeviceForgotten(_) => USER_DEVICE_FORGOTTEN,
+            Self::TotpReset(_) => USER_TOTP_RESET,
         }
     }
 
@@ -215,6 +238,7 @@ impl DomainEvent for MfaEvent {
             Self::RecoveryCodeUsed(payload) => to_json(payload),
             Self::DeviceTrusted(payload) => to_json(payload),
             Self::DeviceForgotten(payload) => to_json(payload),
+            Self::TotpReset(payload) => to_json(payload),
         }
     }
 
@@ -225,6 +249,7 @@ impl DomainEvent for MfaEvent {
             USER_RECOVERY_CODE_USED => Self::RecoveryCodeUsed(event.payload()?),
             USER_DEVICE_TRUSTED => Self::DeviceTrusted(event.payload()?),
             USER_DEVICE_FORGOTTEN => Self::DeviceForgotten(event.payload()?),
+            USER_TOTP_RESET => Self::TotpReset(event.payload()?),
             _ => return Ok(None),
         };
         if event.schema > 1 {
@@ -240,10 +265,10 @@ impl DomainEvent for MfaEvent {
 /// Why a second-factor command is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MfaError {
-    /// Enrolling a second authenticator app (a reset is not built yet).
+    /// Enrolling a second authenticator app (an admin resets the first one before).
     #[error("an authenticator app is already set up")]
     AlreadyEnrolled,
-    /// Recovery codes or device trust before any authenticator app.
+    /// Recovery codes, device trust or a reset without an authenticator app.
     #[error("no authenticator app is set up")]
     NotEnrolled,
     /// Empty or overlong app name.
@@ -419,6 +444,20 @@ impl MfaState {
                 }
                 Ok(events)
             }
+            MfaCommand::ResetAuthenticator => {
+                if !self.totp_enrolled {
+                    return Err(MfaError::NotEnrolled);
+                }
+                let forgotten = self.live_devices(now).map(|(hash, _)| {
+                    MfaEvent::DeviceForgotten(DeviceForgotten {
+                        device_id_hash: hash.clone(),
+                        reason: ForgetReason::AuthenticatorReset,
+                    })
+                });
+                Ok(std::iter::once(MfaEvent::TotpReset(TotpReset {}))
+                    .chain(forgotten)
+                    .collect())
+            }
         }
     }
 
@@ -495,6 +534,11 @@ impl MfaState {
             }
             MfaEvent::DeviceForgotten(forgotten) => {
                 self.trusted_devices.remove(&forgotten.device_id_hash);
+            }
+            // The devices are forgotten by their own events in the same append.
+            MfaEvent::TotpReset(_) => {
+                self.totp_enrolled = false;
+                self.recovery_codes_used.clear();
             }
         }
         self
@@ -900,6 +944,98 @@ mod tests {
             .then([forgotten(1, ForgetReason::Revoked)]);
     }
 
+    // Resetting the authenticator app.
+
+    fn reset() -> UserEvent {
+        UserEvent::Mfa(MfaEvent::TotpReset(TotpReset {}))
+    }
+
+    fn reset_command() -> UserCommand {
+        mfa(MfaCommand::ResetAuthenticator)
+    }
+
+    #[test]
+    fn a_reset_removes_the_app_and_forgets_every_device_still_trusted() {
+        // Device 2's trust has ended and device 3 was forgotten: neither is forgotten
+        // again.
+        given_enrolled([
+            trusted(1, 30),
+            trusted(2, 1),
+            trusted(3, 30),
+            forgotten(3, ForgetReason::Logout),
+            trusted(4, 30),
+        ])
+        .at(context().now + Duration::days(2))
+        .when(reset_command())
+        .then([
+            reset(),
+            forgotten(1, ForgetReason::AuthenticatorReset),
+            forgotten(4, ForgetReason::AuthenticatorReset),
+        ]);
+    }
+
+    #[test]
+    fn a_reset_without_trusted_devices_is_one_event() {
+        given_enrolled([]).when(reset_command()).then([reset()]);
+    }
+
+    #[test]
+    fn a_reset_needs_an_enrolled_app() {
+        Scenario::<User>::given([created()])
+            .when(reset_command())
+            .then_err(refused(MfaError::NotEnrolled));
+        given_enrolled([reset()])
+            .when(reset_command())
+            .then_err(refused(MfaError::NotEnrolled));
+    }
+
+    #[test]
+    fn a_missing_user_cannot_be_reset() {
+        Scenario::<User>::given([])
+            .when(reset_command())
+            .then_err(UserError::NotFound);
+    }
+
+    #[test]
+    fn a_disabled_persons_authenticator_can_still_be_reset() {
+        given_enrolled([trusted(1, 30), UserEvent::Disabled])
+            .when(reset_command())
+            .then([reset(), forgotten(1, ForgetReason::AuthenticatorReset)]);
+    }
+
+    #[test]
+    fn after_a_reset_the_old_recovery_codes_and_the_app_are_dead() {
+        for command in [
+            MfaCommand::UseRecoveryCode { index: 0 },
+            MfaCommand::RegenerateRecoveryCodes {
+                code_hashes: code_hashes(),
+            },
+            trust(1, 30),
+        ] {
+            given_enrolled([reset()])
+                .when(mfa(command))
+                .then_err(refused(MfaError::NotEnrolled));
+        }
+    }
+
+    #[test]
+    fn after_a_reset_the_person_enrolls_again_with_a_fresh_set_of_codes() {
+        let used = UserEvent::Mfa(MfaEvent::RecoveryCodeUsed(RecoveryCodeUsed { index: 4 }));
+        given_enrolled([used.clone(), reset()])
+            .when(mfa(enroll()))
+            .then(enrolled());
+        given_enrolled(
+            [used, reset()]
+                .into_iter()
+                .chain(enrolled())
+                .collect::<Vec<_>>(),
+        )
+        .when(mfa(MfaCommand::UseRecoveryCode { index: 4 }))
+        .then([UserEvent::Mfa(MfaEvent::RecoveryCodeUsed(
+            RecoveryCodeUsed { index: 4 },
+        ))]);
+    }
+
     // The envelope.
 
     #[test]
@@ -909,6 +1045,8 @@ mod tests {
             UserEvent::Mfa(MfaEvent::RecoveryCodeUsed(RecoveryCodeUsed { index: 2 })),
             trusted(1, 30),
             forgotten(1, ForgetReason::LimitReached),
+            reset(),
+            forgotten(2, ForgetReason::AuthenticatorReset),
         ]);
         let types: Vec<&str> = events.iter().map(DomainEvent::event_type).collect();
         assert_eq!(
@@ -918,8 +1056,17 @@ mod tests {
                 "user.recovery_codes.generated",
                 "user.recovery_code.used",
                 "user.device.trusted",
+                "user.device.forgotten",
+                "user.totp.reset",
                 "user.device.forgotten"
             ]
+        );
+        // Stored names are a data format: the new ones are pinned too.
+        assert_eq!(reset().to_data(), "{}");
+        assert!(
+            forgotten(2, ForgetReason::AuthenticatorReset)
+                .to_data()
+                .contains("\"reason\":\"authenticator_reset\""),
         );
         for event in events {
             let recorded = RecordedEvent {

@@ -1,8 +1,9 @@
 //! The sign-in journey after the password (issue 4, docs/sign-in.md): a temporary
 //! password leads to "Choose a new password"; without an authenticator app, to "Set up
 //! your authenticator app" and the recovery codes; with one, to "Enter the code from
-//! <app>" unless this browser is a trusted device of this person. Every step is a form
-//! bound to the login transaction and its CSRF token.
+//! <app>" unless this browser is a trusted device of this person. A sign-in with a
+//! recovery code stops at "You used a recovery code", which offers a new set before it
+//! finishes. Every step is a form bound to the login transaction and its CSRF token.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -391,15 +392,33 @@ async fn enroll_totp(
     act(state, headers, user_id, UserCommand::Mfa(command)).await?;
     transaction.stage = Stage::RecoveryCodesShown { user_id };
     save(state, &tx, &transaction).await?;
-    let codes: Vec<String> = codes.to_vec();
-    Ok(page(
+    Ok(recovery_codes_page(
         state,
-        "recovery_codes.html",
-        context! { tx => &tx, csrf => &transaction.csrf, codes },
+        &tx,
+        &transaction.csrf,
+        &codes,
+        false,
     ))
 }
 
-/// `POST /login/continue`: after the recovery codes.
+/// "Your recovery codes", shown once; `replaced` says that an older set stopped working.
+fn recovery_codes_page(
+    state: &AppState,
+    tx: &str,
+    csrf: &str,
+    codes: &[String],
+    replaced: bool,
+) -> Response {
+    let codes = codes.to_vec();
+    page(
+        state,
+        "recovery_codes.html",
+        context! { tx, csrf, codes, replaced },
+    )
+}
+
+/// `POST /login/continue`: finishes a sign-in whose second factor is done and whose
+/// last page was informational (the recovery codes, or "You used a recovery code").
 pub(crate) async fn continue_after_codes(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -412,21 +431,19 @@ pub(crate) async fn continue_after_codes(
             Ok(loaded) => loaded,
             Err(page) => return Ok(page),
         };
-        let Stage::RecoveryCodesShown { user_id } = transaction.stage else {
-            return Ok(state
-                .pages
-                .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        let (user_id, factor) = match transaction.stage {
+            // Set-up ends with a code from the new app.
+            Stage::RecoveryCodesShown { user_id } => (user_id, SecondFactor::Totp),
+            Stage::RecoveryCodeUsed { user_id } | Stage::NewRecoveryCodesShown { user_id } => {
+                (user_id, SecondFactor::RecoveryCode)
+            }
+            _ => {
+                return Ok(state
+                    .pages
+                    .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+            }
         };
-        finish(
-            &state,
-            &headers,
-            &tx,
-            transaction,
-            user_id,
-            SecondFactor::Totp,
-            None,
-        )
-        .await
+        finish(&state, &headers, &tx, transaction, user_id, factor, None).await
     }
     .await;
     crate::authorize::respond(result, &state)
@@ -458,7 +475,7 @@ async fn mfa_code(
 ) -> Result<Response, HttpError> {
     let Loaded {
         tx,
-        transaction,
+        mut transaction,
         form,
     } = match load(state, headers, body).await? {
         Ok(loaded) => loaded,
@@ -537,6 +554,13 @@ async fn mfa_code(
         });
     };
     limit.reset(state.expiring.as_ref(), &key).await?;
+    if factor == SecondFactor::RecoveryCode {
+        // One code fewer: before finishing, offer a new set.
+        transaction.stage = Stage::RecoveryCodeUsed { user_id };
+        save(state, &tx, &transaction).await?;
+        let remaining = user(state, user_id)?.mfa.unused_recovery_codes();
+        return Ok(recovery_used_page(state, &tx, &transaction.csrf, remaining));
+    }
     let device_cookie = if !recovery && form.get("remember_device") == Some("yes") {
         Some(trust_device(state, headers, user_id).await?)
     } else {
@@ -552,6 +576,65 @@ async fn mfa_code(
         device_cookie,
     )
     .await
+}
+
+/// "You used a recovery code": how many are left, "Generate new recovery codes" and
+/// "Continue" (generating is the obvious action when none is left).
+fn recovery_used_page(state: &AppState, tx: &str, csrf: &str, remaining: usize) -> Response {
+    let remaining_text = match remaining {
+        0 => STRINGS.no_recovery_codes_left.to_owned(),
+        1 => STRINGS.one_recovery_code_left.to_owned(),
+        _ => STRINGS
+            .recovery_codes_left
+            .replace("{count}", &remaining.to_string()),
+    };
+    page(
+        state,
+        "recovery_used.html",
+        context! { tx, csrf, remaining, remaining_text },
+    )
+}
+
+/// `POST /login/recovery/regenerate`: "Generate new recovery codes" after a sign-in
+/// with one. Records a new set (`user.recovery_codes.generated`, every old code stops
+/// working), shows it once, and the sign-in continues from there.
+pub(crate) async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let Loaded {
+            tx,
+            mut transaction,
+            ..
+        } = match load(&state, &headers, &body).await? {
+            Ok(loaded) => loaded,
+            Err(page) => return Ok(page),
+        };
+        let Stage::RecoveryCodeUsed { user_id } = transaction.stage else {
+            return Ok(state
+                .pages
+                .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        };
+        let codes = engine::generate_recovery_codes(&mut runtime::crypto_rng());
+        let command = MfaCommand::RegenerateRecoveryCodes {
+            code_hashes: engine::recovery_code_hashes(user_id, &codes),
+        };
+        act(&state, &headers, user_id, UserCommand::Mfa(command)).await?;
+        // Shown once: posting again finds the next stage and is refused.
+        transaction.stage = Stage::NewRecoveryCodesShown { user_id };
+        save(&state, &tx, &transaction).await?;
+        Ok(recovery_codes_page(
+            &state,
+            &tx,
+            &transaction.csrf,
+            &codes,
+            true,
+        ))
+    }
+    .await;
+    crate::authorize::respond(result, &state)
 }
 
 /// Records `user.device.trusted` and returns the cookie to set.

@@ -184,6 +184,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login/continue", post(journey::continue_after_codes))
         .route("/login/mfa", post(journey::mfa))
         .route("/login/recovery", post(journey::recovery))
+        .route(
+            "/login/recovery/regenerate",
+            post(journey::regenerate_recovery_codes),
+        )
         .route(paths::TOKEN, post(token::token))
         .route(
             paths::USERINFO,

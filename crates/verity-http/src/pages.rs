@@ -81,8 +81,22 @@ pub struct Strings {
     pub recovery_codes_title: &'static str,
     /// What recovery codes are for.
     pub recovery_codes_intro: &'static str,
+    /// Under a new set of recovery codes: the old set is dead.
+    pub recovery_codes_replaced: &'static str,
     /// The button after the recovery codes.
     pub continue_label: &'static str,
+    /// Title of the page after a sign-in with a recovery code.
+    pub recovery_used_title: &'static str,
+    /// How many recovery codes are left; `{count}` is the number (2 or more).
+    pub recovery_codes_left: &'static str,
+    /// One recovery code left.
+    pub one_recovery_code_left: &'static str,
+    /// No recovery code left.
+    pub no_recovery_codes_left: &'static str,
+    /// What generating a new set does.
+    pub regenerate_hint: &'static str,
+    /// The button that generates a new set of recovery codes.
+    pub generate_recovery_codes: &'static str,
     /// Title of the code page.
     pub mfa_title: &'static str,
     /// Heading of the code page; `{app}` is the app's name.
@@ -146,7 +160,14 @@ pub const STRINGS: Strings = Strings {
     verify: "Verify",
     recovery_codes_title: "Your recovery codes",
     recovery_codes_intro: "Keep these codes somewhere safe. Each works once in place of a code from your app, if you lose it. They are shown only now.",
+    recovery_codes_replaced: "Your previous recovery codes no longer work.",
     continue_label: "Continue",
+    recovery_used_title: "You used a recovery code",
+    recovery_codes_left: "You have {count} unused recovery codes left.",
+    one_recovery_code_left: "You have 1 unused recovery code left.",
+    no_recovery_codes_left: "You have no unused recovery codes left. Generate new ones now: without them, losing your authenticator app would lock you out.",
+    regenerate_hint: "Each recovery code works once. A new set replaces all your current codes, used or not, and is shown only once.",
+    generate_recovery_codes: "Generate new recovery codes",
     mfa_title: "Enter your code",
     mfa_heading: "Enter the code from {app}",
     remember_device: "Remember this device",
@@ -194,6 +215,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "mfa.html",
         include_str!("../../../templates/pages/mfa.html"),
+    ),
+    (
+        "recovery_used.html",
+        include_str!("../../../templates/pages/recovery_used.html"),
     ),
     (
         "home.html",
@@ -289,4 +314,54 @@ pub(crate) async fn security_headers(request: Request<Body>, next: Next) -> Resp
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recovery_used(remaining: usize, remaining_text: &str) -> String {
+        Pages::new("Test")
+            .unwrap()
+            .render(
+                "recovery_used.html",
+                context! { tx => "the-tx", csrf => "the-csrf", remaining, remaining_text },
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn the_recovery_used_page_offers_both_forms_with_tx_and_csrf() {
+        let html = recovery_used(9, "You have 9 unused recovery codes left.");
+        assert!(html.contains("You used a recovery code"), "{html}");
+        assert!(html.contains("9 unused recovery codes"), "{html}");
+        for action in ["/login/recovery/regenerate", "/login/continue"] {
+            let form = html
+                .split(&format!("action=\"{action}\""))
+                .nth(1)
+                .and_then(|rest| rest.split("</form>").next())
+                .unwrap_or_else(|| panic!("no form for {action}: {html}"));
+            assert!(form.contains("name=\"tx\" value=\"the-tx\""), "{form}");
+            assert!(form.contains("name=\"csrf\" value=\"the-csrf\""), "{form}");
+        }
+        // With codes left, continuing is the first (primary) action.
+        let continue_at = html.find("/login/continue").unwrap();
+        let generate_at = html.find("/login/recovery/regenerate").unwrap();
+        assert!(continue_at < generate_at, "{html}");
+        assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn without_codes_left_generating_comes_first() {
+        let html = recovery_used(0, STRINGS.no_recovery_codes_left);
+        assert!(html.contains("no unused recovery codes"), "{html}");
+        let continue_at = html.find("/login/continue").unwrap();
+        let generate_at = html.find("/login/recovery/regenerate").unwrap();
+        assert!(generate_at < continue_at, "{html}");
+        // Continue stays possible, as the secondary action.
+        assert!(
+            html.contains("action=\"/login/continue\" class=\"secondary\""),
+            "{html}"
+        );
+    }
 }

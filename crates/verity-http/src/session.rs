@@ -64,6 +64,12 @@ pub(crate) enum Stage {
     RecoveryCodesShown { user_id: uuid::Uuid },
     /// Enter the code from the app (or a recovery code).
     Mfa { user_id: uuid::Uuid },
+    /// A recovery code was accepted: "You used a recovery code" offers a new set before
+    /// the sign-in finishes.
+    RecoveryCodeUsed { user_id: uuid::Uuid },
+    /// After a recovery code, a new set was generated and shown once; the sign-in
+    /// finishes as one with a recovery code.
+    NewRecoveryCodesShown { user_id: uuid::Uuid },
 }
 
 /// What an authorization code stands for.

@@ -1,6 +1,6 @@
 //! A person's second factor as the sign-in journey reads it: the authenticator app, the
 //! recovery codes and the trusted devices. Part of [`UserView`](crate::UserView), folded
-//! by [`Users`](crate::Users) from the `user.totp.*`, `user.recovery_code*` and
+//! by [`Users`](crate::Users) from the `user.totp.*` (enrolled, reset), `user.recovery_code*` and
 //! `user.device.*` events of the user's stream.
 //!
 //! Memory: a person without a second factor costs one empty [`MfaView`]; an enrolled one
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use verity_domain::mfa::{
     DeviceForgotten, DeviceTrusted, MfaEvent, RecoveryCodeUsed, RecoveryCodesGenerated,
-    TotpEnrolled,
+    TotpEnrolled, TotpReset,
 };
 use verity_domain::{DecodeError, DomainEvent, RecordedEvent};
 
@@ -199,6 +199,13 @@ impl MfaView {
                     device.forgotten_at = Some(at);
                 }
             }
+            // The app and every recovery code are gone; the trusted devices are forgotten
+            // by their own `user.device.forgotten` events in the same append and stay
+            // listed.
+            Change::Reset => {
+                self.totp = None;
+                self.recovery_codes.clear();
+            }
         }
     }
 
@@ -224,6 +231,7 @@ pub(crate) enum Change {
     CodeUsed(usize),
     Trusted(DeviceTrusted),
     Forgotten(DeviceForgotten),
+    Reset,
 }
 
 impl Change {
@@ -261,6 +269,7 @@ impl Change {
             MfaEvent::RecoveryCodeUsed(RecoveryCodeUsed { index }) => Self::CodeUsed(index),
             MfaEvent::DeviceTrusted(trusted) => Self::Trusted(trusted),
             MfaEvent::DeviceForgotten(forgotten) => Self::Forgotten(forgotten),
+            MfaEvent::TotpReset(TotpReset {}) => Self::Reset,
         }))
     }
 }
@@ -372,6 +381,17 @@ mod tests {
         UserEvent::Mfa(MfaEvent::DeviceForgotten(DeviceForgotten {
             device_id_hash: hash(n),
             reason: ForgetReason::Logout,
+        }))
+    }
+
+    fn reset() -> UserEvent {
+        UserEvent::Mfa(MfaEvent::TotpReset(TotpReset {}))
+    }
+
+    fn forgotten_by_reset(n: u8) -> UserEvent {
+        UserEvent::Mfa(MfaEvent::DeviceForgotten(DeviceForgotten {
+            device_id_hash: hash(n),
+            reason: ForgetReason::AuthenticatorReset,
         }))
     }
 
@@ -491,6 +511,40 @@ mod tests {
         assert!(view.trusted_device(&hash(99), at(100)).is_some());
         // The oldest were dropped.
         assert_eq!(view.trusted_devices[0].device_id_hash, hash(11));
+    }
+
+    #[test]
+    fn a_reset_removes_the_app_and_the_codes_and_its_devices_are_forgotten() {
+        let users = fold(&[
+            enrolled(),
+            codes(0),
+            used(2),
+            trusted(1, 100),
+            reset(),
+            forgotten_by_reset(1),
+        ]);
+        let view = mfa(&users);
+        assert!(!view.is_enrolled(), "the journey sets up an app again");
+        assert!(view.recovery_codes.is_empty());
+        assert_eq!(view.unused_recovery_codes(), 0);
+        assert!(view.trusted_device(&hash(1), at(10)).is_none());
+        // Still listed for `verity user devices`, as forgotten.
+        assert_eq!(view.trusted_devices.len(), 1);
+        assert_eq!(view.trusted_devices[0].forgotten_at, Some(at(7)));
+        assert_eq!(users.get(ADA).unwrap().updated_at, at(7));
+    }
+
+    #[test]
+    fn after_a_reset_a_new_enrollment_brings_a_new_app_and_codes() {
+        let users = fold(&[enrolled(), codes(0), reset(), enrolled(), codes(20)]);
+        let view = mfa(&users);
+        assert!(view.is_enrolled());
+        assert_eq!(view.unused_recovery_codes(), 10);
+        assert_eq!(view.recovery_codes[0].hash, [20; 32]);
+        // A snapshot round trip keeps it.
+        let json = serde_json::to_string(&users).unwrap();
+        let restored: Users = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, users);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 use verity_domain::mfa::{
     USER_DEVICE_FORGOTTEN, USER_DEVICE_TRUSTED, USER_RECOVERY_CODE_USED,
-    USER_RECOVERY_CODES_GENERATED, USER_TOTP_ENROLLED,
+    USER_RECOVERY_CODES_GENERATED, USER_TOTP_ENROLLED, USER_TOTP_RESET,
 };
 use verity_domain::user::USER_TEMPORARY_PASSWORD_ISSUED;
 use verity_domain::user::{USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED};
@@ -293,7 +293,7 @@ impl Users {
 
 impl Projection for Users {
     const NAME: &'static str = "users";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         match event.event_type.as_str() {
@@ -306,7 +306,8 @@ impl Projection for Users {
             | USER_RECOVERY_CODES_GENERATED
             | USER_RECOVERY_CODE_USED
             | USER_DEVICE_TRUSTED
-            | USER_DEVICE_FORGOTTEN => self.apply_mfa(event),
+            | USER_DEVICE_FORGOTTEN
+            | USER_TOTP_RESET => self.apply_mfa(event),
             _ => Ok(()),
         }
     }

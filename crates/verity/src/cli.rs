@@ -273,6 +273,16 @@ pub enum UserCommand {
         #[arg(long)]
         org: String,
     },
+    /// Remove a person's authenticator app (lost phone and recovery codes): the app's
+    /// codes and every recovery code stop working, every trusted device is forgotten, and
+    /// the next sign-in sets up an app again after the password.
+    ResetMfa {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+    },
 }
 
 /// `verity client ...`

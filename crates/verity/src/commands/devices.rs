@@ -1,5 +1,5 @@
-//! `verity user devices | forget-devices`: the devices a person chose to trust
-//! (docs/mfa.md).
+//! `verity user devices | forget-devices | reset-mfa`: the devices a person chose to trust
+//! and the authenticator app that vouched for them (docs/mfa.md).
 
 use std::process::ExitCode;
 
@@ -109,6 +109,56 @@ pub(super) async fn forget_all(
         println!(
             "forgot {forgotten} trusted device(s) of {email}; the next sign-in asks for a code"
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `verity user reset-mfa EMAIL --org ORG`: removes the authenticator app
+/// (`user.totp.reset`), which kills every recovery code, and forgets every active trusted
+/// device in the same append, the operator as actor. A person without an app is an
+/// error: there is nothing to reset, and nothing is written.
+pub(super) async fn reset_authenticator(
+    app: &App,
+    org: &str,
+    email: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(email)?;
+    let person = find_person(app, org, &email)?;
+    let not_enrolled = || anyhow::anyhow!("{email} has no authenticator app to reset");
+    if !person.mfa.is_enrolled() {
+        return Err(not_enrolled());
+    }
+    let context = cli_context();
+    // The domain forgets exactly the devices active at the command's `now`.
+    let forgotten = person.mfa.active_devices(context.now).count();
+    let command = UserCommand::Mfa(MfaCommand::ResetAuthenticator);
+    let outcome = execute::<User>(
+        app.store.as_ref(),
+        &user::stream(person.user_id),
+        &command,
+        &context,
+    )
+    .await
+    .map_err(|error| match error {
+        // Another operator reset it a moment ago.
+        ExecuteError::Rejected(UserError::Mfa(MfaError::NotEnrolled)) => not_enrolled(),
+        other => other.into(),
+    })?;
+    app.wait_for(outcome.position).await?;
+    if json {
+        print_json(&serde_json::json!({
+            "user_id": person.user_id,
+            "email": email,
+            "reset": true,
+            "devices_forgotten": forgotten,
+        }));
+    } else {
+        println!(
+            "reset the authenticator app of {email}: its codes and all recovery codes no longer work"
+        );
+        println!("forgot {forgotten} trusted device(s)");
+        println!("the next sign-in sets up an authenticator app again");
     }
     Ok(ExitCode::SUCCESS)
 }

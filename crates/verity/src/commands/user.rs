@@ -1,4 +1,5 @@
-//! `verity user create | reset-password | list | disable | enable`
+//! `verity user create | reset-password | list | disable | enable`; the second factor's
+//! commands (`devices | forget-devices | reset-mfa`) are in `devices.rs`.
 //!
 //! A temporary password travels by email only (docs/email.md): the command renders and
 //! sends the email first and records the event after, so a failed delivery leaves
@@ -52,6 +53,9 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
         UserCommand::Devices { email, org } => super::devices::list(&app, &org, &email, json),
         UserCommand::ForgetDevices { email, org } => {
             super::devices::forget_all(&app, &org, &email, json).await
+        }
+        UserCommand::ResetMfa { email, org } => {
+            super::devices::reset_authenticator(&app, &org, &email, json).await
         }
     }
 }
