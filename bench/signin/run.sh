@@ -83,7 +83,8 @@ signins() { # signins ROUND PART BROWSERS
 }
 
 for round in $(seq "$ROUNDS"); do
-  echo "round=$round $(taskset -c 0 "$VERITY" bench argon2 --threads 1 --seconds 10)" | tee -a "$RAW"
+  line=$(/usr/bin/time -f "%U %S" -o "$OUT_DIR/argon2.time" taskset -c 0 "$VERITY" bench argon2 --threads 1 --seconds 10)
+  echo "round=$round $line cpu_ms_per_verification=$(python3 -c "import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print(round((float(u) + float(s)) * 1e3 / $(echo "$line" | json_field verifications), 2))" "$OUT_DIR/argon2.time")" | tee -a "$RAW"
   signins "$round" $(( (round - 1) * 2 )) "$CONCURRENCY"
   signins "$round" $(( (round - 1) * 2 + 1 )) "$FLOOD"
   sleep 2

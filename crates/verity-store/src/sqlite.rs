@@ -83,9 +83,11 @@ impl SqliteStore {
         )
         .await
         .map_err(describe)?;
+        // The pool writes only protocol state and snapshots, never events: see
+        // docs/adr/0004-protocol-state-durability.md.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
             .await
             .map_err(crate::sql::map_error)?;
         let head = read_head(&pool).await?;
