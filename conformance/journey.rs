@@ -927,3 +927,215 @@ async fn ten_wrong_passwords_lock_the_address_for_known_and_unknown_alike() {
         }
     }
 }
+
+/// Asserts that `page` is the refusal for a locked client address: 429, `Retry-After` in
+/// whole seconds within the lock (15 minutes), the message on the page.
+fn assert_refused_for_the_network(page: &Page, what: &str) {
+    assert_eq!(page.status, 429, "{what}: {}", page.body);
+    let seconds: u64 = page
+        .retry_after
+        .as_deref()
+        .unwrap_or_else(|| panic!("{what}: no Retry-After"))
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=900).contains(&seconds),
+        "{what}: Retry-After {seconds}"
+    );
+    assert!(
+        page.body
+            .contains("Too many failed sign-ins from your network."),
+        "{what}: {}",
+        page.body
+    );
+}
+
+/// Fails one sign-in per address in `addresses` from `browser` (each a wrong password for
+/// a different address, so no per-account limit is reached): the last answer.
+async fn fail_sign_ins(
+    provider: &Provider,
+    browser: &mut Browser,
+    url: &str,
+    addresses: &[&str],
+) -> Page {
+    let mut last = None;
+    for address in addresses {
+        let page = browser.get(url).await;
+        let answer = browser
+            .submit(
+                &provider.issuer,
+                &page,
+                "/login",
+                &[("email", address), ("password", "wrong password")],
+            )
+            .await;
+        last = Some(answer);
+    }
+    last.unwrap()
+}
+
+#[tokio::test]
+async fn failed_sign_ins_from_one_address_lock_it_for_every_account() {
+    let target = crate::support::Target::sqlite();
+    let provider = Provider::start_with(target, &[("VERITY__SIGN_IN__IP_MAX_FAILURES", "3")]).await;
+    let (email, temporary) = provider.person("ada@example.org");
+    let (victim, _) = provider.person("charles@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let mut attacker = Browser::new();
+
+    // Three failures across different addresses (a known one with a wrong password and
+    // unknown ones) from 127.0.0.1: the third locks the address.
+    let first = fail_sign_ins(&provider, &mut attacker, &url, &[&victim]).await;
+    assert_eq!(first.status, 200);
+    assert!(first.body.contains("The email or password is not correct."));
+    let failed = provider
+        .target
+        .ok(&["events", "export", "--type", "user.signin.failed"]);
+    let failed = json_lines(&failed);
+    assert_eq!(
+        failed[0]["metadata"]["client_ip"], "127.0.0.1",
+        "the peer is recorded: {}",
+        failed[0]
+    );
+    let third = fail_sign_ins(
+        &provider,
+        &mut attacker,
+        &url,
+        &["nobody@example.org", "no-one@example.org"],
+    )
+    .await;
+    assert_refused_for_the_network(&third, "the failure that locks");
+
+    // Now even another person's right password is refused, unchecked and unrecorded, and
+    // a made-up X-Forwarded-For from this untrusted peer changes nothing.
+    let before = provider.target.ok(&["events", "export"]);
+    let mut colleague = Browser::new();
+    let page = colleague.get(&url).await;
+    let refused = colleague
+        .submit(
+            &provider.issuer,
+            &page,
+            "/login",
+            &[("email", &email), ("password", &temporary)],
+        )
+        .await;
+    assert_refused_for_the_network(&refused, "a right password");
+    let mut spoofer = Browser::forwarded_for("198.51.100.77");
+    let page = spoofer.get(&url).await;
+    let refused = spoofer
+        .submit(
+            &provider.issuer,
+            &page,
+            "/login",
+            &[("email", &email), ("password", &temporary)],
+        )
+        .await;
+    assert_refused_for_the_network(&refused, "a spoofed X-Forwarded-For");
+    assert_eq!(
+        provider.target.ok(&["events", "export"]),
+        before,
+        "nothing was written for the refused attempts"
+    );
+}
+
+#[tokio::test]
+async fn wrong_codes_count_against_the_address_too() {
+    let target = crate::support::Target::sqlite();
+    let provider = Provider::start_with(target, &[("VERITY__SIGN_IN__IP_MAX_FAILURES", "3")]).await;
+    let (email, temporary) = provider.person("barbara@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let mut browser = Browser::new();
+    enrolled(&provider, &mut browser, &url, &email, &temporary).await;
+
+    let page = after_password(&provider, &mut browser, &url, &email).await;
+    assert!(is_step(&page, "/login/mfa"), "{}", page.body);
+    for attempt in 1..=3 {
+        let answer = browser
+            .submit(&provider.issuer, &page, "/login/mfa", &[("code", "999999")])
+            .await;
+        if attempt < 3 {
+            assert!(answer.body.contains("not correct"), "{}", answer.body);
+        } else {
+            // Three wrong codes: the address is locked before the person's own limit (5).
+            assert_refused_for_the_network(&answer, "the third wrong code");
+        }
+    }
+    let person = browser.person(&email);
+    let (right, _) = totp_code(&person.secret.unwrap(), person.last_step).await;
+    let refused = browser
+        .submit(&provider.issuer, &page, "/login/mfa", &[("code", &right)])
+        .await;
+    assert_refused_for_the_network(&refused, "the right code");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_failures_count_per_forwarded_address() {
+    let target = crate::support::Target::sqlite();
+    let provider = Provider::start_with(
+        target,
+        &[
+            ("VERITY__SIGN_IN__IP_MAX_FAILURES", "3"),
+            ("VERITY__SERVER__TRUSTED_PROXIES", r#"["127.0.0.1"]"#),
+        ],
+    )
+    .await;
+    let (email, temporary) = provider.person("hedy@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+
+    // The client's own (made-up) entry comes first; the proxy appended the real one.
+    let mut attacker = Browser::forwarded_for("10.9.9.9, 198.51.100.7");
+    let locked = fail_sign_ins(
+        &provider,
+        &mut attacker,
+        &url,
+        &["a@example.org", "b@example.org", "c@example.org"],
+    )
+    .await;
+    assert_refused_for_the_network(&locked, "198.51.100.7 after three failures");
+    let page = attacker.get(&url).await;
+    let refused = attacker
+        .submit(
+            &provider.issuer,
+            &page,
+            "/login",
+            &[("email", &email), ("password", &temporary)],
+        )
+        .await;
+    assert_refused_for_the_network(&refused, "198.51.100.7 with a right password");
+
+    // Another forwarded address, through the same proxy, signs in.
+    let mut person = Browser::forwarded_for("203.0.113.9");
+    let page = person.get(&url).await;
+    let redirect = person
+        .sign_in_remembering(&provider.issuer, &page, &email, &temporary, false)
+        .await;
+    assert!(
+        redirect.redirect_param("code").is_some(),
+        "{}",
+        redirect.body
+    );
+    let succeeded =
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "user.signin.succeeded"]),
+        );
+    assert_eq!(succeeded.len(), 1);
+    assert_eq!(
+        succeeded[0]["metadata"]["client_ip"], "203.0.113.9",
+        "{}",
+        succeeded[0]
+    );
+    let failed =
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "user.signin.failed"]),
+        );
+    assert!(
+        failed
+            .iter()
+            .all(|event| event["metadata"]["client_ip"] == "198.51.100.7"),
+        "{failed:?}"
+    );
+}

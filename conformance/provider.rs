@@ -148,6 +148,8 @@ pub struct Browser {
     http: reqwest::Client,
     cookies: HashMap<String, String>,
     people: HashMap<String, Person>,
+    /// An `X-Forwarded-For` header sent with every request (as a proxy would add it).
+    forwarded_for: Option<String>,
 }
 
 /// What the person at the keyboard knows.
@@ -200,6 +202,8 @@ pub async fn totp_code(secret: &str, last_step: Option<u64>) -> (String, u64) {
 pub struct Page {
     pub status: u16,
     pub location: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -247,6 +251,22 @@ impl Browser {
             http: http_client(),
             cookies: HashMap::new(),
             people: HashMap::new(),
+            forwarded_for: None,
+        }
+    }
+
+    /// A browser whose requests carry `X-Forwarded-For: <value>`.
+    pub fn forwarded_for(value: &str) -> Self {
+        Self {
+            forwarded_for: Some(value.to_owned()),
+            ..Self::new()
+        }
+    }
+
+    fn with_forwarded_for(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.forwarded_for {
+            Some(value) => request.header("x-forwarded-for", value),
+            None => request,
         }
     }
 
@@ -279,17 +299,21 @@ impl Browser {
             .headers()
             .get(reqwest::header::LOCATION)
             .map(|value| value.to_str().unwrap().to_owned());
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .map(|value| value.to_str().unwrap().to_owned());
         Page {
             status,
             location,
+            retry_after,
             body: response.text().await.unwrap(),
         }
     }
 
     pub async fn get(&mut self, url: &str) -> Page {
         let response = self
-            .http
-            .get(url)
+            .with_forwarded_for(self.http.get(url))
             .header(reqwest::header::COOKIE, self.cookie_header())
             .send()
             .await
@@ -304,8 +328,7 @@ impl Browser {
             .collect::<Vec<_>>()
             .join("&");
         let response = self
-            .http
-            .post(url)
+            .with_forwarded_for(self.http.post(url))
             .header(reqwest::header::COOKIE, self.cookie_header())
             .header(
                 reqwest::header::CONTENT_TYPE,

@@ -14,9 +14,10 @@ use verity_oidc::protocol::tokens::{Authentication, token_digest};
 use verity_oidc::protocol::{OAuthError, Params};
 use verity_projection::{PasswordState, UserView};
 
+use crate::client_ip::Caller;
 use crate::pages::STRINGS;
 use crate::session::{self, CodeRecord, LoginTransaction, kind};
-use crate::{AppState, HttpError, cookies, runtime};
+use crate::{AppState, HttpError, cookies, ip_limit, runtime};
 
 /// A dummy Argon2id hash (of a random string nobody knows): unknown emails are checked
 /// against it so they take as long as known ones.
@@ -223,14 +224,10 @@ pub(crate) fn set_cookie(response: &mut Response, cookie: &str) {
 }
 
 /// `POST /login`: email and password of a login transaction.
-pub(crate) async fn login(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn login(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let result = async {
-        match crate::journey::load(&state, &headers, &body).await? {
-            Ok(loaded) => login_form(&state, &headers, loaded).await,
+        match crate::journey::load(&state, &caller, &body).await? {
+            Ok(loaded) => login_form(&state, &caller, loaded).await,
             Err(page) => Ok(page),
         }
     }
@@ -240,7 +237,7 @@ pub(crate) async fn login(
 
 async fn login_form(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     loaded: crate::journey::Loaded,
 ) -> Result<Response, HttpError> {
     let crate::journey::Loaded {
@@ -251,7 +248,7 @@ async fn login_form(
     let tx = tx.as_str();
     let typed_email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
-    let origin = session::origin(headers, Some(&transaction.request.client_id));
+    let origin = session::origin(caller, Some(&transaction.request.client_id));
     let again = |message: &str| {
         login_page(
             state,
@@ -263,10 +260,14 @@ async fn login_form(
         )
     };
 
+    let now = runtime::now();
+    // Before anything else: a locked client address gets no password checked.
+    if let Some(until) = ip_limit::locked_until(state, caller, now).await? {
+        return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
+    }
     let Ok(email) = Email::parse(typed_email) else {
         return Ok(again(STRINGS.bad_credentials));
     };
-    let now = runtime::now();
     let limit = &state.settings.password_limit;
     let lock_key = engine::password_failure_key(&email);
     if let LockState::Locked { .. } = limit.state(state.expiring.as_ref(), &lock_key, now).await? {
@@ -295,6 +296,9 @@ async fn login_form(
                 let recorded = limit
                     .record_failure(state.expiring.as_ref(), &lock_key, now)
                     .await?;
+                if let Some(until) = ip_limit::record_failure(state, caller, now).await? {
+                    return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
+                }
                 if recorded.locked_until.is_some() {
                     STRINGS.password_locked
                 } else {
@@ -310,7 +314,7 @@ async fn login_form(
         return Ok(again(STRINGS.bad_credentials));
     };
     limit.reset(state.expiring.as_ref(), &lock_key).await?;
-    crate::journey::after_password(state, headers, tx, transaction, person).await
+    crate::journey::after_password(state, caller, tx, transaction, person).await
 }
 
 /// Records `user.signin.failed` on the person's stream, or on `signin-unknown`.

@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Duration;
 use minijinja::{Value, context};
@@ -28,9 +28,10 @@ use verity_oidc::protocol::tokens::{Authentication, token_digest};
 use verity_projection::{PasswordState, UserView};
 
 use crate::authorize::{is_form, issue_code, set_cookie};
+use crate::client_ip::Caller;
 use crate::pages::STRINGS;
 use crate::session::{self, LoginTransaction, Stage, kind};
-use crate::{AppState, HttpError, cookies, runtime};
+use crate::{AppState, HttpError, cookies, ip_limit, runtime};
 
 /// A loaded, CSRF-checked login transaction.
 pub(crate) struct Loaded {
@@ -43,10 +44,10 @@ pub(crate) struct Loaded {
 /// transaction must agree); otherwise the page to show.
 pub(crate) async fn load(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     body: &Bytes,
 ) -> Result<Result<Loaded, Response>, HttpError> {
-    if !is_form(headers) {
+    if !is_form(&caller.headers) {
         return Ok(Err(state
             .pages
             .error(StatusCode::BAD_REQUEST, "The request must be a form.")));
@@ -70,7 +71,7 @@ pub(crate) async fn load(
             .error(StatusCode::BAD_REQUEST, STRINGS.login_expired)));
     };
     let transaction: LoginTransaction = session::decode(&bytes)?;
-    let cookie_csrf = cookies::get(headers, cookies::CSRF).unwrap_or_default();
+    let cookie_csrf = cookies::get(&caller.headers, cookies::CSRF).unwrap_or_default();
     let form_matches: bool = posted_csrf
         .as_bytes()
         .ct_eq(transaction.csrf.as_bytes())
@@ -124,11 +125,11 @@ fn user(state: &AppState, user_id: Uuid) -> Result<UserView, HttpError> {
 /// Runs a command on the person's own behalf and waits until the read models show it.
 async fn act(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     user_id: Uuid,
     command: UserCommand,
 ) -> Result<(), HttpError> {
-    let origin = session::origin(headers, None);
+    let origin = session::origin(caller, None);
     let context = Context {
         now: runtime::now(),
         actor: Actor::User {
@@ -155,7 +156,7 @@ async fn act(
 /// After a correct password: the next step for this person.
 pub(crate) async fn after_password(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     tx: &str,
     mut transaction: LoginTransaction,
     person: UserView,
@@ -167,7 +168,7 @@ pub(crate) async fn after_password(
         save(state, tx, &transaction).await?;
         return Ok(password_page(state, tx, &transaction.csrf, None));
     }
-    second_factor(state, headers, tx, transaction, person).await
+    second_factor(state, caller, tx, transaction, person).await
 }
 
 fn password_page(state: &AppState, tx: &str, csrf: &str, error: Option<&str>) -> Response {
@@ -178,7 +179,7 @@ fn password_page(state: &AppState, tx: &str, csrf: &str, error: Option<&str>) ->
 /// The second factor: set up an app, or ask for a code, or let a trusted device stand in.
 async fn second_factor(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     tx: &str,
     mut transaction: LoginTransaction,
     person: UserView,
@@ -195,13 +196,13 @@ async fn second_factor(
         return enrollment_page(state, tx, &transaction.csrf, &person, &secret, "", None);
     };
     let now = runtime::now();
-    let trusted = cookies::get(headers, cookies::DEVICE)
+    let trusted = cookies::get(&caller.headers, cookies::DEVICE)
         .map(engine::device_id_hash)
         .is_some_and(|hash| person.mfa.trusted_device(&hash, now).is_some());
     if trusted {
         return finish(
             state,
-            headers,
+            caller,
             tx,
             transaction,
             person.user_id,
@@ -253,22 +254,22 @@ fn mfa_page(
 /// `POST /login/password`: "Choose a new password".
 pub(crate) async fn password(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Bytes,
 ) -> Response {
-    crate::authorize::respond(change_password(&state, &headers, &body).await, &state)
+    crate::authorize::respond(change_password(&state, &caller, &body).await, &state)
 }
 
 async fn change_password(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     body: &Bytes,
 ) -> Result<Response, HttpError> {
     let Loaded {
         tx,
         transaction,
         form,
-    } = match load(state, headers, body).await? {
+    } = match load(state, caller, body).await? {
         Ok(loaded) => loaded,
         Err(page) => return Ok(page),
     };
@@ -312,33 +313,29 @@ async fn change_password(
         .map_err(|error| HttpError::internal("password hashing", error))?;
     act(
         state,
-        headers,
+        caller,
         user_id,
         UserCommand::ChangePassword { password_hash },
     )
     .await?;
-    second_factor(state, headers, &tx, transaction, user(state, user_id)?).await
+    second_factor(state, caller, &tx, transaction, user(state, user_id)?).await
 }
 
 /// `POST /login/totp`: "Set up your authenticator app".
-pub(crate) async fn enroll(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    crate::authorize::respond(enroll_totp(&state, &headers, &body).await, &state)
+pub(crate) async fn enroll(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
+    crate::authorize::respond(enroll_totp(&state, &caller, &body).await, &state)
 }
 
 async fn enroll_totp(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     body: &Bytes,
 ) -> Result<Response, HttpError> {
     let Loaded {
         tx,
         mut transaction,
         form,
-    } = match load(state, headers, body).await? {
+    } = match load(state, caller, body).await? {
         Ok(loaded) => loaded,
         Err(page) => return Ok(page),
     };
@@ -389,7 +386,7 @@ async fn enroll_totp(
         encrypted_secret: sealed_secret,
         recovery_code_hashes: engine::recovery_code_hashes(user_id, &codes),
     };
-    act(state, headers, user_id, UserCommand::Mfa(command)).await?;
+    act(state, caller, user_id, UserCommand::Mfa(command)).await?;
     transaction.stage = Stage::RecoveryCodesShown { user_id };
     save(state, &tx, &transaction).await?;
     Ok(recovery_codes_page(
@@ -421,13 +418,13 @@ fn recovery_codes_page(
 /// last page was informational (the recovery codes, or "You used a recovery code").
 pub(crate) async fn continue_after_codes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Bytes,
 ) -> Response {
     let result = async {
         let Loaded {
             tx, transaction, ..
-        } = match load(&state, &headers, &body).await? {
+        } = match load(&state, &caller, &body).await? {
             Ok(loaded) => loaded,
             Err(page) => return Ok(page),
         };
@@ -443,33 +440,29 @@ pub(crate) async fn continue_after_codes(
                     .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
             }
         };
-        finish(&state, &headers, &tx, transaction, user_id, factor, None).await
+        finish(&state, &caller, &tx, transaction, user_id, factor, None).await
     }
     .await;
     crate::authorize::respond(result, &state)
 }
 
 /// `POST /login/mfa`: "Enter the code from <app>".
-pub(crate) async fn mfa(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    crate::authorize::respond(mfa_code(&state, &headers, &body, false).await, &state)
+pub(crate) async fn mfa(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
+    crate::authorize::respond(mfa_code(&state, &caller, &body, false).await, &state)
 }
 
 /// `POST /login/recovery`: a recovery code in place of a code.
 pub(crate) async fn recovery(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Bytes,
 ) -> Response {
-    crate::authorize::respond(mfa_code(&state, &headers, &body, true).await, &state)
+    crate::authorize::respond(mfa_code(&state, &caller, &body, true).await, &state)
 }
 
 async fn mfa_code(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     body: &Bytes,
     recovery: bool,
 ) -> Result<Response, HttpError> {
@@ -477,7 +470,7 @@ async fn mfa_code(
         tx,
         mut transaction,
         form,
-    } = match load(state, headers, body).await? {
+    } = match load(state, caller, body).await? {
         Ok(loaded) => loaded,
         Err(page) => return Ok(page),
     };
@@ -503,6 +496,9 @@ async fn mfa_code(
         ))
     };
     let now = runtime::now();
+    if let Some(until) = ip_limit::locked_until(state, caller, now).await? {
+        return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
+    }
     let limit = &state.settings.mfa_limit;
     let key = engine::mfa_failure_key(user_id);
     if let LockState::Locked { .. } = limit.state(state.expiring.as_ref(), &key, now).await? {
@@ -514,7 +510,7 @@ async fn mfa_code(
             Some(index) => {
                 act(
                     state,
-                    headers,
+                    caller,
                     user_id,
                     UserCommand::Mfa(MfaCommand::UseRecoveryCode { index }),
                 )
@@ -547,6 +543,9 @@ async fn mfa_code(
         let recorded = limit
             .record_failure(state.expiring.as_ref(), &key, now)
             .await?;
+        if let Some(until) = ip_limit::record_failure(state, caller, now).await? {
+            return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
+        }
         return again(if recorded.locked_until.is_some() {
             STRINGS.mfa_locked
         } else {
@@ -562,13 +561,13 @@ async fn mfa_code(
         return Ok(recovery_used_page(state, &tx, &transaction.csrf, remaining));
     }
     let device_cookie = if !recovery && form.get("remember_device") == Some("yes") {
-        Some(trust_device(state, headers, user_id).await?)
+        Some(trust_device(state, caller, user_id).await?)
     } else {
         None
     };
     finish(
         state,
-        headers,
+        caller,
         &tx,
         transaction,
         user_id,
@@ -600,7 +599,7 @@ fn recovery_used_page(state: &AppState, tx: &str, csrf: &str, remaining: usize) 
 /// working), shows it once, and the sign-in continues from there.
 pub(crate) async fn regenerate_recovery_codes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Bytes,
 ) -> Response {
     let result = async {
@@ -608,7 +607,7 @@ pub(crate) async fn regenerate_recovery_codes(
             tx,
             mut transaction,
             ..
-        } = match load(&state, &headers, &body).await? {
+        } = match load(&state, &caller, &body).await? {
             Ok(loaded) => loaded,
             Err(page) => return Ok(page),
         };
@@ -621,7 +620,7 @@ pub(crate) async fn regenerate_recovery_codes(
         let command = MfaCommand::RegenerateRecoveryCodes {
             code_hashes: engine::recovery_code_hashes(user_id, &codes),
         };
-        act(&state, &headers, user_id, UserCommand::Mfa(command)).await?;
+        act(&state, &caller, user_id, UserCommand::Mfa(command)).await?;
         // Shown once: posting again finds the next stage and is refused.
         transaction.stage = Stage::NewRecoveryCodesShown { user_id };
         save(&state, &tx, &transaction).await?;
@@ -640,11 +639,12 @@ pub(crate) async fn regenerate_recovery_codes(
 /// Records `user.device.trusted` and returns the cookie to set.
 async fn trust_device(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     user_id: Uuid,
 ) -> Result<String, HttpError> {
     let device_id = engine::new_device_id(&mut runtime::crypto_rng());
-    let user_agent = headers
+    let user_agent = caller
+        .headers
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok());
     let days = state.settings.device_trust_days;
@@ -653,7 +653,7 @@ async fn trust_device(
         label: engine::device_label(user_agent),
         expires_at: runtime::now() + Duration::days(days),
     };
-    act(state, headers, user_id, UserCommand::Mfa(command)).await?;
+    act(state, caller, user_id, UserCommand::Mfa(command)).await?;
     Ok(cookies::set(
         cookies::DEVICE,
         &device_id,
@@ -665,10 +665,11 @@ async fn trust_device(
 /// Forgets this browser as a trusted device of `user_id` (logout), if it is one.
 pub(crate) async fn forget_device(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     user_id: Uuid,
 ) -> Result<bool, HttpError> {
-    let Some(hash) = cookies::get(headers, cookies::DEVICE).map(engine::device_id_hash) else {
+    let Some(hash) = cookies::get(&caller.headers, cookies::DEVICE).map(engine::device_id_hash)
+    else {
         return Ok(false);
     };
     let trusted = state.projector.read(|models| {
@@ -684,13 +685,14 @@ pub(crate) async fn forget_device(
         device_id_hash: hash,
         reason: ForgetReason::Logout,
     };
-    act(state, headers, user_id, UserCommand::Mfa(command)).await?;
+    act(state, caller, user_id, UserCommand::Mfa(command)).await?;
     Ok(true)
 }
 
 /// Whether this browser is a trusted device of `user_id`.
-pub(crate) fn is_trusted_device(state: &AppState, headers: &HeaderMap, user_id: Uuid) -> bool {
-    let Some(hash) = cookies::get(headers, cookies::DEVICE).map(engine::device_id_hash) else {
+pub(crate) fn is_trusted_device(state: &AppState, caller: &Caller, user_id: Uuid) -> bool {
+    let Some(hash) = cookies::get(&caller.headers, cookies::DEVICE).map(engine::device_id_hash)
+    else {
         return false;
     };
     state.projector.read(|models| {
@@ -704,7 +706,7 @@ pub(crate) fn is_trusted_device(state: &AppState, headers: &HeaderMap, user_id: 
 /// Both factors done: start the SSO session, record the sign-in, return to the client.
 async fn finish(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     tx: &str,
     transaction: LoginTransaction,
     user_id: Uuid,
@@ -721,8 +723,8 @@ async fn finish(
             .pages
             .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
     }
-    let origin = session::origin(headers, Some(&transaction.request.client_id));
-    if let Some((digest, previous)) = session::current(state, headers).await? {
+    let origin = session::origin(caller, Some(&transaction.request.client_id));
+    if let Some((digest, previous)) = session::current(state, &caller.headers).await? {
         session::end(
             state,
             &digest,

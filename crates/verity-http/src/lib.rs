@@ -5,10 +5,12 @@
 //! the result. [`router`] is separate from the binary's `main` so tests can drive it.
 
 mod authorize;
+mod client_ip;
 mod cookies;
 mod discovery;
 mod error;
 mod health;
+mod ip_limit;
 mod journey;
 mod logout;
 mod pages;
@@ -30,6 +32,7 @@ use verity_oidc::mfa::{FailureLimit, ProgressiveDelay};
 use verity_oidc::protocol::discovery::paths;
 use verity_projection::{Projector, ReadModels};
 
+pub use client_ip::{InvalidTrustedProxy, TrustedProxies};
 pub use error::HttpError;
 pub use pages::Pages;
 
@@ -73,6 +76,12 @@ pub struct Settings {
     pub mfa_limit: FailureLimit,
     /// Days a trusted device stays trusted (`[mfa] device_trust_days`).
     pub device_trust_days: i64,
+    /// Failed sign-ins (passwords and codes) from one client address before sign-in from
+    /// it is refused (`[sign_in]`). Never reset by a success.
+    pub ip_limit: FailureLimit,
+    /// The proxies whose `X-Forwarded-For` entries name the client (`[server]
+    /// trusted_proxies`); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -108,6 +117,12 @@ impl Settings {
                 chrono::Duration::minutes(15),
             ),
             device_trust_days: 30,
+            ip_limit: FailureLimit::client_ip(
+                100,
+                chrono::Duration::minutes(15),
+                chrono::Duration::minutes(15),
+            ),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 

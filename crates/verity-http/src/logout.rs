@@ -12,36 +12,37 @@ use verity_domain::session::SessionEndReason;
 use verity_oidc::protocol::Params;
 
 use crate::authorize::{is_form, join_query, set_cookie};
+use crate::client_ip::Caller;
 use crate::pages::STRINGS;
 use crate::{AppState, HttpError, cookies, runtime, session};
 
 /// `GET /logout`
 pub(crate) async fn logout_get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
-    respond(&state, &headers, params).await
+    respond(&state, &caller, params).await
 }
 
 /// `POST /logout` (form body)
 pub(crate) async fn logout_post(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Bytes,
 ) -> Response {
-    let params = if is_form(&headers) {
+    let params = if is_form(&caller.headers) {
         Params::parse(&body)
     } else {
         Ok(Params::default())
     };
-    respond(&state, &headers, params).await
+    respond(&state, &caller, params).await
 }
 
 async fn respond(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     params: Result<Params, verity_oidc::protocol::OAuthError>,
 ) -> Response {
     let params = match params {
@@ -52,7 +53,7 @@ async fn respond(
                 .error(StatusCode::BAD_REQUEST, &error.error_description);
         }
     };
-    match logout(state, headers, &params).await {
+    match logout(state, caller, &params).await {
         Ok(response) => response,
         Err(_) => state.pages.error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,25 +118,24 @@ fn validate(
     }))
 }
 
-async fn logout(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<Response, HttpError> {
+async fn logout(state: &AppState, caller: &Caller, params: &Params) -> Result<Response, HttpError> {
     let request = match validate(state, params)? {
         Ok(request) => request,
         Err(page) => return Ok(page),
     };
-    let session = session::current(state, headers).await?;
+    let session = session::current(state, &caller.headers).await?;
     let confirmed = params.get("confirm") == Some("yes");
     if let (Some((_, authentication)), false) = (&session, confirmed) {
         let device_trusted = Uuid::parse_str(&authentication.user_id)
-            .is_ok_and(|user_id| crate::journey::is_trusted_device(state, headers, user_id));
+            .is_ok_and(|user_id| crate::journey::is_trusted_device(state, caller, user_id));
         return Ok(confirmation_page(state, &request, device_trusted));
     }
     let mut forgot_device = false;
     if let Some((digest, authentication)) = session {
-        let csrf_ok = match (params.get("csrf"), cookies::get(headers, cookies::CSRF)) {
+        let csrf_ok = match (
+            params.get("csrf"),
+            cookies::get(&caller.headers, cookies::CSRF),
+        ) {
             (Some(posted), Some(cookie)) => bool::from(posted.as_bytes().ct_eq(cookie.as_bytes())),
             _ => false,
         };
@@ -144,7 +144,7 @@ async fn logout(
                 .pages
                 .error(StatusCode::FORBIDDEN, STRINGS.csrf_failed));
         }
-        let origin = session::origin(headers, request.client_id.as_deref());
+        let origin = session::origin(caller, request.client_id.as_deref());
         session::end(
             state,
             &digest,
@@ -156,7 +156,7 @@ async fn logout(
         if params.get("forget_device") == Some("yes")
             && let Ok(user_id) = Uuid::parse_str(&authentication.user_id)
         {
-            forgot_device = crate::journey::forget_device(state, headers, user_id).await?;
+            forgot_device = crate::journey::forget_device(state, caller, user_id).await?;
         }
     }
     let mut response = match &request.return_to {

@@ -119,6 +119,8 @@ pub struct Strings {
     pub wrong_recovery_code: &'static str,
     /// Too many failed passwords.
     pub password_locked: &'static str,
+    /// Too many failed sign-ins from one client address (`[sign_in] ip_max_failures`).
+    pub ip_locked: &'static str,
     /// An app name that is empty or too long.
     pub app_name_invalid: &'static str,
 }
@@ -179,6 +181,7 @@ pub const STRINGS: Strings = Strings {
     mfa_locked: "Too many wrong codes. Entering codes is locked for 15 minutes.",
     wrong_recovery_code: "That recovery code is not valid or was already used.",
     password_locked: "Too many failed sign-ins for this account. Try again in 15 minutes.",
+    ip_locked: "Too many failed sign-ins from your network. Try again later.",
     app_name_invalid: "Give the app a name of 1 to 64 characters.",
 };
 

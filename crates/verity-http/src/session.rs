@@ -12,6 +12,7 @@ use verity_domain::{Actor, AppendRequest, EventMetadata, ExpectedVersion, NewEve
 use verity_oidc::protocol::authorize::AuthorizationRequest;
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
 
+use crate::client_ip::Caller;
 use crate::{AppState, HttpError, cookies, runtime};
 
 /// Kinds of entries in the expiring store.
@@ -106,15 +107,16 @@ pub(crate) fn expires_in(seconds: i64) -> DateTime<Utc> {
     runtime::now() + Duration::seconds(seconds)
 }
 
-/// Where a browser request came from.
-pub(crate) fn origin(headers: &HeaderMap, client_id: Option<&str>) -> Origin {
-    let header_text = |name| headers.get(name).and_then(|value| value.to_str().ok());
+/// Where a browser request came from: the client's address as resolved from the peer
+/// and the trusted proxies (`client_ip`), and the User-Agent.
+pub(crate) fn origin(caller: &Caller, client_id: Option<&str>) -> Origin {
     Origin {
         client_id: client_id.map(str::to_owned),
-        ip: header_text("x-forwarded-for")
-            .and_then(|list| list.split(',').next())
-            .map(|ip| ip.trim().to_owned()),
-        user_agent: header_text(header::USER_AGENT.as_str())
+        ip: caller.ip.map(|ip| ip.to_string()),
+        user_agent: caller
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
             .map(|agent| agent.chars().take(256).collect()),
     }
 }

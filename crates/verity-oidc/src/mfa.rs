@@ -22,6 +22,7 @@
 //! clock or the system generator.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -76,6 +77,11 @@ pub mod kind {
     pub const PASSWORD_FAILURES: &str = "password_failures";
     /// Password sign-in is locked (key: [`super::password_failure_key`]).
     pub const PASSWORD_LOCK: &str = "password_lock";
+    /// Failed sign-ins (wrong passwords, unknown addresses, wrong codes) from one client
+    /// address in the current window (key: [`super::client_ip_failure_key`]).
+    pub const IP_FAILURES: &str = "ip_failures";
+    /// Sign-in from one client address is locked (key: [`super::client_ip_failure_key`]).
+    pub const IP_LOCK: &str = "ip_lock";
 }
 
 /// Why a second-factor operation failed. None of these are the person's mistakes (a
@@ -515,13 +521,16 @@ pub fn device_label(user_agent: Option<&str>) -> String {
 
 // Failure limits.
 
-/// Failures counted per account across nodes (the expiring store is shared), and a lock
-/// once there are too many: the MFA step after 5 wrong codes, password sign-in after 10
-/// wrong passwords, each within a window (15 minutes by default; `[mfa]`/`[passwords]`).
+/// Failures counted per account or per client address across nodes (the expiring store is
+/// shared), and a lock once there are too many: the MFA step after 5 wrong codes, password
+/// sign-in after 10 wrong passwords, sign-in from one client address after 100 failures of
+/// either kind, each within a window (15 minutes by default; `[mfa]`/`[passwords]`/
+/// `[sign_in]`).
 ///
 /// Around a check, the page calls [`FailureLimit::state`] first (locked: say so, check
 /// nothing), then [`FailureLimit::record_failure`] on a failure or
-/// [`FailureLimit::reset`] on success ("5 in a row").
+/// [`FailureLimit::reset`] on success ("5 in a row"). The per-address limit is never
+/// reset by a success: one valid account must not clear what its network did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureLimit {
     failures_kind: &'static str,
@@ -574,6 +583,18 @@ impl FailureLimit {
         Self {
             failures_kind: kind::PASSWORD_FAILURES,
             lock_kind: kind::PASSWORD_LOCK,
+            max_failures,
+            window,
+            lock_for,
+        }
+    }
+
+    /// The limit on failed sign-ins from one client address (`[sign_in] ip_max_failures`,
+    /// ...), keyed by [`client_ip_failure_key`].
+    pub fn client_ip(max_failures: u64, window: Duration, lock_for: Duration) -> Self {
+        Self {
+            failures_kind: kind::IP_FAILURES,
+            lock_kind: kind::IP_LOCK,
             max_failures,
             window,
             lock_for,
@@ -657,6 +678,21 @@ pub fn mfa_failure_key(user_id: Uuid) -> String {
 /// known ones (no enumeration through the lock) and no address is stored in clear.
 pub fn password_failure_key(email: &Email) -> String {
     hex::encode(Sha256::digest(email.as_str().as_bytes()))
+}
+
+/// The expiring-store key of failed sign-ins from a client address: an IPv4 address as
+/// itself, an IPv6 address as its /64 network (`2001:db8:1:2::/64`). One IPv6 subscriber
+/// usually holds a whole /64 and can pick any address in it, so counting single IPv6
+/// addresses would let one client spread its failures over 2^64 counters. An IPv4 address
+/// mapped into IPv6 (`::ffff:192.0.2.1`) counts as the IPv4 address.
+pub fn client_ip_failure_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let network = Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64));
+            format!("{network}/64")
+        }
+    }
 }
 
 /// A growing pause before answering a wrong password: none for the first
@@ -1304,6 +1340,32 @@ mod tests {
         );
         assert!(!key.contains("ada"));
         assert_eq!(key.len(), 64);
+    }
+
+    #[test]
+    fn client_ip_failures_are_keyed_by_the_ipv4_address_or_the_ipv6_slash_64() {
+        let key = |text: &str| client_ip_failure_key(text.parse().unwrap());
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
+
+    #[tokio::test]
+    async fn the_client_ip_limit_has_its_own_counters() {
+        let store = MemoryStore::default();
+        let ip_limit = FailureLimit::client_ip(2, Duration::minutes(15), Duration::minutes(15));
+        let key = client_ip_failure_key("192.0.2.7".parse().unwrap());
+        let now = at(1_000_000);
+        ip_limit.record_failure(&store, &key, now).await.unwrap();
+        let recorded = ip_limit.record_failure(&store, &key, now).await.unwrap();
+        assert_eq!(recorded.locked_until, Some(now + Duration::minutes(15)));
+        assert_eq!(
+            mfa_limit().state(&store, &key, now).await.unwrap(),
+            LockState::Open,
+            "another limit with the same key is not locked"
+        );
     }
 
     // What the tokens say.

@@ -32,6 +32,8 @@ pub struct Config {
     pub passwords: PasswordsConfig,
     /// The second factor: lockout and trusted devices.
     pub mfa: MfaConfig,
+    /// Sign-in across accounts: the limit on failures per client address.
+    pub sign_in: SignInConfig,
     /// Outgoing email.
     pub smtp: SmtpConfig,
     /// The OpenID Connect protocol.
@@ -46,6 +48,9 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// The public URL (the OIDC issuer); defaults to `http://<bind>`.
     pub public_url: Option<String>,
+    /// Reverse proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` entries name
+    /// the client; empty: the client is the TCP peer and the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -53,7 +58,16 @@ impl Default for ServerConfig {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl ServerConfig {
+    /// The trusted proxies, parsed (checked when the configuration is loaded).
+    pub fn trusted_proxies(&self) -> Result<verity_http::TrustedProxies, ConfigError> {
+        verity_http::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|error| ConfigError::Invalid(format!("[server] trusted_proxies: {error}")))
     }
 }
 
@@ -278,6 +292,41 @@ impl MfaConfig {
     }
 }
 
+/// `[sign_in]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignInConfig {
+    /// Failed sign-ins (wrong passwords, unknown addresses, wrong codes) from one client
+    /// address within the window that lock sign-in from it.
+    pub ip_max_failures: u64,
+    /// Minutes failures from one address are counted (from the first one).
+    pub ip_window_minutes: u32,
+    /// Minutes sign-in from the address stays locked.
+    pub ip_lock_minutes: u32,
+}
+
+impl Default for SignInConfig {
+    fn default() -> Self {
+        Self {
+            ip_max_failures: 100,
+            ip_window_minutes: 15,
+            ip_lock_minutes: 15,
+        }
+    }
+}
+
+impl SignInConfig {
+    /// The lock after too many failed sign-ins from one client address (counted across
+    /// nodes; never reset by a success).
+    pub fn ip_lockout(&self) -> verity_oidc::mfa::FailureLimit {
+        verity_oidc::mfa::FailureLimit::client_ip(
+            self.ip_max_failures,
+            chrono::Duration::minutes(i64::from(self.ip_window_minutes)),
+            chrono::Duration::minutes(i64::from(self.ip_lock_minutes)),
+        )
+    }
+}
+
 impl Default for PasswordsConfig {
     fn default() -> Self {
         Self {
@@ -420,6 +469,7 @@ impl Config {
             config.smtp.password = None;
         }
         config.check_mail_and_passwords()?;
+        config.server.trusted_proxies()?;
         if config.store.database_url.as_deref() == Some("") {
             config.store.database_url = None;
         }
@@ -603,6 +653,69 @@ mod tests {
             assert_eq!(delay.delay(2), std::time::Duration::ZERO);
             assert_eq!(delay.delay(3), std::time::Duration::from_secs(1));
             assert_eq!(delay.delay(9), std::time::Duration::from_secs(4));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn trusted_proxies_and_the_address_limit_come_from_the_file_or_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(config.server.trusted_proxies.is_empty());
+            assert!(config.server.trusted_proxies().unwrap().is_empty());
+            let limit = config.sign_in.ip_lockout();
+            assert_eq!(limit.max_failures, 100);
+            assert_eq!(limit.window, chrono::Duration::minutes(15));
+            assert_eq!(limit.lock_for, chrono::Duration::minutes(15));
+
+            jail.create_file(
+                "verity.toml",
+                "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+            )?;
+            let config = Config::load(Some(Path::new("verity.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            let proxies = config.server.trusted_proxies().unwrap();
+            assert!(proxies.contains("10.20.30.40".parse().unwrap()));
+            assert!(proxies.contains("::1".parse().unwrap()));
+            assert!(!proxies.contains("192.0.2.1".parse().unwrap()));
+
+            jail.set_env(
+                "VERITY__SERVER__TRUSTED_PROXIES",
+                r#"["127.0.0.1", "fd00::/8"]"#,
+            );
+            jail.set_env("VERITY__SIGN_IN__IP_MAX_FAILURES", "3");
+            jail.set_env("VERITY__SIGN_IN__IP_LOCK_MINUTES", "60");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.server.trusted_proxies, ["127.0.0.1", "fd00::/8"]);
+            assert_eq!(config.sign_in.ip_lockout().max_failures, 3);
+            assert_eq!(
+                config.sign_in.ip_lockout().lock_for,
+                chrono::Duration::minutes(60)
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn invalid_trusted_proxies_refuse_to_start() {
+        figment::Jail::expect_with(|jail| {
+            for (value, entry) in [
+                (r#"["10.0.0.0/8", "10.0.0.0/33"]"#, "10.0.0.0/33"),
+                (r#"["proxy.example.org"]"#, "proxy.example.org"),
+                (r#"["::1/129"]"#, "::1/129"),
+            ] {
+                jail.set_env("VERITY__SERVER__TRUSTED_PROXIES", value);
+                let error = Config::load(None, &Overrides::default()).unwrap_err();
+                let message = error.to_string();
+                assert!(message.contains("[server] trusted_proxies"), "{message}");
+                assert!(message.contains(entry), "{message}");
+                assert!(
+                    message.contains("not an IP address or a CIDR range"),
+                    "{message}"
+                );
+            }
             Ok(())
         });
     }

@@ -1,5 +1,6 @@
 //! `verity serve`: the HTTP server.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
             progressive_delay: app.config.passwords.delay(),
             mfa_limit: app.config.mfa.lockout(),
             device_trust_days: i64::from(app.config.mfa.trusted_device_days),
+            ip_limit: app.config.sign_in.ip_lockout(),
+            trusted_proxies: app.config.server.trusted_proxies()?,
             ..Settings::new(app.config.public_url(), app.config.instance.name.clone())
         }),
         pages: Arc::new(Pages::new(app.config.instance.name.clone())?),
@@ -50,9 +53,13 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
         "Verity listening on http://{address} (issuer {})",
         app.config.public_url()
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // With the peer's address: the client IP is the peer, or what trusted proxies say.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     purge.abort();
     if let Err(error) = app.projector.save_snapshot().await {
         tracing::warn!(%error, "could not save the read models' snapshot at shutdown");

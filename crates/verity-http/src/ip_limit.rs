@@ -1,0 +1,91 @@
+//! The limit on failed sign-ins from one client address (`[sign_in]`, docs/sign-in.md),
+//! like Auth0's suspicious-IP throttling: wrong passwords, unknown addresses and wrong
+//! codes from one address are counted across nodes ([`FailureLimit`] in the expiring
+//! store); past the limit, every sign-in attempt from it is refused with 429 before any
+//! password is hashed or code checked. A success never resets the count (one valid
+//! account must not clear what its network did), and successes are never counted, so
+//! many people behind one NAT sign in undisturbed. An unknown address is not counted.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use verity_oidc::mfa::{LockState, client_ip_failure_key};
+
+use crate::client_ip::Caller;
+use crate::{AppState, HttpError};
+
+/// When sign-in from the caller's address is allowed again, if it is locked now.
+pub(crate) async fn locked_until(
+    state: &AppState,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, HttpError> {
+    let Some(ip) = caller.ip else {
+        return Ok(None);
+    };
+    let key = client_ip_failure_key(ip);
+    Ok(
+        match state
+            .settings
+            .ip_limit
+            .state(state.expiring.as_ref(), &key, now)
+            .await?
+        {
+            LockState::Open => None,
+            LockState::Locked { until } => Some(until),
+        },
+    )
+}
+
+/// Counts a failed sign-in from the caller's address; returns the end of the lock when
+/// this failure set one.
+pub(crate) async fn record_failure(
+    state: &AppState,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, HttpError> {
+    let Some(ip) = caller.ip else {
+        return Ok(None);
+    };
+    let recorded = state
+        .settings
+        .ip_limit
+        .record_failure(state.expiring.as_ref(), &client_ip_failure_key(ip), now)
+        .await?;
+    Ok(recorded.locked_until)
+}
+
+/// Makes `page` (the step's form with the refusal message) a 429 with `Retry-After`.
+pub(crate) fn refused(mut page: Response, until: DateTime<Utc>, now: DateTime<Utc>) -> Response {
+    *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    page.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after(until, now)),
+    );
+    page
+}
+
+/// Whole seconds until `until`, rounded up, at least 1.
+fn retry_after(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    let milliseconds = (until - now).num_milliseconds();
+    milliseconds
+        .div_euclid(1000)
+        .saturating_add(i64::from(milliseconds.rem_euclid(1000) > 0))
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        assert_eq!(retry_after(now + Duration::minutes(15), now), 900);
+        assert_eq!(retry_after(now + Duration::milliseconds(1500), now), 2);
+        assert_eq!(retry_after(now, now), 1);
+        assert_eq!(retry_after(now - Duration::seconds(5), now), 1);
+    }
+}
