@@ -1,7 +1,8 @@
-//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so an
-//! acknowledged append is on disk. One writer connection commits batches
-//! (`BEGIN IMMEDIATE`, which also serialises writers of other processes on the same
-//! file); a small pool serves reads.
+//! The embedded backend: one SQLite file in WAL mode. One writer connection with
+//! `synchronous=FULL` commits batches of events (`BEGIN IMMEDIATE`, which also serialises
+//! writers of other processes on the same file), so an acknowledged append is on disk; a
+//! small pool serves reads and writes protocol state and snapshots with
+//! `synchronous=NORMAL` (docs/adr/0004-protocol-state-durability.md).
 
 use std::path::Path;
 use std::str::FromStr;
