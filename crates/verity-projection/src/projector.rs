@@ -17,7 +17,7 @@ use verity_domain::{DecodeError, EventStore, RecordedEvent, Snapshot, SnapshotSt
 use crate::projection::Projection;
 
 /// How many events one read of the log asks for.
-const PAGE_SIZE: usize = 10_000;
+const PAGE_SIZE: usize = 5_000;
 /// How many events are folded per hold of the write lock: about a millisecond of work
 /// in release builds, so a reader never waits long.
 const EVENTS_PER_LOCK: usize = 500;

@@ -111,7 +111,9 @@ pub struct UserView {
 /// read, so it cannot disagree with the views.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Users {
-    by_id: HashMap<Uuid, UserView>,
+    /// Boxed: the table stays small (a pointer per person), so growing it while a million
+    /// events fold copies megabytes, not the views (docs/performance.md, "Replay").
+    by_id: HashMap<Uuid, Box<UserView>>,
     /// Per organization, email to user id; ordered, so listing by email needs no sort.
     by_email: HashMap<Uuid, BTreeMap<Email, Uuid>>,
 }
@@ -145,7 +147,7 @@ struct TemporaryPasswordIssued {
 impl Users {
     /// The person with this id.
     pub fn get(&self, user_id: Uuid) -> Option<&UserView> {
-        self.by_id.get(&user_id)
+        self.by_id.get(&user_id).map(AsRef::as_ref)
     }
 
     /// The person with this address in this organization.
@@ -154,6 +156,7 @@ impl Users {
             .get(&org_id)
             .and_then(|emails| emails.get(email))
             .and_then(|user_id| self.by_id.get(user_id))
+            .map(AsRef::as_ref)
     }
 
     /// The people with this address in any organization (one per organization at most):
@@ -163,6 +166,7 @@ impl Users {
             .values()
             .filter_map(|emails| emails.get(email))
             .filter_map(|user_id| self.by_id.get(user_id))
+            .map(AsRef::as_ref)
             .collect()
     }
 
@@ -174,6 +178,7 @@ impl Users {
                 emails
                     .values()
                     .filter_map(|user_id| self.by_id.get(user_id))
+                    .map(AsRef::as_ref)
                     .collect()
             })
             .unwrap_or_default()
@@ -201,13 +206,13 @@ impl Users {
             .entry(view.org_id)
             .or_default()
             .insert(view.email.clone(), view.user_id);
-        self.by_id.insert(view.user_id, view);
+        self.by_id.insert(view.user_id, Box::new(view));
     }
 
     /// The view an event after `user.created` is about, if that user exists.
     fn existing(&mut self, event: &RecordedEvent) -> Result<Option<&mut UserView>, DecodeError> {
         let user_id = decode::stream_id(event, STREAM_PREFIX)?;
-        let view = self.by_id.get_mut(&user_id);
+        let view = self.by_id.get_mut(&user_id).map(AsMut::as_mut);
         if view.is_none() {
             // The domain refuses commands on users that do not exist, so this is a log
             // written by something else; the fold skips it rather than invent a user.
@@ -414,7 +419,7 @@ impl From<Stored> for UserView {
 
 impl Serialize for Users {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.by_id.values().map(StoredRef::new))
+        serializer.collect_seq(self.by_id.values().map(|view| StoredRef::new(view)))
     }
 }
 
