@@ -1139,3 +1139,56 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_address() {
         "{failed:?}"
     );
 }
+
+/// The sign-in benchmark (`bench/signin/run.sh`) signs people in through these same
+/// pages: its people are enrolled as the journey leaves them, and every sign-in it counts
+/// is one the log records with a code. Keeps the benchmark honest when the pages change.
+#[tokio::test]
+async fn the_sign_in_benchmark_walks_the_journey_it_measures() {
+    let provider = Provider::start().await;
+    let people = provider.target.dir.path().join("people.jsonl");
+    let people_arg = people.to_str().unwrap();
+    let seeded = json_lines(&provider.target.ok(&[
+        "bench", "people", "--org", "Default", "--users", "200", "--out", people_arg,
+    ]));
+    assert_eq!(seeded[0]["people"], 200);
+    assert_eq!(
+        std::fs::read_to_string(&people).unwrap().lines().count(),
+        200
+    );
+    // Registered after the people: once the server serves the client, it knows them too.
+    let client = provider.client(&[]).await;
+    let run = json_lines(&provider.target.ok(&[
+        "bench",
+        "signin",
+        "--issuer",
+        &provider.issuer,
+        "--client-id",
+        &client.client_id,
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--people",
+        people_arg,
+        "--concurrency",
+        "2",
+        "--warmup",
+        "0",
+        "--seconds",
+        "1",
+    ]));
+    let counted = run[0]["sign_ins_with_warmup"].as_u64().unwrap();
+    assert!(counted >= 1, "{run:?}");
+    let succeeded =
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "user.signin.succeeded"]),
+        );
+    assert_eq!(succeeded.len() as u64, counted, "one event per sign-in");
+    assert!(
+        succeeded
+            .iter()
+            .all(|event| event["data"]["second_factor"] == "totp"),
+        "{succeeded:?}"
+    );
+}
