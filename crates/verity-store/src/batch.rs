@@ -146,16 +146,22 @@ async fn claim_all<T: BatchTx>(
 /// Longest stream name and event type accepted.
 const MAX_NAME: usize = 200;
 
+/// Stream names and event types are printable: no control characters, which also lets
+/// SQLite pack a page of events with control characters as separators (`sqlite.rs`).
+fn is_name(text: &str) -> bool {
+    !text.is_empty() && text.len() <= MAX_NAME && !text.chars().any(char::is_control)
+}
+
 fn validate(request: &AppendRequest) -> Result<(), StoreError> {
-    if request.stream.is_empty() || request.stream.len() > MAX_NAME {
+    if !is_name(&request.stream) {
         return Err(StoreError::Invalid(format!(
-            "stream name must have 1 to {MAX_NAME} bytes"
+            "stream name must have 1 to {MAX_NAME} bytes and no control characters"
         )));
     }
     for event in &request.events {
-        if event.event_type.is_empty() || event.event_type.len() > MAX_NAME {
+        if !is_name(&event.event_type) {
             return Err(StoreError::Invalid(format!(
-                "event type must have 1 to {MAX_NAME} bytes"
+                "event type must have 1 to {MAX_NAME} bytes and no control characters"
             )));
         }
         if serde_json::from_str::<serde::de::IgnoredAny>(&event.data).is_err() {

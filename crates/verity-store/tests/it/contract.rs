@@ -187,6 +187,14 @@ pub async fn malformed_appends_are_refused_and_write_nothing(backend: Backend) {
         store.append(bad).await,
         Err(StoreError::Invalid(_))
     ));
+    for (stream, event_type) in [("s\u{1f}x", "t.x"), ("s", "t\u{1e}x"), ("s\n", "t.x")] {
+        let control =
+            AppendRequest::new(stream, ExpectedVersion::Any, vec![event(event_type, "{}")]);
+        assert!(
+            matches!(store.append(control).await, Err(StoreError::Invalid(_))),
+            "{stream:?} {event_type:?}"
+        );
+    }
     assert_eq!(store.head().await.unwrap(), 0);
 }
 

@@ -148,3 +148,25 @@ async fn the_log_refuses_updates_and_deletes_through_sql() {
         .await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
 }
+
+/// SQLite packs a page of events with control characters between fields
+/// (`verity-store/src/sqlite.rs`); a field edited to contain one cannot shift the others
+/// into place: the page is reported unreadable, and appends refuse such names.
+#[tokio::test]
+async fn a_separator_smuggled_into_a_field_is_reported_not_misread() {
+    for statement in [
+        "UPDATE events SET stream = stream || char(31) || 'x' WHERE position = 5",
+        "UPDATE events SET event_type = event_type || char(30) || '7' WHERE position = 5",
+    ] {
+        let target = Target::sqlite();
+        populated(&target);
+        tamper_sqlite(&target, &[statement]).await;
+        let output = target.run(&["audit", "verify"]);
+        assert!(!output.status.success(), "{statement}: not detected");
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains("unreadable page after position 0"),
+            "{statement}: {stderr}"
+        );
+    }
+}
