@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Context};
-use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::event::domain_events;
 
 /// The prefix of client streams.
 pub const STREAM_PREFIX: &str = "client-";
@@ -401,10 +401,6 @@ pub struct ClientSecretRotated {
     pub secret_hash: String,
 }
 
-/// Empty payload of events that carry nothing but their type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Empty {}
-
 /// Stored type name of [`ClientRegistered`].
 pub const CLIENT_REGISTERED: &str = "client.registered";
 /// Stored type name of [`ClientEvent::Updated`].
@@ -414,33 +410,12 @@ pub const CLIENT_SECRET_ROTATED: &str = "client.secret_rotated";
 /// Stored type name of [`ClientEvent::Deleted`].
 pub const CLIENT_DELETED: &str = "client.deleted";
 
-impl DomainEvent for ClientEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Registered(_) => CLIENT_REGISTERED,
-            Self::Updated(_) => CLIENT_UPDATED,
-            Self::SecretRotated(_) => CLIENT_SECRET_ROTATED,
-            Self::Deleted => CLIENT_DELETED,
-        }
-    }
-
-    fn to_data(&self) -> String {
-        match self {
-            Self::Registered(payload) => to_json(payload),
-            Self::Updated(payload) => to_json(payload),
-            Self::SecretRotated(payload) => to_json(payload),
-            Self::Deleted => to_json(&Empty {}),
-        }
-    }
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
-        Ok(Some(match event.event_type.as_str() {
-            CLIENT_REGISTERED => Self::Registered(event.payload()?),
-            CLIENT_UPDATED => Self::Updated(event.payload()?),
-            CLIENT_SECRET_ROTATED => Self::SecretRotated(event.payload()?),
-            CLIENT_DELETED => Self::Deleted,
-            _ => return Ok(None),
-        }))
+domain_events! {
+    ClientEvent {
+        Registered(ClientRegistered) => CLIENT_REGISTERED,
+        Updated(ClientSettings) => CLIENT_UPDATED,
+        SecretRotated(ClientSecretRotated) => CLIENT_SECRET_ROTATED,
+        Deleted => CLIENT_DELETED,
     }
 }
 
@@ -763,6 +738,7 @@ fn unique<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
 mod tests {
     use super::*;
     use crate::aggregate::scenario::{Scenario, context};
+    use crate::event::{DomainEvent, RecordedEvent};
 
     const ID: &str = "Xq3v9TtYb2Wn0JfKc7LpAg";
     const HASH: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";

@@ -149,3 +149,83 @@ pub trait DomainEvent: Sized {
 pub fn to_json<T: Serialize>(payload: &T) -> String {
     serde_json::to_string(payload).unwrap_or_else(|_| String::from("{}"))
 }
+
+/// Empty payload of events that carry nothing but their type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Empty {}
+
+/// Refuses a schema version newer than this binary writes (every payload is at schema 1;
+/// an upcaster would go here).
+pub(crate) fn check_schema(event: &RecordedEvent) -> Result<(), DecodeError> {
+    if event.schema > 1 {
+        return Err(DecodeError::UnknownSchema {
+            event_type: event.event_type.clone(),
+            schema: event.schema,
+        });
+    }
+    Ok(())
+}
+
+/// Implements [`DomainEvent`] for an aggregate's event enum from its table of variants
+/// and stored type names: a variant with a payload stores the payload as JSON, a unit
+/// variant stores `{}`. `else Variant` hands every other stored type to the enum that
+/// variant wraps (a user's second-factor events); without it, other types are not this
+/// aggregate's (`Ok(None)`).
+///
+/// ```text
+/// domain_events! {
+///     UserEvent {
+///         Created(UserCreated) => USER_CREATED,
+///         Disabled => USER_DISABLED,
+///     }
+///     else Mfa(MfaEvent)
+/// }
+/// ```
+macro_rules! domain_events {
+    (
+        $event:ident {
+            $( $variant:ident $( ( $payload:ty ) )? => $name:path ),+ $(,)?
+        }
+        $( else $nested:ident ( $inner:ty ) )?
+    ) => {
+        impl $crate::DomainEvent for $event {
+            fn event_type(&self) -> &'static str {
+                match self {
+                    $( Self::$variant $( ( $crate::event::domain_events!(@wildcard $payload) ) )? => $name, )+
+                    $( Self::$nested(inner) => inner.event_type(), )?
+                }
+            }
+
+            // `payload @ _`: the macro binds a payload only in variants that have one.
+            #[allow(clippy::redundant_pattern)]
+            fn to_data(&self) -> String {
+                match self {
+                    $( Self::$variant $( ( payload @ $crate::event::domain_events!(@wildcard $payload) ) )?
+                        => $crate::event::domain_events!(@data $( payload $payload )?), )+
+                    $( Self::$nested(inner) => inner.to_data(), )?
+                }
+            }
+
+            fn decode(
+                event: &$crate::RecordedEvent,
+            ) -> Result<Option<Self>, $crate::DecodeError> {
+                let decoded = match event.event_type.as_str() {
+                    $( $name => {
+                        $crate::event::check_schema(event)?;
+                        Self::$variant $( ( event.payload::<$payload>()? ) )?
+                    } )+
+                    _ => return $crate::event::domain_events!(@other event $( $nested $inner )?),
+                };
+                Ok(Some(decoded))
+            }
+        }
+    };
+    (@wildcard $payload:ty) => { _ };
+    (@data $binding:ident $payload:ty) => { $crate::event::to_json($binding) };
+    (@data) => { $crate::event::to_json(&$crate::event::Empty {}) };
+    (@other $event:ident $nested:ident $inner:ty) => {
+        Ok(<$inner as $crate::DomainEvent>::decode($event)?.map(Self::$nested))
+    };
+    (@other $event:ident) => { Ok(None) };
+}
+pub(crate) use domain_events;

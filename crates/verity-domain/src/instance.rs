@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, Context};
-use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::event::domain_events;
 
 /// The one stream of the instance.
 pub const STREAM: &str = "instance";
@@ -44,24 +44,9 @@ pub struct InstanceInitialized {
     pub default_org_id: Uuid,
 }
 
-impl DomainEvent for InstanceEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Initialized(_) => INSTANCE_INITIALIZED,
-        }
-    }
-
-    fn to_data(&self) -> String {
-        match self {
-            Self::Initialized(payload) => to_json(payload),
-        }
-    }
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
-        match event.event_type.as_str() {
-            INSTANCE_INITIALIZED => Ok(Some(Self::Initialized(event.payload()?))),
-            _ => Ok(None),
-        }
+domain_events! {
+    InstanceEvent {
+        Initialized(InstanceInitialized) => INSTANCE_INITIALIZED,
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Context};
-use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::event::domain_events;
 
 /// The prefix of signing-key streams.
 pub const STREAM_PREFIX: &str = "key-";
@@ -166,30 +166,11 @@ pub struct KeyRetired {
     pub keep_until: DateTime<Utc>,
 }
 
-impl DomainEvent for SigningKeyEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Generated(_) => KEY_GENERATED,
-            Self::Activated(_) => KEY_ACTIVATED,
-            Self::Retired(_) => KEY_RETIRED,
-        }
-    }
-
-    fn to_data(&self) -> String {
-        match self {
-            Self::Generated(payload) => to_json(payload),
-            Self::Activated(payload) => to_json(payload),
-            Self::Retired(payload) => to_json(payload),
-        }
-    }
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
-        Ok(Some(match event.event_type.as_str() {
-            KEY_GENERATED => Self::Generated(event.payload()?),
-            KEY_ACTIVATED => Self::Activated(event.payload()?),
-            KEY_RETIRED => Self::Retired(event.payload()?),
-            _ => return Ok(None),
-        }))
+domain_events! {
+    SigningKeyEvent {
+        Generated(KeyGenerated) => KEY_GENERATED,
+        Activated(KeyActivated) => KEY_ACTIVATED,
+        Retired(KeyRetired) => KEY_RETIRED,
     }
 }
 
@@ -363,6 +344,7 @@ mod tests {
 
     use super::*;
     use crate::aggregate::scenario::{Scenario, context};
+    use crate::event::{DomainEvent, RecordedEvent};
 
     const KID: &str = "k1";
     /// The shape of a `dir` + `A256GCM` JWE: the encrypted key part is empty.

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::event::domain_events;
 use crate::key::is_compact_jwe;
 
 /// Longest authenticator app name, in characters (after trimming).
@@ -219,46 +219,14 @@ pub struct DeviceForgotten {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpReset {}
 
-impl DomainEvent for MfaEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::TotpEnrolled(_) => USER_TOTP_ENROLLED,
-            Self::RecoveryCodesGenerated(_) => USER_RECOVERY_CODES_GENERATED,
-            Self::RecoveryCodeUsed(_) => USER_RECOVERY_CODE_USED,
-            Self::DeviceTrusted(_) => USER_DEVICE_TRUSTED,
-            Self::DeviceForgotten(_) => USER_DEVICE_FORGOTTEN,
-            Self::TotpReset(_) => USER_TOTP_RESET,
-        }
-    }
-
-    fn to_data(&self) -> String {
-        match self {
-            Self::TotpEnrolled(payload) => to_json(payload),
-            Self::RecoveryCodesGenerated(payload) => to_json(payload),
-            Self::RecoveryCodeUsed(payload) => to_json(payload),
-            Self::DeviceTrusted(payload) => to_json(payload),
-            Self::DeviceForgotten(payload) => to_json(payload),
-            Self::TotpReset(payload) => to_json(payload),
-        }
-    }
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
-        let decoded = match event.event_type.as_str() {
-            USER_TOTP_ENROLLED => Self::TotpEnrolled(event.payload()?),
-            USER_RECOVERY_CODES_GENERATED => Self::RecoveryCodesGenerated(event.payload()?),
-            USER_RECOVERY_CODE_USED => Self::RecoveryCodeUsed(event.payload()?),
-            USER_DEVICE_TRUSTED => Self::DeviceTrusted(event.payload()?),
-            USER_DEVICE_FORGOTTEN => Self::DeviceForgotten(event.payload()?),
-            USER_TOTP_RESET => Self::TotpReset(event.payload()?),
-            _ => return Ok(None),
-        };
-        if event.schema > 1 {
-            return Err(DecodeError::UnknownSchema {
-                event_type: event.event_type.clone(),
-                schema: event.schema,
-            });
-        }
-        Ok(Some(decoded))
+domain_events! {
+    MfaEvent {
+        TotpEnrolled(TotpEnrolled) => USER_TOTP_ENROLLED,
+        RecoveryCodesGenerated(RecoveryCodesGenerated) => USER_RECOVERY_CODES_GENERATED,
+        RecoveryCodeUsed(RecoveryCodeUsed) => USER_RECOVERY_CODE_USED,
+        DeviceTrusted(DeviceTrusted) => USER_DEVICE_TRUSTED,
+        DeviceForgotten(DeviceForgotten) => USER_DEVICE_FORGOTTEN,
+        TotpReset(TotpReset) => USER_TOTP_RESET,
     }
 }
 
@@ -554,6 +522,7 @@ mod tests {
     use crate::aggregate::Aggregate;
     use crate::aggregate::scenario::{Scenario, context};
     use crate::email::Email;
+    use crate::event::{DecodeError, DomainEvent, RecordedEvent};
     use crate::user::{User, UserCommand, UserCreated, UserError, UserEvent};
 
     /// The shape of a `dir` + `A256GCM` JWE: the encrypted key part is empty.

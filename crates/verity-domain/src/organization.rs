@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, Context};
-use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::event::domain_events;
 use crate::store::UniqueKey;
 
 /// Longest organization name accepted.
@@ -51,24 +51,9 @@ pub struct OrganizationCreated {
 /// Stored type name of [`OrganizationCreated`].
 pub const ORG_CREATED: &str = "org.created";
 
-impl DomainEvent for OrganizationEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Created(_) => ORG_CREATED,
-        }
-    }
-
-    fn to_data(&self) -> String {
-        match self {
-            Self::Created(payload) => to_json(payload),
-        }
-    }
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
-        match event.event_type.as_str() {
-            ORG_CREATED => Ok(Some(Self::Created(event.payload()?))),
-            _ => Ok(None),
-        }
+domain_events! {
+    OrganizationEvent {
+        Created(OrganizationCreated) => ORG_CREATED,
     }
 }
 
@@ -142,6 +127,32 @@ mod tests {
             org_id: Uuid::nil(),
             name: "Acme".into(),
         })
+    }
+
+    #[test]
+    fn the_event_round_trips_and_a_newer_schema_or_another_type_is_not_misread() {
+        use crate::event::{DecodeError, DomainEvent, RecordedEvent};
+        let event = created();
+        let mut recorded = RecordedEvent {
+            position: 1,
+            stream: stream(Uuid::nil()),
+            version: 1,
+            event_type: event.event_type().into(),
+            schema: event.schema(),
+            data: event.to_data(),
+            metadata: "{}".into(),
+            recorded_at: chrono::DateTime::UNIX_EPOCH,
+            hash: String::new(),
+        };
+        assert_eq!(event.event_type(), "org.created");
+        assert_eq!(OrganizationEvent::decode(&recorded), Ok(Some(event)));
+        recorded.schema = 2;
+        assert!(matches!(
+            OrganizationEvent::decode(&recorded),
+            Err(DecodeError::UnknownSchema { schema: 2, .. })
+        ));
+        recorded.event_type = "user.created".into();
+        assert_eq!(OrganizationEvent::decode(&recorded), Ok(None));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, Context};
 use crate::email::Email;
-use crate::event::{DecodeError, DomainEvent, RecordedEvent, to_json};
+use crate::event::domain_events;
 use crate::mfa::{MfaCommand, MfaError, MfaEvent, MfaState};
 use crate::store::UniqueKey;
 
@@ -118,10 +118,6 @@ pub struct TemporaryPasswordIssued {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Empty payload of events that carry nothing but their type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Empty {}
-
 /// Stored type name of [`UserCreated`].
 pub const USER_CREATED: &str = "user.created";
 /// Stored type name of [`PasswordChanged`].
@@ -133,38 +129,15 @@ pub const USER_DISABLED: &str = "user.disabled";
 /// Stored type name of [`UserEvent::Enabled`].
 pub const USER_ENABLED: &str = "user.enabled";
 
-impl DomainEvent for UserEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Created(_) => USER_CREATED,
-            Self::PasswordChanged(_) => USER_PASSWORD_CHANGED,
-            Self::TemporaryPasswordIssued(_) => USER_TEMPORARY_PASSWORD_ISSUED,
-            Self::Disabled => USER_DISABLED,
-            Self::Enabled => USER_ENABLED,
-            Self::Mfa(event) => event.event_type(),
-        }
+domain_events! {
+    UserEvent {
+        Created(UserCreated) => USER_CREATED,
+        PasswordChanged(PasswordChanged) => USER_PASSWORD_CHANGED,
+        TemporaryPasswordIssued(TemporaryPasswordIssued) => USER_TEMPORARY_PASSWORD_ISSUED,
+        Disabled => USER_DISABLED,
+        Enabled => USER_ENABLED,
     }
-
-    fn to_data(&self) -> String {
-        match self {
-            Self::Created(payload) => to_json(payload),
-            Self::PasswordChanged(payload) => to_json(payload),
-            Self::TemporaryPasswordIssued(payload) => to_json(payload),
-            Self::Disabled | Self::Enabled => to_json(&Empty {}),
-            Self::Mfa(event) => event.to_data(),
-        }
-    }
-
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>, DecodeError> {
-        Ok(Some(match event.event_type.as_str() {
-            USER_CREATED => Self::Created(event.payload()?),
-            USER_PASSWORD_CHANGED => Self::PasswordChanged(event.payload()?),
-            USER_TEMPORARY_PASSWORD_ISSUED => Self::TemporaryPasswordIssued(event.payload()?),
-            USER_DISABLED => Self::Disabled,
-            USER_ENABLED => Self::Enabled,
-            _ => return Ok(MfaEvent::decode(event)?.map(Self::Mfa)),
-        }))
-    }
+    else Mfa(MfaEvent)
 }
 
 /// Why a user command is refused.
@@ -347,6 +320,7 @@ impl User {
 mod tests {
     use super::*;
     use crate::aggregate::scenario::{Scenario, context};
+    use crate::event::{DomainEvent, RecordedEvent};
 
     const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
     const NEW_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g";
