@@ -744,15 +744,7 @@ async fn finish(
     };
     let cookie = runtime::token();
     let expires_at = session::expires_in(state.settings.session_lifetime);
-    state
-        .expiring
-        .put(
-            kind::SESSION,
-            &token_digest(&cookie),
-            &session::encode(&authentication)?,
-            expires_at,
-        )
-        .await?;
+    let session_state = session::encode(&authentication)?;
     let metadata = session::metadata(Some(&user_id_text), &origin);
     let succeeded = SignInSucceeded {
         user_id: user_id_text.clone(),
@@ -764,24 +756,34 @@ async fn finish(
         device_trust_used: factor == SecondFactor::TrustedDevice,
         origin: origin.clone(),
     };
-    session::record(
-        state,
-        user::stream(user_id),
-        vec![facts::fact(SIGNIN_SUCCEEDED, &succeeded, metadata.clone())],
-    )
-    .await?;
     let started = SessionStarted {
         sid: authentication.sid.clone(),
         user_id: user_id_text,
         auth_time: runtime::now(),
         amr: authentication.amr.clone(),
     };
-    session::record(
-        state,
-        facts::session_stream(&authentication.sid),
-        vec![facts::fact(SESSION_STARTED, &started, metadata)],
-    )
-    .await?;
+    // At once: the two facts then reach the store's writer together and share one commit
+    // (group commit), and the session is stored meanwhile.
+    let session_digest = token_digest(&cookie);
+    tokio::try_join!(
+        async {
+            state
+                .expiring
+                .put(kind::SESSION, &session_digest, &session_state, expires_at)
+                .await
+                .map_err(HttpError::from)
+        },
+        session::record(
+            state,
+            user::stream(user_id),
+            vec![facts::fact(SIGNIN_SUCCEEDED, &succeeded, metadata.clone())],
+        ),
+        session::record(
+            state,
+            facts::session_stream(&authentication.sid),
+            vec![facts::fact(SESSION_STARTED, &started, metadata)],
+        ),
+    )?;
     let mut response = issue_code(state, transaction.request, authentication).await?;
     let secure = state.settings.secure_cookies();
     set_cookie(

@@ -378,6 +378,11 @@ async fn follow_once<P: Projection>(
             save_or_warn(shared).await;
             *since_snapshot = 0;
         }
+        if shared.position() >= head {
+            // Caught up with what the wait saw; a later append ends the next wait at
+            // once, so no read is spent on finding nothing (one per append, before).
+            return Ok(());
+        }
     }
 }
 
