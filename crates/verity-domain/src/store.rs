@@ -165,6 +165,7 @@ pub struct Snapshot {
 pub trait SnapshotStore: Send + Sync + 'static {
     /// The latest snapshot of a projection, if any.
     async fn load_snapshot(&self, name: &str) -> Result<Option<Snapshot>, StoreError>;
-    /// Replaces a projection's snapshot.
-    async fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+    /// Replaces a projection's snapshot. Takes the snapshot by value: its data (tens of
+    /// MiB for a large organization) moves into the query instead of being copied.
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
 }

@@ -417,7 +417,7 @@ async fn save<P: Projection>(shared: &Arc<Shared<P>>) -> Result<(), ProjectionEr
     let bytes = data.len();
     shared
         .snapshots
-        .save_snapshot(&Snapshot {
+        .save_snapshot(Snapshot {
             name: P::NAME.to_owned(),
             version: P::VERSION,
             position,

@@ -120,7 +120,7 @@ macro_rules! sql_backend {
 
             async fn save_snapshot(
                 &self,
-                snapshot: &verity_domain::Snapshot,
+                snapshot: verity_domain::Snapshot,
             ) -> Result<(), verity_domain::StoreError> {
                 save_snapshot(&self.pool, snapshot).await
             }
@@ -319,13 +319,13 @@ macro_rules! sql_backend {
         /// Replaces a projection's snapshot.
         pub(crate) async fn save_snapshot(
             pool: &sqlx::Pool<$database>,
-            snapshot: &verity_domain::Snapshot,
+            snapshot: verity_domain::Snapshot,
         ) -> Result<(), verity_domain::StoreError> {
             sqlx::query($save_snapshot)
-                .bind(&snapshot.name)
+                .bind(snapshot.name)
                 .bind(i64::from(snapshot.version))
                 .bind(crate::sql::to_i64(snapshot.position)?)
-                .bind(snapshot.data.as_slice())
+                .bind(snapshot.data)
                 .execute(pool)
                 .await
                 .map_err(crate::sql::map_error)?;

@@ -154,7 +154,7 @@ async fn events_before_the_snapshot_are_not_read_again() {
     // A snapshot whose state could not come from folding: had the first two events been
     // folded again, the count would not be 1000 + 3.
     test.snapshots()
-        .save_snapshot(&Snapshot {
+        .save_snapshot(Snapshot {
             name: Counter::NAME.into(),
             version: Counter::VERSION,
             position: 2,
@@ -204,7 +204,7 @@ async fn an_unreadable_or_future_snapshot_is_thrown_away() {
         (9, serde_json::to_vec(&Counter { events: 9 }).unwrap()),
     ] {
         test.snapshots()
-            .save_snapshot(&Snapshot {
+            .save_snapshot(Snapshot {
                 name: Counter::NAME.into(),
                 version: Counter::VERSION,
                 position,

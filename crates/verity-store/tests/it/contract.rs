@@ -279,7 +279,7 @@ pub async fn snapshots_are_saved_and_replaced(backend: Backend) {
         position: 10,
         data: b"{}".to_vec(),
     };
-    store.save_snapshot(&first).await.unwrap();
+    store.save_snapshot(first.clone()).await.unwrap();
     assert_eq!(store.load_snapshot("users").await.unwrap(), Some(first));
     let second = Snapshot {
         name: "users".into(),
@@ -287,7 +287,7 @@ pub async fn snapshots_are_saved_and_replaced(backend: Backend) {
         position: 20,
         data: vec![0, 159, 146, 150],
     };
-    store.save_snapshot(&second).await.unwrap();
+    store.save_snapshot(second.clone()).await.unwrap();
     assert_eq!(store.load_snapshot("users").await.unwrap(), Some(second));
 }
 
