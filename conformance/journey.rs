@@ -1192,3 +1192,58 @@ async fn the_sign_in_benchmark_walks_the_journey_it_measures() {
         "{succeeded:?}"
     );
 }
+
+/// Ten sign-ins with recovery codes use the whole set: the page counts down, and at none
+/// left it says so and puts "Generate new recovery codes" first — "Continue" still works.
+#[tokio::test]
+async fn the_last_recovery_code_makes_generating_the_first_action() {
+    let provider = Provider::start().await;
+    let (email, temporary) = provider.person("mary@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let mut browser = Browser::new();
+    enrolled(&provider, &mut browser, &url, &email, &temporary).await;
+    let codes = browser.person(&email).recovery_codes;
+    assert_eq!(codes.len(), 10);
+    for (used, code) in codes.iter().enumerate() {
+        let asked = after_password(&provider, &mut browser, &url, &email).await;
+        let page = browser
+            .submit(
+                &provider.issuer,
+                &asked,
+                "/login/recovery",
+                &[("recovery_code", code)],
+            )
+            .await;
+        let generate = page.body.find("action=\"/login/recovery/regenerate\"");
+        let continue_at = page.body.find("action=\"/login/continue\"");
+        match 9 - used {
+            0 => {
+                assert!(
+                    page.body
+                        .contains("You have no unused recovery codes left."),
+                    "{}",
+                    page.body
+                );
+                assert!(generate.unwrap() < continue_at.unwrap(), "generate first");
+            }
+            1 => {
+                assert!(page.body.contains("You have 1 unused recovery code left."));
+                assert!(continue_at.unwrap() < generate.unwrap(), "continue first");
+            }
+            left => {
+                let text = format!("You have {left} unused recovery codes left.");
+                assert!(page.body.contains(&text), "{}", page.body);
+                assert!(continue_at.unwrap() < generate.unwrap(), "continue first");
+            }
+        }
+        let redirect = browser
+            .submit(&provider.issuer, &page, "/login/continue", &[])
+            .await;
+        assert!(
+            redirect.redirect_param("code").is_some(),
+            "sign-in {used}: {}",
+            redirect.body
+        );
+        log_out(&provider, &mut browser).await;
+    }
+}
