@@ -1247,3 +1247,100 @@ async fn the_last_recovery_code_makes_generating_the_first_action() {
         log_out(&provider, &mut browser).await;
     }
 }
+
+/// An admin lifts both locks before they end: `verity user unlock` records who did it
+/// (`user.unlocked`, the operator as actor), and the right password and then the right
+/// code work at once. With nothing locked it says so and writes nothing.
+#[tokio::test]
+async fn an_admin_unlocks_a_locked_password_and_a_locked_code_step() {
+    let target = crate::support::Target::sqlite();
+    let provider = Provider::start_with(
+        target,
+        &[("VERITY__PASSWORDS__DELAY_AFTER_FAILURES", "1000")],
+    )
+    .await;
+    let (email, temporary) = provider.person("joan@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let mut browser = Browser::new();
+    enrolled(&provider, &mut browser, &url, &email, &temporary).await;
+    let unlock = [
+        "user",
+        "unlock",
+        email.as_str(),
+        "--org",
+        "Default",
+        "--json",
+    ];
+    let nothing = json_lines(&provider.target.ok(&unlock));
+    assert_eq!(nothing[0]["unlocked"], false);
+
+    let page = browser.get(&url).await;
+    for _ in 0..10 {
+        browser
+            .submit(
+                &provider.issuer,
+                &page,
+                "/login",
+                &[("email", &email), ("password", "wrong password")],
+            )
+            .await;
+    }
+    let locked = after_password(&provider, &mut browser, &url, &email).await;
+    assert!(
+        locked.body.contains("Too many failed sign-ins"),
+        "{}",
+        locked.body
+    );
+    let lifted = json_lines(&provider.target.ok(&unlock));
+    assert_eq!(lifted[0]["unlocked"], true);
+    assert!(lifted[0]["password_locked_until"].is_string(), "{lifted:?}");
+
+    let asked = after_password(&provider, &mut browser, &url, &email).await;
+    assert!(is_step(&asked, "/login/mfa"), "{}", asked.body);
+    for _ in 0..5 {
+        browser
+            .submit(
+                &provider.issuer,
+                &asked,
+                "/login/mfa",
+                &[("code", "999999")],
+            )
+            .await;
+    }
+    let person = browser.person(&email);
+    let secret = person.secret.clone().unwrap();
+    let (right, step) = totp_code(&secret, person.last_step).await;
+    let refused = browser
+        .submit(&provider.issuer, &asked, "/login/mfa", &[("code", &right)])
+        .await;
+    assert!(refused.body.contains("locked"), "{}", refused.body);
+    let lifted = json_lines(&provider.target.ok(&unlock));
+    assert!(lifted[0]["code_locked_until"].is_string(), "{lifted:?}");
+    let (right, _) = totp_code(&secret, Some(step)).await;
+    let redirect = browser
+        .submit(&provider.issuer, &asked, "/login/mfa", &[("code", &right)])
+        .await;
+    assert!(
+        redirect.redirect_param("code").is_some(),
+        "{}",
+        redirect.body
+    );
+
+    let unlocked =
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "user.unlocked"]),
+        );
+    assert_eq!(
+        unlocked.len(),
+        2,
+        "one event per unlock that lifted something"
+    );
+    assert!(
+        unlocked
+            .iter()
+            .all(|event| event["metadata"]["actor"]["kind"] == "cli"),
+        "the operator is the actor: {unlocked:?}"
+    );
+}

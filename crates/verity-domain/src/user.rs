@@ -64,6 +64,9 @@ pub enum UserCommand {
     Disable,
     /// An admin allows sign-in again.
     Enable,
+    /// An admin lifts the sign-in locks (too many wrong passwords or codes). The locks
+    /// are protocol state outside the log; this records who lifted them, and when.
+    Unlock,
     /// The second factor: authenticator app, recovery codes, trusted devices.
     Mfa(MfaCommand),
 }
@@ -81,6 +84,8 @@ pub enum UserEvent {
     Disabled,
     /// `user.enabled`
     Enabled,
+    /// `user.unlocked`
+    Unlocked,
     /// `user.totp.*`, `user.recovery_code*`, `user.device.*` (see [`crate::mfa`]).
     Mfa(MfaEvent),
 }
@@ -128,6 +133,8 @@ pub const USER_TEMPORARY_PASSWORD_ISSUED: &str = "user.temporary_password.issued
 pub const USER_DISABLED: &str = "user.disabled";
 /// Stored type name of [`UserEvent::Enabled`].
 pub const USER_ENABLED: &str = "user.enabled";
+/// Stored type name of [`UserEvent::Unlocked`].
+pub const USER_UNLOCKED: &str = "user.unlocked";
 
 domain_events! {
     UserEvent {
@@ -136,6 +143,7 @@ domain_events! {
         TemporaryPasswordIssued(TemporaryPasswordIssued) => USER_TEMPORARY_PASSWORD_ISSUED,
         Disabled => USER_DISABLED,
         Enabled => USER_ENABLED,
+        Unlocked => USER_UNLOCKED,
     }
     else Mfa(MfaEvent)
 }
@@ -273,6 +281,11 @@ impl Aggregate for User {
                 }
                 Ok(vec![UserEvent::Enabled])
             }
+            // Allowed for a disabled person too: lifting a lock grants nothing by itself.
+            UserCommand::Unlock => {
+                self.existing()?;
+                Ok(vec![UserEvent::Unlocked])
+            }
             UserCommand::Mfa(command) => {
                 self.existing()?;
                 if self.disabled && command.refused_when_disabled() {
@@ -295,6 +308,7 @@ impl Aggregate for User {
             UserEvent::TemporaryPasswordIssued(_) => self.password_hash = None,
             UserEvent::Disabled => self.disabled = true,
             UserEvent::Enabled => self.disabled = false,
+            UserEvent::Unlocked => {}
             UserEvent::Mfa(event) => self.mfa = std::mem::take(&mut self.mfa).evolve(event),
         }
         self
@@ -519,6 +533,19 @@ mod tests {
         Scenario::<User>::given([created(), UserEvent::Disabled])
             .when(UserCommand::Enable)
             .then([UserEvent::Enabled]);
+    }
+
+    #[test]
+    fn an_admin_unlocks_an_existing_person_even_a_disabled_one() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::Unlock)
+            .then([UserEvent::Unlocked]);
+        Scenario::<User>::given([created(), UserEvent::Disabled])
+            .when(UserCommand::Unlock)
+            .then([UserEvent::Unlocked]);
+        Scenario::<User>::given([])
+            .when(UserCommand::Unlock)
+            .then_err(UserError::NotFound);
     }
 
     #[test]

@@ -666,6 +666,12 @@ impl FailureLimit {
     pub async fn reset(&self, store: &dyn ExpiringStore, key: &str) -> Result<(), StoreError> {
         store.remove(self.failures_kind, key).await
     }
+
+    /// Lifts a lock and forgets the failures: an admin's unlock (`verity user unlock`).
+    pub async fn clear(&self, store: &dyn ExpiringStore, key: &str) -> Result<(), StoreError> {
+        store.remove(self.lock_kind, key).await?;
+        store.remove(self.failures_kind, key).await
+    }
 }
 
 /// The expiring-store key of a user's MFA failures.

@@ -13,7 +13,9 @@ use verity_domain::mfa::{
     USER_RECOVERY_CODES_GENERATED, USER_TOTP_ENROLLED, USER_TOTP_RESET,
 };
 use verity_domain::user::USER_TEMPORARY_PASSWORD_ISSUED;
-use verity_domain::user::{USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED};
+use verity_domain::user::{
+    USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED, USER_UNLOCKED,
+};
 use verity_domain::{DecodeError, Email, RecordedEvent};
 
 use crate::decode;
@@ -247,6 +249,15 @@ impl Users {
         Ok(())
     }
 
+    /// The locks themselves are outside the log; the view only notes that something
+    /// happened to the person.
+    fn apply_unlocked(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        if let Some(view) = self.existing(event)? {
+            view.updated_at = event.recorded_at;
+        }
+        Ok(())
+    }
+
     fn apply_mfa(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         let Some(change) = Change::decode(event)? else {
             return Ok(());
@@ -307,6 +318,7 @@ impl Projection for Users {
             USER_TEMPORARY_PASSWORD_ISSUED => self.apply_temporary_password_issued(event),
             USER_DISABLED => self.apply_disabled(event, true),
             USER_ENABLED => self.apply_disabled(event, false),
+            USER_UNLOCKED => self.apply_unlocked(event),
             USER_TOTP_ENROLLED
             | USER_RECOVERY_CODES_GENERATED
             | USER_RECOVERY_CODE_USED

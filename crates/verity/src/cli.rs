@@ -283,6 +283,15 @@ pub enum UserCommand {
         #[arg(long)]
         org: String,
     },
+    /// Lift a person's sign-in locks (too many wrong passwords for their address, too
+    /// many wrong codes) before they end, and forget the failures counted so far.
+    Unlock {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+    },
 }
 
 /// `verity client ...`

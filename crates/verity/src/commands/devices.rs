@@ -16,7 +16,7 @@ use crate::app::{App, cli_context, now};
 const HASH_PREFIX: usize = 12;
 
 /// The person with `email` in `org`.
-fn find_person(app: &App, org: &str, email: &Email) -> anyhow::Result<UserView> {
+pub(super) fn find_person(app: &App, org: &str, email: &Email) -> anyhow::Result<UserView> {
     app.projector.read(|models| {
         let org = find_org(models, org)?;
         models

@@ -10,6 +10,7 @@ mod keys;
 mod org;
 mod replay;
 mod serve;
+mod unlock;
 mod user;
 
 use std::process::ExitCode;

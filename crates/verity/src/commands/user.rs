@@ -51,6 +51,7 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
             change(&app, &org, &email, Command::Enable, "enabled", json).await
         }
         UserCommand::Devices { email, org } => super::devices::list(&app, &org, &email, json),
+        UserCommand::Unlock { email, org } => super::unlock::run(&app, &org, &email, json).await,
         UserCommand::ForgetDevices { email, org } => {
             super::devices::forget_all(&app, &org, &email, json).await
         }
