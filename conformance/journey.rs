@@ -1344,3 +1344,56 @@ async fn an_admin_unlocks_a_locked_password_and_a_locked_code_step() {
         "the operator is the actor: {unlocked:?}"
     );
 }
+
+/// An admin lifts a network's lock before it ends: `verity network unlock` records
+/// `network.unlocked` on the network's stream and sign-ins from it are checked again.
+#[tokio::test]
+async fn an_admin_unlocks_a_locked_network() {
+    let target = crate::support::Target::sqlite();
+    let provider = Provider::start_with(target, &[("VERITY__SIGN_IN__IP_MAX_FAILURES", "3")]).await;
+    let (email, temporary) = provider.person("hedy@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let mut browser = Browser::new();
+    let unlock = ["network", "unlock", "127.0.0.1", "--json"];
+    assert_eq!(
+        json_lines(&provider.target.ok(&unlock))[0]["unlocked"],
+        false
+    );
+    let addresses = ["a@example.org", "b@example.org", "c@example.org"];
+    let locked = fail_sign_ins(&provider, &mut browser, &url, &addresses).await;
+    assert_refused_for_the_network(&locked, "the third failure");
+
+    let lifted = json_lines(&provider.target.ok(&unlock));
+    assert_eq!(lifted[0]["unlocked"], true, "{lifted:?}");
+    assert_eq!(lifted[0]["network"], "127.0.0.1");
+    assert!(lifted[0]["locked_until"].is_string(), "{lifted:?}");
+    let page = browser.get(&url).await;
+    let answer = browser
+        .submit(
+            &provider.issuer,
+            &page,
+            "/login",
+            &[("email", &email), ("password", &temporary)],
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(is_step(&answer, "/login/password"), "{}", answer.body);
+    let recorded =
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "network.unlocked"]),
+        );
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["stream"], "network-127.0.0.1");
+    assert_eq!(recorded[0]["metadata"]["actor"]["kind"], "cli");
+    assert!(
+        provider
+            .target
+            .run(&["network", "unlock", "not-an-address"])
+            .status
+            .code()
+            == Some(2),
+        "a bad address is a usage error"
+    );
+}

@@ -32,6 +32,26 @@ pub fn grant_stream(grant_id: &str) -> String {
 /// The stream of failed sign-ins for addresses that have no account.
 pub const UNKNOWN_SIGNIN_STREAM: &str = "signin-unknown";
 
+/// An admin lifted the per-IP sign-in lock of a network (`verity network unlock`).
+pub const NETWORK_UNLOCKED: &str = "network.unlocked";
+
+/// The stream of facts about one client network (an IPv4 address or an IPv6 /64, as the
+/// per-IP sign-in limit counts them).
+pub fn network_stream(network: &str) -> String {
+    format!("network-{network}")
+}
+
+/// Payload of [`NETWORK_UNLOCKED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkUnlocked {
+    /// The network as the limit counts it: an IPv4 address or an IPv6 /64.
+    pub network: String,
+    /// When its lock would have ended, if it was locked.
+    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Failures counted in the current window, forgotten now.
+    pub failures: u64,
+}
+
 /// Where a request came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {

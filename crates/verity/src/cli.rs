@@ -58,6 +58,9 @@ pub enum Command {
     /// Check the log's integrity.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Client networks and the per-IP sign-in limit.
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// Rebuild every projection from position 0 and compare with the live state.
     Replay,
     /// Measure the store and the read models (see docs/performance.md).
@@ -383,6 +386,17 @@ pub struct ExportArgs {
     /// Only events recorded before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `verity network ...`
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Lift the per-IP sign-in lock of a client address (an IPv6 address counts as its
+    /// /64) before it ends, and forget its failures.
+    Unlock {
+        /// The client IP address, as the server sees it (after trusted proxies).
+        address: std::net::IpAddr,
+    },
 }
 
 /// `verity audit ...`

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use verity_projection::{OrganizationView, ReadModels};
 
 use crate::app::App;
-use crate::cli::{AuditCommand, Command, EventsCommand};
+use crate::cli::{AuditCommand, Command, EventsCommand, NetworkCommand};
 use crate::config::Config;
 
 /// Exit status of a chain that does not verify.
@@ -37,6 +37,9 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
         Command::Audit(AuditCommand::Verify) => audit::verify(config, json).await,
+        Command::Network(NetworkCommand::Unlock { address }) => {
+            unlock::network(&App::open(config).await?, address, json).await
+        }
         Command::Replay => replay::run(config, json).await,
         Command::Bench(command) => bench::run(command, config).await,
     }

@@ -1,14 +1,18 @@
-//! `verity user unlock EMAIL --org ORG`: lifts the sign-in locks of a person before they
-//! end (docs/sign-in.md). The locks and failure counts are protocol state in the expiring
-//! store, outside the log; the unlock itself is recorded (`user.unlocked`, the operator as
-//! actor), so an auditor sees who let whom try again.
+//! `verity user unlock EMAIL --org ORG` and `verity network unlock ADDRESS`: lift sign-in
+//! locks before they end (docs/sign-in.md). The locks and failure counts are protocol
+//! state in the expiring store, outside the log; an unlock itself is recorded
+//! (`user.unlocked`, `network.unlocked`, the operator as actor), so an auditor sees who
+//! let whom try again. With nothing locked or counted, nothing is written.
 
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
+use verity_domain::session::{self as facts, NETWORK_UNLOCKED, NetworkUnlocked};
 use verity_domain::user::{self, User, UserCommand};
-use verity_domain::{Email, ExpiringStore, execute};
-use verity_oidc::mfa::{FailureLimit, LockState, mfa_failure_key, password_failure_key};
+use verity_domain::{AppendRequest, Email, ExpectedVersion, ExpiringStore, execute};
+use verity_oidc::mfa::{
+    FailureLimit, LockState, client_ip_failure_key, mfa_failure_key, password_failure_key,
+};
 
 use super::devices::find_person;
 use super::print_json;
@@ -43,6 +47,7 @@ impl Counted {
     }
 }
 
+/// `verity user unlock`: the password lock of the person's address and their code step's.
 pub(super) async fn run(app: &App, org: &str, email: &str, json: bool) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email)?;
     let person = find_person(app, org, &email)?;
@@ -93,6 +98,57 @@ pub(super) async fn run(app: &App, org: &str, email: &str, json: bool) -> anyhow
             describe("passwords", &password),
             describe("codes", &code)
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `verity network unlock ADDRESS`: the per-IP lock of the address's network.
+pub(super) async fn network(
+    app: &App,
+    address: std::net::IpAddr,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let context = cli_context();
+    let store: &dyn ExpiringStore = app.store.as_ref();
+    let limit = app.config.sign_in.ip_lockout();
+    let network = client_ip_failure_key(address);
+    let counted = Counted::read(&limit, store, &network, context.now).await?;
+    if counted.is_clear() {
+        if json {
+            print_json(&serde_json::json!({ "network": network, "unlocked": false }));
+        } else {
+            println!("{network} is not locked and has no failed sign-ins counted");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let unlocked = NetworkUnlocked {
+        network: network.clone(),
+        locked_until: counted.locked_until,
+        failures: counted.failures,
+    };
+    let request = AppendRequest::new(
+        facts::network_stream(&network),
+        ExpectedVersion::Any,
+        vec![facts::fact(NETWORK_UNLOCKED, &unlocked, context.metadata())],
+    );
+    app.store.append(request).await?;
+    limit.clear(store, &network).await?;
+    if json {
+        print_json(&serde_json::json!({
+            "network": network, "unlocked": true,
+            "locked_until": counted.locked_until, "failures": counted.failures,
+        }));
+    } else {
+        match counted.locked_until {
+            Some(until) => println!(
+                "unlocked {network} (locked until {}); sign-ins from it are checked afresh",
+                until.to_rfc3339()
+            ),
+            None => println!(
+                "forgot {} failed sign-in(s) from {network}",
+                counted.failures
+            ),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
