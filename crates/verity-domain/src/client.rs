@@ -738,7 +738,7 @@ fn unique<T: Clone + PartialEq>(items: &[T]) -> Vec<T> {
 mod tests {
     use super::*;
     use crate::aggregate::scenario::{Scenario, context};
-    use crate::event::{DomainEvent, RecordedEvent};
+    use crate::event::{DomainEvent, recorded};
 
     const ID: &str = "Xq3v9TtYb2Wn0JfKc7LpAg";
     const HASH: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
@@ -1428,17 +1428,7 @@ mod tests {
             }),
             ClientEvent::Deleted,
         ] {
-            let recorded = RecordedEvent {
-                position: 1,
-                stream: stream(ID),
-                version: 1,
-                event_type: event.event_type().into(),
-                schema: event.schema(),
-                data: event.to_data(),
-                metadata: "{}".into(),
-                recorded_at: context().now,
-                hash: String::new(),
-            };
+            let recorded = recorded(stream(ID), &event);
             assert_eq!(ClientEvent::decode(&recorded).unwrap(), Some(event));
         }
     }

@@ -150,6 +150,23 @@ pub fn to_json<T: Serialize>(payload: &T) -> String {
     serde_json::to_string(payload).unwrap_or_else(|_| String::from("{}"))
 }
 
+/// `event` as the store would hand it back at position 1 of `stream`: what the tests of
+/// each aggregate decode.
+#[cfg(test)]
+pub(crate) fn recorded<E: DomainEvent>(stream: String, event: &E) -> RecordedEvent {
+    RecordedEvent {
+        position: 1,
+        stream,
+        version: 1,
+        event_type: event.event_type().into(),
+        schema: event.schema(),
+        data: event.to_data(),
+        metadata: "{}".into(),
+        recorded_at: DateTime::UNIX_EPOCH,
+        hash: String::new(),
+    }
+}
+
 /// Empty payload of events that carry nothing but their type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Empty {}

@@ -344,7 +344,7 @@ mod tests {
 
     use super::*;
     use crate::aggregate::scenario::{Scenario, context};
-    use crate::event::{DomainEvent, RecordedEvent};
+    use crate::event::{DomainEvent, recorded};
 
     const KID: &str = "k1";
     /// The shape of a `dir` + `A256GCM` JWE: the encrypted key part is empty.
@@ -540,17 +540,7 @@ mod tests {
     #[test]
     fn events_round_trip_through_the_envelope() {
         for event in [generated(), activated(), retired()] {
-            let recorded = RecordedEvent {
-                position: 1,
-                stream: stream(KID),
-                version: 1,
-                event_type: event.event_type().into(),
-                schema: event.schema(),
-                data: event.to_data(),
-                metadata: "{}".into(),
-                recorded_at: context().now,
-                hash: String::new(),
-            };
+            let recorded = recorded(stream(KID), &event);
             assert_eq!(SigningKeyEvent::decode(&recorded).unwrap(), Some(event));
         }
     }

@@ -522,7 +522,7 @@ mod tests {
     use crate::aggregate::Aggregate;
     use crate::aggregate::scenario::{Scenario, context};
     use crate::email::Email;
-    use crate::event::{DecodeError, DomainEvent, RecordedEvent};
+    use crate::event::{DecodeError, DomainEvent, RecordedEvent, recorded};
     use crate::user::{User, UserCommand, UserCreated, UserError, UserEvent};
 
     /// The shape of a `dir` + `A256GCM` JWE: the encrypted key part is empty.
@@ -1038,17 +1038,7 @@ mod tests {
                 .contains("\"reason\":\"authenticator_reset\""),
         );
         for event in events {
-            let recorded = RecordedEvent {
-                position: 1,
-                stream: crate::user::stream(Uuid::nil()),
-                version: 1,
-                event_type: event.event_type().into(),
-                schema: event.schema(),
-                data: event.to_data(),
-                metadata: "{}".into(),
-                recorded_at: context().now,
-                hash: String::new(),
-            };
+            let recorded = recorded(crate::user::stream(Uuid::nil()), &event);
             assert_eq!(UserEvent::decode(&recorded).unwrap(), Some(event));
         }
     }
@@ -1058,14 +1048,8 @@ mod tests {
         let event = trusted(1, 30);
         let recorded = RecordedEvent {
             position: 7,
-            stream: crate::user::stream(Uuid::nil()),
-            version: 1,
-            event_type: event.event_type().into(),
             schema: 2,
-            data: event.to_data(),
-            metadata: "{}".into(),
-            recorded_at: context().now,
-            hash: String::new(),
+            ..recorded(crate::user::stream(Uuid::nil()), &event)
         };
         assert!(matches!(
             UserEvent::decode(&recorded),

@@ -131,19 +131,9 @@ mod tests {
 
     #[test]
     fn the_event_round_trips_and_a_newer_schema_or_another_type_is_not_misread() {
-        use crate::event::{DecodeError, DomainEvent, RecordedEvent};
+        use crate::event::{DecodeError, DomainEvent, recorded};
         let event = created();
-        let mut recorded = RecordedEvent {
-            position: 1,
-            stream: stream(Uuid::nil()),
-            version: 1,
-            event_type: event.event_type().into(),
-            schema: event.schema(),
-            data: event.to_data(),
-            metadata: "{}".into(),
-            recorded_at: chrono::DateTime::UNIX_EPOCH,
-            hash: String::new(),
-        };
+        let mut recorded = recorded(stream(Uuid::nil()), &event);
         assert_eq!(event.event_type(), "org.created");
         assert_eq!(OrganizationEvent::decode(&recorded), Ok(Some(event)));
         recorded.schema = 2;

@@ -334,7 +334,7 @@ impl User {
 mod tests {
     use super::*;
     use crate::aggregate::scenario::{Scenario, context};
-    use crate::event::{DomainEvent, RecordedEvent};
+    use crate::event::{DomainEvent, recorded};
 
     const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
     const NEW_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g";
@@ -561,17 +561,7 @@ mod tests {
     #[test]
     fn events_round_trip_through_the_envelope() {
         for event in [created(), issued(), UserEvent::Disabled, UserEvent::Enabled] {
-            let recorded = RecordedEvent {
-                position: 1,
-                stream: stream(Uuid::nil()),
-                version: 1,
-                event_type: event.event_type().into(),
-                schema: event.schema(),
-                data: event.to_data(),
-                metadata: "{}".into(),
-                recorded_at: context().now,
-                hash: String::new(),
-            };
+            let recorded = recorded(stream(Uuid::nil()), &event);
             assert_eq!(UserEvent::decode(&recorded).unwrap(), Some(event));
         }
     }

@@ -9,7 +9,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use verity_oidc::mfa::{LockState, client_ip_failure_key};
+use verity_oidc::mfa::client_ip_failure_key;
 
 use crate::client_ip::Caller;
 use crate::{AppState, HttpError};
@@ -23,18 +23,12 @@ pub(crate) async fn locked_until(
     let Some(ip) = caller.ip else {
         return Ok(None);
     };
+    let limit = &state.settings.ip_limit;
     let key = client_ip_failure_key(ip);
-    Ok(
-        match state
-            .settings
-            .ip_limit
-            .state(state.expiring.as_ref(), &key, now)
-            .await?
-        {
-            LockState::Open => None,
-            LockState::Locked { until } => Some(until),
-        },
-    )
+    Ok(limit
+        .state(state.expiring.as_ref(), &key, now)
+        .await?
+        .until())
 }
 
 /// Counts a failed sign-in from the caller's address; returns the end of the lock when

@@ -66,9 +66,7 @@ pub(crate) async fn load(
             .error(StatusCode::BAD_REQUEST, STRINGS.csrf_failed)));
     };
     let Some(bytes) = state.expiring.get(kind::LOGIN, &tx, runtime::now()).await? else {
-        return Ok(Err(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired)));
+        return Ok(Err(expired(state)));
     };
     let transaction: LoginTransaction = session::decode(&bytes)?;
     let cookie_csrf = cookies::get(&caller.headers, cookies::CSRF).unwrap_or_default();
@@ -90,6 +88,14 @@ pub(crate) async fn load(
         transaction,
         form,
     }))
+}
+
+/// The page for a login transaction that is gone, or at another step than the form
+/// posted: start again from the application.
+fn expired(state: &AppState) -> Response {
+    state
+        .pages
+        .error(StatusCode::BAD_REQUEST, STRINGS.login_expired)
 }
 
 /// Saves the transaction with its new stage.
@@ -274,9 +280,7 @@ async fn change_password(
         Err(page) => return Ok(page),
     };
     let Stage::ChangePassword { user_id } = transaction.stage else {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        return Ok(expired(state));
     };
     let person = user(state, user_id)?;
     let new = form.get("new_password").unwrap_or_default().to_owned();
@@ -344,9 +348,7 @@ async fn enroll_totp(
         sealed_secret,
     } = transaction.stage.clone()
     else {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        return Ok(expired(state));
     };
     let person = user(state, user_id)?;
     let secret = engine::open_totp_secret(state.keys.master(), user_id, &sealed_secret)
@@ -435,9 +437,7 @@ pub(crate) async fn continue_after_codes(
                 (user_id, SecondFactor::RecoveryCode)
             }
             _ => {
-                return Ok(state
-                    .pages
-                    .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+                return Ok(expired(&state));
             }
         };
         finish(&state, &caller, &tx, transaction, user_id, factor, None).await
@@ -475,15 +475,11 @@ async fn mfa_code(
         Err(page) => return Ok(page),
     };
     let Stage::Mfa { user_id } = transaction.stage else {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        return Ok(expired(state));
     };
     let person = user(state, user_id)?;
     let Some(totp) = &person.mfa.totp else {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        return Ok(expired(state));
     };
     let app_name = totp.app_name.clone();
     let again = |message: &str| {
@@ -612,9 +608,7 @@ pub(crate) async fn regenerate_recovery_codes(
             Err(page) => return Ok(page),
         };
         let Stage::RecoveryCodeUsed { user_id } = transaction.stage else {
-            return Ok(state
-                .pages
-                .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+            return Ok(expired(&state));
         };
         let codes = engine::generate_recovery_codes(&mut runtime::crypto_rng());
         let command = MfaCommand::RegenerateRecoveryCodes {
@@ -719,9 +713,7 @@ async fn finish(
         .await?
         .is_none()
     {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.login_expired));
+        return Ok(expired(state));
     }
     let origin = session::origin(caller, Some(&transaction.request.client_id));
     if let Some((digest, previous)) = session::current(state, &caller.headers).await? {

@@ -11,8 +11,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use rand::{Rng, RngExt};
 use subtle::ConstantTimeEq;
@@ -68,14 +68,10 @@ pub async fn hash_password_blocking(password: String) -> Result<String, HashErro
         .map_err(|error| HashError(error.to_string()))?
 }
 
-/// Whether `password` matches the PHC string (the comparison inside is constant-time).
-/// A malformed hash never matches. Allocates its own working memory; servers use
-/// [`verify_password_in`] through [`Hashing`].
+/// Whether `password` matches the PHC string: [`verify_password_in`] with working memory
+/// of its own; servers verify through [`Hashing`].
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else {
-        return false;
-    };
-    argon2().is_ok_and(|argon2| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
+    verify_password_in(password, phc, &mut HashMemory::default())
 }
 
 /// Argon2's working memory for one hash, reused from hash to hash. It grows to the largest

@@ -555,6 +555,16 @@ pub enum LockState {
     },
 }
 
+impl LockState {
+    /// When attempts are allowed again, if they are not now.
+    pub fn until(self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Open => None,
+            Self::Locked { until } => Some(until),
+        }
+    }
+}
+
 /// What recording a failure found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureRecorded {

@@ -11,7 +11,7 @@ use verity_domain::session::{self as facts, NETWORK_UNLOCKED, NetworkUnlocked};
 use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{AppendRequest, Email, ExpectedVersion, ExpiringStore, execute};
 use verity_oidc::mfa::{
-    FailureLimit, LockState, client_ip_failure_key, mfa_failure_key, password_failure_key,
+    FailureLimit, client_ip_failure_key, mfa_failure_key, password_failure_key,
 };
 
 use super::devices::find_person;
@@ -31,10 +31,7 @@ impl Counted {
         key: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Self> {
-        let locked_until = match limit.state(store, key, now).await? {
-            LockState::Open => None,
-            LockState::Locked { until } => Some(until),
-        };
+        let locked_until = limit.state(store, key, now).await?.until();
         let failures = limit.failures(store, key, now).await?;
         Ok(Self {
             locked_until,
