@@ -12,6 +12,15 @@ use chrono::{DateTime, Utc};
 
 use crate::store::StoreError;
 
+/// A live entry as [`ExpiringStore::get_many`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// What [`ExpiringStore::get`] returns for it.
+    pub value: Vec<u8>,
+    /// What [`ExpiringStore::count`] returns for it (0 for an entry that is no counter).
+    pub count: u64,
+}
+
 /// Short-lived state with atomic single-use and counting operations. Backends live in
 /// `verity-store` and pass the same contract suite as the event store.
 #[async_trait]
@@ -45,6 +54,15 @@ pub trait ExpiringStore: Send + Sync + 'static {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Several entries in one read (one round trip to the database), in the order asked:
+    /// each live one's value and count, `None` where there is none or it expired. A step
+    /// that checks several locks before it acts reads them at once.
+    async fn get_many(
+        &self,
+        keys: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<Entry>>, StoreError>;
 
     /// Consumes the entry: removes it and returns its value if it was live. Atomic across
     /// processes: of any number of concurrent takers exactly one gets the value. An

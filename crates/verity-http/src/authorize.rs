@@ -261,16 +261,24 @@ async fn login_form(
     };
 
     let now = runtime::now();
+    let email = Email::parse(typed_email).ok();
+    let limit = &state.settings.password_limit;
+    let lock_key = email.as_ref().map(engine::password_failure_key);
+    let checks = ip_limit::checks(
+        state,
+        caller,
+        lock_key.as_deref().map(|key| (limit, key)),
+        now,
+    )
+    .await?;
     // Before anything else: a locked client address gets no password checked.
-    if let Some(until) = ip_limit::locked_until(state, caller, now).await? {
+    if let Some(until) = checks.network_locked_until {
         return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
     }
-    let Ok(email) = Email::parse(typed_email) else {
+    let (Some(email), Some(lock_key)) = (email, lock_key) else {
         return Ok(again(STRINGS.bad_credentials));
     };
-    let limit = &state.settings.password_limit;
-    let lock_key = engine::password_failure_key(&email);
-    if let LockState::Locked { .. } = limit.state(state.expiring.as_ref(), &lock_key, now).await? {
+    if let LockState::Locked { .. } = checks.step.lock {
         record_failure(state, None, &email, SignInFailure::Locked, &origin).await?;
         return Ok(again(STRINGS.password_locked));
     }
@@ -313,7 +321,9 @@ async fn login_form(
     let Some(person) = person else {
         return Ok(again(STRINGS.bad_credentials));
     };
-    limit.reset(state.expiring.as_ref(), &lock_key).await?;
+    if checks.step.failures > 0 {
+        limit.reset(state.expiring.as_ref(), &lock_key).await?;
+    }
     crate::journey::after_password(state, caller, tx, transaction, person).await
 }
 

@@ -9,26 +9,52 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use verity_oidc::mfa::client_ip_failure_key;
+use verity_oidc::mfa::{FailureLimit, Standing, client_ip_failure_key};
 
 use crate::client_ip::Caller;
 use crate::{AppState, HttpError};
 
-/// When sign-in from the caller's address is allowed again, if it is locked now.
-pub(crate) async fn locked_until(
+/// What a sign-in step checks before it acts, read in one round trip to the store.
+pub(crate) struct Checks {
+    /// When sign-in from the caller's network is allowed again, if it is locked now.
+    pub(crate) network_locked_until: Option<DateTime<Utc>>,
+    /// Where the step's own limit stands (open with no failures when it has none).
+    pub(crate) step: Standing,
+}
+
+/// Reads the lock of the caller's network and, when given, the step's own limit for a key
+/// (the password failures of an address, the code failures of a person): one
+/// [`ExpiringStore::get_many`](verity_domain::ExpiringStore::get_many) instead of a read each.
+pub(crate) async fn checks(
     state: &AppState,
     caller: &Caller,
+    step: Option<(&FailureLimit, &str)>,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, HttpError> {
-    let Some(ip) = caller.ip else {
-        return Ok(None);
+) -> Result<Checks, HttpError> {
+    let network = &state.settings.ip_limit;
+    let network_key = caller.ip.map(client_ip_failure_key);
+    let mut keys = Vec::with_capacity(3);
+    if let Some((limit, key)) = step {
+        keys.extend(limit.entries(key));
+    }
+    if let Some(network_key) = &network_key {
+        let [lock, _failures] = network.entries(network_key);
+        keys.push(lock);
+    }
+    let entries = state.expiring.get_many(&keys, now).await?;
+    let entry = |index: usize| entries.get(index).and_then(Option::as_ref);
+    let (step, network_lock) = match step {
+        Some((limit, _)) => (limit.standing(entry(0), entry(1), now), entry(2)),
+        None => (Standing::default(), entry(0)),
     };
-    let limit = &state.settings.ip_limit;
-    let key = client_ip_failure_key(ip);
-    Ok(limit
-        .state(state.expiring.as_ref(), &key, now)
-        .await?
-        .until())
+    let network_locked_until = match network_key {
+        Some(_) => network.standing(network_lock, None, now).lock.until(),
+        None => None,
+    };
+    Ok(Checks {
+        network_locked_until,
+        step,
+    })
 }
 
 /// Counts a failed sign-in from the caller's address; returns the end of the lock when

@@ -492,12 +492,13 @@ async fn mfa_code(
         ))
     };
     let now = runtime::now();
-    if let Some(until) = ip_limit::locked_until(state, caller, now).await? {
-        return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
-    }
     let limit = &state.settings.mfa_limit;
     let key = engine::mfa_failure_key(user_id);
-    if let LockState::Locked { .. } = limit.state(state.expiring.as_ref(), &key, now).await? {
+    let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
+    if let Some(until) = checks.network_locked_until {
+        return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
+    }
+    if let LockState::Locked { .. } = checks.step.lock {
         return again(STRINGS.mfa_locked);
     }
     let (factor, failure) = if recovery {
@@ -548,7 +549,9 @@ async fn mfa_code(
             failure
         });
     };
-    limit.reset(state.expiring.as_ref(), &key).await?;
+    if checks.step.failures > 0 {
+        limit.reset(state.expiring.as_ref(), &key).await?;
+    }
     if factor == SecondFactor::RecoveryCode {
         // One code fewer: before finishing, offer a new set.
         transaction.stage = Stage::RecoveryCodeUsed { user_id };

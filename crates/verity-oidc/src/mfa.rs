@@ -35,7 +35,7 @@ use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Totp};
 use uuid::Uuid;
 use verity_domain::mfa::{MAX_DEVICE_LABEL, RECOVERY_CODE_COUNT};
-use verity_domain::{Email, ExpiringStore, StoreError};
+use verity_domain::{Email, Entry, ExpiringStore, StoreError};
 use verity_projection::RecoveryCodeView;
 
 use crate::keys::{MasterKey, OpenError};
@@ -544,9 +544,10 @@ pub struct FailureLimit {
 }
 
 /// Whether a step is locked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LockState {
     /// Attempts are allowed.
+    #[default]
     Open,
     /// Locked until then.
     Locked {
@@ -563,6 +564,16 @@ impl LockState {
             Self::Locked { until } => Some(until),
         }
     }
+}
+
+/// Where a key stands with a [`FailureLimit`]: locked or not, and the failures counted in
+/// the current window. The default is a key nothing was recorded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Standing {
+    /// Whether attempts are allowed.
+    pub lock: LockState,
+    /// Failures counted in the current window (0 when none or the window passed).
+    pub failures: u64,
 }
 
 /// What recording a failure found.
@@ -623,15 +634,40 @@ impl FailureLimit {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<LockState, StoreError> {
-        Ok(match store.get(self.lock_kind, key, now).await? {
+        let lock = store.get(self.lock_kind, key, now).await?;
+        Ok(self.lock_state(lock.as_deref(), now))
+    }
+
+    /// The state of a lock entry's value (`None`: no live lock).
+    fn lock_state(&self, lock: Option<&[u8]>, now: DateTime<Utc>) -> LockState {
+        match lock {
             None => LockState::Open,
             Some(value) => LockState::Locked {
-                until: std::str::from_utf8(&value)
+                until: std::str::from_utf8(value)
                     .ok()
                     .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
                     .map_or(now + self.lock_for, |until| until.with_timezone(&Utc)),
             },
-        })
+        }
+    }
+
+    /// The two entries that say where `key` stands, for one
+    /// [`ExpiringStore::get_many`] with other reads: its lock, then its failures.
+    pub fn entries<'k>(&self, key: &'k str) -> [(&'static str, &'k str); 2] {
+        [(self.lock_kind, key), (self.failures_kind, key)]
+    }
+
+    /// Where a key stands, from the two entries [`FailureLimit::entries`] named.
+    pub fn standing(
+        &self,
+        lock: Option<&Entry>,
+        failures: Option<&Entry>,
+        now: DateTime<Utc>,
+    ) -> Standing {
+        Standing {
+            lock: self.lock_state(lock.map(|entry| entry.value.as_slice()), now),
+            failures: failures.map_or(0, |entry| entry.count),
+        }
     }
 
     /// Failures counted so far in the current window.
@@ -1153,6 +1189,23 @@ mod tests {
             Ok(self.live(kind, key, now))
         }
 
+        async fn get_many(
+            &self,
+            keys: &[(&str, &str)],
+            now: DateTime<Utc>,
+        ) -> Result<Vec<Option<Entry>>, StoreError> {
+            // Counters hold their count as the value (see `increment`).
+            Ok(keys
+                .iter()
+                .map(|(kind, key)| {
+                    self.live(kind, key, now).map(|value| Entry {
+                        count: value.as_slice().try_into().map_or(0, u64::from_le_bytes),
+                        value,
+                    })
+                })
+                .collect())
+        }
+
         async fn take(
             &self,
             kind: &str,
@@ -1297,6 +1350,40 @@ mod tests {
                 .unwrap(),
             LockState::Open
         );
+    }
+
+    #[tokio::test]
+    async fn the_standing_read_with_other_entries_is_what_state_and_failures_say() {
+        let store = MemoryStore::default();
+        let limit = mfa_limit();
+        let key = mfa_failure_key(ADA);
+        let now = at(1_000_000);
+        let (store, limit, key) = (&store, &limit, key.as_str());
+        let standing = |now| async move {
+            let entries = store.get_many(&limit.entries(key), now).await.unwrap();
+            limit.standing(entries[0].as_ref(), entries[1].as_ref(), now)
+        };
+        assert_eq!(standing(now).await, Standing::default());
+        for _ in 0..3 {
+            limit.record_failure(store, key, now).await.unwrap();
+        }
+        assert_eq!(
+            standing(now).await,
+            Standing {
+                lock: LockState::Open,
+                failures: 3
+            }
+        );
+        for _ in 0..2 {
+            limit.record_failure(store, key, now).await.unwrap();
+        }
+        let until = now + Duration::minutes(15);
+        assert_eq!(standing(now).await.lock, LockState::Locked { until });
+        assert_eq!(
+            standing(now).await.lock,
+            limit.state(store, key, now).await.unwrap()
+        );
+        assert_eq!(standing(until).await, Standing::default());
     }
 
     #[tokio::test]

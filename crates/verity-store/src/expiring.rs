@@ -25,6 +25,17 @@ pub(crate) mod statements {
     /// The value of a live entry.
     pub(crate) const GET: &str =
         "SELECT value FROM expiring WHERE kind = $1 AND key = $2 AND expires_at > $3";
+    /// The live entries of `pairs` (kind, key) pairs: `$1` is now, then each pair's kind
+    /// and key. Both planners use the primary key for each `OR` term.
+    pub(crate) fn get_many(pairs: usize) -> String {
+        let terms: Vec<String> = (0..pairs)
+            .map(|pair| format!("(kind = ${} AND key = ${})", 2 * pair + 2, 2 * pair + 3))
+            .collect();
+        format!(
+            "SELECT kind, key, value, count FROM expiring WHERE expires_at > $1 AND ({})",
+            terms.join(" OR ")
+        )
+    }
     /// Deletes an entry, live or expired, and returns it.
     pub(crate) const TAKE: &str =
         "DELETE FROM expiring WHERE kind = $1 AND key = $2 RETURNING value, expires_at";
@@ -109,6 +120,41 @@ macro_rules! expiring_backend {
                     .await
                     .map_err(crate::sql::map_error)?;
                 Ok(row.map(|(value,)| value))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(keys = keys.len()))]
+            async fn get_many(
+                &self,
+                keys: &[(&str, &str)],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<Option<verity_domain::Entry>>, verity_domain::StoreError> {
+                if keys.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Built from placeholder numbers only: no input reaches the text.
+                let statement = sqlx::AssertSqlSafe(statements::get_many(keys.len()));
+                let mut query = sqlx::query_as::<_, (String, String, Vec<u8>, i64)>(statement)
+                    .bind(micros(now));
+                for (kind, key) in keys {
+                    query = query.bind(*kind).bind(*key);
+                }
+                let rows = query
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                keys.iter()
+                    .map(|(kind, key)| {
+                        rows.iter()
+                            .find(|row| row.0 == *kind && row.1 == *key)
+                            .map(|(_, _, value, count)| {
+                                Ok(verity_domain::Entry {
+                                    value: value.clone(),
+                                    count: crate::sql::to_u64(*count)?,
+                                })
+                            })
+                            .transpose()
+                    })
+                    .collect()
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]

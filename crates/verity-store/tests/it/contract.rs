@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use verity_domain::{AppendRequest, EventStore, ExpectedVersion, Snapshot, StoreError, UniqueKey};
+use verity_domain::{
+    AppendRequest, Entry, EventStore, ExpectedVersion, Snapshot, StoreError, UniqueKey,
+};
 use verity_store::chain;
 
 use crate::backends::{Backend, event, one};
@@ -481,6 +483,60 @@ pub async fn another_node_takes_what_this_one_put(backend: Backend) {
     assert_eq!(wins, 1);
 }
 
+pub async fn get_many_reads_several_entries_in_the_order_asked(backend: Backend) {
+    let store = &backend.store;
+    store.put("login", "t1", b"one", at(60)).await.unwrap();
+    store.put("login", "gone", b"old", at(10)).await.unwrap();
+    store
+        .increment("failed", "ada", at(60), at(0))
+        .await
+        .unwrap();
+    store
+        .increment("failed", "ada", at(60), at(1))
+        .await
+        .unwrap();
+    let entry = |value: &[u8], count| {
+        Some(Entry {
+            value: value.to_vec(),
+            count,
+        })
+    };
+    let read = store
+        .get_many(
+            &[
+                ("failed", "ada"),
+                ("login", "missing"),
+                ("login", "t1"),
+                ("login", "gone"),
+                // The same key under another kind is another entry.
+                ("failed", "t1"),
+                ("login", "t1"),
+            ],
+            at(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 6);
+    assert_eq!(read[0].as_ref().map(|entry| entry.count), Some(2));
+    assert_eq!(read[1], None);
+    assert_eq!(read[2], entry(b"one", 0));
+    assert_eq!(read[3], None, "expired at 10");
+    assert_eq!(read[4], None);
+    assert_eq!(read[5], entry(b"one", 0));
+    // Each entry says what get and count say of it.
+    assert_eq!(
+        store.get("failed", "ada", at(20)).await.unwrap(),
+        read[0].as_ref().map(|entry| entry.value.clone())
+    );
+    assert_eq!(store.count("failed", "ada", at(20)).await.unwrap(), 2);
+    // The counter's window ends at 60.
+    assert_eq!(
+        store.get_many(&[("failed", "ada")], at(60)).await.unwrap(),
+        vec![None]
+    );
+    assert!(store.get_many(&[], at(0)).await.unwrap().is_empty());
+}
+
 pub async fn counters_count_within_their_window_and_restart_after_it(backend: Backend) {
     let store = &backend.store;
     assert_eq!(store.count("failed", "ada", at(0)).await.unwrap(), 0);
@@ -591,6 +647,7 @@ macro_rules! contract_suite {
             case!(take_is_single_use_and_ignores_expired_entries);
             case!(of_50_concurrent_takes_exactly_one_wins);
             case!(another_node_takes_what_this_one_put);
+            case!(get_many_reads_several_entries_in_the_order_asked);
             case!(counters_count_within_their_window_and_restart_after_it);
             case!(purge_deletes_only_expired_entries);
         }
