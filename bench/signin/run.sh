@@ -9,10 +9,10 @@
 #
 # The server is pinned to CPU 0, so it hashes one password at a time (its cap on
 # concurrent hashes is the cores it may use); `verity bench signin` (the browsers and
-# the authenticator app) runs on CPU 1. Each round measures `verity bench argon2` on CPU 0
-# (server idle), then CONCURRENCY browsers for DURATION s after a 3 s warm-up, then FLOOD
-# browsers the same way, recording the server's CPU time per sign-in and its peak and
-# settled resident memory. Each person signs in once (a code works once), so the run
+# the authenticator app) runs on CPU 1. Each round runs CONCURRENCY browsers for DURATION
+# s after a 3 s warm-up, then FLOOD browsers the same way, with `verity bench argon2` on
+# CPU 0 (server idle) before, between and after, recording the server's CPU time per
+# sign-in and its peak and settled resident memory; the last lines are the ratios. Each person signs in once (a code works once), so the run
 # seeds enough people first.
 #
 # Parameters (env): VERITY (target/release/verity), ROUNDS (3), DURATION (20),
@@ -82,12 +82,52 @@ signins() { # signins ROUND PART BROWSERS
   echo "round=$1 $line server_cpu_ms_per_signin=$(python3 -c "print(round(($c1-$c0)/$TICK*1e3/max($count,1),2))") rss_kib=$(status_kib $SERVER VmRSS) hwm_kib=$(status_kib $SERVER VmHWM)" | tee -a "$RAW"
 }
 
-for round in $(seq "$ROUNDS"); do
+argon2() { # argon2 ROUND
+  local line
   line=$(/usr/bin/time -f "%U %S" -o "$OUT_DIR/argon2.time" taskset -c 0 "$VERITY" bench argon2 --threads 1 --seconds 10)
-  echo "round=$round $line cpu_ms_per_verification=$(python3 -c "import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print(round((float(u) + float(s)) * 1e3 / $(echo "$line" | json_field verifications), 2))" "$OUT_DIR/argon2.time")" | tee -a "$RAW"
+  echo "round=$1 $line cpu_ms_per_verification=$(python3 -c "import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print(round((float(u) + float(s)) * 1e3 / $(echo "$line" | json_field verifications), 2))" "$OUT_DIR/argon2.time")" | tee -a "$RAW"
+}
+
+# Argon2id is measured right before and right after each sign-in run (the server idle),
+# and each run is compared with the mean of the two: the core's hashing rate drifts by a
+# few percent from minute to minute on a shared machine.
+for round in $(seq "$ROUNDS"); do
+  argon2 "$round"
   signins "$round" $(( (round - 1) * 2 )) "$CONCURRENCY"
+  argon2 "$round"
   signins "$round" $(( (round - 1) * 2 + 1 )) "$FLOOD"
+  argon2 "$round"
   sleep 2
   echo "round=$round settled rss_kib=$(status_kib $SERVER VmRSS)" | tee -a "$RAW"
 done
+
+# The ratios: sign-ins per second over the Argon2id verifications per second of the same
+# core (wall), and the CPU time of one verification over the server's CPU time per
+# sign-in (CPU), each against the mean of the measurements around the run.
+python3 - "$RAW" <<'PY' | tee -a "$RAW"
+import json, re, statistics, sys
+rows = []
+for line in open(sys.argv[1]):
+    match = re.match(r"round=(\d+) (\{.*\})(.*)", line)
+    if match:
+        fields = dict(re.findall(r"(\w+)=([\d.]+)", match.group(3)))
+        rows.append((int(match.group(1)), json.loads(match.group(2)), fields))
+ratios = {}
+for index, (round_, run, fields) in enumerate(rows):
+    if run["bench"] != "signin":
+        continue
+    around = [rows[index - 1], rows[index + 1]]
+    rate = statistics.mean(r[1]["verifications_per_second"] for r in around)
+    cpu = statistics.mean(float(r[2]["cpu_ms_per_verification"]) for r in around)
+    wall = 100 * run["sign_ins_per_second"] / rate
+    cpu_ratio = 100 * cpu / float(fields["server_cpu_ms_per_signin"])
+    over = float(fields["server_cpu_ms_per_signin"]) - cpu
+    ratios.setdefault(run["concurrency"], []).append((wall, cpu_ratio))
+    print(f"ratio round={round_} browsers={run['concurrency']} sign_ins_per_second={run['sign_ins_per_second']} "
+          f"argon2_per_second={rate:.1f} wall={wall:.1f}% cpu={cpu_ratio:.1f}% cpu_ms_beside_hashing={over:.2f}")
+for browsers, values in ratios.items():
+    print(f"median browsers={browsers} wall={statistics.median(v[0] for v in values):.1f}% "
+          f"cpu={statistics.median(v[1] for v in values):.1f}% lowest_wall={min(v[0] for v in values):.1f}% "
+          f"lowest_cpu={min(v[1] for v in values):.1f}%")
+PY
 echo "raw figures: $RAW" >&2

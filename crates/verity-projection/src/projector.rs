@@ -31,14 +31,17 @@ const RETRY_LONGEST: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProjectorOptions {
     /// Save a snapshot after this many folded events (0: only when asked to, with
-    /// [`Projector::save_snapshot`]). Default 10,000.
+    /// [`Projector::save_snapshot`]). Default 100,000: folding that many events at start
+    /// takes about as long as loading the snapshot of their read models, while each
+    /// snapshot costs the running server the serialised state in memory and CPU time
+    /// (docs/performance.md, "Snapshots").
     pub snapshot_every: u64,
 }
 
 impl Default for ProjectorOptions {
     fn default() -> Self {
         Self {
-            snapshot_every: 10_000,
+            snapshot_every: 100_000,
         }
     }
 }

@@ -168,7 +168,7 @@ pub struct ProjectionConfig {
 impl Default for ProjectionConfig {
     fn default() -> Self {
         Self {
-            snapshot_every: 10_000,
+            snapshot_every: verity_projection::ProjectorOptions::default().snapshot_every,
         }
     }
 }
