@@ -1397,3 +1397,92 @@ async fn an_admin_unlocks_a_locked_network() {
         "a bad address is a usage error"
     );
 }
+
+/// The value of one sample in a Prometheus exposition (`name{labels}`), 0 when absent.
+fn sample(exposition: &str, series: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
+}
+
+async fn scrape(provider: &Provider) -> (u16, String) {
+    let response = crate::provider::http_client()
+        .get(format!("{}/metrics", provider.issuer))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
+    let provider = Provider::start_with(
+        crate::support::Target::sqlite(),
+        &[("VERITY__MFA__MAX_FAILURES", "2")],
+    )
+    .await;
+    let (email, temporary) = provider.person("grace@example.org");
+    let (url, client_id, _) = authorize_url(&provider).await;
+    let mut browser = Browser::new();
+    // The first sign-in ends with the code that sets up the app.
+    enrolled(&provider, &mut browser, &url, &email, &temporary).await;
+    fail_sign_ins(&provider, &mut browser, &url, &["nobody@example.org"]).await;
+    let page = browser.get(&url).await;
+    let page = browser
+        .submit(
+            &provider.issuer,
+            &page,
+            "/login",
+            &[("email", &email), ("password", CHOSEN_PASSWORD)],
+        )
+        .await;
+    for _ in 0..2 {
+        browser
+            .submit(&provider.issuer, &page, "/login/mfa", &[("code", "999999")])
+            .await;
+    }
+
+    let (status, text) = scrape(&provider).await;
+    assert_eq!(status, 200);
+    let expected = [
+        (r#"verity_sign_ins_total{second_factor="totp"}"#, 1.0),
+        (
+            r#"verity_sign_in_failures_total{reason="unknown_email"}"#,
+            1.0,
+        ),
+        (
+            r#"verity_second_factor_failures_total{reason="wrong_code"}"#,
+            2.0,
+        ),
+        (r#"verity_lockouts_total{limit="second_factor"}"#, 1.0),
+        (r#"verity_lockouts_total{limit="password"}"#, 0.0),
+        // The set-up code went to /login/totp; the two wrong ones here.
+        (
+            r#"verity_http_requests_total{method="POST",route="/login/mfa",status="200"}"#,
+            2.0,
+        ),
+    ];
+    for (series, value) in expected {
+        assert_eq!(sample(&text, series), value, "{series} in\n{text}");
+    }
+    // Every authorization request is one series, whatever its query string said.
+    assert!(
+        sample(
+            &text,
+            r#"verity_http_requests_total{method="GET",route="/authorize",status="200"}"#
+        ) >= 3.0,
+        "{text}"
+    );
+    assert!(!text.contains(&client_id), "no query string in a label");
+    assert!(!text.contains("grace"), "no personal data");
+    assert!(sample(&text, "verity_projection_position") > 0.0);
+    assert!(text.ends_with("# EOF\n"));
+
+    let quiet = Provider::start_with(
+        crate::support::Target::sqlite(),
+        &[("VERITY__SERVER__METRICS", "false")],
+    )
+    .await;
+    assert_eq!(scrape(&quiet).await.0, 404, "turned off");
+}

@@ -15,6 +15,7 @@ use verity_oidc::protocol::{OAuthError, Params};
 use verity_projection::{PasswordState, UserView};
 
 use crate::client_ip::Caller;
+use crate::metrics::Lockout;
 use crate::pages::STRINGS;
 use crate::session::{self, CodeRecord, LoginTransaction, kind};
 use crate::{AppState, HttpError, cookies, ip_limit, runtime};
@@ -304,6 +305,9 @@ async fn login_form(
                 let recorded = limit
                     .record_failure(state.expiring.as_ref(), &lock_key, now)
                     .await?;
+                if recorded.locked_until.is_some() {
+                    state.metrics.lockout(Lockout::Password);
+                }
                 if let Some(until) = ip_limit::record_failure(state, caller, now).await? {
                     return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
                 }
@@ -335,6 +339,9 @@ async fn record_failure(
     reason: SignInFailure,
     origin: &verity_domain::session::Origin,
 ) -> Result<(), HttpError> {
+    state
+        .metrics
+        .sign_in_failure(&crate::metrics::label(&reason));
     let user_id = person.map(|person| person.user_id.to_string());
     let failed = SignInFailed {
         user_id: user_id.clone(),

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use verity_oidc::mfa::{FailureLimit, Standing, client_ip_failure_key};
 
 use crate::client_ip::Caller;
+use crate::metrics::Lockout;
 use crate::{AppState, HttpError};
 
 /// What a sign-in step checks before it acts, read in one round trip to the store.
@@ -72,6 +73,9 @@ pub(crate) async fn record_failure(
         .ip_limit
         .record_failure(state.expiring.as_ref(), &client_ip_failure_key(ip), now)
         .await?;
+    if recorded.locked_until.is_some() {
+        state.metrics.lockout(Lockout::Network);
+    }
     Ok(recorded.locked_until)
 }
 

@@ -29,6 +29,7 @@ use verity_projection::{PasswordState, UserView};
 
 use crate::authorize::{is_form, issue_code, set_cookie};
 use crate::client_ip::Caller;
+use crate::metrics::Lockout;
 use crate::pages::STRINGS;
 use crate::session::{self, LoginTransaction, Stage, kind};
 use crate::{AppState, HttpError, cookies, ip_limit, runtime};
@@ -501,7 +502,8 @@ async fn mfa_code(
     if let LockState::Locked { .. } = checks.step.lock {
         return again(STRINGS.mfa_locked);
     }
-    let (factor, failure) = if recovery {
+    // The factor, or what to say and count when the code is refused.
+    let outcome = if recovery {
         let presented = form.get("recovery_code").unwrap_or_default();
         match engine::match_recovery_code(user_id, &person.mfa.recovery_codes, presented) {
             Some(index) => {
@@ -512,12 +514,9 @@ async fn mfa_code(
                     UserCommand::Mfa(MfaCommand::UseRecoveryCode { index }),
                 )
                 .await?;
-                (
-                    Some(SecondFactor::RecoveryCode),
-                    STRINGS.wrong_recovery_code,
-                )
+                Ok(SecondFactor::RecoveryCode)
             }
-            None => (None, STRINGS.wrong_recovery_code),
+            None => Err((STRINGS.wrong_recovery_code, "wrong_recovery_code")),
         }
     } else {
         let secret = engine::open_totp_secret(state.keys.master(), user_id, &totp.encrypted_secret)
@@ -531,23 +530,30 @@ async fn mfa_code(
         )
         .await?
         {
-            CodeCheck::Accepted { .. } => (Some(SecondFactor::Totp), STRINGS.wrong_code),
-            CodeCheck::Reused => (None, STRINGS.code_reused),
-            CodeCheck::Wrong => (None, STRINGS.wrong_code),
+            CodeCheck::Accepted { .. } => Ok(SecondFactor::Totp),
+            CodeCheck::Reused => Err((STRINGS.code_reused, "reused_code")),
+            CodeCheck::Wrong => Err((STRINGS.wrong_code, "wrong_code")),
         }
     };
-    let Some(factor) = factor else {
-        let recorded = limit
-            .record_failure(state.expiring.as_ref(), &key, now)
-            .await?;
-        if let Some(until) = ip_limit::record_failure(state, caller, now).await? {
-            return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
+    let factor = match outcome {
+        Ok(factor) => factor,
+        Err((message, reason)) => {
+            state.metrics.second_factor_failure(reason);
+            let recorded = limit
+                .record_failure(state.expiring.as_ref(), &key, now)
+                .await?;
+            if recorded.locked_until.is_some() {
+                state.metrics.lockout(Lockout::SecondFactor);
+            }
+            if let Some(until) = ip_limit::record_failure(state, caller, now).await? {
+                return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
+            }
+            return again(if recorded.locked_until.is_some() {
+                STRINGS.mfa_locked
+            } else {
+                message
+            });
         }
-        return again(if recorded.locked_until.is_some() {
-            STRINGS.mfa_locked
-        } else {
-            failure
-        });
     };
     if checks.step.failures > 0 {
         limit.reset(state.expiring.as_ref(), &key).await?;
@@ -779,6 +785,7 @@ async fn finish(
             vec![facts::fact(SESSION_STARTED, &started, metadata)],
         ),
     )?;
+    state.metrics.sign_in(&crate::metrics::label(&factor));
     let mut response = issue_code(state, transaction.request, authentication).await?;
     let secure = state.settings.secure_cookies();
     set_cookie(

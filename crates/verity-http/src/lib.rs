@@ -13,6 +13,7 @@ mod health;
 mod ip_limit;
 mod journey;
 mod logout;
+mod metrics;
 mod pages;
 mod runtime;
 mod session;
@@ -34,6 +35,7 @@ use verity_projection::{Projector, ReadModels};
 
 pub use client_ip::{InvalidTrustedProxy, TrustedProxies};
 pub use error::HttpError;
+pub use metrics::Metrics;
 pub use pages::Pages;
 
 /// Largest request body accepted (forms and token requests are far smaller).
@@ -82,6 +84,8 @@ pub struct Settings {
     /// The proxies whose `X-Forwarded-For` entries name the client (`[server]
     /// trusted_proxies`); none by default.
     pub trusted_proxies: TrustedProxies,
+    /// Whether `GET /metrics` answers (`[server] metrics`); on by default.
+    pub metrics: bool,
 }
 
 impl Settings {
@@ -123,6 +127,7 @@ impl Settings {
                 chrono::Duration::minutes(15),
             ),
             trusted_proxies: TrustedProxies::default(),
+            metrics: true,
         }
     }
 
@@ -150,6 +155,8 @@ pub struct AppState {
     /// Password hashing: concurrent Argon2id hashes capped near the core count, in pooled
     /// memory, so a sign-in flood queues instead of exhausting memory.
     pub hashing: Hashing,
+    /// What this node has served, for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -176,7 +183,11 @@ impl AppState {
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut routes = Router::new();
+    if state.settings.metrics {
+        routes = routes.route("/metrics", get(metrics::metrics));
+    }
+    routes
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(
@@ -217,6 +228,10 @@ pub fn router(state: AppState) -> Router {
         .route("/static/style.css", get(pages::stylesheet))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .with_state(state)
 }
 

@@ -51,6 +51,8 @@ pub struct ServerConfig {
     /// Reverse proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` entries name
     /// the client; empty: the client is the TCP peer and the header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// Whether `GET /metrics` (Prometheus) answers.
+    pub metrics: bool,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +61,7 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             trusted_proxies: Vec::new(),
+            metrics: true,
         }
     }
 }

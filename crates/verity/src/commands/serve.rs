@@ -43,10 +43,12 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
             device_trust_days: i64::from(app.config.mfa.trusted_device_days),
             ip_limit: app.config.sign_in.ip_lockout(),
             trusted_proxies: app.config.server.trusted_proxies()?,
+            metrics: app.config.server.metrics,
             ..Settings::new(app.config.public_url(), app.config.instance.name.clone())
         }),
         pages: Arc::new(Pages::new(app.config.instance.name.clone())?),
         hashing: verity_oidc::credentials::Hashing::for_this_machine(),
+        metrics: Arc::new(verity_http::Metrics::new()),
     };
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
     println!(
