@@ -513,6 +513,24 @@ fn public_jwk(members: &Map<String, Value>, kid: &str, alg: SigningAlgorithm) ->
     Value::Object(jwk)
 }
 
+/// A verifier and the JWKS entry of each key.
+fn verifiers(keys: &[&KeyView]) -> Result<(HashMap<String, PublishedKey>, Vec<Value>), KeyError> {
+    let mut verifiers = HashMap::with_capacity(keys.len());
+    let mut entries = Vec::with_capacity(keys.len());
+    for key in keys {
+        let jwk = published_jwk(key);
+        verifiers.insert(
+            key.kid.clone(),
+            PublishedKey {
+                alg: key.alg,
+                verifier: build_verifier(key, &jwk)?,
+            },
+        );
+        entries.push(jwk);
+    }
+    Ok((verifiers, entries))
+}
+
 /// The JWKS entry of a stored key, keeping only the public members.
 fn published_jwk(key: &KeyView) -> Value {
     let members = key
@@ -588,19 +606,7 @@ impl KeyRing {
             }
         }
         let published = keys.published_at(now);
-        let mut verifiers = HashMap::with_capacity(published.len());
-        let mut entries = Vec::with_capacity(published.len());
-        for key in &published {
-            let jwk = published_jwk(key);
-            verifiers.insert(
-                key.kid.clone(),
-                PublishedKey {
-                    alg: key.alg,
-                    verifier: build_verifier(key, &jwk)?,
-                },
-            );
-            entries.push(jwk);
-        }
+        let (verifiers, entries) = verifiers(&published)?;
         let expires_at = published
             .iter()
             .filter_map(|key| match key.state {
@@ -616,6 +622,22 @@ impl KeyRing {
             jwks,
             revision: Some(keys.revision()),
             expires_at,
+        })
+    }
+
+    /// A ring that signs nothing and verifies with every key the log ever recorded, long
+    /// retired ones included: for checking what was signed in the past (an audit
+    /// checkpoint), never for tokens, whose keys must still be published.
+    pub fn verifying_every_key(keys: &Keys) -> Result<Self, KeyError> {
+        let (verifiers, entries) = verifiers(&keys.list())?;
+        let jwks = serde_json::json!({ "keys": entries });
+        Ok(Self {
+            signers: BTreeMap::new(),
+            verifiers,
+            jwks_json: jwks.to_string(),
+            jwks,
+            revision: Some(keys.revision()),
+            expires_at: None,
         })
     }
 

@@ -402,6 +402,14 @@ pub enum NetworkCommand {
 /// `verity audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exit 0 when intact, non-zero at the first break.
-    Verify,
+    /// Recompute the hash chain; exit 0 when intact, non-zero at the first break. With
+    /// checkpoints, also check that the log still holds each one's signed head.
+    Verify {
+        /// A file of checkpoints (`audit checkpoint` output, one per line); repeatable.
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<std::path::PathBuf>,
+    },
+    /// Verify the chain and print a checkpoint: its head's position and hash, signed with
+    /// the issuer's key. Keep it where the database's operators cannot write.
+    Checkpoint,
 }

@@ -36,7 +36,10 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
-        Command::Audit(AuditCommand::Verify) => audit::verify(config, json).await,
+        Command::Audit(AuditCommand::Verify { checkpoints }) => {
+            audit::verify(config, json, &checkpoints).await
+        }
+        Command::Audit(AuditCommand::Checkpoint) => audit::checkpoint(config, json).await,
         Command::Network(NetworkCommand::Unlock { address }) => {
             unlock::network(&App::open(config).await?, address, json).await
         }
