@@ -239,15 +239,7 @@ async fn a_code_works_once_and_five_wrong_codes_lock_the_step() {
     enrolled(&provider, &mut browser, &url, &email, &temporary).await;
     let person = browser.person(&email);
 
-    let page = browser.get(&url).await;
-    let page = browser
-        .submit(
-            &provider.issuer,
-            &page,
-            "/login",
-            &[("email", &email), ("password", CHOSEN_PASSWORD)],
-        )
-        .await;
+    let page = after_password(&provider, &mut browser, &url, &email).await;
     assert!(is_step(&page, "/login/mfa"));
     assert!(page.body.contains("Enter the code from Test phone"));
     assert!(
@@ -323,15 +315,7 @@ async fn a_trusted_device_skips_the_code_for_its_person_only_until_forgotten() {
         .await;
 
     // The password alone now: the device stands in for the code.
-    let page = browser.get(&url).await;
-    let redirect = browser
-        .submit(
-            &provider.issuer,
-            &page,
-            "/login",
-            &[("email", &ada), ("password", CHOSEN_PASSWORD)],
-        )
-        .await;
+    let redirect = after_password(&provider, &mut browser, &url, &ada).await;
     assert_eq!(
         amr_of(&provider, &client_id, &secret, &redirect).await,
         serde_json::json!(["pwd", "trusted_device"])
@@ -364,45 +348,21 @@ async fn a_trusted_device_skips_the_code_for_its_person_only_until_forgotten() {
     browser
         .confirm_logout(&provider.issuer, &asked, false)
         .await;
-    let page = browser.get(&url).await;
-    let bob_again = browser
-        .submit(
-            &provider.issuer,
-            &page,
-            "/login",
-            &[("email", &bob), ("password", CHOSEN_PASSWORD)],
-        )
-        .await;
+    let bob_again = after_password(&provider, &mut browser, &url, &bob).await;
     assert!(
         is_step(&bob_again, "/login/mfa"),
         "Bob is asked for his code despite Ada's device cookie"
     );
 
     // Forgetting at logout: the code is asked again.
-    let page = browser.get(&url).await;
-    let ada_page = browser
-        .submit(
-            &provider.issuer,
-            &page,
-            "/login",
-            &[("email", &ada), ("password", CHOSEN_PASSWORD)],
-        )
-        .await;
+    let ada_page = after_password(&provider, &mut browser, &url, &ada).await;
     assert!(
         ada_page.redirect_param("code").is_some(),
         "still trusted for Ada"
     );
     let asked = browser.get(&format!("{}/logout", provider.issuer)).await;
     browser.confirm_logout(&provider.issuer, &asked, true).await;
-    let page = browser.get(&url).await;
-    let again = browser
-        .submit(
-            &provider.issuer,
-            &page,
-            "/login",
-            &[("email", &ada), ("password", CHOSEN_PASSWORD)],
-        )
-        .await;
+    let again = after_password(&provider, &mut browser, &url, &ada).await;
     assert!(
         is_step(&again, "/login/mfa"),
         "after forgetting, the code is asked again"
@@ -466,15 +426,7 @@ async fn a_recovery_code_works_once_in_place_of_a_code() {
         .await;
 
     for (attempt, expected_ok) in [(1, true), (2, false)] {
-        let page = browser.get(&url).await;
-        let page = browser
-            .submit(
-                &provider.issuer,
-                &page,
-                "/login",
-                &[("email", &email), ("password", CHOSEN_PASSWORD)],
-            )
-            .await;
+        let page = after_password(&provider, &mut browser, &url, &email).await;
         let answer = browser
             .submit(
                 &provider.issuer,
@@ -1428,15 +1380,7 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     // The first sign-in ends with the code that sets up the app.
     enrolled(&provider, &mut browser, &url, &email, &temporary).await;
     fail_sign_ins(&provider, &mut browser, &url, &["nobody@example.org"]).await;
-    let page = browser.get(&url).await;
-    let page = browser
-        .submit(
-            &provider.issuer,
-            &page,
-            "/login",
-            &[("email", &email), ("password", CHOSEN_PASSWORD)],
-        )
-        .await;
+    let page = after_password(&provider, &mut browser, &url, &email).await;
     for _ in 0..2 {
         browser
             .submit(&provider.issuer, &page, "/login/mfa", &[("code", "999999")])

@@ -302,20 +302,23 @@ async fn login_form(
             SignInFailure::Disabled => STRINGS.account_disabled,
             SignInFailure::TemporaryPasswordExpired => STRINGS.temporary_password_expired,
             SignInFailure::UnknownEmail | SignInFailure::WrongPassword | SignInFailure::Locked => {
-                let recorded = limit
-                    .record_failure(state.expiring.as_ref(), &lock_key, now)
-                    .await?;
-                if recorded.locked_until.is_some() {
-                    state.metrics.lockout(Lockout::Password);
-                }
-                if let Some(until) = ip_limit::record_failure(state, caller, now).await? {
+                let failed = ip_limit::record_failures(
+                    state,
+                    caller,
+                    (limit, &lock_key, Lockout::Password),
+                    now,
+                )
+                .await?;
+                if let Some(until) = failed.network_locked_until {
                     return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
                 }
-                if recorded.locked_until.is_some() {
+                if failed.step.locked_until.is_some() {
                     STRINGS.password_locked
                 } else {
-                    tokio::time::sleep(state.settings.progressive_delay.delay(recorded.failures))
-                        .await;
+                    tokio::time::sleep(
+                        state.settings.progressive_delay.delay(failed.step.failures),
+                    )
+                    .await;
                     STRINGS.bad_credentials
                 }
             }

@@ -9,7 +9,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use verity_oidc::mfa::{FailureLimit, Standing, client_ip_failure_key};
+use verity_oidc::mfa::{FailureLimit, FailureRecorded, Standing, client_ip_failure_key};
 
 use crate::client_ip::Caller;
 use crate::metrics::Lockout;
@@ -58,9 +58,38 @@ pub(crate) async fn checks(
     })
 }
 
+/// What counting a failed step found.
+pub(crate) struct Failed {
+    /// The step's own count, and whether it locked the step.
+    pub(crate) step: FailureRecorded,
+    /// The end of the network's lock, when this failure set one.
+    pub(crate) network_locked_until: Option<DateTime<Utc>>,
+}
+
+/// Counts a failed step twice: against the step's own limit for `key` (the password
+/// failures of an address, the code failures of a person; `lockout` names it in the
+/// metrics) and against the caller's network.
+pub(crate) async fn record_failures(
+    state: &AppState,
+    caller: &Caller,
+    (limit, key, lockout): (&FailureLimit, &str, Lockout),
+    now: DateTime<Utc>,
+) -> Result<Failed, HttpError> {
+    let step = limit
+        .record_failure(state.expiring.as_ref(), key, now)
+        .await?;
+    if step.locked_until.is_some() {
+        state.metrics.lockout(lockout);
+    }
+    Ok(Failed {
+        step,
+        network_locked_until: record_network_failure(state, caller, now).await?,
+    })
+}
+
 /// Counts a failed sign-in from the caller's address; returns the end of the lock when
 /// this failure set one.
-pub(crate) async fn record_failure(
+async fn record_network_failure(
     state: &AppState,
     caller: &Caller,
     now: DateTime<Utc>,

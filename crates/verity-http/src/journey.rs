@@ -539,16 +539,13 @@ async fn mfa_code(
         Ok(factor) => factor,
         Err((message, reason)) => {
             state.metrics.second_factor_failure(reason);
-            let recorded = limit
-                .record_failure(state.expiring.as_ref(), &key, now)
-                .await?;
-            if recorded.locked_until.is_some() {
-                state.metrics.lockout(Lockout::SecondFactor);
-            }
-            if let Some(until) = ip_limit::record_failure(state, caller, now).await? {
+            let failed =
+                ip_limit::record_failures(state, caller, (limit, &key, Lockout::SecondFactor), now)
+                    .await?;
+            if let Some(until) = failed.network_locked_until {
                 return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
             }
-            return again(if recorded.locked_until.is_some() {
+            return again(if failed.step.locked_until.is_some() {
                 STRINGS.mfa_locked
             } else {
                 message
