@@ -1430,3 +1430,131 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     .await;
     assert_eq!(scrape(&quiet).await.0, 404, "turned off");
 }
+
+/// The values of a hidden field on a page, in order.
+fn hidden_values(page: &Page, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    page.body
+        .match_indices(&marker)
+        .map(|(at, _)| {
+            let rest = &page.body[at + marker.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+fn forgotten_events(provider: &Provider) -> Vec<serde_json::Value> {
+    json_lines(
+        &provider
+            .target
+            .ok(&["events", "export", "--type", "user.device.forgotten"]),
+    )
+}
+
+#[tokio::test]
+async fn a_person_forgets_a_trusted_device_on_verity_s_own_page() {
+    let provider = Provider::start().await;
+    let (ada, temporary) = provider.person("ada@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let home = format!("{}/", provider.issuer);
+    let mut phone = Browser::new();
+    enrolled(&provider, &mut phone, &url, &ada, &temporary).await;
+    let page = phone.get(&url).await;
+    phone
+        .sign_in_remembering(&provider.issuer, &page, &ada, "", true)
+        .await;
+    let mut laptop = Browser::new();
+    laptop.knows(&ada, phone.person(&ada));
+    let page = laptop.get(&url).await;
+    laptop
+        .sign_in_remembering(&provider.issuer, &page, &ada, "", true)
+        .await;
+    phone.knows(&ada, laptop.person(&ada));
+
+    let page = phone.get(&home).await;
+    assert!(page.body.contains("Trusted devices"), "{}", page.body);
+    let devices = hidden_values(&page, "device");
+    assert_eq!(devices.len(), 2, "{}", page.body);
+    assert_eq!(page.body.matches("(This device)").count(), 1);
+    let csrf = hidden_values(&page, "csrf")[0].clone();
+    // The phone's own device is the one in the item marked "This device".
+    let marked = page
+        .body
+        .split("<li>")
+        .find(|item| item.contains("(This device)"))
+        .unwrap();
+    let phone_device = devices
+        .iter()
+        .find(|id| marked.contains(id.as_str()))
+        .unwrap()
+        .clone();
+    let laptop_device = devices
+        .iter()
+        .find(|id| **id != phone_device)
+        .unwrap()
+        .clone();
+
+    // Without the page's token, or with another session's, nothing is forgotten.
+    let laptop_csrf = hidden_values(&laptop.get(&home).await, "csrf")[0].clone();
+    assert_ne!(laptop_csrf, csrf, "bound to the session");
+    for token in ["", laptop_csrf.as_str()] {
+        let refused = phone
+            .post(
+                &format!("{}/devices/forget", provider.issuer),
+                &[("csrf", token), ("device", &laptop_device)],
+            )
+            .await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+    }
+    let mut stranger = Browser::new();
+    let refused = stranger
+        .post(
+            &format!("{}/devices/forget", provider.issuer),
+            &[("csrf", &csrf), ("device", &laptop_device)],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "not signed in");
+    assert!(forgotten_events(&provider).is_empty());
+
+    // The phone forgets the laptop: recorded with ada as the actor.
+    let forgot = phone
+        .post(
+            &format!("{}/devices/forget", provider.issuer),
+            &[("csrf", &csrf), ("device", &laptop_device)],
+        )
+        .await;
+    assert_eq!(forgot.status, 303);
+    let events = forgotten_events(&provider);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["data"]["device_id_hash"], laptop_device.as_str());
+    assert_eq!(events[0]["data"]["reason"], "revoked");
+    assert_eq!(
+        events[0]["metadata"]["actor"]["kind"], "user",
+        "{}",
+        events[0]
+    );
+    let page = phone.get(&home).await;
+    assert_eq!(hidden_values(&page, "device"), vec![phone_device.clone()]);
+
+    // The laptop is asked for a code again.
+    log_out(&provider, &mut laptop).await;
+    let asked = after_password(&provider, &mut laptop, &url, &ada).await;
+    assert!(is_step(&asked, "/login/mfa"), "{}", asked.body);
+
+    // The phone forgets itself: its device cookie goes too.
+    assert!(phone.has_cookie("verity_device"));
+    let forgot = phone
+        .post(
+            &format!("{}/devices/forget", provider.issuer),
+            &[("csrf", &csrf), ("device", &phone_device)],
+        )
+        .await;
+    assert_eq!(forgot.status, 303);
+    assert!(
+        !phone.has_cookie("verity_device"),
+        "the device cookie is cleared"
+    );
+    let page = phone.get(&home).await;
+    assert!(page.body.contains("No device is trusted"), "{}", page.body);
+    assert_eq!(forgotten_events(&provider).len(), 2);
+}

@@ -275,6 +275,17 @@ impl Browser {
         self.people.get(email).cloned().unwrap_or_default()
     }
 
+    /// Tells the person at this browser what they know from another one (the same person
+    /// on a second device: their password, their authenticator app).
+    pub fn knows(&mut self, email: &str, person: Person) {
+        self.people.insert(email.to_owned(), person);
+    }
+
+    /// Whether the browser holds a cookie of this name.
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.cookies.contains_key(name)
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()

@@ -681,12 +681,24 @@ pub(crate) async fn forget_device(
     if !trusted {
         return Ok(false);
     }
-    let command = MfaCommand::ForgetDevice {
-        device_id_hash: hash,
-        reason: ForgetReason::Logout,
-    };
-    act(state, caller, user_id, UserCommand::Mfa(command)).await?;
+    forget_trusted_device(state, caller, user_id, hash, ForgetReason::Logout).await?;
     Ok(true)
+}
+
+/// Records that `user_id` forgot a trusted device (`user.device.forgotten`, the person as
+/// actor) and waits until the read models show it.
+pub(crate) async fn forget_trusted_device(
+    state: &AppState,
+    caller: &Caller,
+    user_id: Uuid,
+    device_id_hash: String,
+    reason: ForgetReason,
+) -> Result<(), HttpError> {
+    let command = MfaCommand::ForgetDevice {
+        device_id_hash,
+        reason,
+    };
+    act(state, caller, user_id, UserCommand::Mfa(command)).await
 }
 
 /// Whether this browser is a trusted device of `user_id`.

@@ -4,6 +4,7 @@
 //! Handlers are thin: extract, call the protocol engine (`verity_oidc::protocol`), map
 //! the result. [`router`] is separate from the binary's `main` so tests can drive it.
 
+mod account;
 mod authorize;
 mod client_ip;
 mod cookies;
@@ -203,7 +204,8 @@ pub fn router(state: AppState) -> Router {
             paths::AUTHORIZE,
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
-        .route("/", get(logout::home))
+        .route("/", get(account::home))
+        .route("/devices/forget", post(account::forget))
         .route("/login", post(authorize::login))
         .route("/login/password", post(journey::password))
         .route("/login/totp", post(journey::enroll))

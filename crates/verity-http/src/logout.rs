@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde_json::Value;
@@ -218,32 +218,5 @@ fn audience(aud: &Value) -> Option<String> {
         Value::String(aud) => Some(aud.clone()),
         Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
         _ => None,
-    }
-}
-
-/// `GET /`: who is signed in here, with a "Logout" link.
-pub(crate) async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let signed_in = match session::current(&state, &headers).await {
-        Ok(session) => session,
-        Err(_) => {
-            return state.pages.error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side.",
-            );
-        }
-    };
-    let person = signed_in
-        .and_then(|(_, authentication)| Uuid::parse_str(&authentication.user_id).ok())
-        .and_then(|user_id| {
-            state
-                .projector
-                .read(|models| models.users.get(user_id).cloned())
-        });
-    let (name, email) = person.map_or((None, None), |person| {
-        (Some(person.name), Some(person.email.to_string()))
-    });
-    match state.pages.render("home.html", context! { name, email }) {
-        Ok(html) => Html(html).into_response(),
-        Err(error) => HttpError::internal("rendering the home page", error).into_response(),
     }
 }

@@ -51,6 +51,20 @@ pub struct Strings {
     pub signed_in_as: &'static str,
     /// Verity's home page for someone not signed in.
     pub home_signed_out: &'static str,
+    /// Heading of the trusted devices on the home page.
+    pub trusted_devices: &'static str,
+    /// What trusted devices are, above their list.
+    pub trusted_devices_intro: &'static str,
+    /// Instead of the list when no device is trusted.
+    pub no_trusted_devices: &'static str,
+    /// Marks the browser the page is shown in.
+    pub this_device: &'static str,
+    /// A device's dates: `{since}` and `{until}` are replaced.
+    pub trusted_device_dates: &'static str,
+    /// The button that forgets one trusted device.
+    pub forget: &'static str,
+    /// A form of Verity's own page posted without a session.
+    pub not_signed_in: &'static str,
     /// Title of the new-password page.
     pub new_password_title: &'static str,
     /// Label of the new password field.
@@ -147,6 +161,13 @@ pub const STRINGS: Strings = Strings {
     logout_link: "Logout",
     signed_in_as: "You are signed in as",
     home_signed_out: "You are not signed in. Applications send you here when you sign in to them.",
+    trusted_devices: "Trusted devices",
+    trusted_devices_intro: "Signing in from these browsers asks for no code. Forget one you no longer use or do not recognise.",
+    no_trusted_devices: "No device is trusted: every sign-in asks for a code.",
+    this_device: "This device",
+    trusted_device_dates: "Trusted since {since}, until {until}",
+    forget: "Forget",
+    not_signed_in: "You are not signed in (any more). Sign in through your application again.",
     new_password_title: "Choose a new password",
     new_password: "New password",
     confirm_new_password: "Confirm new password",
