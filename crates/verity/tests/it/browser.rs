@@ -906,6 +906,10 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
         amr_at_the_relying_party(&browser, &mut relying, request).await,
         ["pwd", "trusted_device"]
     );
+    // Verity's own page lists the device as this one.
+    browser.goto(&format!("{}/", provider.issuer)).await;
+    browser.wait_for_text("Trusted devices").await;
+    assert!(browser.text().await.contains("(This device)"));
 
     // Logout forgetting the device: the code is asked again.
     log_out(&browser, &provider, true, true).await;
