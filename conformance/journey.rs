@@ -1558,3 +1558,122 @@ async fn a_person_forgets_a_trusted_device_on_verity_s_own_page() {
     assert!(page.body.contains("No device is trusted"), "{}", page.body);
     assert_eq!(forgotten_events(&provider).len(), 2);
 }
+
+#[tokio::test]
+async fn a_person_changes_their_password_on_verity_s_own_page() {
+    let provider = Provider::start().await;
+    let (ada, temporary) = provider.person("ada@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let home = format!("{}/", provider.issuer);
+    let change = format!("{}/password", provider.issuer);
+    let mut browser = Browser::new();
+    enrolled(&provider, &mut browser, &url, &ada, &temporary).await;
+    let page = browser.get(&url).await;
+    browser
+        .sign_in_remembering(&provider.issuer, &page, &ada, "", false)
+        .await;
+    let changes = |provider: &Provider| {
+        json_lines(
+            &provider
+                .target
+                .ok(&["events", "export", "--type", "user.password.changed"]),
+        )
+    };
+    assert_eq!(changes(&provider).len(), 1, "the first sign-in's");
+
+    let page = browser.get(&home).await;
+    assert!(page.body.contains("Change password"), "{}", page.body);
+    let csrf = hidden_values(&page, "csrf")[0].clone();
+    const NEW: &str = "Quiet-Meadow-Lantern-5820-Harbor";
+    let attempts: [(&str, &str, &str, u16, &str); 4] = [
+        ("", "wrong password", NEW, 403, "form could not be verified"),
+        (
+            &csrf,
+            "wrong password",
+            NEW,
+            200,
+            "The current password is not correct.",
+        ),
+        (
+            &csrf,
+            CHOSEN_PASSWORD,
+            "password1234",
+            200,
+            "common and leaked passwords",
+        ),
+        (
+            &csrf,
+            CHOSEN_PASSWORD,
+            CHOSEN_PASSWORD,
+            200,
+            "is your current password",
+        ),
+    ];
+    for (token, current, new, status, expected) in attempts {
+        let refused = browser
+            .post(
+                &change,
+                &[
+                    ("csrf", token),
+                    ("current_password", current),
+                    ("new_password", new),
+                    ("confirm_password", new),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, status, "{expected}: {}", refused.body);
+        assert!(
+            crate::provider::unescape_html(&refused.body).contains(expected),
+            "{expected}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        changes(&provider).len(),
+        1,
+        "nothing recorded for the refusals"
+    );
+
+    let changed = browser
+        .post(
+            &change,
+            &[
+                ("csrf", &csrf),
+                ("current_password", CHOSEN_PASSWORD),
+                ("new_password", NEW),
+                ("confirm_password", NEW),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 303);
+    let location = changed.location.unwrap();
+    assert_eq!(location, "/?changed=password");
+    let page = browser.get(&format!("{}{location}", provider.issuer)).await;
+    assert!(
+        page.body.contains("Your password is changed"),
+        "{}",
+        page.body
+    );
+    let recorded = changes(&provider);
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[1]["metadata"]["actor"]["kind"], "user");
+    assert!(
+        !recorded[1]["data"].to_string().contains(NEW),
+        "only the hash"
+    );
+
+    // The old password is dead, the new one leads to the code.
+    log_out(&provider, &mut browser).await;
+    let old = after_password(&provider, &mut browser, &url, &ada).await;
+    assert!(old.body.contains("The email or password is not correct."));
+    let page = browser.get(&url).await;
+    let new = browser
+        .submit(
+            &provider.issuer,
+            &page,
+            "/login",
+            &[("email", &ada), ("password", NEW)],
+        )
+        .await;
+    assert!(is_step(&new, "/login/mfa"), "{}", new.body);
+}

@@ -1,27 +1,31 @@
 //! Verity's own page for a signed-in person (`GET /`): who is signed in, the browsers
-//! trusted to skip the code, each with "Forget", and "Logout" (docs/mfa.md).
+//! trusted to skip the code, each with "Forget", "Change password", and "Logout"
+//! (docs/mfa.md, docs/passwords.md).
 //!
 //! The forms carry a CSRF token derived from the session cookie (a keyed digest: only
 //! the browser holding the HttpOnly cookie and the server can know it), so the page sets
 //! no cookie of its own and cannot disturb a sign-in going on in another tab.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 use verity_domain::mfa::ForgetReason;
-use verity_oidc::mfa as engine;
+use verity_oidc::credentials::verify_password_in;
+use verity_oidc::mfa::{self as engine, LockState};
+use verity_oidc::password_policy::{self, PolicyViolation};
 use verity_oidc::protocol::Params;
 use verity_oidc::protocol::tokens::token_digest;
-use verity_projection::UserView;
+use verity_projection::{PasswordState, UserView};
 
 use crate::authorize::{is_form, set_cookie};
 use crate::client_ip::Caller;
+use crate::metrics::Lockout;
 use crate::pages::STRINGS;
-use crate::{AppState, HttpError, cookies, runtime, session};
+use crate::{AppState, HttpError, cookies, ip_limit, runtime, session};
 
 /// The signed-in person and the secret their forms are bound to.
 struct SignedIn {
@@ -54,15 +58,32 @@ fn csrf_token(session_cookie: &str) -> String {
     token_digest(&format!("verity-account-csrf:{session_cookie}"))
 }
 
-/// `GET /`: who is signed in here, their trusted devices, and a "Logout" link.
-pub(crate) async fn home(State(state): State<AppState>, caller: Caller) -> Response {
+/// `GET /`: who is signed in here, their trusted devices, the password form, and a
+/// "Logout" link. `?changed=password` (where a password change redirects) adds the notice.
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Response {
     let signed_in = match signed_in(&state, &caller).await {
         Ok(signed_in) => signed_in,
         Err(error) => return error.into_response(),
     };
-    let Some(SignedIn { person, csrf }) = signed_in else {
-        return render(&state, context! {});
+    let Some(signed_in) = signed_in else {
+        return render(&state, StatusCode::OK, context! {});
     };
+    let changed = query.as_deref() == Some("changed=password");
+    page(&state, &caller, &signed_in, None, changed)
+}
+
+/// The page of a signed-in person, with the password form's error or notice.
+fn page(
+    state: &AppState,
+    caller: &Caller,
+    SignedIn { person, csrf }: &SignedIn,
+    error: Option<&str>,
+    password_changed: bool,
+) -> Response {
     let now = runtime::now();
     let this_browser = cookies::get(&caller.headers, cookies::DEVICE).map(engine::device_id_hash);
     let day = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%d").to_string();
@@ -85,26 +106,133 @@ pub(crate) async fn home(State(state): State<AppState>, caller: Caller) -> Respo
         })
         .collect();
     render(
-        &state,
+        state,
+        StatusCode::OK,
         context! {
-            name => person.name,
+            name => &person.name,
             email => person.email.to_string(),
             devices,
             csrf,
+            error,
+            password_changed,
+            rules => password_policy::hint(state.settings.password_min_length),
         },
     )
 }
 
-fn render(state: &AppState, values: minijinja::Value) -> Response {
+fn render(state: &AppState, status: StatusCode, values: minijinja::Value) -> Response {
     match state.pages.render("home.html", values) {
         Ok(html) => {
-            let mut response = Html(html).into_response();
+            let mut response = (status, Html(html)).into_response();
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(error) => HttpError::internal("rendering the home page", error).into_response(),
+    }
+}
+
+/// A form posted to Verity's page: its fields, and the person whose session posted it
+/// with the page's token; otherwise the refusal to show.
+async fn posted(
+    state: &AppState,
+    caller: &Caller,
+    body: &Bytes,
+) -> Result<Result<(Params, SignedIn), Response>, HttpError> {
+    let refused = |status, message: &str| Ok(Err(state.pages.error(status, message)));
+    if !is_form(&caller.headers) {
+        return refused(StatusCode::BAD_REQUEST, "The request must be a form.");
+    }
+    let Ok(form) = Params::parse(body) else {
+        return refused(StatusCode::BAD_REQUEST, STRINGS.csrf_failed);
+    };
+    let Some(signed_in) = signed_in(state, caller).await? else {
+        return refused(StatusCode::FORBIDDEN, STRINGS.not_signed_in);
+    };
+    let posted = form.get("csrf").unwrap_or_default();
+    if !bool::from(posted.as_bytes().ct_eq(signed_in.csrf.as_bytes())) {
+        return refused(StatusCode::FORBIDDEN, STRINGS.csrf_failed);
+    }
+    Ok(Ok((form, signed_in)))
+}
+
+/// `POST /password`: "Change password" on Verity's page. The current password is checked
+/// like a sign-in's (the address's and the network's failure limits, the progressive
+/// delay), then the new one against the policy; `user.password.changed` with the person
+/// as actor, and back to the page with a notice.
+pub(crate) async fn password(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
+    match change_password(&state, &caller, &body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    body: &Bytes,
+) -> Result<Response, HttpError> {
+    let (form, signed_in) = match posted(state, caller, body).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
+    };
+    let person = &signed_in.person;
+    let again = |message: &str| page(state, caller, &signed_in, Some(message), false);
+    if matches!(person.password, PasswordState::Temporary { .. }) {
+        // An admin issued a temporary password meanwhile: the sign-in journey takes it.
+        return Ok(state
+            .pages
+            .error(StatusCode::FORBIDDEN, STRINGS.not_signed_in));
+    }
+    let now = runtime::now();
+    let limit = &state.settings.password_limit;
+    let key = engine::password_failure_key(&person.email);
+    let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
+    if let Some(until) = checks.network_locked_until {
+        return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
+    }
+    if let LockState::Locked { .. } = checks.step.lock {
+        return Ok(again(STRINGS.password_locked));
+    }
+    let current = form.get("current_password").unwrap_or_default().to_owned();
+    let hash = person.password.hash().to_owned();
+    let right = state
+        .hash(move |memory| verify_password_in(&current, &hash, memory))
+        .await?;
+    if !right {
+        let failed =
+            ip_limit::record_failures(state, caller, (limit, &key, Lockout::Password), now).await?;
+        if let Some(until) = failed.network_locked_until {
+            return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
+        }
+        if failed.step.locked_until.is_some() {
+            return Ok(again(STRINGS.password_locked));
+        }
+        tokio::time::sleep(state.settings.progressive_delay.delay(failed.step.failures)).await;
+        return Ok(again(STRINGS.wrong_current_password));
+    }
+    if checks.step.failures > 0 {
+        limit.reset(state.expiring.as_ref(), &key).await?;
+    }
+    let new = form.get("new_password").unwrap_or_default().to_owned();
+    let confirm = form.get("confirm_password").unwrap_or_default();
+    match crate::journey::new_password(
+        state,
+        caller,
+        person,
+        new,
+        confirm,
+        PolicyViolation::SameAsCurrent,
+    )
+    .await?
+    {
+        Ok(()) => Ok(Redirect::to("/?changed=password").into_response()),
+        Err(violation) => Ok(again(&violation.message())),
     }
 }
 
@@ -123,20 +251,10 @@ async fn forget_device(
     caller: &Caller,
     body: &Bytes,
 ) -> Result<Response, HttpError> {
-    let refused = |status, message: &str| Ok(state.pages.error(status, message));
-    if !is_form(&caller.headers) {
-        return refused(StatusCode::BAD_REQUEST, "The request must be a form.");
-    }
-    let Ok(form) = Params::parse(body) else {
-        return refused(StatusCode::BAD_REQUEST, STRINGS.csrf_failed);
+    let (form, SignedIn { person, .. }) = match posted(state, caller, body).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
     };
-    let Some(SignedIn { person, csrf }) = signed_in(state, caller).await? else {
-        return refused(StatusCode::FORBIDDEN, STRINGS.not_signed_in);
-    };
-    let posted = form.get("csrf").unwrap_or_default();
-    if !bool::from(posted.as_bytes().ct_eq(csrf.as_bytes())) {
-        return refused(StatusCode::FORBIDDEN, STRINGS.csrf_failed);
-    }
     let now = runtime::now();
     let presented = form.get("device").unwrap_or_default();
     // Only a device of this person, still trusted: another person's id does nothing.

@@ -286,31 +286,55 @@ async fn change_password(
     let person = user(state, user_id)?;
     let new = form.get("new_password").unwrap_or_default().to_owned();
     let confirm = form.get("confirm_password").unwrap_or_default();
-    let refuse = |violation: PolicyViolation| {
-        Ok(password_page(
+    match new_password(
+        state,
+        caller,
+        &person,
+        new,
+        confirm,
+        PolicyViolation::SameAsTemporary,
+    )
+    .await?
+    {
+        Ok(()) => second_factor(state, caller, &tx, transaction, user(state, user_id)?).await,
+        Err(violation) => Ok(password_page(
             state,
             &tx,
             &transaction.csrf,
             Some(&violation.message()),
-        ))
-    };
+        )),
+    }
+}
+
+/// Makes `new` the person's password (`user.password.changed`, the person as actor) if
+/// the policy allows it: length, confirmation, email, the shipped list, strength, then not
+/// the password they have now (`same` is the refusal to give: the temporary one at a first
+/// sign-in, the current one on Verity's page), then the breach service when configured.
+pub(crate) async fn new_password(
+    state: &AppState,
+    caller: &Caller,
+    person: &UserView,
+    new: String,
+    confirm: &str,
+    same: PolicyViolation,
+) -> Result<Result<(), PolicyViolation>, HttpError> {
     let context = PolicyContext::new(&person.email, state.settings.password_min_length);
     if let Err(violation) = password_policy::check(&new, confirm, &context) {
-        return refuse(violation);
+        return Ok(Err(violation));
     }
-    // The temporary password is known only by its hash: compare by verifying.
-    let temporary_hash = person.password.hash().to_owned();
+    // The password they have is known only by its hash: compare by verifying.
+    let present_hash = person.password.hash().to_owned();
     let candidate = new.clone();
-    let same = state
-        .hash(move |memory| verify_password_in(&candidate, &temporary_hash, memory))
+    let unchanged = state
+        .hash(move |memory| verify_password_in(&candidate, &present_hash, memory))
         .await?;
-    if same {
-        return refuse(PolicyViolation::SameAsTemporary);
+    if unchanged {
+        return Ok(Err(same));
     }
     if let Some(pwned) = &state.settings.pwned
         && let Err(violation) = pwned.check(&new).await
     {
-        return refuse(violation);
+        return Ok(Err(violation));
     }
     let password_hash = state
         .hash(move |memory| hash_password_in(&new, memory, &mut runtime::crypto_rng()))
@@ -319,11 +343,11 @@ async fn change_password(
     act(
         state,
         caller,
-        user_id,
+        person.user_id,
         UserCommand::ChangePassword { password_hash },
     )
     .await?;
-    second_factor(state, caller, &tx, transaction, user(state, user_id)?).await
+    Ok(Ok(()))
 }
 
 /// `POST /login/totp`: "Set up your authenticator app".

@@ -65,6 +65,14 @@ pub struct Strings {
     pub forget: &'static str,
     /// A form of Verity's own page posted without a session.
     pub not_signed_in: &'static str,
+    /// Heading and button of the password change on Verity's own page.
+    pub change_password: &'static str,
+    /// Label of the current password there.
+    pub current_password: &'static str,
+    /// A wrong current password there.
+    pub wrong_current_password: &'static str,
+    /// After a password change there.
+    pub password_changed: &'static str,
     /// Title of the new-password page.
     pub new_password_title: &'static str,
     /// Label of the new password field.
@@ -168,6 +176,10 @@ pub const STRINGS: Strings = Strings {
     trusted_device_dates: "Trusted since {since}, until {until}",
     forget: "Forget",
     not_signed_in: "You are not signed in (any more). Sign in through your application again.",
+    change_password: "Change password",
+    current_password: "Current password",
+    wrong_current_password: "The current password is not correct.",
+    password_changed: "Your password is changed. Use the new one the next time you sign in.",
     new_password_title: "Choose a new password",
     new_password: "New password",
     confirm_new_password: "Confirm new password",

@@ -103,6 +103,9 @@ pub enum PolicyViolation {
     /// The temporary password again.
     #[error("{}", self.message())]
     SameAsTemporary,
+    /// The current password again (a change while signed in).
+    #[error("{}", self.message())]
+    SameAsCurrent,
     /// Contains the local part of the person's email address.
     #[error("{}", self.message())]
     ContainsEmail,
@@ -129,6 +132,8 @@ pub struct PolicyMessages {
     pub mismatch: &'static str,
     /// [`PolicyViolation::SameAsTemporary`].
     pub same_as_temporary: &'static str,
+    /// [`PolicyViolation::SameAsCurrent`].
+    pub same_as_current: &'static str,
     /// [`PolicyViolation::ContainsEmail`].
     pub contains_email: &'static str,
     /// [`PolicyViolation::Common`].
@@ -147,6 +152,7 @@ pub const MESSAGES: PolicyMessages = PolicyMessages {
     too_long: "Use at most {max} characters.",
     mismatch: "The two passwords are not the same. Type your new password again in both fields.",
     same_as_temporary: "Choose a password of your own: the new password cannot be the temporary password from the email.",
+    same_as_current: "The new password is your current password. Choose a different one.",
     contains_email: "Your password must not contain your email address or its name part. Choose something that cannot be guessed from your address.",
     common: "This password is on a list of common and leaked passwords that attackers try first. Choose another one.",
     guessable: "This password would be easy to guess. Make it longer with a few unrelated words, and avoid names, dates, keyboard patterns and repeated characters.",
@@ -163,6 +169,7 @@ impl PolicyViolation {
             Self::TooLong => "too_long",
             Self::Mismatch => "mismatch",
             Self::SameAsTemporary => "same_as_temporary",
+            Self::SameAsCurrent => "same_as_current",
             Self::ContainsEmail => "contains_email",
             Self::Common => "common",
             Self::Guessable => "guessable",
@@ -177,6 +184,7 @@ impl PolicyViolation {
             Self::TooLong => (MESSAGES.too_long, 0),
             Self::Mismatch => (MESSAGES.mismatch, 0),
             Self::SameAsTemporary => (MESSAGES.same_as_temporary, 0),
+            Self::SameAsCurrent => (MESSAGES.same_as_current, 0),
             Self::ContainsEmail => (MESSAGES.contains_email, 0),
             Self::Common => (MESSAGES.common, 0),
             Self::Guessable => (MESSAGES.guessable, 0),
@@ -500,6 +508,7 @@ mod tests {
             PolicyViolation::TooLong,
             PolicyViolation::Mismatch,
             PolicyViolation::SameAsTemporary,
+            PolicyViolation::SameAsCurrent,
             PolicyViolation::ContainsEmail,
             PolicyViolation::Common,
             PolicyViolation::Guessable,
