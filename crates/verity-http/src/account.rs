@@ -8,8 +8,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -121,16 +121,7 @@ fn page(
 }
 
 fn render(state: &AppState, status: StatusCode, values: minijinja::Value) -> Response {
-    match state.pages.render("home.html", values) {
-        Ok(html) => {
-            let mut response = (status, Html(html)).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(error) => HttpError::internal("rendering the home page", error).into_response(),
-    }
+    state.pages.personal(status, "home.html", values)
 }
 
 /// A form posted to Verity's page: its fields, and the person whose session posted it

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use verity_domain::session::{self as facts, SIGNIN_FAILED, SignInFailed, SignInFailure};
 use verity_domain::{Email, user};
@@ -203,19 +203,9 @@ fn login_page(
     email: &str,
     error: Option<&str>,
 ) -> Response {
-    match state
+    state
         .pages
-        .render("login.html", context! { tx, csrf, email, error })
-    {
-        Ok(html) => {
-            let mut response = (status, Html(html)).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(error) => HttpError::internal("rendering the sign-in page", error).into_response(),
-    }
+        .personal(status, "login.html", context! { tx, csrf, email, error })
 }
 
 pub(crate) fn set_cookie(response: &mut Response, cookie: &str) {

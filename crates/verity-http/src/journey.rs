@@ -7,8 +7,8 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
 use chrono::Duration;
 use minijinja::{Value, context};
 use subtle::ConstantTimeEq;
@@ -110,16 +110,7 @@ async fn save(state: &AppState, tx: &str, transaction: &LoginTransaction) -> Res
 }
 
 fn page(state: &AppState, template: &str, values: Value) -> Response {
-    match state.pages.render(template, values) {
-        Ok(html) => {
-            let mut response = Html(html).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(error) => HttpError::internal("rendering a sign-in page", error).into_response(),
-    }
+    state.pages.personal(StatusCode::OK, template, values)
 }
 
 fn user(state: &AppState, user_id: Uuid) -> Result<UserView, HttpError> {

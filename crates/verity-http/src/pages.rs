@@ -297,6 +297,21 @@ impl Pages {
         template.render(context! { t => Value::from(minijinja::value::Serde(STRINGS)), instance => self.instance.as_str(), ..values })
     }
 
+    /// A page for one person (a sign-in step, their own page) with `status`, never
+    /// cached (`Cache-Control: no-store`); a template that fails to render is a 500.
+    pub fn personal(&self, status: StatusCode, template: &str, values: Value) -> Response {
+        match self.render(template, values) {
+            Ok(html) => {
+                let mut response = (status, Html(html)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+            Err(error) => crate::HttpError::internal(template, error).into_response(),
+        }
+    }
+
     /// A message page (errors, signed out) with `status`.
     pub fn message(
         &self,
