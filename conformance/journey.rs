@@ -1677,3 +1677,109 @@ async fn a_person_changes_their_password_on_verity_s_own_page() {
         .await;
     assert!(is_step(&new, "/login/mfa"), "{}", new.body);
 }
+
+#[tokio::test]
+async fn a_person_generates_new_recovery_codes_on_verity_s_own_page_with_a_code() {
+    let provider = Provider::start().await;
+    let (ada, temporary) = provider.person("ada@example.org");
+    let (url, ..) = authorize_url(&provider).await;
+    let home = format!("{}/", provider.issuer);
+    let generate = format!("{}/recovery-codes", provider.issuer);
+    let mut browser = Browser::new();
+    enrolled(&provider, &mut browser, &url, &ada, &temporary).await;
+    let page = browser.get(&url).await;
+    browser
+        .sign_in_remembering(&provider.issuer, &page, &ada, "", false)
+        .await;
+    let generated = |provider: &Provider| {
+        json_lines(&provider.target.ok(&[
+            "events",
+            "export",
+            "--type",
+            "user.recovery_codes.generated",
+        ]))
+        .len()
+    };
+    assert_eq!(generated(&provider), 1, "the set of the first sign-in");
+    let old_codes = browser.person(&ada).recovery_codes;
+    assert_eq!(old_codes.len(), 10);
+
+    let page = browser.get(&home).await;
+    assert!(
+        page.body
+            .contains("You have 10 unused recovery codes left."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("enter the current code from Test phone"));
+    let csrf = hidden_values(&page, "csrf")[0].clone();
+    let missing = browser.post(&generate, &[("code", "999999")]).await;
+    assert_eq!(missing.status, 403);
+    let wrong = browser
+        .post(&generate, &[("csrf", &csrf), ("code", "999999")])
+        .await;
+    assert_eq!(wrong.status, 200);
+    assert!(
+        wrong.body.contains("That code is not correct."),
+        "{}",
+        wrong.body
+    );
+    assert_eq!(generated(&provider), 1, "nothing recorded for the refusals");
+
+    let mut person = browser.person(&ada);
+    let (code, step) = totp_code(person.secret.as_deref().unwrap(), person.last_step).await;
+    person.last_step = Some(step);
+    browser.knows(&ada, person);
+    let shown = browser
+        .post(&generate, &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(shown.status, 200);
+    let new_codes = shown.recovery_codes();
+    assert_eq!(new_codes.len(), 10, "{}", shown.body);
+    assert!(
+        shown
+            .body
+            .contains("Your previous recovery codes no longer work.")
+    );
+    assert!(shown.body.contains("Back to your account"));
+    assert_eq!(generated(&provider), 2);
+    // The same code again: refused, nothing new (the codes were shown once).
+    let again = browser
+        .post(&generate, &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert!(again.body.contains("already used"), "{}", again.body);
+    assert_eq!(generated(&provider), 2);
+
+    // At sign-in an old code is dead and a new one works.
+    log_out(&provider, &mut browser).await;
+    let mfa = after_password(&provider, &mut browser, &url, &ada).await;
+    assert!(is_step(&mfa, "/login/mfa"), "{}", mfa.body);
+    let refused = browser
+        .submit(
+            &provider.issuer,
+            &mfa,
+            "/login/recovery",
+            &[("recovery_code", &old_codes[0])],
+        )
+        .await;
+    assert!(
+        refused
+            .body
+            .contains("That recovery code is not valid or was already used."),
+        "{}",
+        refused.body
+    );
+    let accepted = browser
+        .submit(
+            &provider.issuer,
+            &mfa,
+            "/login/recovery",
+            &[("recovery_code", &new_codes[0])],
+        )
+        .await;
+    assert!(
+        accepted.body.contains("You used a recovery code"),
+        "{}",
+        accepted.body
+    );
+}

@@ -13,9 +13,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
-use verity_domain::mfa::ForgetReason;
+use verity_domain::mfa::{ForgetReason, MfaCommand};
+use verity_domain::user::UserCommand;
 use verity_oidc::credentials::verify_password_in;
-use verity_oidc::mfa::{self as engine, LockState};
+use verity_oidc::mfa::{self as engine, CodeCheck, LockState};
 use verity_oidc::password_policy::{self, PolicyViolation};
 use verity_oidc::protocol::Params;
 use verity_oidc::protocol::tokens::token_digest;
@@ -23,6 +24,7 @@ use verity_projection::{PasswordState, UserView};
 
 use crate::authorize::{is_form, set_cookie};
 use crate::client_ip::Caller;
+use crate::journey::CodeRefused;
 use crate::metrics::Lockout;
 use crate::pages::STRINGS;
 use crate::{AppState, HttpError, cookies, ip_limit, runtime, session};
@@ -72,17 +74,30 @@ pub(crate) async fn home(
     let Some(signed_in) = signed_in else {
         return render(&state, StatusCode::OK, context! {});
     };
-    let changed = query.as_deref() == Some("changed=password");
-    page(&state, &caller, &signed_in, None, changed)
+    let notice = if query.as_deref() == Some("changed=password") {
+        Notice::PasswordChanged
+    } else {
+        Notice::None
+    };
+    page(&state, &caller, &signed_in, notice)
 }
 
-/// The page of a signed-in person, with the password form's error or notice.
+/// What the page says besides itself, after one of its forms.
+enum Notice<'a> {
+    None,
+    PasswordChanged,
+    /// Why the password form was refused.
+    PasswordRefused(&'a str),
+    /// Why the recovery-codes form was refused.
+    CodesRefused(&'a str),
+}
+
+/// The page of a signed-in person, with a form's error or notice.
 fn page(
     state: &AppState,
     caller: &Caller,
     SignedIn { person, csrf }: &SignedIn,
-    error: Option<&str>,
-    password_changed: bool,
+    notice: Notice<'_>,
 ) -> Response {
     let now = runtime::now();
     let this_browser = cookies::get(&caller.headers, cookies::DEVICE).map(engine::device_id_hash);
@@ -105,6 +120,12 @@ fn page(
             }
         })
         .collect();
+    let (password_error, codes_error) = match notice {
+        Notice::PasswordRefused(message) => (Some(message), None),
+        Notice::CodesRefused(message) => (None, Some(message)),
+        Notice::None | Notice::PasswordChanged => (None, None),
+    };
+    let app = person.mfa.totp.as_ref().map(|totp| totp.app_name.as_str());
     render(
         state,
         StatusCode::OK,
@@ -113,9 +134,12 @@ fn page(
             email => person.email.to_string(),
             devices,
             csrf,
-            error,
-            password_changed,
+            password_error,
+            password_changed => matches!(notice, Notice::PasswordChanged),
             rules => password_policy::hint(state.settings.password_min_length),
+            codes_left => app.map(|_| crate::journey::recovery_codes_left(person.mfa.unused_recovery_codes())),
+            codes_hint => app.map(|app| STRINGS.new_codes_need_a_code.replace("{app}", app)),
+            codes_error,
         },
     )
 }
@@ -173,7 +197,7 @@ async fn change_password(
         Err(page) => return Ok(page),
     };
     let person = &signed_in.person;
-    let again = |message: &str| page(state, caller, &signed_in, Some(message), false);
+    let again = |message: &str| page(state, caller, &signed_in, Notice::PasswordRefused(message));
     if matches!(person.password, PasswordState::Temporary { .. }) {
         // An admin issued a temporary password meanwhile: the sign-in journey takes it.
         return Ok(state
@@ -272,6 +296,87 @@ async fn forget_device(
         );
     }
     Ok(response)
+}
+
+/// `POST /recovery-codes`: "Generate new recovery codes" on Verity's page, with the
+/// current code from the authenticator app (a fresh second factor: a stolen session alone
+/// cannot replace the codes). The code is checked like the sign-in's (accepted once, the
+/// step's and the network's limits); the new set is recorded
+/// (`user.recovery_codes.generated`, the person as actor) and shown once.
+pub(crate) async fn recovery_codes(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
+    match new_recovery_codes(&state, &caller, &body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn new_recovery_codes(
+    state: &AppState,
+    caller: &Caller,
+    body: &Bytes,
+) -> Result<Response, HttpError> {
+    let (form, signed_in) = match posted(state, caller, body).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
+    };
+    let person = &signed_in.person;
+    let again = |message: &str| page(state, caller, &signed_in, Notice::CodesRefused(message));
+    let Some(totp) = &person.mfa.totp else {
+        return Ok(state
+            .pages
+            .error(StatusCode::BAD_REQUEST, STRINGS.not_signed_in));
+    };
+    let now = runtime::now();
+    let limit = &state.settings.mfa_limit;
+    let key = engine::mfa_failure_key(person.user_id);
+    let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
+    if let Some(until) = checks.network_locked_until {
+        return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
+    }
+    if let LockState::Locked { .. } = checks.step.lock {
+        return Ok(again(STRINGS.mfa_locked));
+    }
+    let secret =
+        engine::open_totp_secret(state.keys.master(), person.user_id, &totp.encrypted_secret)
+            .map_err(|error| HttpError::internal("opening a TOTP secret", error))?;
+    let refusal = match engine::check_code(
+        state.expiring.as_ref(),
+        person.user_id,
+        &secret,
+        form.get("code").unwrap_or_default(),
+        now,
+    )
+    .await?
+    {
+        CodeCheck::Accepted { .. } => None,
+        CodeCheck::Reused => Some((STRINGS.code_reused, "reused_code")),
+        CodeCheck::Wrong => Some((STRINGS.wrong_code, "wrong_code")),
+    };
+    if let Some(refusal) = refusal {
+        return Ok(
+            match crate::journey::refused_code(state, caller, person.user_id, refusal, now).await? {
+                CodeRefused::NetworkLocked(until) => {
+                    ip_limit::refused(again(STRINGS.ip_locked), until, now)
+                }
+                CodeRefused::Say(message) => again(message),
+            },
+        );
+    }
+    if checks.step.failures > 0 {
+        limit.reset(state.expiring.as_ref(), &key).await?;
+    }
+    let codes = engine::generate_recovery_codes(&mut runtime::crypto_rng());
+    let command = MfaCommand::RegenerateRecoveryCodes {
+        code_hashes: engine::recovery_code_hashes(person.user_id, &codes),
+    };
+    crate::journey::act(state, caller, person.user_id, UserCommand::Mfa(command)).await?;
+    Ok(crate::journey::recovery_codes_page(
+        state, "", "", &codes, true,
+    ))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use minijinja::{Value, context};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -121,7 +121,7 @@ fn user(state: &AppState, user_id: Uuid) -> Result<UserView, HttpError> {
 }
 
 /// Runs a command on the person's own behalf and waits until the read models show it.
-async fn act(
+pub(crate) async fn act(
     state: &AppState,
     caller: &Caller,
     user_id: Uuid,
@@ -416,8 +416,20 @@ async fn enroll_totp(
     ))
 }
 
+/// "You have N unused recovery codes left." (one, none: their own sentences).
+pub(crate) fn recovery_codes_left(remaining: usize) -> String {
+    match remaining {
+        0 => STRINGS.no_recovery_codes_left.to_owned(),
+        1 => STRINGS.one_recovery_code_left.to_owned(),
+        _ => STRINGS
+            .recovery_codes_left
+            .replace("{count}", &remaining.to_string()),
+    }
+}
+
 /// "Your recovery codes", shown once; `replaced` says that an older set stopped working.
-fn recovery_codes_page(
+/// Without a login transaction (`tx` empty: Verity's own page) it links back to the page.
+pub(crate) fn recovery_codes_page(
     state: &AppState,
     tx: &str,
     csrf: &str,
@@ -553,18 +565,12 @@ async fn mfa_code(
     let factor = match outcome {
         Ok(factor) => factor,
         Err((message, reason)) => {
-            state.metrics.second_factor_failure(reason);
-            let failed =
-                ip_limit::record_failures(state, caller, (limit, &key, Lockout::SecondFactor), now)
-                    .await?;
-            if let Some(until) = failed.network_locked_until {
-                return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
-            }
-            return again(if failed.step.locked_until.is_some() {
-                STRINGS.mfa_locked
-            } else {
-                message
-            });
+            return match refused_code(state, caller, user_id, (message, reason), now).await? {
+                CodeRefused::NetworkLocked(until) => {
+                    Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now))
+                }
+                CodeRefused::Say(message) => again(message),
+            };
         }
     };
     if checks.step.failures > 0 {
@@ -594,16 +600,42 @@ async fn mfa_code(
     .await
 }
 
+/// What to answer a refused code.
+pub(crate) enum CodeRefused {
+    /// This failure locked the caller's network until then.
+    NetworkLocked(DateTime<Utc>),
+    /// The message to show: why the code was refused, or that the step is now locked.
+    Say(&'static str),
+}
+
+/// Counts a refused code — in the metrics by `reason`, against the person's code limit and
+/// against the caller's network — and says what to answer.
+pub(crate) async fn refused_code(
+    state: &AppState,
+    caller: &Caller,
+    user_id: Uuid,
+    (message, reason): (&'static str, &'static str),
+    now: DateTime<Utc>,
+) -> Result<CodeRefused, HttpError> {
+    state.metrics.second_factor_failure(reason);
+    let key = engine::mfa_failure_key(user_id);
+    let limit = (
+        &state.settings.mfa_limit,
+        key.as_str(),
+        Lockout::SecondFactor,
+    );
+    let failed = ip_limit::record_failures(state, caller, limit, now).await?;
+    Ok(match failed.network_locked_until {
+        Some(until) => CodeRefused::NetworkLocked(until),
+        None if failed.step.locked_until.is_some() => CodeRefused::Say(STRINGS.mfa_locked),
+        None => CodeRefused::Say(message),
+    })
+}
+
 /// "You used a recovery code": how many are left, "Generate new recovery codes" and
 /// "Continue" (generating is the obvious action when none is left).
 fn recovery_used_page(state: &AppState, tx: &str, csrf: &str, remaining: usize) -> Response {
-    let remaining_text = match remaining {
-        0 => STRINGS.no_recovery_codes_left.to_owned(),
-        1 => STRINGS.one_recovery_code_left.to_owned(),
-        _ => STRINGS
-            .recovery_codes_left
-            .replace("{count}", &remaining.to_string()),
-    };
+    let remaining_text = recovery_codes_left(remaining);
     page(
         state,
         "recovery_used.html",

@@ -207,6 +207,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(account::home))
         .route("/devices/forget", post(account::forget))
         .route("/password", post(account::password))
+        .route("/recovery-codes", post(account::recovery_codes))
         .route("/login", post(authorize::login))
         .route("/login/password", post(journey::password))
         .route("/login/totp", post(journey::enroll))

@@ -73,6 +73,10 @@ pub struct Strings {
     pub wrong_current_password: &'static str,
     /// After a password change there.
     pub password_changed: &'static str,
+    /// What new recovery codes need on Verity's own page: `{app}` is replaced.
+    pub new_codes_need_a_code: &'static str,
+    /// The link from the new recovery codes back to Verity's own page.
+    pub back_to_account: &'static str,
     /// Title of the new-password page.
     pub new_password_title: &'static str,
     /// Label of the new password field.
@@ -180,6 +184,8 @@ pub const STRINGS: Strings = Strings {
     current_password: "Current password",
     wrong_current_password: "The current password is not correct.",
     password_changed: "Your password is changed. Use the new one the next time you sign in.",
+    new_codes_need_a_code: "To generate a new set, enter the current code from {app}. Your present recovery codes then stop working.",
+    back_to_account: "Back to your account",
     new_password_title: "Choose a new password",
     new_password: "New password",
     confirm_new_password: "Confirm new password",
