@@ -13,18 +13,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
-use verity_domain::mfa::{ForgetReason, MfaCommand};
-use verity_domain::user::UserCommand;
+use verity_domain::mfa::ForgetReason;
 use verity_oidc::credentials::verify_password_in;
-use verity_oidc::mfa::{self as engine, CodeCheck, LockState};
+use verity_oidc::mfa::{self as engine, LockState};
 use verity_oidc::password_policy::{self, PolicyViolation};
 use verity_oidc::protocol::Params;
 use verity_oidc::protocol::tokens::token_digest;
 use verity_projection::{PasswordState, UserView};
 
-use crate::authorize::{is_form, set_cookie};
+use crate::authorize::{is_form, respond, set_cookie};
 use crate::client_ip::Caller;
-use crate::journey::CodeRefused;
+use crate::journey::{self, CodeRefused};
 use crate::metrics::Lockout;
 use crate::pages::STRINGS;
 use crate::{AppState, HttpError, cookies, ip_limit, runtime, session};
@@ -69,10 +68,10 @@ pub(crate) async fn home(
 ) -> Response {
     let signed_in = match signed_in(&state, &caller).await {
         Ok(signed_in) => signed_in,
-        Err(error) => return error.into_response(),
+        Err(error) => return respond(Err(error), &state),
     };
     let Some(signed_in) = signed_in else {
-        return render(&state, StatusCode::OK, context! {});
+        return render(&state, context! {});
     };
     let notice = if query.as_deref() == Some("changed=password") {
         Notice::PasswordChanged
@@ -128,7 +127,6 @@ fn page(
     let app = person.mfa.totp.as_ref().map(|totp| totp.app_name.as_str());
     render(
         state,
-        StatusCode::OK,
         context! {
             name => &person.name,
             email => person.email.to_string(),
@@ -137,15 +135,15 @@ fn page(
             password_error,
             password_changed => matches!(notice, Notice::PasswordChanged),
             rules => password_policy::hint(state.settings.password_min_length),
-            codes_left => app.map(|_| crate::journey::recovery_codes_left(person.mfa.unused_recovery_codes())),
+            codes_left => app.map(|_| journey::recovery_codes_left(person.mfa.unused_recovery_codes())),
             codes_hint => app.map(|app| STRINGS.new_codes_need_a_code.replace("{app}", app)),
             codes_error,
         },
     )
 }
 
-fn render(state: &AppState, status: StatusCode, values: minijinja::Value) -> Response {
-    state.pages.personal(status, "home.html", values)
+fn render(state: &AppState, values: minijinja::Value) -> Response {
+    state.pages.personal(StatusCode::OK, "home.html", values)
 }
 
 /// A form posted to Verity's page: its fields, and the person whose session posted it
@@ -181,10 +179,7 @@ pub(crate) async fn password(
     caller: Caller,
     body: Bytes,
 ) -> Response {
-    match change_password(&state, &caller, &body).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    respond(change_password(&state, &caller, &body).await, &state)
 }
 
 async fn change_password(
@@ -236,7 +231,7 @@ async fn change_password(
     }
     let new = form.get("new_password").unwrap_or_default().to_owned();
     let confirm = form.get("confirm_password").unwrap_or_default();
-    match crate::journey::new_password(
+    match journey::new_password(
         state,
         caller,
         person,
@@ -255,10 +250,7 @@ async fn change_password(
 /// (reason `revoked`, the person as actor) for one of the signed-in person's trusted
 /// devices, clears the device cookie when it is this browser, and shows the page again.
 pub(crate) async fn forget(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
-    match forget_device(&state, &caller, &body).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    respond(forget_device(&state, &caller, &body).await, &state)
 }
 
 async fn forget_device(
@@ -280,7 +272,7 @@ async fn forget_device(
     let this_browser = cookies::get(&caller.headers, cookies::DEVICE)
         .map(engine::device_id_hash)
         .is_some_and(|hash| hash == device_id_hash);
-    crate::journey::forget_trusted_device(
+    journey::forget_trusted_device(
         state,
         caller,
         person.user_id,
@@ -308,10 +300,7 @@ pub(crate) async fn recovery_codes(
     caller: Caller,
     body: Bytes,
 ) -> Response {
-    match new_recovery_codes(&state, &caller, &body).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    respond(new_recovery_codes(&state, &caller, &body).await, &state)
 }
 
 async fn new_recovery_codes(
@@ -331,52 +320,26 @@ async fn new_recovery_codes(
             .error(StatusCode::BAD_REQUEST, STRINGS.not_signed_in));
     };
     let now = runtime::now();
-    let limit = &state.settings.mfa_limit;
-    let key = engine::mfa_failure_key(person.user_id);
-    let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
-    if let Some(until) = checks.network_locked_until {
-        return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
-    }
-    if let LockState::Locked { .. } = checks.step.lock {
-        return Ok(again(STRINGS.mfa_locked));
-    }
-    let secret =
-        engine::open_totp_secret(state.keys.master(), person.user_id, &totp.encrypted_secret)
-            .map_err(|error| HttpError::internal("opening a TOTP secret", error))?;
-    let refusal = match engine::check_code(
-        state.expiring.as_ref(),
-        person.user_id,
-        &secret,
-        form.get("code").unwrap_or_default(),
-        now,
-    )
-    .await?
-    {
-        CodeCheck::Accepted { .. } => None,
-        CodeCheck::Reused => Some((STRINGS.code_reused, "reused_code")),
-        CodeCheck::Wrong => Some((STRINGS.wrong_code, "wrong_code")),
+    let answer = |refused: CodeRefused| match refused {
+        CodeRefused::NetworkLocked(until) => {
+            ip_limit::refused(again(STRINGS.ip_locked), until, now)
+        }
+        CodeRefused::Say(message) => again(message),
     };
-    if let Some(refusal) = refusal {
-        return Ok(
-            match crate::journey::refused_code(state, caller, person.user_id, refusal, now).await? {
-                CodeRefused::NetworkLocked(until) => {
-                    ip_limit::refused(again(STRINGS.ip_locked), until, now)
-                }
-                CodeRefused::Say(message) => again(message),
-            },
-        );
-    }
-    if checks.step.failures > 0 {
-        limit.reset(state.expiring.as_ref(), &key).await?;
-    }
-    let codes = engine::generate_recovery_codes(&mut runtime::crypto_rng());
-    let command = MfaCommand::RegenerateRecoveryCodes {
-        code_hashes: engine::recovery_code_hashes(person.user_id, &codes),
+    let user_id = person.user_id;
+    let checks = match journey::code_step_open(state, caller, user_id, now).await? {
+        Ok(checks) => checks,
+        Err(refused) => return Ok(answer(refused)),
     };
-    crate::journey::act(state, caller, person.user_id, UserCommand::Mfa(command)).await?;
-    Ok(crate::journey::recovery_codes_page(
-        state, "", "", &codes, true,
-    ))
+    let presented = form.get("code").unwrap_or_default();
+    if let Err(refusal) = journey::check_app_code(state, user_id, totp, presented, now).await? {
+        return Ok(answer(
+            journey::refused_code(state, caller, user_id, refusal, now).await?,
+        ));
+    }
+    journey::code_accepted(state, user_id, &checks).await?;
+    let codes = journey::new_recovery_codes(state, caller, user_id).await?;
+    Ok(journey::recovery_codes_page(state, "", "", &codes, true))
 }
 
 #[cfg(test)]

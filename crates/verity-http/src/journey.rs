@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use minijinja::{Value, context};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
-use verity_domain::mfa::{ForgetReason, MfaCommand};
+use verity_domain::mfa::{ForgetReason, MfaCommand, RECOVERY_CODE_COUNT};
 use verity_domain::session::{
     self as facts, SESSION_STARTED, SIGNIN_SUCCEEDED, SessionEndReason, SessionStarted,
     SignInSucceeded,
@@ -25,7 +25,7 @@ use verity_oidc::mfa::{self as engine, CodeCheck, LockState, SecondFactor, TotpS
 use verity_oidc::password_policy::{self, PolicyContext, PolicyViolation};
 use verity_oidc::protocol::Params;
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
-use verity_projection::{PasswordState, UserView};
+use verity_projection::{PasswordState, TotpView, UserView};
 
 use crate::authorize::{is_form, issue_code, set_cookie};
 use crate::client_ip::Caller;
@@ -520,15 +520,16 @@ async fn mfa_code(
         ))
     };
     let now = runtime::now();
-    let limit = &state.settings.mfa_limit;
-    let key = engine::mfa_failure_key(user_id);
-    let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
-    if let Some(until) = checks.network_locked_until {
-        return Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now));
-    }
-    if let LockState::Locked { .. } = checks.step.lock {
-        return again(STRINGS.mfa_locked);
-    }
+    let answer = |refused: CodeRefused| match refused {
+        CodeRefused::NetworkLocked(until) => {
+            Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now))
+        }
+        CodeRefused::Say(message) => again(message),
+    };
+    let checks = match code_step_open(state, caller, user_id, now).await? {
+        Ok(checks) => checks,
+        Err(refused) => return answer(refused),
+    };
     // The factor, or what to say and count when the code is refused.
     let outcome = if recovery {
         let presented = form.get("recovery_code").unwrap_or_default();
@@ -546,36 +547,16 @@ async fn mfa_code(
             None => Err((STRINGS.wrong_recovery_code, "wrong_recovery_code")),
         }
     } else {
-        let secret = engine::open_totp_secret(state.keys.master(), user_id, &totp.encrypted_secret)
-            .map_err(|error| HttpError::internal("opening a TOTP secret", error))?;
-        match engine::check_code(
-            state.expiring.as_ref(),
-            user_id,
-            &secret,
-            form.get("code").unwrap_or_default(),
-            now,
-        )
-        .await?
-        {
-            CodeCheck::Accepted { .. } => Ok(SecondFactor::Totp),
-            CodeCheck::Reused => Err((STRINGS.code_reused, "reused_code")),
-            CodeCheck::Wrong => Err((STRINGS.wrong_code, "wrong_code")),
-        }
+        let presented = form.get("code").unwrap_or_default();
+        check_app_code(state, user_id, totp, presented, now)
+            .await?
+            .map(|()| SecondFactor::Totp)
     };
     let factor = match outcome {
         Ok(factor) => factor,
-        Err((message, reason)) => {
-            return match refused_code(state, caller, user_id, (message, reason), now).await? {
-                CodeRefused::NetworkLocked(until) => {
-                    Ok(ip_limit::refused(again(STRINGS.ip_locked)?, until, now))
-                }
-                CodeRefused::Say(message) => again(message),
-            };
-        }
+        Err(refusal) => return answer(refused_code(state, caller, user_id, refusal, now).await?),
     };
-    if checks.step.failures > 0 {
-        limit.reset(state.expiring.as_ref(), &key).await?;
-    }
+    code_accepted(state, user_id, &checks).await?;
     if factor == SecondFactor::RecoveryCode {
         // One code fewer: before finishing, offer a new set.
         transaction.stage = Stage::RecoveryCodeUsed { user_id };
@@ -608,13 +589,89 @@ pub(crate) enum CodeRefused {
     Say(&'static str),
 }
 
+/// Why a code was refused: the message for the person and the metric's reason.
+pub(crate) type Refusal = (&'static str, &'static str);
+
+/// Whether the person's code step is open: neither the caller's network nor the step may
+/// be locked. The step's checks (its failure count, for [`code_accepted`]), or what to
+/// answer.
+pub(crate) async fn code_step_open(
+    state: &AppState,
+    caller: &Caller,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Result<ip_limit::Checks, CodeRefused>, HttpError> {
+    let key = engine::mfa_failure_key(user_id);
+    let limit = &state.settings.mfa_limit;
+    let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
+    if let Some(until) = checks.network_locked_until {
+        return Ok(Err(CodeRefused::NetworkLocked(until)));
+    }
+    if let LockState::Locked { .. } = checks.step.lock {
+        return Ok(Err(CodeRefused::Say(STRINGS.mfa_locked)));
+    }
+    Ok(Ok(checks))
+}
+
+/// A code from the person's authenticator app: accepted once (its time step is claimed),
+/// or why not.
+pub(crate) async fn check_app_code(
+    state: &AppState,
+    user_id: Uuid,
+    totp: &TotpView,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Refusal>, HttpError> {
+    let secret = engine::open_totp_secret(state.keys.master(), user_id, &totp.encrypted_secret)
+        .map_err(|error| HttpError::internal("opening a TOTP secret", error))?;
+    Ok(
+        match engine::check_code(state.expiring.as_ref(), user_id, &secret, presented, now).await? {
+            CodeCheck::Accepted { .. } => Ok(()),
+            CodeCheck::Reused => Err((STRINGS.code_reused, "reused_code")),
+            CodeCheck::Wrong => Err((STRINGS.wrong_code, "wrong_code")),
+        },
+    )
+}
+
+/// After an accepted code: the person's failure count, if there is one, starts again.
+pub(crate) async fn code_accepted(
+    state: &AppState,
+    user_id: Uuid,
+    checks: &ip_limit::Checks,
+) -> Result<(), HttpError> {
+    if checks.step.failures > 0 {
+        let key = engine::mfa_failure_key(user_id);
+        state
+            .settings
+            .mfa_limit
+            .reset(state.expiring.as_ref(), &key)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records a new set of recovery codes for the person (`user.recovery_codes.generated`,
+/// every older code stops working) and returns them, to be shown once.
+pub(crate) async fn new_recovery_codes(
+    state: &AppState,
+    caller: &Caller,
+    user_id: Uuid,
+) -> Result<[String; RECOVERY_CODE_COUNT], HttpError> {
+    let codes = engine::generate_recovery_codes(&mut runtime::crypto_rng());
+    let command = MfaCommand::RegenerateRecoveryCodes {
+        code_hashes: engine::recovery_code_hashes(user_id, &codes),
+    };
+    act(state, caller, user_id, UserCommand::Mfa(command)).await?;
+    Ok(codes)
+}
+
 /// Counts a refused code — in the metrics by `reason`, against the person's code limit and
 /// against the caller's network — and says what to answer.
 pub(crate) async fn refused_code(
     state: &AppState,
     caller: &Caller,
     user_id: Uuid,
-    (message, reason): (&'static str, &'static str),
+    (message, reason): Refusal,
     now: DateTime<Utc>,
 ) -> Result<CodeRefused, HttpError> {
     state.metrics.second_factor_failure(reason);
@@ -663,11 +720,7 @@ pub(crate) async fn regenerate_recovery_codes(
         let Stage::RecoveryCodeUsed { user_id } = transaction.stage else {
             return Ok(expired(&state));
         };
-        let codes = engine::generate_recovery_codes(&mut runtime::crypto_rng());
-        let command = MfaCommand::RegenerateRecoveryCodes {
-            code_hashes: engine::recovery_code_hashes(user_id, &codes),
-        };
-        act(&state, &caller, user_id, UserCommand::Mfa(command)).await?;
+        let codes = new_recovery_codes(&state, &caller, user_id).await?;
         // Shown once: posting again finds the next stage and is refused.
         transaction.stage = Stage::NewRecoveryCodesShown { user_id };
         save(&state, &tx, &transaction).await?;
