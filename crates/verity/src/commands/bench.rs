@@ -28,27 +28,6 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         BenchCommand::People { org, users, out } => {
             super::bench_signin::people(config, &org, users, &out).await
         }
-        BenchCommand::Signin {
-            issuer,
-            client_id,
-            redirect_uri,
-            people,
-            concurrency,
-            warmup,
-            seconds,
-        } => {
-            let target = super::bench_signin::Target {
-                issuer,
-                client_id,
-                redirect_uri,
-            };
-            let run = super::bench_signin::Run {
-                concurrency,
-                warmup: Duration::from_secs(warmup),
-                measure: Duration::from_secs(seconds),
-            };
-            super::bench_signin::signin(target, &people, run).await
-        }
         BenchCommand::Argon2 { threads, seconds } => {
             super::bench_signin::argon2(threads, Duration::from_secs(seconds)).await
         }
