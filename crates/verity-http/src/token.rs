@@ -102,7 +102,7 @@ async fn authenticate(
         .projector
         .read(|models| models.clients.get(&client_id).cloned())
         .ok_or_else(|| HttpError::invalid_client("unknown client"))?;
-    let method = client.token_endpoint_auth_method;
+    let method = client.settings.token_endpoint_auth_method;
     let authenticated = match (method, &basic, posted_secret, assertion) {
         (TokenEndpointAuthMethod::ClientSecretBasic, Some((_, secret)), None, None) => {
             verify_client_secret(&client, secret)
@@ -137,7 +137,7 @@ async fn verify_assertion(
     client: &ClientView,
     assertion: &str,
 ) -> Result<bool, HttpError> {
-    let Some(jwks) = &client.jwks else {
+    let Some(jwks) = &client.settings.jwks else {
         return Ok(false);
     };
     let token_endpoint = format!("{}{}", state.settings.issuer, paths::TOKEN);
@@ -358,7 +358,7 @@ async fn tokens_for_person(
 }
 
 fn id_token_alg(client: &ClientView) -> SigningAlgorithm {
-    client.id_token_signed_response_alg
+    client.settings.id_token_signed_response_alg
 }
 
 /// The claims the scopes release about a person (ID token and userinfo).
@@ -487,6 +487,7 @@ fn client_credentials(
             scopes.join(" ")
         }
         None => client
+            .settings
             .scopes
             .iter()
             .filter(|scope| *scope != "openid")
