@@ -1,24 +1,11 @@
-//! `verity-bench`: load generators that drive a running Verity over HTTP, as browsers and
-//! authenticator apps would, for the figures in docs/performance.md.
-//!
-//! It lives outside the server's binary: what needs the store's internals (seeding people,
-//! timing start-up, appends, Argon2id, signatures) stays in the hidden `verity bench`
-//! commands, and everything that only talks HTTP to a server lives here. Each generator is
-//! a subcommand in its own module; what they share — the browser with its cookie jar
-//! (`browser`), the authenticator app (`authenticator`), the people file (`people`) and
-//! the timed run of concurrent workers (`load`) — sits in modules of its own.
-
-mod authenticator;
-mod browser;
-mod load;
-mod people;
-mod signin;
+//! `verity-bench`: the command line of Verity's load generators (see the library's docs).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use verity_bench::{load, people, signin};
 
 /// Load generators for Verity's benchmarks (docs/performance.md).
 #[derive(Debug, Parser)]
