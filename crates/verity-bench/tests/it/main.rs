@@ -2,24 +2,32 @@
 //! themselves run against a real server in the conformance journey
 //! (`the_sign_in_benchmark_walks_the_journey_it_measures`).
 
-use std::process::Command;
+// Test helpers outside `#[test]` functions fail loudly on purpose; clippy's
+// `allow-*-in-tests` settings only cover the test functions.
+#![allow(clippy::unwrap_used)]
 
-#[test]
-fn a_missing_people_file_is_one_clear_line_and_a_failure() {
-    let output = Command::new(env!("CARGO_BIN_EXE_verity-bench"))
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `verity-bench signin` against a server that is not there, with `people`.
+fn signin(people: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verity-bench"))
         .args([
             "signin",
             "--issuer",
             "http://127.0.0.1:9",
             "--client-id",
             "bench",
-            "--redirect-uri",
-            "http://127.0.0.1:9999/cb",
-            "--people",
-            "/nonexistent/people.jsonl",
         ])
+        .args(["--redirect-uri", "http://127.0.0.1:9999/cb", "--people"])
+        .arg(people)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_missing_people_file_is_one_clear_line_and_a_failure() {
+    let output = signin(Path::new("/nonexistent/people.jsonl"));
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -39,20 +47,7 @@ fn a_line_that_is_not_a_person_is_named() {
         "{\"email\":\"a@example.org\",\"password\":\"p\",\"secret\":\"GEZDGNBV\"}\n{\"email\":1}\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_verity-bench"))
-        .args([
-            "signin",
-            "--issuer",
-            "http://127.0.0.1:9",
-            "--client-id",
-            "bench",
-            "--redirect-uri",
-            "http://127.0.0.1:9999/cb",
-            "--people",
-        ])
-        .arg(&people)
-        .output()
-        .unwrap();
+    let output = signin(&people);
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
