@@ -15,7 +15,8 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 use verity_domain::mfa::ForgetReason;
 use verity_oidc::credentials::verify_password_in;
-use verity_oidc::mfa::{self as engine, LockState};
+use verity_oidc::limits::{LockState, password_failure_key};
+use verity_oidc::mfa::{self as engine};
 use verity_oidc::password_policy::{self, PolicyViolation};
 use verity_oidc::protocol::Params;
 use verity_oidc::protocol::tokens::token_digest;
@@ -201,7 +202,7 @@ async fn change_password(
     }
     let now = runtime::now();
     let limit = &state.settings.password_limit;
-    let key = engine::password_failure_key(&person.email);
+    let key = password_failure_key(&person.email);
     let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
     if let Some(until) = checks.network_locked_until {
         return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));

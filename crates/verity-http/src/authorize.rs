@@ -5,10 +5,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use verity_domain::session::{self as facts, SIGNIN_FAILED, SignInFailed, SignInFailure};
+use verity_domain::DomainEvent;
+use verity_domain::signin::{
+    Origin, SignInEvent, SignInFailed, SignInFailure, UNKNOWN_SIGNIN_STREAM,
+};
 use verity_domain::{Email, user};
 use verity_oidc::credentials::verify_password_in;
-use verity_oidc::mfa::{self as engine, LockState};
+use verity_oidc::limits::{LockState, password_failure_key};
 use verity_oidc::protocol::authorize::{self, AuthorizationRequest, AuthorizeFailure};
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
 use verity_oidc::protocol::{OAuthError, Params};
@@ -254,7 +257,7 @@ async fn login_form(
     let now = runtime::now();
     let email = Email::parse(typed_email).ok();
     let limit = &state.settings.password_limit;
-    let lock_key = email.as_ref().map(engine::password_failure_key);
+    let lock_key = email.as_ref().map(password_failure_key);
     let checks = ip_limit::checks(
         state,
         caller,
@@ -330,7 +333,7 @@ async fn record_failure(
     person: Option<&UserView>,
     email: &Email,
     reason: SignInFailure,
-    origin: &verity_domain::session::Origin,
+    origin: &Origin,
 ) -> Result<(), HttpError> {
     state
         .metrics
@@ -342,13 +345,10 @@ async fn record_failure(
         reason,
         origin: origin.clone(),
     };
-    let event = facts::fact(
-        SIGNIN_FAILED,
-        &failed,
-        session::metadata(user_id.as_deref(), origin),
-    );
+    let event =
+        SignInEvent::Failed(failed).to_new_event(session::metadata(user_id.as_deref(), origin));
     let stream = person.map_or_else(
-        || facts::UNKNOWN_SIGNIN_STREAM.to_owned(),
+        || UNKNOWN_SIGNIN_STREAM.to_owned(),
         |person| user::stream(person.user_id),
     );
     session::record(state, stream, vec![event]).await

@@ -9,7 +9,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use verity_oidc::mfa::{FailureLimit, FailureRecorded, Standing, client_ip_failure_key};
+use verity_oidc::limits::{FailureLimit, FailureRecorded, Standing, client_ip_failure_key};
 
 use crate::client_ip::Caller;
 use crate::metrics::Lockout;

@@ -13,15 +13,15 @@ use chrono::{DateTime, Duration, Utc};
 use minijinja::{Value, context};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
+use verity_domain::DomainEvent;
 use verity_domain::mfa::{ForgetReason, MfaCommand, RECOVERY_CODE_COUNT};
-use verity_domain::session::{
-    self as facts, SESSION_STARTED, SIGNIN_SUCCEEDED, SessionEndReason, SessionStarted,
-    SignInSucceeded,
-};
+use verity_domain::session::{self as sessions, SessionEndReason, SessionEvent, SessionStarted};
+use verity_domain::signin::{SecondFactor, SignInEvent, SignInSucceeded};
 use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{Actor, Context, execute};
 use verity_oidc::credentials::{hash_password_in, verify_password_in};
-use verity_oidc::mfa::{self as engine, CodeCheck, LockState, SecondFactor, TotpSecret};
+use verity_oidc::limits::{LockState, mfa_failure_key};
+use verity_oidc::mfa::{self as engine, CodeCheck, TotpSecret};
 use verity_oidc::password_policy::{self, PolicyContext, PolicyViolation};
 use verity_oidc::protocol::Params;
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
@@ -601,7 +601,7 @@ pub(crate) async fn code_step_open(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Result<ip_limit::Checks, CodeRefused>, HttpError> {
-    let key = engine::mfa_failure_key(user_id);
+    let key = mfa_failure_key(user_id);
     let limit = &state.settings.mfa_limit;
     let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
     if let Some(until) = checks.network_locked_until {
@@ -640,7 +640,7 @@ pub(crate) async fn code_accepted(
     checks: &ip_limit::Checks,
 ) -> Result<(), HttpError> {
     if checks.step.failures > 0 {
-        let key = engine::mfa_failure_key(user_id);
+        let key = mfa_failure_key(user_id);
         state
             .settings
             .mfa_limit
@@ -675,7 +675,7 @@ pub(crate) async fn refused_code(
     now: DateTime<Utc>,
 ) -> Result<CodeRefused, HttpError> {
     state.metrics.second_factor_failure(reason);
-    let key = engine::mfa_failure_key(user_id);
+    let key = mfa_failure_key(user_id);
     let limit = (
         &state.settings.mfa_limit,
         key.as_str(),
@@ -849,8 +849,8 @@ async fn finish(
         user_id: user_id_text.clone(),
         sid: Uuid::new_v4().to_string(),
         auth_time: runtime::now().timestamp(),
-        amr: factor.amr(),
-        acr: factor.acr().to_owned(),
+        amr: engine::amr(factor),
+        acr: engine::acr(factor).to_owned(),
     };
     let cookie = runtime::token();
     let expires_at = session::expires_in(state.settings.session_lifetime);
@@ -860,9 +860,7 @@ async fn finish(
         user_id: user_id_text.clone(),
         sid: authentication.sid.clone(),
         amr: authentication.amr.clone(),
-        second_factor: Some(
-            serde_json::to_value(factor).map_err(|error| HttpError::internal("encoding", error))?,
-        ),
+        second_factor: Some(factor),
         device_trust_used: factor == SecondFactor::TrustedDevice,
         origin: origin.clone(),
     };
@@ -886,12 +884,12 @@ async fn finish(
         session::record(
             state,
             user::stream(user_id),
-            vec![facts::fact(SIGNIN_SUCCEEDED, &succeeded, metadata.clone())],
+            vec![SignInEvent::Succeeded(succeeded).to_new_event(metadata.clone())],
         ),
         session::record(
             state,
-            facts::session_stream(&authentication.sid),
-            vec![facts::fact(SESSION_STARTED, &started, metadata)],
+            sessions::stream(&authentication.sid),
+            vec![SessionEvent::Started(started).to_new_event(metadata)],
         ),
     )?;
     state.metrics.sign_in(&crate::metrics::label(&factor));

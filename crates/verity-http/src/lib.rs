@@ -30,7 +30,7 @@ use verity_domain::key::SigningAlgorithm;
 use verity_domain::{EventStore, ExpiringStore};
 use verity_oidc::credentials::{HashMemory, Hashing};
 use verity_oidc::keys::{KeyRing, SharedKeyRing};
-use verity_oidc::mfa::{FailureLimit, ProgressiveDelay};
+use verity_oidc::limits::{FailureLimit, ProgressiveDelay};
 use verity_oidc::protocol::discovery::paths;
 use verity_projection::{Projector, ReadModels};
 

@@ -334,11 +334,11 @@ mod tests {
     #[test]
     fn labels_are_the_recorded_snake_case_names() {
         assert_eq!(
-            label(&verity_domain::session::SignInFailure::TemporaryPasswordExpired),
+            label(&verity_domain::signin::SignInFailure::TemporaryPasswordExpired),
             "temporary_password_expired"
         );
         assert_eq!(
-            label(&verity_oidc::mfa::SecondFactor::TrustedDevice),
+            label(&verity_domain::signin::SecondFactor::TrustedDevice),
             "trusted_device"
         );
     }

@@ -4,10 +4,10 @@
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use verity_domain::session::{
-    self as facts, GRANT_REVOKED, GrantRevocationReason, GrantRevoked, Origin, SESSION_ENDED,
-    SessionEndReason, SessionEnded,
-};
+use verity_domain::DomainEvent;
+use verity_domain::grant::{self, GrantEvent, GrantRevocationReason, GrantRevoked};
+use verity_domain::session::{self as sessions, SessionEndReason, SessionEnded, SessionEvent};
+use verity_domain::signin::Origin;
 use verity_domain::{Actor, AppendRequest, EventMetadata, ExpectedVersion, NewEvent};
 use verity_oidc::protocol::authorize::AuthorizationRequest;
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
@@ -181,17 +181,9 @@ pub(crate) async fn end(
         reason,
         client_id: origin.client_id.clone(),
     };
-    let event = facts::fact(
-        SESSION_ENDED,
-        &ended,
-        metadata(Some(&authentication.user_id), origin),
-    );
-    record(
-        state,
-        facts::session_stream(&authentication.sid),
-        vec![event],
-    )
-    .await
+    let event =
+        SessionEvent::Ended(ended).to_new_event(metadata(Some(&authentication.user_id), origin));
+    record(state, sessions::stream(&authentication.sid), vec![event]).await
 }
 
 /// Revokes a grant: it and everything issued under it stop working; recorded as an event.
@@ -230,6 +222,7 @@ async fn record_grant_revoked(
     revoked: &GrantRevoked,
     metadata: EventMetadata,
 ) -> Result<(), HttpError> {
-    let event = facts::fact(GRANT_REVOKED, revoked, metadata);
-    record(state, facts::grant_stream(&revoked.grant_id), vec![event]).await
+    let stream = grant::stream(&revoked.grant_id);
+    let event = GrantEvent::Revoked(revoked.clone()).to_new_event(metadata);
+    record(state, stream, vec![event]).await
 }

@@ -8,9 +8,12 @@
 pub mod client_secret;
 pub mod credentials;
 pub mod keys;
+pub mod limits;
 pub mod mail;
 pub mod mfa;
 pub mod password_policy;
 pub mod protocol;
 pub mod pwned;
 mod signers;
+#[cfg(test)]
+mod testing;

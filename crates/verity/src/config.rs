@@ -237,8 +237,8 @@ pub struct PasswordsConfig {
 
 impl PasswordsConfig {
     /// The lockout after too many wrong passwords (counted across nodes).
-    pub fn lockout(&self) -> verity_oidc::mfa::FailureLimit {
-        verity_oidc::mfa::FailureLimit::passwords(
+    pub fn lockout(&self) -> verity_oidc::limits::FailureLimit {
+        verity_oidc::limits::FailureLimit::passwords(
             self.max_failures,
             chrono::Duration::minutes(i64::from(self.failure_window_minutes)),
             chrono::Duration::minutes(i64::from(self.lockout_minutes)),
@@ -246,8 +246,8 @@ impl PasswordsConfig {
     }
 
     /// The progressive delay before answering a wrong password.
-    pub fn delay(&self) -> verity_oidc::mfa::ProgressiveDelay {
-        verity_oidc::mfa::ProgressiveDelay {
+    pub fn delay(&self) -> verity_oidc::limits::ProgressiveDelay {
+        verity_oidc::limits::ProgressiveDelay {
             after_failures: self.delay_after_failures,
             max: std::time::Duration::from_secs(self.max_delay_seconds),
         }
@@ -281,8 +281,8 @@ impl Default for MfaConfig {
 
 impl MfaConfig {
     /// The lockout after too many wrong codes (counted across nodes).
-    pub fn lockout(&self) -> verity_oidc::mfa::FailureLimit {
-        verity_oidc::mfa::FailureLimit::mfa(
+    pub fn lockout(&self) -> verity_oidc::limits::FailureLimit {
+        verity_oidc::limits::FailureLimit::mfa(
             self.max_failures,
             chrono::Duration::minutes(i64::from(self.failure_window_minutes)),
             chrono::Duration::minutes(i64::from(self.lockout_minutes)),
@@ -321,8 +321,8 @@ impl Default for SignInConfig {
 impl SignInConfig {
     /// The lock after too many failed sign-ins from one client address (counted across
     /// nodes; never reset by a success).
-    pub fn ip_lockout(&self) -> verity_oidc::mfa::FailureLimit {
-        verity_oidc::mfa::FailureLimit::client_ip(
+    pub fn ip_lockout(&self) -> verity_oidc::limits::FailureLimit {
+        verity_oidc::limits::FailureLimit::client_ip(
             self.ip_max_failures,
             chrono::Duration::minutes(i64::from(self.ip_window_minutes)),
             chrono::Duration::minutes(i64::from(self.ip_lock_minutes)),
