@@ -20,8 +20,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tracing::Instrument;
+use verity_oidc::limits::Lockout;
 
 use crate::AppState;
+use crate::context::RequestId;
 
 /// The route label of a request no route matched.
 const UNMATCHED: &str = "unmatched";
@@ -75,24 +77,12 @@ pub struct Metrics {
     projection_position: Gauge,
 }
 
-/// A limit whose lock a failure set (the `limit` label of `verity_lockouts_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lockout {
-    /// The password failures of an address.
-    Password,
-    /// The code failures of a person.
-    SecondFactor,
-    /// The failures from a client network.
-    Network,
-}
-
-impl Lockout {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Password => "password",
-            Self::SecondFactor => "second_factor",
-            Self::Network => "network",
-        }
+/// The `limit` label of `verity_lockouts_total`.
+fn lockout_label(lockout: Lockout) -> &'static str {
+    match lockout {
+        Lockout::Password => "password",
+        Lockout::SecondFactor => "second_factor",
+        Lockout::Network => "network",
     }
 }
 
@@ -209,9 +199,16 @@ impl Metrics {
     pub(crate) fn lockout(&self, limit: Lockout) {
         self.lockouts
             .get_or_create(&LimitLabels {
-                limit: limit.label().to_owned(),
+                limit: lockout_label(limit).to_owned(),
             })
             .inc();
+    }
+
+    /// Counts each lock a refusal set.
+    pub(crate) fn lockouts(&self, lockouts: &[Lockout]) {
+        for lockout in lockouts {
+            self.lockout(*lockout);
+        }
     }
 
     /// The exposition: every metric in OpenMetrics text, `projection_position` as of now.
@@ -249,7 +246,7 @@ fn method_label(method: &Method) -> &'static str {
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render(state.projector.position()) {
+    match state.metrics.render(state.engine.projector.position()) {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
@@ -260,18 +257,21 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
             text,
         )
             .into_response(),
-        Err(error) => crate::HttpError::internal("encoding the metrics", error).into_response(),
+        Err(error) => crate::HttpError::internal("encoding the metrics", &error).into_response(),
     }
 }
 
-/// Runs every request in a span with its method, route template and (once known) status,
-/// so whatever a handler logs says which request it was about, and counts it.
+/// Gives every request an id (the `X-Request-Id` answer header, the id in its events'
+/// metadata) and runs it in a span with its id, method, route template and (once known)
+/// status, so whatever a handler logs says which request it was about; counts it.
 pub(crate) async fn observe(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
+    let request_id = RequestId::new();
+    request.extensions_mut().insert(request_id.clone());
     let method = method_label(request.method()).to_owned();
     let route = request
         .extensions()
@@ -280,11 +280,15 @@ pub(crate) async fn observe(
         .to_owned();
     let span = tracing::info_span!(
         "request",
+        id = %request_id.0,
         method = %method,
         route = %route,
         status = tracing::field::Empty
     );
-    let response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     let status = response.status();
     let took = started.elapsed();
     span.record("status", status.as_u16());
