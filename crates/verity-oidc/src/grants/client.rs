@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use verity_domain::client::TokenEndpointAuthMethod;
 use verity_projection::ClientView;
 
-use super::GrantError;
+use super::error::GrantError;
 use crate::client_secret::verify_client_secret;
 use crate::context::RequestContext;
 use crate::engine::Engine;

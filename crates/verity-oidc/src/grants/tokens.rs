@@ -8,7 +8,8 @@ use uuid::Uuid;
 use verity_domain::client::GrantType;
 use verity_projection::ClientView;
 
-use super::{GrantError, GrantRecord, RefreshRecord};
+use super::error::GrantError;
+use super::records::{GrantRecord, RefreshRecord};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
