@@ -10,11 +10,14 @@ pub mod client;
 pub mod email;
 pub mod event;
 pub mod expiring;
+pub mod grant;
 pub mod instance;
 pub mod key;
 pub mod mfa;
+pub mod network;
 pub mod organization;
 pub mod session;
+pub mod signin;
 pub mod store;
 pub mod user;
 

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde::Serialize;
-use uuid::Uuid;
 use verity_domain::mfa::MfaCommand;
 use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{Email, execute};
@@ -53,9 +52,9 @@ pub(super) async fn people(
     let started = Instant::now();
     let mut lines = String::new();
     let mut head = 0;
-    let run = Uuid::new_v4().simple().to_string();
+    let run = verity_oidc::random::uuid().simple().to_string();
     for index in 0..users {
-        let user_id = Uuid::new_v4();
+        let user_id = verity_oidc::random::uuid();
         let email = Email::parse(&format!("signin{index}.{run}@bench.example.org"))?;
         let secret = TotpSecret::generate(&mut os_rng());
         let codes = engine::generate_recovery_codes(&mut os_rng());

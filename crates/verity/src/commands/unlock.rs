@@ -7,10 +7,10 @@
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use verity_domain::session::{self as facts, NETWORK_UNLOCKED, NetworkUnlocked};
+use verity_domain::network::{self, NetworkEvent, NetworkUnlocked};
 use verity_domain::user::{self, User, UserCommand};
-use verity_domain::{AppendRequest, Email, ExpectedVersion, ExpiringStore, execute};
-use verity_oidc::mfa::{
+use verity_domain::{AppendRequest, DomainEvent, Email, ExpectedVersion, ExpiringStore, execute};
+use verity_oidc::limits::{
     FailureLimit, client_ip_failure_key, mfa_failure_key, password_failure_key,
 };
 
@@ -124,9 +124,9 @@ pub(super) async fn network(
         failures: counted.failures,
     };
     let request = AppendRequest::new(
-        facts::network_stream(&network),
+        network::stream(&network),
         ExpectedVersion::Any,
-        vec![facts::fact(NETWORK_UNLOCKED, &unlocked, context.metadata())],
+        vec![NetworkEvent::Unlocked(unlocked).to_new_event(context.metadata())],
     );
     app.store.append(request).await?;
     limit.clear(store, &network).await?;
