@@ -21,6 +21,12 @@ pub enum Actor {
     },
     /// Verity itself (first start, key rotation, housekeeping).
     System,
+    /// A service client acting on the admin API with its own access token
+    /// (`client_credentials`).
+    Client {
+        /// The client's id.
+        client_id: String,
+    },
 }
 
 /// Metadata carried by every event: who, from where, when it happened.

@@ -19,6 +19,7 @@ pub mod organization;
 pub mod session;
 pub mod signin;
 pub mod store;
+pub mod token;
 pub mod user;
 
 pub use aggregate::{Aggregate, Context, ExecuteError, execute, load};

@@ -134,6 +134,8 @@ pub enum ForgetReason {
     LimitReached,
     /// An admin reset the person's authenticator app, which had vouched for the device.
     AuthenticatorReset,
+    /// An admin disabled the account: nothing it trusted stays trusted.
+    AccountDisabled,
 }
 
 /// What a user's second factor records.
@@ -416,12 +418,7 @@ impl MfaState {
                 if !self.totp_enrolled {
                     return Err(MfaError::NotEnrolled);
                 }
-                let forgotten = self.live_devices(now).map(|(hash, _)| {
-                    MfaEvent::DeviceForgotten(DeviceForgotten {
-                        device_id_hash: hash.clone(),
-                        reason: ForgetReason::AuthenticatorReset,
-                    })
-                });
+                let forgotten = self.forget_every_device(ForgetReason::AuthenticatorReset, now);
                 Ok(std::iter::once(MfaEvent::TotpReset(TotpReset {}))
                     .chain(forgotten)
                     .collect())
@@ -475,6 +472,18 @@ impl MfaState {
     }
 
     /// Devices whose trust has not ended at `now`.
+    /// `user.device.forgotten` for each device trusted at `now`, for `reason`.
+    pub fn forget_every_device(&self, reason: ForgetReason, now: DateTime<Utc>) -> Vec<MfaEvent> {
+        self.live_devices(now)
+            .map(|(hash, _)| {
+                MfaEvent::DeviceForgotten(DeviceForgotten {
+                    device_id_hash: hash.clone(),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
     fn live_devices(
         &self,
         now: DateTime<Utc>,
@@ -940,12 +949,23 @@ mod tests {
             reset(),
             forgotten(1, ForgetReason::AuthenticatorReset),
             forgotten(4, ForgetReason::AuthenticatorReset),
+            sessions_ended(),
         ]);
     }
 
     #[test]
-    fn a_reset_without_trusted_devices_is_one_event() {
-        given_enrolled([]).when(reset_command()).then([reset()]);
+    fn a_reset_without_trusted_devices_resets_and_ends_the_sessions() {
+        given_enrolled([])
+            .when(reset_command())
+            .then([reset(), sessions_ended()]);
+    }
+
+    /// A reset authenticator vouches for no session any more.
+    fn sessions_ended() -> UserEvent {
+        UserEvent::SessionsEnded(crate::user::SessionsEnded {
+            reason: crate::user::AccessEndReason::AuthenticatorReset,
+            except_sid: None,
+        })
     }
 
     #[test]
@@ -969,7 +989,11 @@ mod tests {
     fn a_disabled_persons_authenticator_can_still_be_reset() {
         given_enrolled([trusted(1, 30), UserEvent::Disabled])
             .when(reset_command())
-            .then([reset(), forgotten(1, ForgetReason::AuthenticatorReset)]);
+            .then([
+                reset(),
+                forgotten(1, ForgetReason::AuthenticatorReset),
+                sessions_ended(),
+            ]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, Context};
 use crate::email::Email;
 use crate::event::domain_events;
-use crate::mfa::{MfaCommand, MfaError, MfaEvent, MfaState};
+use crate::mfa::{ForgetReason, MfaCommand, MfaError, MfaEvent, MfaState};
 use crate::store::UniqueKey;
 
 /// Longest display name accepted.
@@ -51,6 +51,9 @@ pub enum UserCommand {
     ChangePassword {
         /// Argon2id PHC hash of the new password.
         password_hash: String,
+        /// Which of their sessions end with the change (their other ones, when they change
+        /// it while signed in; none at the first sign-in).
+        end_sessions: EndSessions,
     },
     /// An admin issues a new temporary password (`verity user reset-password`): the
     /// person's own password stops working and they choose a new one at the next sign-in.
@@ -60,8 +63,14 @@ pub enum UserCommand {
         /// When it stops working.
         expires_at: DateTime<Utc>,
     },
-    /// An admin blocks sign-in.
+    /// An admin blocks sign-in: every session ends, every trusted device is forgotten.
     Disable,
+    /// Every session of the person ends (an admin's `user sign-out`, the person's "Sign
+    /// out everywhere"): their refresh tokens and access tokens stop working with them.
+    SignOut {
+        /// A session that stays (none: all end).
+        except_sid: Option<String>,
+    },
     /// An admin allows sign-in again.
     Enable,
     /// An admin lifts the sign-in locks (too many wrong passwords or codes). The locks
@@ -86,6 +95,8 @@ pub enum UserEvent {
     Enabled,
     /// `user.unlocked`
     Unlocked,
+    /// `user.sessions.ended`
+    SessionsEnded(SessionsEnded),
     /// `user.totp.*`, `user.recovery_code*`, `user.device.*` (see [`crate::mfa`]).
     Mfa(MfaEvent),
 }
@@ -123,6 +134,43 @@ pub struct TemporaryPasswordIssued {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Which sessions end with a password change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndSessions {
+    /// None (the first sign-in: the person has no other session).
+    None,
+    /// All but this one (the session the person changes it from).
+    AllExcept(String),
+}
+
+/// Why every session of a person ended at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessEndReason {
+    /// An admin disabled the account.
+    Disabled,
+    /// An admin issued a new temporary password.
+    PasswordReset,
+    /// An admin reset the authenticator app.
+    AuthenticatorReset,
+    /// Signed out everywhere: by an admin (`user sign-out`) or by the person; the event's
+    /// actor says who.
+    SignedOut,
+    /// The person chose a new password while signed in: their other sessions end.
+    PasswordChanged,
+}
+
+/// Payload of `user.sessions.ended`: every session of the person that started before
+/// this event (but `except_sid`) ended, and every token issued for them stopped working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsEnded {
+    /// Why.
+    pub reason: AccessEndReason,
+    /// The session that stays, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except_sid: Option<String>,
+}
+
 /// Stored type name of [`UserCreated`].
 pub const USER_CREATED: &str = "user.created";
 /// Stored type name of [`PasswordChanged`].
@@ -135,6 +183,8 @@ pub const USER_DISABLED: &str = "user.disabled";
 pub const USER_ENABLED: &str = "user.enabled";
 /// Stored type name of [`UserEvent::Unlocked`].
 pub const USER_UNLOCKED: &str = "user.unlocked";
+/// Stored type name of [`SessionsEnded`].
+pub const USER_SESSIONS_ENDED: &str = "user.sessions.ended";
 
 domain_events! {
     UserEvent {
@@ -144,6 +194,7 @@ domain_events! {
         Disabled => USER_DISABLED,
         Enabled => USER_ENABLED,
         Unlocked => USER_UNLOCKED,
+        SessionsEnded(SessionsEnded) => USER_SESSIONS_ENDED,
     }
     else Mfa(MfaEvent)
 }
@@ -234,7 +285,10 @@ impl Aggregate for User {
                     temporary_password_expires_at: *temporary_password_expires_at,
                 })])
             }
-            UserCommand::ChangePassword { password_hash } => {
+            UserCommand::ChangePassword {
+                password_hash,
+                end_sessions,
+            } => {
                 self.existing()?;
                 if self.disabled {
                     return Err(UserError::Disabled);
@@ -242,9 +296,16 @@ impl Aggregate for User {
                 if !is_argon2id_phc(password_hash) {
                     return Err(UserError::PasswordNotHashed);
                 }
-                Ok(vec![UserEvent::PasswordChanged(PasswordChanged {
+                let changed = UserEvent::PasswordChanged(PasswordChanged {
                     password_hash: password_hash.clone(),
-                })])
+                });
+                Ok(match end_sessions {
+                    EndSessions::None => vec![changed],
+                    EndSessions::AllExcept(sid) => vec![
+                        changed,
+                        sessions_ended(AccessEndReason::PasswordChanged, Some(sid.clone())),
+                    ],
+                })
             }
             UserCommand::IssueTemporaryPassword {
                 temporary_password_hash,
@@ -260,19 +321,34 @@ impl Aggregate for User {
                 if *expires_at <= context.now {
                     return Err(UserError::ExpiryInThePast);
                 }
-                Ok(vec![UserEvent::TemporaryPasswordIssued(
-                    TemporaryPasswordIssued {
+                Ok(vec![
+                    UserEvent::TemporaryPasswordIssued(TemporaryPasswordIssued {
                         temporary_password_hash: temporary_password_hash.clone(),
                         expires_at: *expires_at,
-                    },
-                )])
+                    }),
+                    sessions_ended(AccessEndReason::PasswordReset, None),
+                ])
             }
             UserCommand::Disable => {
                 self.existing()?;
                 if self.disabled {
                     return Err(UserError::AlreadyDisabled);
                 }
-                Ok(vec![UserEvent::Disabled])
+                let forgotten = self
+                    .mfa
+                    .forget_every_device(ForgetReason::AccountDisabled, context.now);
+                Ok(std::iter::once(UserEvent::Disabled)
+                    .chain(forgotten.into_iter().map(UserEvent::Mfa))
+                    .chain([sessions_ended(AccessEndReason::Disabled, None)])
+                    .collect())
+            }
+            // Allowed for a disabled person too: ending sessions grants nothing.
+            UserCommand::SignOut { except_sid } => {
+                self.existing()?;
+                Ok(vec![sessions_ended(
+                    AccessEndReason::SignedOut,
+                    except_sid.clone(),
+                )])
             }
             UserCommand::Enable => {
                 self.existing()?;
@@ -292,7 +368,12 @@ impl Aggregate for User {
                     return Err(UserError::Disabled);
                 }
                 let events = self.mfa.decide(command, context.now)?;
-                Ok(events.into_iter().map(UserEvent::Mfa).collect())
+                let mut events: Vec<UserEvent> = events.into_iter().map(UserEvent::Mfa).collect();
+                // A reset authenticator vouches for no session any more.
+                if matches!(command, MfaCommand::ResetAuthenticator) {
+                    events.push(sessions_ended(AccessEndReason::AuthenticatorReset, None));
+                }
+                Ok(events)
             }
         }
     }
@@ -308,7 +389,7 @@ impl Aggregate for User {
             UserEvent::TemporaryPasswordIssued(_) => self.password_hash = None,
             UserEvent::Disabled => self.disabled = true,
             UserEvent::Enabled => self.disabled = false,
-            UserEvent::Unlocked => {}
+            UserEvent::Unlocked | UserEvent::SessionsEnded(_) => {}
             UserEvent::Mfa(event) => self.mfa = std::mem::take(&mut self.mfa).evolve(event),
         }
         self
@@ -322,6 +403,11 @@ impl Aggregate for User {
             _ => (Vec::new(), Vec::new()),
         }
     }
+}
+
+/// `user.sessions.ended` for `reason`.
+fn sessions_ended(reason: AccessEndReason, except_sid: Option<String>) -> UserEvent {
+    UserEvent::SessionsEnded(SessionsEnded { reason, except_sid })
 }
 
 impl User {
@@ -421,6 +507,7 @@ mod tests {
         Scenario::<User>::given([created()])
             .when(UserCommand::ChangePassword {
                 password_hash: NEW_HASH.into(),
+                end_sessions: EndSessions::None,
             })
             .then([UserEvent::PasswordChanged(PasswordChanged {
                 password_hash: NEW_HASH.into(),
@@ -432,6 +519,7 @@ mod tests {
         Scenario::<User>::given([created(), UserEvent::Disabled])
             .when(UserCommand::ChangePassword {
                 password_hash: NEW_HASH.into(),
+                end_sessions: EndSessions::None,
             })
             .then_err(UserError::Disabled);
     }
@@ -441,6 +529,7 @@ mod tests {
         Scenario::<User>::given([created()])
             .when(UserCommand::ChangePassword {
                 password_hash: "correct horse".into(),
+                end_sessions: EndSessions::None,
             })
             .then_err(UserError::PasswordNotHashed);
     }
@@ -453,6 +542,7 @@ mod tests {
         Scenario::<User>::given([])
             .when(UserCommand::ChangePassword {
                 password_hash: NEW_HASH.into(),
+                end_sessions: EndSessions::None,
             })
             .then_err(UserError::NotFound);
     }
@@ -480,7 +570,10 @@ mod tests {
             }),
         ])
         .when(issue())
-        .then([issued()]);
+        .then([
+            issued(),
+            sessions_ended(AccessEndReason::PasswordReset, None),
+        ]);
     }
 
     #[test]
@@ -529,7 +622,10 @@ mod tests {
     fn an_admin_disables_and_enables_a_user() {
         Scenario::<User>::given([created()])
             .when(UserCommand::Disable)
-            .then([UserEvent::Disabled]);
+            .then([
+                UserEvent::Disabled,
+                sessions_ended(AccessEndReason::Disabled, None),
+            ]);
         Scenario::<User>::given([created(), UserEvent::Disabled])
             .when(UserCommand::Enable)
             .then([UserEvent::Enabled]);
@@ -564,5 +660,75 @@ mod tests {
             let recorded = recorded(stream(Uuid::nil()), &event);
             assert_eq!(UserEvent::decode(&recorded).unwrap(), Some(event));
         }
+    }
+
+    #[test]
+    fn a_password_changed_while_signed_in_ends_the_other_sessions() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::ChangePassword {
+                password_hash: NEW_HASH.into(),
+                end_sessions: EndSessions::AllExcept("this-one".into()),
+            })
+            .then([
+                UserEvent::PasswordChanged(PasswordChanged {
+                    password_hash: NEW_HASH.into(),
+                }),
+                sessions_ended(AccessEndReason::PasswordChanged, Some("this-one".into())),
+            ]);
+    }
+
+    #[test]
+    fn signing_out_everywhere_ends_every_session_or_all_but_one() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::SignOut { except_sid: None })
+            .then([sessions_ended(AccessEndReason::SignedOut, None)]);
+        Scenario::<User>::given([created(), UserEvent::Disabled])
+            .when(UserCommand::SignOut {
+                except_sid: Some("kept".into()),
+            })
+            .then([sessions_ended(
+                AccessEndReason::SignedOut,
+                Some("kept".into()),
+            )]);
+        Scenario::<User>::given([])
+            .when(UserCommand::SignOut { except_sid: None })
+            .then_err(UserError::NotFound);
+    }
+
+    #[test]
+    fn disabling_forgets_every_trusted_device_and_ends_every_session() {
+        use crate::mfa::{DeviceForgotten, DeviceTrusted, TotpEnrolled};
+        let enrolled = UserEvent::Mfa(MfaEvent::TotpEnrolled(TotpEnrolled {
+            app_name: "Phone".into(),
+            encrypted_secret: "a.b.c.d.e".into(),
+            enrolled_at: context().now,
+        }));
+        let trusted = UserEvent::Mfa(MfaEvent::DeviceTrusted(DeviceTrusted {
+            device_id_hash: "d".repeat(64),
+            label: "Firefox on Linux".into(),
+            expires_at: context().now + chrono::Duration::days(30),
+        }));
+        Scenario::<User>::given([created(), enrolled, trusted])
+            .when(UserCommand::Disable)
+            .then([
+                UserEvent::Disabled,
+                UserEvent::Mfa(MfaEvent::DeviceForgotten(DeviceForgotten {
+                    device_id_hash: "d".repeat(64),
+                    reason: ForgetReason::AccountDisabled,
+                })),
+                sessions_ended(AccessEndReason::Disabled, None),
+            ]);
+    }
+
+    #[test]
+    fn the_sessions_ended_fact_keeps_its_stored_shape() {
+        let event = sessions_ended(AccessEndReason::PasswordChanged, Some("s".into()));
+        assert_eq!(event.event_type(), "user.sessions.ended");
+        assert_eq!(
+            event.to_data(),
+            r#"{"reason":"password_changed","except_sid":"s"}"#
+        );
+        let without = sessions_ended(AccessEndReason::Disabled, None);
+        assert_eq!(without.to_data(), r#"{"reason":"disabled"}"#);
     }
 }

@@ -64,10 +64,12 @@ pub fn router(state: AppState) -> Router {
             paths::AUTHORIZE,
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
-        .route("/", get(account::home))
-        .route("/devices/forget", post(account::forget_device))
-        .route("/password", post(account::change_password))
-        .route("/recovery-codes", post(account::recovery_codes))
+        .route("/", get(account::page::home))
+        .route("/devices/forget", post(account::devices::forget_device))
+        .route("/password", post(account::password::change_password))
+        .route("/recovery-codes", post(account::recovery::recovery_codes))
+        .route("/sessions/end", post(account::sessions::end_one))
+        .route("/sessions/end-all", post(account::sessions::end_all))
         .route("/login", post(journey::password::submit))
         .route("/login/password", post(journey::new_password::submit))
         .route("/login/totp", post(journey::setup::enroll))

@@ -58,6 +58,16 @@ pub struct Strings {
     pub signed_in_as: &'static str,
     /// Verity's home page for someone not signed in.
     pub home_signed_out: &'static str,
+    /// Heading of the sessions on the home page.
+    pub sessions: &'static str,
+    /// What the sessions are, above their list.
+    pub sessions_intro: &'static str,
+    /// A session's times: `{started}` and `{active}` are replaced.
+    pub session_times: &'static str,
+    /// The button that ends one session.
+    pub sign_out: &'static str,
+    /// The button that ends every session.
+    pub sign_out_everywhere: &'static str,
     /// Heading of the trusted devices on the home page.
     pub trusted_devices: &'static str,
     /// What trusted devices are, above their list.
@@ -183,6 +193,11 @@ pub const STRINGS: Strings = Strings {
     logout_link: "Logout",
     signed_in_as: "You are signed in as",
     home_signed_out: "You are not signed in. Applications send you here when you sign in to them.",
+    sessions: "Sessions",
+    sessions_intro: "You are signed in on these browsers. Sign out of one you no longer use or do not recognise; signing out everywhere ends this one too.",
+    session_times: "Signed in {started}, last active {active}",
+    sign_out: "Sign out",
+    sign_out_everywhere: "Sign out everywhere",
     trusted_devices: "Trusted devices",
     trusted_devices_intro: "Signing in from these browsers asks for no code. Forget one you no longer use or do not recognise.",
     no_trusted_devices: "No device is trusted: every sign-in asks for a code.",

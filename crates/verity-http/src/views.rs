@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 
+use verity_oidc::second_factor::{CodeRefusal, CodeRefused};
+
 use crate::pages::STRINGS;
 use crate::state::AppState;
 
@@ -60,29 +62,32 @@ fn retry_after(until: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chron
         .max(1)
 }
 
-/// What to tell a person whose code was refused, having counted it in the metrics; the
-/// form (made by `page` with the message) becomes a 429 when the network is locked.
-pub(crate) fn refused_code(
-    state: &AppState,
-    refusal: &verity_oidc::second_factor::CodeRefusal,
-    now: chrono::DateTime<chrono::Utc>,
-    page: impl FnOnce(&str) -> Response,
-) -> Response {
-    use verity_oidc::second_factor::CodeRefused;
-    if let Some(failure) = refusal.failure {
-        state.metrics.second_factor_failure(failure);
-    }
-    state.metrics.lockouts(&refusal.lockouts);
-    let message = match refusal.reason {
+/// What to tell a person whose code was refused.
+pub(crate) fn code_refusal_message(refusal: &CodeRefusal) -> &'static str {
+    match refusal.reason {
         CodeRefused::NetworkLocked { .. } => STRINGS.ip_locked,
         CodeRefused::StepLocked => STRINGS.mfa_locked,
         CodeRefused::WrongCode => STRINGS.wrong_code,
         CodeRefused::ReusedCode => STRINGS.code_reused,
         CodeRefused::WrongRecoveryCode => STRINGS.wrong_recovery_code,
-    };
+    }
+}
+
+/// Counts a refused code in the metrics and answers `page` (the form with
+/// [`code_refusal_message`]), a 429 when the network is locked.
+pub(crate) fn refused_code(
+    state: &AppState,
+    refusal: &CodeRefusal,
+    now: chrono::DateTime<chrono::Utc>,
+    page: Response,
+) -> Response {
+    if let Some(failure) = refusal.failure {
+        state.metrics.second_factor_failure(failure);
+    }
+    state.metrics.lockouts(&refusal.lockouts);
     match refusal.reason {
-        CodeRefused::NetworkLocked { until } => too_many_requests(page(message), until, now),
-        _ => page(message),
+        CodeRefused::NetworkLocked { until } => too_many_requests(page, until, now),
+        _ => page,
     }
 }
 

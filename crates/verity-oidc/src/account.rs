@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 use verity_domain::mfa::{ForgetReason, MAX_APP_NAME, MfaCommand, RECOVERY_CODE_COUNT};
-use verity_domain::user::UserCommand;
+use verity_domain::user::{EndSessions, UserCommand};
 use verity_projection::UserView;
 
 use crate::context::RequestContext;
@@ -25,18 +25,35 @@ pub enum PasswordChoice {
     Refused(PolicyViolation),
 }
 
+/// What a new password replaces: the temporary one at a first sign-in (no session ends),
+/// or the current one on Verity's page (the person's other sessions end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replacing {
+    /// The temporary password, at the first sign-in.
+    Temporary,
+    /// The current password, from the session `sid`, which stays.
+    Current {
+        /// The session the change is made from.
+        sid: String,
+    },
+}
+
 /// Makes `new` the person's password if the policy allows it: length, confirmation,
-/// email, the shipped list, strength, then not the password they have now (`same` is the
-/// refusal to give: the temporary one at a first sign-in, the current one on Verity's
-/// page), then the breach service when configured.
+/// email, the shipped list, strength, then not the password they have now, then the
+/// breach service when configured. Replacing the current one ends the person's other
+/// sessions in the same append.
 pub async fn choose_password(
     engine: &Engine,
     context: &RequestContext,
     person: &UserView,
     new: &str,
     confirm: &str,
-    same: PolicyViolation,
+    replacing: Replacing,
 ) -> Result<PasswordChoice, EngineError> {
+    let (same, end_sessions) = match replacing {
+        Replacing::Temporary => (PolicyViolation::SameAsTemporary, EndSessions::None),
+        Replacing::Current { sid } => (PolicyViolation::SameAsCurrent, EndSessions::AllExcept(sid)),
+    };
     let policy = PolicyContext::new(&person.email, engine.settings.password_min_length);
     if let Err(violation) = password_policy::check(new, confirm, &policy) {
         return Ok(PasswordChoice::Refused(violation));
@@ -58,7 +75,10 @@ pub async fn choose_password(
     let password_hash = engine
         .hash(move |memory| hash_password_in(&new, memory, &mut random::crypto_rng()))
         .await??;
-    let command = UserCommand::ChangePassword { password_hash };
+    let command = UserCommand::ChangePassword {
+        password_hash,
+        end_sessions,
+    };
     engine.act(context, person.user_id, command).await?;
     Ok(PasswordChoice::Changed)
 }

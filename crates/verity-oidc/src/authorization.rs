@@ -62,6 +62,7 @@ pub async fn authorize(
         .map(|session| session.authentication)
         .filter(|authentication| answers(engine, context, &request, authentication));
     if let Some(authentication) = usable {
+        sessions::touch(engine, context, &authentication.sid).await?;
         let location = issue_code(engine, context, request, authentication).await?;
         return Ok(Decision::Redirect(location));
     }

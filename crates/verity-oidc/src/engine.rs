@@ -39,8 +39,11 @@ pub struct Settings {
     pub id_token_lifetime: Duration,
     /// Refresh tokens and their grants live this long (`[oidc] refresh_token_lifetime_days`).
     pub refresh_token_lifetime: Duration,
-    /// SSO sessions live this long (`[sessions] lifetime_hours`).
+    /// SSO sessions live this long from the sign-in (`[sessions] lifetime_hours`).
     pub session_lifetime: Duration,
+    /// SSO sessions end after this long unused (`[sessions] idle_minutes`); refreshing
+    /// tokens counts as use.
+    pub session_idle_timeout: Duration,
     /// A login transaction (from /authorize to the last sign-in step) lives this long
     /// (`[sign_in] login_minutes`).
     pub login_lifetime: Duration,
@@ -65,7 +68,7 @@ pub struct Settings {
 
 impl Settings {
     /// Defaults for `issuer`: codes 60 s, access and ID tokens 5 min, refresh tokens 30
-    /// days, sessions 12 h, login transactions 10 min, access tokens signed with RS256,
+    /// days, sessions 12 h (2 h idle), login transactions 10 min, access tokens signed with RS256,
     /// the limits of `config/verity.toml`.
     pub fn new(issuer: impl Into<String>, instance_name: impl Into<String>) -> Self {
         Self {
@@ -76,6 +79,7 @@ impl Settings {
             id_token_lifetime: Duration::minutes(5),
             refresh_token_lifetime: Duration::days(30),
             session_lifetime: Duration::hours(12),
+            session_idle_timeout: Duration::hours(2),
             login_lifetime: Duration::minutes(10),
             access_token_alg: SigningAlgorithm::RS256,
             password_min_length: crate::password_policy::DEFAULT_MIN_LENGTH,
@@ -151,12 +155,13 @@ impl Engine {
     }
 
     /// Appends facts to a stream: records of what happened, which nothing refuses
-    /// (expected version `Any`).
-    pub async fn record(&self, stream: String, events: Vec<NewEvent>) -> Result<(), EngineError> {
-        self.store
+    /// (expected version `Any`). Returns the position of the last one.
+    pub async fn record(&self, stream: String, events: Vec<NewEvent>) -> Result<u64, EngineError> {
+        let outcome = self
+            .store
             .append(AppendRequest::new(stream, ExpectedVersion::Any, events))
             .await?;
-        Ok(())
+        Ok(outcome.position)
     }
 
     /// Runs a command on the person's own behalf (the person is the actor) and waits

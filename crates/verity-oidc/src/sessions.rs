@@ -1,12 +1,29 @@
-//! SSO sessions: a browser's cookie names one (stored under the cookie's digest); a
-//! sign-in starts one and records it (`user.signin.succeeded`, `session.started`); logout
-//! or a new sign-in ends one (`session.ended`).
+//! SSO sessions (ADR 0007): a browser's cookie names one (stored under the cookie's
+//! digest); a sign-in starts one and records it (`user.signin.succeeded`,
+//! `session.started`); it ends by logout, by a newer sign-in in the same browser, from
+//! the person's list of sessions, by idling or ageing out (`session.ended`), or with
+//! every session of its person (`user.sessions.ended`).
+//!
+//! Whether a session is still alive is read from the sessions read model (what ended)
+//! and the users read model (a disabled person has no session), plus its time: the
+//! absolute lifetime from the sign-in (`[sessions] lifetime_hours`) and the idle timeout
+//! (`[sessions] idle_minutes`), kept as an activity entry in the expiring store that each
+//! use renews and that simply expires when the session idles.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::DomainEvent;
-use verity_domain::session::{self, SessionEndReason, SessionEnded, SessionEvent, SessionStarted};
+use verity_domain::session::{
+    self, Session as SessionAggregate, SessionCommand, SessionEndReason, SessionError,
+    SessionStarted,
+};
 use verity_domain::signin::{SecondFactor, SignInEvent, SignInSucceeded};
-use verity_domain::user;
+use verity_domain::user::{self, UserCommand};
+use verity_domain::{
+    Aggregate, AppendRequest, DomainEvent, ExecuteError, ExpectedVersion, execute,
+};
+use verity_projection::SessionView;
 
 use crate::context::RequestContext;
 use crate::engine::Engine;
@@ -16,7 +33,7 @@ use crate::protocol::tokens::{Authentication, token_digest};
 use crate::random;
 use crate::state::{self, kind};
 
-/// A live SSO session.
+/// A live SSO session, as the browser's cookie names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The digest of its cookie: its key in the store.
@@ -34,7 +51,8 @@ pub struct Started {
     pub authentication: Authentication,
 }
 
-/// The live session a session cookie names, if any.
+/// The live session a session cookie names, if any. A session that has timed out is
+/// ended on the way (and is not returned).
 pub async fn current(
     engine: &Engine,
     context: &RequestContext,
@@ -51,15 +69,113 @@ pub async fn current(
     else {
         return Ok(None);
     };
+    let authentication: Authentication = state::decode(&bytes)?;
+    if !alive(engine, context, &authentication).await? {
+        engine.expiring.remove(kind::SESSION, &digest).await?;
+        return Ok(None);
+    }
     Ok(Some(Session {
         digest,
-        authentication: state::decode(&bytes)?,
+        authentication,
     }))
+}
+
+/// Whether the session of `authentication` still stands: not ended (by itself or with
+/// every session of its person), its person enabled, within its lifetime and not idle.
+/// A session found timed out is ended here, with its reason.
+pub async fn alive(
+    engine: &Engine,
+    context: &RequestContext,
+    authentication: &Authentication,
+) -> Result<bool, EngineError> {
+    let Ok(user_id) = Uuid::parse_str(&authentication.user_id) else {
+        return Ok(false);
+    };
+    let standing = engine.projector.read(|models| {
+        let ended =
+            models
+                .sessions
+                .has_ended(&authentication.sid, user_id, authentication.auth_time);
+        let enabled = models
+            .users
+            .get(user_id)
+            .is_some_and(|person| !person.disabled);
+        !ended && enabled
+    });
+    if !standing {
+        return Ok(false);
+    }
+    if let Some(reason) = timed_out(engine, context, authentication).await? {
+        end_by_id(engine, context, &authentication.sid, reason, None).await?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Why the session has timed out, if it has: past its absolute lifetime, or idle (its
+/// activity entry expired).
+async fn timed_out(
+    engine: &Engine,
+    context: &RequestContext,
+    authentication: &Authentication,
+) -> Result<Option<SessionEndReason>, EngineError> {
+    let started = DateTime::from_timestamp(authentication.auth_time, 0).unwrap_or(context.now);
+    if context.now >= started + engine.settings.session_lifetime {
+        return Ok(Some(SessionEndReason::Expired));
+    }
+    let active = engine
+        .expiring
+        .get(kind::SESSION_ACTIVITY, &authentication.sid, context.now)
+        .await?;
+    Ok(active.is_none().then_some(SessionEndReason::IdleTimeout))
+}
+
+/// Marks the session as used now: its idle timeout starts again.
+pub async fn touch(
+    engine: &Engine,
+    context: &RequestContext,
+    sid: &str,
+) -> Result<(), EngineError> {
+    let idle_until = context.now + engine.settings.session_idle_timeout;
+    engine
+        .expiring
+        .put(
+            kind::SESSION_ACTIVITY,
+            sid,
+            context.now.to_rfc3339().as_bytes(),
+            idle_until,
+        )
+        .await?;
+    Ok(())
+}
+
+/// When each session was last used (for the person's list of sessions); sessions that
+/// idled out are absent.
+pub async fn last_active(
+    engine: &Engine,
+    context: &RequestContext,
+    sids: &[&str],
+) -> Result<HashMap<String, DateTime<Utc>>, EngineError> {
+    let keys: Vec<(&str, &str)> = sids
+        .iter()
+        .map(|sid| (kind::SESSION_ACTIVITY, *sid))
+        .collect();
+    let entries = engine.expiring.get_many(&keys, context.now).await?;
+    Ok(sids
+        .iter()
+        .zip(entries)
+        .filter_map(|(sid, entry)| {
+            let entry = entry?;
+            let text = std::str::from_utf8(&entry.value).ok()?;
+            let at = DateTime::parse_from_rfc3339(text).ok()?;
+            Some(((*sid).to_owned(), at.with_timezone(&Utc)))
+        })
+        .collect())
 }
 
 /// Starts a session for a person who passed both factors, and records the sign-in and
 /// the session. The two facts reach the store's writer together and share one commit
-/// (group commit) while the session is stored.
+/// (group commit) while the session and its activity are stored.
 pub async fn start(
     engine: &Engine,
     context: &RequestContext,
@@ -84,14 +200,28 @@ pub async fn start(
         amr: authentication.amr.clone(),
         second_factor: Some(factor),
         device_trust_used: factor == SecondFactor::TrustedDevice,
-        origin,
+        origin: origin.clone(),
     });
-    let started = SessionEvent::Started(SessionStarted {
+    // A fresh sid names a new stream: decided against the empty session, appended as
+    // the stream's first event without reading it.
+    let start = SessionCommand::Start(SessionStarted {
         sid: authentication.sid.clone(),
         user_id: user_id_text,
         auth_time: context.now,
         amr: authentication.amr.clone(),
+        origin,
     });
+    let started = SessionAggregate::default()
+        .decide(&start, &context.domain(metadata.actor.clone()))
+        .map_err(|error| EngineError::Refused(error.to_string()))?;
+    let started_request = AppendRequest::new(
+        session::stream(&authentication.sid),
+        ExpectedVersion::NoStream,
+        started
+            .iter()
+            .map(|event| event.to_new_event(metadata.clone()))
+            .collect(),
+    );
     let expires_at = context.now + engine.settings.session_lifetime;
     let session_state = state::encode(&authentication)?;
     let digest = token_digest(&cookie);
@@ -103,14 +233,19 @@ pub async fn start(
                 .await
                 .map_err(EngineError::from)
         },
+        touch(engine, context, &authentication.sid),
         engine.record(
             user::stream(user_id),
             vec![succeeded.to_new_event(metadata.clone())]
         ),
-        engine.record(
-            session::stream(&authentication.sid),
-            vec![started.to_new_event(metadata)]
-        ),
+        async {
+            engine
+                .store
+                .append(started_request)
+                .await
+                .map(|_| ())
+                .map_err(EngineError::from)
+        },
     )?;
     Ok(Started {
         cookie,
@@ -118,8 +253,8 @@ pub async fn start(
     })
 }
 
-/// Ends a session: removes it and records `session.ended` (the person as actor; the
-/// client that asked, for RP-initiated logout).
+/// Ends the browser's session (logout, a newer sign-in): removes it and records
+/// `session.ended` (the person as actor; the client that asked, for RP-initiated logout).
 pub async fn end(
     engine: &Engine,
     context: &RequestContext,
@@ -131,18 +266,88 @@ pub async fn end(
         .expiring
         .remove(kind::SESSION, &ending.digest)
         .await?;
-    let authentication = &ending.authentication;
-    let ended = SessionEvent::Ended(SessionEnded {
-        sid: authentication.sid.clone(),
-        user_id: authentication.user_id.clone(),
+    end_by_id(
+        engine,
+        context,
+        &ending.authentication.sid,
+        reason,
+        client_id,
+    )
+    .await
+}
+
+/// Ends session `sid` for `reason`, once: when another request or node ended it first,
+/// nothing more is recorded. The actor is the request's: the person (their own page,
+/// logout), or nobody known (a timeout found by Verity).
+pub async fn end_by_id(
+    engine: &Engine,
+    context: &RequestContext,
+    sid: &str,
+    reason: SessionEndReason,
+    client_id: Option<&str>,
+) -> Result<(), EngineError> {
+    let owner = engine
+        .projector
+        .read(|models| models.sessions.get(sid).map(|session| session.user_id));
+    let actor = match (reason, owner) {
+        (SessionEndReason::IdleTimeout | SessionEndReason::Expired, _) | (_, None) => {
+            verity_domain::Actor::System
+        }
+        (_, Some(user_id)) => verity_domain::Actor::User {
+            user_id: user_id.to_string(),
+        },
+    };
+    end_as(engine, context, sid, reason, client_id, actor).await
+}
+
+/// Ends session `sid` with `actor` named in the event.
+pub async fn end_as(
+    engine: &Engine,
+    context: &RequestContext,
+    sid: &str,
+    reason: SessionEndReason,
+    client_id: Option<&str>,
+    actor: verity_domain::Actor,
+) -> Result<(), EngineError> {
+    let command = SessionCommand::End {
         reason,
         client_id: client_id.map(str::to_owned),
-    });
-    let metadata = context.metadata_of(Some(&authentication.user_id));
+    };
+    let outcome = execute::<SessionAggregate>(
+        engine.store.as_ref(),
+        &session::stream(sid),
+        &command,
+        &context.domain(actor),
+    )
+    .await;
+    match outcome {
+        Ok(outcome) => engine.wait_for(outcome.position).await,
+        Err(ExecuteError::Rejected(SessionError::AlreadyEnded | SessionError::NotFound)) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The person signs out everywhere from their own page: every session ends, or every
+/// one but `except_sid` (`user.sessions.ended`, the person as actor).
+pub async fn sign_out_everywhere(
+    engine: &Engine,
+    context: &RequestContext,
+    user_id: Uuid,
+    except_sid: Option<String>,
+) -> Result<(), EngineError> {
     engine
-        .record(
-            session::stream(&authentication.sid),
-            vec![ended.to_new_event(metadata)],
-        )
+        .act(context, user_id, UserCommand::SignOut { except_sid })
         .await
+}
+
+/// The live sessions of a person, oldest first.
+pub fn of_person(engine: &Engine, user_id: Uuid) -> Vec<SessionView> {
+    engine.projector.read(|models| {
+        models
+            .sessions
+            .of_person(user_id)
+            .into_iter()
+            .cloned()
+            .collect()
+    })
 }

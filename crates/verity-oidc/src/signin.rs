@@ -398,7 +398,8 @@ async fn record_failure(
     );
     engine
         .record(stream, vec![failed.to_new_event(metadata)])
-        .await
+        .await?;
+    Ok(())
 }
 
 /// What the password said.

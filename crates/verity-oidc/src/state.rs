@@ -11,6 +11,9 @@ use crate::error::EngineError;
 pub mod kind {
     /// An SSO session, by the digest of its cookie.
     pub const SESSION: &str = "session";
+    /// When an SSO session was last used, by its `sid`; it expires when the session
+    /// idles out.
+    pub const SESSION_ACTIVITY: &str = "session_activity";
     /// A login transaction, by its id.
     pub const LOGIN: &str = "login";
     /// An authorization code, by its digest.
@@ -23,8 +26,6 @@ pub mod kind {
     pub const REFRESH: &str = "refresh";
     /// A rotated refresh token's grant, by its digest (reuse detection).
     pub const REFRESH_USED: &str = "refresh_used";
-    /// A revoked access token, by its `jti`.
-    pub const REVOKED_JTI: &str = "revoked_jti";
     /// A used client assertion, by its `jti` (replay protection).
     pub const ASSERTION_JTI: &str = "assertion_jti";
 }

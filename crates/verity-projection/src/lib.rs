@@ -4,7 +4,7 @@
 //! - A [`Projection`] is a pure fold over [`RecordedEvent`]s. It can always be thrown
 //!   away and rebuilt from position 0; events of types it does not know are skipped.
 //! - [`ReadModels`] bundles every read model ([`Organizations`], [`Users`], [`Clients`],
-//!   [`Keys`]) so that one projector drives them all.
+//!   [`Keys`], [`Sessions`]) so that one projector drives them all.
 //! - [`Projector`] starts from the latest snapshot plus the log tail, follows the log
 //!   live, saves snapshots as it goes, and lets a caller wait until its own write is
 //!   visible ([`Projector::wait_for`]).
@@ -23,6 +23,7 @@ pub mod organizations;
 mod projection;
 mod projector;
 mod read_models;
+pub mod sessions;
 pub mod users;
 
 pub use clients::{ClientView, Clients};
@@ -32,4 +33,5 @@ pub use organizations::{OrganizationView, Organizations};
 pub use projection::Projection;
 pub use projector::{ProjectionError, Projector, ProjectorOptions, rebuild};
 pub use read_models::ReadModels;
+pub use sessions::{SessionView, Sessions};
 pub use users::{PasswordState, UserView, Users};

@@ -8,6 +8,7 @@ use crate::clients::Clients;
 use crate::keys::Keys;
 use crate::organizations::Organizations;
 use crate::projection::Projection;
+use crate::sessions::Sessions;
 use crate::users::Users;
 
 /// Every read model Verity serves from memory.
@@ -24,11 +25,13 @@ pub struct ReadModels {
     pub clients: Clients,
     /// Signing keys by key id, with their state.
     pub keys: Keys,
+    /// Live sessions and grants, and the marks of what ended.
+    pub sessions: Sessions,
 }
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 5;
+    const VERSION: u32 = 6;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // Each model decodes before it changes anything and the models share no event
@@ -36,7 +39,9 @@ impl Projection for ReadModels {
         self.organizations.apply(event)?;
         self.clients.apply(event)?;
         self.users.apply(event)?;
-        self.keys.apply(event)
+        self.keys.apply(event)?;
+        self.sessions.apply_event(event)?;
+        Ok(())
     }
 }
 

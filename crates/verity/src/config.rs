@@ -233,11 +233,17 @@ impl Default for OidcConfig {
 pub struct SessionsConfig {
     /// Hours an SSO session lives from the sign-in that started it.
     pub lifetime_hours: u32,
+    /// Minutes an SSO session lives unused (sign-ins through it and token refreshes use
+    /// it).
+    pub idle_minutes: u32,
 }
 
 impl Default for SessionsConfig {
     fn default() -> Self {
-        Self { lifetime_hours: 12 }
+        Self {
+            lifetime_hours: 12,
+            idle_minutes: 120,
+        }
     }
 }
 
@@ -564,10 +570,18 @@ impl Config {
                 oidc.refresh_token_lifetime_days,
             ),
             ("[sessions] lifetime_hours", self.sessions.lifetime_hours),
+            ("[sessions] idle_minutes", self.sessions.idle_minutes),
             ("[sign_in] login_minutes", self.sign_in.login_minutes),
         ];
         if let Some((key, _)) = lifetimes.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
+        }
+        // Ended sessions stay marked for 25 hours: every access token must expire sooner.
+        if oidc.access_token_lifetime_seconds > 24 * 3600 {
+            return Err(ConfigError::Invalid(format!(
+                "[oidc] access_token_lifetime_seconds must be at most 86400 (a day), not {}",
+                oidc.access_token_lifetime_seconds
+            )));
         }
         if oidc.code_lifetime_seconds > 60 {
             return Err(ConfigError::Invalid(format!(
@@ -589,6 +603,7 @@ impl Config {
                 self.oidc.refresh_token_lifetime_days,
             )),
             session_lifetime: chrono::Duration::hours(i64::from(self.sessions.lifetime_hours)),
+            session_idle_timeout: chrono::Duration::minutes(i64::from(self.sessions.idle_minutes)),
             login_lifetime: chrono::Duration::minutes(i64::from(self.sign_in.login_minutes)),
             access_token_alg: self.oidc.access_token_alg,
             password_min_length: self.passwords.min_length,

@@ -56,7 +56,8 @@ async fn check(
         match second_factor::check(&state.engine, context, &person, totp, presented).await? {
             CodeOutcome::Accepted(factor) => factor,
             CodeOutcome::Refused(refusal) => {
-                let page = |message: &str| step.code_page(state, &totp.app_name, Some(message));
+                let message = views::code_refusal_message(&refusal);
+                let page = step.code_page(state, &totp.app_name, Some(message));
                 return Ok(views::refused_code(state, &refusal, context.now, page));
             }
         };

@@ -4,8 +4,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use verity_oidc::account::{self, PasswordChoice};
-use verity_oidc::password_policy::PolicyViolation;
+use verity_oidc::account::{self, PasswordChoice, Replacing};
 use verity_oidc::signin::{self, Stage};
 
 use super::step::{LoginStep, person};
@@ -29,7 +28,7 @@ pub(crate) async fn submit(
         &person(&state, user_id)?,
         step.field("new_password"),
         step.field("confirm_password"),
-        PolicyViolation::SameAsTemporary,
+        Replacing::Temporary,
     )
     .await?;
     if let PasswordChoice::Refused(violation) = choice {

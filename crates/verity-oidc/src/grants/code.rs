@@ -2,8 +2,9 @@
 //! use), redeemed once by the client they were issued to with the same redirect URI and
 //! the PKCE verifier; a second use revokes everything the first one issued.
 
+use verity_domain::DomainEvent;
 use verity_domain::client::GrantType;
-use verity_domain::grant::GrantRevocationReason;
+use verity_domain::grant::{self, GrantEvent, GrantIssued, GrantRevocationReason};
 use verity_projection::ClientView;
 
 use super::error::{GrantError, invalid_grant};
@@ -18,6 +19,7 @@ use crate::protocol::pkce;
 use crate::protocol::response::code_location;
 use crate::protocol::tokens::{Authentication, token_digest};
 use crate::random;
+use crate::sessions;
 use crate::state::{self, kind};
 
 /// Issues a code for an authenticated request; returns where the browser goes: the
@@ -50,6 +52,28 @@ pub async fn issue_code(
         )
         .await?;
     Ok(location)
+}
+
+/// Records `grant.issued`: the client now holds tokens of this person and session.
+async fn record_issued(
+    engine: &Engine,
+    context: &RequestContext,
+    grant_id: &str,
+    grant: &GrantRecord,
+) -> Result<(), EngineError> {
+    let authentication = &grant.authentication;
+    let issued = GrantEvent::Issued(GrantIssued {
+        grant_id: grant_id.to_owned(),
+        client_id: grant.client_id.clone(),
+        user_id: authentication.user_id.clone(),
+        sid: authentication.sid.clone(),
+        scope: grant.scope.clone(),
+    });
+    let metadata = context.metadata_of(Some(&authentication.user_id));
+    engine
+        .record(grant::stream(grant_id), vec![issued.to_new_event(metadata)])
+        .await?;
+    Ok(())
 }
 
 /// Redeems a code (grant type `authorization_code`) for tokens.
@@ -100,6 +124,10 @@ pub async fn redeem_code(
         }
         (None, None) => {}
     }
+    // The session the code came from may have ended since (logout, an admin's sign-out).
+    if !sessions::alive(engine, context, &record.authentication).await? {
+        return Err(invalid_grant("the session that issued the code has ended"));
+    }
     let grant_id = random::uuid().to_string();
     let settings = &engine.settings;
     let used_until = now + settings.code_lifetime * 10;
@@ -129,6 +157,7 @@ pub async fn redeem_code(
             now + lifetime,
         )
         .await?;
+    record_issued(engine, context, &grant_id, &grant).await?;
     let issued = tokens::Issue {
         grant: &grant,
         grant_id: &grant_id,

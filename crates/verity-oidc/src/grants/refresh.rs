@@ -14,6 +14,7 @@ use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::protocol::OAuthError;
 use crate::protocol::tokens::token_digest;
+use crate::sessions;
 use crate::state::{self, kind};
 
 /// Redeems a refresh token (grant type `refresh_token`) for new tokens, with `scope`
@@ -62,6 +63,23 @@ pub async fn refresh(
             "the refresh token was issued to another client",
         ));
     }
+    // A refresh lives with its session: ended, timed out or its person disabled, the
+    // grant is over. Using it is activity: the idle timeout starts again.
+    let authentication = &grant.authentication;
+    let live = engine
+        .projector
+        .read(|models| models.sessions.is_live(&authentication.sid));
+    if !live || !sessions::alive(engine, context, authentication).await? {
+        revoke_grant(
+            engine,
+            context,
+            &record.grant_id,
+            GrantRevocationReason::SessionEnded,
+        )
+        .await?;
+        return Err(invalid_grant("the session of this grant has ended"));
+    }
+    sessions::touch(engine, context, &authentication.sid).await?;
     let narrowed = match scope {
         None => grant,
         Some(requested) => GrantRecord {

@@ -34,10 +34,13 @@ pub async fn revoke_grant(
         reason,
     });
     let metadata = context.metadata(verity_domain::Actor::System);
-    engine
+    let position = engine
         .record(
             grant::stream(grant_id),
             vec![revoked.to_new_event(metadata)],
         )
-        .await
+        .await?;
+    // Its access tokens are refused from the read models: this node's answer waits for
+    // them.
+    engine.wait_for(position).await
 }

@@ -32,7 +32,7 @@ async fn it_catches_up_with_what_is_already_logged_and_skips_other_event_types()
     let test = TestStore::new().await;
     let (acme, _) = test.create_org("Acme").await;
     let (ada, _) = test.create_user(acme, "Ada@Example.org").await;
-    test.append_raw("session-1", "session.started", r#"{"anything":true}"#)
+    test.append_raw("thing-1", "thing.happened", r#"{"anything":true}"#)
         .await;
     let (bob, _) = test.create_user(acme, "bob@example.org").await;
 

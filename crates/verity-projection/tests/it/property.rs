@@ -109,6 +109,7 @@ impl Run {
                 let command = match op {
                     Op::ChangePassword { .. } => UserCommand::ChangePassword {
                         password_hash: format!("{HASH}{user}"),
+                        end_sessions: verity_domain::user::EndSessions::None,
                     },
                     Op::Disable { .. } => UserCommand::Disable,
                     _ => UserCommand::Enable,

@@ -16,7 +16,7 @@ use verity_domain::mfa::MfaCommand;
 use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{Email, execute};
 use verity_oidc::credentials::{HashMemory, hash_password_blocking, verify_password_in};
-use verity_oidc::mfa::{self as engine, TotpSecret};
+use verity_oidc::mfa::TotpSecret;
 
 use super::{find_org, print_json};
 use crate::app::{App, cli_context, os_rng};
@@ -57,7 +57,7 @@ pub(super) async fn people(
         let user_id = verity_oidc::random::uuid();
         let email = Email::parse(&format!("signin{index}.{run}@bench.example.org"))?;
         let secret = TotpSecret::generate(&mut os_rng());
-        let codes = engine::generate_recovery_codes(&mut os_rng());
+        let codes = verity_oidc::mfa::generate_recovery_codes(&mut os_rng());
         let context = cli_context();
         let commands = [
             UserCommand::Create {
@@ -70,11 +70,16 @@ pub(super) async fn people(
             },
             UserCommand::ChangePassword {
                 password_hash: password_hash.clone(),
+                end_sessions: verity_domain::user::EndSessions::None,
             },
             UserCommand::Mfa(MfaCommand::EnrollTotp {
                 app_name: "Bench phone".into(),
-                encrypted_secret: engine::seal_totp_secret(key_ring.master(), user_id, &secret)?,
-                recovery_code_hashes: engine::recovery_code_hashes(user_id, &codes),
+                encrypted_secret: verity_oidc::mfa::seal_totp_secret(
+                    key_ring.master(),
+                    user_id,
+                    &secret,
+                )?,
+                recovery_code_hashes: verity_oidc::mfa::recovery_code_hashes(user_id, &codes),
             }),
         ];
         for command in &commands {

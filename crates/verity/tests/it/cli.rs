@@ -94,6 +94,7 @@ fn operator_session(target: &Target) {
             "user.created",
             "user.created",
             "user.disabled",
+            "user.sessions.ended",
             "user.enabled"
         ]
     );
@@ -126,7 +127,7 @@ fn operator_session(target: &Target) {
             .iter()
             .map(|e| e["version"].as_u64().unwrap())
             .collect::<Vec<_>>(),
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
     let created = json_lines(&target.ok(&["events", "export", "--type", "user.created"]));
     assert_eq!(created.len(), 2);
@@ -139,10 +140,10 @@ fn operator_session(target: &Target) {
 
     let verified = target.ok(&["audit", "verify"]);
     let head = events.last().unwrap()["hash"].as_str().unwrap();
-    assert_eq!(verified.trim(), format!("7 events, head {head}"));
+    assert_eq!(verified.trim(), format!("8 events, head {head}"));
 
     let replay = json_lines(&target.ok(&["replay", "--json"]));
-    assert_eq!(replay[0]["events"], 7);
+    assert_eq!(replay[0]["events"], 8);
     assert_eq!(replay[0]["match"], true);
 }
 

@@ -1,0 +1,61 @@
+//! Who is signed in on Verity's page: the person of the browser's live session, and the
+//! token their forms are bound to.
+
+use uuid::Uuid;
+use verity_oidc::protocol::tokens::token_digest;
+use verity_oidc::sessions::{self, Session};
+use verity_projection::UserView;
+
+use crate::context::Caller;
+use crate::cookies;
+use crate::page_error::PageError;
+use crate::state::AppState;
+
+/// The signed-in person, their session, and the secret their forms are bound to.
+pub(crate) struct SignedIn {
+    pub(crate) person: UserView,
+    pub(crate) session: Session,
+    pub(crate) csrf: String,
+}
+
+/// The person signed in with the request's session cookie, if any.
+pub(crate) async fn signed_in(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Option<SignedIn>, PageError> {
+    let Some(cookie) = caller.cookie(cookies::SESSION) else {
+        return Ok(None);
+    };
+    let Some(session) = sessions::current(&state.engine, &caller.context, Some(cookie)).await?
+    else {
+        return Ok(None);
+    };
+    let person = Uuid::parse_str(&session.authentication.user_id)
+        .ok()
+        .and_then(|user_id| state.engine.person(user_id));
+    Ok(person.map(|person| SignedIn {
+        person,
+        session,
+        csrf: csrf_token(cookie),
+    }))
+}
+
+/// The CSRF token of the account page's forms for a session cookie.
+fn csrf_token(session_cookie: &str) -> String {
+    token_digest(&format!("verity-account-csrf:{session_cookie}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csrf_token_is_bound_to_the_session_and_is_not_its_digest() {
+        let token = csrf_token("session-one");
+        assert_eq!(token, csrf_token("session-one"));
+        assert_ne!(token, csrf_token("session-two"));
+        // The session is stored under token_digest(cookie): the token must differ.
+        assert_ne!(token, token_digest("session-one"));
+        assert_eq!(token.len(), 64);
+    }
+}

@@ -1,0 +1,572 @@
+//! Sessions and grants, and whether access has ended (ADR 0007): the live SSO sessions
+//! by id and by person (with the clients each signed in to), the grants issued under
+//! them, and the marks every token check consults in O(1) — sessions that ended, every
+//! session of a person ending at once, grants and access tokens revoked.
+//!
+//! What ended is kept for [`ENDED_RETENTION`] after it ended (by the log's own recording
+//! time, so a rebuild prunes exactly as the live fold did): long enough for every access
+//! token issued before to expire. Refresh tokens need no mark: a refresh asks for a live
+//! session.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use verity_domain::grant::{GrantEvent, GrantIssued};
+use verity_domain::session::{SessionEndReason, SessionEvent, SessionStarted};
+use verity_domain::signin::Origin;
+use verity_domain::token::TokenEvent;
+use verity_domain::user::{AccessEndReason, SessionsEnded, USER_SESSIONS_ENDED};
+use verity_domain::{DecodeError, DomainEvent, RecordedEvent};
+
+use crate::decode;
+
+/// How long an ended session or a revoked grant stays marked: longer than any access
+/// token lives (`[oidc] access_token_lifetime_seconds` is at most a day).
+pub const ENDED_RETENTION: Duration = Duration::hours(25);
+
+/// A live SSO session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// The session id (`sid`).
+    pub sid: String,
+    /// The person.
+    pub user_id: Uuid,
+    /// When they signed in.
+    pub started_at: DateTime<Utc>,
+    /// How (`amr`).
+    pub amr: Vec<String>,
+    /// Where from: the client the sign-in was for, the address, the User-Agent.
+    pub origin: Origin,
+    /// The grants issued under it, by id, with their client.
+    pub grants: Vec<(String, String)>,
+}
+
+impl SessionView {
+    /// The clients this session signed in to (that redeemed a code of it).
+    pub fn clients(&self) -> BTreeSet<&str> {
+        self.grants
+            .iter()
+            .map(|(_, client)| client.as_str())
+            .collect()
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Ending {
+    /// The session itself ended (`session.ended`).
+    Session(SessionEndReason),
+    /// Every session of the person ended (`user.sessions.ended`).
+    Person(AccessEndReason),
+}
+
+/// A session that ended, kept for token checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedSession {
+    /// The person.
+    pub user_id: Uuid,
+    /// When (the log's recording time).
+    pub ended_at: DateTime<Utc>,
+    /// How.
+    pub ending: Ending,
+}
+
+/// The last time every session of a person ended at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonEnding {
+    /// When (the log's recording time): sessions that started before it are over.
+    pub at: DateTime<Utc>,
+    /// The session that stayed, if any.
+    pub except_sid: Option<String>,
+    /// Why.
+    pub reason: AccessEndReason,
+}
+
+/// A live grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    /// Its client.
+    pub client_id: String,
+    /// Its person.
+    pub user_id: Uuid,
+    /// The session it came from.
+    pub sid: String,
+}
+
+/// What a session's ending changed: the sessions that ended (to notify their clients).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ended {
+    /// The sessions that ended, as they were.
+    pub sessions: Vec<SessionView>,
+}
+
+/// The sessions read model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sessions {
+    live: HashMap<String, SessionView>,
+    by_person: HashMap<Uuid, BTreeSet<String>>,
+    ended: HashMap<String, EndedSession>,
+    person_endings: HashMap<Uuid, PersonEnding>,
+    grants: HashMap<String, GrantView>,
+    revoked_grants: HashMap<String, DateTime<Utc>>,
+    /// Access tokens their client revoked, until they would have expired.
+    revoked_tokens: HashMap<String, DateTime<Utc>>,
+    /// The recording time of the newest event folded: the fold's clock for pruning.
+    newest: Option<DateTime<Utc>>,
+    /// When the marks were last pruned (by the fold's clock).
+    pruned: Option<DateTime<Utc>>,
+}
+
+/// How often (by the fold's clock) old marks are forgotten.
+const PRUNE_EVERY: Duration = Duration::minutes(10);
+
+impl Sessions {
+    /// A live session.
+    pub fn get(&self, sid: &str) -> Option<&SessionView> {
+        self.live.get(sid)
+    }
+
+    /// The live sessions of a person, oldest first.
+    pub fn of_person(&self, user_id: Uuid) -> Vec<&SessionView> {
+        let mut sessions: Vec<&SessionView> = self
+            .by_person
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|sid| self.live.get(sid))
+            .collect();
+        sessions.sort_by_key(|session| session.started_at);
+        sessions
+    }
+
+    /// Every live session (for the sweeper that ends timed-out ones).
+    pub fn live(&self) -> impl Iterator<Item = &SessionView> {
+        self.live.values()
+    }
+
+    /// How many sessions are live.
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Whether no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+
+    /// Whether a session is live: started and not ended (a refresh asks this).
+    pub fn is_live(&self, sid: &str) -> bool {
+        self.live.contains_key(sid)
+    }
+
+    /// Whether tokens of session `sid` of `user_id`, whose sign-in was at `auth_time`
+    /// (seconds, as tokens carry it), must be refused: the session ended, or every
+    /// session of the person ended after it started. O(1).
+    pub fn has_ended(&self, sid: &str, user_id: Uuid, auth_time: i64) -> bool {
+        if self.ended.contains_key(sid) {
+            return true;
+        }
+        let Some(ending) = self.person_endings.get(&user_id) else {
+            return false;
+        };
+        if ending.except_sid.as_deref() == Some(sid) {
+            return false;
+        }
+        match self.live.get(sid) {
+            Some(session) => session.started_at <= ending.at,
+            // Not folded here yet (another node signed in a moment ago): by the token's
+            // own time, in whole seconds; a sign-in in the same second counts as after.
+            None => auth_time < ending.at.timestamp(),
+        }
+    }
+
+    /// Whether a grant was revoked (recently: long enough for its access tokens).
+    pub fn grant_revoked(&self, grant_id: &str) -> bool {
+        self.revoked_grants.contains_key(grant_id)
+    }
+
+    /// Whether the client revoked the access token `jti`.
+    pub fn token_revoked(&self, jti: &str) -> bool {
+        self.revoked_tokens.contains_key(jti)
+    }
+
+    /// A live grant.
+    pub fn grant(&self, grant_id: &str) -> Option<&GrantView> {
+        self.grants.get(grant_id)
+    }
+
+    /// How the session ended, while it is remembered.
+    pub fn ending(&self, sid: &str) -> Option<&EndedSession> {
+        self.ended.get(sid)
+    }
+
+    /// The last time every session of the person ended at once.
+    pub fn person_ending(&self, user_id: Uuid) -> Option<&PersonEnding> {
+        self.person_endings.get(&user_id)
+    }
+
+    /// Folds one event; returns the sessions it ended (empty for any other event).
+    pub fn apply_event(&mut self, event: &RecordedEvent) -> Result<Ended, DecodeError> {
+        let ended = match event.event_type.as_str() {
+            verity_domain::session::SESSION_STARTED | verity_domain::session::SESSION_ENDED => {
+                match SessionEvent::decode(event)? {
+                    Some(SessionEvent::Started(started)) => {
+                        self.start(started, event)?;
+                        Ended::default()
+                    }
+                    Some(SessionEvent::Ended(ended)) => {
+                        let ending = Ending::Session(ended.reason);
+                        self.end(&ended.sid, ending, event.recorded_at)
+                    }
+                    None => Ended::default(),
+                }
+            }
+            verity_domain::grant::GRANT_ISSUED | verity_domain::grant::GRANT_REVOKED => {
+                match GrantEvent::decode(event)? {
+                    Some(GrantEvent::Issued(issued)) => self.issue(issued, event)?,
+                    Some(GrantEvent::Revoked(revoked)) => {
+                        self.revoke(&revoked.grant_id, event.recorded_at);
+                        Ended::default()
+                    }
+                    None => Ended::default(),
+                }
+            }
+            verity_domain::token::TOKEN_REVOKED => {
+                if let Some(TokenEvent::Revoked(revoked)) = TokenEvent::decode(event)? {
+                    self.revoked_tokens.insert(revoked.jti, revoked.expires_at);
+                }
+                Ended::default()
+            }
+            USER_SESSIONS_ENDED => {
+                let ended: SessionsEnded = decode::payload(event)?;
+                let user_id = decode::stream_id(event, "user-")?;
+                self.end_person(user_id, ended, event.recorded_at)
+            }
+            _ => return Ok(Ended::default()),
+        };
+        self.prune(event.recorded_at);
+        Ok(ended)
+    }
+
+    fn start(&mut self, started: SessionStarted, event: &RecordedEvent) -> Result<(), DecodeError> {
+        let user_id = Uuid::try_parse(&started.user_id)
+            .map_err(|error| decode::invalid(event, error.to_string()))?;
+        let view = SessionView {
+            sid: started.sid.clone(),
+            user_id,
+            started_at: started.auth_time,
+            amr: started.amr,
+            origin: started.origin,
+            grants: Vec::new(),
+        };
+        // Every session of the person ended after this sign-in began (two nodes, a
+        // moment apart): it is born over.
+        if let Some(ending) = self.person_endings.get(&user_id)
+            && view.started_at <= ending.at
+            && ending.except_sid.as_deref() != Some(view.sid.as_str())
+        {
+            let ended = EndedSession {
+                user_id,
+                ended_at: event.recorded_at,
+                ending: Ending::Person(ending.reason),
+            };
+            self.ended.insert(started.sid, ended);
+            return Ok(());
+        }
+        self.by_person
+            .entry(user_id)
+            .or_default()
+            .insert(view.sid.clone());
+        self.live.insert(started.sid, view);
+        Ok(())
+    }
+
+    fn issue(&mut self, issued: GrantIssued, event: &RecordedEvent) -> Result<Ended, DecodeError> {
+        let user_id = Uuid::try_parse(&issued.user_id)
+            .map_err(|error| decode::invalid(event, error.to_string()))?;
+        let Some(session) = self.live.get_mut(&issued.sid) else {
+            // The session ended while the code was redeemed: the grant is over at once.
+            self.revoked_grants
+                .insert(issued.grant_id, event.recorded_at);
+            return Ok(Ended::default());
+        };
+        session
+            .grants
+            .push((issued.grant_id.clone(), issued.client_id.clone()));
+        self.grants.insert(
+            issued.grant_id,
+            GrantView {
+                client_id: issued.client_id,
+                user_id,
+                sid: issued.sid,
+            },
+        );
+        Ok(Ended::default())
+    }
+
+    fn revoke(&mut self, grant_id: &str, at: DateTime<Utc>) {
+        if let Some(grant) = self.grants.remove(grant_id)
+            && let Some(session) = self.live.get_mut(&grant.sid)
+        {
+            session.grants.retain(|(id, _)| id != grant_id);
+        }
+        self.revoked_grants.insert(grant_id.to_owned(), at);
+    }
+
+    /// Ends one live session: its grants are revoked with it.
+    fn end(&mut self, sid: &str, ending: Ending, at: DateTime<Utc>) -> Ended {
+        let Some(session) = self.live.remove(sid) else {
+            return Ended::default();
+        };
+        if let Some(sids) = self.by_person.get_mut(&session.user_id) {
+            sids.remove(sid);
+            if sids.is_empty() {
+                self.by_person.remove(&session.user_id);
+            }
+        }
+        for (grant_id, _) in &session.grants {
+            self.grants.remove(grant_id);
+            self.revoked_grants.insert(grant_id.clone(), at);
+        }
+        self.ended.insert(
+            sid.to_owned(),
+            EndedSession {
+                user_id: session.user_id,
+                ended_at: at,
+                ending,
+            },
+        );
+        Ended {
+            sessions: vec![session],
+        }
+    }
+
+    fn end_person(&mut self, user_id: Uuid, ended: SessionsEnded, at: DateTime<Utc>) -> Ended {
+        let ending = Ending::Person(ended.reason);
+        let sids: Vec<String> = self
+            .by_person
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .filter(|sid| ended.except_sid.as_deref() != Some(sid.as_str()))
+            .cloned()
+            .collect();
+        let mut all = Ended::default();
+        for sid in sids {
+            all.sessions.extend(self.end(&sid, ending, at).sessions);
+        }
+        self.person_endings.insert(
+            user_id,
+            PersonEnding {
+                at,
+                except_sid: ended.except_sid,
+                reason: ended.reason,
+            },
+        );
+        all
+    }
+
+    /// Forgets marks older than the retention, by the log's clock (every ten minutes of
+    /// it, so folding stays O(1) per event).
+    fn prune(&mut self, recorded_at: DateTime<Utc>) {
+        let newest = self
+            .newest
+            .map_or(recorded_at, |newest| newest.max(recorded_at));
+        self.newest = Some(newest);
+        if self
+            .pruned
+            .is_some_and(|pruned| newest - pruned < PRUNE_EVERY)
+        {
+            return;
+        }
+        self.pruned = Some(newest);
+        let horizon = newest - ENDED_RETENTION;
+        self.ended.retain(|_, ended| ended.ended_at >= horizon);
+        self.revoked_grants.retain(|_, at| *at >= horizon);
+        self.revoked_tokens
+            .retain(|_, expires_at| *expires_at >= newest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use verity_domain::grant::{GrantRevocationReason, GrantRevoked};
+    use verity_domain::session::SessionEnded;
+    use verity_domain::user::UserEvent;
+
+    use super::*;
+
+    const ADA: Uuid = Uuid::from_u128(1);
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::minutes(minutes)
+    }
+
+    fn recorded(stream: String, event: &impl DomainEvent, minutes: i64) -> RecordedEvent {
+        RecordedEvent {
+            position: 1,
+            stream,
+            version: 1,
+            event_type: event.event_type().into(),
+            schema: event.schema(),
+            data: event.to_data(),
+            metadata: "{}".into(),
+            recorded_at: at(minutes),
+            hash: String::new(),
+        }
+    }
+
+    fn start(sessions: &mut Sessions, sid: &str, minutes: i64) {
+        let started = SessionEvent::Started(SessionStarted {
+            sid: sid.into(),
+            user_id: ADA.to_string(),
+            auth_time: at(minutes),
+            amr: vec!["pwd".into(), "otp".into()],
+            origin: Origin::default(),
+        });
+        let event = recorded(verity_domain::session::stream(sid), &started, minutes);
+        sessions.apply_event(&event).unwrap();
+    }
+
+    fn grant(sessions: &mut Sessions, grant_id: &str, sid: &str, client: &str, minutes: i64) {
+        let issued = GrantEvent::Issued(GrantIssued {
+            grant_id: grant_id.into(),
+            client_id: client.into(),
+            user_id: ADA.to_string(),
+            sid: sid.into(),
+            scope: "openid".into(),
+        });
+        let event = recorded(verity_domain::grant::stream(grant_id), &issued, minutes);
+        sessions.apply_event(&event).unwrap();
+    }
+
+    fn end_session(sessions: &mut Sessions, sid: &str, minutes: i64) -> Ended {
+        let ended = SessionEvent::Ended(SessionEnded {
+            sid: sid.into(),
+            user_id: ADA.to_string(),
+            reason: SessionEndReason::Logout,
+            client_id: None,
+        });
+        let event = recorded(verity_domain::session::stream(sid), &ended, minutes);
+        sessions.apply_event(&event).unwrap()
+    }
+
+    fn end_person(sessions: &mut Sessions, except: Option<&str>, minutes: i64) -> Ended {
+        let ended = UserEvent::SessionsEnded(SessionsEnded {
+            reason: AccessEndReason::PasswordChanged,
+            except_sid: except.map(str::to_owned),
+        });
+        let event = recorded(verity_domain::user::stream(ADA), &ended, minutes);
+        sessions.apply_event(&event).unwrap()
+    }
+
+    #[test]
+    fn a_session_lives_with_the_clients_it_signed_in_to_until_it_ends() {
+        let mut sessions = Sessions::default();
+        start(&mut sessions, "s1", 0);
+        grant(&mut sessions, "g1", "s1", "app", 1);
+        grant(&mut sessions, "g2", "s1", "wiki", 2);
+        let live = sessions.get("s1").unwrap();
+        assert_eq!(live.clients(), BTreeSet::from(["app", "wiki"]));
+        assert!(sessions.is_live("s1"));
+        assert!(!sessions.has_ended("s1", ADA, at(0).timestamp()));
+        assert_eq!(sessions.of_person(ADA).len(), 1);
+
+        let ended = end_session(&mut sessions, "s1", 3);
+        assert_eq!(ended.sessions.len(), 1);
+        assert_eq!(ended.sessions[0].clients(), BTreeSet::from(["app", "wiki"]));
+        assert!(!sessions.is_live("s1"));
+        assert!(sessions.has_ended("s1", ADA, at(0).timestamp()));
+        assert!(sessions.grant_revoked("g1") && sessions.grant_revoked("g2"));
+        assert!(sessions.of_person(ADA).is_empty());
+        // Ending twice ends nothing more.
+        assert!(end_session(&mut sessions, "s1", 4).sessions.is_empty());
+    }
+
+    #[test]
+    fn every_session_of_a_person_ends_but_the_one_kept() {
+        let mut sessions = Sessions::default();
+        start(&mut sessions, "laptop", 0);
+        start(&mut sessions, "phone", 1);
+        start(&mut sessions, "tablet", 2);
+        let ended = end_person(&mut sessions, Some("phone"), 5);
+        let mut sids: Vec<&str> = ended.sessions.iter().map(|s| s.sid.as_str()).collect();
+        sids.sort_unstable();
+        assert_eq!(sids, ["laptop", "tablet"]);
+        assert!(sessions.has_ended("laptop", ADA, at(0).timestamp()));
+        assert!(!sessions.has_ended("phone", ADA, at(1).timestamp()));
+        assert!(sessions.is_live("phone"));
+        // A session that starts after the ending is untouched.
+        start(&mut sessions, "later", 6);
+        assert!(!sessions.has_ended("later", ADA, at(6).timestamp()));
+        assert!(sessions.is_live("later"));
+    }
+
+    #[test]
+    fn a_sign_in_that_began_before_a_person_ending_is_born_over() {
+        let mut sessions = Sessions::default();
+        end_person(&mut sessions, None, 5);
+        // The other node's sign-in authenticated at minute 4; its start arrives after.
+        start(&mut sessions, "racing", 4);
+        assert!(!sessions.is_live("racing"));
+        assert!(sessions.has_ended("racing", ADA, at(4).timestamp()));
+    }
+
+    #[test]
+    fn a_token_of_a_session_not_folded_yet_is_judged_by_its_own_auth_time() {
+        let mut sessions = Sessions::default();
+        end_person(&mut sessions, None, 5);
+        assert!(sessions.has_ended("elsewhere", ADA, at(4).timestamp()));
+        assert!(!sessions.has_ended("elsewhere", ADA, at(6).timestamp()));
+        assert!(!sessions.has_ended("elsewhere", Uuid::from_u128(2), at(4).timestamp()));
+    }
+
+    #[test]
+    fn a_revoked_grant_leaves_its_session_and_its_mark_ends_with_the_retention() {
+        let mut sessions = Sessions::default();
+        start(&mut sessions, "s1", 0);
+        grant(&mut sessions, "g1", "s1", "app", 1);
+        let revoked = GrantEvent::Revoked(GrantRevoked {
+            grant_id: "g1".into(),
+            client_id: "app".into(),
+            user_id: Some(ADA.to_string()),
+            reason: GrantRevocationReason::CodeReused,
+        });
+        let event = recorded(verity_domain::grant::stream("g1"), &revoked, 2);
+        sessions.apply_event(&event).unwrap();
+        assert!(sessions.grant_revoked("g1"));
+        assert!(sessions.get("s1").unwrap().grants.is_empty());
+        assert!(sessions.is_live("s1"));
+        end_session(&mut sessions, "s1", 3);
+        // A day and more later (by the log's clock) the marks are forgotten.
+        start(&mut sessions, "s2", 3 + 26 * 60);
+        assert!(!sessions.grant_revoked("g1"));
+        assert!(sessions.ending("s1").is_none());
+    }
+
+    #[test]
+    fn a_grant_issued_after_its_session_ended_is_revoked_at_once() {
+        let mut sessions = Sessions::default();
+        start(&mut sessions, "s1", 0);
+        end_session(&mut sessions, "s1", 1);
+        grant(&mut sessions, "g1", "s1", "app", 2);
+        assert!(sessions.grant_revoked("g1"));
+        assert!(sessions.grant("g1").is_none());
+    }
+
+    #[test]
+    fn the_state_survives_a_snapshot() {
+        let mut sessions = Sessions::default();
+        start(&mut sessions, "s1", 0);
+        grant(&mut sessions, "g1", "s1", "app", 1);
+        end_person(&mut sessions, Some("s1"), 2);
+        let json = serde_json::to_string(&sessions).unwrap();
+        let restored: Sessions = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, sessions);
+    }
+}
