@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+use verity_admin::{Admin, Call, Ports};
 use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
 use verity_domain::{Actor, Context, ExecuteError, StoreError, execute, load};
+use verity_oidc::credentials::Hashing;
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::{Location, Store};
 
 use crate::config::Config;
+use crate::mail::ConfiguredMailer;
 
 /// The current time: the one place commands' `now` comes from.
 #[allow(clippy::disallowed_methods)]
@@ -27,16 +30,20 @@ pub fn os_rng() -> rand::rngs::ThreadRng {
     rand::rng()
 }
 
-/// The context of a command given at the command line.
+/// The operator at the command line, as the admin layer sees them: an instance admin,
+/// named by their operating-system user.
+pub fn operator() -> verity_admin::Actor {
+    verity_admin::Actor::operator(std::env::var("USER").ok().filter(|user| !user.is_empty()))
+}
+
+/// One command line call, at the time it is given.
+pub fn cli_call() -> Call {
+    Call::at(now())
+}
+
+/// The domain's context of a command given at the command line.
 pub fn cli_context() -> Context {
-    Context {
-        now: now(),
-        actor: Actor::Cli {
-            os_user: std::env::var("USER").ok().filter(|user| !user.is_empty()),
-        },
-        request_id: None,
-        client_ip: None,
-    }
+    cli_call().context(&operator())
 }
 
 /// Where the configured store lives.
@@ -75,6 +82,18 @@ impl App {
             store,
             projector,
         })
+    }
+
+    /// The admin layer over this store, sending email as configured.
+    pub fn admin(&self) -> Admin {
+        let ports = Ports {
+            store: self.store.clone(),
+            expiring: self.store.clone(),
+            projector: self.projector.clone(),
+            mailer: Arc::new(ConfiguredMailer::new(self.config.clone())),
+            hashing: Hashing::for_this_machine(),
+        };
+        Admin::new(ports, self.config.admin_settings())
     }
 
     /// Waits until the read models have folded `position`.

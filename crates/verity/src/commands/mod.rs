@@ -16,6 +16,7 @@ mod user;
 use std::process::ExitCode;
 
 use uuid::Uuid;
+use verity_admin::{AdminError, Missing, OrgRef, PersonRef};
 use verity_projection::{OrganizationView, ReadModels};
 
 use crate::app::App;
@@ -48,7 +49,30 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
     }
 }
 
-/// Finds an organization by id or (case-insensitive) name.
+/// The CLI's one line for an error of the admin layer: what it says, and for something
+/// not found, the command that lists what there is.
+fn cli_error(error: AdminError) -> anyhow::Error {
+    let list = match &error {
+        AdminError::NotFound(Missing::Organization(_)) => Some("verity org list"),
+        AdminError::NotFound(Missing::Client(_)) => Some("verity client list"),
+        _ => None,
+    };
+    match list {
+        Some(list) => anyhow::anyhow!("{error} (see `{list}`)"),
+        None => error.into(),
+    }
+}
+
+/// A person as the CLI names them: by address in an organization (name or id).
+fn person(org: &str, email: &str) -> PersonRef {
+    PersonRef::Email {
+        org: OrgRef::parse(org),
+        email: email.to_owned(),
+    }
+}
+
+/// Finds an organization by id or (case-insensitive) name, for the sign-in benchmark's
+/// people (which the benchmark writes straight to the log).
 fn find_org(models: &ReadModels, org: &str) -> anyhow::Result<OrganizationView> {
     let found = match Uuid::parse_str(org) {
         Ok(id) => models.organizations.get(id),
