@@ -1,12 +1,20 @@
 //! Clients: registered with a secret handed out once (only its hash in the log), read
 //! without it, rotated, deleted; the instance's, so org admins neither see nor make them.
 
-use verity_admin::clients::NewClient;
+use verity_admin::clients::{NewClient, RegisteredClient};
 use verity_admin::{AdminError, Missing, Permission, Scope};
 use verity_domain::client::{ClientType, GrantType, SigningAlgorithm, TokenEndpointAuthMethod};
 use verity_oidc::client_secret::hash_client_secret;
 
-use crate::support::{TestAdmin, auditor, call, operator, org_admin};
+use crate::support::{TestAdmin, assert_forbidden, auditor, call, operator, org_admin};
+
+/// The operator registers `new`.
+async fn register(test: &TestAdmin, new: NewClient) -> RegisteredClient {
+    test.admin
+        .register_client(&operator(), &call(), new)
+        .await
+        .unwrap()
+}
 
 fn wiki() -> NewClient {
     NewClient {
@@ -26,11 +34,7 @@ fn wiki() -> NewClient {
 #[tokio::test]
 async fn a_client_is_registered_with_defaults_and_its_secret_only_hashed() {
     let test = TestAdmin::new().await;
-    let registered = test
-        .admin
-        .register_client(&operator(), &call(), wiki())
-        .await
-        .unwrap();
+    let registered = register(&test, wiki()).await;
     let client = &registered.client;
     let secret = registered
         .secret
@@ -57,18 +61,14 @@ async fn a_client_is_registered_with_defaults_and_its_secret_only_hashed() {
     assert!(!log.contains(secret.expose()), "the secret is in the log");
     assert!(log.contains(&hash_client_secret(secret.expose())));
 
-    let public = test
-        .admin
-        .register_client(
-            &operator(),
-            &call(),
-            NewClient {
-                client_type: ClientType::Public,
-                ..wiki()
-            },
-        )
-        .await
-        .unwrap();
+    let public = register(
+        &test,
+        NewClient {
+            client_type: ClientType::Public,
+            ..wiki()
+        },
+    )
+    .await;
     assert!(public.secret.is_none());
     assert_eq!(
         public.client.settings.token_endpoint_auth_method,
@@ -79,11 +79,7 @@ async fn a_client_is_registered_with_defaults_and_its_secret_only_hashed() {
 #[tokio::test]
 async fn a_secret_is_rotated_and_a_deleted_client_is_gone() {
     let test = TestAdmin::new().await;
-    let registered = test
-        .admin
-        .register_client(&operator(), &call(), wiki())
-        .await
-        .unwrap();
+    let registered = register(&test, wiki()).await;
     let client_id = registered.client.client_id.clone();
     let rotated = test
         .admin
@@ -160,13 +156,7 @@ async fn a_refused_setting_writes_nothing() {
 async fn org_admins_neither_see_nor_make_the_instances_clients_and_auditors_only_read() {
     let test = TestAdmin::new().await;
     let acme = test.org("Acme").await;
-    let client_id = test
-        .admin
-        .register_client(&operator(), &call(), wiki())
-        .await
-        .unwrap()
-        .client
-        .client_id;
+    let client_id = register(&test, wiki()).await.client.client_id;
     let head = test.head().await;
     let admin = org_admin(acme);
     assert!(test.admin.clients(&admin).is_empty());
@@ -189,16 +179,7 @@ async fn org_admins_neither_see_nor_make_the_instances_clients_and_auditors_only
         .register_client(&admin, &call(), wiki())
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            registering,
-            AdminError::Forbidden {
-                permission: Permission::ManageClients,
-                scope: Scope::Instance
-            }
-        ),
-        "{registering:?}"
-    );
+    assert_forbidden(&registering, Permission::ManageClients, Scope::Instance);
 
     let reader = auditor(Scope::Instance);
     assert_eq!(test.admin.clients(&reader).len(), 1);
@@ -207,9 +188,6 @@ async fn org_admins_neither_see_nor_make_the_instances_clients_and_auditors_only
         .rotate_client_secret(&reader, &call(), &client_id)
         .await
         .unwrap_err();
-    assert!(
-        matches!(rotating, AdminError::Forbidden { .. }),
-        "{rotating:?}"
-    );
+    assert_forbidden(&rotating, Permission::ManageClients, Scope::Instance);
     assert_eq!(test.head().await, head);
 }

@@ -1,11 +1,11 @@
 //! Signing keys: made at first start as Verity's own act, rotated by an instance admin,
 //! read by auditors, never with private material.
 
-use verity_admin::{AdminError, Permission, Scope};
+use verity_admin::{Permission, Scope};
 use verity_oidc::keys::SigningAlgorithm;
 use verity_projection::KeyState;
 
-use crate::support::{TestAdmin, auditor, call, operator, org_admin};
+use crate::support::{TestAdmin, assert_forbidden, auditor, call, operator, org_admin};
 
 #[tokio::test]
 async fn first_start_makes_one_key_per_algorithm_once_and_a_rotation_retires_the_old_one() {
@@ -74,24 +74,12 @@ async fn only_an_instance_admin_rotates_and_org_admins_do_not_read_keys() {
             .rotate_signing_key(&actor, &call(), &test.master, SigningAlgorithm::EdDSA)
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                refused,
-                AdminError::Forbidden {
-                    permission: Permission::ManageKeys,
-                    scope: Scope::Instance
-                }
-            ),
-            "{refused:?}"
-        );
+        assert_forbidden(&refused, Permission::ManageKeys, Scope::Instance);
     }
     let reading = test
         .admin
         .signing_keys(&org_admin(acme), &call())
         .unwrap_err();
-    assert!(
-        matches!(reading, AdminError::Forbidden { .. }),
-        "{reading:?}"
-    );
+    assert_forbidden(&reading, Permission::ReadKeys, Scope::Instance);
     assert_eq!(test.head().await, head);
 }

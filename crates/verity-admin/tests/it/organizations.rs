@@ -2,7 +2,7 @@
 
 use verity_admin::{AdminError, Grant, Missing, OrgRef, Permission, Refusal, Scope};
 
-use crate::support::{TestAdmin, auditor, call, console, operator, org_admin};
+use crate::support::{TestAdmin, assert_forbidden, auditor, call, console, operator, org_admin};
 
 #[tokio::test]
 async fn the_operator_creates_and_lists_organizations() {
@@ -80,16 +80,7 @@ async fn only_an_instance_admin_creates_organizations() {
             .create_organization(&actor, &call(), "Globex")
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                refused,
-                AdminError::Forbidden {
-                    permission: Permission::ManageOrganizations,
-                    scope: Scope::Instance
-                }
-            ),
-            "{refused:?}"
-        );
+        assert_forbidden(&refused, Permission::ManageOrganizations, Scope::Instance);
     }
     assert_eq!(test.head().await, head);
     let admin = console(vec![Grant::InstanceAdmin]);

@@ -10,7 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use tempfile::TempDir;
 use uuid::Uuid;
 use verity_admin::invitations::{Invitation, NewPerson};
-use verity_admin::{Actor, Admin, Call, Door, Grant, OrgRef, PersonRef, Ports, Principal, Scope};
+use verity_admin::{
+    Actor, Admin, AdminError, Call, Door, Grant, OrgRef, Permission, PersonRef, Ports, Principal,
+    Scope,
+};
 use verity_domain::mfa::MfaCommand;
 use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{Context, RecordedEvent, execute};
@@ -248,4 +251,17 @@ pub fn by_email(org: &str, email: &str) -> PersonRef {
         org: OrgRef::Name(org.into()),
         email: email.into(),
     }
+}
+
+/// Asserts that `error` refuses `permission` in `scope`.
+#[track_caller]
+pub fn assert_forbidden(error: &AdminError, permission: Permission, scope: Scope) {
+    assert!(
+        matches!(
+            error,
+            AdminError::Forbidden { permission: refused, scope: at }
+                if *refused == permission && *at == scope
+        ),
+        "expected {permission} {scope} to be forbidden: {error:?}"
+    );
 }

@@ -1,13 +1,13 @@
 //! Lifting sign-in locks: recorded first, naming the actor; nothing written when nothing
 //! is locked or counted; networks are the instance's.
 
-use verity_admin::{AdminError, Permission, PersonRef, Scope};
+use verity_admin::{Permission, PersonRef, Scope};
 use verity_domain::ExpiringStore;
 use verity_oidc::limits::{
     FailureLimit, client_ip_failure_key, mfa_failure_key, password_failure_key,
 };
 
-use crate::support::{TestAdmin, call, now, operator, org_admin};
+use crate::support::{TestAdmin, assert_forbidden, call, now, operator, org_admin};
 
 async fn fail(test: &TestAdmin, limit: &FailureLimit, key: &str, times: usize) {
     let store: &dyn ExpiringStore = test.store.as_ref();
@@ -87,16 +87,7 @@ async fn a_network_is_unlocked_by_an_instance_admin_only() {
         .unlock_network(&org_admin(acme), &call(), address)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            refused,
-            AdminError::Forbidden {
-                permission: Permission::ManageNetworks,
-                scope: Scope::Instance
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_forbidden(&refused, Permission::ManageNetworks, Scope::Instance);
     assert_eq!(test.head().await, head);
 
     let unlocked = test

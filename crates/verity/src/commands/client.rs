@@ -7,16 +7,18 @@ use std::process::ExitCode;
 use verity_admin::clients::{ClientDetails, NewClient};
 use verity_domain::client::GrantType;
 
-use super::{cli_error, print_json};
-use crate::app::{App, cli_call, operator};
+use super::door::{AdminCli, cli_error};
+use super::print_json;
+use crate::app::App;
 use crate::cli::{ClientCommand, ClientCreateArgs};
 
 pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
-    let (admin, operator, call) = (app.admin(), operator(), cli_call());
+    let cli = AdminCli::new(&app, json);
+    let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     match command {
         ClientCommand::Create(args) => {
             let registered = admin
-                .register_client(&operator, &call, new_client(args)?)
+                .register_client(operator, call, new_client(args)?)
                 .await
                 .map_err(cli_error)?;
             let (client, secret) = (&registered.client, registered.secret.as_ref());
@@ -37,7 +39,7 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
             }
         }
         ClientCommand::List => {
-            for client in admin.clients(&operator) {
+            for client in admin.clients(operator) {
                 if json {
                     print_json(&describe(&client));
                 } else {
@@ -54,12 +56,12 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
             }
         }
         ClientCommand::Show { client_id } => {
-            let client = admin.client(&operator, &client_id).map_err(cli_error)?;
+            let client = admin.client(operator, &client_id).map_err(cli_error)?;
             show(&client, json);
         }
         ClientCommand::RotateSecret { client_id } => {
             let secret = admin
-                .rotate_client_secret(&operator, &call, &client_id)
+                .rotate_client_secret(operator, call, &client_id)
                 .await
                 .map_err(cli_error)?;
             if json {
@@ -73,7 +75,7 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
         }
         ClientCommand::Delete { client_id } => {
             admin
-                .delete_client(&operator, &call, &client_id)
+                .delete_client(operator, call, &client_id)
                 .await
                 .map_err(cli_error)?;
             if json {

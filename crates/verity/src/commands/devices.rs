@@ -2,26 +2,24 @@
 //! and the authenticator app that vouched for them (docs/mfa.md). Doors to the admin
 //! layer.
 
-use verity_admin::{Actor, Admin, Call, PersonRef};
+use verity_admin::PersonRef;
 
-use super::{cli_error, print_json};
+use super::door::{AdminCli, cli_error};
+use super::print_json;
 
 /// `verity user devices EMAIL --org ORG`: every remembered device, oldest first.
-pub(super) fn list(
-    admin: &Admin,
-    operator: &Actor,
-    call: &Call,
-    person: &PersonRef,
-    json: bool,
-) -> anyhow::Result<()> {
-    let found = admin.devices(operator, call, person).map_err(cli_error)?;
+pub(super) fn list(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {
+    let found = cli
+        .admin
+        .devices(&cli.operator, &cli.call, person)
+        .map_err(cli_error)?;
     let email = &found.person.email;
-    if !json && found.devices.is_empty() {
+    if !cli.json && found.devices.is_empty() {
         println!("{email} has no trusted devices");
     }
     for device in &found.devices {
         let state = device.state.as_str();
-        if json {
+        if cli.json {
             print_json(&serde_json::json!({
                 "user_id": found.person.user_id,
                 "email": email,
@@ -46,19 +44,14 @@ pub(super) fn list(
 }
 
 /// `verity user forget-devices EMAIL --org ORG`: revokes every active trust.
-pub(super) async fn forget_all(
-    admin: &Admin,
-    operator: &Actor,
-    call: &Call,
-    person: &PersonRef,
-    json: bool,
-) -> anyhow::Result<()> {
-    let done = admin
-        .forget_devices(operator, call, person)
+pub(super) async fn forget_all(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {
+    let done = cli
+        .admin
+        .forget_devices(&cli.operator, &cli.call, person)
         .await
         .map_err(cli_error)?;
     let (email, forgotten) = (&done.person.email, done.forgotten);
-    if json {
+    if cli.json {
         print_json(&serde_json::json!({
             "user_id": done.person.user_id, "email": email, "forgotten": forgotten,
         }));
@@ -74,19 +67,14 @@ pub(super) async fn forget_all(
 
 /// `verity user reset-mfa EMAIL --org ORG`: removes the authenticator app, its recovery
 /// codes and the trusted devices.
-pub(super) async fn reset_authenticator(
-    admin: &Admin,
-    operator: &Actor,
-    call: &Call,
-    person: &PersonRef,
-    json: bool,
-) -> anyhow::Result<()> {
-    let done = admin
-        .reset_authenticator(operator, call, person)
+pub(super) async fn reset_authenticator(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {
+    let done = cli
+        .admin
+        .reset_authenticator(&cli.operator, &cli.call, person)
         .await
         .map_err(cli_error)?;
     let email = &done.person.email;
-    if json {
+    if cli.json {
         print_json(&serde_json::json!({
             "user_id": done.person.user_id,
             "email": email,

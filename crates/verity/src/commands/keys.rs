@@ -6,27 +6,29 @@ use verity_admin::keys::SigningKeyInfo;
 use verity_oidc::keys::SigningAlgorithm;
 use verity_projection::KeyState;
 
-use super::{cli_error, print_json};
-use crate::app::{App, cli_call, operator};
+use super::door::{AdminCli, cli_error};
+use super::print_json;
+use crate::app::App;
 use crate::cli::{AlgorithmChoice, KeysCommand};
 use crate::signing;
 
 pub(super) async fn run(command: KeysCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
-    let (admin, operator, call) = (app.admin(), operator(), cli_call());
+    let cli = AdminCli::new(&app, json);
+    let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     let master = signing::load_master_key(&app.config)?;
     admin
-        .ensure_signing_keys(&call, &master)
+        .ensure_signing_keys(call, &master)
         .await
         .map_err(cli_error)?;
     match command {
         KeysCommand::List => {
-            let keys = admin.signing_keys(&operator, &call).map_err(cli_error)?;
+            let keys = admin.signing_keys(operator, call).map_err(cli_error)?;
             list(&keys, json);
         }
         KeysCommand::Rotate { alg } => {
             for alg in alg.algorithms() {
                 let rotation = admin
-                    .rotate_signing_key(&operator, &call, &master, alg)
+                    .rotate_signing_key(operator, call, &master, alg)
                     .await
                     .map_err(cli_error)?;
                 if json {

@@ -5,6 +5,7 @@ mod bench;
 mod bench_signin;
 mod client;
 mod devices;
+mod door;
 mod events;
 mod keys;
 mod org;
@@ -16,7 +17,6 @@ mod user;
 use std::process::ExitCode;
 
 use uuid::Uuid;
-use verity_admin::{AdminError, Missing, OrgRef, PersonRef};
 use verity_projection::{OrganizationView, ReadModels};
 
 use crate::app::App;
@@ -46,28 +46,6 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         }
         Command::Replay => replay::run(config, json).await,
         Command::Bench(command) => bench::run(command, config).await,
-    }
-}
-
-/// The CLI's one line for an error of the admin layer: what it says, and for something
-/// not found, the command that lists what there is.
-fn cli_error(error: AdminError) -> anyhow::Error {
-    let list = match &error {
-        AdminError::NotFound(Missing::Organization(_)) => Some("verity org list"),
-        AdminError::NotFound(Missing::Client(_)) => Some("verity client list"),
-        _ => None,
-    };
-    match list {
-        Some(list) => anyhow::anyhow!("{error} (see `{list}`)"),
-        None => error.into(),
-    }
-}
-
-/// A person as the CLI names them: by address in an organization (name or id).
-fn person(org: &str, email: &str) -> PersonRef {
-    PersonRef::Email {
-        org: OrgRef::parse(org),
-        email: email.to_owned(),
     }
 }
 

@@ -2,16 +2,18 @@
 
 use std::process::ExitCode;
 
-use super::{cli_error, print_json};
-use crate::app::{App, cli_call, operator};
+use super::door::{AdminCli, cli_error};
+use super::print_json;
+use crate::app::App;
 use crate::cli::OrgCommand;
 
 pub(super) async fn run(command: OrgCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
-    let (admin, operator) = (app.admin(), operator());
+    let cli = AdminCli::new(&app, json);
+    let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     match command {
         OrgCommand::Create { name } => {
             let org = admin
-                .create_organization(&operator, &cli_call(), &name)
+                .create_organization(operator, call, &name)
                 .await
                 .map_err(cli_error)?;
             if json {
@@ -21,7 +23,7 @@ pub(super) async fn run(command: OrgCommand, app: App, json: bool) -> anyhow::Re
             }
         }
         OrgCommand::List => {
-            for org in admin.organizations(&operator) {
+            for org in admin.organizations(operator) {
                 if json {
                     print_json(&serde_json::json!({
                         "org_id": org.org_id, "name": org.name, "created_at": org.created_at,

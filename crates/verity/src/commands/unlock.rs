@@ -5,27 +5,23 @@
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use verity_admin::{Actor, Admin, Call, PersonRef};
+use verity_admin::PersonRef;
 use verity_oidc::limits::Standing;
 
-use super::{cli_error, print_json};
-use crate::app::{App, cli_call, operator};
+use super::door::{AdminCli, cli_error};
+use super::print_json;
+use crate::app::App;
 
 /// `verity user unlock`: the password lock of the person's address and their code step's.
-pub(super) async fn person(
-    admin: &Admin,
-    operator: &Actor,
-    call: &Call,
-    person: &PersonRef,
-    json: bool,
-) -> anyhow::Result<()> {
-    let done = admin
-        .unlock_person(operator, call, person)
+pub(super) async fn person(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {
+    let done = cli
+        .admin
+        .unlock_person(&cli.operator, &cli.call, person)
         .await
         .map_err(cli_error)?;
     let (email, user_id) = (&done.person.email, done.person.user_id);
     if !done.unlocked {
-        if json {
+        if cli.json {
             print_json(&serde_json::json!({
                 "user_id": user_id, "email": email, "unlocked": false,
             }));
@@ -34,7 +30,7 @@ pub(super) async fn person(
         }
         return Ok(());
     }
-    if json {
+    if cli.json {
         print_json(&serde_json::json!({
             "user_id": user_id, "email": email, "unlocked": true,
             "password_locked_until": done.passwords.lock.until(),
@@ -58,21 +54,22 @@ pub(super) async fn person(
 
 /// `verity network unlock ADDRESS`: the per-IP lock of the address's network.
 pub(super) async fn network(app: &App, address: IpAddr, json: bool) -> anyhow::Result<ExitCode> {
-    let done = app
-        .admin()
-        .unlock_network(&operator(), &cli_call(), address)
+    let cli = AdminCli::new(app, json);
+    let done = cli
+        .admin
+        .unlock_network(&cli.operator, &cli.call, address)
         .await
         .map_err(cli_error)?;
     let (network, standing) = (&done.network, &done.standing);
     if !done.unlocked {
-        if json {
+        if cli.json {
             print_json(&serde_json::json!({ "network": network, "unlocked": false }));
         } else {
             println!("{network} is not locked and has no failed sign-ins counted");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if json {
+    if cli.json {
         print_json(&serde_json::json!({
             "network": network, "unlocked": true,
             "locked_until": standing.lock.until(), "failures": standing.failures,

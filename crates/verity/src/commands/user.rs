@@ -7,16 +7,19 @@
 
 use std::process::ExitCode;
 
-use verity_admin::OrgRef;
 use verity_admin::invitations::{Invitation, NewPerson};
+use verity_admin::people::Status;
+use verity_admin::{OrgRef, Person};
 use verity_oidc::mail::Delivered;
 
-use super::{cli_error, person, print_json};
-use crate::app::{App, cli_call, operator};
+use super::door::{AdminCli, cli_error, person};
+use super::print_json;
+use crate::app::App;
 use crate::cli::UserCommand;
 
 pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
-    let (admin, operator, call) = (app.admin(), operator(), cli_call());
+    let cli = AdminCli::new(&app, json);
+    let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     match command {
         UserCommand::Create {
             org,
@@ -30,27 +33,15 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                 name,
             };
             let invitation = admin
-                .create_person(&operator, &call, &new)
+                .create_person(operator, call, &new)
                 .await
                 .map_err(cli_error)?;
-            if json {
-                let line = serde_json::json!({
-                    "user_id": invitation.person.user_id,
-                    "org_id": invitation.person.org_id,
-                    "email": invitation.person.email,
-                    "expires_at": invitation.expires_at,
-                    "delivery": delivery_json(&invitation.delivered),
-                });
-                print_json(&with_password(line, show_password, &invitation));
-            } else {
-                println!(
-                    "created user {} ({}) in {}",
-                    invitation.person.email,
-                    invitation.person.user_id,
-                    invitation.organization.name
-                );
-                print_issued(&invitation, show_password);
-            }
+            let headline = format!(
+                "created user {} ({}) in {}",
+                invitation.person.email, invitation.person.user_id, invitation.organization.name
+            );
+            let line = serde_json::json!({ "org_id": invitation.person.org_id });
+            print_invitation(&cli, &invitation, &headline, line, show_password);
         }
         UserCommand::ResetPassword {
             email,
@@ -58,28 +49,19 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
             show_password,
         } => {
             let invitation = admin
-                .reset_password(&operator, &call, &person(&org, &email))
+                .reset_password(operator, call, &person(&org, &email))
                 .await
                 .map_err(cli_error)?;
-            if json {
-                let line = serde_json::json!({
-                    "user_id": invitation.person.user_id,
-                    "email": invitation.person.email,
-                    "expires_at": invitation.expires_at,
-                    "delivery": delivery_json(&invitation.delivered),
-                });
-                print_json(&with_password(line, show_password, &invitation));
-            } else {
-                println!(
-                    "new temporary password for {} ({})",
-                    invitation.person.email, invitation.person.user_id
-                );
-                print_issued(&invitation, show_password);
-            }
+            let headline = format!(
+                "new temporary password for {} ({})",
+                invitation.person.email, invitation.person.user_id
+            );
+            let line = serde_json::json!({});
+            print_invitation(&cli, &invitation, &headline, line, show_password);
         }
         UserCommand::List { org } => {
             let people = admin
-                .people(&operator, &OrgRef::parse(&org))
+                .people(operator, &OrgRef::parse(&org))
                 .map_err(cli_error)?;
             for person in people {
                 let (status, password) = (person.status.as_str(), person.password.as_str());
@@ -99,57 +81,70 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
         }
         UserCommand::Disable { email, org } => {
             let changed = admin
-                .disable_person(&operator, &call, &person(&org, &email))
+                .disable_person(operator, call, &person(&org, &email))
                 .await;
             print_status(changed.map_err(cli_error)?, json);
         }
         UserCommand::Enable { email, org } => {
             let changed = admin
-                .enable_person(&operator, &call, &person(&org, &email))
+                .enable_person(operator, call, &person(&org, &email))
                 .await;
             print_status(changed.map_err(cli_error)?, json);
         }
         UserCommand::Devices { email, org } => {
-            super::devices::list(&admin, &operator, &call, &person(&org, &email), json)?;
+            super::devices::list(&cli, &person(&org, &email))?;
         }
         UserCommand::Unlock { email, org } => {
-            super::unlock::person(&admin, &operator, &call, &person(&org, &email), json).await?;
+            super::unlock::person(&cli, &person(&org, &email)).await?;
         }
         UserCommand::ForgetDevices { email, org } => {
-            super::devices::forget_all(&admin, &operator, &call, &person(&org, &email), json)
-                .await?;
+            super::devices::forget_all(&cli, &person(&org, &email)).await?;
         }
         UserCommand::ResetMfa { email, org } => {
-            let target = person(&org, &email);
-            super::devices::reset_authenticator(&admin, &operator, &call, &target, json).await?;
+            super::devices::reset_authenticator(&cli, &person(&org, &email)).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Adds the temporary password to a JSON line, with `--show-password` only.
-fn with_password(
+/// What a command that issued a temporary password prints: the headline, where the email
+/// went, the password with `--show-password`, and when it expires; or one JSON line of
+/// `line`'s fields and those.
+fn print_invitation(
+    cli: &AdminCli,
+    invitation: &Invitation,
+    headline: &str,
     mut line: serde_json::Value,
     show_password: bool,
-    invitation: &Invitation,
-) -> serde_json::Value {
-    if show_password && let Some(object) = line.as_object_mut() {
-        let password = invitation.temporary_password.expose();
-        object.insert("temporary_password".into(), password.into());
+) {
+    let (email, password) = (
+        &invitation.person.email,
+        invitation.temporary_password.expose(),
+    );
+    if cli.json {
+        if let Some(object) = line.as_object_mut() {
+            let delivery = match &invitation.delivered {
+                Delivered::Smtp { response } => serde_json::json!({ "smtp": response }),
+                Delivered::Outbox { path } => serde_json::json!({ "outbox": path }),
+            };
+            object.insert(
+                "user_id".into(),
+                invitation.person.user_id.to_string().into(),
+            );
+            object.insert("email".into(), email.as_str().into());
+            object.insert(
+                "expires_at".into(),
+                serde_json::json!(invitation.expires_at),
+            );
+            object.insert("delivery".into(), delivery);
+            if show_password {
+                object.insert("temporary_password".into(), password.into());
+            }
+        }
+        print_json(&line);
+        return;
     }
-    line
-}
-
-fn delivery_json(delivered: &Delivered) -> serde_json::Value {
-    match delivered {
-        Delivered::Smtp { response } => serde_json::json!({ "smtp": response }),
-        Delivered::Outbox { path } => serde_json::json!({ "outbox": path }),
-    }
-}
-
-/// Where the email went, the password with `--show-password`, and when it expires.
-fn print_issued(invitation: &Invitation, show_password: bool) {
-    let email = &invitation.person.email;
+    println!("{headline}");
     match &invitation.delivered {
         Delivered::Smtp { response } => println!("emailed to {email} (SMTP: {response})"),
         Delivered::Outbox { path } => println!(
@@ -158,19 +153,16 @@ fn print_issued(invitation: &Invitation, show_password: bool) {
         ),
     }
     if show_password {
-        println!(
-            "temporary password: {}",
-            invitation.temporary_password.expose()
-        );
+        println!("temporary password: {password}");
     }
     println!("expires: {}", invitation.expires_at.to_rfc3339());
 }
 
 /// A person's new status after `disable` or `enable`.
-fn print_status(person: verity_admin::Person, json: bool) {
+fn print_status(person: Person, json: bool) {
     let done = match person.status {
-        verity_admin::people::Status::Disabled => "disabled",
-        verity_admin::people::Status::Active => "enabled",
+        Status::Disabled => "disabled",
+        Status::Active => "enabled",
     };
     if json {
         print_json(
