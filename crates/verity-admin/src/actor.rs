@@ -70,7 +70,7 @@ pub enum Principal {
     },
 }
 
-/// The three roles (issue 11 makes them events; until then the doors state them).
+/// The three roles. Until granting a role is an event, the doors state who holds which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Everything.

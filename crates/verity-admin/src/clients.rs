@@ -2,8 +2,8 @@
 //! rotate the secret, delete. A client's secret is drawn here, handed out once, and only
 //! its hash is recorded (ADR 0002).
 //!
-//! Clients belong to the instance until they belong to an organization (issue 11): only
-//! grants over the instance reach them.
+//! Clients belong to the instance until they belong to an organization: only grants over
+//! the instance reach them.
 
 use chrono::{DateTime, Utc};
 use verity_domain::client::{
@@ -74,17 +74,7 @@ impl From<&ClientView> for ClientDetails {
         Self {
             client_id: view.client_id.clone(),
             client_type: view.client_type,
-            settings: ClientSettings {
-                name: view.name.clone(),
-                redirect_uris: view.redirect_uris.clone(),
-                post_logout_redirect_uris: view.post_logout_redirect_uris.clone(),
-                grant_types: view.grant_types.clone(),
-                token_endpoint_auth_method: view.token_endpoint_auth_method,
-                id_token_signed_response_alg: view.id_token_signed_response_alg,
-                scopes: view.scopes.clone(),
-                require_pkce: view.require_pkce,
-                jwks: view.jwks.clone(),
-            },
+            settings: view.settings.clone(),
             has_secret: view.secret_hash.is_some(),
             secret_rotated_at: view.secret_rotated_at,
             created_at: view.created_at,

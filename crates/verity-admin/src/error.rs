@@ -16,7 +16,7 @@ use verity_oidc::mail::{MailError, TemporaryPasswordReason};
 use verity_projection::ProjectionError;
 
 use crate::actor::Scope;
-use crate::authorization::Permission;
+use crate::permission::Permission;
 
 /// What was looked for and not found (or not visible to the actor, which answers the
 /// same).

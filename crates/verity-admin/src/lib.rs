@@ -24,6 +24,7 @@ pub mod invitations;
 pub mod keys;
 pub mod organizations;
 pub mod people;
+mod permission;
 pub mod unlock;
 
 pub use actor::{Actor, Call, Door, Grant, Principal, Role, Scope};

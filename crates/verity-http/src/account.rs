@@ -25,12 +25,12 @@ use verity_oidc::signin::{self, PasswordOutcome, PasswordRefused};
 use verity_oidc::{mfa, sessions};
 use verity_projection::{PasswordState, UserView};
 
-use crate::AppState;
 use crate::context::Caller;
 use crate::cookies;
 use crate::form;
 use crate::page_error::PageError;
 use crate::pages::STRINGS;
+use crate::state::AppState;
 use crate::views;
 
 /// The signed-in person and the secret their forms are bound to.

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use verity_oidc::authorization::{self, Decision};
 use verity_oidc::protocol::{OAuthError, Params};
 
-use crate::AppState;
 use crate::context::Caller;
 use crate::cookies;
 use crate::form;
 use crate::journey::password::login_page;
 use crate::page_error::PageError;
+use crate::state::AppState;
 
 /// `GET /authorize`
 pub(crate) async fn authorize_get(

@@ -13,19 +13,9 @@ use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 use verity_oidc::RequestContext;
 
-use crate::AppState;
 use crate::cookies;
-
-/// A request's id, set as a request extension by [`crate::metrics::observe`].
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub(crate) String);
-
-impl RequestId {
-    /// A fresh id.
-    pub(crate) fn new() -> Self {
-        Self(verity_oidc::random::uuid().to_string())
-    }
-}
+use crate::request_id::RequestId;
+use crate::state::AppState;
 
 /// The current time: the one place the HTTP doors read the clock.
 #[allow(clippy::disallowed_methods)]

@@ -6,7 +6,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::context::Caller;
-use crate::{AppState, HttpError};
+use crate::error::HttpError;
+use crate::state::AppState;
 
 fn json(body: String, cache: &'static str) -> Response {
     let mut response = body.into_response();

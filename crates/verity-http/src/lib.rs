@@ -19,90 +19,34 @@ mod health;
 mod journey;
 mod logout;
 mod metrics;
+mod observe;
 mod page_error;
 mod pages;
+mod request_id;
+mod state;
 mod token;
 mod userinfo;
 mod views;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use verity_oidc::Engine;
 use verity_oidc::protocol::discovery::paths;
 
 pub use client_ip::{InvalidTrustedProxy, TrustedProxies};
 pub use error::HttpError;
 pub use metrics::Metrics;
 pub use pages::Pages;
+pub use state::{AppState, Settings};
 
 /// Largest request body accepted (forms and token requests are far smaller).
 pub const MAX_BODY: usize = 64 * 1024;
-
-/// What the doors need beyond the engine.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    /// The proxies whose `X-Forwarded-For` entries name the client (`[server]
-    /// trusted_proxies`); none by default.
-    pub trusted_proxies: TrustedProxies,
-    /// Whether `GET /metrics` answers (`[server] metrics`).
-    pub metrics: bool,
-}
-
-/// What every handler may use. The binary chooses the concrete backends of the engine.
-#[derive(Clone)]
-pub struct AppState {
-    /// The engine every rule lives in.
-    pub engine: Engine,
-    /// The doors' own settings.
-    pub settings: Arc<Settings>,
-    /// The page templates.
-    pub pages: Arc<Pages>,
-    /// What this node has served, for `GET /metrics`.
-    pub metrics: Arc<Metrics>,
-    /// The discovery documents, serialised once.
-    discovery: Arc<Discovery>,
-}
-
-/// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
-#[derive(Debug)]
-pub(crate) struct Discovery {
-    pub(crate) openid_configuration: String,
-    pub(crate) oauth_metadata: String,
-}
-
-impl AppState {
-    /// The state for `engine`, with the pages of its instance and fresh metrics.
-    pub fn new(engine: Engine, settings: Settings) -> Result<Self, minijinja::Error> {
-        let issuer = &engine.settings.issuer;
-        let discovery = Discovery {
-            openid_configuration: verity_oidc::protocol::discovery::openid_configuration(issuer)
-                .to_string(),
-            oauth_metadata: verity_oidc::protocol::discovery::oauth_authorization_server(issuer)
-                .to_string(),
-        };
-        Ok(Self {
-            pages: Arc::new(Pages::new(engine.settings.instance_name.clone())?),
-            engine,
-            settings: Arc::new(settings),
-            metrics: Arc::new(Metrics::new()),
-            discovery: Arc::new(discovery),
-        })
-    }
-
-    /// Whether cookies get the `Secure` attribute (the issuer is https).
-    fn secure_cookies(&self) -> bool {
-        self.engine.settings.issuer.starts_with("https://")
-    }
-}
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
     let mut routes = Router::new();
     if state.settings.metrics {
-        routes = routes.route("/metrics", get(metrics::metrics));
+        routes = routes.route("/metrics", get(observe::metrics));
     }
     routes
         .route("/healthz", get(health::healthz))
@@ -157,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(pages::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::observe,
+            observe::observe,
         ))
         .with_state(state)
 }

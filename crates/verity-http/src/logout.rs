@@ -14,12 +14,12 @@ use verity_oidc::logout::{self, LogoutError, LogoutRequest};
 use verity_oidc::protocol::{OAuthError, Params};
 use verity_oidc::{account, sessions};
 
-use crate::AppState;
 use crate::context::Caller;
 use crate::cookies;
 use crate::form;
 use crate::page_error::PageError;
 use crate::pages::STRINGS;
+use crate::state::AppState;
 
 /// `GET /logout`
 pub(crate) async fn logout_get(

@@ -6,12 +6,9 @@
 //! which may carry codes or tokens in its query), the method, the status, a factor or a
 //! reason from a closed enum — so a scan of random URLs cannot grow the registry.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -19,14 +16,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use tracing::Instrument;
 use verity_oidc::limits::Lockout;
-
-use crate::AppState;
-use crate::context::RequestId;
-
-/// The route label of a request no route matched.
-const UNMATCHED: &str = "unmatched";
 
 /// Request duration buckets, in seconds: from a cached discovery document (well under a
 /// millisecond) to a sign-in queued behind a flood of password hashes (seconds).
@@ -151,7 +141,7 @@ impl Metrics {
         }
     }
 
-    fn request(&self, method: &str, route: &str, status: StatusCode, took: Duration) {
+    pub(crate) fn request(&self, method: &str, route: &str, status: StatusCode, took: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_owned(),
@@ -229,76 +219,6 @@ pub(crate) fn label<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
-/// The method as a label: the standard ones by name, any other as `OTHER` (a client may
-/// send any token as a method, and each would be a new series).
-fn method_label(method: &Method) -> &'static str {
-    match method.as_str() {
-        "GET" => "GET",
-        "POST" => "POST",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "PATCH" => "PATCH",
-        _ => "OTHER",
-    }
-}
-
-/// `GET /metrics`.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render(state.engine.projector.position()) {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
-            )],
-            text,
-        )
-            .into_response(),
-        Err(error) => crate::HttpError::internal("encoding the metrics", &error).into_response(),
-    }
-}
-
-/// Gives every request an id (the `X-Request-Id` answer header, the id in its events'
-/// metadata) and runs it in a span with its id, method, route template and (once known)
-/// status, so whatever a handler logs says which request it was about; counts it.
-pub(crate) async fn observe(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let request_id = RequestId::new();
-    request.extensions_mut().insert(request_id.clone());
-    let method = method_label(request.method()).to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned();
-    let span = tracing::info_span!(
-        "request",
-        id = %request_id.0,
-        method = %method,
-        route = %route,
-        status = tracing::field::Empty
-    );
-    let mut response = next.run(request).instrument(span.clone()).await;
-    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    let status = response.status();
-    let took = started.elapsed();
-    span.record("status", status.as_u16());
-    span.in_scope(|| {
-        tracing::debug!(took_ms = took.as_secs_f64() * 1e3, "answered");
-    });
-    state.metrics.request(&method, &route, status, took);
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,13 +246,6 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
-    }
-
-    #[test]
-    fn a_made_up_method_is_other_not_a_new_series() {
-        assert_eq!(method_label(&Method::POST), "POST");
-        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "OTHER");
-        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "OTHER");
     }
 
     #[test]

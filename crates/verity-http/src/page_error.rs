@@ -12,10 +12,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use verity_oidc::EngineError;
 
-use crate::AppState;
 use crate::error::log_failure;
 use crate::form::FormError;
 use crate::pages::STRINGS;
+use crate::state::AppState;
 
 /// Why a page cannot be shown as asked.
 #[derive(Debug)]

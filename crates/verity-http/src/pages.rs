@@ -283,7 +283,7 @@ impl Pages {
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 response
             }
-            Err(error) => crate::HttpError::internal(template, &error).into_response(),
+            Err(error) => crate::error::HttpError::internal(template, &error).into_response(),
         }
     }
 

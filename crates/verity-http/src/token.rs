@@ -12,8 +12,9 @@ use verity_oidc::protocol::{OAuthError, Params};
 use verity_projection::ClientView;
 
 use crate::context::Caller;
+use crate::error::HttpError;
 use crate::form::{self, FormError};
-use crate::{AppState, HttpError};
+use crate::state::AppState;
 
 /// A form body; anything else is `invalid_request`.
 fn params(headers: &HeaderMap, body: &[u8]) -> Result<Params, HttpError> {

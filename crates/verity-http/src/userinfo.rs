@@ -10,8 +10,9 @@ use verity_oidc::grants;
 use verity_oidc::protocol::OAuthError;
 
 use crate::context::Caller;
+use crate::error::HttpError;
 use crate::form;
-use crate::{AppState, HttpError};
+use crate::state::AppState;
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;

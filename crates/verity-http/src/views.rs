@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 
-use crate::AppState;
 use crate::pages::STRINGS;
+use crate::state::AppState;
 
 /// "Your recovery codes", shown once; `replaced` says that an older set stopped working.
 /// Without a login transaction (`tx` empty: Verity's own page) it links back to the page.

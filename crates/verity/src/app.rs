@@ -5,17 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
-use verity_admin::{Admin, Call, Ports};
 use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
 use verity_domain::{Actor, Context, ExecuteError, StoreError, execute, load};
-use verity_oidc::credentials::Hashing;
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::{Location, Store};
 
 use crate::config::Config;
-use crate::mail::ConfiguredMailer;
 
 /// The current time: the one place commands' `now` comes from.
 #[allow(clippy::disallowed_methods)]
@@ -23,27 +19,28 @@ pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-/// The operating system's generator (a CSPRNG): the one place the CLI draws randomness —
-/// temporary passwords, client ids and secrets — before passing values into the domain.
+/// The operating system's generator (a CSPRNG), for the sign-in benchmark's people. The
+/// admin commands' temporary passwords, client ids and secrets come from the admin layer
+/// (`verity_oidc::random`).
 #[allow(clippy::disallowed_methods)]
 pub fn os_rng() -> rand::rngs::ThreadRng {
     rand::rng()
 }
 
-/// The operator at the command line, as the admin layer sees them: an instance admin,
-/// named by their operating-system user.
-pub fn operator() -> verity_admin::Actor {
-    verity_admin::Actor::operator(std::env::var("USER").ok().filter(|user| !user.is_empty()))
-}
-
-/// One command line call, at the time it is given.
-pub fn cli_call() -> Call {
-    Call::at(now())
+/// The operating-system user at the command line, when known: who the events of a
+/// command name.
+pub fn os_user() -> Option<String> {
+    std::env::var("USER").ok().filter(|user| !user.is_empty())
 }
 
 /// The domain's context of a command given at the command line.
 pub fn cli_context() -> Context {
-    cli_call().context(&operator())
+    Context {
+        now: now(),
+        actor: Actor::Cli { os_user: os_user() },
+        request_id: None,
+        client_ip: None,
+    }
 }
 
 /// Where the configured store lives.
@@ -84,18 +81,6 @@ impl App {
         })
     }
 
-    /// The admin layer over this store, sending email as configured.
-    pub fn admin(&self) -> Admin {
-        let ports = Ports {
-            store: self.store.clone(),
-            expiring: self.store.clone(),
-            projector: self.projector.clone(),
-            mailer: Arc::new(ConfiguredMailer::new(self.config.clone())),
-            hashing: Hashing::for_this_machine(),
-        };
-        Admin::new(ports, self.config.admin_settings())
-    }
-
     /// Waits until the read models have folded `position`.
     pub async fn wait_for(&self, position: u64) -> anyhow::Result<()> {
         Ok(self.projector.wait_for(position, READ_YOUR_WRITES).await?)
@@ -125,9 +110,9 @@ pub async fn bootstrap(store: &dyn Store, config: &Config) -> anyhow::Result<()>
         ..cli_context()
     };
     let command = InstanceCommand::Initialize {
-        instance_id: Uuid::new_v4(),
+        instance_id: verity_oidc::random::uuid(),
         name: config.instance.name.clone(),
-        default_org_id: Uuid::new_v4(),
+        default_org_id: verity_oidc::random::uuid(),
     };
     match execute::<Instance>(store, verity_domain::instance::STREAM, &command, &context).await {
         Ok(_) | Err(ExecuteError::Rejected(InstanceError::AlreadyInitialized)) => {}

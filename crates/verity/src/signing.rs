@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use verity_oidc::keys::{KeyRing, MasterKey, MasterKeyFile, SharedKeyRing};
 
-use crate::app::{App, cli_call, now};
+use crate::admin::cli_call;
+use crate::app::{App, now};
 use crate::config::Config;
 
 /// Name of the master key file in the data directory.

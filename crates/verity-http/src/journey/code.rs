@@ -12,9 +12,10 @@ use verity_oidc::account;
 use verity_oidc::second_factor::{self, CodeOutcome, Presented};
 use verity_oidc::signin::Stage;
 
-use super::{LoginStep, finish, person};
-use crate::AppState;
+use super::finish;
+use super::step::{LoginStep, person};
 use crate::page_error::PageError;
+use crate::state::AppState;
 use crate::views;
 
 /// `POST /login/mfa`: a code from the app, and "Remember this device".

@@ -12,11 +12,11 @@ use verity_oidc::account::TrustedDevice;
 use verity_oidc::signin::{self, Stage};
 use verity_oidc::{grants, sessions};
 
-use super::LoginStep;
-use crate::AppState;
+use super::step::LoginStep;
 use crate::cookies;
 use crate::metrics::label;
 use crate::page_error::PageError;
+use crate::state::AppState;
 
 /// Both factors done: start the SSO session, record the sign-in, return to the client
 /// (with the trusted-device cookie when the person asked to be remembered).

@@ -8,10 +8,10 @@ use verity_oidc::account::{self, PasswordChoice};
 use verity_oidc::password_policy::PolicyViolation;
 use verity_oidc::signin::{self, Stage};
 
-use super::{LoginStep, person};
-use crate::AppState;
+use super::step::{LoginStep, person};
 use crate::cookies;
 use crate::page_error::PageError;
+use crate::state::AppState;
 
 /// `POST /login/password`.
 pub(crate) async fn submit(
@@ -46,5 +46,5 @@ pub(crate) async fn submit(
         device.as_deref(),
     )
     .await?;
-    super::show(&state, step, &person, next).await
+    super::next::show(&state, step, &person, next).await
 }

@@ -8,12 +8,12 @@ use axum::response::Response;
 use minijinja::context;
 use verity_oidc::signin::{self, PasswordOutcome, PasswordRefusal, PasswordRefused};
 
-use super::LoginStep;
-use crate::AppState;
+use super::step::LoginStep;
 use crate::cookies;
 use crate::metrics::label;
 use crate::page_error::PageError;
 use crate::pages::STRINGS;
+use crate::state::AppState;
 use crate::views;
 
 /// `POST /login`.
@@ -40,7 +40,7 @@ pub(crate) async fn submit(
                 device.as_deref(),
             )
             .await?;
-            super::show(&state, step, &person, next).await
+            super::next::show(&state, step, &person, next).await
         }
     }
 }

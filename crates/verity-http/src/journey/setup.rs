@@ -8,10 +8,10 @@ use verity_oidc::account::{self, Enrollment, EnrollmentRefused};
 use verity_oidc::mfa;
 use verity_oidc::signin::Stage;
 
-use super::{LoginStep, person};
-use crate::AppState;
+use super::step::{LoginStep, person};
 use crate::page_error::PageError;
 use crate::pages::STRINGS;
+use crate::state::AppState;
 
 /// `POST /login/totp`.
 pub(crate) async fn enroll(

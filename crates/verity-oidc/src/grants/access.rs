@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 use verity_domain::grant::GrantRevocationReason;
 use verity_projection::ClientView;
 
+use super::records::{live_grant, refresh_grant};
+use super::revoke::revoke_grant;
 use super::tokens::profile_claims;
-use super::{live_grant, refresh_grant, revoke_grant};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use verity_domain::client::TokenEndpointAuthMethod;
 use verity_projection::ClientView;
 
-use super::GrantError;
+use super::error::GrantError;
 use crate::client_secret::verify_client_secret;
 use crate::context::RequestContext;
 use crate::engine::Engine;
@@ -49,7 +49,7 @@ pub async fn authenticate_client(
     let client = engine
         .client(&client_id)
         .ok_or_else(|| invalid_client("unknown client"))?;
-    let method = client.token_endpoint_auth_method;
+    let method = client.settings.token_endpoint_auth_method;
     let authenticated = match (method, &basic, posted_secret, assertion) {
         (TokenEndpointAuthMethod::ClientSecretBasic, Some((_, secret)), None, None) => {
             verify_client_secret(&client, secret)
@@ -112,7 +112,7 @@ async fn verify_assertion(
     client: &ClientView,
     assertion: &str,
 ) -> Result<bool, GrantError> {
-    let Some(jwks) = &client.jwks else {
+    let Some(jwks) = &client.settings.jwks else {
         return Ok(false);
     };
     let issuer = &engine.settings.issuer;

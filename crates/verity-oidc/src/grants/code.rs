@@ -6,8 +6,10 @@ use verity_domain::client::GrantType;
 use verity_domain::grant::GrantRevocationReason;
 use verity_projection::ClientView;
 
+use super::error::{GrantError, invalid_grant};
+use super::records::{CodeRecord, GrantRecord};
+use super::revoke::revoke_grant;
 use super::tokens::{self, TokenResponse};
-use super::{CodeRecord, GrantError, GrantRecord, invalid_grant, revoke_grant};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;

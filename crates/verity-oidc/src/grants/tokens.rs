@@ -8,7 +8,8 @@ use uuid::Uuid;
 use verity_domain::client::GrantType;
 use verity_projection::ClientView;
 
-use super::{GrantError, GrantRecord, RefreshRecord};
+use super::error::GrantError;
+use super::records::{GrantRecord, RefreshRecord};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -88,7 +89,7 @@ pub(super) async fn for_person(
         &access_claims.to_claims(),
     )?;
     let id_token = if issue.with_id_token {
-        let alg = client.id_token_signed_response_alg;
+        let alg = client.settings.id_token_signed_response_alg;
         let id_claims = IdTokenClaims {
             issuer: &settings.issuer,
             client_id: &client.client_id,
@@ -160,6 +161,7 @@ pub fn client_credentials(
             scopes.join(" ")
         }
         None => client
+            .settings
             .scopes
             .iter()
             .filter(|scope| *scope != "openid")

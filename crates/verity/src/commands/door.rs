@@ -4,7 +4,8 @@
 
 use verity_admin::{Actor, Admin, AdminError, Call, Missing, OrgRef, PersonRef};
 
-use crate::app::{App, cli_call, operator};
+use crate::admin::{cli_call, operator};
+use crate::app::App;
 
 /// The admin layer as one command uses it.
 pub(super) struct AdminCli {
