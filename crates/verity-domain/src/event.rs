@@ -27,6 +27,11 @@ pub enum Actor {
         /// The client's id.
         client_id: String,
     },
+    /// An organization's SCIM provisioning token.
+    ScimToken {
+        /// The token's id (never the token).
+        token_id: String,
+    },
 }
 
 /// Metadata carried by every event: who, from where, when it happened.
@@ -252,3 +257,44 @@ macro_rules! domain_events {
     (@other $event:ident) => { Ok(None) };
 }
 pub(crate) use domain_events;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The actor is stored in every event's metadata: these shapes are a data format.
+    #[test]
+    fn actors_keep_their_stored_shape() {
+        let shapes = [
+            (
+                Actor::Cli {
+                    os_user: Some("root".into()),
+                },
+                r#"{"kind":"cli","os_user":"root"}"#,
+            ),
+            (
+                Actor::User {
+                    user_id: "u-1".into(),
+                },
+                r#"{"kind":"user","user_id":"u-1"}"#,
+            ),
+            (Actor::System, r#"{"kind":"system"}"#),
+            (
+                Actor::Client {
+                    client_id: "c-1".into(),
+                },
+                r#"{"kind":"client","client_id":"c-1"}"#,
+            ),
+            (
+                Actor::ScimToken {
+                    token_id: "t-1".into(),
+                },
+                r#"{"kind":"scim_token","token_id":"t-1"}"#,
+            ),
+        ];
+        for (actor, stored) in shapes {
+            assert_eq!(serde_json::to_string(&actor).unwrap(), stored);
+            assert_eq!(serde_json::from_str::<Actor>(stored).unwrap(), actor);
+        }
+    }
+}

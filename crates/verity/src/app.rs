@@ -19,20 +19,25 @@ pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-/// The operating system's generator (a CSPRNG): the one place the CLI draws randomness —
-/// temporary passwords, client ids and secrets — before passing values into the domain.
+/// The operating system's generator (a CSPRNG), for the sign-in benchmark's people. The
+/// admin commands' temporary passwords, client ids and secrets come from the admin layer
+/// (`verity_oidc::random`).
 #[allow(clippy::disallowed_methods)]
 pub fn os_rng() -> rand::rngs::ThreadRng {
     rand::rng()
 }
 
-/// The context of a command given at the command line.
+/// The operating-system user at the command line, when known: who the events of a
+/// command name.
+pub fn os_user() -> Option<String> {
+    std::env::var("USER").ok().filter(|user| !user.is_empty())
+}
+
+/// The domain's context of a command given at the command line.
 pub fn cli_context() -> Context {
     Context {
         now: now(),
-        actor: Actor::Cli {
-            os_user: std::env::var("USER").ok().filter(|user| !user.is_empty()),
-        },
+        actor: Actor::Cli { os_user: os_user() },
         request_id: None,
         client_ip: None,
     }

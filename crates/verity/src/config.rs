@@ -617,6 +617,19 @@ impl Config {
         })
     }
 
+    /// The admin layer's settings.
+    pub fn admin_settings(&self) -> verity_admin::Settings {
+        verity_admin::Settings {
+            instance_name: self.instance.name.clone(),
+            sign_in_url: self.sign_in_url(),
+            temporary_password_days: self.users.temporary_password_days,
+            password_limit: self.passwords.lockout(),
+            mfa_limit: self.mfa.lockout(),
+            ip_limit: self.sign_in.ip_lockout(),
+            retired_key_grace: chrono::Duration::hours(i64::from(self.keys.retired_grace_hours)),
+        }
+    }
+
     /// The online breach check, when `[passwords] hibp_url` is set.
     fn pwned_passwords(&self) -> anyhow::Result<Option<verity_oidc::pwned::PwnedPasswords>> {
         let url = self.passwords.hibp_url.trim();

@@ -1,6 +1,7 @@
 //! The `verity` binary's library half: configuration, wiring and commands, so that tests
 //! and benchmarks can use them. `main.rs` only parses arguments and reports errors.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod commands;

@@ -33,6 +33,38 @@ pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, MailError> {
     }
 }
 
+/// The mailer the configuration asks for, built when an email is sent: a command that
+/// sends nothing never reads `[smtp]`, and a configuration that cannot send fails that
+/// email (which records nothing), like an unreachable server.
+#[derive(Clone)]
+pub struct ConfiguredMailer {
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for ConfiguredMailer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ConfiguredMailer")
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfiguredMailer {
+    /// A mailer for `config`.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for ConfiguredMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<Delivered, MailError> {
+        mailer(&self.config)?.send(mail).await
+    }
+}
+
 /// Builds the MIME message: `multipart/alternative` with the text and the HTML body.
 fn message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
     let address = mail

@@ -1,84 +1,108 @@
-//! `verity client create | list | show | rotate-secret | delete`
+//! `verity client create | list | show | rotate-secret | delete`: a door to the admin
+//! layer.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use verity_domain::client::{
-    self, Client, ClientCommand as Command, ClientError, ClientSettings, ClientType, GrantType,
-    TokenEndpointAuthMethod,
-};
-use verity_domain::{AppendOutcome, ExecuteError, execute};
-use verity_oidc::client_secret::{generate_client_id, generate_client_secret, hash_client_secret};
-use verity_projection::ClientView;
+use verity_admin::clients::{ClientDetails, NewClient};
+use verity_domain::client::GrantType;
 
+use super::door::{AdminCli, cli_error};
 use super::print_json;
-use crate::app::{App, cli_context};
+use crate::app::App;
 use crate::cli::{ClientCommand, ClientCreateArgs};
 
-/// Scopes a client may ask for unless `--scope` says otherwise.
-const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
-
 pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
+    let cli = AdminCli::new(&app, json);
+    let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     match command {
-        ClientCommand::Create(args) => create(&app, args, json).await,
-        ClientCommand::List => list(&app, json),
-        ClientCommand::Show { client_id } => show(&app, &client_id, json),
-        ClientCommand::RotateSecret { client_id } => rotate_secret(&app, &client_id, json).await,
-        ClientCommand::Delete { client_id } => delete(&app, &client_id, json).await,
-    }
-}
-
-async fn create(app: &App, args: ClientCreateArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let jwks = args.jwks_file.as_deref().map(read_jwks).transpose()?;
-    let method = args.auth_method.unwrap_or(match args.client_type {
-        ClientType::Confidential => TokenEndpointAuthMethod::ClientSecretBasic,
-        ClientType::Public => TokenEndpointAuthMethod::None,
-    });
-    let grant_types = if args.grants.is_empty() {
-        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-    } else {
-        args.grants
-    };
-    let scopes = if args.scopes.is_empty() {
-        DEFAULT_SCOPES.map(String::from).to_vec()
-    } else {
-        args.scopes
-    };
-    let mut rng = crate::app::os_rng();
-    let client_id = generate_client_id(&mut rng);
-    let secret = method
-        .uses_secret()
-        .then(|| generate_client_secret(&mut rng));
-    let command = Command::Register {
-        client_id: client_id.clone(),
-        client_type: args.client_type,
-        settings: ClientSettings {
-            name: args.name,
-            redirect_uris: args.redirect_uris,
-            post_logout_redirect_uris: args.post_logout_redirect_uris,
-            grant_types,
-            token_endpoint_auth_method: method,
-            id_token_signed_response_alg: args.id_token_alg,
-            scopes,
-            require_pkce: args.require_pkce,
-            jwks,
-        },
-        secret_hash: secret.as_deref().map(hash_client_secret),
-    };
-    let outcome = decide(app, &client_id, &command).await?;
-    app.wait_for(outcome.position).await?;
-    let view = find(app, &client_id)?;
-    if json {
-        print_json(&serde_json::json!({ "client_id": client_id, "client_secret": secret }));
-    } else {
-        println!(
-            "created {} client {} ({})",
-            view.client_type, view.settings.name, view.settings.token_endpoint_auth_method
-        );
-        println!("client_id: {client_id}");
-        print_secret(secret.as_deref());
+        ClientCommand::Create(args) => {
+            let registered = admin
+                .register_client(operator, call, new_client(args)?)
+                .await
+                .map_err(cli_error)?;
+            let (client, secret) = (&registered.client, registered.secret.as_ref());
+            let secret = secret.map(verity_admin::Secret::expose);
+            if json {
+                print_json(
+                    &serde_json::json!({ "client_id": client.client_id, "client_secret": secret }),
+                );
+            } else {
+                println!(
+                    "created {} client {} ({})",
+                    client.client_type,
+                    client.settings.name,
+                    client.settings.token_endpoint_auth_method
+                );
+                println!("client_id: {}", client.client_id);
+                print_secret(secret);
+            }
+        }
+        ClientCommand::List => {
+            for client in admin.clients(operator) {
+                if json {
+                    print_json(&describe(&client));
+                } else {
+                    let settings = &client.settings;
+                    println!(
+                        "{}  {}  {}  {}  {}",
+                        client.client_id,
+                        settings.name,
+                        client.client_type,
+                        settings.token_endpoint_auth_method,
+                        join(&settings.grant_types)
+                    );
+                }
+            }
+        }
+        ClientCommand::Show { client_id } => {
+            let client = admin.client(operator, &client_id).map_err(cli_error)?;
+            show(&client, json);
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let secret = admin
+                .rotate_client_secret(operator, call, &client_id)
+                .await
+                .map_err(cli_error)?;
+            if json {
+                print_json(
+                    &serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() }),
+                );
+            } else {
+                println!("rotated the secret of client {client_id}; the old one no longer works");
+                print_secret(Some(secret.expose()));
+            }
+        }
+        ClientCommand::Delete { client_id } => {
+            admin
+                .delete_client(operator, call, &client_id)
+                .await
+                .map_err(cli_error)?;
+            if json {
+                print_json(&serde_json::json!({ "client_id": client_id, "status": "deleted" }));
+            } else {
+                println!("deleted client {client_id}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The client the arguments describe; the JWK Set file is read here, its contents are
+/// checked by the domain.
+fn new_client(args: ClientCreateArgs) -> anyhow::Result<NewClient> {
+    Ok(NewClient {
+        jwks: args.jwks_file.as_deref().map(read_jwks).transpose()?,
+        name: args.name,
+        client_type: args.client_type,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        grant_types: args.grants,
+        auth_method: args.auth_method,
+        id_token_alg: args.id_token_alg,
+        scopes: args.scopes,
+        require_pkce: args.require_pkce,
+    })
 }
 
 /// Reads a JWK Set file; the domain checks what it holds.
@@ -89,125 +113,42 @@ fn read_jwks(path: &Path) -> anyhow::Result<serde_json::Value> {
         .map_err(|error| anyhow::anyhow!("{} is not JSON: {error}", path.display()))
 }
 
-fn list(app: &App, json: bool) -> anyhow::Result<ExitCode> {
-    let clients: Vec<ClientView> = app.projector.read(|models| {
-        models
-            .clients
-            .list()
-            .into_iter()
-            .cloned()
-            .collect::<Vec<_>>()
-    });
-    for view in clients {
-        if json {
-            print_json(&describe(&view));
-        } else {
-            println!(
-                "{}  {}  {}  {}  {}",
-                view.client_id,
-                view.settings.name,
-                view.client_type,
-                view.settings.token_endpoint_auth_method,
-                join(&view.settings.grant_types)
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn show(app: &App, client_id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let view = find(app, client_id)?;
+fn show(client: &ClientDetails, json: bool) {
     if json {
-        print_json(&describe(&view));
-        return Ok(ExitCode::SUCCESS);
+        print_json(&describe(client));
+        return;
     }
-    println!("client_id: {}", view.client_id);
-    println!("name: {}", view.settings.name);
-    println!("type: {}", view.client_type);
-    println!("redirect_uris: {}", view.settings.redirect_uris.join(" "));
+    let settings = &client.settings;
+    println!("client_id: {}", client.client_id);
+    println!("name: {}", settings.name);
+    println!("type: {}", client.client_type);
+    println!("redirect_uris: {}", settings.redirect_uris.join(" "));
     println!(
         "post_logout_redirect_uris: {}",
-        view.settings.post_logout_redirect_uris.join(" ")
+        settings.post_logout_redirect_uris.join(" ")
     );
-    println!("grant_types: {}", join(&view.settings.grant_types));
+    println!("grant_types: {}", join(&settings.grant_types));
     println!(
         "token_endpoint_auth_method: {}",
-        view.settings.token_endpoint_auth_method
+        settings.token_endpoint_auth_method
     );
     println!(
         "id_token_signed_response_alg: {}",
-        view.settings.id_token_signed_response_alg
+        settings.id_token_signed_response_alg
     );
-    println!("scopes: {}", view.settings.scopes.join(" "));
-    println!("require_pkce: {}", view.settings.require_pkce);
-    if let Some(jwks) = &view.settings.jwks {
+    println!("scopes: {}", settings.scopes.join(" "));
+    println!("require_pkce: {}", settings.require_pkce);
+    if let Some(jwks) = &settings.jwks {
         println!("jwks: {jwks}");
     }
-    let secret = match (&view.secret_hash, view.secret_rotated_at) {
-        (None, _) => String::from("none"),
-        (Some(_), None) => format!("set {}", view.created_at.to_rfc3339()),
-        (Some(_), Some(rotated_at)) => format!("rotated {}", rotated_at.to_rfc3339()),
+    let secret = match (client.has_secret, client.secret_rotated_at) {
+        (false, _) => String::from("none"),
+        (true, None) => format!("set {}", client.created_at.to_rfc3339()),
+        (true, Some(rotated_at)) => format!("rotated {}", rotated_at.to_rfc3339()),
     };
     println!("secret: {secret}");
-    println!("created: {}", view.created_at.to_rfc3339());
-    println!("updated: {}", view.updated_at.to_rfc3339());
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn rotate_secret(app: &App, client_id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let secret = generate_client_secret(&mut crate::app::os_rng());
-    let command = Command::RotateSecret {
-        secret_hash: hash_client_secret(&secret),
-    };
-    let outcome = decide(app, client_id, &command).await?;
-    app.wait_for(outcome.position).await?;
-    if json {
-        print_json(&serde_json::json!({ "client_id": client_id, "client_secret": secret }));
-    } else {
-        println!("rotated the secret of client {client_id}; the old one no longer works");
-        print_secret(Some(&secret));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn delete(app: &App, client_id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let outcome = decide(app, client_id, &Command::Delete).await?;
-    app.wait_for(outcome.position).await?;
-    if json {
-        print_json(&serde_json::json!({ "client_id": client_id, "status": "deleted" }));
-    } else {
-        println!("deleted client {client_id}");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Runs a command on the client's stream; refusals become one line naming the client.
-async fn decide(app: &App, client_id: &str, command: &Command) -> anyhow::Result<AppendOutcome> {
-    execute::<Client>(
-        app.store.as_ref(),
-        &client::stream(client_id),
-        command,
-        &cli_context(),
-    )
-    .await
-    .map_err(|error| match error {
-        ExecuteError::Rejected(ClientError::NotFound) => not_found(client_id),
-        ExecuteError::Rejected(ClientError::Deleted | ClientError::AlreadyDeleted) => {
-            anyhow::anyhow!("client {client_id:?} is deleted")
-        }
-        other => other.into(),
-    })
-}
-
-/// The client as the read models show it.
-fn find(app: &App, client_id: &str) -> anyhow::Result<ClientView> {
-    app.projector
-        .read(|models| models.clients.get(client_id).cloned())
-        .ok_or_else(|| not_found(client_id))
-}
-
-fn not_found(client_id: &str) -> anyhow::Error {
-    anyhow::anyhow!("no client {client_id:?} (see `verity client list`)")
+    println!("created: {}", client.created_at.to_rfc3339());
+    println!("updated: {}", client.updated_at.to_rfc3339());
 }
 
 /// Prints a fresh secret with the warning that it is shown this once.
@@ -223,23 +164,24 @@ fn print_secret(secret: Option<&str>) {
 
 /// A client for `--json` output: every setting, and whether it has a secret (never the
 /// hash).
-fn describe(view: &ClientView) -> serde_json::Value {
+fn describe(client: &ClientDetails) -> serde_json::Value {
+    let settings = &client.settings;
     serde_json::json!({
-        "client_id": view.client_id,
-        "name": view.settings.name,
-        "client_type": view.client_type,
-        "redirect_uris": view.settings.redirect_uris,
-        "post_logout_redirect_uris": view.settings.post_logout_redirect_uris,
-        "grant_types": view.settings.grant_types,
-        "token_endpoint_auth_method": view.settings.token_endpoint_auth_method,
-        "id_token_signed_response_alg": view.settings.id_token_signed_response_alg,
-        "scopes": view.settings.scopes,
-        "require_pkce": view.settings.require_pkce,
-        "jwks": view.settings.jwks,
-        "has_secret": view.secret_hash.is_some(),
-        "secret_rotated_at": view.secret_rotated_at,
-        "created_at": view.created_at,
-        "updated_at": view.updated_at,
+        "client_id": client.client_id,
+        "name": settings.name,
+        "client_type": client.client_type,
+        "redirect_uris": settings.redirect_uris,
+        "post_logout_redirect_uris": settings.post_logout_redirect_uris,
+        "grant_types": settings.grant_types,
+        "token_endpoint_auth_method": settings.token_endpoint_auth_method,
+        "id_token_signed_response_alg": settings.id_token_signed_response_alg,
+        "scopes": settings.scopes,
+        "require_pkce": settings.require_pkce,
+        "jwks": settings.jwks,
+        "has_secret": client.has_secret,
+        "secret_rotated_at": client.secret_rotated_at,
+        "created_at": client.created_at,
+        "updated_at": client.updated_at,
     })
 }
 

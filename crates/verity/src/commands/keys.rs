@@ -2,23 +2,35 @@
 
 use std::process::ExitCode;
 
+use verity_admin::keys::SigningKeyInfo;
 use verity_oidc::keys::SigningAlgorithm;
-use verity_projection::{KeyState, KeyView};
+use verity_projection::KeyState;
 
+use super::door::{AdminCli, cli_error};
 use super::print_json;
-use crate::app::{App, cli_context, now};
+use crate::app::App;
 use crate::cli::{AlgorithmChoice, KeysCommand};
 use crate::signing;
 
 pub(super) async fn run(command: KeysCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
+    let cli = AdminCli::new(&app, json);
+    let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     let master = signing::load_master_key(&app.config)?;
-    signing::ensure_signing_keys(&app, &master).await?;
+    admin
+        .ensure_signing_keys(call, &master)
+        .await
+        .map_err(cli_error)?;
     match command {
-        KeysCommand::List => list(&app, json),
+        KeysCommand::List => {
+            let keys = admin.signing_keys(operator, call).map_err(cli_error)?;
+            list(&keys, json);
+        }
         KeysCommand::Rotate { alg } => {
-            let context = cli_context();
             for alg in alg.algorithms() {
-                let rotation = signing::rotate(&app, &master, alg, &context).await?;
+                let rotation = admin
+                    .rotate_signing_key(operator, call, &master, alg)
+                    .await
+                    .map_err(cli_error)?;
                 if json {
                     print_json(&serde_json::json!({
                         "alg": rotation.alg, "kid": rotation.kid,
@@ -44,11 +56,7 @@ pub(super) async fn run(command: KeysCommand, app: App, json: bool) -> anyhow::R
 }
 
 /// Every key with its state and dates; never any private material.
-fn list(app: &App, json: bool) {
-    let keys: Vec<KeyView> = app
-        .projector
-        .read(|models| models.keys.list().into_iter().cloned().collect());
-    let now = now();
+fn list(keys: &[SigningKeyInfo], json: bool) {
     for key in keys {
         let (active_since, retired_at, keep_until) = match key.state {
             KeyState::Generated => (None, None, None),
@@ -58,7 +66,7 @@ fn list(app: &App, json: bool) {
         if json {
             print_json(&serde_json::json!({
                 "kid": key.kid, "alg": key.alg, "state": key.state.name(),
-                "published": key.is_published_at(now), "generated_at": key.generated_at,
+                "published": key.published, "generated_at": key.generated_at,
                 "active_since": active_since, "retired_at": retired_at, "keep_until": keep_until,
             }));
         } else {

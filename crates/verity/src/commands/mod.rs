@@ -5,6 +5,7 @@ mod bench;
 mod bench_signin;
 mod client;
 mod devices;
+mod door;
 mod events;
 mod keys;
 mod org;
@@ -48,7 +49,8 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
     }
 }
 
-/// Finds an organization by id or (case-insensitive) name.
+/// Finds an organization by id or (case-insensitive) name, for the sign-in benchmark's
+/// people (which the benchmark writes straight to the log).
 fn find_org(models: &ReadModels, org: &str) -> anyhow::Result<OrganizationView> {
     let found = match Uuid::parse_str(org) {
         Ok(id) => models.organizations.get(id),

@@ -1,52 +1,29 @@
-//! `verity org create | list`
+//! `verity org create | list`: a door to the admin layer.
 
 use std::process::ExitCode;
 
-use verity_domain::organization::{self, Organization, OrganizationCommand};
-use verity_domain::{StoreError, execute};
-
+use super::door::{AdminCli, cli_error};
 use super::print_json;
-use crate::app::{App, cli_context};
+use crate::app::App;
 use crate::cli::OrgCommand;
 
 pub(super) async fn run(command: OrgCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
+    let cli = AdminCli::new(&app, json);
+    let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     match command {
         OrgCommand::Create { name } => {
-            let org_id = verity_oidc::random::uuid();
-            let command = OrganizationCommand::Create {
-                org_id,
-                name: name.clone(),
-            };
-            let outcome = execute::<Organization>(
-                app.store.as_ref(),
-                &organization::stream(org_id),
-                &command,
-                &cli_context(),
-            )
-            .await
-            .map_err(|error| match error {
-                verity_domain::ExecuteError::Store(StoreError::UniqueKeyTaken { .. }) => {
-                    anyhow::anyhow!("an organization named {:?} already exists", name.trim())
-                }
-                other => other.into(),
-            })?;
-            app.wait_for(outcome.position).await?;
+            let org = admin
+                .create_organization(operator, call, &name)
+                .await
+                .map_err(cli_error)?;
             if json {
-                print_json(&serde_json::json!({ "org_id": org_id, "name": name.trim() }));
+                print_json(&serde_json::json!({ "org_id": org.org_id, "name": org.name }));
             } else {
-                println!("created organization {} ({org_id})", name.trim());
+                println!("created organization {} ({})", org.name, org.org_id);
             }
         }
         OrgCommand::List => {
-            let orgs = app.projector.read(|models| {
-                models
-                    .organizations
-                    .list()
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-            });
-            for org in orgs {
+            for org in admin.organizations(operator) {
                 if json {
                     print_json(&serde_json::json!({
                         "org_id": org.org_id, "name": org.name, "created_at": org.created_at,

@@ -1,149 +1,88 @@
 //! `verity user unlock EMAIL --org ORG` and `verity network unlock ADDRESS`: lift sign-in
-//! locks before they end (docs/sign-in.md). The locks and failure counts are protocol
-//! state in the expiring store, outside the log; an unlock itself is recorded
-//! (`user.unlocked`, `network.unlocked`, the operator as actor), so an auditor sees who
-//! let whom try again. With nothing locked or counted, nothing is written.
+//! locks before they end (docs/sign-in.md). Doors to the admin layer, which records each
+//! unlock (the operator as actor) before it lifts anything.
 
+use std::net::IpAddr;
 use std::process::ExitCode;
 
-use chrono::{DateTime, Utc};
-use verity_domain::network::{self, NetworkEvent, NetworkUnlocked};
-use verity_domain::user::{self, User, UserCommand};
-use verity_domain::{AppendRequest, DomainEvent, Email, ExpectedVersion, ExpiringStore, execute};
-use verity_oidc::limits::{
-    FailureLimit, client_ip_failure_key, mfa_failure_key, password_failure_key,
-};
+use verity_admin::PersonRef;
+use verity_oidc::limits::Standing;
 
-use super::devices::find_person;
+use super::door::{AdminCli, cli_error};
 use super::print_json;
-use crate::app::{App, cli_context};
-
-/// One limit's state for the person: locked until when, and failures counted.
-struct Counted {
-    locked_until: Option<DateTime<Utc>>,
-    failures: u64,
-}
-
-impl Counted {
-    async fn read(
-        limit: &FailureLimit,
-        store: &dyn ExpiringStore,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Self> {
-        let locked_until = limit.state(store, key, now).await?.until();
-        let failures = limit.failures(store, key, now).await?;
-        Ok(Self {
-            locked_until,
-            failures,
-        })
-    }
-
-    fn is_clear(&self) -> bool {
-        self.locked_until.is_none() && self.failures == 0
-    }
-}
+use crate::app::App;
 
 /// `verity user unlock`: the password lock of the person's address and their code step's.
-pub(super) async fn run(app: &App, org: &str, email: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let email = Email::parse(email)?;
-    let person = find_person(app, org, &email)?;
-    let context = cli_context();
-    let store: &dyn ExpiringStore = app.store.as_ref();
-    let passwords = app.config.passwords.lockout();
-    let codes = app.config.mfa.lockout();
-    let password_key = password_failure_key(&email);
-    let code_key = mfa_failure_key(person.user_id);
-    let password = Counted::read(&passwords, store, &password_key, context.now).await?;
-    let code = Counted::read(&codes, store, &code_key, context.now).await?;
-    if password.is_clear() && code.is_clear() {
-        if json {
+pub(super) async fn person(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {
+    let done = cli
+        .admin
+        .unlock_person(&cli.operator, &cli.call, person)
+        .await
+        .map_err(cli_error)?;
+    let (email, user_id) = (&done.person.email, done.person.user_id);
+    if !done.unlocked {
+        if cli.json {
             print_json(&serde_json::json!({
-                "user_id": person.user_id, "email": email, "unlocked": false,
+                "user_id": user_id, "email": email, "unlocked": false,
             }));
         } else {
             println!("{email} is not locked and has no failed attempts counted");
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
-    // The record first: a lock lifted without it would be a change nobody can trace.
-    let outcome = execute::<User>(
-        app.store.as_ref(),
-        &user::stream(person.user_id),
-        &UserCommand::Unlock,
-        &context,
-    )
-    .await?;
-    app.wait_for(outcome.position).await?;
-    passwords.clear(store, &password_key).await?;
-    codes.clear(store, &code_key).await?;
-    if json {
+    if cli.json {
         print_json(&serde_json::json!({
-            "user_id": person.user_id, "email": email, "unlocked": true,
-            "password_locked_until": password.locked_until,
-            "password_failures": password.failures,
-            "code_locked_until": code.locked_until,
-            "code_failures": code.failures,
+            "user_id": user_id, "email": email, "unlocked": true,
+            "password_locked_until": done.passwords.lock.until(),
+            "password_failures": done.passwords.failures,
+            "code_locked_until": done.codes.lock.until(),
+            "code_failures": done.codes.failures,
         }));
     } else {
-        let describe = |what: &str, counted: &Counted| match counted.locked_until {
+        let describe = |what: &str, standing: &Standing| match standing.lock.until() {
             Some(until) => format!("{what}: locked until {}", until.to_rfc3339()),
-            None => format!("{what}: {} failed attempt(s)", counted.failures),
+            None => format!("{what}: {} failed attempt(s)", standing.failures),
         };
         println!(
             "unlocked {email} ({}; {}); the next sign-in is checked afresh",
-            describe("passwords", &password),
-            describe("codes", &code)
+            describe("passwords", &done.passwords),
+            describe("codes", &done.codes)
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `verity network unlock ADDRESS`: the per-IP lock of the address's network.
-pub(super) async fn network(
-    app: &App,
-    address: std::net::IpAddr,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let context = cli_context();
-    let store: &dyn ExpiringStore = app.store.as_ref();
-    let limit = app.config.sign_in.ip_lockout();
-    let network = client_ip_failure_key(address);
-    let counted = Counted::read(&limit, store, &network, context.now).await?;
-    if counted.is_clear() {
-        if json {
+pub(super) async fn network(app: &App, address: IpAddr, json: bool) -> anyhow::Result<ExitCode> {
+    let cli = AdminCli::new(app, json);
+    let done = cli
+        .admin
+        .unlock_network(&cli.operator, &cli.call, address)
+        .await
+        .map_err(cli_error)?;
+    let (network, standing) = (&done.network, &done.standing);
+    if !done.unlocked {
+        if cli.json {
             print_json(&serde_json::json!({ "network": network, "unlocked": false }));
         } else {
             println!("{network} is not locked and has no failed sign-ins counted");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let unlocked = NetworkUnlocked {
-        network: network.clone(),
-        locked_until: counted.locked_until,
-        failures: counted.failures,
-    };
-    let request = AppendRequest::new(
-        network::stream(&network),
-        ExpectedVersion::Any,
-        vec![NetworkEvent::Unlocked(unlocked).to_new_event(context.metadata())],
-    );
-    app.store.append(request).await?;
-    limit.clear(store, &network).await?;
-    if json {
+    if cli.json {
         print_json(&serde_json::json!({
             "network": network, "unlocked": true,
-            "locked_until": counted.locked_until, "failures": counted.failures,
+            "locked_until": standing.lock.until(), "failures": standing.failures,
         }));
     } else {
-        match counted.locked_until {
+        match standing.lock.until() {
             Some(until) => println!(
                 "unlocked {network} (locked until {}); sign-ins from it are checked afresh",
                 until.to_rfc3339()
             ),
             None => println!(
                 "forgot {} failed sign-in(s) from {network}",
-                counted.failures
+                standing.failures
             ),
         }
     }

@@ -1,0 +1,247 @@
+//! OAuth clients (the applications that sign people in through Verity): register, read,
+//! rotate the secret, delete. A client's secret is drawn here, handed out once, and only
+//! its hash is recorded (ADR 0002).
+//!
+//! Clients belong to the instance until they belong to an organization: only grants over
+//! the instance reach them.
+
+use chrono::{DateTime, Utc};
+use verity_domain::client::{
+    self, Client, ClientCommand, ClientError, ClientSettings, ClientType, GrantType,
+    SigningAlgorithm, TokenEndpointAuthMethod,
+};
+use verity_domain::{AppendOutcome, ExecuteError};
+use verity_oidc::client_secret::{generate_client_id, generate_client_secret, hash_client_secret};
+use verity_oidc::random::crypto_rng;
+use verity_projection::ClientView;
+
+use crate::Secret;
+use crate::actor::{Actor, Call, Scope};
+use crate::admin::Admin;
+use crate::authorization::{Permission, authorize};
+use crate::error::{AdminError, Missing};
+
+/// Scopes a client may ask for unless it is registered with others.
+pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+/// A client to register. Empty lists and `None` take the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClient {
+    /// Display name, shown to people signing in.
+    pub name: String,
+    /// Confidential (keeps a secret) or public (browser or native app).
+    pub client_type: ClientType,
+    /// Where authorization responses may go (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return to.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Its grants (default: authorization_code and refresh_token).
+    pub grant_types: Vec<GrantType>,
+    /// How it authenticates at the token endpoint (default: client_secret_basic for a
+    /// confidential client, none for a public one).
+    pub auth_method: Option<TokenEndpointAuthMethod>,
+    /// The algorithm of its ID tokens.
+    pub id_token_alg: SigningAlgorithm,
+    /// The scopes it may ask for (default: [`DEFAULT_SCOPES`]).
+    pub scopes: Vec<String>,
+    /// Require PKCE from a confidential client too.
+    pub require_pkce: bool,
+    /// Its public keys (a JWK Set), for private_key_jwt.
+    pub jwks: Option<serde_json::Value>,
+}
+
+/// A client as admins see it: every setting, whether it has a secret, never the hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientDetails {
+    /// Its id.
+    pub client_id: String,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// What an admin chose.
+    pub settings: ClientSettings,
+    /// Whether it has a secret.
+    pub has_secret: bool,
+    /// When its secret was last replaced, if ever.
+    pub secret_rotated_at: Option<DateTime<Utc>>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ClientView> for ClientDetails {
+    fn from(view: &ClientView) -> Self {
+        Self {
+            client_id: view.client_id.clone(),
+            client_type: view.client_type,
+            settings: view.settings.clone(),
+            has_secret: view.secret_hash.is_some(),
+            secret_rotated_at: view.secret_rotated_at,
+            created_at: view.created_at,
+            updated_at: view.updated_at,
+        }
+    }
+}
+
+/// A registered client, and its secret when it has one: shown this once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredClient {
+    /// The client.
+    pub client: ClientDetails,
+    /// Its secret, when its authentication method uses one.
+    pub secret: Option<Secret>,
+}
+
+/// The scope a client lives in.
+fn scope(_client: &ClientView) -> Scope {
+    Scope::Instance
+}
+
+impl Admin {
+    /// Registers a client with a fresh id and, when its authentication method uses one, a
+    /// fresh secret.
+    pub async fn register_client(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        new: NewClient,
+    ) -> Result<RegisteredClient, AdminError> {
+        authorize(actor, Permission::ManageClients, Scope::Instance)?;
+        let method = new.auth_method.unwrap_or(match new.client_type {
+            ClientType::Confidential => TokenEndpointAuthMethod::ClientSecretBasic,
+            ClientType::Public => TokenEndpointAuthMethod::None,
+        });
+        let grant_types = if new.grant_types.is_empty() {
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        } else {
+            new.grant_types
+        };
+        let scopes = if new.scopes.is_empty() {
+            DEFAULT_SCOPES.map(String::from).to_vec()
+        } else {
+            new.scopes
+        };
+        let mut rng = crypto_rng();
+        let client_id = generate_client_id(&mut rng);
+        let secret = method
+            .uses_secret()
+            .then(|| generate_client_secret(&mut rng));
+        let command = ClientCommand::Register {
+            client_id: client_id.clone(),
+            client_type: new.client_type,
+            settings: ClientSettings {
+                name: new.name,
+                redirect_uris: new.redirect_uris,
+                post_logout_redirect_uris: new.post_logout_redirect_uris,
+                grant_types,
+                token_endpoint_auth_method: method,
+                id_token_signed_response_alg: new.id_token_alg,
+                scopes,
+                require_pkce: new.require_pkce,
+                jwks: new.jwks,
+            },
+            secret_hash: secret.as_deref().map(hash_client_secret),
+        };
+        let outcome = self
+            .decide_client(actor, call, &client_id, &command)
+            .await?;
+        self.wait_for(outcome.position).await?;
+        Ok(RegisteredClient {
+            client: self.client(actor, &client_id)?,
+            secret: secret.map(Secret),
+        })
+    }
+
+    /// Every client the actor may see.
+    pub fn clients(&self, actor: &Actor) -> Vec<ClientDetails> {
+        self.read(|models| {
+            models
+                .clients
+                .list()
+                .into_iter()
+                .filter(|view| actor.may(Permission::ReadClients, scope(view)))
+                .map(ClientDetails::from)
+                .collect()
+        })
+    }
+
+    /// One client, if the actor may see it; else "not found".
+    pub fn client(&self, actor: &Actor, client_id: &str) -> Result<ClientDetails, AdminError> {
+        self.read(|models| {
+            models
+                .clients
+                .get(client_id)
+                .filter(|view| actor.may(Permission::ReadClients, scope(view)))
+                .map(ClientDetails::from)
+        })
+        .ok_or_else(|| not_found(client_id))
+    }
+
+    /// Replaces a client's secret with a fresh one, shown this once; the old one stops
+    /// working at once.
+    pub async fn rotate_client_secret(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        client_id: &str,
+    ) -> Result<Secret, AdminError> {
+        self.client_to_manage(actor, client_id)?;
+        let secret = generate_client_secret(&mut crypto_rng());
+        let command = ClientCommand::RotateSecret {
+            secret_hash: hash_client_secret(&secret),
+        };
+        let outcome = self.decide_client(actor, call, client_id, &command).await?;
+        self.wait_for(outcome.position).await?;
+        Ok(Secret(secret))
+    }
+
+    /// Deletes a client: nothing can authenticate as it any more.
+    pub async fn delete_client(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        client_id: &str,
+    ) -> Result<(), AdminError> {
+        self.client_to_manage(actor, client_id)?;
+        let outcome = self
+            .decide_client(actor, call, client_id, &ClientCommand::Delete)
+            .await?;
+        self.wait_for(outcome.position).await
+    }
+
+    /// Refused unless the actor may manage the client. A deleted client is gone from the
+    /// read models but not from its stream: the instance scope decides it, and the
+    /// domain answers that it is deleted.
+    fn client_to_manage(&self, actor: &Actor, client_id: &str) -> Result<(), AdminError> {
+        let target = self
+            .read(|models| models.clients.get(client_id).map(scope))
+            .unwrap_or(Scope::Instance);
+        if !actor.may(Permission::ReadClients, target) {
+            return Err(not_found(client_id));
+        }
+        authorize(actor, Permission::ManageClients, target)
+    }
+
+    /// Runs a command on the client's stream; refusals name the client.
+    async fn decide_client(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        client_id: &str,
+        command: &ClientCommand,
+    ) -> Result<AppendOutcome, AdminError> {
+        self.decide::<Client>(actor, call, &client::stream(client_id), command)
+            .await
+            .map_err(|error| match error {
+                ExecuteError::Rejected(ClientError::NotFound) => not_found(client_id),
+                ExecuteError::Rejected(ClientError::Deleted | ClientError::AlreadyDeleted) => {
+                    AdminError::Conflict(format!("client {client_id:?} is deleted"))
+                }
+                other => other.into(),
+            })
+    }
+}
+
+fn not_found(client_id: &str) -> AdminError {
+    AdminError::NotFound(Missing::Client(client_id.to_owned()))
+}

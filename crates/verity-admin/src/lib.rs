@@ -1,0 +1,53 @@
+//! Verity's admin application layer (docs/adr/0005-admin-layer.md): every admin command
+//! (create, disable, reset, unlock, register a client, rotate keys...) and every admin
+//! query (organizations, people, devices, clients, keys) in one place, behind one
+//! entrance. Each takes the [`Actor`] (who, through which [`Door`], holding which
+//! [`Grant`]s) and the [`Call`] (when, which request), and decides authorization itself
+//! ([`authorization`]), so the doors — the CLI today; the console, the admin API and SCIM
+//! next — only translate their input into a call and its typed answer or [`AdminError`]
+//! back, and none can forget a check.
+//!
+//! - [`Admin`]: the ports it works over and its [`Settings`].
+//! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
+//!   [`devices`], [`unlock`], [`clients`], [`keys`]: one module per subject.
+//!
+//! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
+//! store, and reads no clock: `now` comes in with the [`Call`].
+
+pub mod actor;
+mod admin;
+pub mod authorization;
+pub mod clients;
+pub mod devices;
+mod error;
+pub mod invitations;
+pub mod keys;
+pub mod organizations;
+pub mod people;
+mod permission;
+pub mod unlock;
+
+pub use actor::{Actor, Call, Door, Grant, Principal, Role, Scope};
+pub use admin::{Admin, Ports, Settings};
+pub use authorization::{Permission, authorize};
+pub use error::{AdminError, Missing, Refusal};
+pub use organizations::OrgRef;
+pub use people::{Person, PersonRef};
+
+/// A secret handed out once (a temporary password, a client secret): never in a log or
+/// a `Debug` output; the door decides whether to show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that shows or sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Secret(..)")
+    }
+}

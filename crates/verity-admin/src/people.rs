@@ -1,0 +1,241 @@
+//! People: finding one (by id, or by address in an organization), listing an
+//! organization's, disabling and enabling. Creating a person and resetting a password
+//! send an email first: [`crate::invitations`].
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use verity_domain::Email;
+use verity_domain::user::{self, User, UserCommand};
+use verity_projection::{PasswordState, ReadModels, UserView};
+
+use crate::actor::{Actor, Call, Scope};
+use crate::admin::Admin;
+use crate::authorization::{Permission, authorize};
+use crate::error::{AdminError, Missing};
+use crate::organizations::{self, OrgRef};
+
+/// A person as a door names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonRef {
+    /// By user id (the console, the API).
+    Id(Uuid),
+    /// By address in an organization (the CLI). The address is checked here.
+    Email {
+        /// The organization.
+        org: OrgRef,
+        /// The address, as given.
+        email: String,
+    },
+}
+
+/// Whether a person may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// They may.
+    Active,
+    /// An admin disabled them.
+    Disabled,
+}
+
+impl Status {
+    /// `active` or `disabled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+/// Which password a person has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordKind {
+    /// A temporary one from an admin, to be replaced at the next sign-in.
+    Temporary,
+    /// One they chose.
+    Chosen,
+}
+
+impl PasswordKind {
+    /// `temporary` or `chosen`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Temporary => "temporary",
+            Self::Chosen => "chosen",
+        }
+    }
+}
+
+/// A person as admins see them: no hash, no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Their id.
+    pub user_id: Uuid,
+    /// Their organization.
+    pub org_id: Uuid,
+    /// Their sign-in address.
+    pub email: Email,
+    /// Their display name.
+    pub name: String,
+    /// Whether they may sign in.
+    pub status: Status,
+    /// Which password they have.
+    pub password: PasswordKind,
+    /// Whether they have set up an authenticator app.
+    pub has_authenticator: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&UserView> for Person {
+    fn from(view: &UserView) -> Self {
+        Self {
+            user_id: view.user_id,
+            org_id: view.org_id,
+            email: view.email.clone(),
+            name: view.name.clone(),
+            status: if view.disabled {
+                Status::Disabled
+            } else {
+                Status::Active
+            },
+            password: match view.password {
+                PasswordState::Temporary { .. } => PasswordKind::Temporary,
+                PasswordState::Chosen { .. } => PasswordKind::Chosen,
+            },
+            has_authenticator: view.mfa.is_enrolled(),
+            created_at: view.created_at,
+            updated_at: view.updated_at,
+        }
+    }
+}
+
+/// The scope a person lives in: their organization.
+pub(crate) fn scope(view: &UserView) -> Scope {
+    Scope::Organization(view.org_id)
+}
+
+impl Admin {
+    /// One person, if the actor may see them; else "not found", as if they did not exist.
+    pub fn person(&self, actor: &Actor, person: &PersonRef) -> Result<Person, AdminError> {
+        Ok(Person::from(&self.find_person(actor, person)?))
+    }
+
+    /// The people of an organization, by address.
+    pub fn people(&self, actor: &Actor, org: &OrgRef) -> Result<Vec<Person>, AdminError> {
+        self.read(|models| {
+            let org = organizations::visible(models, actor, org)?;
+            authorize(actor, Permission::ReadPeople, organizations::scope(org))?;
+            Ok(models
+                .users
+                .list_in_org(org.org_id)
+                .into_iter()
+                .map(Person::from)
+                .collect())
+        })
+    }
+
+    /// Blocks a person's sign-in.
+    pub async fn disable_person(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+    ) -> Result<Person, AdminError> {
+        self.change_person(actor, call, person, UserCommand::Disable)
+            .await
+    }
+
+    /// Lets a disabled person sign in again.
+    pub async fn enable_person(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+    ) -> Result<Person, AdminError> {
+        self.change_person(actor, call, person, UserCommand::Enable)
+            .await
+    }
+
+    async fn change_person(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+        command: UserCommand,
+    ) -> Result<Person, AdminError> {
+        let view = self.person_to_manage(actor, person)?;
+        let outcome = self
+            .decide::<User>(actor, call, &user::stream(view.user_id), &command)
+            .await?;
+        self.wait_for(outcome.position).await?;
+        self.person(actor, &PersonRef::Id(view.user_id))
+    }
+
+    /// The person `person` names, with everything the read models know, if the actor may
+    /// see them.
+    pub(crate) fn find_person(
+        &self,
+        actor: &Actor,
+        person: &PersonRef,
+    ) -> Result<UserView, AdminError> {
+        let lookup = match person {
+            PersonRef::Id(user_id) => Lookup::Id(*user_id),
+            PersonRef::Email { org, email } => Lookup::Email {
+                org,
+                email: Email::parse(email)?,
+            },
+        };
+        self.read(|models| lookup.visible(models, actor).cloned())
+    }
+
+    /// [`Admin::find_person`], then refused unless the actor may manage people there.
+    pub(crate) fn person_to_manage(
+        &self,
+        actor: &Actor,
+        person: &PersonRef,
+    ) -> Result<UserView, AdminError> {
+        let view = self.find_person(actor, person)?;
+        authorize(actor, Permission::ManagePeople, scope(&view))?;
+        Ok(view)
+    }
+}
+
+/// A [`PersonRef`] with its address checked.
+enum Lookup<'a> {
+    Id(Uuid),
+    Email { org: &'a OrgRef, email: Email },
+}
+
+impl Lookup<'_> {
+    /// The person it names, if the actor may see them.
+    fn visible<'m>(
+        &self,
+        models: &'m ReadModels,
+        actor: &Actor,
+    ) -> Result<&'m UserView, AdminError> {
+        let readable = |view: &&UserView| actor.may(Permission::ReadPeople, scope(view));
+        match self {
+            Self::Id(user_id) => models
+                .users
+                .get(*user_id)
+                .filter(readable)
+                .ok_or(AdminError::NotFound(Missing::PersonId(*user_id))),
+            Self::Email { org, email } => {
+                let org = organizations::visible(models, actor, org)?;
+                models
+                    .users
+                    .find_by_email(org.org_id, email)
+                    .filter(readable)
+                    .ok_or_else(|| {
+                        AdminError::NotFound(Missing::Person {
+                            email: email.clone(),
+                            organization: org.name.clone(),
+                        })
+                    })
+            }
+        }
+    }
+}

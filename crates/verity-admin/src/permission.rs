@@ -1,0 +1,58 @@
+//! What an admin command or query needs ([`Permission`]); [`crate::authorization`] says
+//! which grant gives it.
+
+use std::fmt;
+
+/// What an admin command or query needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See an organization (its name and id).
+    ReadOrganizations,
+    /// Create organizations.
+    ManageOrganizations,
+    /// See people, their devices and their status.
+    ReadPeople,
+    /// Create, disable, enable, reset and unlock people.
+    ManagePeople,
+    /// See clients and their settings (never a secret).
+    ReadClients,
+    /// Register, change and delete clients; issue their secrets.
+    ManageClients,
+    /// See the signing keys (public parts and dates).
+    ReadKeys,
+    /// Rotate the signing keys.
+    ManageKeys,
+    /// Lift the sign-in lock of a client network.
+    ManageNetworks,
+}
+
+impl Permission {
+    /// Whether the permission only reads.
+    pub fn is_read_only(self) -> bool {
+        matches!(
+            self,
+            Self::ReadOrganizations | Self::ReadPeople | Self::ReadClients | Self::ReadKeys
+        )
+    }
+
+    /// What it allows, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadOrganizations => "read organizations",
+            Self::ManageOrganizations => "manage organizations",
+            Self::ReadPeople => "read people",
+            Self::ManagePeople => "manage people",
+            Self::ReadClients => "read clients",
+            Self::ManageClients => "manage clients",
+            Self::ReadKeys => "read signing keys",
+            Self::ManageKeys => "manage signing keys",
+            Self::ManageNetworks => "unlock client networks",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
