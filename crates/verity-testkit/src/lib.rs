@@ -1,5 +1,7 @@
 //! Test support for Verity: throw-away PostgreSQL databases, a WebDriver server
-//! for browser tests, free ports and loud skips.
+//! for browser tests, loud skips, and a browser-like [`agent::Agent`] with the typed
+//! steps of the sign-in journey ([`steps`]) and of the back channel ([`oauth`]), over
+//! any [`agent::Transport`]: the router in process, or the real binary ([`remote`]).
 //!
 //! Tests that need an external service ask this crate for it. When the service
 //! is not there, plain `cargo test` skips such a test and says so loudly on
@@ -13,7 +15,17 @@
 //! This crate is a dev-dependency only. Its functions panic on failure because
 //! a failing test is the right outcome when test support itself breaks.
 
+pub mod agent;
+pub mod oauth;
+pub mod page;
+pub mod remote;
 pub mod smtp;
+pub mod steps;
+pub mod totp;
+
+pub use agent::{Agent, Transport};
+pub use page::{Page, Step};
+pub use steps::{Authorization, Device, Person};
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::io::Write;
