@@ -125,6 +125,11 @@ impl<T: Transport> Agent<T> {
     }
 
     /// A request to `target` with the browser's headers and cookies.
+    ///
+    /// # Panics
+    ///
+    /// When `target` or a header value cannot be part of a request: a broken test.
+    #[allow(clippy::panic)]
     pub fn request(
         &self,
         method: Method,
