@@ -98,6 +98,14 @@ impl<T: Transport> Agent<T> {
         self.send(request).await
     }
 
+    /// `GET target` without the browser's cookies, keeping none it is sent: a look from
+    /// outside the session (polling for readiness, say) that leaves the browser as it was.
+    pub async fn peek(&self, target: &str) -> Page {
+        let mut request = self.request(Method::GET, target, Vec::new(), None);
+        request.headers_mut().remove(COOKIE);
+        self.send_without_cookies(request).await
+    }
+
     /// `POST target` with `fields` as a form (`application/x-www-form-urlencoded`) and the
     /// browser's cookies.
     pub async fn post(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {

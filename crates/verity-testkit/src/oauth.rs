@@ -144,7 +144,16 @@ impl<T: Transport> Agent<T> {
 
     /// `GET /userinfo` with the access token as a Bearer token.
     pub async fn userinfo(&self, access_token: &str) -> Page {
-        let mut request = self.request(Method::GET, "/userinfo", Vec::new(), None);
+        self.bearer(Method::GET, "/userinfo", access_token).await
+    }
+
+    /// `POST /userinfo` with the access token as a Bearer token (and no body).
+    pub async fn userinfo_by_post(&self, access_token: &str) -> Page {
+        self.bearer(Method::POST, "/userinfo", access_token).await
+    }
+
+    async fn bearer(&self, method: Method, path: &str, access_token: &str) -> Page {
+        let mut request = self.request(method, path, Vec::new(), None);
         strip_cookies(&mut request);
         if let Ok(value) = format!("Bearer {access_token}").parse() {
             request.headers_mut().insert(AUTHORIZATION, value);
