@@ -4,25 +4,28 @@
 # of the same core, measured in the same run; and the server's memory under a flood.
 # docs/performance.md, "Sign-in", explains the figures.
 #
-#   cargo build --release -p verity
+#   cargo build --release -p verity -p verity-bench
 #   bench/signin/run.sh          # ROUNDS=3 DURATION=20 CONCURRENCY=8 FLOOD=64 by default
 #
 # The server is pinned to CPU 0, so it hashes one password at a time (its cap on
-# concurrent hashes is the cores it may use); `verity bench signin` (the browsers and
-# the authenticator app) runs on CPU 1. Each round runs CONCURRENCY browsers for DURATION
-# s after a 3 s warm-up, then FLOOD browsers the same way, with `verity bench argon2` on
-# CPU 0 (server idle) before, between and after, recording the server's CPU time per
-# sign-in and its peak and settled resident memory; the last lines are the ratios. Each person signs in once (a code works once), so the run
-# seeds enough people first.
+# concurrent hashes is the cores it may use); `verity-bench signin` (the browsers and
+# the authenticator app, crates/verity-bench) runs on CPU 1. Each round runs CONCURRENCY
+# browsers for DURATION s after a 3 s warm-up, then FLOOD browsers the same way, with
+# `verity bench argon2` on CPU 0 (server idle) before, between and after, recording the
+# server's CPU time per sign-in and its peak and settled resident memory; the last lines
+# are the ratios. Each person signs in once (a code works once), so the run seeds enough
+# people first.
 #
-# Parameters (env): VERITY (target/release/verity), ROUNDS (3), DURATION (20),
-# CONCURRENCY (8), FLOOD (64), PEOPLE (enough for ~120 sign-ins/s), OUT_DIR (a fresh
-# /tmp/verity-signin-bench.XXXXXX), SERVER_ENV (extra VAR=value for the server, e.g.
+# Parameters (env): VERITY (target/release/verity), VERITY_BENCH
+# (target/release/verity-bench), ROUNDS (3), DURATION (20), CONCURRENCY (8), FLOOD (64),
+# PEOPLE (enough for ~120 sign-ins/s), OUT_DIR (a fresh /tmp/verity-signin-bench.XXXXXX),
+# SERVER_ENV (extra VAR=value for the server, e.g.
 # GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 VERITY=$(realpath "${VERITY:-$HERE/../../target/release/verity}")
+VERITY_BENCH=$(realpath "${VERITY_BENCH:-$HERE/../../target/release/verity-bench}")
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-20}
 CONCURRENCY=${CONCURRENCY:-8}
@@ -39,6 +42,9 @@ REDIRECT=http://127.0.0.1:9999/cb
 TICK=$(getconf CLK_TCK)
 for tool in curl python3 taskset; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+for binary in "$VERITY" "$VERITY_BENCH"; do
+  [ -x "$binary" ] || { echo "missing $binary (cargo build --release -p verity -p verity-bench)" >&2; exit 1; }
 done
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -75,7 +81,7 @@ echo "server idle: rss_kib=$(status_kib $SERVER VmRSS)" | tee -a "$RAW"
 signins() { # signins ROUND PART BROWSERS
   local c0 c1 line count
   c0=$(cpu_ticks $SERVER)
-  line=$(taskset -c 1 "$VERITY" --data-dir "$DATA" bench signin --issuer "$ISSUER" --client-id "$CLIENT" \
+  line=$(taskset -c 1 "$VERITY_BENCH" signin --issuer "$ISSUER" --client-id "$CLIENT" \
     --redirect-uri $REDIRECT --people "$OUT_DIR/people.jsonl.$2" --concurrency "$3" --warmup 3 --seconds "$DURATION")
   c1=$(cpu_ticks $SERVER)
   count=$(echo "$line" | json_field sign_ins_with_warmup)

@@ -10,12 +10,14 @@
 mod chromium;
 mod postgres;
 mod system;
+mod tidy;
 
 use anyhow::{Context, Result, bail};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
+       cargo xtask tidy
 
   --strict   fail instead of skipping when a service cannot be started
              (implied by CI=true or VERITY_TEST_STRICT=1)
@@ -39,12 +41,29 @@ fn run(arguments: Vec<String>) -> Result<ExitCode> {
     let mut arguments = arguments.into_iter();
     match arguments.next().as_deref() {
         Some("test") => test(parse_test_options(arguments.collect())?),
+        Some("tidy") => tidy(),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
         None => bail!("no task given\n\n{USAGE}"),
+    }
+}
+
+/// `cargo xtask tidy`: the shape rules (no module cycles, thin HTTP files, no tracker
+/// numbers in module docs); they also run as a test.
+fn tidy() -> Result<ExitCode> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let problems = tidy::check(&root)?;
+    for problem in &problems {
+        println!("tidy: {problem}");
+    }
+    if problems.is_empty() {
+        println!("tidy: the workspace keeps its shape");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
     }
 }
 

@@ -334,6 +334,25 @@ impl ClientSettings {
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// Whether `uri` is one of its redirect URIs, by exact string match.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
+    }
+
+    /// Whether `uri` is one of its post-logout redirect URIs, by exact string match.
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris
+            .iter()
+            .any(|registered| registered == uri)
+    }
+
+    /// Whether the client may ask for `scope`.
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|allowed| allowed == scope)
+    }
 }
 
 /// What can be asked of a client.

@@ -1,54 +1,56 @@
 //! Verity's own page for a signed-in person (`GET /`): who is signed in, the browsers
-//! trusted to skip the code, each with "Forget", "Change password", and "Logout"
-//! (docs/mfa.md, docs/passwords.md).
+//! trusted to skip the code, each with "Forget", "Change password", new recovery codes
+//! against a current code, and "Logout" (docs/mfa.md, docs/passwords.md). The rules are
+//! the engine's (`verity_oidc::signin::check_current_password`, `account`,
+//! `second_factor`); this page reads the forms and renders the answers.
 //!
 //! The forms carry a CSRF token derived from the session cookie (a keyed digest: only
 //! the browser holding the HttpOnly cookie and the server can know it), so the page sets
 //! no cookie of its own and cannot disturb a sign-in going on in another tab.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequest, FromRequestParts, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 use verity_domain::mfa::ForgetReason;
-use verity_oidc::credentials::verify_password_in;
-use verity_oidc::limits::{LockState, password_failure_key};
-use verity_oidc::mfa::{self as engine};
+use verity_oidc::account::{self, PasswordChoice};
 use verity_oidc::password_policy::{self, PolicyViolation};
 use verity_oidc::protocol::Params;
 use verity_oidc::protocol::tokens::token_digest;
+use verity_oidc::second_factor::{self, CodeOutcome, Presented};
+use verity_oidc::signin::{self, PasswordOutcome, PasswordRefused};
+use verity_oidc::{mfa, sessions};
 use verity_projection::{PasswordState, UserView};
 
-use crate::authorize::{is_form, respond, set_cookie};
-use crate::client_ip::Caller;
-use crate::journey::{self, CodeRefused};
-use crate::metrics::Lockout;
+use crate::context::Caller;
+use crate::cookies;
+use crate::form;
+use crate::page_error::PageError;
 use crate::pages::STRINGS;
-use crate::{AppState, HttpError, cookies, ip_limit, runtime, session};
+use crate::state::AppState;
+use crate::views;
 
 /// The signed-in person and the secret their forms are bound to.
-struct SignedIn {
+pub(crate) struct SignedIn {
     person: UserView,
     csrf: String,
 }
 
 /// The person signed in with the request's session cookie, if any.
-async fn signed_in(state: &AppState, caller: &Caller) -> Result<Option<SignedIn>, HttpError> {
-    let Some(cookie) = cookies::get(&caller.headers, cookies::SESSION) else {
+async fn signed_in(state: &AppState, caller: &Caller) -> Result<Option<SignedIn>, PageError> {
+    let Some(cookie) = caller.cookie(cookies::SESSION) else {
         return Ok(None);
     };
-    let Some((_, authentication)) = session::current(state, &caller.headers).await? else {
+    let Some(session) = sessions::current(&state.engine, &caller.context, Some(cookie)).await?
+    else {
         return Ok(None);
     };
-    let Ok(user_id) = Uuid::parse_str(&authentication.user_id) else {
-        return Ok(None);
-    };
-    let person = state
-        .projector
-        .read(|models| models.users.get(user_id).cloned());
+    let person = Uuid::parse_str(&session.authentication.user_id)
+        .ok()
+        .and_then(|user_id| state.engine.person(user_id));
     Ok(person.map(|person| SignedIn {
         person,
         csrf: csrf_token(cookie),
@@ -60,26 +62,67 @@ fn csrf_token(session_cookie: &str) -> String {
     token_digest(&format!("verity-account-csrf:{session_cookie}"))
 }
 
+/// A form posted to Verity's page by the person whose session posted it with the page's
+/// token.
+pub(crate) struct Posted {
+    form: Params,
+    signed_in: SignedIn,
+    caller: Caller,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(caller) = Caller::from_request_parts(&mut parts, state).await;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state).await?;
+        let form = form::parse(&caller.headers, &body).map_err(|error| match error {
+            form::FormError::NotAForm => PageError::from(error),
+            form::FormError::Malformed(_) => PageError::BadRequest(STRINGS.csrf_failed.to_owned()),
+        })?;
+        let Some(signed_in) = signed_in(state, &caller).await? else {
+            return Err(PageError::Forbidden(STRINGS.not_signed_in));
+        };
+        let posted = form.get("csrf").unwrap_or_default();
+        if !bool::from(posted.as_bytes().ct_eq(signed_in.csrf.as_bytes())) {
+            return Err(PageError::Forbidden(STRINGS.csrf_failed));
+        }
+        Ok(Self {
+            form,
+            signed_in,
+            caller,
+        })
+    }
+}
+
+impl Posted {
+    fn field(&self, name: &str) -> &str {
+        self.form.get(name).unwrap_or_default()
+    }
+
+    /// The page again, with why a form was refused.
+    fn again(&self, state: &AppState, notice: Notice<'_>) -> Response {
+        page(state, &self.caller, &self.signed_in, notice)
+    }
+}
+
 /// `GET /`: who is signed in here, their trusted devices, the password form, and a
 /// "Logout" link. `?changed=password` (where a password change redirects) adds the notice.
 pub(crate) async fn home(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Response {
-    let signed_in = match signed_in(&state, &caller).await {
-        Ok(signed_in) => signed_in,
-        Err(error) => return respond(Err(error), &state),
-    };
-    let Some(signed_in) = signed_in else {
-        return render(&state, context! {});
+) -> Result<Response, PageError> {
+    let Some(signed_in) = signed_in(&state, &caller).await? else {
+        return Ok(render(&state, context! {}));
     };
     let notice = if query.as_deref() == Some("changed=password") {
         Notice::PasswordChanged
     } else {
         Notice::None
     };
-    page(&state, &caller, &signed_in, notice)
+    Ok(page(&state, &caller, &signed_in, notice))
 }
 
 /// What the page says besides itself, after one of its forms.
@@ -99,8 +142,8 @@ fn page(
     SignedIn { person, csrf }: &SignedIn,
     notice: Notice<'_>,
 ) -> Response {
-    let now = runtime::now();
-    let this_browser = cookies::get(&caller.headers, cookies::DEVICE).map(engine::device_id_hash);
+    let now = caller.context.now;
+    let this_browser = caller.cookie(cookies::DEVICE).map(mfa::device_id_hash);
     let day = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%d").to_string();
     let devices: Vec<minijinja::Value> = person
         .mfa
@@ -126,6 +169,7 @@ fn page(
         Notice::None | Notice::PasswordChanged => (None, None),
     };
     let app = person.mfa.totp.as_ref().map(|totp| totp.app_name.as_str());
+    let min_length = state.engine.settings.password_min_length;
     render(
         state,
         context! {
@@ -135,8 +179,8 @@ fn page(
             csrf,
             password_error,
             password_changed => matches!(notice, Notice::PasswordChanged),
-            rules => password_policy::hint(state.settings.password_min_length),
-            codes_left => app.map(|_| journey::recovery_codes_left(person.mfa.unused_recovery_codes())),
+            rules => password_policy::hint(min_length),
+            codes_left => app.map(|_| views::recovery_codes_left(person.mfa.unused_recovery_codes())),
             codes_hint => app.map(|app| STRINGS.new_codes_need_a_code.replace("{app}", app)),
             codes_error,
         },
@@ -147,200 +191,117 @@ fn render(state: &AppState, values: minijinja::Value) -> Response {
     state.pages.personal(StatusCode::OK, "home.html", values)
 }
 
-/// A form posted to Verity's page: its fields, and the person whose session posted it
-/// with the page's token; otherwise the refusal to show.
-async fn posted(
-    state: &AppState,
-    caller: &Caller,
-    body: &Bytes,
-) -> Result<Result<(Params, SignedIn), Response>, HttpError> {
-    let refused = |status, message: &str| Ok(Err(state.pages.error(status, message)));
-    if !is_form(&caller.headers) {
-        return refused(StatusCode::BAD_REQUEST, "The request must be a form.");
-    }
-    let Ok(form) = Params::parse(body) else {
-        return refused(StatusCode::BAD_REQUEST, STRINGS.csrf_failed);
-    };
-    let Some(signed_in) = signed_in(state, caller).await? else {
-        return refused(StatusCode::FORBIDDEN, STRINGS.not_signed_in);
-    };
-    let posted = form.get("csrf").unwrap_or_default();
-    if !bool::from(posted.as_bytes().ct_eq(signed_in.csrf.as_bytes())) {
-        return refused(StatusCode::FORBIDDEN, STRINGS.csrf_failed);
-    }
-    Ok(Ok((form, signed_in)))
-}
-
 /// `POST /password`: "Change password" on Verity's page. The current password is checked
-/// like a sign-in's (the address's and the network's failure limits, the progressive
-/// delay), then the new one against the policy; `user.password.changed` with the person
-/// as actor, and back to the page with a notice.
-pub(crate) async fn password(
+/// like a sign-in's, then the new one against the policy; `user.password.changed` with
+/// the person as actor, and back to the page with a notice.
+pub(crate) async fn change_password(
     State(state): State<AppState>,
-    caller: Caller,
-    body: Bytes,
-) -> Response {
-    respond(change_password(&state, &caller, &body).await, &state)
-}
-
-async fn change_password(
-    state: &AppState,
-    caller: &Caller,
-    body: &Bytes,
-) -> Result<Response, HttpError> {
-    let (form, signed_in) = match posted(state, caller, body).await? {
-        Ok(posted) => posted,
-        Err(page) => return Ok(page),
-    };
-    let person = &signed_in.person;
-    let again = |message: &str| page(state, caller, &signed_in, Notice::PasswordRefused(message));
+    posted: Posted,
+) -> Result<Response, PageError> {
+    let person = &posted.signed_in.person;
     if matches!(person.password, PasswordState::Temporary { .. }) {
         // An admin issued a temporary password meanwhile: the sign-in journey takes it.
-        return Ok(state
-            .pages
-            .error(StatusCode::FORBIDDEN, STRINGS.not_signed_in));
+        return Err(PageError::Forbidden(STRINGS.not_signed_in));
     }
-    let now = runtime::now();
-    let limit = &state.settings.password_limit;
-    let key = password_failure_key(&person.email);
-    let checks = ip_limit::checks(state, caller, Some((limit, &key)), now).await?;
-    if let Some(until) = checks.network_locked_until {
-        return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
+    let (engine, context) = (&state.engine, &posted.caller.context);
+    let current = posted.field("current_password");
+    if let PasswordOutcome::Refused(refusal) =
+        signin::check_current_password(engine, context, person, current).await?
+    {
+        state.metrics.lockouts(&refusal.lockouts);
+        let message = match refusal.reason {
+            PasswordRefused::NetworkLocked { .. } => STRINGS.ip_locked,
+            PasswordRefused::AccountLocked => STRINGS.password_locked,
+            PasswordRefused::Wrong
+            | PasswordRefused::Disabled
+            | PasswordRefused::TemporaryPasswordExpired => STRINGS.wrong_current_password,
+        };
+        let page = posted.again(&state, Notice::PasswordRefused(message));
+        return Ok(match refusal.reason {
+            PasswordRefused::NetworkLocked { until } => {
+                views::too_many_requests(page, until, context.now)
+            }
+            _ => page,
+        });
     }
-    if let LockState::Locked { .. } = checks.step.lock {
-        return Ok(again(STRINGS.password_locked));
-    }
-    let current = form.get("current_password").unwrap_or_default().to_owned();
-    let hash = person.password.hash().to_owned();
-    let right = state
-        .hash(move |memory| verify_password_in(&current, &hash, memory))
-        .await?;
-    if !right {
-        let failed =
-            ip_limit::record_failures(state, caller, (limit, &key, Lockout::Password), now).await?;
-        if let Some(until) = failed.network_locked_until {
-            return Ok(ip_limit::refused(again(STRINGS.ip_locked), until, now));
-        }
-        if failed.step.locked_until.is_some() {
-            return Ok(again(STRINGS.password_locked));
-        }
-        tokio::time::sleep(state.settings.progressive_delay.delay(failed.step.failures)).await;
-        return Ok(again(STRINGS.wrong_current_password));
-    }
-    if checks.step.failures > 0 {
-        limit.reset(state.expiring.as_ref(), &key).await?;
-    }
-    let new = form.get("new_password").unwrap_or_default().to_owned();
-    let confirm = form.get("confirm_password").unwrap_or_default();
-    match journey::new_password(
-        state,
-        caller,
+    let choice = account::choose_password(
+        engine,
+        context,
         person,
-        new,
-        confirm,
+        posted.field("new_password"),
+        posted.field("confirm_password"),
         PolicyViolation::SameAsCurrent,
     )
-    .await?
-    {
-        Ok(()) => Ok(Redirect::to("/?changed=password").into_response()),
-        Err(violation) => Ok(again(&violation.message())),
-    }
+    .await?;
+    Ok(match choice {
+        PasswordChoice::Changed => Redirect::to("/?changed=password").into_response(),
+        PasswordChoice::Refused(violation) => {
+            posted.again(&state, Notice::PasswordRefused(&violation.message()))
+        }
+    })
 }
 
 /// `POST /devices/forget`: "Forget" on the home page. Records `user.device.forgotten`
 /// (reason `revoked`, the person as actor) for one of the signed-in person's trusted
 /// devices, clears the device cookie when it is this browser, and shows the page again.
-pub(crate) async fn forget(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
-    respond(forget_device(&state, &caller, &body).await, &state)
-}
-
-async fn forget_device(
-    state: &AppState,
-    caller: &Caller,
-    body: &Bytes,
-) -> Result<Response, HttpError> {
-    let (form, SignedIn { person, .. }) = match posted(state, caller, body).await? {
-        Ok(posted) => posted,
-        Err(page) => return Ok(page),
-    };
-    let now = runtime::now();
-    let presented = form.get("device").unwrap_or_default();
+pub(crate) async fn forget_device(
+    State(state): State<AppState>,
+    posted: Posted,
+) -> Result<Response, PageError> {
+    let person = &posted.signed_in.person;
+    let context = &posted.caller.context;
     // Only a device of this person, still trusted: another person's id does nothing.
-    let Some(device) = person.mfa.trusted_device(presented, now) else {
+    let Some(device) = person
+        .mfa
+        .trusted_device(posted.field("device"), context.now)
+    else {
         return Ok(Redirect::to("/").into_response());
     };
     let device_id_hash = device.device_id_hash.clone();
-    let this_browser = cookies::get(&caller.headers, cookies::DEVICE)
-        .map(engine::device_id_hash)
+    let this_browser = posted
+        .caller
+        .cookie(cookies::DEVICE)
+        .map(mfa::device_id_hash)
         .is_some_and(|hash| hash == device_id_hash);
-    journey::forget_trusted_device(
-        state,
-        caller,
+    let reason = ForgetReason::Revoked;
+    account::forget_device(
+        &state.engine,
+        context,
         person.user_id,
         device_id_hash,
-        ForgetReason::Revoked,
+        reason,
     )
     .await?;
     let mut response = Redirect::to("/").into_response();
     if this_browser {
-        set_cookie(
-            &mut response,
-            &cookies::clear(cookies::DEVICE, state.settings.secure_cookies()),
-        );
+        let cookie = cookies::clear(cookies::DEVICE, state.secure_cookies());
+        cookies::set_on(&mut response, &cookie);
     }
     Ok(response)
 }
 
 /// `POST /recovery-codes`: "Generate new recovery codes" on Verity's page, with the
 /// current code from the authenticator app (a fresh second factor: a stolen session alone
-/// cannot replace the codes). The code is checked like the sign-in's (accepted once, the
-/// step's and the network's limits); the new set is recorded
-/// (`user.recovery_codes.generated`, the person as actor) and shown once.
+/// cannot replace the codes). The code is checked like the sign-in's; the new set is
+/// recorded (`user.recovery_codes.generated`, the person as actor) and shown once.
 pub(crate) async fn recovery_codes(
     State(state): State<AppState>,
-    caller: Caller,
-    body: Bytes,
-) -> Response {
-    respond(new_recovery_codes(&state, &caller, &body).await, &state)
-}
-
-async fn new_recovery_codes(
-    state: &AppState,
-    caller: &Caller,
-    body: &Bytes,
-) -> Result<Response, HttpError> {
-    let (form, signed_in) = match posted(state, caller, body).await? {
-        Ok(posted) => posted,
-        Err(page) => return Ok(page),
-    };
-    let person = &signed_in.person;
-    let again = |message: &str| page(state, caller, &signed_in, Notice::CodesRefused(message));
+    posted: Posted,
+) -> Result<Response, PageError> {
+    let person = &posted.signed_in.person;
     let Some(totp) = &person.mfa.totp else {
-        return Ok(state
-            .pages
-            .error(StatusCode::BAD_REQUEST, STRINGS.not_signed_in));
+        return Err(PageError::BadRequest(STRINGS.not_signed_in.to_owned()));
     };
-    let now = runtime::now();
-    let answer = |refused: CodeRefused| match refused {
-        CodeRefused::NetworkLocked(until) => {
-            ip_limit::refused(again(STRINGS.ip_locked), until, now)
-        }
-        CodeRefused::Say(message) => again(message),
-    };
-    let user_id = person.user_id;
-    let checks = match journey::code_step_open(state, caller, user_id, now).await? {
-        Ok(checks) => checks,
-        Err(refused) => return Ok(answer(refused)),
-    };
-    let presented = form.get("code").unwrap_or_default();
-    if let Err(refusal) = journey::check_app_code(state, user_id, totp, presented, now).await? {
-        return Ok(answer(
-            journey::refused_code(state, caller, user_id, refusal, now).await?,
-        ));
+    let (engine, context) = (&state.engine, &posted.caller.context);
+    let presented = Presented::AppCode(posted.field("code"));
+    if let CodeOutcome::Refused(refusal) =
+        second_factor::check(engine, context, person, totp, presented).await?
+    {
+        let page = |message: &str| posted.again(&state, Notice::CodesRefused(message));
+        return Ok(views::refused_code(&state, &refusal, context.now, page));
     }
-    journey::code_accepted(state, user_id, &checks).await?;
-    let codes = journey::new_recovery_codes(state, caller, user_id).await?;
-    Ok(journey::recovery_codes_page(state, "", "", &codes, true))
+    let codes = account::new_recovery_codes(engine, context, person.user_id).await?;
+    Ok(views::recovery_codes(&state, "", "", &codes, true))
 }
 
 #[cfg(test)]

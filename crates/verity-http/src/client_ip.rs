@@ -4,16 +4,11 @@
 //! the entries appended by proxies we trust say anything, and those are the right-most
 //! ones. This is nginx's `real_ip_recursive on` and Keycloak's `proxy-trusted-addresses`.
 
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
 use ipnet::IpNet;
-
-use crate::AppState;
 
 /// The header proxies append the address they received a request from to.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
@@ -112,37 +107,6 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
         .or_else(|_| SocketAddr::from_str(entry).map(|address| address.ip()))
         .ok()
         .map(|ip| ip.to_canonical())
-}
-
-/// Who sent a request: its headers and the client's IP address (the TCP peer, or what
-/// trusted proxies say; see [`TrustedProxies::client_ip`]). The address is `None` when
-/// the server was not started with connection info (tests that call the router directly):
-/// unknown, not counted by the per-address sign-in limit, and not recorded.
-#[derive(Debug, Clone)]
-pub(crate) struct Caller {
-    pub(crate) headers: HeaderMap,
-    pub(crate) ip: Option<IpAddr>,
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip());
-        Ok(Self {
-            ip: state
-                .settings
-                .trusted_proxies
-                .client_ip(peer, &parts.headers),
-            headers: parts.headers.clone(),
-        })
-    }
 }
 
 #[cfg(test)]

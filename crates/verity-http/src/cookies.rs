@@ -33,3 +33,12 @@ pub(crate) fn set(name: &str, value: &str, max_age: i64, secure: bool) -> String
 pub(crate) fn clear(name: &str, secure: bool) -> String {
     set(name, "", 0, secure)
 }
+
+/// Adds a `Set-Cookie` header to a response.
+pub(crate) fn set_on(response: &mut axum::response::Response, cookie: &str) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+}

@@ -1,12 +1,16 @@
-//! One error type for every handler: OAuth errors answered precisely, internal errors
-//! logged with their cause and answered generically.
+//! The error of the JSON endpoints (token, introspection, revocation, userinfo, JWKS):
+//! OAuth errors answered precisely (RFC 6749 5.2, RFC 6750 3), internal errors logged
+//! with their chain and answered generically. Pages have their own
+//! ([`crate::page_error::PageError`]).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use verity_oidc::EngineError;
+use verity_oidc::grants::{AccessTokenProblem, GrantError};
 use verity_oidc::protocol::OAuthError;
 
-/// What a handler answers when it does not succeed.
+/// What a JSON handler answers when it does not succeed.
 #[derive(Debug)]
 pub enum HttpError {
     /// An OAuth error as JSON (RFC 6749 5.2), optionally with `WWW-Authenticate`.
@@ -55,16 +59,47 @@ impl HttpError {
         }
     }
 
-    /// Logs `cause` under `what` and answers 500.
-    pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "{what} failed");
+    /// Logs `cause` with its chain of sources under `what` and answers 500.
+    pub fn internal(what: &str, cause: &(dyn std::error::Error + 'static)) -> Self {
+        log_failure(what, cause);
         Self::Internal
     }
 }
 
-impl From<verity_domain::StoreError> for HttpError {
-    fn from(error: verity_domain::StoreError) -> Self {
-        Self::internal("store", error)
+/// Logs a failure with every cause in its chain (never a secret: engine errors carry
+/// none).
+pub(crate) fn log_failure(what: &str, error: &(dyn std::error::Error + 'static)) {
+    let mut chain = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %error, chain = ?chain, "{what} failed");
+}
+
+impl From<EngineError> for HttpError {
+    fn from(error: EngineError) -> Self {
+        Self::internal("the engine", &error)
+    }
+}
+
+impl From<GrantError> for HttpError {
+    fn from(error: GrantError) -> Self {
+        match error {
+            GrantError::InvalidClient(description) => Self::invalid_client(description),
+            GrantError::Refused(error) => Self::bad_request(error),
+            GrantError::Failed(error) => error.into(),
+        }
+    }
+}
+
+impl From<AccessTokenProblem> for HttpError {
+    fn from(problem: AccessTokenProblem) -> Self {
+        match problem {
+            AccessTokenProblem::Invalid(why) => Self::invalid_token(why),
+            AccessTokenProblem::Failed(error) => error.into(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// Liveness: the process answers.
 pub(crate) async fn healthz() -> Response {
@@ -14,18 +14,18 @@ pub(crate) async fn healthz() -> Response {
 
 /// Readiness: the store answers and the read models follow the log.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
-    let head = match state.store.head().await {
+    let head = match state.engine.store.head().await {
         Ok(head) => head,
         Err(error) => {
             tracing::warn!(%error, "readiness: store unavailable");
             return not_ready("store unavailable");
         }
     };
-    if let Err(error) = state.projector.health() {
+    if let Err(error) = state.engine.projector.health() {
         tracing::warn!(%error, "readiness: projector stopped");
         return not_ready("projections stopped");
     }
-    Json(serde_json::json!({ "status": "ready", "head": head, "projected": state.projector.position() })).into_response()
+    Json(serde_json::json!({ "status": "ready", "head": head, "projected": state.engine.projector.position() })).into_response()
 }
 
 fn not_ready(reason: &str) -> Response {

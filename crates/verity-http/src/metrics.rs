@@ -6,12 +6,9 @@
 //! which may carry codes or tokens in its query), the method, the status, a factor or a
 //! reason from a closed enum — so a scan of random URLs cannot grow the registry.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -19,12 +16,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use tracing::Instrument;
-
-use crate::AppState;
-
-/// The route label of a request no route matched.
-const UNMATCHED: &str = "unmatched";
+use verity_oidc::limits::Lockout;
 
 /// Request duration buckets, in seconds: from a cached discovery document (well under a
 /// millisecond) to a sign-in queued behind a flood of password hashes (seconds).
@@ -75,24 +67,12 @@ pub struct Metrics {
     projection_position: Gauge,
 }
 
-/// A limit whose lock a failure set (the `limit` label of `verity_lockouts_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lockout {
-    /// The password failures of an address.
-    Password,
-    /// The code failures of a person.
-    SecondFactor,
-    /// The failures from a client network.
-    Network,
-}
-
-impl Lockout {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Password => "password",
-            Self::SecondFactor => "second_factor",
-            Self::Network => "network",
-        }
+/// The `limit` label of `verity_lockouts_total`.
+fn lockout_label(lockout: Lockout) -> &'static str {
+    match lockout {
+        Lockout::Password => "password",
+        Lockout::SecondFactor => "second_factor",
+        Lockout::Network => "network",
     }
 }
 
@@ -161,7 +141,7 @@ impl Metrics {
         }
     }
 
-    fn request(&self, method: &str, route: &str, status: StatusCode, took: Duration) {
+    pub(crate) fn request(&self, method: &str, route: &str, status: StatusCode, took: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_owned(),
@@ -209,9 +189,16 @@ impl Metrics {
     pub(crate) fn lockout(&self, limit: Lockout) {
         self.lockouts
             .get_or_create(&LimitLabels {
-                limit: limit.label().to_owned(),
+                limit: lockout_label(limit).to_owned(),
             })
             .inc();
+    }
+
+    /// Counts each lock a refusal set.
+    pub(crate) fn lockouts(&self, lockouts: &[Lockout]) {
+        for lockout in lockouts {
+            self.lockout(*lockout);
+        }
     }
 
     /// The exposition: every metric in OpenMetrics text, `projection_position` as of now.
@@ -230,69 +217,6 @@ pub(crate) fn label<T: serde::Serialize>(value: &T) -> String {
         Ok(serde_json::Value::String(name)) => name,
         _ => String::new(),
     }
-}
-
-/// The method as a label: the standard ones by name, any other as `OTHER` (a client may
-/// send any token as a method, and each would be a new series).
-fn method_label(method: &Method) -> &'static str {
-    match method.as_str() {
-        "GET" => "GET",
-        "POST" => "POST",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "PATCH" => "PATCH",
-        _ => "OTHER",
-    }
-}
-
-/// `GET /metrics`.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render(state.projector.position()) {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
-            )],
-            text,
-        )
-            .into_response(),
-        Err(error) => crate::HttpError::internal("encoding the metrics", error).into_response(),
-    }
-}
-
-/// Runs every request in a span with its method, route template and (once known) status,
-/// so whatever a handler logs says which request it was about, and counts it.
-pub(crate) async fn observe(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method()).to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned();
-    let span = tracing::info_span!(
-        "request",
-        method = %method,
-        route = %route,
-        status = tracing::field::Empty
-    );
-    let response = next.run(request).instrument(span.clone()).await;
-    let status = response.status();
-    let took = started.elapsed();
-    span.record("status", status.as_u16());
-    span.in_scope(|| {
-        tracing::debug!(took_ms = took.as_secs_f64() * 1e3, "answered");
-    });
-    state.metrics.request(&method, &route, status, took);
-    response
 }
 
 #[cfg(test)]
@@ -322,13 +246,6 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
-    }
-
-    #[test]
-    fn a_made_up_method_is_other_not_a_new_series() {
-        assert_eq!(method_label(&Method::POST), "POST");
-        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "OTHER");
-        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "OTHER");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The pages: minijinja templates compiled into the binary, every visible string in one
-//! table ([`STRINGS`], ready for translation), the stylesheet and the security headers.
+//! The pages: minijinja templates compiled into the binary (every file of
+//! `templates/pages`, listed by `build.rs`), every visible string in one table
+//! ([`STRINGS`], ready for translation), the stylesheet and the security headers.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode, header};
@@ -27,6 +28,12 @@ pub struct Strings {
     pub account_disabled: &'static str,
     /// An expired temporary password.
     pub temporary_password_expired: &'static str,
+    /// A page asked for something a rule refused (the account changed meanwhile).
+    pub action_refused: &'static str,
+    /// Something failed on our side.
+    pub server_error: &'static str,
+    /// A form handler was sent something that is not a form.
+    pub not_a_form: &'static str,
     /// The sign-in took too long or the form was replayed.
     pub login_expired: &'static str,
     /// A form without a valid CSRF token.
@@ -161,6 +168,9 @@ pub const STRINGS: Strings = Strings {
     bad_credentials: "The email or password is not correct.",
     account_disabled: "Your account is disabled. Ask your administrator.",
     temporary_password_expired: "Your temporary password has expired — ask your administrator for a new one.",
+    action_refused: "This could not be done: your account changed meanwhile. Start again from the application.",
+    server_error: "Something went wrong on our side.",
+    not_a_form: "The request must be a form.",
     login_expired: "Your sign-in took too long or was already used. Go back to the application and start again.",
     csrf_failed: "This form could not be verified. Reload the page and try again.",
     error_heading: "Something is wrong",
@@ -224,49 +234,7 @@ pub const STRINGS: Strings = Strings {
     app_name_invalid: "Give the app a name of 1 to 64 characters.",
 };
 
-/// The page templates, compiled into the binary.
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "base.html",
-        include_str!("../../../templates/pages/base.html"),
-    ),
-    (
-        "login.html",
-        include_str!("../../../templates/pages/login.html"),
-    ),
-    (
-        "message.html",
-        include_str!("../../../templates/pages/message.html"),
-    ),
-    (
-        "logout.html",
-        include_str!("../../../templates/pages/logout.html"),
-    ),
-    (
-        "password.html",
-        include_str!("../../../templates/pages/password.html"),
-    ),
-    (
-        "totp_setup.html",
-        include_str!("../../../templates/pages/totp_setup.html"),
-    ),
-    (
-        "recovery_codes.html",
-        include_str!("../../../templates/pages/recovery_codes.html"),
-    ),
-    (
-        "mfa.html",
-        include_str!("../../../templates/pages/mfa.html"),
-    ),
-    (
-        "recovery_used.html",
-        include_str!("../../../templates/pages/recovery_used.html"),
-    ),
-    (
-        "home.html",
-        include_str!("../../../templates/pages/home.html"),
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 /// The compiled templates.
 pub struct Pages {
@@ -288,6 +256,7 @@ impl Pages {
     pub fn new(instance: impl Into<String>) -> Result<Self, minijinja::Error> {
         let mut environment = Environment::new();
         environment.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        // Every file of templates/pages, listed by build.rs: a new page needs no list.
         for (name, source) in TEMPLATES {
             environment.add_template(name, source)?;
         }
@@ -314,7 +283,7 @@ impl Pages {
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 response
             }
-            Err(error) => crate::HttpError::internal(template, error).into_response(),
+            Err(error) => crate::error::HttpError::internal(template, &error).into_response(),
         }
     }
 

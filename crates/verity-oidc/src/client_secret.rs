@@ -81,8 +81,8 @@ fn hex_digest(secret: &str) -> String {
 mod tests {
     use chrono::{DateTime, Utc};
     use verity_domain::client::{
-        ClientType, GrantType, SigningAlgorithm, TokenEndpointAuthMethod, is_secret_hash,
-        is_valid_client_id,
+        ClientSettings, ClientType, GrantType, SigningAlgorithm, TokenEndpointAuthMethod,
+        is_secret_hash, is_valid_client_id,
     };
 
     use super::*;
@@ -94,15 +94,17 @@ mod tests {
         ClientView {
             client_id: "wiki".into(),
             client_type: ClientType::Confidential,
-            name: "Wiki".into(),
-            redirect_uris: vec!["https://wiki.example.org/cb".into()],
-            post_logout_redirect_uris: Vec::new(),
-            grant_types: vec![GrantType::AuthorizationCode],
-            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
-            id_token_signed_response_alg: SigningAlgorithm::RS256,
-            scopes: vec!["openid".into()],
-            require_pkce: false,
-            jwks: None,
+            settings: ClientSettings {
+                name: "Wiki".into(),
+                redirect_uris: vec!["https://wiki.example.org/cb".into()],
+                post_logout_redirect_uris: Vec::new(),
+                grant_types: vec![GrantType::AuthorizationCode],
+                token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+                id_token_signed_response_alg: SigningAlgorithm::RS256,
+                scopes: vec!["openid".into()],
+                require_pkce: false,
+                jwks: None,
+            },
             secret_hash,
             created_at: at,
             updated_at: at,

@@ -1,19 +1,41 @@
-//! Verity's authentication engine. Knows nothing of HTTP frameworks.
+//! Verity's authentication engine: every rule of signing in and of the OpenID Connect
+//! protocol, over the store ports, knowing nothing of HTTP. The doors (the HTTP crate)
+//! extract a request, call a function here with the [`Engine`] and a
+//! [`RequestContext`], and render the typed outcome.
 //!
-//! For now it holds [`credentials`]: temporary passwords and their Argon2id hashes, and
-//! [`keys`]: the signing keys, encrypted at rest under the master key, and the key ring. The
-//! OpenID Connect protocol engine (requests, clients, codes, tokens, keys, discovery)
-//! joins it with the provider-core issue.
+//! - [`authorization`]: what `/authorize` decides; [`signin`]: the login transaction, the
+//!   password and the step after it; [`second_factor`]: codes and recovery codes;
+//!   [`account`]: what a person does to their own account; [`sessions`]: SSO sessions.
+//! - [`grants`]: codes, tokens, refresh rotation, client authentication, introspection.
+//! - [`limits`]: failure counts and locks; [`mfa`]: TOTP, recovery codes, device ids;
+//!   [`credentials`]: Argon2id; [`keys`]: the master key, the key ring and rotation;
+//!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery).
 
+pub mod account;
+pub mod authorization;
 pub mod client_secret;
+mod context;
 pub mod credentials;
+mod engine;
+mod error;
+pub mod grants;
 pub mod keys;
 pub mod limits;
+pub mod logout;
 pub mod mail;
 pub mod mfa;
 pub mod password_policy;
 pub mod protocol;
 pub mod pwned;
+pub mod random;
+pub mod second_factor;
+pub mod sessions;
 mod signers;
+pub mod signin;
+pub mod state;
 #[cfg(test)]
 mod testing;
+
+pub use context::RequestContext;
+pub use engine::{Engine, READ_YOUR_WRITES, Settings};
+pub use error::EngineError;

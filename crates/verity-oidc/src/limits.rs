@@ -228,6 +228,109 @@ impl FailureLimit {
     }
 }
 
+/// A limit whose lock a failure set (what metrics and logs name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lockout {
+    /// The password failures of an address.
+    Password,
+    /// The code failures of a person.
+    SecondFactor,
+    /// The failures from a client network.
+    Network,
+}
+
+/// What a sign-in step checks before it acts, read in one round trip to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Checks {
+    /// When sign-in from the caller's network is allowed again, if it is locked now.
+    pub network_locked_until: Option<DateTime<Utc>>,
+    /// Where the step's own limit stands (open with no failures when it has none).
+    pub step: Standing,
+}
+
+/// Reads the lock of the caller's network (counted under `network`) and, when given, the
+/// step's own limit for a key (the password failures of an address, the code failures of
+/// a person): one [`ExpiringStore::get_many`] instead of a read each.
+pub async fn checks(
+    store: &dyn ExpiringStore,
+    network: &FailureLimit,
+    ip: Option<IpAddr>,
+    step: Option<(&FailureLimit, &str)>,
+    now: DateTime<Utc>,
+) -> Result<Checks, StoreError> {
+    let network_key = ip.map(client_ip_failure_key);
+    let mut keys = Vec::with_capacity(3);
+    if let Some((limit, key)) = step {
+        keys.extend(limit.entries(key));
+    }
+    if let Some(network_key) = &network_key {
+        let [lock, _failures] = network.entries(network_key);
+        keys.push(lock);
+    }
+    let entries = store.get_many(&keys, now).await?;
+    let entry = |index: usize| entries.get(index).and_then(Option::as_ref);
+    let (step, network_lock) = match step {
+        Some((limit, _)) => (limit.standing(entry(0), entry(1), now), entry(2)),
+        None => (Standing::default(), entry(0)),
+    };
+    let network_locked_until = match network_key {
+        Some(_) => network.standing(network_lock, None, now).lock.until(),
+        None => None,
+    };
+    Ok(Checks {
+        network_locked_until,
+        step,
+    })
+}
+
+/// What counting a failed step found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed {
+    /// The step's own count, and whether it locked the step.
+    pub step: FailureRecorded,
+    /// The end of the network's lock, when this failure set one.
+    pub network_locked_until: Option<DateTime<Utc>>,
+}
+
+impl Failed {
+    /// The locks this failure set: the step's (named `step`) and the network's.
+    pub fn lockouts(&self, step: Lockout) -> Vec<Lockout> {
+        let mut lockouts = Vec::new();
+        if self.step.locked_until.is_some() {
+            lockouts.push(step);
+        }
+        if self.network_locked_until.is_some() {
+            lockouts.push(Lockout::Network);
+        }
+        lockouts
+    }
+}
+
+/// Counts a failed step twice: against the step's own limit for `key` and against the
+/// caller's network (not counted when the address is unknown).
+pub async fn record_failures(
+    store: &dyn ExpiringStore,
+    network: &FailureLimit,
+    ip: Option<IpAddr>,
+    (limit, key): (&FailureLimit, &str),
+    now: DateTime<Utc>,
+) -> Result<Failed, StoreError> {
+    let step = limit.record_failure(store, key, now).await?;
+    let network_locked_until = match ip {
+        Some(ip) => {
+            network
+                .record_failure(store, &client_ip_failure_key(ip), now)
+                .await?
+                .locked_until
+        }
+        None => None,
+    };
+    Ok(Failed {
+        step,
+        network_locked_until,
+    })
+}
+
 /// The expiring-store key of a user's MFA failures.
 pub fn mfa_failure_key(user_id: Uuid) -> String {
     user_id.to_string()

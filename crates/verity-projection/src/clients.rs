@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use verity_domain::client::{
     CLIENT_DELETED, CLIENT_REGISTERED, CLIENT_SECRET_ROTATED, CLIENT_UPDATED, ClientRegistered,
-    ClientSecretRotated, ClientSettings, ClientType, GrantType, STREAM_PREFIX, SigningAlgorithm,
-    TokenEndpointAuthMethod,
+    ClientSecretRotated, ClientSettings, ClientType, GrantType, STREAM_PREFIX,
 };
 use verity_domain::{DecodeError, RecordedEvent};
 
@@ -18,6 +17,11 @@ use crate::projection::Projection;
 /// A client as the rest of Verity sees it: everything the protocol engine checks a request
 /// against, including the secret's hash (to verify a presented secret).
 ///
+/// The settings an admin chooses are the domain's [`ClientSettings`], held as they were
+/// recorded; the view adds what only the log knows (type, secret hash, times). In
+/// snapshots the settings are flattened into the view, the shape it had before it
+/// embedded them, so older snapshots still load.
+///
 /// `Debug` does not print the secret hash.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientView {
@@ -25,24 +29,10 @@ pub struct ClientView {
     pub client_id: String,
     /// Confidential or public.
     pub client_type: ClientType,
-    /// Display name.
-    pub name: String,
-    /// Registered redirect URIs, compared by exact string match.
-    pub redirect_uris: Vec<String>,
-    /// Registered post-logout redirect URIs, compared by exact string match.
-    pub post_logout_redirect_uris: Vec<String>,
-    /// The grants it may use.
-    pub grant_types: Vec<GrantType>,
-    /// How it authenticates at the token endpoint.
-    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-    /// The algorithm of its ID tokens.
-    pub id_token_signed_response_alg: SigningAlgorithm,
-    /// The scopes it may ask for (always with `openid`).
-    pub scopes: Vec<String>,
-    /// Whether its authorization requests must carry a PKCE challenge.
-    pub require_pkce: bool,
-    /// Its public keys (a JWK Set), for `private_key_jwt`.
-    pub jwks: Option<serde_json::Value>,
+    /// Everything an admin chose: name, redirect URIs, grants, authentication, scopes,
+    /// PKCE, keys.
+    #[serde(flatten)]
+    pub settings: ClientSettings,
     /// `sha256:<hex>` of its secret, for `client_secret_basic` and `client_secret_post`.
     pub secret_hash: Option<String>,
     /// When `client.registered` was recorded.
@@ -61,50 +51,22 @@ impl ClientView {
 
     /// Whether the client may use `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+        self.settings.allows_grant(grant)
     }
 
     /// Whether `uri` is one of its redirect URIs, by exact string match.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris
-            .iter()
-            .any(|registered| registered == uri)
+        self.settings.has_redirect_uri(uri)
     }
 
     /// Whether `uri` is one of its post-logout redirect URIs, by exact string match.
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
-        self.post_logout_redirect_uris
-            .iter()
-            .any(|registered| registered == uri)
+        self.settings.has_post_logout_redirect_uri(uri)
     }
 
     /// Whether the client may ask for `scope`.
     pub fn allows_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|allowed| allowed == scope)
-    }
-
-    /// Replaces the settings with those of a `client.updated`.
-    fn set(&mut self, settings: ClientSettings) {
-        let ClientSettings {
-            name,
-            redirect_uris,
-            post_logout_redirect_uris,
-            grant_types,
-            token_endpoint_auth_method,
-            id_token_signed_response_alg,
-            scopes,
-            require_pkce,
-            jwks,
-        } = settings;
-        self.name = name;
-        self.redirect_uris = redirect_uris;
-        self.post_logout_redirect_uris = post_logout_redirect_uris;
-        self.grant_types = grant_types;
-        self.token_endpoint_auth_method = token_endpoint_auth_method;
-        self.id_token_signed_response_alg = id_token_signed_response_alg;
-        self.scopes = scopes;
-        self.require_pkce = require_pkce;
-        self.jwks = jwks;
+        self.settings.allows_scope(scope)
     }
 }
 
@@ -114,21 +76,7 @@ impl fmt::Debug for ClientView {
             .debug_struct("ClientView")
             .field("client_id", &self.client_id)
             .field("client_type", &self.client_type)
-            .field("name", &self.name)
-            .field("redirect_uris", &self.redirect_uris)
-            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
-            .field("grant_types", &self.grant_types)
-            .field(
-                "token_endpoint_auth_method",
-                &self.token_endpoint_auth_method,
-            )
-            .field(
-                "id_token_signed_response_alg",
-                &self.id_token_signed_response_alg,
-            )
-            .field("scopes", &self.scopes)
-            .field("require_pkce", &self.require_pkce)
-            .field("jwks", &self.jwks)
+            .field("settings", &self.settings)
             .field(
                 "secret_hash",
                 &self.secret_hash.as_ref().map(|_| "<redacted>"),
@@ -203,29 +151,10 @@ impl Clients {
             settings,
             secret_hash,
         } = decode::payload(event)?;
-        let ClientSettings {
-            name,
-            redirect_uris,
-            post_logout_redirect_uris,
-            grant_types,
-            token_endpoint_auth_method,
-            id_token_signed_response_alg,
-            scopes,
-            require_pkce,
-            jwks,
-        } = settings;
         let view = ClientView {
             client_id,
             client_type,
-            name,
-            redirect_uris,
-            post_logout_redirect_uris,
-            grant_types,
-            token_endpoint_auth_method,
-            id_token_signed_response_alg,
-            scopes,
-            require_pkce,
-            jwks,
+            settings,
             secret_hash,
             created_at: event.recorded_at,
             updated_at: event.recorded_at,
@@ -238,7 +167,7 @@ impl Clients {
     fn apply_updated(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         let settings: ClientSettings = decode::payload(event)?;
         if let Some(view) = self.existing(event)? {
-            view.set(settings);
+            view.settings = settings;
             view.updated_at = event.recorded_at;
         }
         Ok(())
@@ -300,7 +229,7 @@ impl<'de> Deserialize<'de> for Clients {
 #[cfg(test)]
 mod tests {
     use verity_domain::DomainEvent;
-    use verity_domain::client::{ClientEvent, stream};
+    use verity_domain::client::{ClientEvent, SigningAlgorithm, TokenEndpointAuthMethod, stream};
 
     use super::*;
 
@@ -363,7 +292,7 @@ mod tests {
     fn a_registered_client_is_found_by_id_with_every_field() {
         let clients = fold(&[recorded(1, "wiki", &registered("wiki", "Wiki"))]);
         let view = clients.get("wiki").unwrap();
-        assert_eq!(view.name, "Wiki");
+        assert_eq!(view.settings.name, "Wiki");
         assert_eq!(view.client_type, ClientType::Confidential);
         assert_eq!(view.secret_hash.as_deref(), Some(HASH));
         assert!(view.has_redirect_uri("https://wiki.example.org/callback"));
@@ -392,7 +321,7 @@ mod tests {
             ),
         ]);
         let view = clients.get("wiki").unwrap();
-        assert_eq!(view.name, "Team wiki");
+        assert_eq!(view.settings.name, "Team wiki");
         assert_eq!(view.secret_hash.as_deref(), Some(NEW_HASH));
         assert_eq!(view.secret_rotated_at, Some(at(3)));
         assert_eq!((view.created_at, view.updated_at), (at(1), at(3)));
@@ -455,6 +384,43 @@ mod tests {
         let debug = format!("{:?}", clients.get("wiki").unwrap());
         assert!(!debug.contains(HASH), "{debug}");
         assert!(debug.contains("<redacted>"));
+    }
+
+    /// A client as the view serialised it before it embedded [`ClientSettings`]: every
+    /// setting at the top level, `jwks` written out even when absent.
+    const SNAPSHOT_BEFORE_EMBEDDING: &str = r#"[{
+        "client_id": "wiki",
+        "client_type": "confidential",
+        "name": "Wiki",
+        "redirect_uris": ["https://wiki.example.org/callback"],
+        "post_logout_redirect_uris": ["https://wiki.example.org/"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "id_token_signed_response_alg": "RS256",
+        "scopes": ["openid", "profile"],
+        "require_pkce": false,
+        "jwks": null,
+        "secret_hash": "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        "created_at": "2026-11-28T10:01:00Z",
+        "updated_at": "2026-11-28T10:01:00Z",
+        "secret_rotated_at": null
+    }]"#;
+
+    #[test]
+    fn a_snapshot_from_before_the_view_embedded_its_settings_still_loads() {
+        let folded = fold(&[recorded(1, "wiki", &registered("wiki", "Wiki"))]);
+        let restored: Clients = serde_json::from_str(SNAPSHOT_BEFORE_EMBEDDING).unwrap();
+        assert_eq!(restored, folded);
+    }
+
+    #[test]
+    fn the_settings_stay_flat_in_snapshots() {
+        let folded = fold(&[recorded(1, "wiki", &registered("wiki", "Wiki"))]);
+        let mut before: serde_json::Value =
+            serde_json::from_str(SNAPSHOT_BEFORE_EMBEDDING).unwrap();
+        // The one difference: an absent `jwks` is now left out, as in the events.
+        before[0].as_object_mut().unwrap().remove("jwks");
+        assert_eq!(serde_json::to_value(&folded).unwrap(), before);
     }
 
     #[test]

@@ -239,8 +239,8 @@ macro_rules! expiring_backend {
     };
 }
 
-expiring_backend!(crate::SqliteStore);
-expiring_backend!(crate::PostgresStore);
+expiring_backend!(crate::sqlite::SqliteStore);
+expiring_backend!(crate::postgres::PostgresStore);
 
 /// How often `verity serve` purges expired entries.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -254,7 +254,7 @@ pub fn spawn_purge(store: Arc<dyn ExpiringStore>, every: Duration) -> tokio::tas
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match store.purge_expired(crate::recorded_now()).await {
+            match store.purge_expired(crate::clock::recorded_now()).await {
                 Ok(0) => {}
                 Ok(purged) => tracing::debug!(purged, "purged expired protocol state"),
                 Err(error) => tracing::warn!(%error, "could not purge expired protocol state"),

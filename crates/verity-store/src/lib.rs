@@ -10,6 +10,7 @@
 
 mod batch;
 pub mod chain;
+mod clock;
 mod expiring;
 mod migrations;
 mod postgres;
@@ -19,7 +20,6 @@ mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use verity_domain::{EventStore, ExpiringStore, SnapshotStore, StoreError};
 
 pub use expiring::{PURGE_EVERY, spawn_purge};
@@ -86,13 +86,6 @@ pub async fn open(location: &Location) -> Result<Arc<dyn Store>, StoreError> {
         Location::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
         Location::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
     })
-}
-
-/// The recording time of a batch, and the time of the periodic purge of expired entries:
-/// the one place the store reads the clock.
-#[allow(clippy::disallowed_methods)]
-fn recorded_now() -> DateTime<Utc> {
-    Utc::now()
 }
 
 #[cfg(test)]

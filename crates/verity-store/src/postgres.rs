@@ -51,7 +51,7 @@ impl BatchWriter for Writer {
             &mut Tx(&mut transaction),
             requests,
             metadata_json,
-            crate::recorded_now(),
+            crate::clock::recorded_now(),
         )
         .await?;
         sqlx::query("SELECT pg_notify($1, $2)")

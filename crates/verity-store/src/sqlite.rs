@@ -44,7 +44,7 @@ impl BatchWriter for Writer {
             &mut Tx(&mut transaction),
             requests,
             metadata_json,
-            crate::recorded_now(),
+            crate::clock::recorded_now(),
         )
         .await?;
         transaction.commit().await.map_err(crate::sql::map_error)?;

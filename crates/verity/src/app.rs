@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
 use verity_domain::{Actor, Context, ExecuteError, StoreError, execute, load};
@@ -106,9 +105,9 @@ pub async fn bootstrap(store: &dyn Store, config: &Config) -> anyhow::Result<()>
         ..cli_context()
     };
     let command = InstanceCommand::Initialize {
-        instance_id: Uuid::new_v4(),
+        instance_id: verity_oidc::random::uuid(),
         name: config.instance.name.clone(),
-        default_org_id: Uuid::new_v4(),
+        default_org_id: verity_oidc::random::uuid(),
     };
     match execute::<Instance>(store, verity_domain::instance::STREAM, &command, &context).await {
         Ok(_) | Err(ExecuteError::Rejected(InstanceError::AlreadyInitialized)) => {}

@@ -105,32 +105,6 @@ pub enum BenchCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// Complete sign-ins per second against a running server: the authorization request,
-    /// the password form and the code form, as a browser posts them (no browser). Each
-    /// person of `--people` signs in once.
-    Signin {
-        /// The server's issuer URL.
-        #[arg(long)]
-        issuer: String,
-        /// A client registered with `--redirect-uri`.
-        #[arg(long)]
-        client_id: String,
-        /// Its redirect URI.
-        #[arg(long)]
-        redirect_uri: String,
-        /// The file `bench people` wrote.
-        #[arg(long)]
-        people: std::path::PathBuf,
-        /// Sign-ins in flight at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// Sign-ins before this many seconds are not counted.
-        #[arg(long, default_value_t = 3)]
-        warmup: u64,
-        /// How long to measure after the warm-up.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-    },
     /// Argon2id verifications per second (OWASP parameters, the ones sign-in uses) on
     /// `--threads` threads.
     Argon2 {

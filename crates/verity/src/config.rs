@@ -38,6 +38,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// The OpenID Connect protocol.
     pub oidc: OidcConfig,
+    /// SSO sessions.
+    pub sessions: SessionsConfig,
 }
 
 /// `[server]`
@@ -205,13 +207,39 @@ pub struct OidcConfig {
     /// The algorithm access tokens (RFC 9068 JWTs) are signed with. ID tokens use each
     /// client's own algorithm.
     pub access_token_alg: SigningAlgorithm,
+    /// Seconds an authorization code lives (1 to 60).
+    pub code_lifetime_seconds: u32,
+    /// Seconds an access token lives.
+    pub access_token_lifetime_seconds: u32,
+    /// Seconds an ID token lives.
+    pub id_token_lifetime_seconds: u32,
+    /// Days a refresh token (and its grant) lives.
+    pub refresh_token_lifetime_days: u32,
 }
 
 impl Default for OidcConfig {
     fn default() -> Self {
         Self {
             access_token_alg: SigningAlgorithm::RS256,
+            code_lifetime_seconds: 60,
+            access_token_lifetime_seconds: 300,
+            id_token_lifetime_seconds: 300,
+            refresh_token_lifetime_days: 30,
         }
+    }
+}
+
+/// `[sessions]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Hours an SSO session lives from the sign-in that started it.
+    pub lifetime_hours: u32,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self { lifetime_hours: 12 }
     }
 }
 
@@ -308,6 +336,8 @@ pub struct SignInConfig {
     pub ip_window_minutes: u32,
     /// Minutes sign-in from the address stays locked.
     pub ip_lock_minutes: u32,
+    /// Minutes a sign-in may take, from the authorization request to its last step.
+    pub login_minutes: u32,
 }
 
 impl Default for SignInConfig {
@@ -316,6 +346,7 @@ impl Default for SignInConfig {
             ip_max_failures: 100,
             ip_window_minutes: 15,
             ip_lock_minutes: 15,
+            login_minutes: 10,
         }
     }
 }
@@ -474,6 +505,7 @@ impl Config {
             config.smtp.password = None;
         }
         config.check_mail_and_passwords()?;
+        config.check_lifetimes()?;
         config.server.trusted_proxies()?;
         if config.store.database_url.as_deref() == Some("") {
             config.store.database_url = None;
@@ -513,6 +545,73 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Lifetimes that parse but cannot work: none may be zero, and a code lives at most a
+    /// minute (RFC 6749 4.1.2 asks for short-lived codes).
+    fn check_lifetimes(&self) -> Result<(), ConfigError> {
+        let oidc = &self.oidc;
+        let lifetimes = [
+            ("[oidc] code_lifetime_seconds", oidc.code_lifetime_seconds),
+            (
+                "[oidc] access_token_lifetime_seconds",
+                oidc.access_token_lifetime_seconds,
+            ),
+            (
+                "[oidc] id_token_lifetime_seconds",
+                oidc.id_token_lifetime_seconds,
+            ),
+            (
+                "[oidc] refresh_token_lifetime_days",
+                oidc.refresh_token_lifetime_days,
+            ),
+            ("[sessions] lifetime_hours", self.sessions.lifetime_hours),
+            ("[sign_in] login_minutes", self.sign_in.login_minutes),
+        ];
+        if let Some((key, _)) = lifetimes.iter().find(|(_, value)| *value == 0) {
+            return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
+        }
+        if oidc.code_lifetime_seconds > 60 {
+            return Err(ConfigError::Invalid(format!(
+                "[oidc] code_lifetime_seconds must be at most 60, not {}",
+                oidc.code_lifetime_seconds
+            )));
+        }
+        Ok(())
+    }
+
+    /// The engine's settings for a server whose issuer is `issuer`.
+    pub fn engine_settings(&self, issuer: &str) -> anyhow::Result<verity_oidc::Settings> {
+        let seconds = |value: u32| chrono::Duration::seconds(i64::from(value));
+        Ok(verity_oidc::Settings {
+            code_lifetime: seconds(self.oidc.code_lifetime_seconds),
+            access_token_lifetime: seconds(self.oidc.access_token_lifetime_seconds),
+            id_token_lifetime: seconds(self.oidc.id_token_lifetime_seconds),
+            refresh_token_lifetime: chrono::Duration::days(i64::from(
+                self.oidc.refresh_token_lifetime_days,
+            )),
+            session_lifetime: chrono::Duration::hours(i64::from(self.sessions.lifetime_hours)),
+            login_lifetime: chrono::Duration::minutes(i64::from(self.sign_in.login_minutes)),
+            access_token_alg: self.oidc.access_token_alg,
+            password_min_length: self.passwords.min_length,
+            pwned: self.pwned_passwords()?,
+            password_limit: self.passwords.lockout(),
+            progressive_delay: self.passwords.delay(),
+            mfa_limit: self.mfa.lockout(),
+            device_trust: self.mfa.trusted_device_lifetime(),
+            ip_limit: self.sign_in.ip_lockout(),
+            ..verity_oidc::Settings::new(issuer, self.instance.name.clone())
+        })
+    }
+
+    /// The online breach check, when `[passwords] hibp_url` is set.
+    fn pwned_passwords(&self) -> anyhow::Result<Option<verity_oidc::pwned::PwnedPasswords>> {
+        let url = self.passwords.hibp_url.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        let timeout = std::time::Duration::from_millis(self.passwords.hibp_timeout_ms);
+        Ok(Some(verity_oidc::pwned::PwnedPasswords::new(url, timeout)?))
     }
 
     /// The address people are sent to sign in: `[users] sign_in_url`, else the public URL.

@@ -9,7 +9,6 @@ use std::time::Duration;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use uuid::Uuid;
 use verity_oidc::mail::{Delivered, MailError, Mailer, OutgoingMail};
 
 use crate::config::{Config, SmtpTls};
@@ -151,7 +150,7 @@ impl Mailer for OutboxMailer {
         let name = format!(
             "{}-{}.eml",
             crate::app::now().format("%Y%m%dT%H%M%SZ"),
-            Uuid::new_v4()
+            verity_oidc::random::uuid()
         );
         let path = self.dir.join(name);
         let written = path.clone();

@@ -17,6 +17,7 @@ use verity_oidc::credentials::hash_password;
 use verity_oidc::mfa::{
     TotpSecret, generate_recovery_codes, recovery_code_hashes, seal_totp_secret,
 };
+use verity_oidc::random::{crypto_rng as rng, uuid as new_id};
 use verity_testkit::oauth::{Client as Credentials, ClientAuth};
 use verity_testkit::steps::{APP_NAME, CHOSEN_PASSWORD};
 use verity_testkit::{Authorization, Person};
@@ -28,12 +29,6 @@ pub const REDIRECT_URI: &str = "https://app.example/callback";
 
 /// Where the test clients are returned to after a logout.
 pub const POST_LOGOUT_URI: &str = "https://app.example/signed-out";
-
-/// The fixtures' random values. They are test data, not secrets of a server.
-#[allow(clippy::disallowed_methods)]
-fn rng() -> rand::rngs::ThreadRng {
-    rand::rng()
-}
 
 /// A registered client and what its developer knows.
 #[derive(Debug, Clone)]
@@ -117,7 +112,7 @@ impl ClientSpec {
 impl TestApp {
     /// Creates an organization; returns its id.
     pub async fn organization(&self, name: &str) -> Uuid {
-        let org_id = Uuid::new_v4();
+        let org_id = new_id();
         let command = OrganizationCommand::Create {
             org_id,
             name: name.to_owned(),
@@ -164,9 +159,7 @@ impl TestApp {
     pub async fn enrolled_person(&self, email: &str) -> Person {
         let person = self.person_with_password(email).await;
         let user_id = self.user_id(email);
-        let mut bytes = [0u8; 20];
-        rand::Rng::fill_bytes(&mut rng(), &mut bytes);
-        let secret = TotpSecret::from_bytes(bytes);
+        let secret = TotpSecret::generate(&mut rng());
         let codes = generate_recovery_codes(&mut rng());
         let command = MfaCommand::EnrollTotp {
             app_name: APP_NAME.to_owned(),
@@ -200,7 +193,7 @@ impl TestApp {
     }
 
     async fn create_person(&self, email: &str, valid_for: Duration) -> Person {
-        let user_id = Uuid::new_v4();
+        let user_id = new_id();
         let temporary = verity_oidc::credentials::generate_temporary_password(&mut rng());
         let command = UserCommand::Create {
             user_id,

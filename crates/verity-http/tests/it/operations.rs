@@ -3,11 +3,11 @@
 
 use std::net::IpAddr;
 
-use verity_http::{Settings, TrustedProxies};
+use verity_http::TrustedProxies;
 use verity_oidc::limits::FailureLimit;
 use verity_testkit::{Device, Page, Step};
 
-use crate::support::{PEER, TestApp};
+use crate::support::{PEER, Settings, TestApp};
 
 const IP_LOCKED: &str = "Too many failed sign-ins from your network. Try again later.";
 
@@ -45,7 +45,7 @@ async fn every_answer_carries_the_security_headers() {
 fn network_lock_after(failures: u64, proxies: &[&str]) -> impl FnOnce(&mut Settings) {
     let proxies = TrustedProxies::parse(proxies).unwrap();
     move |settings| {
-        settings.ip_limit = FailureLimit::client_ip(
+        settings.engine.ip_limit = FailureLimit::client_ip(
             failures,
             chrono::Duration::minutes(15),
             chrono::Duration::minutes(15),
@@ -166,7 +166,7 @@ fn sample(exposition: &str, series: &str) -> f64 {
 #[tokio::test]
 async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     let app = TestApp::start_with(|settings| {
-        settings.mfa_limit = FailureLimit::mfa(
+        settings.engine.mfa_limit = FailureLimit::mfa(
             2,
             chrono::Duration::minutes(15),
             chrono::Duration::minutes(15),

@@ -3,13 +3,13 @@
 //! the code.
 
 use serde_json::json;
-use verity_http::Settings;
+
 use verity_oidc::limits::FailureLimit;
 use verity_testkit::steps::APP_NAME;
 use verity_testkit::totp::Authenticator;
 use verity_testkit::{Device, Step};
 
-use crate::support::{TestApp, id_token_claims};
+use crate::support::{Settings, TestApp, id_token_claims};
 
 const WRONG_CODE: &str = "That code is not correct. Enter the current code from your app.";
 const WRONG_RECOVERY_CODE: &str = "That recovery code is not valid or was already used.";
@@ -148,7 +148,7 @@ async fn a_code_works_once_and_a_wrong_code_is_said_to_be_wrong() {
 /// Settings where `failures` wrong codes lock a person's code step.
 fn code_lock_after(failures: u64) -> impl FnOnce(&mut Settings) {
     move |settings| {
-        settings.mfa_limit = FailureLimit::mfa(
+        settings.engine.mfa_limit = FailureLimit::mfa(
             failures,
             chrono::Duration::minutes(15),
             chrono::Duration::minutes(15),

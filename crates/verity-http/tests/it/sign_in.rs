@@ -2,13 +2,12 @@
 //! expired accounts, a temporary password that must be replaced under the policy, the
 //! per-account lock, and forms that are forged, replayed or too late.
 
-use verity_http::Settings;
 use verity_oidc::limits::{FailureLimit, ProgressiveDelay};
 use verity_testkit::steps::CHOSEN_PASSWORD;
 use verity_testkit::{Page, Step};
 
 use crate::fixtures::RegisteredClient;
-use crate::support::{PEER, TestApp};
+use crate::support::{PEER, Settings, TestApp};
 
 const BAD_CREDENTIALS: &str = "The email or password is not correct.";
 
@@ -204,12 +203,12 @@ async fn a_temporary_password_must_be_replaced_by_one_the_policy_accepts() {
 /// the progressive delay (unit-tested in verity-oidc) so the test need not wait for it.
 fn password_lock_after(failures: u64) -> impl FnOnce(&mut Settings) {
     move |settings| {
-        settings.password_limit = FailureLimit::passwords(
+        settings.engine.password_limit = FailureLimit::passwords(
             failures,
             chrono::Duration::minutes(15),
             chrono::Duration::minutes(15),
         );
-        settings.progressive_delay = ProgressiveDelay {
+        settings.engine.progressive_delay = ProgressiveDelay {
             after_failures: 1000,
             ..ProgressiveDelay::default()
         };
@@ -364,7 +363,10 @@ async fn a_finished_transaction_cannot_be_replayed_and_an_unknown_one_is_too_lat
 
 #[tokio::test]
 async fn a_transaction_expires() {
-    let app = TestApp::start_with(|settings| settings.login_lifetime = 1).await;
+    let app = TestApp::start_with(|settings| {
+        settings.engine.login_lifetime = chrono::Duration::seconds(1)
+    })
+    .await;
     let client = app.confidential_client().await;
     let ada = app.enrolled_person("ada@example.org").await;
     let mut browser = app.browser();

@@ -18,7 +18,8 @@ use tower::ServiceExt;
 use uuid::Uuid;
 use verity_domain::key::SigningKey;
 use verity_domain::{Actor, Context, RecordedEvent, execute};
-use verity_http::{AppState, Metrics, Pages, Settings, router};
+use verity_http::{AppState, TrustedProxies, router};
+use verity_oidc::Engine;
 use verity_oidc::credentials::Hashing;
 use verity_oidc::keys::{GeneratedKey, MasterKey, SharedKeyRing, SigningAlgorithm};
 use verity_projection::{Projector, ReadModels};
@@ -37,6 +38,18 @@ pub const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
 /// A master key for every test app (base64 of 32 bytes): the signing keys, made once per
 /// test process, are encrypted under it.
 const MASTER_KEY: &str = "dGhlLW1hc3Rlci1rZXktb2YtdGhlLWh0dHAtdGVzdCE=";
+
+/// What a test may change before the app starts: the engine's settings (lifetimes,
+/// limits) and the doors' (trusted proxies, metrics), as `verity serve` would take them
+/// from the configuration.
+pub struct Settings {
+    /// The engine's.
+    pub engine: verity_oidc::Settings,
+    /// Whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Whether `GET /metrics` answers.
+    pub metrics: bool,
+}
 
 /// One Verity, in process, on a fresh store.
 pub struct TestApp {
@@ -68,7 +81,11 @@ impl TestApp {
             .await
             .unwrap();
         let master = MasterKey::from_base64(MASTER_KEY).unwrap();
-        let mut settings = Settings::new(ISSUER, INSTANCE);
+        let mut settings = Settings {
+            engine: verity_oidc::Settings::new(ISSUER, INSTANCE),
+            trusted_proxies: TrustedProxies::default(),
+            metrics: true,
+        };
         adjust(&mut settings);
         let mut app = Self {
             router: Router::new(),
@@ -172,16 +189,19 @@ pub fn now() -> DateTime<Utc> {
 /// What every handler may use, as `verity serve` builds it (crates/verity/src/commands/
 /// serve.rs), over the test app's store.
 fn app_state(app: &TestApp, settings: Settings) -> AppState {
-    AppState {
+    let engine = Engine {
         store: app.store.clone(),
         expiring: app.store.clone(),
         projector: app.projector.clone(),
         keys: Arc::new(SharedKeyRing::new(app.master.clone())),
-        settings: Arc::new(settings),
-        pages: Arc::new(Pages::new(INSTANCE).unwrap()),
         hashing: Hashing::new(2),
-        metrics: Arc::new(Metrics::new()),
-    }
+        settings: Arc::new(settings.engine),
+    };
+    let doors = verity_http::Settings {
+        trusted_proxies: settings.trusted_proxies,
+        metrics: settings.metrics,
+    };
+    AppState::new(engine, doors).unwrap()
 }
 
 /// One signing key per algorithm, generated once per test process (RSA takes a while)

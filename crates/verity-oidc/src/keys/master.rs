@@ -11,7 +11,10 @@ use josekit::jwe::{self, JweHeader};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::*;
+use super::error::{KeyError, quoted};
+
+/// Length of the master key: 256 bits, for AES-256-GCM.
+pub const MASTER_KEY_LEN: usize = 32;
 
 /// The JWE `enc` of encrypted private keys.
 const CONTENT_ENCRYPTION: &str = "A256GCM";
@@ -74,9 +77,16 @@ impl MasterKey {
         } else {
             STANDARD_NO_PAD.decode(text)
         }
-        .map_err(|error| KeyError::InvalidMasterKey(error.to_string()))?;
+        .map_err(|error| {
+            KeyError::InvalidMasterKey(format!(
+                "not base64 ({error}); {MASTER_KEY_LEN} bytes expected"
+            ))
+        })?;
         let bytes: [u8; MASTER_KEY_LEN] = decoded.try_into().map_err(|decoded: Vec<u8>| {
-            KeyError::InvalidMasterKey(format!("got {} bytes", decoded.len()))
+            KeyError::InvalidMasterKey(format!(
+                "{MASTER_KEY_LEN} bytes expected, got {}",
+                decoded.len()
+            ))
         })?;
         Ok(Self::from_bytes(bytes))
     }
@@ -115,7 +125,7 @@ impl MasterKey {
         // Written in full to a private temporary file, then linked into place: the link
         // fails if another process created the file meanwhile, and nobody ever reads a
         // half-written key.
-        let temporary = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+        let temporary = path.with_extension(format!("tmp-{}", crate::random::uuid().simple()));
         let written = write_private_file(&temporary, format!("{}\n", key.to_base64()).as_bytes())
             .and_then(|()| std::fs::hard_link(&temporary, path));
         let _ = std::fs::remove_file(&temporary);
@@ -295,5 +305,5 @@ fn encrypted_under(encrypted: &str) -> Option<String> {
     let header = URL_SAFE_NO_PAD.decode(header).ok()?;
     let header: Map<String, Value> = serde_json::from_slice(&header).ok()?;
     let kid = header.get("kid")?.as_str()?;
-    Some(kid.chars().take(MAX_QUOTED_KID).collect())
+    Some(quoted(kid))
 }

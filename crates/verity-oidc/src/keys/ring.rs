@@ -16,12 +16,11 @@ use verity_projection::{KeyState, KeyView, Keys};
 
 use crate::signers::{Ed25519Signer, Es256Signer};
 
-use super::*;
+use super::error::{KeyError, quoted};
+use super::master::{MasterKey, decrypt_private_key};
 
 /// Public members copied into a JWKS entry; nothing else can leak through.
 const PUBLIC_JWK_MEMBERS: [&str; 9] = ["kty", "use", "alg", "kid", "crv", "x", "y", "n", "e"];
-/// Longest key id quoted back in an error (key ids in tokens are attacker-chosen).
-pub(super) const MAX_QUOTED_KID: usize = 64;
 
 /// A verifier and the JWKS entry of each key.
 fn verifiers(keys: &[&KeyView]) -> Result<(HashMap<String, PublishedKey>, Vec<Value>), KeyError> {
@@ -192,12 +191,12 @@ impl KeyRing {
         let key = self
             .verifiers
             .get(kid)
-            .ok_or_else(|| KeyError::UnknownKid(kid.chars().take(MAX_QUOTED_KID).collect()))?;
+            .ok_or_else(|| KeyError::UnknownKid(quoted(kid)))?;
         if alg != key.alg.as_str() {
             return Err(KeyError::AlgMismatch {
                 kid: kid.to_owned(),
                 expected: key.alg,
-                found: alg.chars().take(MAX_QUOTED_KID).collect(),
+                found: quoted(alg),
             });
         }
         let (payload, _) = jws::deserialize_compact(token, key.verifier.as_ref())

@@ -12,7 +12,14 @@ use verity_domain::key::SigningAlgorithm;
 use verity_domain::key::{SigningKeyCommand, stream};
 use verity_projection::{KeyState, Keys};
 
-use super::*;
+use super::error::KeyError;
+use super::master::{MasterKey, encrypt_private_key};
+
+/// Bits of the RSA keys generated for RS256.
+pub const RSA_BITS: u32 = 2048;
+
+/// Default time a retired key stays in the JWKS.
+pub const DEFAULT_GRACE: Duration = Duration::hours(24);
 
 /// A key pair just generated: what `key.generated` records.
 #[derive(Clone, PartialEq, Eq)]
@@ -52,7 +59,7 @@ impl fmt::Debug for GeneratedKey {
 
 /// A fresh key id: 32 random hex digits.
 pub fn new_kid() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    crate::random::uuid().simple().to_string()
 }
 
 /// Generates a key pair for `alg` (RSA 2048, P-256 or Ed25519) and encrypts its private

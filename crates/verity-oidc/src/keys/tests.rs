@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::Duration;
+
 use serde_json::json;
 use verity_domain::key::{KeyGenerated, SigningKey, SigningKeyCommand, SigningKeyEvent};
 use verity_domain::{Actor, Aggregate, Context, DomainEvent, RecordedEvent};

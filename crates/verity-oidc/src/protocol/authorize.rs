@@ -171,7 +171,7 @@ fn validate_rest(params: &Params, client: &ClientView) -> Result<AuthorizationRe
             pkce::validate_challenge(challenge, params.get("code_challenge_method"))?;
             Some(challenge.to_owned())
         }
-        None if client.is_public() || client.require_pkce => {
+        None if client.is_public() || client.settings.require_pkce => {
             return Err(OAuthError::invalid_request(
                 "PKCE is required: send code_challenge with code_challenge_method=S256",
             ));

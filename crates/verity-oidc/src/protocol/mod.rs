@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod error;
 pub mod params;
 pub mod pkce;
+pub mod response;
 pub mod tokens;
 
 pub use error::OAuthError;

@@ -222,6 +222,86 @@ async fn an_unreadable_or_future_snapshot_is_thrown_away() {
     }
 }
 
+/// Saves a snapshot of the read models over an org and a client, then lets `change` edit
+/// its JSON and stores it again; returns the snapshot's position.
+async fn edited_snapshot(test: &TestStore, change: impl FnOnce(&mut serde_json::Value)) -> u64 {
+    test.create_org("Acme").await;
+    test.register_client("wiki").await;
+    let projector = Projector::<ReadModels>::start(test.events(), test.snapshots())
+        .await
+        .unwrap();
+    projector.save_snapshot().await.unwrap();
+    drop(projector);
+    let mut snapshot = test
+        .snapshots()
+        .load_snapshot(ReadModels::NAME)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut state: serde_json::Value = serde_json::from_slice(&snapshot.data).unwrap();
+    change(&mut state);
+    snapshot.data = serde_json::to_vec(&state).unwrap();
+    let position = snapshot.position;
+    test.snapshots().save_snapshot(snapshot).await.unwrap();
+    position
+}
+
+#[tokio::test]
+async fn a_snapshot_with_clients_as_the_previous_code_wrote_them_is_used() {
+    let test = TestStore::new().await;
+    // Before `ClientView` embedded `ClientSettings`, an absent JWK Set was written out.
+    let position = edited_snapshot(&test, |state| {
+        let client = state["clients"][0].as_object_mut().unwrap();
+        assert!(
+            client
+                .insert("jwks".into(), serde_json::Value::Null)
+                .is_none()
+        );
+    })
+    .await;
+
+    let restarted = Projector::<ReadModels>::start(test.events(), test.snapshots())
+        .await
+        .unwrap();
+
+    assert_eq!(restarted.started_from(), position);
+    let (rebuilt, _) = rebuild::<ReadModels>(test.events().as_ref(), |_| {})
+        .await
+        .unwrap();
+    assert!(restarted.read(|live| *live == rebuilt));
+}
+
+#[tokio::test]
+async fn a_snapshot_whose_clients_cannot_be_read_is_rebuilt_from_the_log() {
+    let test = TestStore::new().await;
+    // The client in a shape this code does not read (its settings nested instead of
+    // flat), at the current version: as a snapshot written by other code would be.
+    edited_snapshot(&test, |state| {
+        let client = state["clients"][0].as_object_mut().unwrap();
+        let name = client.remove("name").unwrap();
+        client.insert("settings".into(), serde_json::json!({ "name": name }));
+        assert!(serde_json::from_value::<ReadModels>(state.clone()).is_err());
+    })
+    .await;
+
+    let restarted = Projector::<ReadModels>::start(test.events(), test.snapshots())
+        .await
+        .unwrap();
+
+    assert_eq!(restarted.started_from(), 0);
+    let name = restarted.read(|models| {
+        models
+            .clients
+            .get("wiki")
+            .map(|view| view.settings.name.clone())
+    });
+    assert_eq!(name.as_deref(), Some("Client wiki"));
+    let (rebuilt, _) = rebuild::<ReadModels>(test.events().as_ref(), |_| {})
+        .await
+        .unwrap();
+    assert!(restarted.read(|live| *live == rebuilt));
+}
+
 #[tokio::test]
 async fn snapshots_are_saved_as_events_are_folded() {
     let test = TestStore::new().await;

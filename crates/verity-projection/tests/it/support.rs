@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 use uuid::Uuid;
+use verity_domain::client::{
+    Client, ClientCommand, ClientSettings, ClientType, GrantType, SigningAlgorithm,
+    TokenEndpointAuthMethod,
+};
 use verity_domain::organization::{Organization, OrganizationCommand};
 use verity_domain::user::{User, UserCommand};
 use verity_domain::{
@@ -22,6 +26,10 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A placeholder that has the form of an Argon2id PHC hash, which is all the domain checks.
 pub const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+
+/// A client secret's hash as the domain stores it (`sha256:` and 64 hex digits).
+pub const SECRET_HASH: &str =
+    "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 
 /// The one context every test command runs in.
 pub fn context() -> Context {
@@ -82,6 +90,36 @@ impl TestStore {
     /// Creates a user; returns their id and the position of `user.created`.
     pub async fn create_user(&self, org_id: Uuid, email: &str) -> (Uuid, u64) {
         create_user(self.store.as_ref(), org_id, email).await
+    }
+
+    /// Registers a confidential web client with a secret; returns the position of
+    /// `client.registered`.
+    pub async fn register_client(&self, client_id: &str) -> u64 {
+        let command = ClientCommand::Register {
+            client_id: client_id.into(),
+            client_type: ClientType::Confidential,
+            settings: ClientSettings {
+                name: format!("Client {client_id}"),
+                redirect_uris: vec![format!("https://{client_id}.example.org/callback")],
+                post_logout_redirect_uris: Vec::new(),
+                grant_types: vec![GrantType::AuthorizationCode],
+                token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+                id_token_signed_response_alg: SigningAlgorithm::RS256,
+                scopes: vec!["openid".into()],
+                require_pkce: false,
+                jwks: None,
+            },
+            secret_hash: Some(SECRET_HASH.into()),
+        };
+        execute::<Client>(
+            self.store.as_ref(),
+            &verity_domain::client::stream(client_id),
+            &command,
+            &context(),
+        )
+        .await
+        .unwrap()
+        .position
     }
 
     /// Appends an event the domain does not write (yet), or a broken one.

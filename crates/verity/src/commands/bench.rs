@@ -28,27 +28,6 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         BenchCommand::People { org, users, out } => {
             super::bench_signin::people(config, &org, users, &out).await
         }
-        BenchCommand::Signin {
-            issuer,
-            client_id,
-            redirect_uri,
-            people,
-            concurrency,
-            warmup,
-            seconds,
-        } => {
-            let target = super::bench_signin::Target {
-                issuer,
-                client_id,
-                redirect_uri,
-            };
-            let run = super::bench_signin::Run {
-                concurrency,
-                warmup: Duration::from_secs(warmup),
-                measure: Duration::from_secs(seconds),
-            };
-            super::bench_signin::signin(target, &people, run).await
-        }
         BenchCommand::Argon2 { threads, seconds } => {
             super::bench_signin::argon2(threads, Duration::from_secs(seconds)).await
         }
@@ -76,7 +55,7 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
         .map(|writer| {
             let store = store.clone();
             let appended = appended.clone();
-            let stream = format!("bench-{}-{writer}", Uuid::new_v4());
+            let stream = format!("bench-{}-{writer}", verity_oidc::random::uuid());
             tokio::spawn(async move {
                 let event = OrganizationEvent::Created(OrganizationCreated {
                     org_id: Uuid::nil(),
@@ -112,7 +91,7 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
 async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
-    let orgs: Vec<Uuid> = (0..10).map(|_| Uuid::new_v4()).collect();
+    let orgs: Vec<Uuid> = (0..10).map(|_| verity_oidc::random::uuid()).collect();
     for (index, org_id) in orgs.iter().enumerate() {
         let event = OrganizationEvent::Created(OrganizationCreated {
             org_id: *org_id,
@@ -138,7 +117,7 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
                     if index >= users {
                         return anyhow::Ok(());
                     }
-                    let user_id = Uuid::new_v4();
+                    let user_id = verity_oidc::random::uuid();
                     let org_id = orgs.get((index % 10) as usize).copied().unwrap_or_default();
                     let email = Email::parse(&format!("user{index}@bench.example.org"))?;
                     let created = UserEvent::Created(UserCreated {
@@ -266,7 +245,7 @@ async fn sign(config: Config, alg: AlgorithmChoice, seconds: u64) -> anyhow::Res
         let (count, elapsed) = tokio::task::spawn_blocking(move || {
             let issued_at = now().timestamp();
             let serde_json::Value::Object(mut claims) = serde_json::json!({
-                "iss": "https://id.example.org", "sub": Uuid::new_v4(), "aud": "https://api.example.org",
+                "iss": "https://id.example.org", "sub": verity_oidc::random::uuid(), "aud": "https://api.example.org",
                 "client_id": "bench-client", "scope": "openid profile email",
                 "iat": issued_at, "exp": issued_at + 300,
             }) else {

@@ -73,7 +73,7 @@ async fn create(app: &App, args: ClientCreateArgs, json: bool) -> anyhow::Result
     } else {
         println!(
             "created {} client {} ({})",
-            view.client_type, view.name, view.token_endpoint_auth_method
+            view.client_type, view.settings.name, view.settings.token_endpoint_auth_method
         );
         println!("client_id: {client_id}");
         print_secret(secret.as_deref());
@@ -105,10 +105,10 @@ fn list(app: &App, json: bool) -> anyhow::Result<ExitCode> {
             println!(
                 "{}  {}  {}  {}  {}",
                 view.client_id,
-                view.name,
+                view.settings.name,
                 view.client_type,
-                view.token_endpoint_auth_method,
-                join(&view.grant_types)
+                view.settings.token_endpoint_auth_method,
+                join(&view.settings.grant_types)
             );
         }
     }
@@ -122,25 +122,25 @@ fn show(app: &App, client_id: &str, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("client_id: {}", view.client_id);
-    println!("name: {}", view.name);
+    println!("name: {}", view.settings.name);
     println!("type: {}", view.client_type);
-    println!("redirect_uris: {}", view.redirect_uris.join(" "));
+    println!("redirect_uris: {}", view.settings.redirect_uris.join(" "));
     println!(
         "post_logout_redirect_uris: {}",
-        view.post_logout_redirect_uris.join(" ")
+        view.settings.post_logout_redirect_uris.join(" ")
     );
-    println!("grant_types: {}", join(&view.grant_types));
+    println!("grant_types: {}", join(&view.settings.grant_types));
     println!(
         "token_endpoint_auth_method: {}",
-        view.token_endpoint_auth_method
+        view.settings.token_endpoint_auth_method
     );
     println!(
         "id_token_signed_response_alg: {}",
-        view.id_token_signed_response_alg
+        view.settings.id_token_signed_response_alg
     );
-    println!("scopes: {}", view.scopes.join(" "));
-    println!("require_pkce: {}", view.require_pkce);
-    if let Some(jwks) = &view.jwks {
+    println!("scopes: {}", view.settings.scopes.join(" "));
+    println!("require_pkce: {}", view.settings.require_pkce);
+    if let Some(jwks) = &view.settings.jwks {
         println!("jwks: {jwks}");
     }
     let secret = match (&view.secret_hash, view.secret_rotated_at) {
@@ -226,16 +226,16 @@ fn print_secret(secret: Option<&str>) {
 fn describe(view: &ClientView) -> serde_json::Value {
     serde_json::json!({
         "client_id": view.client_id,
-        "name": view.name,
+        "name": view.settings.name,
         "client_type": view.client_type,
-        "redirect_uris": view.redirect_uris,
-        "post_logout_redirect_uris": view.post_logout_redirect_uris,
-        "grant_types": view.grant_types,
-        "token_endpoint_auth_method": view.token_endpoint_auth_method,
-        "id_token_signed_response_alg": view.id_token_signed_response_alg,
-        "scopes": view.scopes,
-        "require_pkce": view.require_pkce,
-        "jwks": view.jwks,
+        "redirect_uris": view.settings.redirect_uris,
+        "post_logout_redirect_uris": view.settings.post_logout_redirect_uris,
+        "grant_types": view.settings.grant_types,
+        "token_endpoint_auth_method": view.settings.token_endpoint_auth_method,
+        "id_token_signed_response_alg": view.settings.id_token_signed_response_alg,
+        "scopes": view.settings.scopes,
+        "require_pkce": view.settings.require_pkce,
+        "jwks": view.settings.jwks,
         "has_secret": view.secret_hash.is_some(),
         "secret_rotated_at": view.secret_rotated_at,
         "created_at": view.created_at,

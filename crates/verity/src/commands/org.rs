@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use uuid::Uuid;
 use verity_domain::organization::{self, Organization, OrganizationCommand};
 use verity_domain::{StoreError, execute};
 
@@ -13,7 +12,7 @@ use crate::cli::OrgCommand;
 pub(super) async fn run(command: OrgCommand, app: App, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         OrgCommand::Create { name } => {
-            let org_id = Uuid::new_v4();
+            let org_id = verity_oidc::random::uuid();
             let command = OrganizationCommand::Create {
                 org_id,
                 name: name.clone(),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use verity_http::{AppState, Pages, Settings, router};
+use verity_http::{AppState, router};
 
 use crate::app::App;
 use crate::config::Config;
@@ -33,28 +33,19 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(keys = ?signing, master_key_id = key_ring.master().id(), "signing keys ready");
     // Expired protocol state already reads as absent; purging keeps the table small.
     let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
-    let state = AppState {
+    let engine = verity_oidc::Engine {
         store: app.store.clone(),
         expiring: app.store.clone(),
         projector: app.projector.clone(),
         keys: key_ring.clone(),
-        settings: Arc::new(Settings {
-            access_token_alg: app.config.oidc.access_token_alg,
-            password_min_length: app.config.passwords.min_length,
-            pwned: pwned_passwords(&app.config)?,
-            password_limit: app.config.passwords.lockout(),
-            progressive_delay: app.config.passwords.delay(),
-            mfa_limit: app.config.mfa.lockout(),
-            device_trust_days: i64::from(app.config.mfa.trusted_device_days),
-            ip_limit: app.config.sign_in.ip_lockout(),
-            trusted_proxies: app.config.server.trusted_proxies()?,
-            metrics: app.config.server.metrics,
-            ..Settings::new(issuer.clone(), app.config.instance.name.clone())
-        }),
-        pages: Arc::new(Pages::new(app.config.instance.name.clone())?),
         hashing: verity_oidc::credentials::Hashing::for_this_machine(),
-        metrics: Arc::new(verity_http::Metrics::new()),
+        settings: Arc::new(app.config.engine_settings(&issuer)?),
     };
+    let settings = verity_http::Settings {
+        trusted_proxies: app.config.server.trusted_proxies()?,
+        metrics: app.config.server.metrics,
+    };
+    let state = AppState::new(engine, settings)?;
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
     // Tests (and scripts) that start the server on port 0 read the address from here.
     println!("Verity listening on http://{address} (issuer {issuer})");
@@ -94,14 +85,4 @@ async fn shutdown_signal() {
         let _ = interrupt.await;
     }
     tracing::info!("shutting down");
-}
-
-/// The online breach check, when `[passwords] hibp_url` is set.
-fn pwned_passwords(config: &Config) -> anyhow::Result<Option<verity_oidc::pwned::PwnedPasswords>> {
-    let url = config.passwords.hibp_url.trim();
-    if url.is_empty() {
-        return Ok(None);
-    }
-    let timeout = std::time::Duration::from_millis(config.passwords.hibp_timeout_ms);
-    Ok(Some(verity_oidc::pwned::PwnedPasswords::new(url, timeout)?))
 }

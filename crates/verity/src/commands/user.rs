@@ -8,7 +8,6 @@
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use verity_domain::user::{self, User, UserCommand as Command};
 use verity_domain::{Aggregate, Email, ExecuteError, StoreError, execute, load};
 use verity_oidc::mail::{Delivered, MailTemplates, TemporaryPasswordMail, TemporaryPasswordReason};
@@ -175,7 +174,7 @@ async fn create(
     }
     let context = cli_context();
     let issued = issue(app, context.now).await?;
-    let user_id = Uuid::new_v4();
+    let user_id = verity_oidc::random::uuid();
     let command = Command::Create {
         user_id,
         org_id: org.org_id,

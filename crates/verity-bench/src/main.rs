@@ -1,0 +1,98 @@
+//! `verity-bench`: the command line of Verity's load generators (see the library's docs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use verity_bench::{load, people, signin};
+
+/// Load generators for Verity's benchmarks (docs/performance.md).
+#[derive(Debug, Parser)]
+#[command(name = "verity-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One load generator per subcommand.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Complete sign-ins per second against a running server: the authorization request,
+    /// the password form and the code form, as a browser posts them (no browser). Each
+    /// person of `--people` signs in once.
+    Signin {
+        /// The server's issuer URL.
+        #[arg(long)]
+        issuer: String,
+        /// A client registered with `--redirect-uri`.
+        #[arg(long)]
+        client_id: String,
+        /// Its redirect URI.
+        #[arg(long)]
+        redirect_uri: String,
+        /// The file `verity bench people` wrote.
+        #[arg(long)]
+        people: PathBuf,
+        /// Sign-ins in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Sign-ins before this many seconds are not counted.
+        #[arg(long, default_value_t = 3)]
+        warmup: u64,
+        /// How long to measure after the warm-up.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&error.into()),
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// Runs one generator and prints its figures as one JSON line on stdout.
+async fn run(command: Command) -> anyhow::Result<()> {
+    let figures = match command {
+        Command::Signin {
+            issuer,
+            client_id,
+            redirect_uri,
+            people,
+            concurrency,
+            warmup,
+            seconds,
+        } => {
+            let target = signin::Target {
+                issuer,
+                client_id,
+                redirect_uri,
+            };
+            let run = load::Run {
+                concurrency,
+                warmup: Duration::from_secs(warmup),
+                measure: Duration::from_secs(seconds),
+            };
+            signin::run(target, people::read(&people)?, run).await?
+        }
+    };
+    println!("{figures}");
+    Ok(())
+}
+
+/// One clear line on stderr and a non-zero exit; never a panic.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+    eprintln!("error: {}", chain.join(": "));
+    ExitCode::FAILURE
+}

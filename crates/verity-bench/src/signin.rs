@@ -1,0 +1,106 @@
+//! `verity-bench signin`: complete sign-ins per second. Each browser signs in one person
+//! after another as the journey asks — `/authorize`, the password form, the code form —
+//! and ends at the redirect to the client with an authorization code. A code is accepted
+//! once, so every person of the file signs in once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::authenticator;
+use crate::browser::{self, Browser};
+use crate::load::{self, Run};
+use crate::people::Person;
+
+/// The server and the client the sign-ins are for.
+pub struct Target {
+    /// The server's issuer URL.
+    pub issuer: String,
+    /// A registered client.
+    pub client_id: String,
+    /// One of its redirect URIs.
+    pub redirect_uri: String,
+}
+
+/// `run.concurrency` browsers, each signing in one person after another until the time is
+/// up. Any step that does not answer as the journey should stops the run with the page it
+/// got. Answers the figures: sign-ins counted and per second, p50 and p99 latency.
+pub async fn run(
+    target: Target,
+    people: Vec<Person>,
+    run: Run,
+) -> anyhow::Result<serde_json::Value> {
+    let http = browser::client(run.concurrency)?;
+    let shared = Arc::new((target, people, AtomicUsize::new(0), http));
+    let tally = load::drive(run, move || {
+        let shared = shared.clone();
+        async move {
+            let (target, people, next, http) = &*shared;
+            let Some(person) = people.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                anyhow::bail!(
+                    "every person of the file has signed in: seed more with `verity bench people`"
+                );
+            };
+            sign_in(http, target, person).await
+        }
+    })
+    .await?;
+    let seconds = run.measure.as_secs_f64();
+    Ok(serde_json::json!({
+        "bench": "signin", "concurrency": run.concurrency, "seconds": seconds,
+        "sign_ins": tally.counted(), "sign_ins_with_warmup": tally.all,
+        "sign_ins_per_second": (tally.counted() as f64 / seconds * 10.0).round() / 10.0,
+        "p50_ms": tally.percentile_ms(50), "p99_ms": tally.percentile_ms(99),
+    }))
+}
+
+/// One browser's sign-in: `/authorize`, the password form, the code form, and the
+/// redirect back with a code.
+async fn sign_in(http: &reqwest::Client, target: &Target, person: &Person) -> anyhow::Result<()> {
+    let mut browser = Browser::new(http);
+    let authorize = reqwest::Url::parse_with_params(
+        &format!("{}/authorize", target.issuer),
+        [
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("client_id", &target.client_id),
+            ("redirect_uri", &target.redirect_uri),
+            ("state", "bench"),
+            ("nonce", "bench"),
+            // RFC 7636's example: the server checks the verifier only at the token endpoint.
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ],
+    )?;
+    let form = browser
+        .get(authorize.as_str())
+        .await?
+        .expect_form("/login")?;
+    let mfa = browser
+        .submit(
+            &target.issuer,
+            &form,
+            "/login",
+            &[("email", &person.email), ("password", &person.password)],
+        )
+        .await?
+        .expect_form("/login/mfa")?;
+    let code = authenticator::current_code(&person.secret)?;
+    let done = browser
+        .submit(&target.issuer, &mfa, "/login/mfa", &[("code", &code)])
+        .await?;
+    match &done.location {
+        Some(location)
+            if location.starts_with(&target.redirect_uri) && location.contains("code=") =>
+        {
+            Ok(())
+        }
+        _ => anyhow::bail!(
+            "expected the redirect with a code, got {} {}",
+            done.status,
+            done.snippet()
+        ),
+    }
+}

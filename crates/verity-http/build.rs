@@ -1,0 +1,37 @@
+//! Lists every page template of `templates/pages` for the crate (`TEMPLATES` in
+//! `$OUT_DIR/templates.rs`, each file compiled in with `include_str!`), so that adding a
+//! page touches no list.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")?;
+    let pages = Path::new(&manifest)
+        .join("../../templates/pages")
+        .canonicalize()?;
+    println!("cargo:rerun-if-changed={}", pages.display());
+    let mut names: Vec<String> = std::fs::read_dir(&pages)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".html"))
+        .collect();
+    names.sort();
+    let mut source = String::from(
+        "/// Every page template: its name and its text.\npub(crate) const TEMPLATES: &[(&str, &str)] = &[\n",
+    );
+    for name in names {
+        let path = pages.join(&name);
+        writeln!(
+            source,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )?;
+    }
+    source.push_str("];\n");
+    std::fs::write(
+        Path::new(&std::env::var("OUT_DIR")?).join("templates.rs"),
+        source,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! Who sent a request and when it is decided: [`Caller`] reads the clock once, takes the
+//! request's id (set by the metrics layer for every request), resolves the client's IP
+//! address (the TCP peer, or what trusted proxies say; see
+//! [`TrustedProxies::client_ip`](crate::TrustedProxies::client_ip)) and keeps the headers
+//! for cookies. This is the HTTP adapter's one clock.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Utc};
+use verity_oidc::RequestContext;
+
+use crate::cookies;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+/// The current time: the one place the HTTP doors read the clock.
+#[allow(clippy::disallowed_methods)]
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// Who sent a request: its context for the engine and its headers. The client's address
+/// is `None` when the server was not started with connection info (tests that call the
+/// router directly): unknown, not counted by the per-address sign-in limit, not recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    /// The request's time, id and origin.
+    pub(crate) context: RequestContext,
+    /// The request's headers (cookies).
+    pub(crate) headers: HeaderMap,
+}
+
+impl Caller {
+    /// The value of cookie `name`, if sent.
+    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
+        cookies::get(&self.headers, name)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        let ip = state
+            .settings
+            .trusted_proxies
+            .client_ip(peer, &parts.headers);
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::new);
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok());
+        Ok(Self {
+            context: RequestContext::new(now(), request_id.0, ip, user_agent),
+            headers: parts.headers.clone(),
+        })
+    }
+}

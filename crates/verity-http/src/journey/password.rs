@@ -1,0 +1,89 @@
+//! `POST /login`: email and password. The engine checks them
+//! ([`verity_oidc::signin::check_password`]); a refusal shows the form again with why,
+//! a right password leads to the next step.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use verity_oidc::signin::{self, PasswordOutcome, PasswordRefusal, PasswordRefused};
+
+use super::step::LoginStep;
+use crate::cookies;
+use crate::metrics::label;
+use crate::page_error::PageError;
+use crate::pages::STRINGS;
+use crate::state::AppState;
+use crate::views;
+
+/// `POST /login`.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    mut step: LoginStep,
+) -> Result<Response, PageError> {
+    let email = step.field("email").to_owned();
+    let client_id = step.transaction.request.client_id.clone();
+    let engine = &state.engine;
+    let context = &step.caller.context;
+    match signin::check_password(engine, context, &client_id, &email, step.field("password"))
+        .await?
+    {
+        PasswordOutcome::Refused(refusal) => Ok(refused(&state, &step, &email, &refusal)),
+        PasswordOutcome::Accepted(person) => {
+            let device = step.caller.cookie(cookies::DEVICE).map(str::to_owned);
+            let next = signin::after_password(
+                engine,
+                &step.caller.context,
+                &step.tx,
+                &mut step.transaction,
+                &person,
+                device.as_deref(),
+            )
+            .await?;
+            super::next::show(&state, step, &person, next).await
+        }
+    }
+}
+
+/// The form again, with why the password was refused (429 for a locked network).
+fn refused(state: &AppState, step: &LoginStep, email: &str, refusal: &PasswordRefusal) -> Response {
+    if let Some(recorded) = refusal.recorded {
+        state.metrics.sign_in_failure(&label(&recorded));
+    }
+    state.metrics.lockouts(&refusal.lockouts);
+    let message = match refusal.reason {
+        PasswordRefused::NetworkLocked { .. } => STRINGS.ip_locked,
+        PasswordRefused::AccountLocked => STRINGS.password_locked,
+        PasswordRefused::Wrong => STRINGS.bad_credentials,
+        PasswordRefused::Disabled => STRINGS.account_disabled,
+        PasswordRefused::TemporaryPasswordExpired => STRINGS.temporary_password_expired,
+    };
+    let page = login_page(
+        state,
+        &step.tx,
+        &step.transaction.csrf,
+        email,
+        Some(message),
+    );
+    match refusal.reason {
+        PasswordRefused::NetworkLocked { until } => {
+            views::too_many_requests(page, until, step.caller.context.now)
+        }
+        _ => page,
+    }
+}
+
+/// The sign-in form: email (pre-filled when known) and password.
+pub(crate) fn login_page(
+    state: &AppState,
+    tx: &str,
+    csrf: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Response {
+    state.pages.personal(
+        StatusCode::OK,
+        "login.html",
+        context! { tx, csrf, email, error },
+    )
+}

@@ -1,0 +1,120 @@
+//! What `/authorize` decides (OIDC Core 3.1.2): an error page when the client or the
+//! redirect URI cannot be trusted, an error back to the client, a code at once when the
+//! browser's session answers the request (`prompt`, `max_age`, `id_token_hint`
+//! permitting), or a login transaction for the person to sign in.
+
+use crate::context::RequestContext;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::grants::issue_code;
+use crate::protocol::authorize::{AuthorizationRequest, AuthorizeFailure, validate};
+use crate::protocol::response::error_location;
+use crate::protocol::tokens::Authentication;
+use crate::protocol::{OAuthError, Params};
+use crate::sessions;
+use crate::signin::{self, OpenedLogin};
+
+/// Where an authorization request leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Shown on an error page, never redirected: the request cannot be trusted to name
+    /// where to go.
+    Refused(String),
+    /// Back to the client: with a code (the session answered) or with an error.
+    Redirect(String),
+    /// The person signs in: a login transaction is open.
+    SignIn {
+        /// The transaction.
+        opened: OpenedLogin,
+        /// `login_hint`, to pre-fill the email field.
+        login_hint: Option<String>,
+    },
+}
+
+/// Decides an authorization request, given the browser's session cookie.
+pub async fn authorize(
+    engine: &Engine,
+    context: &RequestContext,
+    params: Result<Params, OAuthError>,
+    session_cookie: Option<&str>,
+) -> Result<Decision, EngineError> {
+    // Before the redirect URI is validated, errors are shown, never redirected.
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => return Ok(Decision::Refused(error.error_description)),
+    };
+    let client = params.get("client_id").and_then(|id| engine.client(id));
+    let issuer = &engine.settings.issuer;
+    let request = match validate(&params, client.as_ref()) {
+        Ok(request) => request,
+        Err(AuthorizeFailure::Page(message)) => return Ok(Decision::Refused(message)),
+        Err(AuthorizeFailure::Redirect {
+            redirect_uri,
+            state,
+            error,
+        }) => {
+            let location = error_location(&redirect_uri, &error, state.as_deref(), issuer);
+            return Ok(Decision::Redirect(location));
+        }
+    };
+    let session = sessions::current(engine, context, session_cookie).await?;
+    let usable = session
+        .map(|session| session.authentication)
+        .filter(|authentication| answers(engine, context, &request, authentication));
+    if let Some(authentication) = usable {
+        let location = issue_code(engine, context, request, authentication).await?;
+        return Ok(Decision::Redirect(location));
+    }
+    if request.prompt.none {
+        let error = OAuthError::login_required("the person must sign in");
+        let location = error_location(
+            &request.redirect_uri,
+            &error,
+            request.state.as_deref(),
+            issuer,
+        );
+        return Ok(Decision::Redirect(location));
+    }
+    let login_hint = request.login_hint.clone();
+    let opened = signin::open(engine, context, request).await?;
+    Ok(Decision::SignIn { opened, login_hint })
+}
+
+/// Whether a live session answers the request without a sign-in: not `prompt=login`,
+/// recent enough for `max_age`, and the person `id_token_hint` names.
+fn answers(
+    engine: &Engine,
+    context: &RequestContext,
+    request: &AuthorizationRequest,
+    authentication: &Authentication,
+) -> bool {
+    let now = context.now.timestamp();
+    let fresh = request.max_age.is_none_or(|max_age| {
+        now - authentication.auth_time <= i64::try_from(max_age).unwrap_or(i64::MAX)
+    });
+    !request.prompt.login && fresh && hint_matches(engine, context, request, authentication)
+}
+
+/// With `id_token_hint`, the session must be the hinted person's.
+fn hint_matches(
+    engine: &Engine,
+    context: &RequestContext,
+    request: &AuthorizationRequest,
+    authentication: &Authentication,
+) -> bool {
+    let Some(hint) = &request.id_token_hint else {
+        return true;
+    };
+    let Ok(ring) = engine.key_ring(context.now) else {
+        return false;
+    };
+    ring.verify(hint)
+        .ok()
+        .and_then(|claims| {
+            claims
+                .get("sub")
+                .and_then(|sub| sub.as_str())
+                .map(|sub| sub == authentication.user_id)
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,225 @@
+//! Access tokens after they were issued: validated for userinfo (signature, issuer,
+//! expiry, not revoked, its grant live), introspected for clients (RFC 7662), and
+//! revoked with refresh tokens (RFC 7009).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use verity_domain::grant::GrantRevocationReason;
+use verity_projection::ClientView;
+
+use super::records::{live_grant, refresh_grant};
+use super::revoke::revoke_grant;
+use super::tokens::profile_claims;
+use crate::context::RequestContext;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::protocol::tokens::{GRANT_CLAIM, token_digest};
+use crate::state::kind;
+
+/// Why an access token is not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessTokenProblem {
+    /// Bad signature, wrong issuer, expired, revoked: the description says which.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The engine failed.
+    #[error(transparent)]
+    Failed(#[from] EngineError),
+}
+
+impl From<verity_domain::StoreError> for AccessTokenProblem {
+    fn from(error: verity_domain::StoreError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+/// Validates an access token: signature with a published key, an access token (not an ID
+/// token), our issuer, not expired, not revoked, its grant still live. Returns its claims.
+pub async fn validate_access_token(
+    engine: &Engine,
+    context: &RequestContext,
+    token: &str,
+) -> Result<Map<String, Value>, AccessTokenProblem> {
+    let ring = engine.key_ring(context.now)?;
+    let claims = ring
+        .verify(token)
+        .map_err(|_| AccessTokenProblem::Invalid("the token's signature does not verify"))?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("iss") != Some(engine.settings.issuer.as_str()) || text("client_id").is_none() {
+        return Err(AccessTokenProblem::Invalid(
+            "not an access token of this issuer",
+        ));
+    }
+    let now = context.now;
+    if claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_none_or(|exp| exp <= now.timestamp())
+    {
+        return Err(AccessTokenProblem::Invalid("the token has expired"));
+    }
+    let jti = text("jti").ok_or(AccessTokenProblem::Invalid("the token has no jti"))?;
+    if engine
+        .expiring
+        .get(kind::REVOKED_JTI, jti, now)
+        .await?
+        .is_some()
+    {
+        return Err(AccessTokenProblem::Invalid("the token was revoked"));
+    }
+    if let Some(grant_id) = text(GRANT_CLAIM)
+        && live_grant(engine, context, grant_id).await?.is_none()
+    {
+        return Err(AccessTokenProblem::Invalid("the token's grant was revoked"));
+    }
+    Ok(claims)
+}
+
+/// The UserInfo answer (OIDC Core 5.3) for an access token: `sub` and the claims its
+/// scopes release.
+pub async fn userinfo(
+    engine: &Engine,
+    context: &RequestContext,
+    token: &str,
+) -> Result<Map<String, Value>, AccessTokenProblem> {
+    let claims = validate_access_token(engine, context, token).await?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
+    let scope = text("scope");
+    if !scope.split(' ').any(|scope| scope == "openid") {
+        return Err(AccessTokenProblem::Invalid(
+            "the token was not issued for OpenID Connect (no openid scope)",
+        ));
+    }
+    let subject = text("sub");
+    let mut answer = Map::new();
+    answer.insert("sub".into(), Value::String(subject.to_owned()));
+    answer.extend(profile_claims(engine, subject, scope));
+    Ok(answer)
+}
+
+/// An introspection answer (RFC 7662 2.2). Inactive tokens say nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Introspection {
+    /// Whether the token is active.
+    pub active: bool,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    /// The token's scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Value>,
+    /// The client it was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Value>,
+    /// Its subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<Value>,
+    /// Its expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<Value>,
+    /// When it was issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<Value>,
+    /// Its issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<Value>,
+    /// Its audience.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Value>,
+    /// Its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<Value>,
+    /// The session it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Value>,
+}
+
+impl Introspection {
+    fn inactive() -> Self {
+        Self::default()
+    }
+
+    fn of_access_token(claims: &Map<String, Value>) -> Self {
+        let claim = |name: &str| claims.get(name).cloned();
+        Self {
+            active: true,
+            token_type: Some("Bearer"),
+            scope: claim("scope"),
+            client_id: claim("client_id"),
+            sub: claim("sub"),
+            exp: claim("exp"),
+            iat: claim("iat"),
+            iss: claim("iss"),
+            aud: claim("aud"),
+            jti: claim("jti"),
+            sid: claim("sid"),
+        }
+    }
+}
+
+/// Introspects a token for an authenticated client: an access token by its claims, else
+/// a refresh token by its live grant, else inactive.
+pub async fn introspect(
+    engine: &Engine,
+    context: &RequestContext,
+    token: &str,
+) -> Result<Introspection, EngineError> {
+    match validate_access_token(engine, context, token).await {
+        Ok(claims) => Ok(Introspection::of_access_token(&claims)),
+        Err(AccessTokenProblem::Failed(error)) => Err(error),
+        Err(AccessTokenProblem::Invalid(_)) => {
+            let Some((_, grant)) = refresh_grant(engine, context, &token_digest(token)).await?
+            else {
+                return Ok(Introspection::inactive());
+            };
+            Ok(Introspection {
+                active: true,
+                token_type: Some("refresh_token"),
+                scope: Some(Value::String(grant.scope)),
+                client_id: Some(Value::String(grant.client_id)),
+                sub: Some(Value::String(grant.authentication.user_id)),
+                iss: Some(Value::String(engine.settings.issuer.clone())),
+                ..Introspection::default()
+            })
+        }
+    }
+}
+
+/// Revokes a token for the client it was issued to (RFC 7009): a refresh token with its
+/// whole grant, an access token by its `jti` until it expires. Anything else — unknown,
+/// another client's — changes nothing, and the answer is the same.
+pub async fn revoke_token(
+    engine: &Engine,
+    context: &RequestContext,
+    client: &ClientView,
+    token: &str,
+) -> Result<(), EngineError> {
+    let now = context.now;
+    let digest = token_digest(token);
+    if let Some((record, grant)) = refresh_grant(engine, context, &digest).await? {
+        if grant.client_id == client.client_id {
+            engine.expiring.remove(kind::REFRESH, &digest).await?;
+            revoke_grant(
+                engine,
+                context,
+                &record.grant_id,
+                GrantRevocationReason::Revoked,
+            )
+            .await?;
+        }
+        return Ok(());
+    }
+    if let Ok(claims) = validate_access_token(engine, context, token).await {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        if text("client_id") == Some(client.client_id.as_str())
+            && let (Some(jti), Some(exp)) = (text("jti"), claims.get("exp").and_then(Value::as_i64))
+        {
+            let until = chrono::DateTime::from_timestamp(exp, 0).unwrap_or(now);
+            engine
+                .expiring
+                .put(kind::REVOKED_JTI, jti, b"1", until)
+                .await?;
+        }
+    }
+    Ok(())
+}

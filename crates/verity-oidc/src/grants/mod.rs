@@ -1,0 +1,24 @@
+//! Grants: what a client may do on someone's behalf, and the codes and tokens that carry
+//! it (docs/oidc.md). Issuing and redeeming codes (a reused code revokes what it issued),
+//! rotating refresh tokens (a reused one revokes its grant), narrowing scopes,
+//! authenticating clients, minting tokens, and checking, introspecting and revoking them.
+//! Every rule here is the engine's; the token endpoint extracts, calls and answers.
+
+mod access;
+mod client;
+mod code;
+mod error;
+mod records;
+mod refresh;
+mod revoke;
+mod tokens;
+
+pub use access::{
+    AccessTokenProblem, Introspection, introspect, revoke_token, userinfo, validate_access_token,
+};
+pub use client::authenticate_client;
+pub use code::{issue_code, redeem_code};
+pub use error::GrantError;
+pub use refresh::{narrow_scope, refresh};
+pub use revoke::revoke_grant;
+pub use tokens::{TokenResponse, client_credentials, profile_claims};

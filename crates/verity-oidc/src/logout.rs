@@ -1,0 +1,106 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): which client asks, and
+//! where the browser may go afterwards — only to a post-logout redirect URI that client
+//! registered.
+
+use serde_json::Value;
+
+use crate::context::RequestContext;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::protocol::Params;
+use crate::protocol::response::join_query;
+
+/// A validated logout request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// The client that asks: named, or the audience of the ID token hint.
+    pub client_id: Option<String>,
+    /// A registered post-logout redirect URI of that client, if one was asked for.
+    pub return_to: Option<String>,
+    /// Echoed back to the client.
+    pub state: Option<String>,
+}
+
+impl LogoutRequest {
+    /// Where the browser goes after the logout: the client's URI with `state`, if any.
+    pub fn location(&self) -> Option<String> {
+        let uri = self.return_to.as_ref()?;
+        Some(match &self.state {
+            Some(state) => {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("state", state)
+                    .finish();
+                join_query(uri, &query)
+            }
+            None => uri.clone(),
+        })
+    }
+}
+
+/// Why a logout request is refused (shown on an error page).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogoutRefused {
+    /// The hint is not an ID token this provider signed.
+    #[error("The id_token_hint is not a valid ID token of this provider.")]
+    InvalidHint,
+    /// `client_id` names another client than the hint's audience.
+    #[error("client_id does not match the id_token_hint.")]
+    ClientMismatch,
+}
+
+/// Why a logout request cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// The request is refused: say why.
+    #[error(transparent)]
+    Refused(#[from] LogoutRefused),
+    /// The engine failed.
+    #[error(transparent)]
+    Failed(#[from] EngineError),
+}
+
+/// Validates the parameters of a logout request. The hint identifies the client; its
+/// signature must verify, but an expired hint is fine (it only identifies).
+pub fn validate(
+    engine: &Engine,
+    context: &RequestContext,
+    params: &Params,
+) -> Result<LogoutRequest, LogoutError> {
+    let hinted_client = match params.get("id_token_hint") {
+        Some(hint) => match engine.key_ring(context.now)?.verify(hint) {
+            Ok(claims) => claims.get("aud").and_then(audience),
+            Err(_) => return Err(LogoutRefused::InvalidHint.into()),
+        },
+        None => None,
+    };
+    let client_id = match (params.get("client_id"), hinted_client) {
+        (Some(named), Some(hinted)) if named != hinted => {
+            return Err(LogoutRefused::ClientMismatch.into());
+        }
+        (Some(named), _) => Some(named.to_owned()),
+        (None, hinted) => hinted,
+    };
+    let client = client_id.as_deref().and_then(|id| engine.client(id));
+    let return_to = params
+        .get("post_logout_redirect_uri")
+        .filter(|uri| {
+            client
+                .as_ref()
+                .is_some_and(|client| client.has_post_logout_redirect_uri(uri))
+        })
+        .map(str::to_owned);
+    Ok(LogoutRequest {
+        client_id,
+        return_to,
+        state: params.get("state").map(str::to_owned),
+    })
+}
+
+/// The first audience of a token.
+fn audience(aud: &Value) -> Option<String> {
+    match aud {
+        Value::String(aud) => Some(aud.clone()),
+        Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}

@@ -1,0 +1,172 @@
+//! Checking a person's second factor — at sign-in ("Enter the code from <app>", or a
+//! recovery code) and on Verity's own page (before new recovery codes): the step's and
+//! the network's locks first, the code accepted once, failures counted against the
+//! person and the network, a success clearing the person's count (docs/mfa.md).
+
+use chrono::{DateTime, Utc};
+use verity_domain::mfa::MfaCommand;
+use verity_domain::signin::SecondFactor;
+use verity_domain::user::UserCommand;
+use verity_projection::{TotpView, UserView};
+
+use crate::context::RequestContext;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::limits::{self, Checks, LockState, Lockout, mfa_failure_key};
+use crate::mfa::{self, CodeCheck};
+
+/// What the person typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presented<'a> {
+    /// A code from the authenticator app.
+    AppCode(&'a str),
+    /// One of the recovery codes.
+    RecoveryCode(&'a str),
+}
+
+/// What the check decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeOutcome {
+    /// Accepted (and, for a recovery code, used up).
+    Accepted(SecondFactor),
+    /// Refused, and why.
+    Refused(CodeRefusal),
+}
+
+/// A refused code: why, and for metrics what was found wrong and the locks it set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRefusal {
+    /// Why, as the person is told (a lock this failure set, or what was wrong).
+    pub reason: CodeRefused,
+    /// When a code was checked and found wrong: how (`wrong_code`, `reused_code`,
+    /// `wrong_recovery_code`), even when the failure then set a lock.
+    pub failure: Option<&'static str>,
+    /// The locks this refusal set.
+    pub lockouts: Vec<Lockout>,
+}
+
+/// Why a code was refused, as the person is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefused {
+    /// Too many failures from the person's network.
+    NetworkLocked {
+        /// When sign-in from the network is allowed again.
+        until: DateTime<Utc>,
+    },
+    /// Too many wrong codes: the person's code step is locked for a while.
+    StepLocked,
+    /// Not the current code.
+    WrongCode,
+    /// The current code, already used once.
+    ReusedCode,
+    /// Not one of the person's unused recovery codes.
+    WrongRecoveryCode,
+}
+
+impl CodeRefused {
+    /// How a checked code was wrong, as metrics name it (none for the locks).
+    fn failure_label(self) -> Option<&'static str> {
+        match self {
+            Self::WrongCode => Some("wrong_code"),
+            Self::ReusedCode => Some("reused_code"),
+            Self::WrongRecoveryCode => Some("wrong_recovery_code"),
+            Self::NetworkLocked { .. } | Self::StepLocked => None,
+        }
+    }
+}
+
+/// Checks the person's code or recovery code. `totp` is the person's enrolled app.
+pub async fn check(
+    engine: &Engine,
+    context: &RequestContext,
+    person: &UserView,
+    totp: &TotpView,
+    presented: Presented<'_>,
+) -> Result<CodeOutcome, EngineError> {
+    let user_id = person.user_id;
+    let key = mfa_failure_key(user_id);
+    let settings = &engine.settings;
+    let checks: Checks = limits::checks(
+        engine.expiring.as_ref(),
+        &settings.ip_limit,
+        context.ip,
+        Some((&settings.mfa_limit, &key)),
+        context.now,
+    )
+    .await?;
+    if let Some(until) = checks.network_locked_until {
+        return Ok(refused(CodeRefused::NetworkLocked { until }));
+    }
+    if let LockState::Locked { .. } = checks.step.lock {
+        return Ok(refused(CodeRefused::StepLocked));
+    }
+    let checked = match presented {
+        Presented::RecoveryCode(code) => {
+            match mfa::match_recovery_code(user_id, &person.mfa.recovery_codes, code) {
+                Some(index) => {
+                    let command = UserCommand::Mfa(MfaCommand::UseRecoveryCode { index });
+                    engine.act(context, user_id, command).await?;
+                    Ok(SecondFactor::RecoveryCode)
+                }
+                None => Err(CodeRefused::WrongRecoveryCode),
+            }
+        }
+        Presented::AppCode(code) => {
+            let secret =
+                mfa::open_totp_secret(engine.keys.master(), user_id, &totp.encrypted_secret)?;
+            match mfa::check_code(
+                engine.expiring.as_ref(),
+                user_id,
+                &secret,
+                code,
+                context.now,
+            )
+            .await?
+            {
+                CodeCheck::Accepted { .. } => Ok(SecondFactor::Totp),
+                CodeCheck::Reused => Err(CodeRefused::ReusedCode),
+                CodeCheck::Wrong => Err(CodeRefused::WrongCode),
+            }
+        }
+    };
+    match checked {
+        Ok(factor) => {
+            if checks.step.failures > 0 {
+                settings
+                    .mfa_limit
+                    .reset(engine.expiring.as_ref(), &key)
+                    .await?;
+            }
+            Ok(CodeOutcome::Accepted(factor))
+        }
+        Err(reason) => {
+            let failed = limits::record_failures(
+                engine.expiring.as_ref(),
+                &settings.ip_limit,
+                context.ip,
+                (&settings.mfa_limit, &key),
+                context.now,
+            )
+            .await?;
+            let said = match failed.network_locked_until {
+                Some(until) => CodeRefused::NetworkLocked { until },
+                None if failed.step.locked_until.is_some() => CodeRefused::StepLocked,
+                None => reason,
+            };
+            Ok(CodeOutcome::Refused(CodeRefusal {
+                reason: said,
+                failure: reason.failure_label(),
+                lockouts: failed.lockouts(Lockout::SecondFactor),
+            }))
+        }
+    }
+}
+
+/// Refused before any code was checked (nothing counted).
+fn refused(reason: CodeRefused) -> CodeOutcome {
+    CodeOutcome::Refused(CodeRefusal {
+        reason,
+        failure: None,
+        lockouts: Vec::new(),
+    })
+}
