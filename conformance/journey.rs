@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 use verity_testkit::oauth::claims;
-use verity_testkit::steps::CHOSEN_PASSWORD;
+use verity_testkit::steps::{CHOSEN_PASSWORD, refused_passwords};
 use verity_testkit::totp::Authenticator;
 use verity_testkit::{Device, Page, Person, Step};
 
@@ -51,9 +51,8 @@ async fn enrolled(browser: &mut Browser, client: &RegisteredClient, person: &mut
 
 /// Opens the sign-in form and submits the person's password: the page after it.
 async fn after_password(browser: &mut Browser, client: &RegisteredClient, person: &Person) -> Page {
-    let form = browser.authorize(&request(client)).await;
     browser
-        .sign_in(&form, &person.email, &person.password)
+        .authorize_and_sign_in(&request(client), person)
         .await
 }
 
@@ -68,25 +67,7 @@ async fn the_first_sign_in_walks_from_the_temporary_password_to_the_authenticato
     assert_eq!(page.step(), Step::ChoosePassword, "{}", page.body);
     assert!(page.says("Choose a new password"));
 
-    for (new, confirm, expected) in [
-        ("short", "short", "at least 12 characters"),
-        (
-            "correct horse battery staple",
-            "correct horse battery stapl",
-            "not the same",
-        ),
-        (
-            "password1234",
-            "password1234",
-            "common and leaked passwords",
-        ),
-        (
-            "grace-grace-grace-2026",
-            "grace-grace-grace-2026",
-            "email address",
-        ),
-        (&grace.password, &grace.password, "temporary password"),
-    ] {
+    for (new, confirm, expected) in refused_passwords(&grace.password) {
         let refused = browser.choose_password(&page, new, confirm).await;
         assert_eq!(refused.step(), Step::ChoosePassword, "{new:?} accepted");
         assert!(
@@ -907,14 +888,6 @@ async fn an_admin_unlocks_a_locked_network() {
     );
 }
 
-/// The value of one sample in a Prometheus exposition (`name{labels}`), 0 when absent.
-fn sample(exposition: &str, series: &str) -> f64 {
-    exposition
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |value| value.trim().parse().unwrap())
-}
-
 #[tokio::test]
 async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     let provider =
@@ -932,7 +905,7 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
 
     let scraped = browser.peek("/metrics").await;
     assert_eq!(scraped.status, 200);
-    let text = scraped.body;
+    let text = &scraped.body;
     let expected = [
         (r#"verity_sign_ins_total{second_factor="totp"}"#, 1.0),
         (
@@ -952,14 +925,13 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
         ),
     ];
     for (series, value) in expected {
-        assert_eq!(sample(&text, series), value, "{series} in\n{text}");
+        assert_eq!(scraped.sample(series), value, "{series} in\n{text}");
     }
     // Every authorization request is one series, whatever its query string said.
     assert!(
-        sample(
-            &text,
-            r#"verity_http_requests_total{method="GET",route="/authorize",status="200"}"#
-        ) >= 3.0,
+        scraped
+            .sample(r#"verity_http_requests_total{method="GET",route="/authorize",status="200"}"#)
+            >= 3.0,
         "{text}"
     );
     assert!(
@@ -967,7 +939,7 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
         "no query string in a label"
     );
     assert!(!text.contains("grace"), "no personal data");
-    assert!(sample(&text, "verity_projection_position") > 0.0);
+    assert!(scraped.sample("verity_projection_position") > 0.0);
     assert!(text.ends_with("# EOF\n"));
 
     let quiet =
@@ -1000,16 +972,7 @@ async fn a_person_forgets_a_trusted_device_on_verity_s_own_page() {
     assert_eq!(devices.len(), 2, "{}", page.body);
     assert_eq!(page.body.matches("(This device)").count(), 1);
     // The phone's own device is the one in the item marked "This device".
-    let marked = page
-        .body
-        .split("<li>")
-        .find(|item| item.contains("(This device)"))
-        .unwrap();
-    let phone_device = devices
-        .iter()
-        .find(|id| marked.contains(id.as_str()))
-        .unwrap()
-        .clone();
+    let phone_device = page.this_device().unwrap();
     let laptop_device = devices
         .iter()
         .find(|id| **id != phone_device)

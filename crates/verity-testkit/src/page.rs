@@ -116,15 +116,27 @@ impl Page {
 
     /// The values of every field named `name`, in order, HTML escapes undone.
     pub fn fields(&self, name: &str) -> Vec<String> {
-        let marker = format!("name=\"{name}\" value=\"");
+        field_values(&self.body, name)
+    }
+
+    /// On Verity's own page: the id of the trusted device marked "(This device)", if
+    /// this browser is one.
+    pub fn this_device(&self) -> Option<String> {
+        let item = self
+            .body
+            .split("<li>")
+            .find(|item| item.contains("(This device)"))?;
+        field_values(item, "device").into_iter().next()
+    }
+
+    /// In a Prometheus exposition (`GET /metrics`): the value of one series
+    /// (`name{labels}`), 0 when absent.
+    pub fn sample(&self, series: &str) -> f64 {
         self.body
-            .match_indices(&marker)
-            .filter_map(|(at, _)| {
-                let rest = self.body.get(at + marker.len()..)?;
-                let end = rest.find('"')?;
-                rest.get(..end).map(unescape_html)
-            })
-            .collect()
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// The text of the element that announces an error (`role="alert"`), if any.
@@ -207,6 +219,18 @@ impl Page {
     }
 }
 
+/// The values of the fields named `name` in `html`, in order, HTML escapes undone.
+fn field_values(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.match_indices(&marker)
+        .filter_map(|(at, _)| {
+            let rest = html.get(at + marker.len()..)?;
+            let end = rest.find('"')?;
+            rest.get(..end).map(unescape_html)
+        })
+        .collect()
+}
+
 /// The value of `name` in a query string, percent-decoded.
 pub fn query_param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
@@ -255,6 +279,23 @@ mod tests {
             page(200, "<main class=\"card\"><h1>x</h1></main>").step(),
             Step::Message
         );
+    }
+
+    #[test]
+    fn the_device_of_this_browser_and_a_metric_are_found() {
+        let account = page(
+            200,
+            "<li><input type=\"hidden\" name=\"device\" value=\"a\"> Phone</li>\
+             <li><input type=\"hidden\" name=\"device\" value=\"b\"> Laptop (This device)</li>",
+        );
+        assert_eq!(account.this_device().as_deref(), Some("b"));
+        assert_eq!(account.fields("device"), ["a", "b"]);
+        let metrics = page(
+            200,
+            "# TYPE x counter\nx_total{a=\"1\"} 3\nx_total{a=\"2\"} 4.5\n",
+        );
+        assert_eq!(metrics.sample(r#"x_total{a="2"}"#), 4.5);
+        assert_eq!(metrics.sample(r#"x_total{a="3"}"#), 0.0);
     }
 
     #[test]

@@ -60,6 +60,31 @@ impl Person {
     }
 }
 
+/// New passwords "Choose a new password" refuses, each with its confirmation and a phrase
+/// of the refusal: too short, not confirmed, common, made of the email address (of
+/// someone whose address starts `grace@`), and `temporary`, the password it replaces.
+pub fn refused_passwords(temporary: &str) -> [(&str, &str, &'static str); 5] {
+    [
+        ("short", "short", "at least 12 characters"),
+        (
+            "correct horse battery staple",
+            "correct horse battery stapl",
+            "not the same",
+        ),
+        (
+            "password1234",
+            "password1234",
+            "common and leaked passwords",
+        ),
+        (
+            "grace-grace-grace-2026",
+            "grace-grace-grace-2026",
+            "email address",
+        ),
+        (temporary, temporary, "temporary password"),
+    ]
+}
+
 /// Whether the person ticks "Remember this device" when they enter a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Device {
@@ -226,6 +251,13 @@ impl<T: Transport> Agent<T> {
             &[("csrf", csrf.as_str()), ("code", code)],
         )
         .await
+    }
+
+    /// Opens the authorization request `query` and submits the person's address and
+    /// password: the page after the password (the next step, a refusal, or the redirect).
+    pub async fn authorize_and_sign_in(&mut self, query: &str, person: &Person) -> Page {
+        let form = self.authorize(query).await;
+        self.sign_in(&form, &person.email, &person.password).await
     }
 
     /// Signs `person` in from the sign-in form `page` and walks the journey after it:

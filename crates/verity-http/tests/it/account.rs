@@ -62,16 +62,7 @@ async fn a_person_forgets_a_trusted_device_with_the_page_s_token_only() {
     let devices = page.fields("device");
     assert_eq!(devices.len(), 2, "{}", page.body);
     assert_eq!(page.body.matches("(This device)").count(), 1);
-    let marked = page
-        .body
-        .split("<li>")
-        .find(|item| item.contains("(This device)"))
-        .unwrap();
-    let phone_device = devices
-        .iter()
-        .find(|id| marked.contains(id.as_str()))
-        .unwrap()
-        .clone();
+    let phone_device = page.this_device().unwrap();
     let laptop_device = devices
         .iter()
         .find(|id| **id != phone_device)

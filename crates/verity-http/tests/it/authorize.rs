@@ -5,7 +5,7 @@
 use verity_testkit::{Authorization, Device, Step};
 
 use crate::fixtures::{ClientSpec, REDIRECT_URI};
-use crate::support::{ISSUER, TestApp};
+use crate::support::{ISSUER, TestApp, tokens};
 
 /// Asserts an error page that sends nobody anywhere.
 fn assert_shown_not_redirected(page: &verity_testkit::Page, expected: &str) {
@@ -246,18 +246,15 @@ async fn an_id_token_hint_of_someone_else_does_not_use_the_session() {
     let mut ada = app.enrolled_person("ada@example.org").await;
     let mut bob = app.enrolled_person("bob@example.org").await;
     let mut bobs_browser = app.browser();
-    let redirect = bobs_browser
-        .code_flow(&client.authorization().query(), &mut bob, Device::Forget)
-        .await;
-    let tokens = bobs_browser
-        .exchange(
-            &client.basic(),
-            &redirect.code().unwrap(),
-            REDIRECT_URI,
-            None,
-        )
-        .await
-        .json();
+    let request = client.authorization().query();
+    let tokens = tokens(
+        &mut bobs_browser,
+        &client,
+        &request,
+        &mut bob,
+        Device::Forget,
+    )
+    .await;
     let bobs_hint = tokens["id_token"].as_str().unwrap().to_owned();
 
     let mut adas_browser = app.browser();

@@ -4,8 +4,8 @@
 
 use verity_testkit::{Agent, Device, Person, Step};
 
-use crate::fixtures::{POST_LOGOUT_URI, REDIRECT_URI, RegisteredClient};
-use crate::support::{InProcess, TestApp};
+use crate::fixtures::{POST_LOGOUT_URI, RegisteredClient};
+use crate::support::{InProcess, TestApp, tokens};
 
 /// Ada signed in through `client` in a new browser (ticking "Remember this device" as
 /// `device` says), with the ID token the client received.
@@ -16,18 +16,8 @@ async fn signed_in(
     device: Device,
 ) -> (Agent<InProcess>, String) {
     let mut browser = app.browser();
-    let redirect = browser
-        .code_flow(&client.authorization().query(), ada, device)
-        .await;
-    let tokens = browser
-        .exchange(
-            &client.basic(),
-            &redirect.code().unwrap(),
-            REDIRECT_URI,
-            None,
-        )
-        .await
-        .json();
+    let request = client.authorization().query();
+    let tokens = tokens(&mut browser, client, &request, ada, device).await;
     (browser, tokens["id_token"].as_str().unwrap().to_owned())
 }
 
@@ -177,8 +167,9 @@ async fn logout_can_forget_this_browser_as_a_trusted_device() {
         "left unticked: still trusted"
     );
 
-    let form = browser.authorize(&client.authorization().query()).await;
-    let redirect = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let redirect = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     assert_eq!(
         redirect.step(),
         Step::Redirect,
@@ -193,7 +184,8 @@ async fn logout_can_forget_this_browser_as_a_trusted_device() {
     let forgotten = app.events("user.device.forgotten").await;
     assert_eq!(forgotten.len(), 1);
     assert_eq!(TestApp::data(&forgotten[0])["reason"], "logout");
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     assert_eq!(asked.step(), Step::Code, "the code is asked again");
 }

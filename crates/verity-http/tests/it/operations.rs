@@ -85,8 +85,9 @@ async fn failed_sign_ins_from_one_address_lock_it_for_every_account() {
     // X-Forwarded-For (the peer is no trusted proxy): refused, unchecked, unrecorded.
     let before = app.all_events().await.len();
     for mut browser in [app.browser(), app.browser().forwarded_for("198.51.100.77")] {
-        let form = browser.authorize(&client.authorization().query()).await;
-        let refused = browser.sign_in(&form, &ada.email, &ada.password).await;
+        let refused = browser
+            .authorize_and_sign_in(&client.authorization().query(), &ada)
+            .await;
         assert_refused_for_the_network(&refused, "a right password");
     }
     assert_eq!(app.all_events().await.len(), before, "nothing written");
@@ -110,8 +111,9 @@ async fn wrong_codes_count_against_the_address_too() {
     let client = app.confidential_client().await;
     let mut ada = app.enrolled_person("ada@example.org").await;
     let mut browser = app.browser();
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     for attempt in 1..=3 {
         let answer = browser.code(&asked, "999999").await;
         if attempt < 3 {
@@ -155,14 +157,6 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_address() {
     );
 }
 
-/// The value of one sample in a Prometheus exposition (`name{labels}`), 0 when absent.
-fn sample(exposition: &str, series: &str) -> f64 {
-    exposition
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |value| value.trim().parse().unwrap())
-}
-
 #[tokio::test]
 async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     let app = TestApp::start_with(|settings| {
@@ -188,7 +182,7 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
 
     let page = browser.get("/metrics").await;
     assert_eq!(page.status, 200);
-    let text = page.body;
+    let text = &page.body;
     let expected = [
         (r#"verity_sign_ins_total{second_factor="totp"}"#, 1.0),
         (
@@ -215,7 +209,7 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
         ),
     ];
     for (series, value) in expected {
-        assert_eq!(sample(&text, series), value, "{series} in\n{text}");
+        assert_eq!(page.sample(series), value, "{series} in\n{text}");
     }
     assert!(
         !text.contains(&client.client_id),
@@ -225,7 +219,7 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
         !text.contains("ada@example.org") && !text.contains("nobody"),
         "no personal data"
     );
-    assert!(sample(&text, "verity_projection_position") > 0.0);
+    assert!(page.sample("verity_projection_position") > 0.0);
     assert!(text.ends_with("# EOF\n"));
 }
 

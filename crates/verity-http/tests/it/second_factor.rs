@@ -20,8 +20,9 @@ async fn a_person_without_an_app_sets_one_up_and_is_shown_recovery_codes_once() 
     let client = app.confidential_client().await;
     let grace = app.person_with_password("grace@example.org").await;
     let mut browser = app.browser();
-    let form = browser.authorize(&client.authorization().query()).await;
-    let setup = browser.sign_in(&form, &grace.email, &grace.password).await;
+    let setup = browser
+        .authorize_and_sign_in(&client.authorization().query(), &grace)
+        .await;
     assert_eq!(setup.step(), Step::SetUpAuthenticator, "{}", setup.body);
     assert_eq!(
         setup.heading().as_deref(),
@@ -162,8 +163,9 @@ async fn wrong_codes_lock_the_step_and_then_the_right_code_is_refused_too() {
     let client = app.confidential_client().await;
     let mut ada = app.enrolled_person("ada@example.org").await;
     let mut browser = app.browser();
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     const LOCKED: &str = "Too many wrong codes. Entering codes is locked for 15 minutes.";
     for attempt in 1..=3 {
         let refused = browser.code(&asked, "999999").await;
@@ -190,8 +192,9 @@ async fn a_recovery_code_works_once_in_place_of_a_code() {
     let client = app.confidential_client().await;
     let ada = app.enrolled_person("ada@example.org").await;
     let mut browser = app.browser();
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     let wrong = browser.recovery_code(&asked, "AAAA-BBBB-CCCC").await;
     assert_eq!(wrong.error().as_deref(), Some(WRONG_RECOVERY_CODE));
 
@@ -211,8 +214,9 @@ async fn a_recovery_code_works_once_in_place_of_a_code() {
     assert_eq!(claims["amr"], json!(["pwd", "otp"]));
 
     browser.log_out().await;
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     let again = browser.recovery_code(&asked, &first).await;
     assert_eq!(again.error().as_deref(), Some(WRONG_RECOVERY_CODE));
     assert_eq!(app.events("user.recovery_code.used").await.len(), 1);
@@ -229,8 +233,9 @@ async fn after_a_recovery_code_a_new_set_is_generated_once_before_continuing() {
     let client = app.confidential_client().await;
     let ada = app.enrolled_person("ada@example.org").await;
     let mut browser = app.browser();
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     let used = browser.recovery_code(&asked, &ada.recovery_codes[0]).await;
     let shown = browser.generate_recovery_codes(&used).await;
     assert_eq!(shown.step(), Step::RecoveryCodes, "{}", shown.body);
@@ -255,8 +260,9 @@ async fn after_a_recovery_code_a_new_set_is_generated_once_before_continuing() {
     assert!(redirect.code().is_some(), "{}", redirect.body);
 
     browser.log_out().await;
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     let old = browser.recovery_code(&asked, &ada.recovery_codes[1]).await;
     assert_eq!(
         old.error().as_deref(),
@@ -294,8 +300,9 @@ async fn a_trusted_device_skips_the_code_for_its_person_only() {
     );
     browser.log_out().await;
 
-    let form = browser.authorize(&client.authorization().query()).await;
-    let redirect = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let redirect = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
     assert_eq!(
         redirect.step(),
         Step::Redirect,
@@ -309,8 +316,9 @@ async fn a_trusted_device_skips_the_code_for_its_person_only() {
     browser.log_out().await;
 
     // Ada's device cookie does nothing for Bob.
-    let form = browser.authorize(&client.authorization().query()).await;
-    let asked = browser.sign_in(&form, &bob.email, &bob.password).await;
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &bob)
+        .await;
     assert_eq!(asked.step(), Step::Code, "Bob is asked for his code");
     let code = bob.next_code().await;
     assert!(browser.code(&asked, &code).await.code().is_some());

@@ -3,7 +3,7 @@
 //! per-account lock, and forms that are forged, replayed or too late.
 
 use verity_oidc::limits::{FailureLimit, ProgressiveDelay};
-use verity_testkit::steps::CHOSEN_PASSWORD;
+use verity_testkit::steps::{CHOSEN_PASSWORD, refused_passwords};
 use verity_testkit::{Page, Step};
 
 use crate::fixtures::RegisteredClient;
@@ -128,30 +128,7 @@ async fn a_temporary_password_must_be_replaced_by_one_the_policy_accepts() {
     assert_eq!(page.step(), Step::ChoosePassword, "{}", page.body);
     assert_eq!(page.heading().as_deref(), Some("Choose a new password"));
 
-    let refusals = [
-        ("short", "short", "at least 12 characters"),
-        (
-            "correct horse battery staple",
-            "correct horse battery stapl",
-            "not the same",
-        ),
-        (
-            "password1234",
-            "password1234",
-            "common and leaked passwords",
-        ),
-        (
-            "grace-grace-grace-2026",
-            "grace-grace-grace-2026",
-            "email address",
-        ),
-        (
-            grace.password.as_str(),
-            grace.password.as_str(),
-            "temporary password",
-        ),
-    ];
-    for (new, confirm, expected) in refusals {
+    for (new, confirm, expected) in refused_passwords(&grace.password) {
         let refused = browser.choose_password(&page, new, confirm).await;
         assert_eq!(refused.step(), Step::ChoosePassword, "{new:?} accepted");
         let error = refused.error().unwrap_or_default();

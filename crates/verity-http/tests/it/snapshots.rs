@@ -11,7 +11,7 @@ use verity_testkit::oauth::claims;
 use verity_testkit::{Device, Step};
 
 use crate::fixtures::REDIRECT_URI;
-use crate::support::TestApp;
+use crate::support::{TestApp, tokens};
 
 /// `html` with every value that changes between runs replaced by a placeholder.
 fn redact(html: &str) -> String {
@@ -194,18 +194,14 @@ async fn the_token_and_introspection_answers() {
         .authorization()
         .with("scope", "openid profile email")
         .with("nonce", "n-0S6");
-    let redirect = browser
-        .code_flow(&request.query(), &mut ada, Device::Forget)
-        .await;
-    let answer = browser
-        .exchange(
-            &client.basic(),
-            &redirect.code().unwrap(),
-            REDIRECT_URI,
-            None,
-        )
-        .await;
-    let tokens = answer.json();
+    let tokens = tokens(
+        &mut browser,
+        &client,
+        &request.query(),
+        &mut ada,
+        Device::Forget,
+    )
+    .await;
     assert_json_snapshot!("token_response", tokens, {
         ".access_token" => "[jwt]",
         ".id_token" => "[jwt]",

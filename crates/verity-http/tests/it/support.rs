@@ -251,9 +251,9 @@ impl Transport for InProcess {
     }
 }
 
-/// Exchanges the code of `redirect` for `client` (`client_secret_basic`) and returns the
-/// ID token's claims.
-pub async fn id_token_claims(
+/// Exchanges the code of `redirect` for `client` (`client_secret_basic`): the token
+/// answer, which must be a success.
+pub async fn exchange(
     browser: &Agent<InProcess>,
     client: &crate::fixtures::RegisteredClient,
     redirect: &verity_testkit::Page,
@@ -265,5 +265,28 @@ pub async fn id_token_claims(
         .exchange(&client.basic(), &code, crate::fixtures::REDIRECT_URI, None)
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    verity_testkit::oauth::claims(answer.json()["id_token"].as_str().unwrap())
+    answer.json()
+}
+
+/// Signs `person` in through `request` in `browser` and exchanges the code for
+/// `client`: the token answer.
+pub async fn tokens(
+    browser: &mut Agent<InProcess>,
+    client: &crate::fixtures::RegisteredClient,
+    request: &str,
+    person: &mut verity_testkit::Person,
+    device: verity_testkit::Device,
+) -> serde_json::Value {
+    let redirect = browser.code_flow(request, person, device).await;
+    exchange(browser, client, &redirect).await
+}
+
+/// Exchanges the code of `redirect` for `client` and returns the ID token's claims.
+pub async fn id_token_claims(
+    browser: &Agent<InProcess>,
+    client: &crate::fixtures::RegisteredClient,
+    redirect: &verity_testkit::Page,
+) -> serde_json::Value {
+    let tokens = exchange(browser, client, redirect).await;
+    verity_testkit::oauth::claims(tokens["id_token"].as_str().unwrap())
 }

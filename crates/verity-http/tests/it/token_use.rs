@@ -3,7 +3,7 @@
 
 use verity_testkit::{Agent, Device};
 
-use crate::fixtures::{REDIRECT_URI, RegisteredClient};
+use crate::fixtures::RegisteredClient;
 use crate::support::{ISSUER, InProcess, TestApp};
 
 /// Signs Ada in for `client` with `scope` and returns the token answer.
@@ -14,16 +14,8 @@ async fn tokens_for_ada(
     scope: &str,
 ) -> serde_json::Value {
     let mut ada = app.enrolled_person("ada@example.org").await;
-    let request = client.authorization().with("scope", scope);
-    let redirect = browser
-        .code_flow(&request.query(), &mut ada, Device::Forget)
-        .await;
-    let code = redirect.code().unwrap();
-    let answer = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json()
+    let request = client.authorization().with("scope", scope).query();
+    crate::support::tokens(browser, client, &request, &mut ada, Device::Forget).await
 }
 
 #[tokio::test]
