@@ -3,7 +3,7 @@
 //!
 //! The transport decides where requests go: the router in process (verity-http's own
 //! tests, with `tower::ServiceExt::oneshot`) or the real binary over TCP
-//! ([`crate::http::HttpTransport`]). The typed steps of the sign-in journey
+//! ([`crate::remote::Remote`]). The typed steps of the sign-in journey
 //! ([`crate::steps`]) and of the token endpoints ([`crate::oauth`]) are written once on
 //! top of it, so both kinds of test read the same.
 

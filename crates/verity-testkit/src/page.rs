@@ -18,7 +18,7 @@ pub enum Step {
     ChoosePassword,
     /// "Set up your authenticator app" (`POST /login/totp`).
     SetUpAuthenticator,
-    /// "Enter the code from <app>" with the recovery-code form (`POST /login/mfa`).
+    /// "Enter the code from (app)" with the recovery-code form (`POST /login/mfa`).
     Code,
     /// "Your recovery codes", shown once (during a sign-in with "Continue", or on
     /// Verity's own page with a link back).

@@ -139,12 +139,12 @@ impl<T: Transport> Agent<T> {
         self.submit(page, "/login/totp", &fields).await
     }
 
-    /// "Enter the code from <app>", leaving "Remember this device" unticked.
+    /// "Enter the code from (app)", leaving "Remember this device" unticked.
     pub async fn code(&mut self, page: &Page, code: &str) -> Page {
         self.submit(page, "/login/mfa", &[("code", code)]).await
     }
 
-    /// "Enter the code from <app>", ticking "Remember this device".
+    /// "Enter the code from (app)", ticking "Remember this device".
     pub async fn code_remembering_device(&mut self, page: &Page, code: &str) -> Page {
         let fields = [("code", code), ("remember_device", "yes")];
         self.submit(page, "/login/mfa", &fields).await
