@@ -12,8 +12,10 @@ use openidconnect::{
     TokenResponse,
 };
 use serde_json::Value;
+use verity_testkit::oauth::{self, Client, jwt_header};
+use verity_testkit::{Device, Person, Step};
 
-use crate::provider::{Browser, POST_LOGOUT_URI, Provider, REDIRECT_URI, http_client, query_param};
+use crate::provider::{Browser, POST_LOGOUT_URI, Provider, REDIRECT_URI, http_client};
 
 const CONFIDENTIAL: &[&str] = &[
     "--grant",
@@ -41,6 +43,13 @@ struct Relying {
     >,
     client_id: String,
     client_secret: String,
+}
+
+impl Relying {
+    /// The client at the back channel (`client_secret_basic`).
+    fn credentials(&self) -> Client {
+        Client::basic(&self.client_id, &self.client_secret)
+    }
 }
 
 async fn relying_party(provider: &Provider, extra: &[&str]) -> Relying {
@@ -100,26 +109,17 @@ async fn code_for(
     provider: &Provider,
     browser: &mut Browser,
     started: &Started,
-    email: &str,
-    password: &str,
+    person: &mut Person,
 ) -> String {
     let page = browser.get(&started.url).await;
     // With a live session the provider answers at once; otherwise it asks.
-    let redirect = if page.location.is_some() {
-        page
+    let redirect = if page.step() == Step::SignIn {
+        browser.sign_in_as(&page, person, Device::Remember).await
     } else {
-        browser
-            .sign_in(&provider.issuer, &page, email, password)
-            .await
+        page
     };
     assert_eq!(redirect.status, 303, "{}", redirect.body);
-    assert!(
-        redirect
-            .location
-            .as_deref()
-            .unwrap()
-            .starts_with(REDIRECT_URI)
-    );
+    assert!(redirect.location().unwrap().starts_with(REDIRECT_URI));
     assert_eq!(
         redirect.redirect_param("state").as_deref(),
         Some(started.state.secret().as_str())
@@ -128,7 +128,7 @@ async fn code_for(
         redirect.redirect_param("iss").as_deref(),
         Some(provider.issuer.as_str())
     );
-    redirect.redirect_param("code").unwrap()
+    redirect.code().unwrap()
 }
 
 async fn exchange(
@@ -151,11 +151,11 @@ async fn exchange(
 #[tokio::test]
 async fn the_code_flow_with_pkce_yields_verified_tokens_and_userinfo() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org");
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let mut browser = Browser::new();
+    let mut browser = provider.browser();
     let started = start(&relying, &["profile", "email"]);
-    let code = code_for(&provider, &mut browser, &started, &email, &password).await;
+    let code = code_for(&provider, &mut browser, &started, &mut ada).await;
     let tokens = exchange(&relying, code, started.verifier).await;
 
     let id_token = tokens.id_token().expect("an ID token");
@@ -200,9 +200,9 @@ async fn the_code_flow_with_pkce_yields_verified_tokens_and_userinfo() {
     );
 
     // The access token is an RFC 9068 JWT, verifiable offline with the JWKS.
-    let header = decode_segment(tokens.access_token().secret(), 0);
+    let header = jwt_header(tokens.access_token().secret());
     assert_eq!(header["typ"], "at+jwt");
-    let access = decode_segment(tokens.access_token().secret(), 1);
+    let access = oauth::claims(tokens.access_token().secret());
     for claim in [
         "iss",
         "sub",
@@ -218,53 +218,25 @@ async fn the_code_flow_with_pkce_yields_verified_tokens_and_userinfo() {
             "{claim} missing from the access token"
         );
     }
-    let id = decode_segment(id_token.to_string().as_str(), 1);
+    let id = oauth::claims(id_token.to_string().as_str());
     assert_eq!(id["amr"], serde_json::json!(["pwd", "otp"]));
     for claim in ["sid", "azp", "acr", "auth_time"] {
         assert!(!id[claim].is_null(), "{claim} missing from the ID token");
     }
 
     // oidcc-userinfo-post-header and -post-body.
-    let http = http_client();
-    let by_header = http
-        .post(format!("{}/userinfo", provider.issuer))
-        .bearer_auth(tokens.access_token().secret())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(by_header.status(), 200);
-    let by_body = http
-        .post(format!("{}/userinfo", provider.issuer))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("access_token={}", tokens.access_token().secret()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(by_body.status(), 200);
-    let bad = http
-        .get(format!("{}/userinfo", provider.issuer))
-        .bearer_auth("not-a-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 401);
+    let access_token = tokens.access_token().secret();
+    let by_header = browser.userinfo_by_post(access_token).await;
+    assert_eq!(by_header.status, 200);
+    let by_body = browser.userinfo_in_body(access_token).await;
+    assert_eq!(by_body.status, 200);
+    let bad = browser.userinfo("not-a-token").await;
+    assert_eq!(bad.status, 401);
     assert!(
-        bad.headers()["www-authenticate"]
-            .to_str()
+        bad.header("www-authenticate")
             .unwrap()
             .starts_with("Bearer")
     );
-}
-
-fn decode_segment(token: &str, index: usize) -> Value {
-    use base64::Engine;
-    let segment = token.split('.').nth(index).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(segment)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 /// oidcc-codereuse and oidcc-codereuse-30seconds: a second use fails and revokes what the
@@ -272,11 +244,11 @@ fn decode_segment(token: &str, index: usize) -> Value {
 #[tokio::test]
 async fn a_reused_code_fails_and_revokes_the_first_tokens() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org");
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let mut browser = Browser::new();
+    let mut browser = provider.browser();
     let started = start(&relying, &[]);
-    let code = code_for(&provider, &mut browser, &started, &email, &password).await;
+    let code = code_for(&provider, &mut browser, &started, &mut ada).await;
     let verifier = started.verifier.secret().clone();
     let tokens = exchange(&relying, code.clone(), started.verifier).await;
     let again = relying
@@ -314,57 +286,46 @@ async fn a_reused_code_fails_and_revokes_the_first_tokens() {
 #[tokio::test]
 async fn pkce_and_redirect_uri_are_checked_at_the_token_endpoint() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org");
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let mut browser = Browser::new();
+    let mut browser = provider.browser();
     for case in ["wrong verifier", "no verifier", "wrong redirect"] {
         let started = start(&relying, &[]);
-        let code = code_for(&provider, &mut browser, &started, &email, &password).await;
+        let code = code_for(&provider, &mut browser, &started, &mut ada).await;
+        let (redirect_uri, verifier) = match case {
+            "wrong verifier" => (REDIRECT_URI, Some("x".repeat(43))),
+            "no verifier" => (REDIRECT_URI, None),
+            _ => (
+                "http://localhost:4000/other",
+                Some(started.verifier.secret().clone()),
+            ),
+        };
         let mut form = vec![
-            ("grant_type", "authorization_code".to_owned()),
-            ("code", code),
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
         ];
-        match case {
-            "wrong verifier" => {
-                form.push(("redirect_uri", REDIRECT_URI.into()));
-                form.push(("code_verifier", "x".repeat(43)));
-            }
-            "no verifier" => form.push(("redirect_uri", REDIRECT_URI.into())),
-            _ => {
-                form.push(("redirect_uri", "http://localhost:4000/other".into()));
-                form.push(("code_verifier", started.verifier.secret().clone()));
-            }
+        if let Some(verifier) = &verifier {
+            form.push(("code_verifier", verifier));
         }
-        let (status, body) = token_request(&provider, &relying, &form).await;
+        let (status, body) = token_request(&browser, &relying, &form).await;
         assert_eq!(status, 400, "{case}");
         assert_eq!(body["error"], "invalid_grant", "{case}: {body}");
     }
 }
 
+/// A token request by `relying` (`client_secret_basic`): status and body, after checking
+/// that the answer may not be cached.
 async fn token_request(
-    provider: &Provider,
+    browser: &Browser,
     relying: &Relying,
-    form: &[(&str, String)],
+    form: &[(&str, &str)],
 ) -> (u16, Value) {
-    let response = http_client()
-        .post(format!("{}/token", provider.issuer))
-        .basic_auth(&relying.client_id, Some(&relying.client_secret))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            form.iter()
-                .map(|(k, v)| format!("{k}={}", crate::provider::encode(v)))
-                .collect::<Vec<_>>()
-                .join("&"),
-        )
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    (
-        status,
-        serde_json::from_str(&response.text().await.unwrap()).unwrap(),
-    )
+    let answer = browser
+        .back_channel("/token", &relying.credentials(), form)
+        .await;
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    (answer.status, answer.json())
 }
 
 /// oidcc-prompt-none-not-logged-in, oidcc-prompt-none-logged-in, oidcc-prompt-login,
@@ -372,9 +333,9 @@ async fn token_request(
 #[tokio::test]
 async fn prompt_and_max_age_decide_whether_to_ask_again() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org");
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let mut browser = Browser::new();
+    let mut browser = provider.browser();
 
     let none = start(&relying, &[]);
     let page = browser.get(&format!("{}&prompt=none", none.url)).await;
@@ -388,7 +349,7 @@ async fn prompt_and_max_age_decide_whether_to_ask_again() {
     );
 
     let first = start(&relying, &[]);
-    code_for(&provider, &mut browser, &first, &email, &password).await;
+    code_for(&provider, &mut browser, &first, &mut ada).await;
 
     let silent = start(&relying, &[]);
     let page = browser.get(&format!("{}&prompt=none", silent.url)).await;
@@ -402,7 +363,8 @@ async fn prompt_and_max_age_decide_whether_to_ask_again() {
         browser
             .get(&format!("{}&prompt=login", login.url))
             .await
-            .is_sign_in()
+            .step()
+            == Step::SignIn
     );
 
     let generous = start(&relying, &[]);
@@ -416,10 +378,8 @@ async fn prompt_and_max_age_decide_whether_to_ask_again() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let strict = start(&relying, &[]);
     let page = browser.get(&format!("{}&max_age=1", strict.url)).await;
-    assert!(page.is_sign_in(), "max_age exceeded asks again");
-    let redirect = browser
-        .sign_in(&provider.issuer, &page, &email, &password)
-        .await;
+    assert!(page.step() == Step::SignIn, "max_age exceeded asks again");
+    let redirect = browser.sign_in_as(&page, &mut ada, Device::Remember).await;
     let tokens = exchange(
         &relying,
         redirect.redirect_param("code").unwrap(),
@@ -446,9 +406,9 @@ async fn prompt_and_max_age_decide_whether_to_ask_again() {
 #[tokio::test]
 async fn authorization_requests_are_validated_before_anything_redirects() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org");
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let mut browser = Browser::new();
+    let mut browser = provider.browser();
     let base = format!(
         "{}/authorize?response_type=code&client_id={}",
         provider.issuer, relying.client_id
@@ -461,14 +421,14 @@ async fn authorization_requests_are_validated_before_anything_redirects() {
         .await;
     assert_eq!(unregistered.status, 400);
     assert!(
-        unregistered.location.is_none(),
+        unregistered.location().is_none(),
         "never redirect to an unregistered URI"
     );
     let missing = browser.get(&format!("{base}&scope=openid")).await;
-    assert_eq!((missing.status, missing.location.is_none()), (400, true));
+    assert_eq!((missing.status, missing.location().is_none()), (400, true));
     let unknown_client = browser.get(&format!("{}/authorize?response_type=code&client_id=nope&redirect_uri={REDIRECT_URI}&scope=openid", provider.issuer)).await;
     assert_eq!(
-        (unknown_client.status, unknown_client.location.is_none()),
+        (unknown_client.status, unknown_client.location().is_none()),
         (400, true)
     );
 
@@ -503,33 +463,27 @@ async fn authorization_requests_are_validated_before_anything_redirects() {
             "{base}&redirect_uri={REDIRECT_URI}&scope=openid&state=s2&unknown_parameter=whatever"
         ))
         .await;
-    let redirect = browser
-        .sign_in(&provider.issuer, &page, &email, &password)
-        .await;
+    let redirect = browser.sign_in_as(&page, &mut ada, Device::Remember).await;
     let code = redirect.redirect_param("code").unwrap();
-    let (status, body) = token_request(
-        &provider,
-        &relying,
-        &[
-            ("grant_type", "authorization_code".into()),
-            ("code", code),
-            ("redirect_uri", REDIRECT_URI.into()),
-        ],
-    )
-    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    let (status, body) = token_request(&browser, &relying, &form).await;
     assert_eq!(status, 200, "{body}");
-    assert!(decode_segment(body["id_token"].as_str().unwrap(), 1)["nonce"].is_null());
+    assert!(oauth::claims(body["id_token"].as_str().unwrap())["nonce"].is_null());
 }
 
 /// Refresh tokens rotate on every use; a reused one revokes the whole grant.
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_grant() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org");
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let mut browser = Browser::new();
+    let mut browser = provider.browser();
     let started = start(&relying, &[]);
-    let code = code_for(&provider, &mut browser, &started, &email, &password).await;
+    let code = code_for(&provider, &mut browser, &started, &mut ada).await;
     let tokens = exchange(&relying, code, started.verifier).await;
     let first = tokens.refresh_token().unwrap().clone();
     let http = http_client();
@@ -567,116 +521,73 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_grant() {
 async fn machines_get_tokens_that_introspect_and_revoke() {
     let provider = Provider::start().await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let (status, body) = token_request(
-        &provider,
-        &relying,
-        &[
-            ("grant_type", "client_credentials".into()),
-            ("scope", "api".into()),
-        ],
-    )
-    .await;
+    let mut browser = provider.browser();
+    let machine = |scope| [("grant_type", "client_credentials"), ("scope", scope)];
+    let (status, body) = token_request(&browser, &relying, &machine("api")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], "api");
     let token = body["access_token"].as_str().unwrap().to_owned();
-    let (status, body) = token_request(
-        &provider,
-        &relying,
-        &[
-            ("grant_type", "client_credentials".into()),
-            ("scope", "admin".into()),
-        ],
-    )
-    .await;
+    let (status, body) = token_request(&browser, &relying, &machine("admin")).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_scope"))
     );
 
-    let http = http_client();
-    let introspect = |token: String| {
-        let http = http.clone();
-        let url = format!("{}/introspect", provider.issuer);
-        let (id, secret) = (relying.client_id.clone(), relying.client_secret.clone());
-        async move {
-            let response = http
-                .post(url)
-                .basic_auth(id, Some(secret))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(format!("token={token}"))
-                .send()
-                .await
-                .unwrap();
-            serde_json::from_str::<Value>(&response.text().await.unwrap()).unwrap()
-        }
-    };
-    let active = introspect(token.clone()).await;
+    let client = relying.credentials();
+    let active = browser.introspect(&client, &token).await.json();
     assert_eq!(active["active"], true);
     assert_eq!(active["client_id"], relying.client_id.as_str());
-    let revoked = http
-        .post(format!("{}/revoke", provider.issuer))
-        .basic_auth(&relying.client_id, Some(&relying.client_secret))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
-    assert_eq!(introspect(token).await["active"], false);
-    assert_eq!(introspect("garbage".into()).await["active"], false);
+    assert_eq!(browser.revoke(&client, &token).await.status, 200);
+    assert_eq!(
+        browser.introspect(&client, &token).await.json()["active"],
+        false
+    );
+    assert_eq!(
+        browser.introspect(&client, "garbage").await.json()["active"],
+        false
+    );
 
-    let wrong_secret = http
-        .post(format!("{}/token", provider.issuer))
-        .basic_auth(&relying.client_id, Some("wrong"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_secret.status(), 401);
+    let wrong = Client::basic(&relying.client_id, "wrong");
+    let wrong_secret = browser.client_credentials(&wrong, None).await;
+    assert_eq!(wrong_secret.status, 401);
     assert!(
-        wrong_secret.headers()["www-authenticate"]
-            .to_str()
+        wrong_secret
+            .header("www-authenticate")
             .unwrap()
             .starts_with("Basic")
     );
-    let json_body = http
-        .post(format!("{}/token", provider.issuer))
-        .basic_auth(&relying.client_id, Some(&relying.client_secret))
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json_body.status(), 400);
-    let duplicated = http
-        .post(format!("{}/token", provider.issuer))
-        .basic_auth(&relying.client_id, Some(&relying.client_secret))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials&grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(duplicated.status(), 400);
-    let huge = http
-        .post(format!("{}/token", provider.issuer))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&x={}",
-            "a".repeat(70 * 1024)
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(huge.status(), 413);
+    let json_body = browser
+        .post_raw("/token", "application/json", b"{}".to_vec())
+        .await;
+    assert_eq!(json_body.status, 400);
+    let duplicated = browser
+        .back_channel(
+            "/token",
+            &client,
+            &[
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+            ],
+        )
+        .await;
+    assert_eq!(duplicated.status, 400);
+    let huge = format!("grant_type=client_credentials&x={}", "a".repeat(70 * 1024));
+    let too_big = browser
+        .post_raw(
+            "/token",
+            "application/x-www-form-urlencoded",
+            huge.into_bytes(),
+        )
+        .await;
+    assert_eq!(too_big.status, 413);
 }
 
 /// ES256 and EdDSA ID tokens verify with the published keys.
 #[tokio::test]
 async fn id_tokens_are_signed_with_the_clients_algorithm() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
-    let mut browser = Browser::new();
+    let mut ada = provider.person("ada@example.org");
+    let mut browser = provider.browser();
     for (alg, expected) in [
         ("ES256", CoreJwsSigningAlgorithm::EcdsaP256Sha256),
         ("EdDSA", CoreJwsSigningAlgorithm::EdDsa),
@@ -686,7 +597,7 @@ async fn id_tokens_are_signed_with_the_clients_algorithm() {
         let relying = relying_party(&provider, &args).await;
 
         let started = start(&relying, &[]);
-        let code = code_for(&provider, &mut browser, &started, &email, &password).await;
+        let code = code_for(&provider, &mut browser, &started, &mut ada).await;
         let tokens = exchange(&relying, code, started.verifier).await;
         let id_token = tokens.id_token().unwrap();
         assert_eq!(id_token.signing_alg().unwrap(), &expected);
@@ -712,54 +623,45 @@ async fn id_tokens_are_signed_with_the_clients_algorithm() {
 #[tokio::test]
 async fn logout_ends_the_session_and_returns_to_the_client() {
     let provider = Provider::start().await;
-    let (email, password) = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org");
     let relying = relying_party(&provider, CONFIDENTIAL).await;
-    let mut browser = Browser::new();
+    let mut browser = provider.browser();
     let started = start(&relying, &[]);
-    let code = code_for(&provider, &mut browser, &started, &email, &password).await;
+    let code = code_for(&provider, &mut browser, &started, &mut ada).await;
     let tokens = exchange(&relying, code, started.verifier).await;
     let hint = tokens.id_token().unwrap().to_string();
 
     let unregistered = browser
-        .get(&format!(
-            "{}/logout?client_id={}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
-            provider.issuer, relying.client_id
+        .logout(&format!(
+            "client_id={}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
+            relying.client_id
         ))
         .await;
     assert!(
-        unregistered.location.is_none(),
+        unregistered.location().is_none(),
         "logout asks before anything else"
     );
-    let confirmed = browser
-        .confirm_logout(&provider.issuer, &unregistered, false)
-        .await;
+    let confirmed = browser.confirm_logout(&unregistered).await;
     assert!(
-        confirmed.location.is_none(),
+        confirmed.location().is_none(),
         "never redirect to an unregistered URI"
     );
-    assert!(confirmed.body.contains("You are signed out"));
+    assert!(confirmed.says("You are signed out"));
 
     // Sign in again, then log out properly.
     let again = start(&relying, &[]);
-    code_for(&provider, &mut browser, &again, &email, &password).await;
+    code_for(&provider, &mut browser, &again, &mut ada).await;
     let asked = browser
-        .get(&format!(
-            "{}/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",
-            provider.issuer,
-            crate::provider::encode(POST_LOGOUT_URI)
+        .logout(&format!(
+            "id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",
+            verity_testkit::agent::encode(POST_LOGOUT_URI)
         ))
         .await;
     assert_eq!(asked.status, 200);
-    let logout = browser
-        .confirm_logout(&provider.issuer, &asked, false)
-        .await;
+    let logout = browser.confirm_logout(&asked).await;
     assert_eq!(logout.status, 303);
-    let location = logout.location.unwrap();
-    assert!(location.starts_with(POST_LOGOUT_URI));
-    assert_eq!(
-        query_param(location.split_once('?').unwrap().1, "state").as_deref(),
-        Some("bye")
-    );
+    assert!(logout.location().unwrap().starts_with(POST_LOGOUT_URI));
+    assert_eq!(logout.redirect_param("state").as_deref(), Some("bye"));
     let silent = start(&relying, &[]);
     assert_eq!(
         browser
@@ -779,51 +681,21 @@ async fn logout_ends_the_session_and_returns_to_the_client() {
 #[tokio::test]
 async fn discovery_and_jwks_documents() {
     let provider = Provider::start().await;
-    let http = http_client();
-    let discovery: Value = serde_json::from_str(
-        &http
-            .get(format!(
-                "{}/.well-known/openid-configuration",
-                provider.issuer
-            ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let browser = provider.browser();
+    let discovery = browser
+        .peek("/.well-known/openid-configuration")
+        .await
+        .json();
     let redacted = serde_json::to_string_pretty(&discovery)
         .unwrap()
         .replace(&provider.issuer, "[issuer]");
     insta::assert_snapshot!("discovery", redacted);
-    let metadata: Value = serde_json::from_str(
-        &http
-            .get(format!(
-                "{}/.well-known/oauth-authorization-server",
-                provider.issuer
-            ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let metadata = browser
+        .peek("/.well-known/oauth-authorization-server")
+        .await
+        .json();
     assert_eq!(metadata["issuer"], provider.issuer.as_str());
-    let jwks: Value = serde_json::from_str(
-        &http
-            .get(format!("{}/jwks", provider.issuer))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let jwks = browser.peek("/jwks").await.json();
     let mut keys = jwks["keys"].as_array().unwrap().clone();
     keys.sort_by_key(|key| key["alg"].as_str().unwrap().to_owned());
     for key in &keys {
@@ -850,43 +722,27 @@ async fn access_tokens_are_signed_with_the_configured_algorithm() {
         )
         .await;
         let relying = relying_party(&provider, CONFIDENTIAL).await;
-        let form = [("grant_type", "client_credentials".into())];
-        let (status, body) = token_request(&provider, &relying, &form).await;
+        let browser = provider.browser();
+        let form = [("grant_type", "client_credentials")];
+        let (status, body) = token_request(&browser, &relying, &form).await;
         assert_eq!(status, 200, "{body}");
         let token = body["access_token"].as_str().unwrap();
-        let header = decode_segment(token, 0);
+        let header = jwt_header(token);
         assert_eq!(
             (header["alg"].as_str(), header["typ"].as_str()),
             (Some(alg), Some("at+jwt"))
         );
-        let http = http_client();
-        let jwks = http
-            .get(format!("{}/jwks", provider.issuer))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let jwks: Value = serde_json::from_str(&jwks).unwrap();
+        let jwks = browser.peek("/jwks").await.json();
         let published = jwks["keys"].as_array().unwrap();
         assert!(
             published
                 .iter()
                 .any(|key| key["kid"] == header["kid"] && key["alg"] == alg)
         );
-        let introspected = http
-            .post(format!("{}/introspect", provider.issuer))
-            .basic_auth(&relying.client_id, Some(&relying.client_secret))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("token={token}"))
-            .send()
+        let introspected = browser
+            .introspect(&relying.credentials(), token)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let introspected: Value = serde_json::from_str(&introspected).unwrap();
+            .json();
         assert_eq!(introspected["active"], true, "{alg}: {introspected}");
     }
 }

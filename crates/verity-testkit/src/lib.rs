@@ -1,5 +1,7 @@
 //! Test support for Verity: throw-away PostgreSQL databases, a WebDriver server
-//! for browser tests, free ports and loud skips.
+//! for browser tests, loud skips, a port that refuses connections, and a browser-like [`agent::Agent`] with the typed
+//! steps of the sign-in journey ([`steps`]) and of the back channel ([`oauth`]), over
+//! any [`agent::Transport`]: the router in process, or the real binary ([`remote`]).
 //!
 //! Tests that need an external service ask this crate for it. When the service
 //! is not there, plain `cargo test` skips such a test and says so loudly on
@@ -13,11 +15,21 @@
 //! This crate is a dev-dependency only. Its functions panic on failure because
 //! a failing test is the right outcome when test support itself breaks.
 
+pub mod agent;
+pub mod oauth;
+pub mod page;
+pub mod remote;
 pub mod smtp;
+pub mod steps;
+pub mod totp;
+
+pub use agent::{Agent, Transport};
+pub use page::{Page, Step};
+pub use steps::{Authorization, Device, Person};
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::io::Write;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 /// Environment variable holding an admin URL to a running PostgreSQL cluster,
@@ -224,21 +236,50 @@ pub fn chrome_capabilities(user_data_dir: &Path) -> serde_json::Value {
     })
 }
 
-/// Returns a TCP port on 127.0.0.1 that was free a moment ago.
+/// A port on 127.0.0.1 that refuses connections, for tests of what happens when a
+/// server is not there (an SMTP server, a database).
 ///
-/// Binds port 0, reads the port the system chose and releases it. Another
-/// process could take the port in between, which is unlikely enough for tests;
-/// where possible, bind port 0 directly and keep the listener instead.
-///
-/// # Panics
-///
-/// When no loopback port can be bound.
-// Without a port the test cannot run, and panicking is how a test fails.
-#[allow(clippy::panic)]
-pub fn free_port() -> u16 {
-    match TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|listener| listener.local_addr()) {
-        Ok(address) => address.port(),
-        Err(error) => panic!("cannot bind a free port on 127.0.0.1: {error}"),
+/// The port is bound but not listening for as long as the value lives: nothing else can
+/// take it meanwhile, and a connection to it is refused at once. Servers under test
+/// bind port 0 themselves and report the address they got; nothing needs a port that
+/// is free for someone else to bind.
+pub struct RefusingPort {
+    _socket: tokio::net::TcpSocket,
+    port: u16,
+}
+
+impl RefusingPort {
+    /// Binds a loopback port without listening on it.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    // Without a port the test cannot run, and panicking is how a test fails.
+    #[allow(clippy::panic)]
+    pub fn new() -> Self {
+        let bound = tokio::net::TcpSocket::new_v4().and_then(|socket| {
+            socket.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+            let port = socket.local_addr()?.port();
+            Ok((socket, port))
+        });
+        match bound {
+            Ok((socket, port)) => Self {
+                _socket: socket,
+                port,
+            },
+            Err(error) => panic!("cannot bind a loopback port: {error}"),
+        }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Default for RefusingPort {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -336,10 +377,15 @@ mod tests {
     }
 
     #[test]
-    fn free_port_can_be_bound() {
-        let port = free_port();
-        assert_ne!(port, 0);
-        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
+    fn a_refusing_port_refuses_connections_and_cannot_be_taken() {
+        let refusing = RefusingPort::new();
+        assert_ne!(refusing.port(), 0);
+        let refused = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, refusing.port()));
+        assert_eq!(
+            refused.unwrap_err().kind(),
+            std::io::ErrorKind::ConnectionRefused
+        );
+        assert!(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, refusing.port())).is_err());
     }
 
     #[tokio::test]

@@ -46,9 +46,11 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address and port to listen on.
+    /// Address and port to listen on (port 0: one the system chooses, which `serve`
+    /// prints).
     pub bind: SocketAddr,
-    /// The public URL (the OIDC issuer); defaults to `http://<bind>`.
+    /// The public URL (the OIDC issuer); defaults to `http://<bind>`, with the port the
+    /// server actually bound when `bind` asks for port 0.
     pub public_url: Option<String>,
     /// Reverse proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` entries name
     /// the client; empty: the client is the TCP peer and the header is ignored.

@@ -197,8 +197,10 @@ async fn an_org_admin_manages_people_of_their_own_organization_in_their_own_name
         [
             ("user.created", acting.clone()),
             ("user.disabled", acting.clone()),
+            ("user.sessions.ended", acting.clone()),
             ("user.enabled", acting.clone()),
-            ("user.temporary_password.issued", acting),
+            ("user.temporary_password.issued", acting.clone()),
+            ("user.sessions.ended", acting),
         ]
     );
 }

@@ -10,12 +10,18 @@ use verity_http::{AppState, router};
 use crate::app::App;
 use crate::config::Config;
 
-pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     let bind = config.server.bind;
     // Bind before opening the store: a port in use fails fast and writes nothing.
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))?;
+    // From here on the configuration names the address actually bound: with port 0 the
+    // system chose one, and the issuer derived from it (`[server] public_url` unset) must
+    // carry that port, not 0.
+    config.server.bind = listener.local_addr()?;
+    let address = config.server.bind;
+    let issuer = config.public_url();
     let app = App::open(config).await?;
     // Decompress the common-password list now, not during someone's first sign-in.
     verity_oidc::password_policy::preload();
@@ -27,14 +33,13 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(keys = ?signing, master_key_id = key_ring.master().id(), "signing keys ready");
     // Expired protocol state already reads as absent; purging keeps the table small.
     let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
-    let address = listener.local_addr()?;
     let engine = verity_oidc::Engine {
         store: app.store.clone(),
         expiring: app.store.clone(),
         projector: app.projector.clone(),
         keys: key_ring.clone(),
         hashing: verity_oidc::credentials::Hashing::for_this_machine(),
-        settings: Arc::new(app.config.engine_settings(&app.config.public_url())?),
+        settings: Arc::new(app.config.engine_settings(&issuer)?),
     };
     let settings = verity_http::Settings {
         trusted_proxies: app.config.server.trusted_proxies()?,
@@ -42,10 +47,8 @@ pub(super) async fn run(config: Config) -> anyhow::Result<ExitCode> {
     };
     let state = AppState::new(engine, settings)?;
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
-    println!(
-        "Verity listening on http://{address} (issuer {})",
-        app.config.public_url()
-    );
+    // Tests (and scripts) that start the server on port 0 read the address from here.
+    println!("Verity listening on http://{address} (issuer {issuer})");
     // With the peer's address: the client IP is the peer, or what trusted proxies say.
     axum::serve(
         listener,

@@ -61,8 +61,11 @@ fn wrong_database_urls_are_clear_errors() {
         ]),
         "unsupported database URL",
     );
-    let port = verity_testkit::free_port();
-    let url = format!("postgres://verity:secret@127.0.0.1:{port}/verity");
+    let closed = verity_testkit::RefusingPort::new();
+    let url = format!(
+        "postgres://verity:secret@127.0.0.1:{}/verity",
+        closed.port()
+    );
     let output = target.run(&["--database-url", &url, "org", "list"]);
     assert_clear_error(&output, "cannot connect to PostgreSQL");
     assert!(

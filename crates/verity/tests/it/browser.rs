@@ -1,6 +1,6 @@
 //! End to end in a real browser: Debian's Chromium, driven through chromedriver (which
-//! `cargo xtask test` installs and starts), against the real `verity serve` on a free
-//! port, with a relying party of our own that receives the authorization response and
+//! `cargo xtask test` installs and starts), against the real `verity serve` on a port
+//! the system chose, with a relying party of our own that receives the authorization response and
 //! exchanges the code with the `openidconnect` crate.
 //!
 //! [`BrowserSession`] is what a person does: open a page, type into the field with a
@@ -30,7 +30,10 @@ use tempfile::TempDir;
 use thirtyfour::{WebDriver, WebElement};
 use tokio::sync::mpsc;
 
-use crate::provider::{CHOSEN_PASSWORD, Provider, http_client, totp_code};
+use verity_testkit::steps::CHOSEN_PASSWORD;
+use verity_testkit::totp::Authenticator;
+
+use crate::provider::{Provider, http_client};
 
 /// How long a page may take to load, and how long the helpers wait for something.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -416,8 +419,9 @@ pub struct AuthorizationRequest {
 }
 
 /// A relying party: a confidential client registered with the provider, whose redirect
-/// URI is a small HTTP endpoint on a free loopback port. The endpoint records each
-/// authorization response and answers with a page that says "signed in".
+/// URI is a small HTTP endpoint on a loopback port the system chose (it binds port 0).
+/// The endpoint records each authorization response and answers with a page that says
+/// "signed in".
 pub struct RelyingParty {
     pub client_id: String,
     pub redirect_uri: String,
@@ -553,7 +557,8 @@ async fn a_first_sign_in_in_chromium_reaches_the_relying_party_with_a_verified_i
     };
     let provider = Provider::start().await;
     let mut relying = RelyingParty::start(&provider, &[]).await;
-    let (email, temporary_password) = provider.person("ada@example.org");
+    let ada = provider.person("ada@example.org");
+    let (email, temporary_password) = (ada.email, ada.password);
     let request = relying.authorize(&["profile", "email"]);
 
     browser.goto(&request.url).await;
@@ -586,7 +591,7 @@ async fn a_first_sign_in_in_chromium_reaches_the_relying_party_with_a_verified_i
         .await
         .split_whitespace()
         .collect();
-    let (code, _) = totp_code(&secret, None).await;
+    let code = Authenticator::new(secret).next_code().await;
     browser.fill("Code", &code).await;
     browser.click_button("Verify").await;
 
@@ -872,7 +877,8 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     browser.fill("Code", "000000").await;
     browser.click_button("Verify").await;
     browser.wait_for_text("That code is not correct").await;
-    let (code, mut last_step) = totp_code(&secret, None).await;
+    let mut authenticator = Authenticator::new(secret);
+    let code = authenticator.next_code().await;
     browser.fill("Authenticator app name", "Ada's phone").await;
     browser.fill("Code", &code).await;
     browser.click_button("Verify").await;
@@ -889,8 +895,7 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     browser
         .wait_for_text("Enter the code from Ada's phone")
         .await;
-    let (code, step) = totp_code(&secret, Some(last_step)).await;
-    last_step = step;
+    let code = authenticator.next_code().await;
     browser.fill("Code", &code).await;
     browser.set_checked("Remember this device", true).await;
     browser.click_button("Verify").await;
@@ -917,6 +922,5 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     browser
         .wait_for_text("Enter the code from Ada's phone")
         .await;
-    let _ = last_step;
     browser.quit().await;
 }

@@ -201,10 +201,10 @@ fn without_smtp_the_email_is_written_to_the_outbox() {
 
 #[test]
 fn an_unreachable_smtp_server_fails_the_command_and_records_nothing() {
-    // A port that was free a moment ago: connection refused.
-    let closed = verity_testkit::free_port();
+    // Nobody listens there: connection refused.
+    let closed = verity_testkit::RefusingPort::new();
     let target = Target::sqlite();
-    let output = run_with_smtp(&target, closed, CREATE_ADA);
+    let output = run_with_smtp(&target, closed.port(), CREATE_ADA);
     assert_clear_error(&output, "could not be sent");
     assert!(stderr(&output).contains("no account was created"));
     assert!(output.stdout.is_empty(), "nothing printed on failure");
@@ -293,10 +293,10 @@ fn a_failed_reset_keeps_the_current_password() {
     ok(run_with_smtp(&target, sink.port(), CREATE_ADA));
     sink.wait_for_message(WAIT);
 
-    let closed = verity_testkit::free_port();
+    let closed = verity_testkit::RefusingPort::new();
     let output = run_with_smtp(
         &target,
-        closed,
+        closed.port(),
         &[
             "user",
             "reset-password",

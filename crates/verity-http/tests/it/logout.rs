@@ -1,0 +1,191 @@
+//! RP-initiated logout: a confirmation page, then the session ends; the client gets its
+//! person back only at a registered address; the browser may be forgotten as a trusted
+//! device on the way out.
+
+use verity_testkit::{Agent, Device, Person, Step};
+
+use crate::fixtures::{POST_LOGOUT_URI, RegisteredClient};
+use crate::support::{InProcess, TestApp, tokens};
+
+/// Ada signed in through `client` in a new browser (ticking "Remember this device" as
+/// `device` says), with the ID token the client received.
+async fn signed_in(
+    app: &TestApp,
+    client: &RegisteredClient,
+    ada: &mut Person,
+    device: Device,
+) -> (Agent<InProcess>, String) {
+    let mut browser = app.browser();
+    let request = client.authorization().query();
+    let tokens = tokens(&mut browser, client, &request, ada, device).await;
+    (browser, tokens["id_token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn logout_asks_first_then_ends_the_session() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let (mut browser, _) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+
+    let asked = browser.logout("").await;
+    assert_eq!(asked.status, 200);
+    assert_eq!(asked.step(), Step::Logout);
+    assert!(asked.says("Do you want to sign out?"));
+    assert!(asked.says("Forget this device as trusted environment"));
+    assert!(
+        !asked.body.contains(" checked"),
+        "not a trusted device: unticked"
+    );
+    assert_eq!(
+        browser.cookie("verity_csrf").map(str::to_owned),
+        asked.csrf()
+    );
+    assert!(
+        app.events("session.ended").await.is_empty(),
+        "asking ends nothing"
+    );
+
+    let done = browser.confirm_logout(&asked).await;
+    assert_eq!(done.status, 200);
+    assert_eq!(done.heading().as_deref(), Some("Signed out"));
+    assert!(done.says("You are signed out."));
+    assert!(!browser.has_cookie("verity_session") && !browser.has_cookie("verity_csrf"));
+    let ended = app.events("session.ended").await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(TestApp::data(&ended[0])["reason"], "logout");
+    let silent = browser
+        .authorize(&client.authorization().with("prompt", "none").query())
+        .await;
+    assert_eq!(
+        silent.redirect_param("error").as_deref(),
+        Some("login_required")
+    );
+    // Without a session there is nothing to confirm.
+    let again = browser.logout("").await;
+    assert_eq!((again.status, again.step()), (200, Step::Message));
+}
+
+#[tokio::test]
+async fn logout_returns_to_a_registered_address_with_state_and_nowhere_else() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let (mut browser, hint) = signed_in(&app, &client, &mut ada, Device::Remember).await;
+
+    let unregistered = browser
+        .logout(&format!(
+            "client_id={}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
+            client.client_id
+        ))
+        .await;
+    assert_eq!(unregistered.field("post_logout_redirect_uri"), None);
+    let done = browser.confirm_logout(&unregistered).await;
+    assert_eq!(
+        (done.status, done.location()),
+        (200, None),
+        "never to an unregistered URI"
+    );
+
+    let (mut browser, _) = signed_in(&app, &client, &mut ada, Device::Remember).await;
+    let query = format!(
+        "id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",
+        verity_testkit::agent::encode(POST_LOGOUT_URI)
+    );
+    let asked = browser.logout(&query).await;
+    assert_eq!(
+        asked.field("client_id").as_deref(),
+        Some(client.client_id.as_str()),
+        "from the hint"
+    );
+    let back = browser.confirm_logout(&asked).await;
+    assert_eq!(back.status, 303);
+    assert_eq!(
+        back.location(),
+        Some(format!("{POST_LOGOUT_URI}?state=bye").as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_bad_hint_or_a_contradicting_client_is_refused() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let other = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let (mut browser, hint) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+    let forged = browser
+        .logout("id_token_hint=eyJhbGciOiJub25lIn0.e30.")
+        .await;
+    assert_eq!(forged.status, 400);
+    assert_eq!(
+        forged.error().as_deref(),
+        Some("The id_token_hint is not a valid ID token of this provider.")
+    );
+    let contradicting = browser
+        .logout(&format!(
+            "id_token_hint={hint}&client_id={}",
+            other.client_id
+        ))
+        .await;
+    assert_eq!(contradicting.status, 400);
+    assert_eq!(
+        contradicting.error().as_deref(),
+        Some("client_id does not match the id_token_hint.")
+    );
+    assert!(app.events("session.ended").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_confirmation_without_its_token_ends_nothing() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let (mut browser, _) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+    let asked = browser.logout("").await;
+    let forged = browser
+        .post("/logout", &[("confirm", "yes"), ("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let missing = browser.post("/logout", &[("confirm", "yes")]).await;
+    assert_eq!(missing.status, 403);
+    assert!(app.events("session.ended").await.is_empty());
+    assert!(browser.has_cookie("verity_session"));
+    assert_eq!(browser.confirm_logout(&asked).await.status, 200);
+}
+
+#[tokio::test]
+async fn logout_can_forget_this_browser_as_a_trusted_device() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let (mut browser, _) = signed_in(&app, &client, &mut ada, Device::Remember).await;
+    let asked = browser.logout("").await;
+    assert!(asked.body.contains(" checked"), "a trusted browser: ticked");
+    browser.confirm_logout(&asked).await;
+    assert!(
+        browser.has_cookie("verity_device"),
+        "left unticked: still trusted"
+    );
+
+    let redirect = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
+    assert_eq!(
+        redirect.step(),
+        Step::Redirect,
+        "the device stands in for the code"
+    );
+    let asked = browser.logout("").await;
+    browser.confirm_logout_forgetting_device(&asked).await;
+    assert!(
+        !browser.has_cookie("verity_device"),
+        "the device cookie is cleared"
+    );
+    let forgotten = app.events("user.device.forgotten").await;
+    assert_eq!(forgotten.len(), 1);
+    assert_eq!(TestApp::data(&forgotten[0])["reason"], "logout");
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
+    assert_eq!(asked.step(), Step::Code, "the code is asked again");
+}
