@@ -139,6 +139,8 @@ impl Admin {
                 scopes,
                 require_pkce: new.require_pkce,
                 jwks: new.jwks,
+                backchannel_logout_uri: None,
+                org_id: None,
             },
             secret_hash: secret.as_deref().map(hash_client_secret),
         };

@@ -327,6 +327,14 @@ pub struct ClientSettings {
     /// The client's public keys (a JWK Set), for `private_key_jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// Where logout notices are posted when a session it signed in to ends (OpenID
+    /// Connect Back-Channel Logout 1.0): `https`, or `http` for loopback hosts, exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The organization whose people alone may sign in to it; none: every
+    /// organization's (an instance-wide client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<uuid::Uuid>,
 }
 
 impl ClientSettings {
@@ -462,6 +470,14 @@ pub enum ClientError {
     /// A redirect URI breaks the rules.
     #[error("invalid redirect URI {uri:?}: {reason}")]
     InvalidRedirectUri {
+        /// The URI as given.
+        uri: String,
+        /// What is wrong with it.
+        reason: RedirectUriError,
+    },
+    /// The back-channel logout URI breaks the rules.
+    #[error("invalid back-channel logout URI {uri:?}: {reason}")]
+    InvalidBackchannelLogoutUri {
         /// The URI as given.
         uri: String,
         /// What is wrong with it.
@@ -681,6 +697,12 @@ fn normalize(
             reason,
         })?;
     }
+    if let Some(uri) = &settings.backchannel_logout_uri {
+        RedirectUri::parse(uri).map_err(|reason| ClientError::InvalidBackchannelLogoutUri {
+            uri: uri.clone(),
+            reason,
+        })?;
+    }
 
     let grant_types = unique(&settings.grant_types);
     if grant_types.is_empty() {
@@ -739,6 +761,8 @@ fn normalize(
         scopes,
         require_pkce: settings.require_pkce || client_type == ClientType::Public,
         jwks: settings.jwks.clone(),
+        backchannel_logout_uri: settings.backchannel_logout_uri.clone(),
+        org_id: settings.org_id,
     })
 }
 
@@ -775,6 +799,8 @@ mod tests {
             scopes: vec!["openid".into(), "profile".into(), "email".into()],
             require_pkce: false,
             jwks: None,
+            backchannel_logout_uri: None,
+            org_id: None,
         }
     }
 

@@ -104,6 +104,8 @@ mod tests {
                 scopes: vec!["openid".into()],
                 require_pkce: false,
                 jwks: None,
+                backchannel_logout_uri: None,
+                org_id: None,
             },
             secret_hash,
             created_at: at,

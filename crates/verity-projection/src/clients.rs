@@ -254,6 +254,8 @@ mod tests {
             scopes: vec!["openid".into(), "profile".into()],
             require_pkce: false,
             jwks: None,
+            backchannel_logout_uri: None,
+            org_id: None,
         }
     }
 

@@ -229,6 +229,8 @@ impl TestApp {
                 scopes: spec.scopes.into_iter().map(str::to_owned).collect(),
                 require_pkce: spec.require_pkce,
                 jwks: spec.jwks,
+                backchannel_logout_uri: None,
+                org_id: None,
             },
             secret_hash: secret.as_deref().map(hash_client_secret),
         };

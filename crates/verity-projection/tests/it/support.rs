@@ -108,6 +108,8 @@ impl TestStore {
                 scopes: vec!["openid".into()],
                 require_pkce: false,
                 jwks: None,
+                backchannel_logout_uri: None,
+                org_id: None,
             },
             secret_hash: Some(SECRET_HASH.into()),
         };
