@@ -63,6 +63,7 @@ pub async fn authorize(
         .filter(|authentication| answers(engine, context, &request, authentication));
     if let Some(authentication) = usable {
         sessions::touch(engine, context, &authentication.sid).await?;
+        sessions::add_client(engine, context, &authentication, &request.client_id).await?;
         let location = issue_code(engine, context, request, authentication).await?;
         return Ok(Decision::Redirect(location));
     }
