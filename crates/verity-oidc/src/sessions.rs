@@ -120,7 +120,17 @@ async fn timed_out(
     context: &RequestContext,
     authentication: &Authentication,
 ) -> Result<Option<SessionEndReason>, EngineError> {
-    let started = DateTime::from_timestamp(authentication.auth_time, 0).unwrap_or(context.now);
+    // The sign-in's own time, to the microsecond when this node folded it (tokens carry
+    // whole seconds).
+    let folded = engine.projector.read(|models| {
+        models
+            .sessions
+            .get(&authentication.sid)
+            .map(|session| session.started_at)
+    });
+    let started = folded
+        .or_else(|| DateTime::from_timestamp(authentication.auth_time, 0))
+        .unwrap_or(context.now);
     let settings = &engine.settings;
     if context.now >= started + settings.session_lifetime {
         return Ok(Some(SessionEndReason::Expired));
