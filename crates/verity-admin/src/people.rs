@@ -26,6 +26,10 @@ pub enum PersonRef {
         /// The address, as given.
         email: String,
     },
+    /// By address alone: the one person with it among those the actor may see (the
+    /// same address in two organizations is two people, and then the organization must
+    /// be named).
+    Address(String),
 }
 
 /// Whether a person may sign in.
@@ -203,6 +207,7 @@ impl Admin {
                 org,
                 email: Email::parse(email)?,
             },
+            PersonRef::Address(email) => Lookup::Address(Email::parse(email)?),
         };
         self.read(|models| lookup.visible(models, actor).cloned())
     }
@@ -223,6 +228,7 @@ impl Admin {
 enum Lookup<'a> {
     Id(Uuid),
     Email { org: &'a OrgRef, email: Email },
+    Address(Email),
 }
 
 impl Lookup<'_> {
@@ -251,6 +257,22 @@ impl Lookup<'_> {
                             organization: org.name.clone(),
                         })
                     })
+            }
+            Self::Address(email) => {
+                let found: Vec<&UserView> = models
+                    .users
+                    .find_by_email_anywhere(email)
+                    .into_iter()
+                    .filter(readable)
+                    .collect();
+                match found.as_slice() {
+                    [one] => Ok(*one),
+                    [] => Err(AdminError::NotFound(Missing::Address(email.clone()))),
+                    several => Err(AdminError::Conflict(format!(
+                        "{email} is the address of people in {} organizations: name the organization",
+                        several.len()
+                    ))),
+                }
             }
         }
     }

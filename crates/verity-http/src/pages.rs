@@ -148,6 +148,8 @@ pub struct Strings {
     pub mfa_heading: &'static str,
     /// The remember-this-device checkbox.
     pub remember_device: &'static str,
+    /// In its place, for a person holding an admin role.
+    pub code_every_time: &'static str,
     /// The warning under it.
     pub remember_device_warning: &'static str,
     /// Label of the recovery code field.
@@ -240,6 +242,7 @@ pub const STRINGS: Strings = Strings {
     mfa_title: "Enter your code",
     mfa_heading: "Enter the code from {app}",
     remember_device: "Remember this device",
+    code_every_time: "You hold an admin role, so Verity asks for a code at every sign-in.",
     remember_device_warning: "Do not tick this on a public or shared computer: anyone using it could sign in as you with your password alone.",
     recovery_code: "Recovery code",
     use_recovery_code: "Use a recovery code",

@@ -170,13 +170,25 @@ pub struct TrustedDevice {
     pub max_age: i64,
 }
 
+/// Whether "Remember this device" is offered to the person: not to anyone holding an
+/// admin role, who gives a code at every sign-in (docs/roles.md).
+pub fn may_trust_devices(engine: &Engine, user_id: Uuid) -> bool {
+    !engine.holds_role(user_id)
+}
+
 /// "Remember this device": records `user.device.trusted` (labelled from the browser's
-/// User-Agent) and returns the cookie's value.
+/// User-Agent) and returns the cookie's value. Refused for a person holding an admin
+/// role ([`may_trust_devices`]).
 pub async fn trust_device(
     engine: &Engine,
     context: &RequestContext,
     user_id: Uuid,
 ) -> Result<TrustedDevice, EngineError> {
+    if !may_trust_devices(engine, user_id) {
+        return Err(EngineError::Refused(
+            "a person holding an admin role gives a code at every sign-in".into(),
+        ));
+    }
     let device_id = mfa::new_device_id(&mut random::crypto_rng());
     let trust = engine.settings.device_trust;
     let command = MfaCommand::TrustDevice {
@@ -194,7 +206,8 @@ pub async fn trust_device(
 }
 
 /// The digest of the browser's device cookie, when it names a device this person
-/// trusts at `now`.
+/// trusts at `now`. (Sign-in honours it only for people without an admin role:
+/// [`may_trust_devices`].)
 pub fn trusted_device(
     person: &UserView,
     device_cookie: Option<&str>,

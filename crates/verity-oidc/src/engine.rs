@@ -148,6 +148,13 @@ impl Engine {
             .read(|models| models.users.get(user_id).cloned())
     }
 
+    /// Whether the person holds an admin role (instance admin, org admin or auditor):
+    /// they give a code at every sign-in, and no device of theirs is trusted in its place.
+    pub fn holds_role(&self, user_id: Uuid) -> bool {
+        self.projector
+            .read(|models| models.roles.holds_any(user_id))
+    }
+
     /// A client, from the read models.
     pub fn client(&self, client_id: &str) -> Option<ClientView> {
         self.projector
@@ -174,6 +181,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let actor = Actor::User {
             user_id: user_id.to_string(),
+            sid: None,
         };
         let outcome = execute::<User>(
             self.store.as_ref(),

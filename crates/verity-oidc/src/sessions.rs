@@ -313,6 +313,7 @@ pub async fn end_by_id(
         }
         (_, Some(user_id)) => verity_domain::Actor::User {
             user_id: user_id.to_string(),
+            sid: None,
         },
     };
     end_as(engine, context, sid, reason, client_id, actor).await
@@ -365,6 +366,7 @@ pub async fn add_client(
     }
     let actor = verity_domain::Actor::User {
         user_id: authentication.user_id.clone(),
+        sid: None,
     };
     let command = SessionCommand::AddClient {
         client_id: client_id.to_owned(),

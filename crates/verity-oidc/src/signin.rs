@@ -468,6 +468,8 @@ pub enum NextStep {
     Code {
         /// The name the person gave the app.
         app_name: String,
+        /// Whether "Remember this device" is offered (not to admins).
+        may_remember: bool,
     },
     /// A trusted device stands in for the code: finish the sign-in.
     Finish(SecondFactor),
@@ -492,7 +494,8 @@ pub async fn after_password(
     second_factor(engine, context, tx, transaction, person, device_cookie).await
 }
 
-/// The second factor: set up an app, or ask for a code, or let a trusted device stand in.
+/// The second factor: set up an app, or ask for a code, or let a trusted device stand in
+/// (never for a person holding an admin role).
 pub async fn second_factor(
     engine: &Engine,
     context: &RequestContext,
@@ -511,7 +514,8 @@ pub async fn second_factor(
         save(engine, context, tx, transaction).await?;
         return Ok(NextStep::EnrollTotp(secret));
     };
-    if account::trusted_device(person, device_cookie, context.now).is_some() {
+    let may_remember = account::may_trust_devices(engine, person.user_id);
+    if may_remember && account::trusted_device(person, device_cookie, context.now).is_some() {
         return Ok(NextStep::Finish(SecondFactor::TrustedDevice));
     }
     transaction.stage = Stage::Mfa {
@@ -520,5 +524,6 @@ pub async fn second_factor(
     save(engine, context, tx, transaction).await?;
     Ok(NextStep::Code {
         app_name: totp.app_name.clone(),
+        may_remember,
     })
 }

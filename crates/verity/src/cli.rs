@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage OAuth clients (the applications that sign people in through Verity).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Grant, revoke and list admin roles (instance-admin, org-admin, auditor).
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Manage signing keys (list, rotate, JWKS).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -278,6 +281,43 @@ pub enum UserCommand {
         #[arg(long)]
         org: String,
     },
+}
+
+/// `verity role ...`
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give a person (or, with --client, a service client) a role: `instance-admin`,
+    /// `org-admin` (with --org) or `auditor` (of the instance, or with --org of one
+    /// organization). A person holding a role gives a code at every sign-in.
+    Grant(RoleArgs),
+    /// Take a role away.
+    Revoke(RoleArgs),
+    /// Who holds which role (with --org, in that organization).
+    List {
+        /// Organization name or id.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+/// Who gets or loses which role, where.
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "verity role grant|revoke EMAIL ROLE [--org ORG]\n       \
+                            verity role grant|revoke --client CLIENT_ID ROLE [--org ORG]"
+)]
+pub struct RoleArgs {
+    /// The person's address (or user id) and the role; with --client, the role only.
+    #[arg(value_name = "EMAIL ROLE", num_args = 1..=2, required = true)]
+    pub words: Vec<String>,
+    /// A service client instead of a person (it acts on the admin API with its
+    /// client_credentials tokens).
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub client: Option<String>,
+    /// The organization: where an org-admin or auditor role applies, and where the
+    /// person is found.
+    #[arg(long)]
+    pub org: Option<String>,
 }
 
 /// `verity client ...`

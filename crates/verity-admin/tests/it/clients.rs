@@ -16,7 +16,7 @@ async fn register(test: &TestAdmin, new: NewClient) -> RegisteredClient {
         .unwrap()
 }
 
-fn wiki() -> NewClient {
+pub(crate) fn wiki() -> NewClient {
     NewClient {
         name: "Wiki".into(),
         client_type: ClientType::Confidential,

@@ -16,5 +16,6 @@ mod devices;
 mod keys;
 mod organizations;
 mod people;
+mod roles;
 mod support;
 mod unlock;

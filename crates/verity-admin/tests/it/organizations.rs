@@ -93,7 +93,8 @@ async fn only_an_instance_admin_creates_organizations() {
     assert_eq!(
         events.last().unwrap().decoded_metadata().unwrap().actor,
         verity_domain::Actor::User {
-            user_id: uuid::Uuid::from_u128(0xad).to_string()
+            user_id: uuid::Uuid::from_u128(0xad).to_string(),
+            sid: None,
         },
         "the console's admin is named in the event"
     );

@@ -194,6 +194,7 @@ impl TestAdmin {
             now: now() - Duration::minutes(1),
             actor: verity_domain::Actor::User {
                 user_id: user_id.to_string(),
+                sid: None,
             },
             request_id: None,
             client_ip: None,

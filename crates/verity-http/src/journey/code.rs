@@ -52,12 +52,13 @@ async fn check(
         Presented::AppCode(step.field("code"))
     };
     let context = &step.caller.context;
+    let may_remember = account::may_trust_devices(&state.engine, user_id);
     let factor =
         match second_factor::check(&state.engine, context, &person, totp, presented).await? {
             CodeOutcome::Accepted(factor) => factor,
             CodeOutcome::Refused(refusal) => {
                 let message = views::code_refusal_message(&refusal);
-                let page = step.code_page(state, &totp.app_name, Some(message));
+                let page = step.code_page(state, &totp.app_name, may_remember, Some(message));
                 return Ok(views::refused_code(state, &refusal, context.now, page));
             }
         };
@@ -73,7 +74,7 @@ async fn check(
             context! { remaining, remaining_text },
         ));
     }
-    let device = if step.field("remember_device") == "yes" {
+    let device = if may_remember && step.field("remember_device") == "yes" {
         Some(account::trust_device(&state.engine, &step.caller.context, user_id).await?)
     } else {
         None

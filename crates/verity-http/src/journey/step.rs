@@ -127,10 +127,11 @@ impl LoginStep {
         &self,
         state: &AppState,
         app_name: &str,
+        may_remember: bool,
         error: Option<&str>,
     ) -> Response {
         let heading = STRINGS.mfa_heading.replace("{app}", app_name);
-        self.page(state, "mfa.html", context! { heading, error })
+        self.page(state, "mfa.html", context! { heading, may_remember, error })
     }
 
     /// "Your recovery codes", shown once; `replaced` says that an older set stopped

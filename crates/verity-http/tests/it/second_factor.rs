@@ -323,3 +323,46 @@ async fn a_trusted_device_skips_the_code_for_its_person_only() {
     let code = bob.next_code().await;
     assert!(browser.code(&asked, &code).await.code().is_some());
 }
+
+#[tokio::test]
+async fn a_person_holding_an_admin_role_gives_a_code_at_every_sign_in() {
+    use verity_domain::role::{Grant, Holder, RoleCommand, Roles};
+
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let mut browser = app.browser();
+    browser
+        .code_flow(&client.authorization().query(), &mut ada, Device::Remember)
+        .await;
+    assert!(browser.has_cookie("verity_device"));
+    browser.log_out().await;
+
+    let holder = Holder::User {
+        user_id: app.user_id("ada@example.org"),
+    };
+    let command = RoleCommand::Grant {
+        holder: holder.clone(),
+        grant: Grant::InstanceAdmin,
+    };
+    app.execute::<Roles>(&holder.stream(), &command).await;
+
+    // The device she trusted no longer stands in, and none is offered.
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
+    assert_eq!(asked.step(), Step::Code, "{}", asked.body);
+    assert!(!asked.says("Remember this device"));
+    assert!(asked.says("You hold an admin role, so Verity asks for a code at every sign-in."));
+    let trusted_before = app.events("user.device.trusted").await.len();
+    let code = ada.next_code().await;
+    let redirect = browser.code_remembering_device(&asked, &code).await;
+    assert_eq!(redirect.step(), Step::Redirect, "{}", redirect.body);
+    assert_eq!(
+        app.events("user.device.trusted").await.len(),
+        trusted_before,
+        "a forged tick trusts nothing"
+    );
+    let claims = id_token_claims(&browser, &client, &redirect).await;
+    assert_eq!(claims["amr"], json!(["pwd", "otp"]));
+}

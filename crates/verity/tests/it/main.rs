@@ -26,5 +26,6 @@ mod mfa;
 mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
+mod roles;
 mod support;
 mod tamper;
