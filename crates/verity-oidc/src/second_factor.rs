@@ -1,7 +1,8 @@
 //! Checking a person's second factor — at sign-in ("Enter the code from <app>", or a
-//! recovery code) and on Verity's own page (before new recovery codes): the step's and
-//! the network's locks first, the code accepted once, failures counted against the
-//! person and the network, a success clearing the person's count (docs/mfa.md).
+//! recovery code) and on Verity's own page (before new recovery codes): the attempt
+//! counted against the person's and the network's limits before the code is checked (a
+//! lock refuses it unchecked), the code accepted once, a success clearing the person's
+//! count (docs/mfa.md).
 
 use chrono::{DateTime, Utc};
 use verity_domain::mfa::MfaCommand;
@@ -12,7 +13,7 @@ use verity_projection::{TotpView, UserView};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::limits::{self, Checks, LockState, Lockout, mfa_failure_key};
+use crate::limits::{self, Locked, Lockout, Reservation, mfa_failure_key};
 use crate::mfa::{self, CodeCheck};
 
 /// What the person typed.
@@ -86,20 +87,24 @@ pub async fn check(
     let user_id = person.user_id;
     let key = mfa_failure_key(user_id);
     let settings = &engine.settings;
-    let checks: Checks = limits::checks(
-        engine.expiring.as_ref(),
+    let store = engine.expiring.as_ref();
+    let reservation = limits::reserve(
+        store,
         &settings.ip_limit,
         context.ip,
-        Some((&settings.mfa_limit, &key)),
+        (&settings.mfa_limit, &key),
         context.now,
     )
     .await?;
-    if let Some(until) = checks.network_locked_until {
-        return Ok(refused(CodeRefused::NetworkLocked { until }));
-    }
-    if let LockState::Locked { .. } = checks.step.lock {
-        return Ok(refused(CodeRefused::StepLocked));
-    }
+    let attempt = match reservation {
+        Reservation::Reserved(attempt) => attempt,
+        Reservation::Refused(Locked::Network { until }) => {
+            return Ok(refused(CodeRefused::NetworkLocked { until }));
+        }
+        Reservation::Refused(Locked::Step { .. }) => {
+            return Ok(refused(CodeRefused::StepLocked));
+        }
+    };
     let checked = match presented {
         Presented::RecoveryCode(code) => {
             match mfa::match_recovery_code(user_id, &person.mfa.recovery_codes, code) {
@@ -129,37 +134,24 @@ pub async fn check(
             }
         }
     };
-    match checked {
+    let reason = match checked {
         Ok(factor) => {
-            if checks.step.failures > 0 {
-                settings
-                    .mfa_limit
-                    .reset(engine.expiring.as_ref(), &key)
-                    .await?;
-            }
-            Ok(CodeOutcome::Accepted(factor))
+            attempt.succeeded(store, context.now).await?;
+            return Ok(CodeOutcome::Accepted(factor));
         }
-        Err(reason) => {
-            let failed = limits::record_failures(
-                engine.expiring.as_ref(),
-                &settings.ip_limit,
-                context.ip,
-                (&settings.mfa_limit, &key),
-                context.now,
-            )
-            .await?;
-            let said = match failed.network_locked_until {
-                Some(until) => CodeRefused::NetworkLocked { until },
-                None if failed.step.locked_until.is_some() => CodeRefused::StepLocked,
-                None => reason,
-            };
-            Ok(CodeOutcome::Refused(CodeRefusal {
-                reason: said,
-                failure: reason.failure_label(),
-                lockouts: failed.lockouts(Lockout::SecondFactor),
-            }))
-        }
-    }
+        Err(reason) => reason,
+    };
+    let failed = attempt.failed(store, context.now).await?;
+    let said = match failed.network_locked_until() {
+        Some(until) => CodeRefused::NetworkLocked { until },
+        None if failed.step.locked_until.is_some() => CodeRefused::StepLocked,
+        None => reason,
+    };
+    Ok(CodeOutcome::Refused(CodeRefusal {
+        reason: said,
+        failure: reason.failure_label(),
+        lockouts: failed.lockouts(Lockout::SecondFactor),
+    }))
 }
 
 /// Refused before any code was checked (nothing counted).

@@ -39,7 +39,7 @@ async fn check(
     mut step: LoginStep,
     recovery: bool,
 ) -> Result<Response, PageError> {
-    let Stage::Mfa { user_id } = step.transaction.stage else {
+    let Stage::Mfa { user_id } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
     let person = person(state, user_id)?;
@@ -63,8 +63,8 @@ async fn check(
         };
     if factor == SecondFactor::RecoveryCode {
         // One code fewer: before finishing, offer a new set.
-        step.transaction.stage = Stage::RecoveryCodeUsed { user_id };
-        step.save(state).await?;
+        step.advance(state, Stage::RecoveryCodeUsed { user_id })
+            .await?;
         let remaining = person_after(state, user_id)?;
         let remaining_text = views::recovery_codes_left(remaining);
         return Ok(step.page(
@@ -93,12 +93,13 @@ pub(crate) async fn regenerate_recovery_codes(
     State(state): State<AppState>,
     mut step: LoginStep,
 ) -> Result<Response, PageError> {
-    let Stage::RecoveryCodeUsed { user_id } = step.transaction.stage else {
+    let Stage::RecoveryCodeUsed { user_id } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
+    // Shown once: the transaction moves on first, so that posting again (or twice at
+    // once) finds the next stage and generates nothing.
+    step.advance(&state, Stage::NewRecoveryCodesShown { user_id })
+        .await?;
     let codes = account::new_recovery_codes(&state.engine, &step.caller.context, user_id).await?;
-    // Shown once: posting again finds the next stage and is refused.
-    step.transaction.stage = Stage::NewRecoveryCodesShown { user_id };
-    step.save(&state).await?;
     Ok(step.recovery_codes_page(&state, &codes, true))
 }

@@ -17,7 +17,7 @@ pub(crate) async fn submit(
     State(state): State<AppState>,
     mut step: LoginStep,
 ) -> Result<Response, PageError> {
-    let Stage::ChangePassword { user_id } = step.transaction.stage else {
+    let Stage::ChangePassword { user_id } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
     let engine = &state.engine;
@@ -39,8 +39,7 @@ pub(crate) async fn submit(
     let next = signin::second_factor(
         engine,
         &step.caller.context,
-        &step.tx,
-        &mut step.transaction,
+        &mut step.login,
         &person,
         device.as_deref(),
     )

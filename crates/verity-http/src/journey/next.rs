@@ -22,5 +22,6 @@ pub(crate) async fn show(
         NextStep::EnrollTotp(secret) => step.enrollment_page(state, person, &secret, "", None),
         NextStep::Code { app_name } => Ok(step.code_page(state, &app_name, None)),
         NextStep::Finish(factor) => finish::finish(state, step, person.user_id, factor, None).await,
+        NextStep::Replayed => Err(PageError::LoginExpired),
     }
 }

@@ -12,6 +12,7 @@
 )]
 
 mod account;
+mod attempts;
 mod authorize;
 mod discovery;
 mod fixtures;
