@@ -113,13 +113,12 @@ async fn sign_in_at_once(
     attempts.join_all().await;
 }
 
-/// How many `user.signin.failed` events record `reason`: one per password checked and
-/// refused for it.
-fn checked(node: &Provider, reason: &str) -> usize {
+/// The reasons recorded by `user.signin.failed`: one per password checked and refused.
+fn failure_reasons(node: &Provider) -> Vec<String> {
     node.events("user.signin.failed")
         .iter()
-        .filter(|event| event["data"]["reason"] == reason)
-        .count()
+        .map(|event| event["data"]["reason"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -142,7 +141,10 @@ async fn fifty_wrong_passwords_at_once_on_two_nodes_check_no_more_than_the_limit
         (ada.email.clone(), format!("wrong password {index}"))
     })
     .await;
-    assert_eq!(checked(&node_a, "wrong_password"), 4);
+    assert_eq!(failure_reasons(&node_a), ["wrong_password"; 4]);
+    let locks = node_a.events("user.signin.locked");
+    assert_eq!(locks.len(), 1, "one lock, recorded once");
+    assert_eq!(locks[0]["data"]["failures"], 4);
 
     // A spray from the same address (127.0.0.1), a new address each time: its network
     // had four failures and takes six more.
@@ -151,5 +153,15 @@ async fn fifty_wrong_passwords_at_once_on_two_nodes_check_no_more_than_the_limit
         (format!("nobody{index}@example.org"), "guess".to_owned())
     })
     .await;
-    assert_eq!(checked(&node_b, "unknown_email"), 6);
+    let reasons = failure_reasons(&node_b);
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|reason| *reason == "unknown_email")
+            .count(),
+        6
+    );
+    let network_locks = node_b.events("network.locked");
+    assert_eq!(network_locks.len(), 1);
+    assert_eq!(network_locks[0]["data"]["failures"], 10);
 }

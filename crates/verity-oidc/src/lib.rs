@@ -22,6 +22,7 @@ mod error;
 pub mod grants;
 pub mod keys;
 pub mod limits;
+mod lockouts;
 pub mod logout;
 pub mod mail;
 pub mod mfa;

@@ -2,18 +2,19 @@
 //! recovery code) and on Verity's own page (before new recovery codes): the attempt
 //! counted against the person's and the network's limits before the code is checked (a
 //! lock refuses it unchecked), the code accepted once, a success clearing the person's
-//! count (docs/mfa.md).
+//! count, and the failure that sets a lock recorded as such (docs/mfa.md).
 
 use chrono::{DateTime, Utc};
 use verity_domain::mfa::MfaCommand;
-use verity_domain::signin::SecondFactor;
-use verity_domain::user::UserCommand;
+use verity_domain::signin::{LockedStep, SecondFactor};
+use verity_domain::user::{self, UserCommand};
 use verity_projection::{TotpView, UserView};
 
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::limits::{self, Locked, Lockout, Reservation, mfa_failure_key};
+use crate::lockouts;
 use crate::mfa::{self, CodeCheck};
 
 /// What the person typed.
@@ -34,7 +35,8 @@ pub enum CodeOutcome {
     Refused(CodeRefusal),
 }
 
-/// A refused code: why, and for metrics what was found wrong and the locks it set.
+/// A refused code: why, and for metrics what was found wrong, the lock that refused it
+/// unchecked or the locks it set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRefusal {
     /// Why, as the person is told (a lock this failure set, or what was wrong).
@@ -42,6 +44,8 @@ pub struct CodeRefusal {
     /// When a code was checked and found wrong: how (`wrong_code`, `reused_code`,
     /// `wrong_recovery_code`), even when the failure then set a lock.
     pub failure: Option<&'static str>,
+    /// The lock that refused the attempt before anything was checked.
+    pub refused_by: Option<Lockout>,
     /// The locks this refusal set.
     pub lockouts: Vec<Lockout>,
 }
@@ -99,10 +103,13 @@ pub async fn check(
     let attempt = match reservation {
         Reservation::Reserved(attempt) => attempt,
         Reservation::Refused(Locked::Network { until }) => {
-            return Ok(refused(CodeRefused::NetworkLocked { until }));
+            return Ok(refused(
+                CodeRefused::NetworkLocked { until },
+                Lockout::Network,
+            ));
         }
         Reservation::Refused(Locked::Step { .. }) => {
-            return Ok(refused(CodeRefused::StepLocked));
+            return Ok(refused(CodeRefused::StepLocked, Lockout::SecondFactor));
         }
     };
     let checked = match presented {
@@ -142,6 +149,18 @@ pub async fn check(
         Err(reason) => reason,
     };
     let failed = attempt.failed(store, context.now).await?;
+    let locked = lockouts::step_locked(
+        context,
+        LockedStep::SecondFactor,
+        Some(user_id),
+        None,
+        &failed.step,
+        None,
+    );
+    if let Some(locked) = locked {
+        engine.record(user::stream(user_id), vec![locked]).await?;
+    }
+    lockouts::record_network_lock(engine, context, &failed).await?;
     let said = match failed.network_locked_until() {
         Some(until) => CodeRefused::NetworkLocked { until },
         None if failed.step.locked_until.is_some() => CodeRefused::StepLocked,
@@ -150,15 +169,17 @@ pub async fn check(
     Ok(CodeOutcome::Refused(CodeRefusal {
         reason: said,
         failure: reason.failure_label(),
+        refused_by: None,
         lockouts: failed.lockouts(Lockout::SecondFactor),
     }))
 }
 
-/// Refused before any code was checked (nothing counted).
-fn refused(reason: CodeRefused) -> CodeOutcome {
+/// Refused by `lock` before any code was checked (nothing counted).
+fn refused(reason: CodeRefused, lock: Lockout) -> CodeOutcome {
     CodeOutcome::Refused(CodeRefusal {
         reason,
         failure: None,
+        refused_by: Some(lock),
         lockouts: Vec::new(),
     })
 }

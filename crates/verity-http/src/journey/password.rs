@@ -53,7 +53,7 @@ fn refused(state: &AppState, step: &LoginStep, email: &str, refusal: &PasswordRe
     if let Some(recorded) = refusal.recorded {
         state.metrics.sign_in_failure(&label(&recorded));
     }
-    state.metrics.lockouts(&refusal.lockouts);
+    state.metrics.refused(refusal.refused_by, &refusal.lockouts);
     let message = match refusal.reason {
         PasswordRefused::NetworkLocked { .. } => STRINGS.ip_locked,
         PasswordRefused::AccountLocked => STRINGS.password_locked,

@@ -1,13 +1,14 @@
 //! Attempts at the limited steps under concurrency: of 50 wrong passwords or codes sent at
 //! once, no more are checked than the limit allows (each check of a wrong guess records
-//! a failure, or is the code step's count).
+//! a failure, or is the code step's count), a lock is recorded once when it is set, and
+//! the refusals while it lasts are counted in the metrics but write nothing.
 
 use tokio::task::JoinSet;
 use verity_oidc::limits::{FailureLimit, ProgressiveDelay};
 use verity_testkit::{Agent, Page, Step};
 
 use crate::fixtures::RegisteredClient;
-use crate::support::{InProcess, Settings, TestApp};
+use crate::support::{InProcess, PEER, Settings, TestApp};
 
 /// Concurrent attempts in each test.
 const ATTEMPTS: usize = 50;
@@ -62,14 +63,13 @@ async fn sign_in_at_once(
     attempts.join_all().await
 }
 
-/// How many `user.signin.failed` events record `reason`: one per password checked and
-/// refused for it.
-async fn checked(app: &TestApp, reason: &str) -> usize {
+/// The reasons of the `user.signin.failed` events: one per password checked and refused.
+async fn failure_reasons(app: &TestApp) -> Vec<String> {
     app.events("user.signin.failed")
         .await
         .iter()
-        .filter(|event| TestApp::data(event)["reason"] == reason)
-        .count()
+        .map(|event| TestApp::data(event)["reason"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,8 +84,8 @@ async fn fifty_wrong_passwords_at_once_check_no_more_than_the_limit() {
     .await;
 
     assert_eq!(
-        checked(&app, "wrong_password").await,
-        4,
+        failure_reasons(&app).await,
+        ["wrong_password"; 4],
         "four guesses checked, the others refused unchecked"
     );
     let locked_out = "Too many failed sign-ins for this account. Try again in 15 minutes.";
@@ -102,13 +102,30 @@ async fn fifty_wrong_passwords_at_once_check_no_more_than_the_limit() {
         "the fourth failure locks, the rest are refused"
     );
 
-    // The right password is refused too while the lock lasts, unchecked.
+    let locks = app.events("user.signin.locked").await;
+    assert_eq!(locks.len(), 1, "one lock, recorded once");
+    let lock = TestApp::data(&locks[0]);
+    assert_eq!(lock["step"], "password");
+    assert_eq!(lock["failures"], 4);
+    assert_eq!(lock["user_id"], app.user_id(&ada.email).to_string());
+    assert!(
+        !locks[0].data.contains("ada@example.org"),
+        "no address in clear"
+    );
+    assert_eq!(locks[0].stream, format!("user-{}", app.user_id(&ada.email)));
+
+    // The right password is refused too while the lock lasts, unchecked and unrecorded.
+    let before = app.all_events().await.len();
     let mut browser = app.browser();
     let form = browser.authorize(&client.authorization().query()).await;
     let page = browser.sign_in(&form, &ada.email, &ada.password).await;
     assert_eq!(page.error().as_deref(), Some(locked_out));
-    assert_eq!(checked(&app, "wrong_password").await, 4);
+    assert_eq!(app.all_events().await.len(), before);
     let metrics = browser.get("/metrics").await;
+    assert_eq!(
+        metrics.sample(r#"verity_locked_refusals_total{limit="password"}"#),
+        (ATTEMPTS - 4 + 1) as f64
+    );
     assert_eq!(
         metrics.sample(r#"verity_lockouts_total{limit="password"}"#),
         1.0
@@ -126,7 +143,18 @@ async fn fifty_failed_sign_ins_at_once_from_one_network_check_no_more_than_its_l
     })
     .await;
 
-    assert_eq!(checked(&app, "unknown_email").await, 5);
+    assert_eq!(failure_reasons(&app).await, ["unknown_email"; 5]);
+    let locks = app.events("network.locked").await;
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0].stream, format!("network-{PEER}"));
+    let lock = TestApp::data(&locks[0]);
+    assert_eq!(lock["network"], PEER.to_string());
+    assert_eq!(lock["failures"], 5);
+    assert!(lock["until"].is_string());
+    assert!(
+        app.events("user.signin.locked").await.is_empty(),
+        "no address reached its own limit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,4 +189,11 @@ async fn fifty_wrong_codes_at_once_check_no_more_than_the_limit() {
         3.0,
         "three codes checked"
     );
+    assert_eq!(
+        metrics.sample(r#"verity_locked_refusals_total{limit="second_factor"}"#),
+        (ATTEMPTS - 3) as f64,
+    );
+    let locks = app.events("user.signin.locked").await;
+    assert_eq!(locks.len(), 1);
+    assert_eq!(TestApp::data(&locks[0])["step"], "second_factor");
 }

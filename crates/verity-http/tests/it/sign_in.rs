@@ -226,7 +226,24 @@ async fn wrong_passwords_lock_the_account_and_then_the_right_one_is_refused_too(
         .iter()
         .map(|event| TestApp::data(event)["reason"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(reasons.last().map(String::as_str), Some("locked"));
+    assert_eq!(
+        reasons, ["wrong_password"; 3],
+        "the refusal is not recorded"
+    );
+    let locks = app.events("user.signin.locked").await;
+    assert_eq!(locks.len(), 1, "the lock is, once");
+    let lock = TestApp::data(&locks[0]);
+    assert_eq!(
+        (&lock["step"], &lock["failures"]),
+        (&"password".into(), &3.into())
+    );
+    assert_eq!(TestApp::metadata(&locks[0])["actor"]["kind"], "system");
+    // A flood of refusals writes nothing.
+    let before = app.all_events().await.len();
+    for _ in 0..5 {
+        browser.sign_in(&form, &ada.email, "another guess").await;
+    }
+    assert_eq!(app.all_events().await.len(), before);
     // Another account is not locked by Ada's failures.
     let bob = app.enrolled_person("bob@example.org").await;
     let bobs = browser.sign_in(&form, &bob.email, &bob.password).await;

@@ -1,11 +1,13 @@
 //! The password step: the attempt counted first (the address's and the network's limits,
 //! [`crate::limits::reserve`]), the password verified against every account with the
-//! address (a dummy hash for an unknown one), disabled and expired refusals, the failure
-//! recorded (`user.signin.failed`), and the progressive delay before a wrong one is
-//! answered.
+//! address (a dummy hash for an unknown one), disabled and expired refusals, the facts
+//! recorded (`user.signin.failed`, and `user.signin.locked` when this failure set the
+//! lock), and the progressive delay before a wrong one is answered.
 
 use chrono::{DateTime, Utc};
-use verity_domain::signin::{SignInEvent, SignInFailed, SignInFailure, UNKNOWN_SIGNIN_STREAM};
+use verity_domain::signin::{
+    LockedStep, SignInEvent, SignInFailed, SignInFailure, UNKNOWN_SIGNIN_STREAM,
+};
 use verity_domain::{DomainEvent, Email, NewEvent, user};
 use verity_projection::{PasswordState, UserView};
 
@@ -14,6 +16,7 @@ use crate::credentials::verify_password_in;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::limits::{self, Attempt, Locked, Lockout, Reservation, password_failure_key};
+use crate::lockouts;
 
 /// A dummy Argon2id hash (of a random string nobody knows): unknown emails are checked
 /// against it so they take as long as known ones.
@@ -28,14 +31,16 @@ pub enum PasswordOutcome {
     Refused(PasswordRefusal),
 }
 
-/// A refused password: what to tell the person, what the log recorded, and the locks
-/// the refusal set (for metrics).
+/// A refused password: what to tell the person, what the log recorded, and for metrics
+/// the lock that refused it unchecked or the locks its failure set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordRefusal {
     /// Why.
     pub reason: PasswordRefused,
     /// The reason `user.signin.failed` recorded, when it recorded one.
     pub recorded: Option<SignInFailure>,
+    /// The lock that refused the attempt before anything was checked (nothing recorded).
+    pub refused_by: Option<Lockout>,
     /// The locks this refusal set.
     pub lockouts: Vec<Lockout>,
 }
@@ -63,6 +68,7 @@ impl PasswordRefusal {
         Self {
             reason,
             recorded: None,
+            refused_by: None,
             lockouts: Vec::new(),
         }
     }
@@ -92,12 +98,19 @@ async fn admit(
         context.now,
     )
     .await?;
-    let reason = match reservation {
+    let (reason, lock) = match reservation {
         Reservation::Reserved(attempt) => return Ok(Admission::Checked(attempt)),
-        Reservation::Refused(Locked::Network { until }) => PasswordRefused::NetworkLocked { until },
-        Reservation::Refused(Locked::Step { .. }) => PasswordRefused::AccountLocked,
+        Reservation::Refused(Locked::Network { until }) => {
+            (PasswordRefused::NetworkLocked { until }, Lockout::Network)
+        }
+        Reservation::Refused(Locked::Step { .. }) => {
+            (PasswordRefused::AccountLocked, Lockout::Password)
+        }
     };
-    Ok(Admission::Refused(PasswordRefusal::new(reason)))
+    Ok(Admission::Refused(PasswordRefusal {
+        refused_by: Some(lock),
+        ..PasswordRefusal::new(reason)
+    }))
 }
 
 /// The password step of a sign-in for `client_id`: counts the attempt (a lock refuses it
@@ -118,17 +131,6 @@ pub async fn check_password(
     let key = password_failure_key(&email);
     let attempt = match admit(engine, context, &key).await? {
         Admission::Checked(attempt) => attempt,
-        Admission::Refused(refusal) if refusal.reason == PasswordRefused::AccountLocked => {
-            let failure = SignInFailure::Locked;
-            let event = failed_event(context, client_id, None, &email, failure);
-            engine
-                .record(UNKNOWN_SIGNIN_STREAM.to_owned(), vec![event])
-                .await?;
-            return Ok(PasswordOutcome::Refused(PasswordRefusal {
-                recorded: Some(failure),
-                ..refusal
-            }));
-        }
         Admission::Refused(refusal) => return Ok(PasswordOutcome::Refused(refusal)),
     };
     let candidates: Vec<UserView> = engine.projector.read(|models| {
@@ -177,6 +179,9 @@ pub async fn check_password(
         |person| user::stream(person.user_id),
     );
     let wrong = Wrong {
+        key: &key,
+        person: person.as_ref(),
+        client_id: Some(client_id),
         stream,
         failed: Some(failed),
     };
@@ -187,7 +192,8 @@ pub async fn check_password(
 
 /// The current password of a signed-in person (Verity's own page, before a change):
 /// checked like a sign-in's — the address's and the network's limits, the progressive
-/// delay — but nothing is recorded in the log, since nobody signs in.
+/// delay — but no failure is recorded in the log, since nobody signs in (a lock it sets
+/// is).
 pub async fn check_current_password(
     engine: &Engine,
     context: &RequestContext,
@@ -210,6 +216,9 @@ pub async fn check_current_password(
         return Ok(PasswordOutcome::Accepted(Box::new(person.clone())));
     }
     let wrong = Wrong {
+        key: &key,
+        person: Some(person),
+        client_id: None,
         stream: user::stream(person.user_id),
         failed: None,
     };
@@ -222,30 +231,46 @@ fn refused(reason: PasswordRefused) -> PasswordOutcome {
     PasswordOutcome::Refused(PasswordRefusal::new(reason))
 }
 
-/// A wrong password (or an unknown address) and where its failure goes.
-struct Wrong {
+/// A wrong password (or an unknown address) and where its facts go.
+struct Wrong<'a> {
+    /// The address's key (the lock's).
+    key: &'a str,
+    /// The person the failure is recorded against, when the address is known.
+    person: Option<&'a UserView>,
+    /// The client the sign-in was for.
+    client_id: Option<&'a str>,
     /// The person's stream, or `signin-unknown`.
     stream: String,
     /// `user.signin.failed`, when the step records failures.
     failed: Option<NewEvent>,
 }
 
-/// Counts a wrong password as failed against the address and the network, records the
-/// failure, and past a limit says so; otherwise pauses (longer after each failure) before
-/// answering.
+/// Counts a wrong password as failed against the address and the network, records its
+/// facts (the failure, and the locks it set), and past a limit says so; otherwise pauses
+/// (longer after each failure) before answering.
 async fn wrong_password(
     engine: &Engine,
     context: &RequestContext,
     attempt: Attempt,
-    wrong: Wrong,
+    wrong: Wrong<'_>,
 ) -> Result<PasswordRefusal, EngineError> {
     let settings = &engine.settings;
     let failed = attempt
         .failed(engine.expiring.as_ref(), context.now)
         .await?;
-    if let Some(event) = wrong.failed {
-        engine.record(wrong.stream, vec![event]).await?;
+    let locked = lockouts::step_locked(
+        context,
+        LockedStep::Password,
+        wrong.person.map(|person| person.user_id),
+        Some(wrong.key),
+        &failed.step,
+        wrong.client_id,
+    );
+    let facts: Vec<NewEvent> = wrong.failed.into_iter().chain(locked).collect();
+    if !facts.is_empty() {
+        engine.record(wrong.stream, facts).await?;
     }
+    lockouts::record_network_lock(engine, context, &failed).await?;
     let reason = if let Some(until) = failed.network_locked_until() {
         PasswordRefused::NetworkLocked { until }
     } else if failed.step.locked_until.is_some() {
