@@ -1,8 +1,9 @@
 //! `POST /login/mfa` and `POST /login/recovery`: "Enter the code from <app>", or a
 //! recovery code in its place. The engine checks it
-//! ([`verity_oidc::second_factor::check`]). A sign-in with a recovery code stops at "You
-//! used a recovery code", which offers a new set (`POST /login/recovery/regenerate`)
-//! before it finishes.
+//! ([`verity_oidc::second_factor::check`]), and once it is accepted records a new
+//! password that waited for it ([`verity_oidc::signin::second_factor_verified`]). A
+//! sign-in with a recovery code stops at "You used a recovery code", which offers a new
+//! set (`POST /login/recovery/regenerate`) before it finishes.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -10,7 +11,7 @@ use minijinja::context;
 use verity_domain::signin::SecondFactor;
 use verity_oidc::account;
 use verity_oidc::second_factor::{self, CodeOutcome, Presented};
-use verity_oidc::signin::Stage;
+use verity_oidc::signin::{self, Stage};
 
 use super::finish;
 use super::step::{LoginStep, person};
@@ -39,7 +40,7 @@ async fn check(
     mut step: LoginStep,
     recovery: bool,
 ) -> Result<Response, PageError> {
-    let Stage::Mfa { user_id } = *step.stage() else {
+    let Stage::Mfa { user_id, .. } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
     let person = person(state, user_id)?;
@@ -61,6 +62,7 @@ async fn check(
                 return Ok(views::refused_code(state, &refusal, context.now, page));
             }
         };
+    signin::second_factor_verified(&state.engine, context, &step.login).await?;
     if factor == SecondFactor::RecoveryCode {
         // One code fewer: before finishing, offer a new set.
         step.advance(state, Stage::RecoveryCodeUsed { user_id })

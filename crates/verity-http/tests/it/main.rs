@@ -22,5 +22,6 @@ mod second_factor;
 mod sign_in;
 mod snapshots;
 mod support;
+mod temporary_password;
 mod token;
 mod token_use;

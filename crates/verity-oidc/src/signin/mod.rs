@@ -15,13 +15,18 @@
 //!   ([`crate::lockouts`]); the refusals while it lasts are not.
 //! - After the password ([`next`]): a temporary one leads to "Choose a new password"; no
 //!   authenticator to "Set up your authenticator app"; otherwise "Enter the code",
-//!   unless this browser is a trusted device of this person.
+//!   unless this browser is a trusted device of this person. A person with an
+//!   authenticator who replaces a temporary password has the new one recorded only after
+//!   their code.
 
 mod next;
 mod password;
 mod transaction;
 
-pub use next::{NextStep, after_password, second_factor};
+pub use next::{
+    NewPasswordOutcome, NextStep, after_password, new_password, second_factor,
+    second_factor_verified,
+};
 pub use password::{
     PasswordOutcome, PasswordRefusal, PasswordRefused, check_current_password, check_password,
 };

@@ -57,6 +57,10 @@ pub enum Stage {
     Mfa {
         /// The person.
         user_id: Uuid,
+        /// The Argon2id hash of a new password chosen in this sign-in in place of a
+        /// temporary one, recorded only once the code is verified (never the password).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_password_hash: Option<String>,
     },
     /// A recovery code was accepted: "You used a recovery code" offers a new set before
     /// the sign-in finishes.
