@@ -81,6 +81,8 @@ pub enum SignInFailure {
     /// for each refusal by earlier releases; now a lock is recorded once, when it is set
     /// ([`SignInLocked`]), and its refusals are only counted in the metrics.
     Locked,
+    /// The application belongs to another organization than the person's.
+    ClientOfAnotherOrganization,
 }
 
 /// Payload of `user.signin.failed`.

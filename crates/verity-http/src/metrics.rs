@@ -65,7 +65,23 @@ pub struct Metrics {
     code_failures: Family<ReasonLabels, Counter>,
     lockouts: Family<LimitLabels, Counter>,
     locked_refusals: Family<LimitLabels, Counter>,
+    backchannel_attempts: Family<OutcomeLabels, Counter>,
     projection_position: Gauge,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+impl verity_oidc::backchannel::Observer for Metrics {
+    fn attempt(&self, outcome: &'static str) {
+        self.backchannel_attempts
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
 }
 
 /// The `limit` label of `verity_lockouts_total`.
@@ -130,6 +146,12 @@ impl Metrics {
             "Sign-in attempts refused unchecked by a lock, by the limit (the log records each lock once, not its refusals)",
             locked_refusals.clone(),
         );
+        let backchannel_attempts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "backchannel_attempts",
+            "Back-channel logout notices posted to clients, by outcome: delivered, refused (a 4xx), retried, given_up (after a day)",
+            backchannel_attempts.clone(),
+        );
         let projection_position = Gauge::default();
         registry.register(
             "projection_position",
@@ -145,6 +167,7 @@ impl Metrics {
             code_failures,
             lockouts,
             locked_refusals,
+            backchannel_attempts,
             projection_position,
         }
     }

@@ -28,6 +28,8 @@ fn wiki() -> NewClient {
         scopes: Vec::new(),
         require_pkce: false,
         jwks: None,
+        backchannel_logout_uri: None,
+        org_id: None,
     }
 }
 

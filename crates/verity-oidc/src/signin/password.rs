@@ -61,6 +61,8 @@ pub enum PasswordRefused {
     Disabled,
     /// The temporary password expired.
     TemporaryPasswordExpired,
+    /// The application is another organization's.
+    ClientOfAnotherOrganization,
 }
 
 impl PasswordRefusal {
@@ -133,7 +135,12 @@ pub async fn check_password(
         Admission::Checked(attempt) => attempt,
         Admission::Refused(refusal) => return Ok(PasswordOutcome::Refused(refusal)),
     };
-    let candidates: Vec<UserView> = engine.projector.read(|models| {
+    // A client of one organization is for its people: their accounts are tried first, so
+    // that the same address in another organization does not stand in for them.
+    let client_org = engine
+        .client(client_id)
+        .and_then(|client| client.settings.org_id);
+    let mut candidates: Vec<UserView> = engine.projector.read(|models| {
         models
             .users
             .find_by_email_anywhere(&email)
@@ -141,12 +148,21 @@ pub async fn check_password(
             .cloned()
             .collect()
     });
+    candidates.sort_by_key(|candidate| Some(candidate.org_id) != client_org);
     let now = context.now;
     let password = password.to_owned();
     let matched = engine
         .hash(move |memory| match_password(candidates, &password, now, memory))
         .await?;
     let store = engine.expiring.as_ref();
+    let matched = match matched {
+        PasswordMatch::Matched(person, None)
+            if client_org.is_some_and(|org| org != person.org_id) =>
+        {
+            PasswordMatch::Matched(person, Some(SignInFailure::ClientOfAnotherOrganization))
+        }
+        matched => matched,
+    };
     let (person, failure) = match matched {
         PasswordMatch::Matched(person, None) => {
             attempt.succeeded(store, now).await?;
@@ -158,6 +174,9 @@ pub async fn check_password(
             let refusal = match failure {
                 SignInFailure::TemporaryPasswordExpired => {
                     PasswordRefused::TemporaryPasswordExpired
+                }
+                SignInFailure::ClientOfAnotherOrganization => {
+                    PasswordRefused::ClientOfAnotherOrganization
                 }
                 _ => PasswordRefused::Disabled,
             };

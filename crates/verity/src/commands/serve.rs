@@ -10,6 +10,12 @@ use verity_http::{AppState, router};
 use crate::app::App;
 use crate::config::Config;
 
+/// How often timed-out sessions are looked for.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often the back-channel outbox is looked at (a notice goes out within a second or
+/// two of its session's end).
+const NOTICES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     let bind = config.server.bind;
     // Bind before opening the store: a port in use fails fast and writes nothing.
@@ -45,7 +51,17 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         trusted_proxies: app.config.server.trusted_proxies()?,
         metrics: app.config.server.metrics,
     };
-    let state = AppState::new(engine, settings)?;
+    let state = AppState::new(engine.clone(), settings)?;
+    // Every node ends timed-out sessions and posts back-channel logout notices; the log
+    // and the expiring store make each happen once (ADR 0007).
+    let sweeper = verity_oidc::timeouts::spawn(engine.clone(), SWEEP_EVERY, crate::app::now);
+    let notices = verity_oidc::backchannel::spawn(
+        engine,
+        Arc::new(verity_oidc::backchannel::HttpPoster::new()?),
+        state.metrics.clone(),
+        NOTICES_EVERY,
+        crate::app::now,
+    );
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
     // Tests (and scripts) that start the server on port 0 read the address from here.
     println!("Verity listening on http://{address} (issuer {issuer})");
@@ -57,6 +73,8 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     purge.abort();
+    sweeper.abort();
+    notices.abort();
     if let Err(error) = app.projector.save_snapshot().await {
         tracing::warn!(%error, "could not save the read models' snapshot at shutdown");
     }
