@@ -38,10 +38,76 @@ pub enum Replacing {
     },
 }
 
-/// Makes `new` the person's password if the policy allows it: length, confirmation,
-/// email, the shipped list, strength, then not the password they have now, then the
-/// breach service when configured. Replacing the current one ends the person's other
-/// sessions in the same append.
+/// A new password the policy accepted, not yet anyone's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPassword {
+    /// Its Argon2id hash (the password itself is kept nowhere).
+    Hashed(String),
+    /// The policy refused it.
+    Refused(PolicyViolation),
+}
+
+/// Checks `new` against the policy — length, confirmation, email, the shipped list,
+/// strength, then not the password the person has now (`replacing` says which), then the
+/// breach service when configured — and hashes it. Records nothing.
+pub async fn new_password_hash(
+    engine: &Engine,
+    person: &UserView,
+    new: &str,
+    confirm: &str,
+    replacing: &Replacing,
+) -> Result<NewPassword, EngineError> {
+    let same = match replacing {
+        Replacing::Temporary => PolicyViolation::SameAsTemporary,
+        Replacing::Current { .. } => PolicyViolation::SameAsCurrent,
+    };
+    let policy = PolicyContext::new(&person.email, engine.settings.password_min_length);
+    if let Err(violation) = password_policy::check(new, confirm, &policy) {
+        return Ok(NewPassword::Refused(violation));
+    }
+    // The password they have is known only by its hash: compare by verifying.
+    let (candidate, present_hash) = (new.to_owned(), person.password.hash().to_owned());
+    let unchanged = engine
+        .hash(move |memory| verify_password_in(&candidate, &present_hash, memory))
+        .await?;
+    if unchanged {
+        return Ok(NewPassword::Refused(same));
+    }
+    if let Some(pwned) = &engine.settings.pwned
+        && let Err(violation) = pwned.check(new).await
+    {
+        return Ok(NewPassword::Refused(violation));
+    }
+    let new = new.to_owned();
+    let password_hash = engine
+        .hash(move |memory| hash_password_in(&new, memory, &mut random::crypto_rng()))
+        .await??;
+    Ok(NewPassword::Hashed(password_hash))
+}
+
+/// Records `password_hash` as the person's password (`user.password.changed`, the person
+/// as actor). Replacing the current one ends the person's other sessions in the same
+/// append.
+pub async fn record_password(
+    engine: &Engine,
+    context: &RequestContext,
+    user_id: Uuid,
+    password_hash: String,
+    replacing: Replacing,
+) -> Result<(), EngineError> {
+    let end_sessions = match replacing {
+        Replacing::Temporary => EndSessions::None,
+        Replacing::Current { sid } => EndSessions::AllExcept(sid),
+    };
+    let command = UserCommand::ChangePassword {
+        password_hash,
+        end_sessions,
+    };
+    engine.act(context, user_id, command).await
+}
+
+/// Makes `new` the person's password if the policy allows it
+/// ([`new_password_hash`], then [`record_password`]).
 pub async fn choose_password(
     engine: &Engine,
     context: &RequestContext,
@@ -50,37 +116,13 @@ pub async fn choose_password(
     confirm: &str,
     replacing: Replacing,
 ) -> Result<PasswordChoice, EngineError> {
-    let (same, end_sessions) = match replacing {
-        Replacing::Temporary => (PolicyViolation::SameAsTemporary, EndSessions::None),
-        Replacing::Current { sid } => (PolicyViolation::SameAsCurrent, EndSessions::AllExcept(sid)),
-    };
-    let policy = PolicyContext::new(&person.email, engine.settings.password_min_length);
-    if let Err(violation) = password_policy::check(new, confirm, &policy) {
-        return Ok(PasswordChoice::Refused(violation));
+    match new_password_hash(engine, person, new, confirm, &replacing).await? {
+        NewPassword::Refused(violation) => Ok(PasswordChoice::Refused(violation)),
+        NewPassword::Hashed(password_hash) => {
+            record_password(engine, context, person.user_id, password_hash, replacing).await?;
+            Ok(PasswordChoice::Changed)
+        }
     }
-    // The password they have is known only by its hash: compare by verifying.
-    let (candidate, present_hash) = (new.to_owned(), person.password.hash().to_owned());
-    let unchanged = engine
-        .hash(move |memory| verify_password_in(&candidate, &present_hash, memory))
-        .await?;
-    if unchanged {
-        return Ok(PasswordChoice::Refused(same));
-    }
-    if let Some(pwned) = &engine.settings.pwned
-        && let Err(violation) = pwned.check(new).await
-    {
-        return Ok(PasswordChoice::Refused(violation));
-    }
-    let new = new.to_owned();
-    let password_hash = engine
-        .hash(move |memory| hash_password_in(&new, memory, &mut random::crypto_rng()))
-        .await??;
-    let command = UserCommand::ChangePassword {
-        password_hash,
-        end_sessions,
-    };
-    engine.act(context, person.user_id, command).await?;
-    Ok(PasswordChoice::Changed)
 }
 
 /// What became of an authenticator set-up.

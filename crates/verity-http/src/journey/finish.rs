@@ -29,10 +29,10 @@ pub(crate) async fn finish(
 ) -> Result<Response, PageError> {
     let engine = &state.engine;
     let context = &step.caller.context;
-    if !signin::close(engine, context, &step.tx).await? {
+    if !signin::close(engine, context, &step.login).await? {
         return Err(PageError::LoginExpired);
     }
-    let request = step.transaction.request;
+    let request = step.login.transaction.request;
     let session_cookie = step.caller.cookie(cookies::SESSION);
     if let Some(previous) = sessions::current(engine, context, session_cookie).await? {
         let reason = SessionEndReason::Replaced;
@@ -61,7 +61,7 @@ pub(crate) async fn continue_after_codes(
     State(state): State<AppState>,
     step: LoginStep,
 ) -> Result<Response, PageError> {
-    let (user_id, factor) = match step.transaction.stage {
+    let (user_id, factor) = match *step.stage() {
         // Set-up ends with a code from the new app.
         Stage::RecoveryCodesShown { user_id } => (user_id, SecondFactor::Totp),
         Stage::RecoveryCodeUsed { user_id } | Stage::NewRecoveryCodesShown { user_id } => {

@@ -25,5 +25,6 @@ pub(crate) async fn show(
             may_remember,
         } => Ok(step.code_page(state, &app_name, may_remember, None)),
         NextStep::Finish(factor) => finish::finish(state, step, person.user_id, factor, None).await,
+        NextStep::Replayed => Err(PageError::LoginExpired),
     }
 }

@@ -177,6 +177,19 @@ impl TestApp {
         person
     }
 
+    /// An admin resets the password of `email` (`verity user reset-password`): a new
+    /// temporary password, valid for a week, which is returned.
+    pub async fn reset_password(&self, email: &str) -> String {
+        let temporary = verity_oidc::credentials::generate_temporary_password(&mut rng());
+        let command = UserCommand::IssueTemporaryPassword {
+            temporary_password_hash: hash_password(&temporary).unwrap(),
+            expires_at: now() + Duration::days(7),
+        };
+        self.execute::<User>(&user::stream(self.user_id(email)), &command)
+            .await;
+        temporary
+    }
+
     /// An admin disables the account of `email`.
     pub async fn disable(&self, email: &str) {
         self.execute::<User>(&user::stream(self.user_id(email)), &UserCommand::Disable)

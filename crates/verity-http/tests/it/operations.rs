@@ -179,6 +179,8 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
     browser.code(&asked, "999999").await;
     browser.code(&asked, "999999").await;
+    // Refused by the lock, unchecked: counted as such, and not as a wrong code.
+    browser.code(&asked, "999999").await;
 
     let page = browser.get("/metrics").await;
     assert_eq!(page.status, 200);
@@ -196,8 +198,12 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
         (r#"verity_lockouts_total{limit="second_factor"}"#, 1.0),
         (r#"verity_lockouts_total{limit="password"}"#, 0.0),
         (
+            r#"verity_locked_refusals_total{limit="second_factor"}"#,
+            1.0,
+        ),
+        (
             r#"verity_http_requests_total{method="POST",route="/login/mfa",status="200"}"#,
-            2.0,
+            3.0,
         ),
         (
             r#"verity_http_requests_total{method="POST",route="/login/mfa",status="303"}"#,

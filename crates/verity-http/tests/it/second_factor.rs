@@ -9,7 +9,7 @@ use verity_testkit::steps::APP_NAME;
 use verity_testkit::totp::Authenticator;
 use verity_testkit::{Device, Step};
 
-use crate::support::{Settings, TestApp, id_token_claims};
+use crate::support::{Settings, TestApp, id_token_claims, post_twice_at_once};
 
 const WRONG_CODE: &str = "That code is not correct. Enter the current code from your app.";
 const WRONG_RECOVERY_CODE: &str = "That recovery code is not valid or was already used.";
@@ -271,6 +271,31 @@ async fn after_a_recovery_code_a_new_set_is_generated_once_before_continuing() {
     );
     let new = browser.recovery_code(&asked, &new_codes[0]).await;
     assert_eq!(new.step(), Step::RecoveryCodeUsed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_recovery_codes_posted_twice_at_once_are_generated_once() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let ada = app.enrolled_person("ada@example.org").await;
+    let mut browser = app.browser();
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
+    let used = browser.recovery_code(&asked, &ada.recovery_codes[0]).await;
+    assert_eq!(used.step(), Step::RecoveryCodeUsed);
+    let (first, second) =
+        post_twice_at_once(&browser, &used, "/login/recovery/regenerate", &[]).await;
+    let shown: Vec<_> = [&first, &second]
+        .into_iter()
+        .filter(|page| page.step() == Step::RecoveryCodes)
+        .collect();
+    assert_eq!(shown.len(), 1, "{}\n{}", first.body, second.body);
+    assert_eq!(
+        app.events("user.recovery_codes.generated").await.len(),
+        2,
+        "the enrollment's set and one new set"
+    );
 }
 
 #[tokio::test]

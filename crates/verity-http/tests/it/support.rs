@@ -257,6 +257,34 @@ impl Transport for InProcess {
     }
 }
 
+/// Posts the form of `page` that goes to `action` (its `tx` and `csrf`, and `fields`)
+/// twice at once from `browser`, as a double submit or a replayed copy would: both
+/// answers, in the order sent.
+pub async fn post_twice_at_once(
+    browser: &Agent<InProcess>,
+    page: &verity_testkit::Page,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (verity_testkit::Page, verity_testkit::Page) {
+    let (tx, csrf) = (page.tx().unwrap(), page.csrf().unwrap());
+    let mut form = vec![("tx", tx.as_str()), ("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let post = || {
+        let body = verity_testkit::agent::form_body(&form).into_bytes();
+        browser.request(
+            http::Method::POST,
+            action,
+            body,
+            Some("application/x-www-form-urlencoded"),
+        )
+    };
+    let (first, second) = (post(), post());
+    tokio::join!(
+        browser.send_without_cookies(first),
+        browser.send_without_cookies(second)
+    )
+}
+
 /// Exchanges the code of `redirect` for `client` (`client_secret_basic`): the token
 /// answer, which must be a success.
 pub async fn exchange(
