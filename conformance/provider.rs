@@ -37,10 +37,15 @@ pub struct RegisteredClient {
     pub client_secret: Option<String>,
 }
 
+/// The PKCE verifier of the requests [`RegisteredClient::authorization`] builds: every
+/// client must send PKCE unless it opted out.
+pub const VERIFIER: &str = "conformance-pkce-verifier-0123456789-abcdefghijklmnop";
+
 impl RegisteredClient {
-    /// A code-flow request of this client to [`REDIRECT_URI`] (scope `openid`).
+    /// A code-flow request of this client to [`REDIRECT_URI`] (scope `openid`), with a
+    /// PKCE challenge for [`VERIFIER`].
     pub fn authorization(&self) -> Authorization {
-        Authorization::code(&self.client_id, REDIRECT_URI)
+        Authorization::code(&self.client_id, REDIRECT_URI).pkce(VERIFIER)
     }
 
     /// The client at the back channel (`client_secret_basic`).

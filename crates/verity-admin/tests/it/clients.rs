@@ -26,7 +26,7 @@ fn wiki() -> NewClient {
         auth_method: None,
         id_token_alg: SigningAlgorithm::RS256,
         scopes: Vec::new(),
-        require_pkce: false,
+        require_pkce: true,
         jwks: None,
     }
 }
@@ -74,6 +74,41 @@ async fn a_client_is_registered_with_defaults_and_its_secret_only_hashed() {
         public.client.settings.token_endpoint_auth_method,
         TokenEndpointAuthMethod::None
     );
+}
+
+/// RFC 9700: PKCE for every client; a legacy confidential client may opt out, a public
+/// client may not, and the refusal records nothing.
+#[tokio::test]
+async fn only_a_confidential_client_may_opt_out_of_pkce() {
+    let test = TestAdmin::new().await;
+    let legacy = register(
+        &test,
+        NewClient {
+            require_pkce: false,
+            ..wiki()
+        },
+    )
+    .await;
+    assert!(!legacy.client.settings.require_pkce);
+    let before = test.events().await.len();
+    let refused = test
+        .admin
+        .register_client(
+            &operator(),
+            &call(),
+            NewClient {
+                client_type: ClientType::Public,
+                require_pkce: false,
+                ..wiki()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, AdminError::Invalid(why) if why.contains("public client always requires PKCE")),
+        "{refused:?}"
+    );
+    assert_eq!(test.events().await.len(), before, "nothing recorded");
 }
 
 #[tokio::test]

@@ -262,7 +262,12 @@ pub async fn exchange(
         .code()
         .unwrap_or_else(|| panic!("no code: {} {:?}", redirect.status, redirect.location()));
     let answer = browser
-        .exchange(&client.basic(), &code, crate::fixtures::REDIRECT_URI, None)
+        .exchange(
+            &client.basic(),
+            &code,
+            crate::fixtures::REDIRECT_URI,
+            Some(crate::fixtures::VERIFIER),
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     answer.json()
