@@ -23,6 +23,7 @@ mod observe;
 mod page_error;
 mod pages;
 mod request_id;
+mod security;
 mod state;
 mod token;
 mod userinfo;
@@ -100,7 +101,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             page_error::render,
         ))
-        .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use verity_oidc::Engine;
 
 use crate::client_ip::TrustedProxies;
+use crate::cookies::Jar;
 use crate::metrics::Metrics;
 use crate::pages::Pages;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The discovery documents, serialised once.
     pub(crate) discovery: Arc<Discovery>,
+    /// How cookies are named and marked (`__Host-` and `Secure` over https).
+    pub(crate) cookies: Jar,
 }
 
 /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
@@ -51,16 +54,12 @@ impl AppState {
                 .to_string(),
         };
         Ok(Self {
+            cookies: Jar::for_issuer(issuer),
             pages: Arc::new(Pages::new(engine.settings.instance_name.clone())?),
             engine,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()),
             discovery: Arc::new(discovery),
         })
-    }
-
-    /// Whether cookies get the `Secure` attribute (the issuer is https).
-    pub(crate) fn secure_cookies(&self) -> bool {
-        self.engine.settings.issuer.starts_with("https://")
     }
 }

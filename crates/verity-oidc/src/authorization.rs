@@ -28,6 +28,8 @@ pub enum Decision {
         opened: OpenedLogin,
         /// `login_hint`, to pre-fill the email field.
         login_hint: Option<String>,
+        /// Where the sign-in ends: the request's redirect URI.
+        redirect_uri: String,
     },
 }
 
@@ -77,8 +79,13 @@ pub async fn authorize(
         return Ok(Decision::Redirect(location));
     }
     let login_hint = request.login_hint.clone();
+    let redirect_uri = request.redirect_uri.clone();
     let opened = signin::open(engine, context, request).await?;
-    Ok(Decision::SignIn { opened, login_hint })
+    Ok(Decision::SignIn {
+        opened,
+        login_hint,
+        redirect_uri,
+    })
 }
 
 /// Whether a live session answers the request without a sign-in: not `prompt=login`,

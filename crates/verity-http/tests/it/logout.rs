@@ -37,9 +37,10 @@ async fn logout_asks_first_then_ends_the_session() {
         !asked.body.contains(" checked"),
         "not a trusted device: unticked"
     );
-    assert_eq!(
-        browser.cookie("verity_csrf").map(str::to_owned),
-        asked.csrf()
+    assert!(asked.csrf().is_some());
+    assert!(
+        !browser.has_cookie("verity_csrf"),
+        "the token is bound to the session, not to a cookie of its own"
     );
     assert!(
         app.events("session.ended").await.is_empty(),
@@ -50,7 +51,7 @@ async fn logout_asks_first_then_ends_the_session() {
     assert_eq!(done.status, 200);
     assert_eq!(done.heading().as_deref(), Some("Signed out"));
     assert!(done.says("You are signed out."));
-    assert!(!browser.has_cookie("verity_session") && !browser.has_cookie("verity_csrf"));
+    assert!(!browser.has_cookie("verity_session"));
     let ended = app.events("session.ended").await;
     assert_eq!(ended.len(), 1);
     assert_eq!(TestApp::data(&ended[0])["reason"], "logout");
@@ -151,6 +152,37 @@ async fn a_confirmation_without_its_token_ends_nothing() {
     assert!(app.events("session.ended").await.is_empty());
     assert!(browser.has_cookie("verity_session"));
     assert_eq!(browser.confirm_logout(&asked).await.status, 200);
+}
+
+/// The confirmation's token is bound to the session it ends: a token and a cookie
+/// planted together (a sibling subdomain can set cookies) confirm nothing, and neither
+/// does the token of another session of the same person.
+#[tokio::test]
+async fn a_planted_or_another_sessions_token_confirms_nothing() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let (mut laptop, _) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+    let (mut phone, _) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+
+    laptop.set_cookie("verity_csrf", "planted");
+    let planted = laptop
+        .post("/logout", &[("confirm", "yes"), ("csrf", "planted")])
+        .await;
+    assert_eq!(planted.status, 403, "{}", planted.body);
+    let phones_page = phone.logout("").await;
+    let phones_token = phones_page.csrf().unwrap();
+    let borrowed = laptop
+        .post("/logout", &[("confirm", "yes"), ("csrf", &phones_token)])
+        .await;
+    assert_eq!(borrowed.status, 403);
+    assert!(app.events("session.ended").await.is_empty());
+
+    let own = laptop.logout("").await;
+    assert_ne!(own.csrf().unwrap(), phones_token);
+    assert_eq!(laptop.confirm_logout(&own).await.status, 200);
+    assert_eq!(phone.confirm_logout(&phones_page).await.status, 200);
+    assert_eq!(app.events("session.ended").await.len(), 2);
 }
 
 #[tokio::test]
