@@ -9,7 +9,8 @@
 //! - [`grants`]: codes, tokens, refresh rotation, client authentication, introspection.
 //! - [`limits`]: failure counts and locks; [`mfa`]: TOTP, recovery codes, device ids;
 //!   [`credentials`]: Argon2id; [`keys`]: the master key, the key ring and rotation;
-//!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery).
+//!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery);
+//!   [`private_files`]: directories 0700 and files 0600 for what holds secrets.
 
 pub mod account;
 pub mod authorization;
@@ -25,6 +26,7 @@ pub mod logout;
 pub mod mail;
 pub mod mfa;
 pub mod password_policy;
+pub mod private_files;
 pub mod protocol;
 pub mod pwned;
 pub mod random;

@@ -15,6 +15,7 @@ mod basic_op;
 mod browser;
 mod cli;
 mod clients;
+mod files;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;
 mod keys;
