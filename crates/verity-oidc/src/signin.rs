@@ -29,9 +29,10 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::limits::{self, Checks, LockState, Lockout, password_failure_key};
 use crate::mfa::{self, TotpSecret};
+use crate::pending_logins;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::random;
-use crate::state::{self, kind};
+use crate::state;
 
 /// A dummy Argon2id hash (of a random string nobody knows): unknown emails are checked
 /// against it so they take as long as known ones.
@@ -108,17 +109,26 @@ pub async fn open(
     context: &RequestContext,
     request: AuthorizationRequest,
 ) -> Result<OpenedLogin, EngineError> {
-    let opened = OpenedLogin {
-        tx: random::token(),
-        csrf: random::token(),
-    };
+    let csrf = random::token();
     let transaction = LoginTransaction {
         request,
-        csrf: opened.csrf.clone(),
+        csrf: csrf.clone(),
         stage: Stage::Credentials,
     };
-    save(engine, context, &opened.tx, &transaction).await?;
-    Ok(opened)
+    let expires_at = context.now + engine.settings.login_lifetime;
+    let value = state::encode(&transaction)?;
+    let tx = engine
+        .settings
+        .pending_logins
+        .open(
+            engine.expiring.as_ref(),
+            context.ip,
+            &value,
+            expires_at,
+            context.now,
+        )
+        .await?;
+    Ok(OpenedLogin { tx, csrf })
 }
 
 /// The login transaction `tx`, if it is still open.
@@ -127,7 +137,7 @@ pub async fn load(
     context: &RequestContext,
     tx: &str,
 ) -> Result<Option<LoginTransaction>, EngineError> {
-    match engine.expiring.get(kind::LOGIN, tx, context.now).await? {
+    match pending_logins::get(engine.expiring.as_ref(), tx, context.now).await? {
         Some(bytes) => Ok(Some(state::decode(&bytes)?)),
         None => Ok(None),
     }
@@ -141,10 +151,13 @@ pub async fn save(
     transaction: &LoginTransaction,
 ) -> Result<(), EngineError> {
     let expires_at = context.now + engine.settings.login_lifetime;
-    engine
-        .expiring
-        .put(kind::LOGIN, tx, &state::encode(transaction)?, expires_at)
-        .await?;
+    pending_logins::put(
+        engine.expiring.as_ref(),
+        tx,
+        &state::encode(transaction)?,
+        expires_at,
+    )
+    .await?;
     Ok(())
 }
 
@@ -155,11 +168,8 @@ pub async fn close(
     context: &RequestContext,
     tx: &str,
 ) -> Result<bool, EngineError> {
-    Ok(engine
-        .expiring
-        .take(kind::LOGIN, tx, context.now)
-        .await?
-        .is_some())
+    let restore_until = context.now + engine.settings.login_lifetime;
+    Ok(pending_logins::take(engine.expiring.as_ref(), tx, context.now, restore_until).await?)
 }
 
 /// What the password step decided.

@@ -15,6 +15,15 @@ pub(crate) type Entries = HashMap<(String, String), (Vec<u8>, DateTime<Utc>)>;
 pub(crate) struct MemoryStore(Mutex<Entries>);
 
 impl MemoryStore {
+    /// How many entries of `kind` it holds, live or expired.
+    pub(crate) fn entries_of(&self, kind: &str) -> usize {
+        let entries = self.0.lock().unwrap();
+        entries
+            .keys()
+            .filter(|(entry_kind, _)| entry_kind == kind)
+            .count()
+    }
+
     fn live(&self, kind: &str, key: &str, now: DateTime<Utc>) -> Option<Vec<u8>> {
         let entries = self.0.lock().unwrap();
         entries
