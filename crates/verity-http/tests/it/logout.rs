@@ -2,9 +2,10 @@
 //! person back only at a registered address; the browser may be forgotten as a trusted
 //! device on the way out.
 
+use verity_domain::key::SigningAlgorithm;
 use verity_testkit::{Agent, Device, Person, Step};
 
-use crate::fixtures::{POST_LOGOUT_URI, RegisteredClient};
+use crate::fixtures::{ClientSpec, POST_LOGOUT_URI, RegisteredClient};
 use crate::support::{InProcess, TestApp, tokens};
 
 /// Ada signed in through `client` in a new browser (ticking "Remember this device" as
@@ -134,6 +135,59 @@ async fn a_bad_hint_or_a_contradicting_client_is_refused() {
         Some("client_id does not match the id_token_hint.")
     );
     assert!(app.events("session.ended").await.is_empty());
+}
+
+/// The hint only identifies the client (RP-Initiated Logout 1.0, section 2: an expired
+/// ID token is expected there): an expired one is accepted, and so is one signed by a
+/// retired key as long as the key is published; once the key is gone from the JWKS the
+/// hint is not a token of this provider any more.
+#[tokio::test]
+async fn an_expired_hint_or_one_by_a_retired_but_published_key_identifies_the_client() {
+    for (grace, published) in [
+        (chrono::Duration::hours(1), true),
+        (chrono::Duration::seconds(1), false),
+    ] {
+        let app = TestApp::start_with(|settings| {
+            settings.engine.id_token_lifetime = chrono::Duration::seconds(1);
+        })
+        .await;
+        let client = app
+            .client(ClientSpec {
+                id_token_alg: SigningAlgorithm::EdDSA,
+                ..ClientSpec::confidential()
+            })
+            .await;
+        let mut ada = app.enrolled_person("ada@example.org").await;
+        let (mut browser, hint) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let expired = browser.logout(&format!("id_token_hint={hint}")).await;
+        assert_eq!(expired.step(), Step::Logout, "{}", expired.body);
+        assert_eq!(
+            expired.field("client_id").as_deref(),
+            Some(client.client_id.as_str())
+        );
+
+        app.rotate_key(SigningAlgorithm::EdDSA, grace).await;
+        if !published {
+            // Past the grace period the key is gone from the JWKS.
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        let retired = browser.logout(&format!("id_token_hint={hint}")).await;
+        if published {
+            assert_eq!(retired.step(), Step::Logout, "{}", retired.body);
+            assert_eq!(
+                retired.field("client_id").as_deref(),
+                Some(client.client_id.as_str())
+            );
+            assert_eq!(browser.confirm_logout(&retired).await.status, 200);
+        } else {
+            assert_eq!(retired.status, 400);
+            assert_eq!(
+                retired.error().as_deref(),
+                Some("The id_token_hint is not a valid ID token of this provider.")
+            );
+        }
+    }
 }
 
 #[tokio::test]
