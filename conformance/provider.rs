@@ -21,6 +21,9 @@ pub struct Provider {
     pub base: String,
     /// Its issuer: the base, unless `[server] public_url` says otherwise.
     pub issuer: String,
+    /// Where `/metrics` answers when it has a listener of its own (`[server]
+    /// metrics_bind`): `http://127.0.0.1:PORT`.
+    pub metrics: Option<String>,
     child: Child,
 }
 
@@ -68,11 +71,26 @@ fn listening(line: &str) -> Option<(String, String)> {
     Some((base.to_owned(), issuer.strip_suffix(')')?.to_owned()))
 }
 
-/// Reads stdout until the line that names the address, on a blocking thread.
-async fn wait_for_address(stdout: ChildStdout) -> (String, String) {
+/// What `verity serve` prints before that line when `/metrics` has a listener of its own:
+/// `Verity metrics on http://ADDRESS/metrics`. Returns `http://ADDRESS`.
+fn metrics_listening(line: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix("Verity metrics on ")?;
+    Some(rest.strip_suffix("/metrics")?.to_owned())
+}
+
+/// Reads stdout until the line that names the address, on a blocking thread: the base,
+/// the issuer, and the metrics' listener if it was named on the way.
+async fn wait_for_address(stdout: ChildStdout) -> (String, String, Option<String>) {
     let read = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        lines.find_map(|line| listening(&line.ok()?))
+        let mut metrics = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.ok()?;
+            metrics = metrics.or_else(|| metrics_listening(&line));
+            if let Some((base, issuer)) = listening(&line) {
+                return Some((base, issuer, metrics));
+            }
+        }
+        None
     });
     match tokio::time::timeout(Duration::from_secs(60), read).await {
         Ok(Ok(Some(listening))) => listening,
@@ -108,9 +126,10 @@ impl Provider {
             target,
             base: String::new(),
             issuer: String::new(),
+            metrics: None,
             child,
         };
-        (provider.base, provider.issuer) = wait_for_address(stdout).await;
+        (provider.base, provider.issuer, provider.metrics) = wait_for_address(stdout).await;
         let browser = provider.browser();
         for _ in 0..200 {
             if browser.peek("/readyz").await.status == 200 {

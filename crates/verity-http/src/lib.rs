@@ -22,6 +22,7 @@ mod metrics;
 mod observe;
 mod page_error;
 mod pages;
+mod read_timeout;
 mod request_id;
 mod security;
 mod state;
@@ -99,6 +100,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            read_timeout::body_in_time,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             page_error::render,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -109,5 +114,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             observe::observe,
         ))
+        .with_state(state)
+}
+
+/// `GET /metrics` alone, for a listener of its own (`[server] metrics_bind`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(observe::metrics))
         .with_state(state)
 }

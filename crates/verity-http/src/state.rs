@@ -15,8 +15,12 @@ pub struct Settings {
     /// The proxies whose `X-Forwarded-For` entries name the client (`[server]
     /// trusted_proxies`); none by default.
     pub trusted_proxies: TrustedProxies,
-    /// Whether `GET /metrics` answers (`[server] metrics`).
+    /// Whether `GET /metrics` answers on the router of [`crate::router`] (`[server]
+    /// metrics`, unless `metrics_bind` gives it a listener of its own).
     pub metrics: bool,
+    /// How long a request's body may take to arrive (`[server] body_read_timeout_seconds`);
+    /// `None`: as long as it takes.
+    pub body_read_timeout: Option<std::time::Duration>,
 }
 
 /// What every handler may use. The binary chooses the concrete backends of the engine.

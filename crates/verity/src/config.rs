@@ -57,6 +57,14 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// Whether `GET /metrics` (Prometheus) answers.
     pub metrics: bool,
+    /// Where `/metrics` answers instead of the main listener (port 0: one the system
+    /// chooses, which `serve` prints); unset: on the main listener.
+    pub metrics_bind: Option<SocketAddr>,
+    /// Seconds a client has to send a request's headers (and an idle keep-alive
+    /// connection to start its next request) before the connection is closed.
+    pub header_read_timeout_seconds: u32,
+    /// Seconds a client has to send a request's body, from the end of its headers.
+    pub body_read_timeout_seconds: u32,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +74,9 @@ impl Default for ServerConfig {
             public_url: None,
             trusted_proxies: Vec::new(),
             metrics: true,
+            metrics_bind: None,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 10,
         }
     }
 }
@@ -581,6 +592,14 @@ impl Config {
             ("[sessions] lifetime_hours", self.sessions.lifetime_hours),
             ("[sessions] idle_minutes", self.sessions.idle_minutes),
             ("[sign_in] login_minutes", self.sign_in.login_minutes),
+            (
+                "[server] header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "[server] body_read_timeout_seconds",
+                self.server.body_read_timeout_seconds,
+            ),
             (
                 "[sign_in] max_pending_logins_per_address",
                 self.sign_in.max_pending_logins_per_address,

@@ -200,6 +200,7 @@ fn app_state(app: &TestApp, settings: Settings) -> AppState {
     let doors = verity_http::Settings {
         trusted_proxies: settings.trusted_proxies,
         metrics: settings.metrics,
+        body_read_timeout: None,
     };
     AppState::new(engine, doors).unwrap()
 }

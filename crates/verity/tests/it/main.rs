@@ -25,5 +25,6 @@ mod mfa;
 mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
+mod serve;
 mod support;
 mod tamper;
