@@ -8,7 +8,7 @@ use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient, VERIFIE
 use crate::support::Target;
 
 /// A master key both nodes share (base64 of 32 bytes), as a deployment configures it.
-const SHARED_MASTER_KEY: &str = "c2hhcmVkLW1hc3Rlci1rZXktZm9yLXRoZS10ZXN0cyE=";
+pub const SHARED_MASTER_KEY: &str = "c2hhcmVkLW1hc3Rlci1rZXktZm9yLXRoZS10ZXN0cyE=";
 
 /// A code for `client` from the node `browser` talks to (signing in if asked).
 async fn code(browser: &mut Browser, client: &RegisteredClient, person: &mut Person) -> String {

@@ -25,6 +25,8 @@ pub struct Provider {
     /// metrics_bind`): `http://127.0.0.1:PORT`.
     pub metrics: Option<String>,
     child: Child,
+    /// The extra environment it was started with (for a restart).
+    env: Vec<(String, String)>,
 }
 
 impl Drop for Provider {
@@ -110,36 +112,72 @@ impl Provider {
     /// the address and the issuer are read from the line the server prints.
     pub async fn start_with(target: Target, env: &[(&str, &str)]) -> Self {
         target.ok(&["org", "list"]);
-        let mut command = target.command();
-        command
-            .arg("serve")
-            .env("VERITY__SERVER__BIND", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut provider = Self {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        let (child, base, issuer, metrics) = serve(&target, &env).await;
+        let provider = Self {
             target,
-            base: String::new(),
-            issuer: String::new(),
-            metrics: None,
+            base,
+            issuer,
+            metrics,
             child,
+            env,
         };
-        (provider.base, provider.issuer, provider.metrics) = wait_for_address(stdout).await;
-        let browser = provider.browser();
+        provider.wait_until_ready().await;
+        provider
+    }
+
+    /// Kills the server (SIGKILL: no graceful shutdown), keeping its store.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same store and environment (a new port).
+    pub async fn restart(&mut self) {
+        self.stop();
+        let (child, base, issuer, metrics) = serve(&self.target, &self.env).await;
+        (self.child, self.base, self.issuer, self.metrics) = (child, base, issuer, metrics);
+        self.wait_until_ready().await;
+    }
+
+    async fn wait_until_ready(&self) {
+        let browser = self.browser();
         for _ in 0..200 {
             if browser.peek("/readyz").await.status == 200 {
-                return provider;
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("Verity did not become ready");
     }
+}
 
+/// Starts `verity serve` on `target` on port 0: the child, its base URL, its issuer and
+/// the metrics' listener when it has its own.
+async fn serve(
+    target: &Target,
+    env: &[(String, String)],
+) -> (Child, String, String, Option<String>) {
+    let mut command = target.command();
+    command
+        .arg("serve")
+        .env("VERITY__SERVER__BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (base, issuer, metrics) = wait_for_address(stdout).await;
+    (child, base, issuer, metrics)
+}
+
+impl Provider {
     /// A browser with no cookies.
     pub fn browser(&self) -> Browser {
         Agent::new(Remote::new(), &self.base)

@@ -2,8 +2,8 @@
 //! rotate the secret, delete. A client's secret is drawn here, handed out once, and only
 //! its hash is recorded (ADR 0002).
 //!
-//! Clients belong to the instance until they belong to an organization: only grants over
-//! the instance reach them.
+//! A client belongs to the instance (every organization's people may sign in to it) or
+//! to one organization (only its people): grants over that organization reach it.
 
 use chrono::{DateTime, Utc};
 use verity_domain::client::{
@@ -11,6 +11,7 @@ use verity_domain::client::{
     SigningAlgorithm, TokenEndpointAuthMethod,
 };
 use verity_domain::{AppendOutcome, ExecuteError};
+use verity_oidc::backchannel::{self, Attempts};
 use verity_oidc::client_secret::{generate_client_id, generate_client_secret, hash_client_secret};
 use verity_oidc::random::crypto_rng;
 use verity_projection::ClientView;
@@ -50,6 +51,11 @@ pub struct NewClient {
     pub require_pkce: bool,
     /// Its public keys (a JWK Set), for private_key_jwt.
     pub jwks: Option<serde_json::Value>,
+    /// Where logout notices are posted when a session it signed in to ends.
+    pub backchannel_logout_uri: Option<String>,
+    /// The organization it belongs to (only its people may sign in); none: the
+    /// instance.
+    pub org_id: Option<uuid::Uuid>,
 }
 
 /// A client as admins see it: every setting, whether it has a secret, never the hash.
@@ -85,6 +91,17 @@ impl From<&ClientView> for ClientDetails {
     }
 }
 
+/// How a client's back-channel logout notices go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deliveries {
+    /// Notices still to deliver.
+    pub pending: usize,
+    /// When one was last delivered.
+    pub last_success: Option<DateTime<Utc>>,
+    /// When one last failed, and why.
+    pub last_failure: Option<(DateTime<Utc>, String)>,
+}
+
 /// A registered client, and its secret when it has one: shown this once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredClient {
@@ -94,9 +111,12 @@ pub struct RegisteredClient {
     pub secret: Option<Secret>,
 }
 
-/// The scope a client lives in.
-fn scope(_client: &ClientView) -> Scope {
-    Scope::Instance
+/// The scope a client lives in: its organization, or the instance.
+fn scope(client: &ClientView) -> Scope {
+    client
+        .settings
+        .org_id
+        .map_or(Scope::Instance, Scope::Organization)
 }
 
 impl Admin {
@@ -108,7 +128,15 @@ impl Admin {
         call: &Call,
         new: NewClient,
     ) -> Result<RegisteredClient, AdminError> {
-        authorize(actor, Permission::ManageClients, Scope::Instance)?;
+        let owner = new.org_id.map_or(Scope::Instance, Scope::Organization);
+        authorize(actor, Permission::ManageClients, owner)?;
+        if let Some(org_id) = new.org_id
+            && self.read(|models| models.organizations.get(org_id).is_none())
+        {
+            return Err(AdminError::NotFound(Missing::Organization(
+                org_id.to_string(),
+            )));
+        }
         if new.client_type == ClientType::Public && !new.require_pkce {
             return Err(AdminError::Invalid(
                 "a public client always requires PKCE; only a confidential client may opt out"
@@ -147,8 +175,8 @@ impl Admin {
                 scopes,
                 require_pkce: new.require_pkce,
                 jwks: new.jwks,
-                backchannel_logout_uri: None,
-                org_id: None,
+                backchannel_logout_uri: new.backchannel_logout_uri,
+                org_id: new.org_id,
             },
             secret_hash: secret.as_deref().map(hash_client_secret),
         };
@@ -185,6 +213,48 @@ impl Admin {
                 .map(ClientDetails::from)
         })
         .ok_or_else(|| not_found(client_id))
+    }
+
+    /// How the client's back-channel logout notices go: the ones still to deliver, the
+    /// last delivered, and the last failure (a notice given up, or an attempt that will be
+    /// retried) with why.
+    pub async fn client_deliveries(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        client_id: &str,
+    ) -> Result<Deliveries, AdminError> {
+        self.client(actor, client_id)?;
+        let (pending, status) = self.read(|models| {
+            let pending: Vec<String> = models
+                .outbox
+                .pending()
+                .filter(|notice| notice.client_id == client_id)
+                .map(|notice| notice.id.clone())
+                .collect();
+            (pending, models.outbox.status(client_id).cloned())
+        });
+        let keys: Vec<(&str, &str)> = pending
+            .iter()
+            .map(|id| (backchannel::kind::ATTEMPTS, id.as_str()))
+            .collect();
+        let entries = self.ports.expiring.get_many(&keys, call.now).await?;
+        let retried = entries
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| serde_json::from_slice::<Attempts>(&entry.value).ok())
+            .filter_map(|attempts| attempts.last_failure);
+        let status = status.unwrap_or_default();
+        let last_failure = status
+            .last_failure
+            .into_iter()
+            .chain(retried)
+            .max_by_key(|(at, _)| *at);
+        Ok(Deliveries {
+            pending: pending.len(),
+            last_success: status.last_success,
+            last_failure,
+        })
     }
 
     /// Replaces a client's secret with a fresh one, shown this once; the old one stops

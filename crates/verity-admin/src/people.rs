@@ -159,6 +159,22 @@ impl Admin {
             .await
     }
 
+    /// Ends every session of the person at once (`user.sessions.ended`, reason
+    /// `signed_out`): their refresh and access tokens stop working and their applications
+    /// are told; their trusted devices stay. Returns how many sessions were live.
+    pub async fn sign_out_person(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+    ) -> Result<(Person, usize), AdminError> {
+        let view = self.person_to_manage(actor, person)?;
+        let live = self.read(|models| models.sessions.of_person(view.user_id).len());
+        let command = UserCommand::SignOut { except_sid: None };
+        let person = self.change_person(actor, call, person, command).await?;
+        Ok((person, live))
+    }
+
     async fn change_person(
         &self,
         actor: &Actor,

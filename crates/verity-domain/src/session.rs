@@ -15,6 +15,8 @@ use crate::signin::Origin;
 pub const SESSION_STARTED: &str = "session.started";
 /// Stored type of [`SessionEnded`].
 pub const SESSION_ENDED: &str = "session.ended";
+/// Stored type of [`SessionClientAdded`].
+pub const SESSION_CLIENT_ADDED: &str = "session.client.added";
 
 /// The stream of an SSO session.
 pub fn stream(sid: &str) -> String {
@@ -67,11 +69,24 @@ pub struct SessionEnded {
     pub client_id: Option<String>,
 }
 
+/// Payload of `session.client.added`: the session signed the person in to another client
+/// (single sign-on: a code for it without a password). The client the sign-in was for is
+/// in `session.started`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClientAdded {
+    /// The session id.
+    pub sid: String,
+    /// The client.
+    pub client_id: String,
+}
+
 /// A session fact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {
     /// A sign-in started the session.
     Started(SessionStarted),
+    /// The session signed the person in to another client.
+    ClientAdded(SessionClientAdded),
     /// The session ended.
     Ended(SessionEnded),
 }
@@ -79,6 +94,7 @@ pub enum SessionEvent {
 domain_events! {
     SessionEvent {
         Started(SessionStarted) => SESSION_STARTED,
+        ClientAdded(SessionClientAdded) => SESSION_CLIENT_ADDED,
         Ended(SessionEnded) => SESSION_ENDED,
     }
 }
@@ -88,6 +104,11 @@ domain_events! {
 pub enum SessionCommand {
     /// A sign-in starts it.
     Start(SessionStarted),
+    /// It signs the person in to a client (once per client).
+    AddClient {
+        /// The client.
+        client_id: String,
+    },
     /// It ends, for a reason; `client_id` is the client that asked (logout).
     End {
         /// Why.
@@ -116,6 +137,8 @@ pub enum SessionError {
 pub struct Session {
     /// Present once started.
     pub started: Option<SessionStarted>,
+    /// The clients it signed the person in to.
+    pub clients: Vec<String>,
     /// Whether it ended.
     pub ended: bool,
 }
@@ -137,6 +160,19 @@ impl Aggregate for Session {
                 }
                 Ok(vec![SessionEvent::Started(started.clone())])
             }
+            SessionCommand::AddClient { client_id } => {
+                let started = self.started.as_ref().ok_or(SessionError::NotFound)?;
+                if self.ended {
+                    return Err(SessionError::AlreadyEnded);
+                }
+                if self.clients.contains(client_id) {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![SessionEvent::ClientAdded(SessionClientAdded {
+                    sid: started.sid.clone(),
+                    client_id: client_id.clone(),
+                })])
+            }
             SessionCommand::End { reason, client_id } => {
                 let started = self.started.as_ref().ok_or(SessionError::NotFound)?;
                 if self.ended {
@@ -154,7 +190,11 @@ impl Aggregate for Session {
 
     fn evolve(mut self, event: &Self::Event) -> Self {
         match event {
-            SessionEvent::Started(started) => self.started = Some(started.clone()),
+            SessionEvent::Started(started) => {
+                self.clients.extend(started.origin.client_id.clone());
+                self.started = Some(started.clone());
+            }
+            SessionEvent::ClientAdded(added) => self.clients.push(added.client_id.clone()),
             SessionEvent::Ended(_) => self.ended = true,
         }
         self
@@ -222,6 +262,27 @@ mod tests {
         Scenario::<Session>::given([])
             .when(end(SessionEndReason::Logout))
             .then_err(SessionError::NotFound);
+    }
+
+    #[test]
+    fn a_session_adds_each_client_once_and_none_after_it_ended() {
+        let started = SessionEvent::Started(started());
+        let add = |client: &str| SessionCommand::AddClient {
+            client_id: client.into(),
+        };
+        Scenario::<Session>::given([started.clone()])
+            .when(add("wiki"))
+            .then([SessionEvent::ClientAdded(SessionClientAdded {
+                sid: "s1".into(),
+                client_id: "wiki".into(),
+            })]);
+        // The sign-in's own client, and one added before, are there already.
+        Scenario::<Session>::given([started.clone()])
+            .when(add("app"))
+            .then([]);
+        Scenario::<Session>::given([started.clone(), ended(SessionEndReason::Logout)])
+            .when(add("wiki"))
+            .then_err(SessionError::AlreadyEnded);
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub enum SignInFailure {
     TemporaryPasswordExpired,
     /// Too many failed passwords: the account's sign-in is locked for a while.
     Locked,
+    /// The application belongs to another organization than the person's.
+    ClientOfAnotherOrganization,
 }
 
 /// Payload of `user.signin.failed`.

@@ -14,6 +14,7 @@ use crate::cookies;
 use crate::form;
 use crate::journey::password::login_page;
 use crate::page_error::PageError;
+use crate::pages::STRINGS;
 use crate::state::AppState;
 
 /// `GET /authorize`
@@ -55,6 +56,9 @@ async fn authorize(
     match decision {
         Decision::Refused(message) => Err(PageError::BadRequest(message)),
         Decision::Redirect(location) => Ok(Redirect::to(&location).into_response()),
+        Decision::NotForTheirOrganization => {
+            Err(PageError::Forbidden(STRINGS.not_for_your_organization))
+        }
         Decision::SignIn {
             opened,
             login_hint,

@@ -44,24 +44,10 @@ pub use state::{AppState, Settings};
 /// Largest request body accepted (forms and token requests are far smaller).
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// All routes.
+/// All routes: the pages (their errors rendered as the error page) and the JSON and
+/// plain endpoints, behind the body limit, the security headers and the request span.
 pub fn router(state: AppState) -> Router {
-    let mut routes = Router::new();
-    if state.settings.metrics {
-        routes = routes.route("/metrics", get(observe::metrics));
-    }
-    routes
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::oauth_authorization_server),
-        )
-        .route(paths::JWKS, get(discovery::jwks))
+    let pages = Router::new()
         .route(
             paths::AUTHORIZE,
             get(authorize::authorize_get).post(authorize::authorize_post),
@@ -85,6 +71,26 @@ pub fn router(state: AppState) -> Router {
             "/login/recovery/regenerate",
             post(journey::code::regenerate_recovery_codes),
         )
+        .route(
+            paths::LOGOUT,
+            get(logout::logout_get).post(logout::logout_post),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page_error::render,
+        ));
+    let mut endpoints = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
+        .route(paths::JWKS, get(discovery::jwks))
         .route(paths::TOKEN, post(token::token))
         .route(
             paths::USERINFO,
@@ -92,19 +98,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::INTROSPECT, post(token::introspect))
         .route(paths::REVOKE, post(token::revoke))
-        .route(
-            paths::LOGOUT,
-            get(logout::logout_get).post(logout::logout_post),
-        )
-        .route("/static/style.css", get(pages::stylesheet))
+        .route("/static/style.css", get(pages::stylesheet));
+    if state.settings.metrics {
+        endpoints = endpoints.route("/metrics", get(observe::metrics));
+    }
+    endpoints
+        .merge(pages)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             read_timeout::body_in_time,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            page_error::render,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -64,7 +64,23 @@ pub struct Metrics {
     sign_in_failures: Family<ReasonLabels, Counter>,
     code_failures: Family<ReasonLabels, Counter>,
     lockouts: Family<LimitLabels, Counter>,
+    backchannel_attempts: Family<OutcomeLabels, Counter>,
     projection_position: Gauge,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+impl verity_oidc::backchannel::Observer for Metrics {
+    fn attempt(&self, outcome: &'static str) {
+        self.backchannel_attempts
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
 }
 
 /// The `limit` label of `verity_lockouts_total`.
@@ -123,6 +139,12 @@ impl Metrics {
             "Locks set by too many failures: password (an address), second_factor (a person), network (a client IP or IPv6 /64)",
             lockouts.clone(),
         );
+        let backchannel_attempts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "backchannel_attempts",
+            "Back-channel logout notices posted to clients, by outcome: delivered, refused (a 4xx), retried, given_up (after a day)",
+            backchannel_attempts.clone(),
+        );
         let projection_position = Gauge::default();
         registry.register(
             "projection_position",
@@ -137,6 +159,7 @@ impl Metrics {
             sign_in_failures,
             code_failures,
             lockouts,
+            backchannel_attempts,
             projection_position,
         }
     }

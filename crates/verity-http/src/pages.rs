@@ -24,6 +24,8 @@ pub struct Strings {
     pub bad_credentials: &'static str,
     /// A disabled account.
     pub account_disabled: &'static str,
+    /// A person signing in to another organization's application.
+    pub not_for_your_organization: &'static str,
     /// An expired temporary password.
     pub temporary_password_expired: &'static str,
     /// A page asked for something a rule refused (the account changed meanwhile).
@@ -175,6 +177,7 @@ pub const STRINGS: Strings = Strings {
     sign_in: "Sign in",
     bad_credentials: "The email or password is not correct.",
     account_disabled: "Your account is disabled. Ask your administrator.",
+    not_for_your_organization: "This application is not available to your organization.",
     temporary_password_expired: "Your temporary password has expired — ask your administrator for a new one.",
     action_refused: "This could not be done: your account changed meanwhile. Start again from the application.",
     server_error: "Something went wrong on our side.",

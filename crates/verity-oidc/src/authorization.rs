@@ -3,6 +3,9 @@
 //! browser's session answers the request (`prompt`, `max_age`, `id_token_hint`
 //! permitting), or a login transaction for the person to sign in.
 
+use verity_domain::DomainEvent;
+use verity_domain::signin::{SignInEvent, SignInFailed, SignInFailure};
+
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -22,6 +25,10 @@ pub enum Decision {
     Refused(String),
     /// Back to the client: with a code (the session answered) or with an error.
     Redirect(String),
+    /// The browser's session is a person of another organization than the client's:
+    /// shown on a page ("This application is not available to your organization"),
+    /// recorded, never a code.
+    NotForTheirOrganization,
     /// The person signs in: a login transaction is open.
     SignIn {
         /// The transaction.
@@ -64,7 +71,12 @@ pub async fn authorize(
         .map(|session| session.authentication)
         .filter(|authentication| answers(engine, context, &request, authentication));
     if let Some(authentication) = usable {
+        if !admits(engine, &request.client_id, &authentication) {
+            refuse_other_organization(engine, context, &request.client_id, &authentication).await?;
+            return Ok(Decision::NotForTheirOrganization);
+        }
         sessions::touch(engine, context, &authentication.sid).await?;
+        sessions::add_client(engine, context, &authentication, &request.client_id).await?;
         let location = issue_code(engine, context, request, authentication).await?;
         return Ok(Decision::Redirect(location));
     }
@@ -86,6 +98,50 @@ pub async fn authorize(
         login_hint,
         redirect_uri,
     })
+}
+
+/// Whether the client is for everyone's people, or for the organization of the session's
+/// person.
+fn admits(engine: &Engine, client_id: &str, authentication: &Authentication) -> bool {
+    let Some(client_org) = engine
+        .client(client_id)
+        .and_then(|client| client.settings.org_id)
+    else {
+        return true;
+    };
+    uuid::Uuid::parse_str(&authentication.user_id)
+        .ok()
+        .and_then(|user_id| engine.person(user_id))
+        .is_some_and(|person| person.org_id == client_org)
+}
+
+/// Records the refusal: `user.signin.failed`, reason `client_of_another_organization`.
+async fn refuse_other_organization(
+    engine: &Engine,
+    context: &RequestContext,
+    client_id: &str,
+    authentication: &Authentication,
+) -> Result<(), EngineError> {
+    let Some(person) = uuid::Uuid::parse_str(&authentication.user_id)
+        .ok()
+        .and_then(|user_id| engine.person(user_id))
+    else {
+        return Ok(());
+    };
+    let failed = SignInEvent::Failed(SignInFailed {
+        user_id: Some(authentication.user_id.clone()),
+        email: person.email.to_string(),
+        reason: SignInFailure::ClientOfAnotherOrganization,
+        origin: context.origin(Some(client_id)),
+    });
+    let metadata = context.metadata_of(Some(&authentication.user_id));
+    engine
+        .record(
+            verity_domain::user::stream(person.user_id),
+            vec![failed.to_new_event(metadata)],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Whether a live session answers the request without a sign-in: not `prompt=login`,

@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod authorization;
+pub mod backchannel;
 pub mod client_secret;
 mod context;
 pub mod credentials;
@@ -38,6 +39,7 @@ pub mod signin;
 pub mod state;
 #[cfg(test)]
 mod testing;
+pub mod timeouts;
 
 pub use context::RequestContext;
 pub use engine::{Engine, READ_YOUR_WRITES, Settings};

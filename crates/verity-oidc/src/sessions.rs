@@ -112,16 +112,32 @@ pub async fn alive(
     Ok(true)
 }
 
-/// Why the session has timed out, if it has: past its absolute lifetime, or idle (its
-/// activity entry expired).
+/// Why the session has timed out, if it has: past its absolute lifetime, or idle — its
+/// last use (the activity entry, or the sign-in itself when it was never used since)
+/// longer ago than the idle timeout.
 async fn timed_out(
     engine: &Engine,
     context: &RequestContext,
     authentication: &Authentication,
 ) -> Result<Option<SessionEndReason>, EngineError> {
-    let started = DateTime::from_timestamp(authentication.auth_time, 0).unwrap_or(context.now);
-    if context.now >= started + engine.settings.session_lifetime {
+    // The sign-in's own time, to the microsecond when this node folded it (tokens carry
+    // whole seconds).
+    let folded = engine.projector.read(|models| {
+        models
+            .sessions
+            .get(&authentication.sid)
+            .map(|session| session.started_at)
+    });
+    let started = folded
+        .or_else(|| DateTime::from_timestamp(authentication.auth_time, 0))
+        .unwrap_or(context.now);
+    let settings = &engine.settings;
+    if context.now >= started + settings.session_lifetime {
         return Ok(Some(SessionEndReason::Expired));
+    }
+    if context.now < started + settings.session_idle_timeout {
+        // Too young to have idled: no need to read its activity.
+        return Ok(None);
     }
     let active = engine
         .expiring
@@ -130,7 +146,8 @@ async fn timed_out(
     Ok(active.is_none().then_some(SessionEndReason::IdleTimeout))
 }
 
-/// Marks the session as used now: its idle timeout starts again.
+/// Marks the session as used now: its idle timeout starts again. (A sign-in writes no
+/// activity: until the idle timeout has passed since it, the sign-in is the last use.)
 pub async fn touch(
     engine: &Engine,
     context: &RequestContext,
@@ -175,7 +192,7 @@ pub async fn last_active(
 
 /// Starts a session for a person who passed both factors, and records the sign-in and
 /// the session. The two facts reach the store's writer together and share one commit
-/// (group commit) while the session and its activity are stored.
+/// (group commit) while the session is stored.
 pub async fn start(
     engine: &Engine,
     context: &RequestContext,
@@ -214,7 +231,7 @@ pub async fn start(
     let started = SessionAggregate::default()
         .decide(&start, &context.domain(metadata.actor.clone()))
         .map_err(|error| EngineError::Refused(error.to_string()))?;
-    let started_request = AppendRequest::new(
+    let started_append = AppendRequest::new(
         session::stream(&authentication.sid),
         ExpectedVersion::NoStream,
         started
@@ -225,7 +242,7 @@ pub async fn start(
     let expires_at = context.now + engine.settings.session_lifetime;
     let session_state = state::encode(&authentication)?;
     let digest = token_digest(&cookie);
-    tokio::try_join!(
+    let ((), _, started_at) = tokio::try_join!(
         async {
             engine
                 .expiring
@@ -233,7 +250,6 @@ pub async fn start(
                 .await
                 .map_err(EngineError::from)
         },
-        touch(engine, context, &authentication.sid),
         engine.record(
             user::stream(user_id),
             vec![succeeded.to_new_event(metadata.clone())]
@@ -241,12 +257,14 @@ pub async fn start(
         async {
             engine
                 .store
-                .append(started_request)
+                .append(started_append)
                 .await
-                .map(|_| ())
+                .map(|outcome| outcome.position)
                 .map_err(EngineError::from)
         },
     )?;
+    // The person's next request (their own page, a refresh) reads this session.
+    engine.wait_for(started_at).await?;
     Ok(Started {
         cookie,
         authentication,
@@ -325,6 +343,40 @@ pub async fn end_as(
         Err(ExecuteError::Rejected(SessionError::AlreadyEnded | SessionError::NotFound)) => Ok(()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// The session signs the person in to `client_id` (single sign-on): recorded once per
+/// client (`session.client.added`), so that the client hears when the session ends. The
+/// client the sign-in was for is in `session.started` already.
+pub async fn add_client(
+    engine: &Engine,
+    context: &RequestContext,
+    authentication: &Authentication,
+    client_id: &str,
+) -> Result<(), EngineError> {
+    let known = engine.projector.read(|models| {
+        models
+            .sessions
+            .get(&authentication.sid)
+            .is_some_and(|session| session.clients.contains(client_id))
+    });
+    if known {
+        return Ok(());
+    }
+    let actor = verity_domain::Actor::User {
+        user_id: authentication.user_id.clone(),
+    };
+    let command = SessionCommand::AddClient {
+        client_id: client_id.to_owned(),
+    };
+    let outcome = execute::<SessionAggregate>(
+        engine.store.as_ref(),
+        &session::stream(&authentication.sid),
+        &command,
+        &context.domain(actor),
+    )
+    .await?;
+    engine.wait_for(outcome.position).await
 }
 
 /// The person signs out everywhere from their own page: every session ends, or every

@@ -209,6 +209,8 @@ pub enum PasswordRefused {
     Disabled,
     /// The temporary password expired.
     TemporaryPasswordExpired,
+    /// The application is another organization's.
+    ClientOfAnotherOrganization,
 }
 
 impl PasswordRefusal {
@@ -257,7 +259,12 @@ pub async fn check_password(
             ..PasswordRefusal::new(PasswordRefused::AccountLocked)
         }));
     }
-    let candidates: Vec<UserView> = engine.projector.read(|models| {
+    // A client of one organization is for its people: their accounts are tried first, so
+    // that the same address in another organization does not stand in for them.
+    let client_org = engine
+        .client(client_id)
+        .and_then(|client| client.settings.org_id);
+    let mut candidates: Vec<UserView> = engine.projector.read(|models| {
         models
             .users
             .find_by_email_anywhere(&email)
@@ -265,13 +272,19 @@ pub async fn check_password(
             .cloned()
             .collect()
     });
+    candidates.sort_by_key(|candidate| Some(candidate.org_id) != client_org);
     let now = context.now;
     let password = password.to_owned();
     let (person, failure) = match engine
         .hash(move |memory| match_password(candidates, &password, now, memory))
         .await?
     {
-        PasswordMatch::Matched(person, failure) => (Some(person), failure),
+        PasswordMatch::Matched(person, failure) => {
+            let elsewhere = client_org.is_some_and(|org| org != person.org_id);
+            let failure =
+                failure.or(elsewhere.then_some(SignInFailure::ClientOfAnotherOrganization));
+            (Some(person), failure)
+        }
         PasswordMatch::Wrong(person) => (Some(person), Some(SignInFailure::WrongPassword)),
         PasswordMatch::NoAccount => (None, Some(SignInFailure::UnknownEmail)),
     };
@@ -289,6 +302,9 @@ pub async fn check_password(
         SignInFailure::Disabled => PasswordRefusal::new(PasswordRefused::Disabled),
         SignInFailure::TemporaryPasswordExpired => {
             PasswordRefusal::new(PasswordRefused::TemporaryPasswordExpired)
+        }
+        SignInFailure::ClientOfAnotherOrganization => {
+            PasswordRefusal::new(PasswordRefused::ClientOfAnotherOrganization)
         }
         SignInFailure::UnknownEmail | SignInFailure::WrongPassword | SignInFailure::Locked => {
             wrong_password(engine, context, &lock_key).await?

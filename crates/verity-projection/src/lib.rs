@@ -4,7 +4,8 @@
 //! - A [`Projection`] is a pure fold over [`RecordedEvent`]s. It can always be thrown
 //!   away and rebuilt from position 0; events of types it does not know are skipped.
 //! - [`ReadModels`] bundles every read model ([`Organizations`], [`Users`], [`Clients`],
-//!   [`Keys`], [`Sessions`]) so that one projector drives them all.
+//!   [`Keys`], [`Sessions`], the back-channel [`Outbox`]) so that one projector drives
+//!   them all.
 //! - [`Projector`] starts from the latest snapshot plus the log tail, follows the log
 //!   live, saves snapshots as it goes, and lets a caller wait until its own write is
 //!   visible ([`Projector::wait_for`]).
@@ -20,6 +21,7 @@ mod decode;
 pub mod keys;
 pub mod mfa;
 pub mod organizations;
+pub mod outbox;
 mod projection;
 mod projector;
 mod read_models;
@@ -30,6 +32,7 @@ pub use clients::{ClientView, Clients};
 pub use keys::{KeyState, KeyView, Keys};
 pub use mfa::{DeviceState, DeviceView, MfaView, RecoveryCodeView, TotpView};
 pub use organizations::{OrganizationView, Organizations};
+pub use outbox::{DeliveryStatus, Notice, Outbox};
 pub use projection::Projection;
 pub use projector::{ProjectionError, Projector, ProjectorOptions, rebuild};
 pub use read_models::ReadModels;

@@ -7,6 +7,7 @@ use verity_domain::{DecodeError, RecordedEvent};
 use crate::clients::Clients;
 use crate::keys::Keys;
 use crate::organizations::Organizations;
+use crate::outbox::Outbox;
 use crate::projection::Projection;
 use crate::sessions::Sessions;
 use crate::users::Users;
@@ -27,11 +28,13 @@ pub struct ReadModels {
     pub keys: Keys,
     /// Live sessions and grants, and the marks of what ended.
     pub sessions: Sessions,
+    /// Back-channel logout notices still to deliver.
+    pub outbox: Outbox,
 }
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 6;
+    const VERSION: u32 = 7;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // Each model decodes before it changes anything and the models share no event
@@ -40,7 +43,11 @@ impl Projection for ReadModels {
         self.clients.apply(event)?;
         self.users.apply(event)?;
         self.keys.apply(event)?;
-        self.sessions.apply_event(event)?;
+        self.outbox.apply(event)?;
+        let ended = self.sessions.apply_event(event)?;
+        if !ended.sessions.is_empty() {
+            self.outbox.enqueue(&ended, &self.clients, event);
+        }
         Ok(())
     }
 }
@@ -115,6 +122,120 @@ mod tests {
                 .map(|org| org.org_id)
         );
 
+        let json = serde_json::to_vec(&models).unwrap();
+        let restored: ReadModels = serde_json::from_slice(&json).unwrap();
+        assert_eq!(restored, models);
+    }
+
+    fn client(client_id: &str, backchannel: Option<&str>) -> verity_domain::client::ClientEvent {
+        use verity_domain::client::{
+            ClientEvent, ClientRegistered, ClientSettings, ClientType, GrantType, SigningAlgorithm,
+            TokenEndpointAuthMethod,
+        };
+        ClientEvent::Registered(ClientRegistered {
+            client_id: client_id.into(),
+            client_type: ClientType::Confidential,
+            settings: ClientSettings {
+                name: client_id.into(),
+                redirect_uris: vec!["https://app.example.org/cb".into()],
+                post_logout_redirect_uris: Vec::new(),
+                grant_types: vec![GrantType::AuthorizationCode],
+                token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+                id_token_signed_response_alg: SigningAlgorithm::RS256,
+                scopes: vec!["openid".into()],
+                require_pkce: true,
+                jwks: None,
+                backchannel_logout_uri: backchannel.map(str::to_owned),
+                org_id: None,
+            },
+            secret_hash: None,
+        })
+    }
+
+    #[test]
+    fn an_ended_session_owes_a_notice_to_each_client_with_a_back_channel_until_it_is_closed() {
+        use verity_domain::backchannel::{BackchannelEvent, NoticeDelivered};
+        use verity_domain::session::{SessionClientAdded, SessionEvent, SessionStarted};
+        use verity_domain::user::{AccessEndReason, SessionsEnded};
+
+        let ada = Uuid::from_u128(7);
+        let mut models = ReadModels::default();
+        let mut position = 0;
+        let mut fold =
+            |models: &mut ReadModels, stream: String, event: &dyn Fn() -> RecordedEvent| {
+                position += 1;
+                let mut recorded = event();
+                recorded.position = position;
+                recorded.stream = stream;
+                models.apply(&recorded).unwrap();
+            };
+        fold(&mut models, "client-app".into(), &|| {
+            recorded(
+                0,
+                String::new(),
+                &client("app", Some("https://app.example.org/bcl")),
+            )
+        });
+        fold(&mut models, "client-wiki".into(), &|| {
+            recorded(0, String::new(), &client("wiki", None))
+        });
+        let started = SessionEvent::Started(SessionStarted {
+            sid: "s1".into(),
+            user_id: ada.to_string(),
+            auth_time: DateTime::parse_from_rfc3339("2026-11-28T09:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            amr: vec!["pwd".into(), "otp".into()],
+            origin: verity_domain::signin::Origin {
+                client_id: Some("app".into()),
+                ..Default::default()
+            },
+        });
+        fold(&mut models, "session-s1".into(), &|| {
+            recorded(0, String::new(), &started)
+        });
+        for client_id in ["wiki", "app"] {
+            let added = SessionEvent::ClientAdded(SessionClientAdded {
+                sid: "s1".into(),
+                client_id: client_id.into(),
+            });
+            fold(&mut models, "session-s1".into(), &|| {
+                recorded(0, String::new(), &added)
+            });
+        }
+        assert_eq!(models.outbox.pending().count(), 0);
+
+        let ended = UserEvent::SessionsEnded(SessionsEnded {
+            reason: AccessEndReason::Disabled,
+            except_sid: None,
+        });
+        fold(&mut models, format!("user-{ada}"), &|| {
+            recorded(0, String::new(), &ended)
+        });
+        let pending: Vec<_> = models.outbox.pending().cloned().collect();
+        assert_eq!(
+            pending.len(),
+            1,
+            "one notice for app, none for wiki (no back channel)"
+        );
+        assert_eq!(pending[0].client_id, "app");
+        assert_eq!(pending[0].sid, "s1");
+        assert_eq!(pending[0].sub, ada.to_string());
+        assert_eq!(models.outbox.pending_for("app"), 1);
+
+        let delivered = BackchannelEvent::Delivered(NoticeDelivered {
+            notice_id: pending[0].id.clone(),
+            client_id: "app".into(),
+            sid: "s1".into(),
+            attempts: 1,
+        });
+        fold(&mut models, "backchannel-app".into(), &|| {
+            recorded(0, String::new(), &delivered)
+        });
+        assert_eq!(models.outbox.pending().count(), 0);
+        assert!(models.outbox.status("app").unwrap().last_success.is_some());
+
+        // A rebuild from the same events owes the same nothing.
         let json = serde_json::to_vec(&models).unwrap();
         let restored: ReadModels = serde_json::from_slice(&json).unwrap();
         assert_eq!(restored, models);

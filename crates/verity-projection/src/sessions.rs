@@ -1,7 +1,7 @@
-//! Sessions and grants, and whether access has ended (ADR 0007): the live SSO sessions
-//! by id and by person (with the clients each signed in to), the grants issued under
-//! them, and the marks every token check consults in O(1) — sessions that ended, every
-//! session of a person ending at once, grants and access tokens revoked.
+//! Sessions, and whether access has ended (ADR 0007): the live SSO sessions by id and by
+//! person (with the clients each signed the person in to), and the marks every token
+//! check consults in O(1) — sessions that ended, every session of a person ending at
+//! once, grants and access tokens revoked.
 //!
 //! What ended is kept for [`ENDED_RETENTION`] after it ended (by the log's own recording
 //! time, so a rebuild prunes exactly as the live fold did): long enough for every access
@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use verity_domain::grant::{GrantEvent, GrantIssued};
+use verity_domain::grant::GrantEvent;
 use verity_domain::session::{SessionEndReason, SessionEvent, SessionStarted};
 use verity_domain::signin::Origin;
 use verity_domain::token::TokenEvent;
@@ -39,18 +39,8 @@ pub struct SessionView {
     pub amr: Vec<String>,
     /// Where from: the client the sign-in was for, the address, the User-Agent.
     pub origin: Origin,
-    /// The grants issued under it, by id, with their client.
-    pub grants: Vec<(String, String)>,
-}
-
-impl SessionView {
-    /// The clients this session signed in to (that redeemed a code of it).
-    pub fn clients(&self) -> BTreeSet<&str> {
-        self.grants
-            .iter()
-            .map(|(_, client)| client.as_str())
-            .collect()
-    }
+    /// The clients it signed the person in to.
+    pub clients: BTreeSet<String>,
 }
 
 /// How a session ended.
@@ -84,17 +74,6 @@ pub struct PersonEnding {
     pub reason: AccessEndReason,
 }
 
-/// A live grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantView {
-    /// Its client.
-    pub client_id: String,
-    /// Its person.
-    pub user_id: Uuid,
-    /// The session it came from.
-    pub sid: String,
-}
-
 /// What a session's ending changed: the sessions that ended (to notify their clients).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ended {
@@ -109,7 +88,6 @@ pub struct Sessions {
     by_person: HashMap<Uuid, BTreeSet<String>>,
     ended: HashMap<String, EndedSession>,
     person_endings: HashMap<Uuid, PersonEnding>,
-    grants: HashMap<String, GrantView>,
     revoked_grants: HashMap<String, DateTime<Utc>>,
     /// Access tokens their client revoked, until they would have expired.
     revoked_tokens: HashMap<String, DateTime<Utc>>,
@@ -156,9 +134,28 @@ impl Sessions {
         self.live.is_empty()
     }
 
-    /// Whether a session is live: started and not ended (a refresh asks this).
+    /// Whether a session is live: started and not ended.
     pub fn is_live(&self, sid: &str) -> bool {
         self.live.contains_key(sid)
+    }
+
+    /// Whether tokens of session `sid` (of `user_id`, signed in at `auth_time`) may still
+    /// be refreshed at `now`: it is live; or this node has not folded its start yet (it
+    /// began less than [`ENDED_RETENTION`] ago, so an end would still be marked) and
+    /// nothing ended it. A session older than that and not live is over, even when its
+    /// end's mark is forgotten.
+    pub fn may_refresh(
+        &self,
+        sid: &str,
+        user_id: Uuid,
+        auth_time: i64,
+        now: DateTime<Utc>,
+    ) -> bool {
+        if self.live.contains_key(sid) {
+            return true;
+        }
+        let recent = now.timestamp().saturating_sub(auth_time) < ENDED_RETENTION.num_seconds();
+        recent && !self.has_ended(sid, user_id, auth_time)
     }
 
     /// Whether tokens of session `sid` of `user_id`, whose sign-in was at `auth_time`
@@ -192,11 +189,6 @@ impl Sessions {
         self.revoked_tokens.contains_key(jti)
     }
 
-    /// A live grant.
-    pub fn grant(&self, grant_id: &str) -> Option<&GrantView> {
-        self.grants.get(grant_id)
-    }
-
     /// How the session ended, while it is remembered.
     pub fn ending(&self, sid: &str) -> Option<&EndedSession> {
         self.ended.get(sid)
@@ -210,28 +202,31 @@ impl Sessions {
     /// Folds one event; returns the sessions it ended (empty for any other event).
     pub fn apply_event(&mut self, event: &RecordedEvent) -> Result<Ended, DecodeError> {
         let ended = match event.event_type.as_str() {
-            verity_domain::session::SESSION_STARTED | verity_domain::session::SESSION_ENDED => {
-                match SessionEvent::decode(event)? {
-                    Some(SessionEvent::Started(started)) => {
-                        self.start(started, event)?;
-                        Ended::default()
-                    }
-                    Some(SessionEvent::Ended(ended)) => {
-                        let ending = Ending::Session(ended.reason);
-                        self.end(&ended.sid, ending, event.recorded_at)
-                    }
-                    None => Ended::default(),
+            verity_domain::session::SESSION_STARTED
+            | verity_domain::session::SESSION_CLIENT_ADDED
+            | verity_domain::session::SESSION_ENDED => match SessionEvent::decode(event)? {
+                Some(SessionEvent::Started(started)) => {
+                    self.start(started, event)?;
+                    Ended::default()
                 }
-            }
-            verity_domain::grant::GRANT_ISSUED | verity_domain::grant::GRANT_REVOKED => {
-                match GrantEvent::decode(event)? {
-                    Some(GrantEvent::Issued(issued)) => self.issue(issued, event)?,
-                    Some(GrantEvent::Revoked(revoked)) => {
-                        self.revoke(&revoked.grant_id, event.recorded_at);
-                        Ended::default()
+                Some(SessionEvent::ClientAdded(added)) => {
+                    if let Some(session) = self.live.get_mut(&added.sid) {
+                        session.clients.insert(added.client_id);
                     }
-                    None => Ended::default(),
+                    Ended::default()
                 }
+                Some(SessionEvent::Ended(ended)) => {
+                    let ending = Ending::Session(ended.reason);
+                    self.end(&ended.sid, ending, event.recorded_at)
+                }
+                None => Ended::default(),
+            },
+            verity_domain::grant::GRANT_REVOKED => {
+                if let Some(GrantEvent::Revoked(revoked)) = GrantEvent::decode(event)? {
+                    self.revoked_grants
+                        .insert(revoked.grant_id, event.recorded_at);
+                }
+                Ended::default()
             }
             verity_domain::token::TOKEN_REVOKED => {
                 if let Some(TokenEvent::Revoked(revoked)) = TokenEvent::decode(event)? {
@@ -258,8 +253,8 @@ impl Sessions {
             user_id,
             started_at: started.auth_time,
             amr: started.amr,
+            clients: started.origin.client_id.iter().cloned().collect(),
             origin: started.origin,
-            grants: Vec::new(),
         };
         // Every session of the person ended after this sign-in began (two nodes, a
         // moment apart): it is born over.
@@ -283,39 +278,7 @@ impl Sessions {
         Ok(())
     }
 
-    fn issue(&mut self, issued: GrantIssued, event: &RecordedEvent) -> Result<Ended, DecodeError> {
-        let user_id = Uuid::try_parse(&issued.user_id)
-            .map_err(|error| decode::invalid(event, error.to_string()))?;
-        let Some(session) = self.live.get_mut(&issued.sid) else {
-            // The session ended while the code was redeemed: the grant is over at once.
-            self.revoked_grants
-                .insert(issued.grant_id, event.recorded_at);
-            return Ok(Ended::default());
-        };
-        session
-            .grants
-            .push((issued.grant_id.clone(), issued.client_id.clone()));
-        self.grants.insert(
-            issued.grant_id,
-            GrantView {
-                client_id: issued.client_id,
-                user_id,
-                sid: issued.sid,
-            },
-        );
-        Ok(Ended::default())
-    }
-
-    fn revoke(&mut self, grant_id: &str, at: DateTime<Utc>) {
-        if let Some(grant) = self.grants.remove(grant_id)
-            && let Some(session) = self.live.get_mut(&grant.sid)
-        {
-            session.grants.retain(|(id, _)| id != grant_id);
-        }
-        self.revoked_grants.insert(grant_id.to_owned(), at);
-    }
-
-    /// Ends one live session: its grants are revoked with it.
+    /// Ends one live session.
     fn end(&mut self, sid: &str, ending: Ending, at: DateTime<Utc>) -> Ended {
         let Some(session) = self.live.remove(sid) else {
             return Ended::default();
@@ -325,10 +288,6 @@ impl Sessions {
             if sids.is_empty() {
                 self.by_person.remove(&session.user_id);
             }
-        }
-        for (grant_id, _) in &session.grants {
-            self.grants.remove(grant_id);
-            self.revoked_grants.insert(grant_id.clone(), at);
         }
         self.ended.insert(
             sid.to_owned(),
@@ -393,7 +352,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use verity_domain::grant::{GrantRevocationReason, GrantRevoked};
-    use verity_domain::session::SessionEnded;
+    use verity_domain::session::{SessionClientAdded, SessionEnded};
     use verity_domain::user::UserEvent;
 
     use super::*;
@@ -427,21 +386,21 @@ mod tests {
             user_id: ADA.to_string(),
             auth_time: at(minutes),
             amr: vec!["pwd".into(), "otp".into()],
-            origin: Origin::default(),
+            origin: Origin {
+                client_id: Some("app".into()),
+                ..Origin::default()
+            },
         });
         let event = recorded(verity_domain::session::stream(sid), &started, minutes);
         sessions.apply_event(&event).unwrap();
     }
 
-    fn grant(sessions: &mut Sessions, grant_id: &str, sid: &str, client: &str, minutes: i64) {
-        let issued = GrantEvent::Issued(GrantIssued {
-            grant_id: grant_id.into(),
-            client_id: client.into(),
-            user_id: ADA.to_string(),
+    fn add_client(sessions: &mut Sessions, sid: &str, client: &str, minutes: i64) {
+        let added = SessionEvent::ClientAdded(SessionClientAdded {
             sid: sid.into(),
-            scope: "openid".into(),
+            client_id: client.into(),
         });
-        let event = recorded(verity_domain::grant::stream(grant_id), &issued, minutes);
+        let event = recorded(verity_domain::session::stream(sid), &added, minutes);
         sessions.apply_event(&event).unwrap();
     }
 
@@ -469,20 +428,25 @@ mod tests {
     fn a_session_lives_with_the_clients_it_signed_in_to_until_it_ends() {
         let mut sessions = Sessions::default();
         start(&mut sessions, "s1", 0);
-        grant(&mut sessions, "g1", "s1", "app", 1);
-        grant(&mut sessions, "g2", "s1", "wiki", 2);
+        add_client(&mut sessions, "s1", "wiki", 2);
+        add_client(&mut sessions, "s1", "wiki", 2);
         let live = sessions.get("s1").unwrap();
-        assert_eq!(live.clients(), BTreeSet::from(["app", "wiki"]));
+        let clients = |names: [&str; 2]| {
+            names
+                .map(str::to_owned)
+                .into_iter()
+                .collect::<BTreeSet<_>>()
+        };
+        assert_eq!(live.clients, clients(["app", "wiki"]));
         assert!(sessions.is_live("s1"));
         assert!(!sessions.has_ended("s1", ADA, at(0).timestamp()));
         assert_eq!(sessions.of_person(ADA).len(), 1);
 
         let ended = end_session(&mut sessions, "s1", 3);
         assert_eq!(ended.sessions.len(), 1);
-        assert_eq!(ended.sessions[0].clients(), BTreeSet::from(["app", "wiki"]));
+        assert_eq!(ended.sessions[0].clients, clients(["app", "wiki"]));
         assert!(!sessions.is_live("s1"));
         assert!(sessions.has_ended("s1", ADA, at(0).timestamp()));
-        assert!(sessions.grant_revoked("g1") && sessions.grant_revoked("g2"));
         assert!(sessions.of_person(ADA).is_empty());
         // Ending twice ends nothing more.
         assert!(end_session(&mut sessions, "s1", 4).sessions.is_empty());
@@ -530,7 +494,6 @@ mod tests {
     fn a_revoked_grant_leaves_its_session_and_its_mark_ends_with_the_retention() {
         let mut sessions = Sessions::default();
         start(&mut sessions, "s1", 0);
-        grant(&mut sessions, "g1", "s1", "app", 1);
         let revoked = GrantEvent::Revoked(GrantRevoked {
             grant_id: "g1".into(),
             client_id: "app".into(),
@@ -540,7 +503,6 @@ mod tests {
         let event = recorded(verity_domain::grant::stream("g1"), &revoked, 2);
         sessions.apply_event(&event).unwrap();
         assert!(sessions.grant_revoked("g1"));
-        assert!(sessions.get("s1").unwrap().grants.is_empty());
         assert!(sessions.is_live("s1"));
         end_session(&mut sessions, "s1", 3);
         // A day and more later (by the log's clock) the marks are forgotten.
@@ -550,20 +512,27 @@ mod tests {
     }
 
     #[test]
-    fn a_grant_issued_after_its_session_ended_is_revoked_at_once() {
+    fn a_refresh_needs_a_live_session_or_one_too_young_to_have_been_forgotten() {
         let mut sessions = Sessions::default();
         start(&mut sessions, "s1", 0);
-        end_session(&mut sessions, "s1", 1);
-        grant(&mut sessions, "g1", "s1", "app", 2);
-        assert!(sessions.grant_revoked("g1"));
-        assert!(sessions.grant("g1").is_none());
+        assert!(sessions.may_refresh("s1", ADA, at(0).timestamp(), at(1)));
+        // Not folded here yet, signed in a moment ago: nothing ended it.
+        assert!(sessions.may_refresh("elsewhere", ADA, at(0).timestamp(), at(1)));
+        end_session(&mut sessions, "s1", 2);
+        assert!(!sessions.may_refresh("s1", ADA, at(0).timestamp(), at(3)));
+        // Long after its end's mark is forgotten, a session that is not live is over.
+        let later = at(30 * 60);
+        start(&mut sessions, "s2", 30 * 60);
+        assert!(sessions.ending("s1").is_none());
+        assert!(!sessions.may_refresh("s1", ADA, at(0).timestamp(), later));
+        assert!(!sessions.may_refresh("unknown", ADA, at(0).timestamp(), later));
     }
 
     #[test]
     fn the_state_survives_a_snapshot() {
         let mut sessions = Sessions::default();
         start(&mut sessions, "s1", 0);
-        grant(&mut sessions, "g1", "s1", "app", 1);
+        add_client(&mut sessions, "s1", "wiki", 1);
         end_person(&mut sessions, Some("s1"), 2);
         let json = serde_json::to_string(&sessions).unwrap();
         let restored: Sessions = serde_json::from_str(&json).unwrap();

@@ -217,7 +217,16 @@ pub enum UserCommand {
         #[arg(long)]
         org: String,
     },
-    /// Block a user's sign-in.
+    /// End every session of a user: their applications' refresh and access tokens stop
+    /// working and the applications are told (back-channel logout); trusted devices stay.
+    SignOut {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Block a user's sign-in: every session ends and every trusted device is forgotten.
     Disable {
         /// Email address.
         email: String,
@@ -279,7 +288,7 @@ pub enum ClientCommand {
     Create(ClientCreateArgs),
     /// List clients.
     List,
-    /// Show a client's settings.
+    /// Show a client's settings, and how its back-channel logout notices go.
     Show {
         /// The client id.
         client_id: String,
@@ -334,6 +343,14 @@ pub struct ClientCreateArgs {
     /// The client's public keys (a JWK Set, JSON), for private_key_jwt.
     #[arg(long, value_name = "PATH")]
     pub jwks_file: Option<PathBuf>,
+    /// Where logout notices are posted when a session the client signed in to ends
+    /// (OpenID Connect Back-Channel Logout; https, or http for localhost; exact URI).
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The organization the client belongs to: only its people may sign in to it
+    /// (default: every organization's).
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
 }
 
 /// `verity events ...`

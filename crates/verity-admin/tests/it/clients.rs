@@ -28,6 +28,8 @@ fn wiki() -> NewClient {
         scopes: Vec::new(),
         require_pkce: true,
         jwks: None,
+        backchannel_logout_uri: None,
+        org_id: None,
     }
 }
 

@@ -37,7 +37,8 @@ pub(crate) async fn change_password(
             PasswordRefused::AccountLocked => STRINGS.password_locked,
             PasswordRefused::Wrong
             | PasswordRefused::Disabled
-            | PasswordRefused::TemporaryPasswordExpired => STRINGS.wrong_current_password,
+            | PasswordRefused::TemporaryPasswordExpired
+            | PasswordRefused::ClientOfAnotherOrganization => STRINGS.wrong_current_password,
         };
         let page = posted
             .again(&state, Notice::PasswordRefused(message))

@@ -52,6 +52,11 @@ fn refused(state: &AppState, step: &LoginStep, email: &str, refusal: &PasswordRe
     }
     state.metrics.lockouts(&refusal.lockouts);
     let message = match refusal.reason {
+        PasswordRefused::ClientOfAnotherOrganization => {
+            return state
+                .pages
+                .error(StatusCode::FORBIDDEN, STRINGS.not_for_your_organization);
+        }
         PasswordRefused::NetworkLocked { .. } => STRINGS.ip_locked,
         PasswordRefused::AccountLocked => STRINGS.password_locked,
         PasswordRefused::Wrong => STRINGS.bad_credentials,

@@ -81,6 +81,8 @@ pub struct ClientSpec {
     pub id_token_alg: SigningAlgorithm,
     /// Its public keys, for `private_key_jwt`.
     pub jwks: Option<serde_json::Value>,
+    /// The organization it belongs to (none: every organization's people may use it).
+    pub org_id: Option<Uuid>,
 }
 
 impl ClientSpec {
@@ -100,6 +102,7 @@ impl ClientSpec {
             require_pkce: true,
             id_token_alg: SigningAlgorithm::RS256,
             jwks: None,
+            org_id: None,
         }
     }
 
@@ -243,7 +246,7 @@ impl TestApp {
                 require_pkce: spec.require_pkce,
                 jwks: spec.jwks,
                 backchannel_logout_uri: None,
-                org_id: None,
+                org_id: spec.org_id,
             },
             secret_hash: secret.as_deref().map(hash_client_secret),
         };

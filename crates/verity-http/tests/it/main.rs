@@ -11,6 +11,7 @@
     clippy::indexing_slicing
 )]
 
+mod access;
 mod account;
 mod authorize;
 mod discovery;

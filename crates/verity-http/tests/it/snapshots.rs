@@ -241,7 +241,7 @@ async fn the_token_and_introspection_answers() {
     let id_token = claims(tokens["id_token"].as_str().unwrap());
     assert_json_snapshot!("id_token_claims", id_token, {
         ".sub" => "[user id]", ".aud" => "[client id]", ".azp" => "[client id]",
-        ".sid" => "[session id]", ".at_hash" => "[hash]",
+        ".sid" => "[session id]", ".at_hash" => "[hash]", ".org_id" => "[org id]",
         ".iat" => "[time]", ".exp" => "[time]", ".auth_time" => "[time]", ".updated_at" => "[time]",
     });
     let access = tokens["access_token"].as_str().unwrap();

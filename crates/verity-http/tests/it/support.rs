@@ -63,6 +63,9 @@ pub struct TestApp {
     pub master: MasterKey,
     /// The organization people are created in.
     pub org_id: Uuid,
+    /// The engine behind the router (for what a server runs beside it: the sweeper, the
+    /// back-channel worker).
+    pub engine: Option<Engine>,
     _dir: TempDir,
 }
 
@@ -93,11 +96,14 @@ impl TestApp {
             projector,
             master,
             org_id: Uuid::nil(),
+            engine: None,
             _dir: dir,
         };
         signing_keys(&app).await;
         app.org_id = app.organization("Test Org").await;
-        app.router = router(app_state(&app, settings));
+        let state = app_state(&app, settings);
+        app.engine = Some(state.engine.clone());
+        app.router = router(state);
         app
     }
 

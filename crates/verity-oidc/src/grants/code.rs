@@ -2,9 +2,8 @@
 //! use), redeemed once by the client they were issued to with the same redirect URI and
 //! the PKCE verifier; a second use revokes everything the first one issued.
 
-use verity_domain::DomainEvent;
 use verity_domain::client::GrantType;
-use verity_domain::grant::{self, GrantEvent, GrantIssued, GrantRevocationReason};
+use verity_domain::grant::GrantRevocationReason;
 use verity_projection::ClientView;
 
 use super::error::{GrantError, invalid_grant};
@@ -52,28 +51,6 @@ pub async fn issue_code(
         )
         .await?;
     Ok(location)
-}
-
-/// Records `grant.issued`: the client now holds tokens of this person and session.
-async fn record_issued(
-    engine: &Engine,
-    context: &RequestContext,
-    grant_id: &str,
-    grant: &GrantRecord,
-) -> Result<(), EngineError> {
-    let authentication = &grant.authentication;
-    let issued = GrantEvent::Issued(GrantIssued {
-        grant_id: grant_id.to_owned(),
-        client_id: grant.client_id.clone(),
-        user_id: authentication.user_id.clone(),
-        sid: authentication.sid.clone(),
-        scope: grant.scope.clone(),
-    });
-    let metadata = context.metadata_of(Some(&authentication.user_id));
-    engine
-        .record(grant::stream(grant_id), vec![issued.to_new_event(metadata)])
-        .await?;
-    Ok(())
 }
 
 /// Redeems a code (grant type `authorization_code`) for tokens.
@@ -157,7 +134,6 @@ pub async fn redeem_code(
             now + lifetime,
         )
         .await?;
-    record_issued(engine, context, &grant_id, &grant).await?;
     let issued = tokens::Issue {
         grant: &grant,
         grant_id: &grant_id,

@@ -66,10 +66,16 @@ pub async fn refresh(
     // A refresh lives with its session: ended, timed out or its person disabled, the
     // grant is over. Using it is activity: the idle timeout starts again.
     let authentication = &grant.authentication;
-    let live = engine
-        .projector
-        .read(|models| models.sessions.is_live(&authentication.sid));
-    if !live || !sessions::alive(engine, context, authentication).await? {
+    let user_id = uuid::Uuid::parse_str(&authentication.user_id).unwrap_or_default();
+    let current = engine.projector.read(|models| {
+        models.sessions.may_refresh(
+            &authentication.sid,
+            user_id,
+            authentication.auth_time,
+            context.now,
+        )
+    });
+    if !current || !sessions::alive(engine, context, authentication).await? {
         revoke_grant(
             engine,
             context,

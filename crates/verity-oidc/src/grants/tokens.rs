@@ -200,15 +200,27 @@ pub fn client_credentials(
     })
 }
 
-/// The claims the scopes release about a person (ID token and userinfo).
+/// The claims released about a person (ID token and userinfo): always their
+/// organization (`org_id`, `org_name`), and what the scopes ask for.
 pub fn profile_claims(engine: &Engine, user_id: &str, scope: &str) -> Map<String, Value> {
     let mut claims = Map::new();
-    let Some(person) = Uuid::parse_str(user_id)
-        .ok()
-        .and_then(|id| engine.person(id))
-    else {
+    let found = Uuid::parse_str(user_id).ok().and_then(|id| {
+        engine.projector.read(|models| {
+            let person = models.users.get(id)?.clone();
+            let org_name = models
+                .organizations
+                .get(person.org_id)
+                .map(|org| org.name.clone());
+            Some((person, org_name))
+        })
+    });
+    let Some((person, org_name)) = found else {
         return claims;
     };
+    claims.insert("org_id".into(), json!(person.org_id));
+    if let Some(org_name) = org_name {
+        claims.insert("org_name".into(), json!(org_name));
+    }
     let scopes: Vec<&str> = scope.split(' ').collect();
     if scopes.contains(&"profile") {
         claims.insert("name".into(), json!(person.name));

@@ -41,6 +41,8 @@ pub const CLAIMS: &[&str] = &[
     "updated_at",
     "email",
     "email_verified",
+    "org_id",
+    "org_name",
 ];
 
 /// Client authentication methods at the token, introspection and revocation endpoints.
@@ -88,7 +90,8 @@ pub fn openid_configuration(issuer: &str) -> Value {
         map.insert("request_parameter_supported".into(), json!(false));
         map.insert("request_uri_parameter_supported".into(), json!(false));
         map.insert("frontchannel_logout_supported".into(), json!(false));
-        map.insert("backchannel_logout_supported".into(), json!(false));
+        map.insert("backchannel_logout_supported".into(), json!(true));
+        map.insert("backchannel_logout_session_supported".into(), json!(true));
         map.insert(
             "acr_values_supported".into(),
             json!([crate::mfa::ACR_MFA, crate::mfa::ACR_MFA_REMEMBERED]),

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use verity_admin::clients::{ClientDetails, NewClient};
+use verity_admin::OrgRef;
+use verity_admin::clients::{ClientDetails, Deliveries, NewClient};
 use verity_domain::client::GrantType;
 
 use super::door::{AdminCli, cli_error};
@@ -17,8 +18,17 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
     let (admin, operator, call) = (&cli.admin, &cli.operator, &cli.call);
     match command {
         ClientCommand::Create(args) => {
+            let org_id = match &args.org {
+                Some(org) => Some(
+                    admin
+                        .organization(operator, &OrgRef::parse(org))
+                        .map_err(cli_error)?
+                        .org_id,
+                ),
+                None => None,
+            };
             let registered = admin
-                .register_client(operator, call, new_client(args)?)
+                .register_client(operator, call, new_client(args, org_id)?)
                 .await
                 .map_err(cli_error)?;
             let (client, secret) = (&registered.client, registered.secret.as_ref());
@@ -57,7 +67,11 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
         }
         ClientCommand::Show { client_id } => {
             let client = admin.client(operator, &client_id).map_err(cli_error)?;
-            show(&client, json);
+            let deliveries = admin
+                .client_deliveries(operator, call, &client_id)
+                .await
+                .map_err(cli_error)?;
+            show(&client, &deliveries, json);
         }
         ClientCommand::RotateSecret { client_id } => {
             let secret = admin
@@ -90,8 +104,10 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
 
 /// The client the arguments describe; the JWK Set file is read here, its contents are
 /// checked by the domain.
-fn new_client(args: ClientCreateArgs) -> anyhow::Result<NewClient> {
+fn new_client(args: ClientCreateArgs, org_id: Option<uuid::Uuid>) -> anyhow::Result<NewClient> {
     Ok(NewClient {
+        backchannel_logout_uri: args.backchannel_logout_uri,
+        org_id,
         jwks: args.jwks_file.as_deref().map(read_jwks).transpose()?,
         name: args.name,
         client_type: args.client_type,
@@ -113,9 +129,13 @@ fn read_jwks(path: &Path) -> anyhow::Result<serde_json::Value> {
         .map_err(|error| anyhow::anyhow!("{} is not JSON: {error}", path.display()))
 }
 
-fn show(client: &ClientDetails, json: bool) {
+fn show(client: &ClientDetails, deliveries: &Deliveries, json: bool) {
     if json {
-        print_json(&describe(client));
+        let mut described = describe(client);
+        if let Some(object) = described.as_object_mut() {
+            object.insert("backchannel_deliveries".into(), deliveries_json(deliveries));
+        }
+        print_json(&described);
         return;
     }
     let settings = &client.settings;
@@ -140,6 +160,26 @@ fn show(client: &ClientDetails, json: bool) {
     println!("require_pkce: {}", settings.require_pkce);
     if let Some(jwks) = &settings.jwks {
         println!("jwks: {jwks}");
+    }
+    if let Some(org_id) = settings.org_id {
+        println!("organization: {org_id}");
+    }
+    if let Some(uri) = &settings.backchannel_logout_uri {
+        println!("backchannel_logout_uri: {uri}");
+        let at = |time: Option<chrono::DateTime<chrono::Utc>>| {
+            time.map_or_else(|| String::from("never"), |time| time.to_rfc3339())
+        };
+        println!(
+            "backchannel last delivered: {}",
+            at(deliveries.last_success)
+        );
+        match &deliveries.last_failure {
+            Some((when, why)) => {
+                println!("backchannel last failure: {} ({why})", when.to_rfc3339());
+            }
+            None => println!("backchannel last failure: never"),
+        }
+        println!("backchannel pending: {}", deliveries.pending);
     }
     let secret = match (client.has_secret, client.secret_rotated_at) {
         (false, _) => String::from("none"),
@@ -178,10 +218,23 @@ fn describe(client: &ClientDetails) -> serde_json::Value {
         "scopes": settings.scopes,
         "require_pkce": settings.require_pkce,
         "jwks": settings.jwks,
+        "backchannel_logout_uri": settings.backchannel_logout_uri,
+        "org_id": settings.org_id,
         "has_secret": client.has_secret,
         "secret_rotated_at": client.secret_rotated_at,
         "created_at": client.created_at,
         "updated_at": client.updated_at,
+    })
+}
+
+/// A client's back-channel deliveries for `--json` output.
+fn deliveries_json(deliveries: &Deliveries) -> serde_json::Value {
+    serde_json::json!({
+        "pending": deliveries.pending,
+        "last_success": deliveries.last_success,
+        "last_failure": deliveries.last_failure.as_ref().map(|(at, why)| {
+            serde_json::json!({ "at": at, "reason": why })
+        }),
     })
 }
 

@@ -20,6 +20,12 @@ async fn bind(bind: SocketAddr) -> anyhow::Result<TcpListener> {
         .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))
 }
 
+/// How often timed-out sessions are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
+/// How often the back-channel outbox is looked at (a notice goes out within a second or
+/// two of its session's end).
+const NOTICES_EVERY: Duration = Duration::from_secs(1);
+
 pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     // Bind before opening the store: a port in use fails fast and writes nothing.
     let listener = bind(config.server.bind).await?;
@@ -60,7 +66,17 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         body_read_timeout: Some(seconds(server.body_read_timeout_seconds)),
     };
     let header_read_timeout = seconds(server.header_read_timeout_seconds);
-    let state = AppState::new(engine, settings)?;
+    let state = AppState::new(engine.clone(), settings)?;
+    // Every node ends timed-out sessions and posts back-channel logout notices; the log
+    // and the expiring store make each happen once (ADR 0007).
+    let sweeper = verity_oidc::timeouts::spawn(engine.clone(), SWEEP_EVERY, crate::app::now);
+    let notices = verity_oidc::backchannel::spawn(
+        engine,
+        Arc::new(verity_oidc::backchannel::HttpPoster::new()?),
+        state.metrics.clone(),
+        NOTICES_EVERY,
+        crate::app::now,
+    );
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let metrics = match metrics_listener {
@@ -96,6 +112,8 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         let _ = metrics.await;
     }
     purge.abort();
+    sweeper.abort();
+    notices.abort();
     if let Err(error) = app.projector.save_snapshot().await {
         tracing::warn!(%error, "could not save the read models' snapshot at shutdown");
     }

@@ -79,6 +79,23 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                 }
             }
         }
+        UserCommand::SignOut { email, org } => {
+            let (signed_out, sessions) = admin
+                .sign_out_person(operator, call, &person(&org, &email))
+                .await
+                .map_err(cli_error)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "user_id": signed_out.user_id, "email": signed_out.email,
+                    "sessions_ended": sessions,
+                }));
+            } else {
+                println!(
+                    "signed out {} ({}) everywhere: {sessions} session(s) ended",
+                    signed_out.email, signed_out.user_id
+                );
+            }
+        }
         UserCommand::Disable { email, org } => {
             let changed = admin
                 .disable_person(operator, call, &person(&org, &email))

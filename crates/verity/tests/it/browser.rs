@@ -222,6 +222,34 @@ impl BrowserSession {
         self.wait_for_new_page(text).await;
     }
 
+    /// Presses the one button whose accessible name (its `aria-label`) starts with
+    /// `name`, as a screen reader announces it, and waits for the page it leads to: for
+    /// lists where several buttons show the same text ("Sign out").
+    pub async fn click_button_named(&self, name: &str) {
+        const FIND: &str = r#"
+            const all = Array.from(document.querySelectorAll("button[aria-label]"));
+            const matching = all.filter((button) => button.getAttribute("aria-label").startsWith(arguments[0]));
+            if (matching.length !== 1) {
+                return { found: matching.length, names: all.map((b) => b.getAttribute("aria-label")) };
+            }
+            window.__verityBeforeClick = true;
+            return matching[0];
+        "#;
+        let returned = self
+            .driver()
+            .execute(FIND, vec![Value::from(name)])
+            .await
+            .unwrap();
+        if returned.json().get("found").is_some() {
+            panic!(
+                "expected one button named {name:?}..., found {}",
+                returned.json()
+            );
+        }
+        returned.element().unwrap().click().await.unwrap();
+        self.wait_for_new_page(name).await;
+    }
+
     /// Waits until the page that carried the marker of [`Self::click_button`] has been
     /// replaced by a new, completely loaded one.
     async fn wait_for_new_page(&self, button: &str) {
@@ -922,5 +950,71 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     browser
         .wait_for_text("Enter the code from Ada's phone")
         .await;
+    browser.quit().await;
+}
+
+/// Verity's own page in Chromium lists the person's sessions — this browser marked "This
+/// device", another signed in elsewhere — and "Sign out" ends the other one (its browser
+/// must sign in again), "Sign out everywhere" ends this one too.
+#[tokio::test]
+async fn the_sessions_page_signs_out_one_session_and_then_all() {
+    let Some(browser) = BrowserSession::start().await else {
+        return;
+    };
+    let provider = Provider::start().await;
+    let relying = RelyingParty::start(&provider, &[]).await;
+    let mut ada = provider.person("ada@example.org");
+    // Elsewhere: a laptop (the test kit's browser) signs in first and sets up the app.
+    let mut laptop = provider
+        .browser()
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0");
+    let query = |request: &AuthorizationRequest| {
+        request
+            .url
+            .split_once('?')
+            .map(|(_, query)| query.to_owned())
+            .unwrap()
+    };
+    let back = laptop
+        .code_flow(
+            &query(&relying.authorize(&[])),
+            &mut ada,
+            verity_testkit::Device::Forget,
+        )
+        .await;
+    assert!(back.code().is_some(), "{}", back.body);
+
+    // Here: Chromium signs in with the chosen password and a code.
+    let request = relying.authorize(&[]);
+    browser.goto(&request.url).await;
+    browser.fill("Email", &ada.email).await;
+    browser.fill("Password", &ada.password).await;
+    browser.click_button("Sign in").await;
+    let code = ada.next_code().await;
+    browser.fill("Code", &code).await;
+    browser.click_button("Verify").await;
+    browser.wait_for_text("signed in").await;
+
+    browser.goto(&format!("{}/", provider.issuer)).await;
+    browser.wait_for_text("Sessions").await;
+    let page = browser.text().await;
+    assert!(page.contains("Firefox on Linux"), "{page}");
+    assert!(page.contains("Chrome on Linux (This device)"), "{page}");
+    browser
+        .click_button_named("Sign out: Firefox on Linux")
+        .await;
+    let page = browser.text().await;
+    assert!(!page.contains("Firefox on Linux"), "{page}");
+    assert!(page.contains("(This device)"), "{page}");
+    // The laptop's session is over: its next authorization asks for the password.
+    let again = laptop.authorize(&query(&relying.authorize(&[]))).await;
+    assert_eq!(again.step(), verity_testkit::Step::SignIn, "{}", again.body);
+    let ended = provider.events("session.ended");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0]["data"]["reason"], "revoked");
+
+    browser.click_button("Sign out everywhere").await;
+    browser.wait_for_text("You are not signed in").await;
+    assert_eq!(provider.events("user.sessions.ended").len(), 1);
     browser.quit().await;
 }

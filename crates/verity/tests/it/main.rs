@@ -15,6 +15,8 @@ mod basic_op;
 mod browser;
 mod cli;
 mod clients;
+#[path = "../../../../conformance/ending_access.rs"]
+mod ending_access;
 mod files;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;
