@@ -810,26 +810,25 @@ mod tests {
     #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
     fn the_bounds_on_pending_sign_ins_come_from_the_environment_and_must_fit() {
         figment::Jail::expect_with(|jail| {
-            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
-            let bounds = config
-                .engine_settings("https://id.example")
-                .unwrap()
-                .pending_logins;
-            assert_eq!((bounds.per_address(), bounds.total()), (100, 100_000));
+            let bounds = || -> Result<(u32, u32), String> {
+                let config =
+                    Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+                let bounds = config
+                    .engine_settings("https://id.example")
+                    .unwrap()
+                    .pending_logins;
+                Ok((bounds.per_address(), bounds.total()))
+            };
+            assert_eq!(bounds()?, (100, 100_000));
             jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS_PER_ADDRESS", "20");
             jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS", "1000");
-            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
-            let bounds = config
-                .engine_settings("https://id.example")
-                .unwrap()
-                .pending_logins;
-            assert_eq!((bounds.per_address(), bounds.total()), (20, 1000));
+            assert_eq!(bounds()?, (20, 1000));
             jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS", "10");
-            let error = Config::load(None, &Overrides::default()).unwrap_err();
-            assert!(error.to_string().contains("max_pending_logins"), "{error}");
+            let error = bounds().unwrap_err();
+            assert!(error.contains("max_pending_logins"), "{error}");
             jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS_PER_ADDRESS", "0");
-            let error = Config::load(None, &Overrides::default()).unwrap_err();
-            assert!(error.to_string().contains("must be at least 1"), "{error}");
+            let error = bounds().unwrap_err();
+            assert!(error.contains("must be at least 1"), "{error}");
             Ok(())
         });
     }

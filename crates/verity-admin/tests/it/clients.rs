@@ -16,6 +16,14 @@ async fn register(test: &TestAdmin, new: NewClient) -> RegisteredClient {
         .unwrap()
 }
 
+/// The operator tries to register `new`, which is refused: why.
+async fn refused(test: &TestAdmin, new: NewClient) -> AdminError {
+    test.admin
+        .register_client(&operator(), &call(), new)
+        .await
+        .unwrap_err()
+}
+
 fn wiki() -> NewClient {
     NewClient {
         name: "Wiki".into(),
@@ -93,19 +101,15 @@ async fn only_a_confidential_client_may_opt_out_of_pkce() {
     .await;
     assert!(!legacy.client.settings.require_pkce);
     let before = test.events().await.len();
-    let refused = test
-        .admin
-        .register_client(
-            &operator(),
-            &call(),
-            NewClient {
-                client_type: ClientType::Public,
-                require_pkce: false,
-                ..wiki()
-            },
-        )
-        .await
-        .unwrap_err();
+    let refused = refused(
+        &test,
+        NewClient {
+            client_type: ClientType::Public,
+            require_pkce: false,
+            ..wiki()
+        },
+    )
+    .await;
     assert!(
         matches!(&refused, AdminError::Invalid(why) if why.contains("public client always requires PKCE")),
         "{refused:?}"
@@ -169,18 +173,14 @@ async fn a_secret_is_rotated_and_a_deleted_client_is_gone() {
 #[tokio::test]
 async fn a_refused_setting_writes_nothing() {
     let test = TestAdmin::new().await;
-    let refused = test
-        .admin
-        .register_client(
-            &operator(),
-            &call(),
-            NewClient {
-                auth_method: Some(TokenEndpointAuthMethod::PrivateKeyJwt),
-                ..wiki()
-            },
-        )
-        .await
-        .unwrap_err();
+    let refused = refused(
+        &test,
+        NewClient {
+            auth_method: Some(TokenEndpointAuthMethod::PrivateKeyJwt),
+            ..wiki()
+        },
+    )
+    .await;
     assert!(refused.is_refusal());
     assert_eq!(
         refused.to_string(),
