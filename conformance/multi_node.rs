@@ -6,7 +6,7 @@
 use tokio::task::JoinSet;
 use verity_testkit::{Device, Page, Person, Step};
 
-use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient};
+use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient, VERIFIER};
 use crate::support::Target;
 
 /// A master key both nodes share (base64 of 32 bytes), as a deployment configures it.
@@ -22,7 +22,7 @@ async fn code(browser: &mut Browser, client: &RegisteredClient, person: &mut Per
 /// Redeems `code` at `node`: the status.
 async fn redeem(node: &Provider, client: &RegisteredClient, code: &str) -> u16 {
     node.browser()
-        .exchange(&client.basic(), code, REDIRECT_URI, None)
+        .exchange(&client.basic(), code, REDIRECT_URI, Some(VERIFIER))
         .await
         .status
 }

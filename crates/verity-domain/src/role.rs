@@ -181,7 +181,10 @@ impl Grant {
         matches!(
             (self, other),
             (Self::InstanceAdmin, _)
-                | (Self::OrgAdmin { .. }, Self::OrgAdmin { .. } | Self::Auditor { .. })
+                | (
+                    Self::OrgAdmin { .. },
+                    Self::OrgAdmin { .. } | Self::Auditor { .. }
+                )
                 | (Self::Auditor { .. }, Self::Auditor { .. })
         )
     }

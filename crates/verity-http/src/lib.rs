@@ -22,7 +22,9 @@ mod metrics;
 mod observe;
 mod page_error;
 mod pages;
+mod read_timeout;
 mod request_id;
+mod security;
 mod state;
 mod token;
 mod userinfo;
@@ -103,10 +105,24 @@ pub fn router(state: AppState) -> Router {
     endpoints
         .merge(pages)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_timeout::body_in_time,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,
         ))
+        .with_state(state)
+}
+
+/// `GET /metrics` alone, for a listener of its own (`[server] metrics_bind`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(observe::metrics))
         .with_state(state)
 }

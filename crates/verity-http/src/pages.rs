@@ -1,10 +1,8 @@
 //! The pages: minijinja templates compiled into the binary (every file of
 //! `templates/pages`, listed by `build.rs`), every visible string in one table
-//! ([`STRINGS`], ready for translation), the stylesheet and the security headers.
+//! ([`STRINGS`], ready for translation) and the stylesheet.
 
-use axum::body::Body;
-use axum::http::{HeaderValue, Request, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
@@ -341,26 +339,6 @@ pub(crate) async fn stylesheet() -> Response {
         include_str!("../../../templates/static/style.css"),
     )
         .into_response()
-}
-
-/// Security headers on every answer: no inline script or style, no framing, no referrer.
-pub(crate) async fn security_headers(request: Request<Body>, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! - [`limits`]: failure counts and locks (an attempt is counted before it is checked);
 //!   [`mfa`]: TOTP, recovery codes, device ids;
 //!   [`credentials`]: Argon2id; [`keys`]: the master key, the key ring and rotation;
-//!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery).
+//!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery);
+//!   [`private_files`]: directories 0700 and files 0600 for what holds secrets.
 
 pub mod account;
 pub mod authorization;
@@ -28,6 +29,8 @@ pub mod logout;
 pub mod mail;
 pub mod mfa;
 pub mod password_policy;
+pub mod pending_logins;
+pub mod private_files;
 pub mod protocol;
 pub mod pwned;
 pub mod random;

@@ -56,6 +56,14 @@ impl MemoryStore {
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.0.lock().unwrap()
     }
+
+    /// How many entries of `kind` it holds, live or expired.
+    pub(crate) fn entries_of(&self, kind: &str) -> usize {
+        self.entries()
+            .keys()
+            .filter(|(entry_kind, _)| entry_kind == kind)
+            .count()
+    }
 }
 
 #[async_trait]

@@ -376,9 +376,10 @@ pub struct ClientCreateArgs {
     /// is always allowed).
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
-    /// Require PKCE from a confidential client too (public clients always need it).
+    /// Let a legacy confidential client that cannot send PKCE leave it out. PKCE is
+    /// required of every client by default (RFC 9700); refused for public clients.
     #[arg(long)]
-    pub require_pkce: bool,
+    pub no_require_pkce: bool,
     /// The client's public keys (a JWK Set, JSON), for private_key_jwt.
     #[arg(long, value_name = "PATH")]
     pub jwks_file: Option<PathBuf>,

@@ -42,15 +42,15 @@ pub(crate) async fn finish(
     state.metrics.sign_in(&label(&factor));
     let location = grants::issue_code(engine, context, request, started.authentication).await?;
     let mut response = Redirect::to(&location).into_response();
-    let secure = state.secure_cookies();
+    let jar = state.cookies;
     let lifetime = engine.settings.session_lifetime.num_seconds();
     cookies::set_on(
         &mut response,
-        &cookies::set(cookies::SESSION, &started.cookie, lifetime, secure),
+        &jar.set(cookies::SESSION, &started.cookie, lifetime),
     );
-    cookies::set_on(&mut response, &cookies::clear(cookies::CSRF, secure));
+    cookies::set_on(&mut response, &jar.clear(cookies::CSRF));
     if let Some(device) = device {
-        let cookie = cookies::set(cookies::DEVICE, &device.device_id, device.max_age, secure);
+        let cookie = jar.set(cookies::DEVICE, &device.device_id, device.max_age);
         cookies::set_on(&mut response, &cookie);
     }
     Ok(response)

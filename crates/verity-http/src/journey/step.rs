@@ -50,6 +50,10 @@ impl FromRequest<AppState> for LoginStep {
         let Some(login) = signin::load(&state.engine, &caller.context, tx).await? else {
             return Err(PageError::LoginExpired);
         };
+        // Any step's form may be the last one, which redirects to the client.
+        caller
+            .form_targets
+            .allow(&login.transaction.request.redirect_uri);
         let cookie_csrf = caller.cookie(cookies::CSRF).unwrap_or_default();
         let expected = login.transaction.csrf.as_bytes();
         let form_matches: bool = posted_csrf.as_bytes().ct_eq(expected).into();

@@ -3,6 +3,7 @@
 //! per-account lock, and forms that are forged, replayed or too late.
 
 use verity_oidc::limits::{FailureLimit, ProgressiveDelay};
+use verity_oidc::pending_logins::PendingLogins;
 use verity_testkit::steps::{CHOSEN_PASSWORD, refused_passwords};
 use verity_testkit::{Page, Step};
 
@@ -426,4 +427,36 @@ async fn a_transaction_expires() {
             .starts_with("Your sign-in took too long")
     );
     assert!(app.events("user.signin.failed").await.is_empty());
+}
+
+/// `[sign_in] max_pending_logins_per_address`: beyond it the oldest waiting sign-in of
+/// an address is dropped, and its next step is the clear "took too long" page; the newer
+/// ones go on.
+#[tokio::test]
+async fn beyond_the_pending_bound_the_oldest_sign_in_of_an_address_is_dropped() {
+    let app = TestApp::start_with(|settings| {
+        settings.engine.pending_logins = PendingLogins::new(2, 1_000);
+    })
+    .await;
+    let client = app.confidential_client().await;
+    let ada = app.enrolled_person("ada@example.org").await;
+    let (mut oldest, mut middle, mut newest) = (app.browser(), app.browser(), app.browser());
+    let oldest_form = sign_in_form(&mut oldest, &client).await;
+    let middle_form = sign_in_form(&mut middle, &client).await;
+    let newest_form = sign_in_form(&mut newest, &client).await;
+
+    let dropped = oldest
+        .sign_in(&oldest_form, &ada.email, &ada.password)
+        .await;
+    assert_eq!(dropped.status, 400, "{}", dropped.body);
+    assert!(
+        dropped
+            .error()
+            .unwrap()
+            .starts_with("Your sign-in took too long")
+    );
+    for (browser, form) in [(&mut middle, &middle_form), (&mut newest, &newest_form)] {
+        let page = browser.sign_in(form, &ada.email, &ada.password).await;
+        assert_eq!(page.step(), Step::Code, "{}", page.body);
+    }
 }

@@ -1,5 +1,6 @@
 //! The login transaction: the validated authorization request, the browser's CSRF token
-//! and the [`Stage`] the person reached, in the expiring store under a random id.
+//! and the [`Stage`] the person reached, in one of the bounded slots of the expiring
+//! store ([`crate::pending_logins`]) under an id that names the slot.
 //!
 //! A step reads it once ([`load`]) and moves it on with a compare-and-set against the
 //! bytes it read ([`advance`]): of two requests that post the same step (a replay, a
@@ -12,9 +13,10 @@ use uuid::Uuid;
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::pending_logins;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::random;
-use crate::state::{self, kind};
+use crate::state;
 
 /// A login transaction: the validated request, bound to the browser by its CSRF token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,26 +105,25 @@ pub async fn open(
     context: &RequestContext,
     request: AuthorizationRequest,
 ) -> Result<OpenedLogin, EngineError> {
-    let opened = OpenedLogin {
-        tx: random::token(),
-        csrf: random::token(),
-    };
+    let csrf = random::token();
     let transaction = LoginTransaction {
         request,
-        csrf: opened.csrf.clone(),
+        csrf: csrf.clone(),
         stage: Stage::Credentials,
     };
     let expires_at = context.now + engine.settings.login_lifetime;
-    engine
-        .expiring
-        .put(
-            kind::LOGIN,
-            &opened.tx,
+    let tx = engine
+        .settings
+        .pending_logins
+        .open(
+            engine.expiring.as_ref(),
+            context.ip,
             &state::encode(&transaction)?,
             expires_at,
+            context.now,
         )
         .await?;
-    Ok(opened)
+    Ok(OpenedLogin { tx, csrf })
 }
 
 /// The login transaction `tx`, if it is still open.
@@ -131,7 +132,7 @@ pub async fn load(
     context: &RequestContext,
     tx: &str,
 ) -> Result<Option<OpenLogin>, EngineError> {
-    let Some(stored) = engine.expiring.get(kind::LOGIN, tx, context.now).await? else {
+    let Some(stored) = pending_logins::get(engine.expiring.as_ref(), tx, context.now).await? else {
         return Ok(None);
     };
     Ok(Some(OpenLogin {
@@ -154,17 +155,15 @@ pub async fn advance(
     moved.stage = stage;
     let bytes = state::encode(&moved)?;
     let expires_at = context.now + engine.settings.login_lifetime;
-    let advanced = engine
-        .expiring
-        .replace(
-            kind::LOGIN,
-            &login.tx,
-            &login.stored,
-            &bytes,
-            expires_at,
-            context.now,
-        )
-        .await?;
+    let advanced = pending_logins::replace(
+        engine.expiring.as_ref(),
+        &login.tx,
+        &login.stored,
+        &bytes,
+        expires_at,
+        context.now,
+    )
+    .await?;
     if advanced {
         login.transaction = moved;
         login.stored = bytes;
@@ -179,9 +178,12 @@ pub async fn close(
     context: &RequestContext,
     login: &OpenLogin,
 ) -> Result<bool, EngineError> {
-    Ok(engine
-        .expiring
-        .take(kind::LOGIN, &login.tx, context.now)
-        .await?
-        .is_some())
+    let restore_until = context.now + engine.settings.login_lifetime;
+    Ok(pending_logins::take(
+        engine.expiring.as_ref(),
+        &login.tx,
+        context.now,
+        restore_until,
+    )
+    .await?)
 }

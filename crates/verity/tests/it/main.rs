@@ -17,6 +17,7 @@ mod cli;
 mod clients;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
+mod files;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;
 mod keys;
@@ -27,5 +28,6 @@ mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
 mod roles;
+mod serve;
 mod support;
 mod tamper;
