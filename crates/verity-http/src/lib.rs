@@ -47,6 +47,13 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// All routes: the pages (their errors rendered as the error page) and the JSON and
 /// plain endpoints, behind the body limit, the security headers and the request span.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with more doors beside the OIDC ones (the binary's admin doors: console,
+/// admin API, SCIM), behind the same layers: the request id and span, the metrics, the
+/// security headers, the body limit and read timeout.
+pub fn router_with(state: AppState, doors: Router) -> Router {
     let pages = Router::new()
         .route(
             paths::AUTHORIZE,
@@ -104,6 +111,8 @@ pub fn router(state: AppState) -> Router {
     }
     endpoints
         .merge(pages)
+        .with_state(state.clone())
+        .merge(doors)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -113,11 +122,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security::security_headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            observe::observe,
-        ))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state, observe::observe))
 }
 
 /// `GET /metrics` alone, for a listener of its own (`[server] metrics_bind`).

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use verity_http::{AppState, metrics_router, router};
+use verity_admin_http::AdminState;
+use verity_http::{AppState, metrics_router, router_with};
 
 use crate::app::App;
 use crate::config::Config;
@@ -101,9 +102,10 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
+    let admin_doors = verity_admin_http::router(AdminState::new(state.clone(), app.admin()));
     listener::serve(
         listener,
-        router(state),
+        router_with(state, admin_doors),
         header_read_timeout,
         stopped(stopping),
     )
