@@ -9,7 +9,8 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per subject.
+//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per subject;
+//!   [`console_client`]: the admin console's own client, which Verity registers.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
@@ -18,6 +19,7 @@ pub mod actor;
 mod admin;
 pub mod authorization;
 pub mod clients;
+pub mod console_client;
 pub mod devices;
 mod error;
 pub mod invitations;
