@@ -15,6 +15,7 @@ mod basic_op;
 mod browser;
 mod cli;
 mod clients;
+mod console;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
 mod files;
