@@ -213,7 +213,7 @@ impl Admin {
 }
 
 /// The address is taken in the organization.
-fn taken(email: &Email, org: &OrganizationView) -> AdminError {
+pub(crate) fn taken(email: &Email, org: &OrganizationView) -> AdminError {
     AdminError::Conflict(format!(
         "{email} already has an account in organization {}",
         org.name
