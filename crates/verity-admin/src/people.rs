@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use verity_domain::user::{self, ProfileError, User, UserCommand, UserError};
 use verity_domain::{Email, ExecuteError, StoreError};
-use verity_projection::{PasswordState, ReadModels, UserView};
+use verity_projection::{OrganizationView, PasswordState, ReadModels, UserView};
 
 use crate::actor::{Actor, Call, Scope};
 use crate::admin::Admin;
@@ -218,7 +218,7 @@ impl Admin {
             Err(ExecuteError::Store(StoreError::UniqueKeyTaken { .. })) => {
                 let org = self.read(|models| models.organizations.get(view.org_id).cloned());
                 return Err(match (email, org) {
-                    (Some(email), Some(org)) => crate::invitations::taken(&email, &org),
+                    (Some(email), Some(org)) => taken(&email, &org),
                     _ => AdminError::Conflict("that address already has an account".into()),
                 });
             }
@@ -324,4 +324,12 @@ impl Lookup<'_> {
             }
         }
     }
+}
+
+/// The address is taken in the organization.
+pub(crate) fn taken(email: &Email, org: &OrganizationView) -> AdminError {
+    AdminError::Conflict(format!(
+        "{email} already has an account in organization {}",
+        org.name
+    ))
 }
