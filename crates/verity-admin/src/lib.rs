@@ -9,8 +9,9 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per subject;
-//!   [`console_client`]: the admin console's own client, which Verity registers.
+//!   [`search`], [`sessions`], [`history`], [`devices`], [`unlock`], [`clients`], [`keys`],
+//!   [`roles`]: one module per subject; [`console_client`]: the admin console's own
+//!   client, which Verity registers.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
@@ -22,12 +23,15 @@ pub mod clients;
 pub mod console_client;
 pub mod devices;
 mod error;
+pub mod history;
 pub mod invitations;
 pub mod keys;
 pub mod organizations;
 pub mod people;
 mod permission;
 pub mod roles;
+pub mod search;
+pub mod sessions;
 pub mod unlock;
 
 pub use actor::{Actor, Call, Door, Grant, Principal, Role, Scope};
@@ -35,7 +39,8 @@ pub use admin::{Admin, Ports, Settings};
 pub use authorization::{Permission, authorize};
 pub use error::{AdminError, Missing, Refusal};
 pub use organizations::OrgRef;
-pub use people::{Person, PersonRef};
+pub use people::{Person, PersonChanges, PersonRef};
+pub use search::{PeoplePage, PeopleQuery};
 
 /// A secret handed out once (a temporary password, a client secret): never in a log or
 /// a `Debug` output; the door decides whether to show it.
