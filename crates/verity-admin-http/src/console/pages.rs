@@ -175,3 +175,8 @@ impl Console {
         )
     }
 }
+
+/// A time as the console shows it: to the minute, in UTC.
+pub(crate) fn minute(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}

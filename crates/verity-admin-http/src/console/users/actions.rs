@@ -160,7 +160,10 @@ pub(super) async fn ask(
         }
         Action::EndSession => {
             let sid = target.sid.as_deref().unwrap_or_default();
-            values.push(("session", sid.to_owned()));
+            values.push((
+                "session",
+                super::person::session_label(&state, &console, &person_ref, sid).await?,
+            ));
             fields.push(("sid", sid));
         }
         _ => {}
@@ -240,10 +243,17 @@ async fn perform(
             (Some(forgotten.forgotten), false)
         }
         Action::ForgetDevice => {
-            let _ = posted;
+            admin
+                .forget_device(actor, call, person, posted.field("device"))
+                .await?;
             (Some(1), false)
         }
-        Action::EndSession => (None, false),
+        Action::EndSession => {
+            admin
+                .end_person_session(actor, call, person, posted.field("sid"))
+                .await?;
+            (None, false)
+        }
     })
 }
 

@@ -4,6 +4,8 @@
 
 mod actions;
 mod create;
+mod list;
+mod person;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -16,8 +18,10 @@ use crate::state::AdminState;
 /// The people's routes.
 pub(super) fn router() -> Router<AdminState> {
     Router::new()
-        .route("/console/users", post(create::submit))
+        .route("/console/users", get(list::page).post(create::submit))
         .route("/console/users/new", get(create::form))
+        .route("/console/users/{user_id}", get(person::page))
+        .route("/console/users/{user_id}/details", post(person::save_details))
         .route(
             "/console/users/{user_id}/{action}",
             get(actions::ask).post(actions::act),
