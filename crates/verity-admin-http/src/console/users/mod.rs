@@ -21,7 +21,10 @@ pub(super) fn router() -> Router<AdminState> {
         .route("/console/users", get(list::page).post(create::submit))
         .route("/console/users/new", get(create::form))
         .route("/console/users/{user_id}", get(person::page))
-        .route("/console/users/{user_id}/details", post(person::save_details))
+        .route(
+            "/console/users/{user_id}/details",
+            post(person::save_details),
+        )
         .route(
             "/console/users/{user_id}/{action}",
             get(actions::ask).post(actions::act),

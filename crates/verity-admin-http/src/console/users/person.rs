@@ -121,7 +121,10 @@ async fn render(
                 CONSOLE.session_times,
                 &[
                     ("started", &minute(session.started_at)),
-                    ("active", &minute(session.last_active.unwrap_or(session.started_at))),
+                    (
+                        "active",
+                        &minute(session.last_active.unwrap_or(session.started_at)),
+                    ),
                 ],
             );
             context! { sid => &session.sid, label => &session.device, address => &session.ip, when }
@@ -221,7 +224,9 @@ pub(super) async fn save_details(
         .update_person(&console.actor, &console.call(), &person_ref, &changes)
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/console/users/{user_id}?done=details")).into_response()),
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/console/users/{user_id}?done=details")).into_response())
+        }
         Err(error) => match ConsoleError::from(error) {
             ConsoleError::Refused { status, message } if status != StatusCode::NOT_FOUND => {
                 let details = Details {
@@ -260,7 +265,10 @@ pub(super) async fn session_label(
             CONSOLE.session_times,
             &[
                 ("started", &minute(session.started_at)),
-                ("active", &minute(session.last_active.unwrap_or(session.started_at))),
+                (
+                    "active",
+                    &minute(session.last_active.unwrap_or(session.started_at))
+                ),
             ],
         )
     ))
