@@ -206,20 +206,22 @@ impl BrowserSession {
             window.__verityBeforeClick = true;
             return matching[0];
         "#;
-        let returned = self
-            .driver()
-            .execute(FIND, vec![Value::from(text)])
-            .await
-            .unwrap();
-        if returned.json().get("found").is_some() {
-            panic!(
-                "expected one button {text:?} on {}, found {}",
-                self.current_url().await,
-                returned.json()
-            );
-        }
-        returned.element().unwrap().click().await.unwrap();
-        self.wait_for_new_page(text).await;
+        self.press(FIND, text, "button").await;
+    }
+
+    /// Follows the link showing `text` and waits for the page it leads to.
+    pub async fn click_link(&self, text: &str) {
+        const FIND: &str = r#"
+            const normal = (text) => (text || "").replace(/\s+/g, " ").trim();
+            const all = Array.from(document.querySelectorAll("a[href]"));
+            const matching = all.filter((link) => normal(link.textContent) === arguments[0]);
+            if (matching.length !== 1) {
+                return { found: matching.length, links: all.map((link) => normal(link.textContent)) };
+            }
+            window.__verityBeforeClick = true;
+            return matching[0];
+        "#;
+        self.press(FIND, text, "link").await;
     }
 
     /// Presses the one button whose accessible name (its `aria-label`) starts with
@@ -235,19 +237,27 @@ impl BrowserSession {
             window.__verityBeforeClick = true;
             return matching[0];
         "#;
+        self.press(FIND, name, "button named").await;
+    }
+
+    /// Runs `find` (a script that returns the one element matching its argument, or
+    /// `{found: N, ...}` when not exactly one does) with `text`, clicks the element and
+    /// waits for the page it leads to.
+    async fn press(&self, find: &str, text: &str, what: &str) {
         let returned = self
             .driver()
-            .execute(FIND, vec![Value::from(name)])
+            .execute(find, vec![Value::from(text)])
             .await
             .unwrap();
         if returned.json().get("found").is_some() {
             panic!(
-                "expected one button named {name:?}..., found {}",
+                "expected one {what} {text:?} on {}, found {}",
+                self.current_url().await,
                 returned.json()
             );
         }
         returned.element().unwrap().click().await.unwrap();
-        self.wait_for_new_page(name).await;
+        self.wait_for_new_page(text).await;
     }
 
     /// Waits until the page that carried the marker of [`Self::click_button`] has been
@@ -300,6 +310,26 @@ impl BrowserSession {
             std::fs::create_dir_all(directory).unwrap();
         }
         self.driver().screenshot(path).await.unwrap();
+    }
+
+    /// Makes the browser's window `width` × `height` pixels (a laptop, a phone).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.driver()
+            .set_window_rect(0, 0, width, height)
+            .await
+            .unwrap();
+    }
+
+    /// The form controls on the page that no `<label>` names (each as its `name`): an
+    /// accessible form has none.
+    pub async fn unlabelled_fields(&self) -> Vec<String> {
+        const SCRIPT: &str = r#"
+            return Array.from(document.querySelectorAll("input, select, textarea"))
+                .filter((field) => field.type !== "hidden" && field.labels.length === 0)
+                .map((field) => field.name || field.id || field.outerHTML);
+        "#;
+        let returned = self.driver().execute(SCRIPT, Vec::new()).await.unwrap();
+        serde_json::from_value(returned.json().clone()).unwrap()
     }
 
     /// Ends the session: Chromium closes and its profile is removed.

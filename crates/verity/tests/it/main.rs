@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod clients;
 mod console;
+mod console_browser;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
 mod files;
