@@ -91,6 +91,20 @@ pub enum BenchCommand {
         /// Events per user.
         #[arg(long, default_value_t = 10)]
         events_per_user: u64,
+        /// How many organizations they are spread over (1: all in one).
+        #[arg(long, default_value_t = 10)]
+        orgs: u64,
+    },
+    /// The console's Users page with a search, rendered by the router in process for an
+    /// instance admin with a console session: server time per request, its percentiles.
+    /// Fill the store first (`verity bench seed --orgs 1`).
+    Console {
+        /// Requests to time (after a warm-up).
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        /// The organization whose people are searched (default: the one with the most).
+        #[arg(long)]
+        org: Option<String>,
     },
     /// Time from start to read models caught up.
     Startup,

@@ -33,6 +33,19 @@ pub use strings::{CONSOLE, ConsoleStrings};
 
 use crate::state::AdminState;
 
+/// Opens a console session for the live SSO session `authentication` names — what the
+/// sign-in's callback does once the code is redeemed and the ID token verified — and
+/// returns the console cookie's value. For `verity bench console`, which measures the
+/// console's pages in process without a browser; the console itself opens sessions only
+/// through its sign-in.
+pub async fn open_session(
+    state: &AdminState,
+    context: &verity_oidc::RequestContext,
+    authentication: &verity_oidc::protocol::tokens::Authentication,
+) -> Result<String, verity_oidc::EngineError> {
+    session::open(state, context, authentication).await
+}
+
 /// The console's routes, their errors rendered as the console's error page.
 pub(crate) fn router(state: &AdminState) -> Router<AdminState> {
     let pages = Router::new()

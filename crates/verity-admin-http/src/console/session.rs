@@ -17,7 +17,7 @@ use uuid::Uuid;
 use verity_admin::{Actor, Call, Door, Principal};
 use verity_http::web::{Caller, Cookie, session_bound_token};
 use verity_oidc::protocol::tokens::{Authentication, token_digest};
-use verity_oidc::sessions;
+use verity_oidc::{EngineError, RequestContext, sessions};
 
 use super::error::ConsoleError;
 use super::strings::CONSOLE;
@@ -51,21 +51,22 @@ impl Session {
     }
 }
 
-/// Stores a console session for `authentication`; returns the cookie's value.
+/// Stores a console session for `authentication` (a live SSO session's); returns the
+/// console cookie's value.
 pub(crate) async fn open(
     state: &AdminState,
-    caller: &Caller,
+    context: &RequestContext,
     authentication: &Authentication,
-) -> Result<String, ConsoleError> {
+) -> Result<String, EngineError> {
     let engine = &state.app.engine;
     let cookie = verity_oidc::random::token();
-    let record = serde_json::to_vec(authentication).map_err(ConsoleError::internal)?;
-    let expires_at = caller.context().now + engine.settings.session_lifetime;
+    let record = serde_json::to_vec(authentication)
+        .map_err(|error| EngineError::State(error.to_string()))?;
+    let expires_at = context.now + engine.settings.session_lifetime;
     engine
         .expiring
         .put(SESSION_KIND, &token_digest(&cookie), &record, expires_at)
-        .await
-        .map_err(ConsoleError::internal)?;
+        .await?;
     Ok(cookie)
 }
 

@@ -213,7 +213,7 @@ pub(crate) async fn callback(
         }
         return redirect_to_authorize(&state, &caller, pending.next, true).await;
     }
-    let console_cookie = session::open(&state, &caller, &authentication).await?;
+    let console_cookie = session::open(&state, context, &authentication).await?;
     let jar = state.app.cookies();
     let mut response = Redirect::to(&console_path(Some(&pending.next))).into_response();
     let lifetime = engine.settings.session_lifetime.num_seconds();

@@ -102,7 +102,13 @@ async fn an_admin_creates_a_person_who_signs_in_and_is_then_disabled() {
     admin.wait_for_text("Search users").await;
     assert!(admin.current_url().await.contains("/console/users"));
     let page = admin.text().await;
-    for label in ["Users", "Clients", "Organizations", "Log out", "alan@example.org"] {
+    for label in [
+        "Users",
+        "Clients",
+        "Organizations",
+        "Log out",
+        "alan@example.org",
+    ] {
         assert!(page.contains(label), "{label} on the Users page:\n{page}");
     }
     assert_labelled(&admin).await;
@@ -115,7 +121,9 @@ async fn an_admin_creates_a_person_who_signs_in_and_is_then_disabled() {
     assert_labelled(&admin).await;
     screenshot(&admin, "create-user").await;
     admin.click_button("Create").await;
-    admin.wait_for_text("The email with the temporary password went to").await;
+    admin
+        .wait_for_text("The email with the temporary password went to")
+        .await;
     assert!(admin.text().await.contains("Active"));
 
     // The email arrives with the temporary password.
@@ -175,7 +183,9 @@ async fn an_admin_creates_a_person_who_signs_in_and_is_then_disabled() {
     grace.quit().await;
 
     // On a phone the console still reads: one column, "Log out" at the page's end.
-    admin.goto(&format!("{}/console/users", provider.issuer)).await;
+    admin
+        .goto(&format!("{}/console/users", provider.issuer))
+        .await;
     admin.resize(PHONE.0, PHONE.1).await;
     admin.wait_for_text("Search users").await;
     screenshot(&admin, "users-phone").await;
@@ -186,7 +196,9 @@ async fn an_admin_creates_a_person_who_signs_in_and_is_then_disabled() {
     admin
         .wait_for_text("You are signed out of the console and of Verity.")
         .await;
-    admin.goto(&format!("{}/console/users", provider.issuer)).await;
+    admin
+        .goto(&format!("{}/console/users", provider.issuer))
+        .await;
     admin.wait_for_text("Sign in").await;
     assert!(admin.current_url().await.contains("/authorize"));
     admin.quit().await;
@@ -261,7 +273,9 @@ async fn organizations_are_kept_apart_and_someone_without_a_role_gets_403() {
         .await;
     admin.fill("Email", "amy@acme.example").await;
     admin.click_button("Grant").await;
-    admin.wait_for_text("amy@acme.example is now Org admin.").await;
+    admin
+        .wait_for_text("amy@acme.example is now Org admin.")
+        .await;
     assert_labelled(&admin).await;
     screenshot(&admin, "organization").await;
     admin.quit().await;
