@@ -180,3 +180,63 @@ impl Console {
 pub(crate) fn minute(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_renders_and_has_no_script() {
+        assert!(CONSOLE_TEMPLATES.len() >= 11, "{}", CONSOLE_TEMPLATES.len());
+        for (name, _) in CONSOLE_TEMPLATES {
+            let template = TEMPLATES
+                .get_template(name)
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            let html = template
+                .render(context! {
+                    c => Value::from(Serde(CONSOLE)),
+                    t => Value::from(Serde(STRINGS)),
+                    instance => "Test <instance>",
+                    csrf => "the-csrf",
+                    client => context! {},
+                    org => context! {},
+                    person => context! {},
+                    form => context! {},
+                    details => context! {},
+                    orgs => Vec::<Value>::new(),
+                })
+                .unwrap_or_else(|error| panic!("{name}: {error}"));
+            assert!(html.contains("</html>"), "{name}");
+            assert!(!html.contains("<script"), "{name}");
+            assert!(
+                html.contains("Test &lt;instance&gt;"),
+                "{name} escapes: {html}"
+            );
+            // Every form that posts carries the session's token.
+            for form in html.split("<form method=\"post\"").skip(1) {
+                let form = form.split("</form>").next().unwrap_or_default();
+                assert!(
+                    form.contains("name=\"csrf\" value=\"the-csrf\""),
+                    "{name}: {form}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_layout_puts_log_out_after_the_navigation() {
+        let html = TEMPLATES
+            .get_template("users.html")
+            .unwrap()
+            .render(context! {
+                c => Value::from(Serde(CONSOLE)),
+                nav => vec![context! { label => "Users", href => "/console/users", current => true }],
+                csrf => "x",
+            })
+            .unwrap();
+        let navigation = html.find("aria-current=\"page\"").unwrap();
+        let log_out = html.find(">Log out<").unwrap();
+        let content = html.find("<main").unwrap();
+        assert!(navigation < log_out && log_out < content, "{html}");
+    }
+}
