@@ -94,6 +94,14 @@ pub enum BenchCommand {
     },
     /// Time from start to read models caught up.
     Startup,
+    /// The auditor's questions on the log as it is (fill it with `bench seed`): a
+    /// person's history and their account at an instant, for `--samples` people picked
+    /// at random; prints p50, p95 and the slowest, in milliseconds.
+    Audit {
+        /// How many people to ask about.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// People for the sign-in benchmark: each with a password of their own and an
     /// enrolled authenticator app. Writes one JSON line per person (email, password, TOTP
     /// secret) to `--out`.
