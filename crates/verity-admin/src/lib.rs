@@ -9,15 +9,16 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`search`], [`sessions`], [`history`], [`devices`], [`unlock`], [`clients`], [`keys`],
-//!   [`roles`]: one module per subject; [`console_client`]: the admin console's own
-//!   client, which Verity registers.
+//!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
+//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per
+//!   subject; [`console_client`]: the admin console's own client, which Verity registers.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
 
 pub mod actor;
 mod admin;
+pub mod audit;
 pub mod authorization;
 pub mod clients;
 pub mod console_client;

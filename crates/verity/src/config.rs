@@ -673,6 +673,7 @@ impl Config {
             mfa_limit: self.mfa.lockout(),
             ip_limit: self.sign_in.ip_lockout(),
             retired_key_grace: chrono::Duration::hours(i64::from(self.keys.retired_grace_hours)),
+            session_lifetime: chrono::Duration::hours(i64::from(self.sessions.lifetime_hours)),
         }
     }
 
