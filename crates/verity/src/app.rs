@@ -56,7 +56,7 @@ impl App {
             expiring: self.store.clone(),
             projector: self.projector.clone(),
             keys,
-            hashing: verity_oidc::credentials::Hashing::for_this_machine(),
+            hashing: self.hashing.clone(),
             settings: Arc::new(self.config.engine_settings(issuer)?),
         })
     }
@@ -78,6 +78,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The read models.
     pub projector: Arc<Projector<ReadModels>>,
+    /// Password hashing, shared by the engine and the admin layer.
+    pub hashing: verity_oidc::credentials::Hashing,
 }
 
 /// How long a command waits for the read models to show its own write.
@@ -94,6 +96,7 @@ impl App {
         };
         let projector = Projector::start_with(store.clone(), store.clone(), options).await?;
         Ok(Self {
+            hashing: config.hashing(),
             config,
             store,
             projector,

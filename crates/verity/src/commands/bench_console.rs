@@ -108,7 +108,7 @@ pub(super) async fn users_page(
         &engine,
         &context,
         user_id,
-        SecondFactor::Totp,
+        (SecondFactor::Totp, None),
         verity_admin::console_client::CONSOLE_CLIENT_ID,
     )
     .await?;
