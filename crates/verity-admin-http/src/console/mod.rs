@@ -5,7 +5,8 @@
 //!   grants held now), [`signin`] (the console as an OIDC client of Verity: code flow
 //!   with PKCE; "Log out"), [`posted`] (forms with the session-bound token).
 //! - What: [`users`] (search, create, a person's page and actions), [`clients`],
-//!   [`organizations`]; every action a call of the admin layer with the console's actor
+//!   [`organizations`], [`audit`] (read-only: timelines, the events' search, the
+//!   log's chain and export); every action a call of the admin layer with the console's actor
 //!   and the request's [`Call`](verity_admin::Call), which decides what is allowed.
 //! - How it looks: [`pages`] (templates of `templates/console`, the layout),
 //!   [`strings`] (every text), [`error`] (the error page; 403 for someone without a
@@ -14,6 +15,7 @@
 //! Every answer carries `Cache-Control: no-store`; the security headers (a CSP without
 //! any script) are the OIDC doors' ones, shared through `verity_http::router_with`.
 
+mod audit;
 mod clients;
 mod error;
 mod organizations;
@@ -29,6 +31,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
 
+pub use audit::{AUDIT, AuditStrings};
 pub use strings::{CONSOLE, ConsoleStrings};
 
 use crate::state::AdminState;
@@ -56,6 +59,7 @@ pub(crate) fn router(state: &AdminState) -> Router<AdminState> {
         .merge(users::router())
         .merge(clients::router())
         .merge(organizations::router())
+        .merge(audit::router())
         .route(
             "/console/{*rest}",
             get(signin::unknown).post(signin::unknown),

@@ -12,6 +12,7 @@ use minijinja::{Environment, Value, context};
 use verity_admin::{Permission, Scope};
 use verity_http::web::STRINGS;
 
+use super::audit::AUDIT;
 use super::error::ConsoleError;
 use super::session::Console;
 use super::strings::CONSOLE;
@@ -42,6 +43,7 @@ pub(crate) fn render(
     let instance = state.app.engine.settings.instance_name.as_str();
     TEMPLATES.get_template(template)?.render(context! {
         c => Value::from(Serde(CONSOLE)),
+        a => Value::from(Serde(AUDIT)),
         t => Value::from(Serde(STRINGS)),
         instance,
         ..values
@@ -66,6 +68,8 @@ pub(crate) enum Section {
     Clients,
     /// Organizations and their roles.
     Organizations,
+    /// The auditor's questions and the log's state (read-only).
+    Audit,
 }
 
 impl Console {
@@ -97,6 +101,9 @@ impl Console {
                 Section::Organizations,
             ));
         }
+        // Everyone the console lets in holds a role, and every role reads some people:
+        // the Audit section answers each with what the admin layer lets them read.
+        nav.push(item(CONSOLE.audit, "/console/audit", Section::Audit));
         let html = render(
             state,
             template,
@@ -187,7 +194,7 @@ mod tests {
 
     #[test]
     fn every_template_compiles_renders_and_has_no_script() {
-        assert!(CONSOLE_TEMPLATES.len() >= 11, "{}", CONSOLE_TEMPLATES.len());
+        assert!(CONSOLE_TEMPLATES.len() >= 17, "{}", CONSOLE_TEMPLATES.len());
         for (name, _) in CONSOLE_TEMPLATES {
             let template = TEMPLATES
                 .get_template(name)
@@ -195,6 +202,7 @@ mod tests {
             let html = template
                 .render(context! {
                     c => Value::from(Serde(CONSOLE)),
+                    a => Value::from(Serde(AUDIT)),
                     t => Value::from(Serde(STRINGS)),
                     instance => "Test <instance>",
                     csrf => "the-csrf",
@@ -204,14 +212,18 @@ mod tests {
                     form => context! {},
                     details => context! {},
                     orgs => Vec::<Value>::new(),
+                    head => "the head",
                 })
                 .unwrap_or_else(|error| panic!("{name}: {error}"));
-            assert!(html.contains("</html>"), "{name}");
             assert!(!html.contains("<script"), "{name}");
-            assert!(
-                html.contains("Test &lt;instance&gt;"),
-                "{name} escapes: {html}"
-            );
+            // A name starting with `_` is a part other pages include.
+            if !name.starts_with('_') {
+                assert!(html.contains("</html>"), "{name}");
+                assert!(
+                    html.contains("Test &lt;instance&gt;"),
+                    "{name} escapes: {html}"
+                );
+            }
             // Every form that posts carries the session's token.
             for form in html.split("<form method=\"post\"").skip(1) {
                 let form = form.split("</form>").next().unwrap_or_default();

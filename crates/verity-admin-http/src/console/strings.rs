@@ -19,6 +19,8 @@ pub struct ConsoleStrings {
     pub clients: &'static str,
     /// The navigation entry and heading of the organizations.
     pub organizations: &'static str,
+    /// The navigation entry and heading of the auditor's section.
+    pub audit: &'static str,
     /// The button in the bottom-left corner that ends the console and SSO sessions.
     pub log_out: &'static str,
     /// Before the signed-in admin's address.
@@ -286,6 +288,7 @@ pub const CONSOLE: ConsoleStrings = ConsoleStrings {
     users: "Users",
     clients: "Clients",
     organizations: "Organizations",
+    audit: "Audit",
     log_out: "Log out",
     signed_in_as: "Signed in as",
     search_users: "Search users",
@@ -443,6 +446,7 @@ mod tests {
             CONSOLE.users,
             CONSOLE.clients,
             CONSOLE.organizations,
+            CONSOLE.audit,
             CONSOLE.log_out,
             CONSOLE.search_users,
             CONSOLE.create_user,
@@ -468,6 +472,7 @@ mod tests {
                 "Users",
                 "Clients",
                 "Organizations",
+                "Audit",
                 "Log out",
                 "Search users",
                 "Create user",

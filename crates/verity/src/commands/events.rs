@@ -7,6 +7,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use verity_domain::RecordedEvent;
+use verity_store::export::line as export_line;
 
 use crate::cli::ExportArgs;
 use crate::config::Config;
@@ -40,24 +41,4 @@ fn selected(args: &ExportArgs, event: &RecordedEvent) -> bool {
             .is_none_or(|event_type| event_type == event.event_type)
         && args.from.is_none_or(|from| event.recorded_at >= from)
         && args.to.is_none_or(|to| event.recorded_at < to)
-}
-
-/// One JSON object; `data` and `metadata` embedded verbatim (they are JSON already).
-fn export_line(event: &RecordedEvent) -> serde_json::Result<String> {
-    Ok(format!(
-        "{{\"position\":{},\"stream\":{},\"version\":{},\"type\":{},\"schema\":{},\"data\":{},\"metadata\":{},\"recorded_at\":{},\"hash\":{}}}",
-        event.position,
-        serde_json::to_string(&event.stream)?,
-        event.version,
-        serde_json::to_string(&event.event_type)?,
-        event.schema,
-        event.data,
-        event.metadata,
-        serde_json::to_string(
-            &event
-                .recorded_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-        )?,
-        serde_json::to_string(&event.hash)?,
-    ))
 }
