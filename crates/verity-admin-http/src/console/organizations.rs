@@ -242,7 +242,10 @@ async fn grant(
             ..Outcome::none()
         },
         Err(error) => match ConsoleError::from(error) {
-            ConsoleError::Refused { status, message } => refused(status, message),
+            // Beyond the admin's role: the error page, since the form is not theirs.
+            ConsoleError::Refused { status, message } if status != StatusCode::FORBIDDEN => {
+                refused(status, message)
+            }
             other => return Err(other),
         },
     };

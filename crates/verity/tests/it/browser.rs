@@ -332,6 +332,42 @@ impl BrowserSession {
         serde_json::from_value(returned.json().clone()).unwrap()
     }
 
+    /// Presses `key` on the keyboard, on whatever has the focus.
+    pub async fn press_key(&self, key: thirtyfour::Key) {
+        self.driver()
+            .action_chain()
+            .send_keys(key)
+            .perform()
+            .await
+            .unwrap();
+    }
+
+    /// What has the keyboard's focus — its accessible name (`aria-label`, else its text,
+    /// else its label's) — and whether a focus ring shows around it.
+    pub async fn focused(&self) -> (String, bool) {
+        const SCRIPT: &str = r#"
+            const element = document.activeElement;
+            if (!element || element === document.body) { return ["", false]; }
+            const label = element.labels && element.labels.length ? element.labels[0].innerText : "";
+            const name = element.getAttribute("aria-label") || element.innerText.trim() || label;
+            const style = getComputedStyle(element);
+            const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+                || style.boxShadow !== "none";
+            return [name, ring];
+        "#;
+        let returned = self.driver().execute(SCRIPT, Vec::new()).await.unwrap();
+        serde_json::from_value(returned.json().clone()).unwrap()
+    }
+
+    /// Whether the page is wider than the window, so that reading it needs a sideways
+    /// scroll.
+    pub async fn scrolls_sideways(&self) -> bool {
+        const SCRIPT: &str =
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth;";
+        let returned = self.driver().execute(SCRIPT, Vec::new()).await.unwrap();
+        returned.json() == &Value::Bool(true)
+    }
+
     /// Ends the session: Chromium closes and its profile is removed.
     pub async fn quit(mut self) {
         if let Some(driver) = self.driver.take() {

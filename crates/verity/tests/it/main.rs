@@ -17,6 +17,7 @@ mod browser;
 mod cli;
 mod clients;
 mod console;
+mod console_audit;
 mod console_browser;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;

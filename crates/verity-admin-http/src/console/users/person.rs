@@ -228,7 +228,11 @@ pub(super) async fn save_details(
             Ok(Redirect::to(&format!("/console/users/{user_id}?done=details")).into_response())
         }
         Err(error) => match ConsoleError::from(error) {
-            ConsoleError::Refused { status, message } if status != StatusCode::NOT_FOUND => {
+            // Not found, or beyond the admin's role: the error page, since the form
+            // is not theirs to see again.
+            ConsoleError::Refused { status, message }
+                if status != StatusCode::NOT_FOUND && status != StatusCode::FORBIDDEN =>
+            {
                 let details = Details {
                     name,
                     email,
