@@ -19,6 +19,7 @@ mod clients;
 mod console;
 mod console_audit;
 mod console_browser;
+mod console_manage;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
 mod files;
