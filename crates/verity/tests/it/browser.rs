@@ -332,14 +332,77 @@ impl BrowserSession {
         serde_json::from_value(returned.json().clone()).unwrap()
     }
 
-    /// Presses `key` on the keyboard, on whatever has the focus.
-    pub async fn press_key(&self, key: thirtyfour::Key) {
+    /// Types `keys` (a key such as `Key::Tab`, or text) on the keyboard, into whatever
+    /// has the focus.
+    pub async fn press_key(&self, keys: impl Into<thirtyfour::TypingData>) {
         self.driver()
             .action_chain()
-            .send_keys(key)
+            .send_keys(keys)
             .perform()
             .await
             .unwrap();
+    }
+
+    /// Presses Enter on what has the focus and waits for the page it leads to.
+    pub async fn press_enter(&self) {
+        self.driver()
+            .execute("window.__verityBeforeClick = true;", Vec::new())
+            .await
+            .unwrap();
+        self.press_key(thirtyfour::Key::Enter).await;
+        self.wait_for_new_page("Enter").await;
+    }
+
+    /// Presses Tab until the focus reaches what is named `name` (at most `most` times),
+    /// checking that a focus ring shows at every step; the names passed on the way.
+    pub async fn tab_to(&self, name: &str, most: usize) -> Vec<String> {
+        let mut passed = Vec::new();
+        for _ in 0..most {
+            self.press_key(thirtyfour::Key::Tab).await;
+            let (focused, ring) = self.focused().await;
+            assert!(
+                ring,
+                "no focus ring on {focused:?} at {}",
+                self.current_url().await
+            );
+            if focused == name {
+                return passed;
+            }
+            passed.push(focused);
+        }
+        panic!(
+            "Tab did not reach {name:?} in {most} presses on {}: {passed:?}",
+            self.current_url().await
+        );
+    }
+
+    /// Posts a form to `action` with `fields` from the page shown, as a hand-made form
+    /// would, and waits for the answer.
+    pub async fn post_form(&self, action: &str, fields: &[(&str, &str)]) {
+        const SCRIPT: &str = r#"
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = arguments[0];
+            for (const [name, value] of arguments[1]) {
+                const input = document.createElement("input");
+                input.type = "hidden";
+                input.name = name;
+                input.value = value;
+                form.appendChild(input);
+            }
+            document.body.appendChild(form);
+            window.__verityBeforeClick = true;
+            form.submit();
+        "#;
+        let fields: Vec<Value> = fields
+            .iter()
+            .map(|(name, value)| Value::from(vec![*name, *value]))
+            .collect();
+        self.driver()
+            .execute(SCRIPT, vec![Value::from(action), Value::from(fields)])
+            .await
+            .unwrap();
+        self.wait_for_new_page(action).await;
     }
 
     /// What has the keyboard's focus — its accessible name (`aria-label`, else its text,

@@ -2,7 +2,9 @@
 //! receiving the mail: an admin signs in with their code, creates a person, the email
 //! arrives, the person signs in at an application and sets up their app, the admin
 //! disables them and their session and tokens end, and "Log out" ends the console; an org
-//! admin cannot open another organization's person; someone without a role gets 403.
+//! admin cannot open another organization's person; someone without a role gets 403; an
+//! auditor reads the Audit section and can change nothing; the console works with the
+//! keyboard alone and reads without a sideways scroll on a laptop and on a phone.
 //!
 //! The tests save screenshots of the main pages under `target/e2e-screenshots/console/`;
 //! with `VERITY_DOCS_SCREENSHOTS=1` also under `docs/console/`, where docs/console.md
@@ -292,4 +294,184 @@ async fn organizations_are_kept_apart_and_someone_without_a_role_gets_403() {
     assert!(!nobody.text().await.contains("Users"));
     screenshot(&nobody, "no-access").await;
     nobody.quit().await;
+}
+
+/// The console's form token, from the page's HTML.
+async fn csrf_of(browser: &BrowserSession) -> String {
+    let html = browser.html().await;
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form token on the page")
+        .to_owned()
+}
+
+/// An auditor in Chromium: the Audit section's pages — the timeline with the account at
+/// an instant, the events' search, the chain verified — and no action anywhere; an
+/// action posted by hand from their browser is refused by the admin layer.
+#[tokio::test]
+async fn an_auditor_reads_the_audit_section_and_can_change_nothing() {
+    let Some(browser) = BrowserSession::start().await else {
+        return;
+    };
+    let provider = Provider::start().await;
+    let (carol, _) = person_in(&provider, "Default", "carol@example.org", "Carol Auditor");
+    let (_, grace) = person_in(&provider, "Default", "grace@example.org", "Grace Hopper");
+    grant(&provider, "carol@example.org", "auditor", None);
+    provider
+        .target
+        .ok(&["user", "disable", "grace@example.org", "--org", "Default"]);
+    browser.resize(LAPTOP.0, LAPTOP.1).await;
+    browser
+        .goto(&format!("{}/console/audit", provider.issuer))
+        .await;
+    first_sign_in(&browser, &carol.email, &carol.password).await;
+    browser.wait_for_text("Search events").await;
+    let page = browser.text().await;
+    for label in ["Users", "Clients", "Audit", "Chain", "Download the export"] {
+        assert!(page.contains(label), "{label} on the Audit page:\n{page}");
+    }
+    assert_labelled(&browser).await;
+    assert!(!browser.scrolls_sideways().await);
+    screenshot(&browser, "audit").await;
+
+    // A person's timeline and their account now.
+    browser.fill("Email", "grace@example.org").await;
+    browser.click_button("Open timeline").await;
+    browser.wait_for_text("account disabled").await;
+    assert_eq!(browser.text_of("#status-at").await, "Disabled");
+    assert!(browser.text().await.contains("the operator"));
+    assert_labelled(&browser).await;
+    assert!(!browser.scrolls_sideways().await);
+    screenshot(&browser, "audit-person").await;
+
+    // The events' search.
+    browser
+        .goto(&format!("{}/console/audit", provider.issuer))
+        .await;
+    browser.fill("Event type", "user.disabled").await;
+    browser.click_button("Search").await;
+    browser.wait_for_text("account disabled").await;
+    assert!(
+        browser
+            .text_of("#events")
+            .await
+            .contains("grace@example.org")
+    );
+
+    // The chain, recomputed.
+    browser.click_link("Audit").await;
+    browser.click_link("Verify the chain").await;
+    browser.wait_for_text("Verified: all").await;
+    screenshot(&browser, "audit-chain").await;
+
+    // Her page in Users offers no action to an auditor, and none of their pages posts
+    // anything but "Log out".
+    browser
+        .goto(&format!("{}/console/users/{grace}", provider.issuer))
+        .await;
+    browser.wait_for_text("History").await;
+    let html = browser.html().await;
+    for action in ["Enable", "Reset password", "Reset MFA", "Unlock", "Save"] {
+        assert!(
+            !html.contains(&format!(">{action}</button>")),
+            "{action} offered to an auditor"
+        );
+    }
+    assert_eq!(html.matches("method=\"post\"").count(), 1, "only Log out");
+
+    // An action posted by hand: the admin layer refuses it.
+    let csrf = csrf_of(&browser).await;
+    browser
+        .post_form(
+            &format!("/console/users/{grace}/enable"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    browser.wait_for_text("You may not manage people").await;
+    let disabled = provider.events("user.enabled");
+    assert!(disabled.is_empty(), "nothing was recorded: {disabled:?}");
+    browser
+        .goto(&format!("{}/console/users/{grace}", provider.issuer))
+        .await;
+    assert_eq!(browser.text_of("#status").await, "Disabled");
+    browser.quit().await;
+}
+
+/// The console with the keyboard alone: Tab reaches the navigation and "Log out" first,
+/// with a visible focus ring at every step; an admin creates a person and disables them
+/// without a mouse. Every main page reads without a sideways scroll on a laptop and on
+/// a phone.
+#[tokio::test]
+async fn the_console_works_with_the_keyboard_and_reads_on_a_laptop_and_a_phone() {
+    let Some(browser) = BrowserSession::start().await else {
+        return;
+    };
+    let provider = Provider::start().await;
+    let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace");
+    grant(&provider, "ada@example.org", "instance-admin", None);
+    browser.resize(LAPTOP.0, LAPTOP.1).await;
+    browser.goto(&format!("{}/console", provider.issuer)).await;
+    first_sign_in(&browser, &ada.email, &ada.password).await;
+    browser.wait_for_text("Search users").await;
+
+    // The order of the keyboard: past the skip link, the navigation, then "Log out".
+    let passed = browser.tab_to("Log out", 8).await;
+    assert_eq!(
+        passed,
+        [
+            "Skip to content",
+            "Users",
+            "Clients",
+            "Organizations",
+            "Audit"
+        ]
+    );
+    browser.tab_to("Create user", 10).await;
+    browser.press_enter().await;
+    browser.wait_for_text("temporary password").await;
+    browser.tab_to("Email", 12).await;
+    browser.press_key("grace@example.org").await;
+    browser.tab_to("Name", 3).await;
+    browser.press_key("Grace Hopper").await;
+    browser.tab_to("Create", 5).await;
+    browser.press_enter().await;
+    browser
+        .wait_for_text("The email with the temporary password went to")
+        .await;
+    browser.tab_to("Disable", 15).await;
+    browser.press_enter().await;
+    browser.wait_for_text("Are you sure?").await;
+    browser.tab_to("Confirm", 12).await;
+    browser.press_enter().await;
+    browser.wait_for_text("Grace Hopper is disabled").await;
+    let person = browser.current_url().await;
+
+    for (width, height) in [LAPTOP, PHONE] {
+        browser.resize(width, height).await;
+        for path in [
+            "/console/users",
+            "/console/users/new",
+            "/console/clients",
+            "/console/clients/new",
+            "/console/organizations",
+            "/console/audit",
+            "/console/audit/events?type=user",
+            "/console/audit/chain",
+        ] {
+            browser.goto(&format!("{}{path}", provider.issuer)).await;
+            browser.wait_for_text("Log out").await;
+            assert!(
+                !browser.scrolls_sideways().await,
+                "{path} needs a sideways scroll at {width}×{height}"
+            );
+        }
+        browser.goto(&person).await;
+        browser.wait_for_text("Log out").await;
+        assert!(
+            !browser.scrolls_sideways().await,
+            "a person's page needs a sideways scroll at {width}×{height}"
+        );
+    }
+    browser.quit().await;
 }
