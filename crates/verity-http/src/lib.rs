@@ -36,10 +36,12 @@ use axum::routing::{get, post};
 use verity_oidc::protocol::discovery::paths;
 
 pub use client_ip::{InvalidTrustedProxy, TrustedProxies};
-pub use error::HttpError;
+pub use context::request_context;
+pub use error::{HttpError, log_failure};
 pub use metrics::Metrics;
 pub use pages::Pages;
 pub use state::{AppState, Settings};
+pub use userinfo::bearer_token;
 
 /// Largest request body accepted (forms and token requests are far smaller).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -122,7 +124,10 @@ pub fn router_with(state: AppState, doors: Router) -> Router {
             state.clone(),
             security::security_headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(state, observe::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            observe::observe,
+        ))
 }
 
 /// `GET /metrics` alone, for a listener of its own (`[server] metrics_bind`).
