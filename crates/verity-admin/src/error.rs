@@ -9,6 +9,7 @@ use verity_domain::client::ClientError;
 use verity_domain::key::SigningKeyError;
 use verity_domain::organization::OrganizationError;
 use verity_domain::role::RoleError;
+use verity_domain::session::SessionError;
 use verity_domain::user::UserError;
 use verity_domain::{DecodeError, Email, ExecuteError, StoreError};
 use verity_oidc::credentials::HashError;
@@ -73,6 +74,9 @@ pub enum Refusal {
     /// A holder's roles (a grant given twice, a revocation of one not held).
     #[error(transparent)]
     Role(#[from] RoleError),
+    /// A session's rule.
+    #[error(transparent)]
+    Session(#[from] SessionError),
 }
 
 /// Why an admin command or query failed.
