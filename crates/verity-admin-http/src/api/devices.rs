@@ -1,4 +1,4 @@
-//! A person's trusted devices ("Remember this device"): list them, forget them.
+//! A person's trusted devices ("Remember this device"): list them, forget one or all.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,6 +11,7 @@ use verity_projection::DeviceState;
 use super::extract::Caller;
 use super::people::{Person, person_ref};
 use super::problem::ApiError;
+use super::sessions::named_in_path;
 use crate::state::AdminState;
 
 /// Where a trusted device stands now.
@@ -121,4 +122,29 @@ pub(crate) async fn forget_devices(
         person: forgotten.person.into(),
         forgotten: forgotten.forgotten,
     }))
+}
+
+/// Forgets one device the person trusts, named as the list shows it: the next sign-in in
+/// that browser asks for a code.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/people/{user_id}/devices/{device}",
+    tag = "people",
+    params(
+        ("user_id" = Uuid, Path, description = "The person's id"),
+        ("device" = String, Path, description = "The device as the list shows it"),
+    ),
+    responses((status = 200, description = "Forgotten; the person as they are now", body = Person))
+)]
+pub(crate) async fn forget_device(
+    State(state): State<AdminState>,
+    caller: Caller,
+    Path((user_id, device)): Path<(String, String)>,
+) -> Result<Json<Person>, ApiError> {
+    let person = state
+        .admin
+        .forget_device(&caller.actor, &caller.call, &person_ref(&user_id)?, &device)
+        .await
+        .map_err(named_in_path)?;
+    Ok(Json(person.into()))
 }

@@ -20,6 +20,7 @@ mod organizations;
 mod people;
 mod problem;
 mod roles;
+mod sessions;
 
 use axum::Json;
 use axum::Router;
@@ -45,8 +46,8 @@ pub(crate) fn router() -> Router<AdminState> {
             organizations::create_organization
         ))
         .routes(routes!(organizations::get_organization))
-        .routes(routes!(people::create_person))
-        .routes(routes!(people::get_person))
+        .routes(routes!(people::list_people, people::create_person))
+        .routes(routes!(people::get_person, people::update_person))
         .routes(routes!(people::disable_person))
         .routes(routes!(people::enable_person))
         .routes(routes!(people::reset_password))
@@ -54,6 +55,10 @@ pub(crate) fn router() -> Router<AdminState> {
         .routes(routes!(people::unlock_person))
         .routes(routes!(people::sign_out_person))
         .routes(routes!(devices::list_devices, devices::forget_devices))
+        .routes(routes!(devices::forget_device))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::end_session))
+        .routes(routes!(sessions::history))
         .routes(routes!(clients::list_clients, clients::create_client))
         .routes(routes!(clients::get_client, clients::delete_client))
         .routes(routes!(clients::rotate_secret))

@@ -1,4 +1,4 @@
-//! People: create, read, and what an admin does to a person (disable, enable, reset the
+//! People: search a page at a time, create, read, change, and what an admin does to a person (disable, enable, reset the
 //! password or the authenticator, unlock, sign out everywhere). Each handler calls one
 //! method of the admin layer, which decides who may do it.
 
@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verity_admin::invitations::{Invitation, NewPerson};
 use verity_admin::people::{self, PasswordKind};
-use verity_admin::{OrgRef, PersonRef};
+use verity_admin::{OrgRef, PeopleQuery, PersonRef};
 
-use super::extract::{Body, Caller};
+use super::extract::{Body, Caller, Params};
 use super::problem::{ApiError, Kind};
 use super::{created, referenced};
 use crate::state::AdminState;
@@ -77,6 +77,9 @@ pub(crate) struct Person {
     pub(crate) created_at: DateTime<Utc>,
     /// When it last changed.
     pub(crate) updated_at: DateTime<Utc>,
+    /// When they last signed in (absent: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_sign_in: Option<DateTime<Utc>>,
 }
 
 impl From<people::Person> for Person {
@@ -94,8 +97,58 @@ impl From<people::Person> for Person {
             has_authenticator: person.has_authenticator,
             created_at: person.created_at,
             updated_at: person.updated_at,
+            last_sign_in: person.last_sign_in,
         }
     }
+}
+
+/// Which people to list.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeopleParams {
+    /// The organization: its id or its name.
+    pub(crate) org: String,
+    /// Part of an address or a name, in any case (absent: everyone).
+    #[serde(default)]
+    pub(crate) q: Option<String>,
+    /// Only people with this status.
+    #[serde(default)]
+    pub(crate) status: Option<Status>,
+    /// The cursor of the page before (`next` of the page before; absent: the first page).
+    #[serde(default)]
+    pub(crate) after: Option<String>,
+    /// People per page: 1 to 200 (default 50); 0 answers the total alone.
+    #[serde(default)]
+    #[param(maximum = 200)]
+    pub(crate) limit: Option<usize>,
+}
+
+/// People per page unless the caller says otherwise.
+pub(crate) const DEFAULT_PAGE: usize = 50;
+
+/// One page of people.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct PeoplePage {
+    /// The people on it, by address.
+    pub(crate) people: Vec<Person>,
+    /// How many people match in all.
+    pub(crate) total: usize,
+    /// Pass as `after` for the next page (absent: this is the last).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next: Option<String>,
+}
+
+/// What to change about a person; what is absent stays.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PersonChanges {
+    /// A new display name.
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    /// A new sign-in address (unique in the organization).
+    #[serde(default)]
+    pub(crate) email: Option<String>,
 }
 
 /// A person to create: they get an email with a temporary password.
@@ -183,6 +236,72 @@ pub(crate) fn person_ref(user_id: &str) -> Result<PersonRef, ApiError> {
     Uuid::parse_str(user_id)
         .map(PersonRef::Id)
         .map_err(|_| ApiError::new(Kind::NotFound, format!("no user {user_id:?}")))
+}
+
+/// The people of an organization who match, a page at a time, by address.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people",
+    tag = "people",
+    params(PeopleParams),
+    responses(
+        (status = 200, description = "A page of people", body = PeoplePage),
+        (status = 404, description = "No organization by that id or name that the caller may see",
+            body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A cursor this server did not give",
+            body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn list_people(
+    State(state): State<AdminState>,
+    caller: Caller,
+    Params(params): Params<PeopleParams>,
+) -> Result<Json<PeoplePage>, ApiError> {
+    let query = PeopleQuery {
+        org: OrgRef::parse(&params.org),
+        text: params.q.unwrap_or_default(),
+        status: params.status.map(Into::into),
+        after: params.after,
+        limit: params.limit.unwrap_or(DEFAULT_PAGE),
+    };
+    let page = state.admin.search_people(&caller.actor, &query)?;
+    Ok(Json(PeoplePage {
+        people: page.people.into_iter().map(Person::from).collect(),
+        total: page.total,
+        next: page.next,
+    }))
+}
+
+/// Changes a person's name, address, or both; the events carry the values before and
+/// after.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/people/{user_id}",
+    tag = "people",
+    params(("user_id" = Uuid, Path, description = "The person's id")),
+    request_body = PersonChanges,
+    responses((status = 200, description = "The person as they are now", body = Person))
+)]
+pub(crate) async fn update_person(
+    State(state): State<AdminState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    Body(changes): Body<PersonChanges>,
+) -> Result<Json<Person>, ApiError> {
+    let changes = verity_admin::PersonChanges {
+        name: changes.name,
+        email: changes.email,
+    };
+    let person = state
+        .admin
+        .update_person(
+            &caller.actor,
+            &caller.call,
+            &person_ref(&user_id)?,
+            &changes,
+        )
+        .await?;
+    Ok(Json(person.into()))
 }
 
 /// Creates a person and emails them a temporary password.

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use verity_admin::{AdminError, Refusal};
 use verity_domain::client::ClientError;
 use verity_domain::organization::OrganizationError;
-use verity_domain::user::UserError;
+use verity_domain::user::{ProfileError, UserError};
 use verity_oidc::grants::BearerProblem;
 
 /// The media type of every error answer (RFC 9457 3).
@@ -206,7 +206,7 @@ impl From<AdminError> for ApiError {
 /// is not one) rather than the state things are in (already disabled, deleted).
 fn is_invalid_value(refusal: &Refusal) -> bool {
     match refusal {
-        Refusal::User(error) => matches!(error, UserError::InvalidName),
+        Refusal::User(error) => matches!(error, UserError::Profile(ProfileError::InvalidName)),
         Refusal::Organization(error) => matches!(error, OrganizationError::InvalidName),
         Refusal::Client(error) => !matches!(
             error,
@@ -217,7 +217,7 @@ fn is_invalid_value(refusal: &Refusal) -> bool {
                 | ClientError::NoSecret(_)
                 | ClientError::AuthenticationKindChanged { .. }
         ),
-        Refusal::Key(_) | Refusal::Role(_) => false,
+        Refusal::Key(_) | Refusal::Role(_) | Refusal::Session(_) => false,
     }
 }
 
@@ -302,7 +302,9 @@ mod tests {
 
     #[test]
     fn a_refused_value_is_422_and_a_refused_state_is_409() {
-        let invalid: ApiError = AdminError::Refused(Refusal::User(UserError::InvalidName)).into();
+        let invalid: ApiError =
+            AdminError::Refused(Refusal::User(UserError::Profile(ProfileError::InvalidName)))
+                .into();
         assert_eq!(invalid.kind(), Kind::InvalidValue);
         let state: ApiError = AdminError::Refused(Refusal::User(UserError::AlreadyDisabled)).into();
         assert_eq!(state.kind(), Kind::Conflict);
