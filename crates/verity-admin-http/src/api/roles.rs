@@ -196,7 +196,11 @@ impl RoleChange {
     path = "/api/v1/roles",
     tag = "roles",
     params(RolesQuery),
-    responses((status = 200, description = "The roles", body = Holdings))
+    responses(
+        (status = 200, description = "The roles", body = Holdings),
+        (status = 404, description = "No organization by that id or name that the caller may see",
+            body = super::problem::Problem, content_type = "application/problem+json"),
+    )
 )]
 pub(crate) async fn list_roles(
     State(state): State<AdminState>,
