@@ -10,6 +10,7 @@
 )]
 
 mod api;
+mod audit_queries;
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
 mod basic_op;
