@@ -2,7 +2,7 @@
 //! delete. Org admins see and register only their organization's.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use verity_admin::clients::{ClientDetails, NewClient};
 use verity_domain::client::{self, TokenEndpointAuthMethod};
 use verity_domain::key::SigningAlgorithm;
 
-use super::extract::{Body, Caller};
+use super::extract::{Body, Caller, Segments};
 use super::problem::ApiError;
 use super::{created, referenced};
 use crate::state::AdminState;
@@ -285,7 +285,7 @@ pub(crate) async fn list_clients(State(state): State<AdminState>, caller: Caller
 pub(crate) async fn get_client(
     State(state): State<AdminState>,
     caller: Caller,
-    Path(client_id): Path<String>,
+    Segments(client_id): Segments<String>,
 ) -> Result<Json<Client>, ApiError> {
     Ok(Json(state.admin.client(&caller.actor, &client_id)?.into()))
 }
@@ -359,7 +359,7 @@ pub(crate) async fn create_client(
 pub(crate) async fn rotate_secret(
     State(state): State<AdminState>,
     caller: Caller,
-    Path(client_id): Path<String>,
+    Segments(client_id): Segments<String>,
 ) -> Result<Json<RotatedSecret>, ApiError> {
     let secret = state
         .admin
@@ -382,7 +382,7 @@ pub(crate) async fn rotate_secret(
 pub(crate) async fn delete_client(
     State(state): State<AdminState>,
     caller: Caller,
-    Path(client_id): Path<String>,
+    Segments(client_id): Segments<String>,
 ) -> Result<StatusCode, ApiError> {
     state
         .admin

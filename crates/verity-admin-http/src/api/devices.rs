@@ -1,15 +1,15 @@
 //! A person's trusted devices ("Remember this device"): list them, forget one or all.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use verity_admin::devices;
 use verity_projection::DeviceState;
 
-use super::extract::Caller;
-use super::people::{Person, person_ref};
+use super::extract::{OnPerson, Segments};
+use super::people::Person;
 use super::problem::ApiError;
 use super::sessions::named_in_path;
 use crate::state::AdminState;
@@ -89,12 +89,9 @@ pub(crate) struct DevicesForgotten {
 )]
 pub(crate) async fn list_devices(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<Devices>, ApiError> {
-    let found = state
-        .admin
-        .devices(&caller.actor, &caller.call, &person_ref(&user_id)?)?;
+    let found = state.admin.devices(&on.actor, &on.call, &on.person)?;
     Ok(Json(Devices {
         person: found.person.into(),
         devices: found.devices.into_iter().map(Device::from).collect(),
@@ -111,12 +108,11 @@ pub(crate) async fn list_devices(
 )]
 pub(crate) async fn forget_devices(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<DevicesForgotten>, ApiError> {
     let forgotten = state
         .admin
-        .forget_devices(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .forget_devices(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(DevicesForgotten {
         person: forgotten.person.into(),
@@ -138,12 +134,12 @@ pub(crate) async fn forget_devices(
 )]
 pub(crate) async fn forget_device(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path((user_id, device)): Path<(String, String)>,
+    on: OnPerson,
+    Segments((_, device)): Segments<(String, String)>,
 ) -> Result<Json<Person>, ApiError> {
     let person = state
         .admin
-        .forget_device(&caller.actor, &caller.call, &person_ref(&user_id)?, &device)
+        .forget_device(&on.actor, &on.call, &on.person, &device)
         .await
         .map_err(named_in_path)?;
     Ok(Json(person.into()))

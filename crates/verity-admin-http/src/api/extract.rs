@@ -1,15 +1,18 @@
 //! What an admin API handler reads from a request, each refusal a problem+json answer:
 //! who acts ([`Caller`]: the bearer token, checked by the engine, turned into an
-//! [`Actor`] with the grants the roles read model holds now), the JSON body ([`Body`])
-//! and the query ([`Params`]).
+//! [`Actor`] with the grants the roles read model holds now; [`OnPerson`]: the same and
+//! the person the path names), the other segments of the path ([`Segments`]), the JSON
+//! body ([`Body`]) and the query ([`Params`]).
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use verity_admin::{Actor, Call, Door, Principal};
+use uuid::Uuid;
+use verity_admin::{Actor, Call, Door, PersonRef, Principal};
 use verity_oidc::grants::{self, ADMIN_SCOPE, Bearer};
 
 use super::problem::{ApiError, Kind};
@@ -58,6 +61,71 @@ impl FromRequestParts<AdminState> for Caller {
             actor: Actor::new(principal, Door::Api, held),
             call: Call::from(&context),
         })
+    }
+}
+
+/// A call about the person the path's `{user_id}` names: the caller first (so a request
+/// without a valid token is 401 whatever its path), then the person.
+#[derive(Debug, Clone)]
+pub(crate) struct OnPerson {
+    /// Who acts.
+    pub(crate) actor: Actor,
+    /// What the events of the call carry.
+    pub(crate) call: Call,
+    /// The person.
+    pub(crate) person: PersonRef,
+}
+
+impl FromRequestParts<AdminState> for OnPerson {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        let Caller { actor, call } = Caller::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::new(Kind::MalformedRequest, rejection.body_text()))?;
+        let user_id = params
+            .iter()
+            .find_map(|(name, value)| (name == "user_id").then_some(value))
+            .unwrap_or_default();
+        // Not a user id: not found, as any other id that names no one.
+        let person = Uuid::parse_str(user_id)
+            .map(PersonRef::Id)
+            .map_err(|_| ApiError::new(Kind::NotFound, format!("no user {user_id:?}")))?;
+        Ok(Self {
+            actor,
+            call,
+            person,
+        })
+    }
+}
+
+/// The path's segments as `T` (one `String`, or a tuple of them in the path's order):
+/// 400 when one cannot be read (not UTF-8 once percent-decoded).
+#[derive(Debug)]
+pub(crate) struct Segments<T>(pub(crate) T);
+
+impl<S, T> FromRequestParts<S> for Segments<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|rejection: PathRejection| {
+                if rejection.status().is_server_error() {
+                    ApiError::internal(&rejection)
+                } else {
+                    ApiError::new(Kind::MalformedRequest, rejection.body_text())
+                }
+            })
     }
 }
 

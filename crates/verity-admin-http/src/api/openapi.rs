@@ -5,8 +5,9 @@
 //!
 //! - every operation needs a `verity:admin` token (the security requirement) and may
 //!   answer 401, 403 and 500;
-//! - one with a path parameter may answer 404 (nothing by that id that the caller sees);
-//! - one with query parameters 400; one with a JSON body 400, 413, 415 and 422;
+//! - one with a path parameter may answer 404 (nothing by that id that the caller sees)
+//!   and 400 (a segment that is not UTF-8); one with query parameters 400; one with a
+//!   JSON body 400, 413, 415 and 422;
 //! - every command (POST, PATCH, DELETE) 409;
 //!
 //! each as `application/problem+json` with the `Problem` schema. The servers and the
@@ -103,8 +104,11 @@ fn shared_answers(operation: &mut Operation, command: bool) {
     if in_path {
         answers.push((404, "Nothing by that id that the caller may see"));
     }
-    if in_query || body {
-        answers.push((400, "The request cannot be read"));
+    if in_path || in_query || body {
+        answers.push((
+            400,
+            "The request cannot be read (a path segment, the query or the body)",
+        ));
     }
     if body {
         answers.push((413, "The body is too large"));

@@ -2,7 +2,7 @@
 //! admins).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use verity_admin::OrgRef;
 use verity_projection::OrganizationView;
 
 use super::created;
-use super::extract::{Body, Caller};
+use super::extract::{Body, Caller, Segments};
 use super::problem::ApiError;
 use crate::state::AdminState;
 
@@ -80,7 +80,7 @@ pub(crate) async fn list_organizations(
 pub(crate) async fn get_organization(
     State(state): State<AdminState>,
     caller: Caller,
-    Path(org): Path<String>,
+    Segments(org): Segments<String>,
 ) -> Result<Json<Organization>, ApiError> {
     let found = state
         .admin

@@ -3,7 +3,7 @@
 //! method of the admin layer, which decides who may do it.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,9 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use verity_admin::invitations::{Invitation, NewPerson};
 use verity_admin::people::{self, PasswordKind};
-use verity_admin::{OrgRef, PeopleQuery, PersonRef};
+use verity_admin::{OrgRef, PeopleQuery, search};
 
-use super::extract::{Body, Caller, Params};
+use super::extract::{Body, Caller, OnPerson, Params};
 use super::problem::{ApiError, Kind};
 use super::{created, referenced};
 use crate::state::AdminState;
@@ -120,12 +120,30 @@ pub(crate) struct PeopleParams {
     pub(crate) after: Option<String>,
     /// People per page: 1 to 200 (default 50); 0 answers the total alone.
     #[serde(default)]
-    #[param(maximum = 200)]
+    #[param(minimum = 0, maximum = 200)]
     pub(crate) limit: Option<usize>,
 }
 
 /// People per page unless the caller says otherwise.
-pub(crate) const DEFAULT_PAGE: usize = 50;
+const DEFAULT_PAGE: usize = 50;
+
+/// The page size a query asks for ([`DEFAULT_PAGE`] when it does not say): from `least`
+/// to `most`, else a problem rather than a page of another size than asked.
+pub(crate) fn page_size(
+    limit: Option<usize>,
+    least: usize,
+    most: usize,
+) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (least..=most).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::new(
+            Kind::InvalidValue,
+            format!("limit must be from {least} to {most}, not {limit}"),
+        ))
+    }
+}
 
 /// One page of people.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -231,13 +249,6 @@ pub(crate) struct SignedOut {
     pub(crate) sessions_ended: usize,
 }
 
-/// The person a path's `{user_id}` names; not a user id: not found, as any other.
-pub(crate) fn person_ref(user_id: &str) -> Result<PersonRef, ApiError> {
-    Uuid::parse_str(user_id)
-        .map(PersonRef::Id)
-        .map_err(|_| ApiError::new(Kind::NotFound, format!("no user {user_id:?}")))
-}
-
 /// The people of an organization who match, a page at a time, by address.
 #[utoipa::path(
     get,
@@ -248,7 +259,7 @@ pub(crate) fn person_ref(user_id: &str) -> Result<PersonRef, ApiError> {
         (status = 200, description = "A page of people", body = PeoplePage),
         (status = 404, description = "No organization by that id or name that the caller may see",
             body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A cursor this server did not give",
+        (status = 422, description = "A cursor this server did not give, or a limit out of range",
             body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -262,7 +273,7 @@ pub(crate) async fn list_people(
         text: params.q.unwrap_or_default(),
         status: params.status.map(Into::into),
         after: params.after,
-        limit: params.limit.unwrap_or(DEFAULT_PAGE),
+        limit: page_size(params.limit, 0, search::MAX_PAGE)?,
     };
     let page = state.admin.search_people(&caller.actor, &query)?;
     Ok(Json(PeoplePage {
@@ -284,8 +295,7 @@ pub(crate) async fn list_people(
 )]
 pub(crate) async fn update_person(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
     Body(changes): Body<PersonChanges>,
 ) -> Result<Json<Person>, ApiError> {
     let changes = verity_admin::PersonChanges {
@@ -294,12 +304,7 @@ pub(crate) async fn update_person(
     };
     let person = state
         .admin
-        .update_person(
-            &caller.actor,
-            &caller.call,
-            &person_ref(&user_id)?,
-            &changes,
-        )
+        .update_person(&on.actor, &on.call, &on.person, &changes)
         .await?;
     Ok(Json(person.into()))
 }
@@ -347,10 +352,9 @@ pub(crate) async fn create_person(
 )]
 pub(crate) async fn get_person(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<Person>, ApiError> {
-    let person = state.admin.person(&caller.actor, &person_ref(&user_id)?)?;
+    let person = state.admin.person(&on.actor, &on.person)?;
     Ok(Json(person.into()))
 }
 
@@ -364,12 +368,11 @@ pub(crate) async fn get_person(
 )]
 pub(crate) async fn disable_person(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<Person>, ApiError> {
     let person = state
         .admin
-        .disable_person(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .disable_person(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(person.into()))
 }
@@ -384,12 +387,11 @@ pub(crate) async fn disable_person(
 )]
 pub(crate) async fn enable_person(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<Person>, ApiError> {
     let person = state
         .admin
-        .enable_person(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .enable_person(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(person.into()))
 }
@@ -409,12 +411,11 @@ pub(crate) async fn enable_person(
 )]
 pub(crate) async fn reset_password(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<TemporaryPassword>, ApiError> {
     let invitation = state
         .admin
-        .reset_password(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .reset_password(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(invitation.into()))
 }
@@ -430,12 +431,11 @@ pub(crate) async fn reset_password(
 )]
 pub(crate) async fn reset_mfa(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<AuthenticatorReset>, ApiError> {
     let reset = state
         .admin
-        .reset_authenticator(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .reset_authenticator(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(AuthenticatorReset {
         person: reset.person.into(),
@@ -453,12 +453,11 @@ pub(crate) async fn reset_mfa(
 )]
 pub(crate) async fn unlock_person(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<Unlocked>, ApiError> {
     let unlocked = state
         .admin
-        .unlock_person(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .unlock_person(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(Unlocked {
         person: unlocked.person.into(),
@@ -479,12 +478,11 @@ pub(crate) async fn unlock_person(
 )]
 pub(crate) async fn sign_out_person(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<SignedOut>, ApiError> {
     let (person, sessions_ended) = state
         .admin
-        .sign_out_person(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .sign_out_person(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(SignedOut {
         person: person.into(),

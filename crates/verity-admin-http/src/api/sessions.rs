@@ -2,7 +2,7 @@
 //! and their history: every event about them, newest first, a page at a time.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,8 +11,8 @@ use verity_admin::AdminError;
 use verity_admin::history::{self, HistoryEntry};
 use verity_admin::sessions::{EndedSessionInfo, LiveSession, SignedInTo};
 
-use super::extract::{Caller, Params};
-use super::people::{Person, person_ref};
+use super::extract::{OnPerson, Params, Segments};
+use super::people::{Person, page_size};
 use super::problem::{ApiError, Kind};
 use crate::state::AdminState;
 
@@ -210,12 +210,11 @@ pub(crate) struct HistoryParams {
 )]
 pub(crate) async fn list_sessions(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
 ) -> Result<Json<Sessions>, ApiError> {
     let found = state
         .admin
-        .person_sessions(&caller.actor, &caller.call, &person_ref(&user_id)?)
+        .person_sessions(&on.actor, &on.call, &on.person)
         .await?;
     Ok(Json(Sessions {
         person: found.person.into(),
@@ -238,12 +237,12 @@ pub(crate) async fn list_sessions(
 )]
 pub(crate) async fn end_session(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path((user_id, sid)): Path<(String, String)>,
+    on: OnPerson,
+    Segments((_, sid)): Segments<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .admin
-        .end_person_session(&caller.actor, &caller.call, &person_ref(&user_id)?, &sid)
+        .end_person_session(&on.actor, &on.call, &on.person, &sid)
         .await
         .map_err(named_in_path)?;
     Ok(StatusCode::NO_CONTENT)
@@ -255,21 +254,24 @@ pub(crate) async fn end_session(
     path = "/api/v1/people/{user_id}/history",
     tag = "people",
     params(("user_id" = Uuid, Path, description = "The person's id"), HistoryParams),
-    responses((status = 200, description = "A page of their history", body = History))
+    responses(
+        (status = 200, description = "A page of their history", body = History),
+        (status = 422, description = "A limit out of range",
+            body = super::problem::Problem, content_type = "application/problem+json"),
+    )
 )]
 pub(crate) async fn history(
     State(state): State<AdminState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
+    on: OnPerson,
     Params(params): Params<HistoryParams>,
 ) -> Result<Json<History>, ApiError> {
     let page = state
         .admin
         .person_history(
-            &caller.actor,
-            &person_ref(&user_id)?,
+            &on.actor,
+            &on.person,
             params.before,
-            params.limit.unwrap_or(super::people::DEFAULT_PAGE),
+            page_size(params.limit, 1, history::MAX_PAGE)?,
         )
         .await?;
     Ok(Json(History {

@@ -20,6 +20,14 @@ async fn an_org_admin_reads_and_changes_only_their_own_organization() {
         .client(&["--org", "Globex", "--grant", "client_credentials"])
         .await
         .client_id;
+    server.cli(&[
+        "role",
+        "grant",
+        "gus@globex.test",
+        "auditor",
+        "--org",
+        "Globex",
+    ]);
     let head = server.head();
 
     // Another organization's person, client, organization and roles: not found.
@@ -46,6 +54,33 @@ async fn an_org_admin_reads_and_changes_only_their_own_organization() {
     }
     let lists = acme.get("/api/v1/clients").await;
     assert!(!lists.text.contains(&globex_client), "{}", lists.text);
+    let roles = acme.get("/api/v1/roles").await;
+    assert_eq!(roles.status, 200, "{}", roles.text);
+    assert!(!roles.text.contains(&theirs), "{}", roles.text);
+    assert!(!roles.text.contains(&globex), "{}", roles.text);
+
+    // Another organization's role, or a role in their own organization for another
+    // organization's person or client: the holder is not found.
+    let by_id = json!({"role": "auditor", "org": "Globex", "user_id": theirs});
+    acme.post("/api/v1/roles/revoke", by_id)
+        .await
+        .assert_problem(422, "no organization");
+    let by_address = json!({"role": "auditor", "email": "gus@globex.test"});
+    acme.post("/api/v1/roles/revoke", by_address)
+        .await
+        .assert_problem(403, "you may not grant or revoke roles in this instance");
+    let to_theirs = json!({"role": "auditor", "org": "Acme", "user_id": theirs});
+    acme.post("/api/v1/roles", to_theirs)
+        .await
+        .assert_problem(422, "no user");
+    let to_their_address = json!({"role": "auditor", "org": "Acme", "email": "gus@globex.test"});
+    acme.post("/api/v1/roles", to_their_address)
+        .await
+        .assert_problem(422, "no user");
+    let to_their_client = json!({"role": "auditor", "org": "Acme", "client_id": globex_client});
+    acme.post("/api/v1/roles", to_their_client)
+        .await
+        .assert_problem(422, "no client");
     let orgs = acme.get("/api/v1/organizations").await;
     assert_eq!(orgs.body["organizations"][0]["name"], "Acme");
     assert_eq!(orgs.body["organizations"].as_array().unwrap().len(), 1);
@@ -272,4 +307,59 @@ async fn a_revoked_role_or_a_deleted_client_counts_from_the_next_call() {
         .get("/api/v1/people?org=Default")
         .await
         .assert_problem(401, "no longer registered");
+}
+
+#[tokio::test]
+async fn an_expired_or_revoked_token_gets_401_and_changes_nothing() {
+    // Access tokens live two seconds here.
+    let server = Server::start_with(&[("VERITY__OIDC__ACCESS_TOKEN_LIFETIME_SECONDS", "2")]).await;
+    let client = server
+        .provider
+        .client(&["--grant", "client_credentials", "--scope", ADMIN_SCOPE])
+        .await;
+    server.cli(&[
+        "role",
+        "grant",
+        "--client",
+        &client.client_id,
+        "instance-admin",
+    ]);
+    server
+        .api(Some(server.token(&client, ADMIN_SCOPE).await))
+        .wait_until_served()
+        .await;
+    let create = json!({"name": "Initech"});
+
+    // Revoked by its client (RFC 7009): refused from the next call.
+    let token = server.token(&client, ADMIN_SCOPE).await;
+    let api = server.api(Some(token.clone()));
+    assert_eq!(api.get("/api/v1/organizations").await.status, 200);
+    let revoked = server
+        .provider
+        .browser()
+        .revoke(&client.basic(), &token)
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let head = server.head();
+    let answer = api.post("/api/v1/organizations", create.clone()).await;
+    answer.assert_problem(401, "the token was revoked");
+    assert!(
+        answer
+            .header("www-authenticate")
+            .is_some_and(|challenge| challenge.contains("error=\"invalid_token\""))
+    );
+
+    // Expired: a token that worked a moment ago no longer does.
+    let api = server.api(Some(server.token(&client, ADMIN_SCOPE).await));
+    assert_eq!(api.get("/api/v1/organizations").await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    api.post("/api/v1/organizations", create)
+        .await
+        .assert_problem(401, "the token has expired");
+    assert_eq!(server.head(), head, "a refused token wrote something");
+    let names = server.cli(&["org", "list"]);
+    assert!(
+        names.iter().all(|org| org["name"] != "Initech"),
+        "{names:?}"
+    );
 }

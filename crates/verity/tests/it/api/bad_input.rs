@@ -11,6 +11,7 @@ use super::Server;
 async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     let server = Server::start().await;
     let (ada, _) = server.person("Default", "ada@example.org");
+    server.person("Default", "bea@example.org");
     let api = server.service("instance-admin", None).await;
     let head = server.head();
 
@@ -80,6 +81,20 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     api.patch(&format!("/api/v1/people/{ada}"), json!({"name": ""}))
         .await
         .assert_problem(422, "a name must have");
+    api.patch(
+        &format!("/api/v1/people/{ada}"),
+        json!({"email": "Bea@Example.org"}),
+    )
+    .await
+    .assert_problem(409, "bea@example.org already has an account");
+    api.raw(
+        Method::PATCH,
+        &format!("/api/v1/people/{ada}"),
+        "application/json",
+        b"{\"name\": \"Ada\",}".to_vec(),
+    )
+    .await
+    .assert_problem(400, "Failed to parse the request body as JSON");
     api.act(&format!("/api/v1/people/{ada}/enable"))
         .await
         .assert_problem(409, "already enabled");
@@ -91,6 +106,12 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     api.get("/api/v1/people?org=Default&limit=many")
         .await
         .assert_problem(400, "limit");
+    api.get("/api/v1/people?org=Default&limit=201")
+        .await
+        .assert_problem(422, "limit must be from 0 to 200, not 201");
+    api.get(&format!("/api/v1/people/{ada}/history?limit=0"))
+        .await
+        .assert_problem(422, "limit must be from 1 to 200, not 0");
     api.get("/api/v1/people?org=Default&status=asleep")
         .await
         .assert_problem(400, "status");
@@ -104,6 +125,21 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     api.get("/api/v1/people/0b7d3c8e-3b54-4a4c-9d1e-1f1c1e0c2d4a/history?before=-1")
         .await
         .assert_problem(400, "before");
+    api.get("/api/v1/people?org=Nowhere")
+        .await
+        .assert_problem(404, "no organization \"Nowhere\"");
+    api.get("/api/v1/people/%FF")
+        .await
+        .assert_problem(400, "UTF-8");
+    api.get("/api/v1/clients/%FF")
+        .await
+        .assert_problem(400, "UTF-8");
+    api.get("/api/v1/organizations/%FF")
+        .await
+        .assert_problem(400, "UTF-8");
+    api.delete(&format!("/api/v1/people/{ada}/sessions/%FF"))
+        .await
+        .assert_problem(400, "UTF-8");
     api.get("/api/v1/nothing-here")
         .await
         .assert_problem(404, "no such endpoint");
@@ -168,6 +204,12 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     )
     .await
     .assert_problem(409, "do not hold");
+    api.post(
+        "/api/v1/roles",
+        json!({"role": "auditor", "org": "Nowhere", "user_id": ada}),
+    )
+    .await
+    .assert_problem(422, "no organization \"Nowhere\"");
     api.post("/api/v1/organizations", json!({"name": "default"}))
         .await
         .assert_problem(409, "already exists");

@@ -33,7 +33,12 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Self {
-        let provider = Provider::start().await;
+        Self::start_with(&[]).await
+    }
+
+    /// Starts Verity on SQLite with extra environment variables (its configuration).
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
+        let provider = Provider::start_with(crate::support::Target::sqlite(), env).await;
         let document = provider.browser().peek("/api/v1/openapi.json").await;
         assert_eq!(document.status, 200, "{}", document.body);
         Self {

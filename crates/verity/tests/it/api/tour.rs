@@ -146,6 +146,10 @@ async fn every_operation_answers_as_its_document_says() {
         "newest first: {types:?}"
     );
     assert_eq!(events[0]["actor"]["kind"], "client");
+    assert_eq!(
+        events[0]["client_ip"], "127.0.0.1",
+        "the caller's address is recorded"
+    );
     let older = history.body["next_before"].as_u64().unwrap();
     let rest = api
         .get(&format!("/api/v1/people/{bea}/history?before={older}"))
