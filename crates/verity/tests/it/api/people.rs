@@ -2,9 +2,13 @@
 //! `verity:admin`) acting on a person who signed in: their sessions and devices, ending
 //! one session, forgetting one device, resetting their app, disabling them, every event
 //! naming the admin and their session; and the admin's token ending with their session.
+//! A person created over the API gets the temporary-password email, as from the CLI.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use verity_testkit::Device;
+use verity_testkit::smtp::{ReceivedMail, Sink};
+use verity_testkit::{Device, Person, Step};
 
 use super::{ADMIN_SCOPE, Server, admin_app};
 
@@ -108,4 +112,82 @@ async fn an_admins_own_token_manages_a_signed_in_person_and_ends_with_the_admins
             .header("www-authenticate")
             .is_some_and(|challenge| challenge.contains("invalid_token"))
     );
+}
+
+/// The temporary password a mail carries.
+fn temporary_password(mail: &ReceivedMail) -> String {
+    mail.text()
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Temporary password:"))
+        .expect("the temporary password in the mail")
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_person_created_over_the_api_gets_the_email_and_signs_in_with_it() {
+    let sink = Sink::start();
+    let port = sink.port().to_string();
+    let server = Server::start_with(&[
+        ("VERITY__SMTP__HOST", "127.0.0.1"),
+        ("VERITY__SMTP__PORT", port.as_str()),
+        ("VERITY__SMTP__TLS", "none"),
+        ("VERITY__SMTP__FROM", "Verity <no-reply@verity.test>"),
+    ])
+    .await;
+    let api = server.service("org-admin", Some("Default")).await;
+    let created = api
+        .post(
+            "/api/v1/people",
+            json!({"org": "Default", "email": "lin@example.org", "name": "Lin Wei"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let user_id = created.body["person"]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mail = sink.wait_for_message(Duration::from_secs(20));
+    assert_eq!(mail.to, ["lin@example.org"]);
+    let temporary = temporary_password(&mail);
+    assert!(
+        !created.text.contains(&temporary),
+        "the password is in the mail only"
+    );
+
+    // She signs in with it (a new password, her app, a code).
+    let mut lin = Person::new("lin@example.org", &temporary);
+    let app = server.provider.client(&[]).await;
+    let request = app.authorization().query();
+    let mut browser = server.provider.browser();
+    let signed_in = browser.code_flow(&request, &mut lin, Device::Forget).await;
+    assert!(signed_in.code().is_some(), "{}", signed_in.body);
+    let person = api.get(&format!("/api/v1/people/{user_id}")).await;
+    assert_eq!(person.body["password"], "chosen", "{}", person.text);
+    assert_eq!(person.body["has_authenticator"], true);
+    assert!(person.body["last_sign_in"].is_string(), "{}", person.text);
+
+    // A reset mails another temporary password, and only that one works now.
+    let reset = api
+        .act(&format!("/api/v1/people/{user_id}/reset-password"))
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    assert_eq!(reset.body["person"]["password"], "temporary");
+    let again = temporary_password(&sink.wait_for_message_after(1, Duration::from_secs(20)));
+    assert_ne!(again, temporary);
+    let mut chosen_before = lin.clone();
+    let mut other = server.provider.browser();
+    let refused = other
+        .code_flow(&request, &mut chosen_before, Device::Forget)
+        .await;
+    assert_eq!(
+        refused.step(),
+        Step::SignIn,
+        "the chosen password still worked: {}",
+        refused.body
+    );
+    lin.password = again;
+    let mut fresh = server.provider.browser();
+    let signed_in = fresh.code_flow(&request, &mut lin, Device::Forget).await;
+    assert!(signed_in.code().is_some(), "{}", signed_in.body);
 }
