@@ -72,6 +72,7 @@ pub(crate) fn router() -> Router<AdminState> {
             get(move |state| openapi::serve(state, document.clone())),
         )
         .route(&format!("{BASE}/{{*rest}}"), any(unknown_path))
+        .route(&format!("{BASE}/"), any(unknown_path))
         .route(BASE, any(unknown_path))
         .layer(axum::middleware::map_response(answer_headers))
 }

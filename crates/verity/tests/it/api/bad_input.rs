@@ -140,9 +140,11 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     api.delete(&format!("/api/v1/people/{ada}/sessions/%FF"))
         .await
         .assert_problem(400, "UTF-8");
-    api.get("/api/v1/nothing-here")
-        .await
-        .assert_problem(404, "no such endpoint");
+    for unknown in ["/api/v1/nothing-here", "/api/v1/", "/api/v1"] {
+        api.get(unknown)
+            .await
+            .assert_problem(404, "no such endpoint");
+    }
     let wrong_method = api
         .raw(
             Method::PUT,
