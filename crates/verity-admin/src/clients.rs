@@ -158,8 +158,8 @@ impl Admin {
         } else {
             new.scopes
         };
-        // The generator is not `Send`: drawn from and dropped before any await, so the
-        // command's future can run on any worker of a server.
+        // The thread's generator is not `Send`: it must not live across an await, or no
+        // door could run this on a multi-threaded runtime.
         let (client_id, secret) = {
             let mut rng = crypto_rng();
             let client_id = generate_client_id(&mut rng);

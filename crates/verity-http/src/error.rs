@@ -67,7 +67,7 @@ impl HttpError {
 }
 
 /// Logs a failure with every cause in its chain (never a secret: engine errors carry
-/// none).
+/// none). The admin doors log theirs through it too.
 pub fn log_failure(what: &str, error: &(dyn std::error::Error + 'static)) {
     let mut chain = Vec::new();
     let mut source = error.source();

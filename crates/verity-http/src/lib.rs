@@ -36,10 +36,12 @@ use axum::routing::{get, post};
 use verity_oidc::protocol::discovery::paths;
 
 pub use client_ip::{InvalidTrustedProxy, TrustedProxies};
-pub use error::HttpError;
+pub use context::request_context;
+pub use error::{HttpError, log_failure};
 pub use metrics::Metrics;
 pub use pages::Pages;
 pub use state::{AppState, Settings};
+pub use userinfo::bearer_token;
 
 /// The web plumbing the admin doors (`verity-admin-http`) share with these doors rather
 /// than copy: the request's context ([`Caller`](web::Caller)), Verity's cookie names

@@ -3,20 +3,16 @@
 //! 403 page with only "Log out"; a refusal of the admin layer is shown with its message
 //! and the status that fits it (not found, forbidden, conflict, invalid); a failure is
 //! logged with its chain and shown as ours. The page is rendered by one layer
-//! ([`render`]), which holds the state the instance's name comes from.
+//! ([`pages::render_errors`](super::pages::render_errors)), which holds the state the
+//! instance's name comes from.
 
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use minijinja::context;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use verity_admin::AdminError;
 use verity_http::web::log_failure;
 use verity_oidc::EngineError;
 
-use super::pages;
 use super::strings::CONSOLE;
-use crate::state::AdminState;
 
 /// Why a console page cannot be shown as asked.
 #[derive(Debug)]
@@ -125,13 +121,16 @@ fn capitalized(message: &str) -> String {
     }
 }
 
-/// An error page to render: carried from [`ConsoleError::into_response`] to [`render`].
+/// An error page to render: carried from [`ConsoleError::into_response`] to the layer
+/// that renders it.
 #[derive(Debug, Clone)]
-struct ErrorPage {
-    heading: &'static str,
-    message: String,
+pub(crate) struct ErrorPage {
+    /// Its heading.
+    pub(crate) heading: &'static str,
+    /// What it says.
+    pub(crate) message: String,
     /// The "Log out" form's token, on the page of someone without a role.
-    csrf: Option<String>,
+    pub(crate) csrf: Option<String>,
 }
 
 impl IntoResponse for ConsoleError {
@@ -175,39 +174,6 @@ impl IntoResponse for ConsoleError {
 /// `value` percent-encoded for a query.
 pub(crate) fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-/// Renders the error page of any console response that carries one, with the status
-/// and headers the handler gave it.
-pub(crate) async fn render(
-    State(state): State<AdminState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(request).await;
-    let Some(page) = response.extensions_mut().remove::<ErrorPage>() else {
-        return response;
-    };
-    let values = context! {
-        heading => page.heading,
-        message => page.message,
-        is_error => page.csrf.is_none(),
-        csrf => page.csrf,
-    };
-    let html = match pages::render(&state, "message.html", values) {
-        Ok(html) => html,
-        Err(error) => {
-            tracing::error!(%error, "rendering the console's error page failed");
-            CONSOLE.server_error.to_owned()
-        }
-    };
-    let mut page = (response.status(), Html(html)).into_response();
-    for (name, value) in response.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            page.headers_mut().append(name, value.clone());
-        }
-    }
-    page
 }
 
 #[cfg(test)]

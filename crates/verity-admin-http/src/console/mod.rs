@@ -9,13 +9,14 @@
 //!   log's chain and export); every action a call of the admin layer with the console's actor
 //!   and the request's [`Call`](verity_admin::Call), which decides what is allowed.
 //! - How it looks: [`pages`] (templates of `templates/console`, the layout),
-//!   [`strings`] (every text), [`error`] (the error page; 403 for someone without a
-//!   role).
+//!   [`strings`] (every text; the Audit section's in [`audit_strings`]), [`error`] (the
+//!   error page; 403 for someone without a role).
 //!
 //! Every answer carries `Cache-Control: no-store`; the security headers (a CSP without
 //! any script) are the OIDC doors' ones, shared through `verity_http::router_with`.
 
 mod audit;
+mod audit_strings;
 mod clients;
 mod error;
 mod organizations;
@@ -31,7 +32,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
 
-pub use audit::{AUDIT, AuditStrings};
+pub use audit_strings::{AUDIT, AuditStrings};
 pub use strings::{CONSOLE, ConsoleStrings};
 
 use crate::state::AdminState;
@@ -66,7 +67,7 @@ pub(crate) fn router(state: &AdminState) -> Router<AdminState> {
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            error::render,
+            pages::render_errors,
         ))
         .layer(axum::middleware::map_response(no_store));
     Router::new()

@@ -5,15 +5,17 @@
 
 use std::sync::LazyLock;
 
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use verity_admin::{Permission, Scope};
 use verity_http::web::STRINGS;
 
-use super::audit::AUDIT;
-use super::error::ConsoleError;
+use super::audit_strings::AUDIT;
+use super::error::{ConsoleError, ErrorPage};
 use super::session::Console;
 use super::strings::CONSOLE;
 use crate::state::AdminState;
@@ -186,6 +188,39 @@ impl Console {
 /// A time as the console shows it: to the minute, in UTC.
 pub(crate) fn minute(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Renders the error page of any console response that carries one, with the status
+/// and headers the handler gave it.
+pub(crate) async fn render_errors(
+    State(state): State<AdminState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let Some(page) = response.extensions_mut().remove::<ErrorPage>() else {
+        return response;
+    };
+    let values = context! {
+        heading => page.heading,
+        message => page.message,
+        is_error => page.csrf.is_none(),
+        csrf => page.csrf,
+    };
+    let html = match render(&state, "message.html", values) {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!(%error, "rendering the console's error page failed");
+            CONSOLE.server_error.to_owned()
+        }
+    };
+    let mut page = (response.status(), Html(html)).into_response();
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().append(name, value.clone());
+        }
+    }
+    page
 }
 
 #[cfg(test)]

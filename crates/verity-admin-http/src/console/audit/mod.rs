@@ -8,7 +8,6 @@
 mod events;
 mod log;
 mod person;
-mod strings;
 
 use axum::Router;
 use axum::extract::State;
@@ -20,8 +19,7 @@ use uuid::Uuid;
 use verity_admin::history::HistoryEntry;
 use verity_admin::{Permission, Scope};
 
-pub use strings::{AUDIT, AuditStrings};
-
+use super::audit_strings::AUDIT;
 use super::error::ConsoleError;
 use super::pages::Section;
 use super::session::Console;

@@ -11,7 +11,7 @@ use verity_admin::{Person, PersonRef};
 
 use super::person_ref;
 use crate::console::error::ConsoleError;
-use crate::console::pages::{Question, Section};
+use crate::console::pages::{Question, Section, minute};
 use crate::console::posted::Posted;
 use crate::console::session::Console;
 use crate::console::strings::{CONSOLE, fill};
@@ -162,7 +162,7 @@ pub(super) async fn ask(
             let sid = target.sid.as_deref().unwrap_or_default();
             values.push((
                 "session",
-                super::person::session_label(&state, &console, &person_ref, sid).await?,
+                session_label(&state, &console, &person_ref, sid).await?,
             ));
             fields.push(("sid", sid));
         }
@@ -255,6 +255,38 @@ async fn perform(
             (None, false)
         }
     })
+}
+
+/// How a confirmation names one of the person's live sessions: its browser and times.
+async fn session_label(
+    state: &AdminState,
+    console: &Console,
+    person_ref: &PersonRef,
+    sid: &str,
+) -> Result<String, ConsoleError> {
+    let sessions = state
+        .admin
+        .person_sessions(&console.actor, &console.call(), person_ref)
+        .await?;
+    let session = sessions
+        .live
+        .iter()
+        .find(|session| session.sid == sid)
+        .ok_or_else(ConsoleError::no_such_page)?;
+    Ok(format!(
+        "{} ({})",
+        session.device,
+        fill(
+            CONSOLE.session_times,
+            &[
+                ("started", &minute(session.started_at)),
+                (
+                    "active",
+                    &minute(session.last_active.unwrap_or(session.started_at))
+                ),
+            ],
+        )
+    ))
 }
 
 #[cfg(test)]

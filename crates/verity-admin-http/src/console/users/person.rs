@@ -245,35 +245,3 @@ pub(super) async fn save_details(
         },
     }
 }
-
-/// How a confirmation names one of the person's live sessions: its browser and times.
-pub(super) async fn session_label(
-    state: &AdminState,
-    console: &Console,
-    person_ref: &PersonRef,
-    sid: &str,
-) -> Result<String, ConsoleError> {
-    let sessions = state
-        .admin
-        .person_sessions(&console.actor, &console.call(), person_ref)
-        .await?;
-    let session = sessions
-        .live
-        .iter()
-        .find(|session| session.sid == sid)
-        .ok_or_else(ConsoleError::no_such_page)?;
-    Ok(format!(
-        "{} ({})",
-        session.device,
-        fill(
-            CONSOLE.session_times,
-            &[
-                ("started", &minute(session.started_at)),
-                (
-                    "active",
-                    &minute(session.last_active.unwrap_or(session.started_at))
-                ),
-            ],
-        )
-    ))
-}
