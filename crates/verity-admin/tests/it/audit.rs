@@ -2,15 +2,17 @@
 //! one organization, the events' search, and the whole log's head and pages — each as the
 //! authorization rule lets the reader see.
 
+use uuid::Uuid;
 use verity_admin::audit::events::{EventQuery, EventsPage};
 use verity_admin::{
-    Actor, AdminError, Door, Grant, OrgRef, Permission, PersonRef, Principal, Scope,
+    Actor, AdminError, Door, Grant, OrgRef, Permission, Person, PersonRef, Principal, Scope,
 };
 
 use crate::support::{TestAdmin, assert_forbidden, auditor, call, operator, org_admin};
 
-#[tokio::test]
-async fn an_admins_actions_on_others_and_an_organizations_admin_actions_are_listed() {
+/// Acme (Bea, its org admin, and Carol) and Globex (Dan): Bea disables Carol in the
+/// console, the operator disables Dan. The test, Acme's id and Bea.
+async fn two_organizations_with_a_disabled_person_each() -> (TestAdmin, Uuid, Person) {
     let test = TestAdmin::new().await;
     let acme = test.org("Acme").await;
     test.org("Globex").await;
@@ -37,6 +39,12 @@ async fn an_admins_actions_on_others_and_an_organizations_admin_actions_are_list
         )
         .await
         .unwrap();
+    (test, acme, bea)
+}
+
+#[tokio::test]
+async fn an_admins_actions_on_others_and_an_organizations_admin_actions_are_listed() {
+    let (test, acme, bea) = two_organizations_with_a_disabled_person_each().await;
 
     let by_bea = test
         .admin
@@ -95,32 +103,7 @@ async fn an_admins_actions_on_others_and_an_organizations_admin_actions_are_list
 /// of another's do not exist for them.
 #[tokio::test]
 async fn events_are_searched_by_type_actor_and_organization_within_what_one_may_read() {
-    let test = TestAdmin::new().await;
-    let acme = test.org("Acme").await;
-    test.org("Globex").await;
-    let bea = test.person("Acme", "bea@example.org").await.person;
-    let carol = test.person("Acme", "carol@example.org").await.person;
-    test.person("Globex", "dan@example.org").await;
-    let admin = Actor::new(
-        Principal::Person {
-            user_id: bea.user_id,
-            sid: Some("console-session".into()),
-        },
-        Door::Console,
-        vec![Grant::OrgAdmin { org_id: acme }],
-    );
-    test.admin
-        .disable_person(&admin, &call(), &PersonRef::Id(carol.user_id))
-        .await
-        .unwrap();
-    test.admin
-        .disable_person(
-            &operator(),
-            &call(),
-            &PersonRef::Address("dan@example.org".into()),
-        )
-        .await
-        .unwrap();
+    let (test, acme, bea) = two_organizations_with_a_disabled_person_each().await;
     let search = |query: EventQuery, actor: Actor| {
         let admin = &test.admin;
         async move { admin.search_events(&actor, &query).await }

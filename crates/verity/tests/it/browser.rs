@@ -952,6 +952,32 @@ async fn log_out(
     browser.wait_for_text("You are signed out").await;
 }
 
+/// A server on SQLite that sends its mail to a real SMTP server in the test process, and
+/// that server.
+pub async fn provider_with_mail() -> (Provider, verity_testkit::smtp::Sink) {
+    let sink = verity_testkit::smtp::Sink::start();
+    let settings = mail_settings(&sink);
+    let smtp: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let provider = Provider::start_with(crate::support::Target::sqlite(), &smtp).await;
+    (provider, sink)
+}
+
+/// The environment that sends Verity's mail (the server's or a command's) to `sink`.
+pub fn mail_settings(sink: &verity_testkit::smtp::Sink) -> [(&'static str, String); 4] {
+    [
+        ("VERITY__SMTP__HOST", "127.0.0.1".to_owned()),
+        ("VERITY__SMTP__PORT", sink.port().to_string()),
+        ("VERITY__SMTP__TLS", "none".to_owned()),
+        (
+            "VERITY__SMTP__FROM",
+            "Verity <no-reply@verity.test>".to_owned(),
+        ),
+    ]
+}
+
 /// The product's journey end to end in Chromium, with a real SMTP server receiving the
 /// mail: the admin creates a person -> the email arrives -> sign-in with the temporary
 /// password -> a weak and a breached password refused -> a new password -> the
@@ -964,15 +990,7 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     let Some(browser) = BrowserSession::start().await else {
         return;
     };
-    let sink = verity_testkit::smtp::Sink::start();
-    let port = sink.port().to_string();
-    let smtp = [
-        ("VERITY__SMTP__HOST", "127.0.0.1"),
-        ("VERITY__SMTP__PORT", port.as_str()),
-        ("VERITY__SMTP__TLS", "none"),
-        ("VERITY__SMTP__FROM", "Verity <no-reply@verity.test>"),
-    ];
-    let provider = Provider::start_with(crate::support::Target::sqlite(), &smtp).await;
+    let (provider, sink) = provider_with_mail().await;
     let mut relying = RelyingParty::start(&provider, &[]).await;
     let email = "ada@example.org";
 
@@ -980,7 +998,7 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     let created = provider
         .target
         .command()
-        .envs(smtp)
+        .envs(mail_settings(&sink))
         .args([
             "user",
             "create",

@@ -17,7 +17,7 @@ use std::time::Duration;
 use verity_testkit::steps::CHOSEN_PASSWORD;
 use verity_testkit::totp::Authenticator;
 
-use crate::browser::{BrowserSession, RelyingParty, screenshot_directory};
+use crate::browser::{BrowserSession, RelyingParty, provider_with_mail, screenshot_directory};
 use crate::console::{grant, org_id, person_in};
 use crate::provider::{Provider, http_client};
 
@@ -83,15 +83,7 @@ async fn an_admin_creates_a_person_who_signs_in_and_is_then_disabled() {
     let Some(admin) = BrowserSession::start().await else {
         return;
     };
-    let sink = verity_testkit::smtp::Sink::start();
-    let port = sink.port().to_string();
-    let smtp = [
-        ("VERITY__SMTP__HOST", "127.0.0.1"),
-        ("VERITY__SMTP__PORT", port.as_str()),
-        ("VERITY__SMTP__TLS", "none"),
-        ("VERITY__SMTP__FROM", "Verity <no-reply@verity.test>"),
-    ];
-    let provider = Provider::start_with(crate::support::Target::sqlite(), &smtp).await;
+    let (provider, sink) = provider_with_mail().await;
     let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace");
     grant(&provider, "ada@example.org", "instance-admin", None);
     person_in(&provider, "Default", "alan@example.org", "Alan Turing");
