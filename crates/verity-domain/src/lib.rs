@@ -6,6 +6,7 @@
 //! current time and any random value are passed in through [`Context`] or the command.
 
 pub mod aggregate;
+pub mod audit;
 pub mod backchannel;
 pub mod client;
 pub mod email;
