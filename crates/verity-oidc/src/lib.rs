@@ -26,6 +26,7 @@ pub mod logout;
 pub mod mail;
 pub mod mfa;
 pub mod password_policy;
+pub mod private_files;
 pub mod protocol;
 pub mod pwned;
 pub mod random;

@@ -19,7 +19,11 @@ use crate::config::Config;
 
 pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        BenchCommand::Append { writers, seconds } => append(config, writers, seconds).await,
+        BenchCommand::Append {
+            writers,
+            seconds,
+            checkpoint_every,
+        } => append(config, writers, seconds, checkpoint_every).await,
         BenchCommand::Seed {
             users,
             events_per_user,
@@ -46,8 +50,17 @@ fn metadata() -> EventMetadata {
 }
 
 /// Durable appends per second: `writers` tasks each appending one event at a time.
-async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<ExitCode> {
+async fn append(
+    config: Config,
+    writers: usize,
+    seconds: u64,
+    checkpoint_every: Option<u64>,
+) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
+    let checkpoints = match checkpoint_every {
+        Some(every) => Some(super::bench_audit::Checkpoints::start(&config, &store, every).await?),
+        None => None,
+    };
     let appended = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -79,9 +92,14 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
     }
     let elapsed = started.elapsed().as_secs_f64();
     let count = appended.load(Ordering::Relaxed);
+    let recorded = match checkpoints {
+        Some(checkpoints) => Some(checkpoints.stop(store.as_ref()).await?),
+        None => None,
+    };
     print_json(&serde_json::json!({
         "bench": "append", "store": location(&config)?.describe(), "writers": writers,
         "events": count, "seconds": elapsed, "events_per_second": (count as f64 / elapsed).round(),
+        "checkpoint_every": checkpoint_every, "checkpoints": recorded,
     }));
     Ok(ExitCode::SUCCESS)
 }

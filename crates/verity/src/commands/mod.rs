@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_audit;
 mod bench_signin;
 mod client;
 mod devices;
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use verity_projection::{OrganizationView, ReadModels};
 
 use crate::app::App;
-use crate::cli::{AuditCommand, Command, EventsCommand, NetworkCommand};
+use crate::cli::{Command, EventsCommand, NetworkCommand};
 use crate::config::Config;
 
 /// Exit status of a chain that does not verify.
@@ -31,16 +32,13 @@ pub const EXIT_REPLAY_MISMATCH: u8 = 3;
 /// Runs one command.
 pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => serve::run(config).await,
+        Command::Serve(args) => serve::run(config, args).await,
         Command::Org(command) => org::run(command, App::open(config).await?, json).await,
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
-        Command::Audit(AuditCommand::Verify { checkpoints }) => {
-            audit::verify(config, json, &checkpoints).await
-        }
-        Command::Audit(AuditCommand::Checkpoint) => audit::checkpoint(config, json).await,
+        Command::Audit(command) => audit::run(command, config, json).await,
         Command::Network(NetworkCommand::Unlock { address }) => {
             unlock::network(&App::open(config).await?, address, json).await
         }
