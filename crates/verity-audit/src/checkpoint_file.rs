@@ -105,14 +105,23 @@ mod tests {
         assert_eq!(read_newest(&path).unwrap(), None);
         let key = AuditKey::from_seed([3; SEED_LEN]);
         let checkpoints: Vec<Checkpoint> = (1..=3)
-            .map(|position| sign(&key, position, &[position as u8; 32], chrono::DateTime::UNIX_EPOCH))
+            .map(|position| {
+                sign(
+                    &key,
+                    position,
+                    &[position as u8; 32],
+                    chrono::DateTime::UNIX_EPOCH,
+                )
+            })
             .collect();
         for checkpoint in &checkpoints {
             append(&path, checkpoint).unwrap();
         }
         let read = read_all(&path).unwrap();
         assert_eq!(
-            read.iter().map(|e| e.checkpoint.clone()).collect::<Vec<_>>(),
+            read.iter()
+                .map(|e| e.checkpoint.clone())
+                .collect::<Vec<_>>(),
             checkpoints
         );
         assert!(read[1].origin.ends_with("checkpoints.jsonl:2"));

@@ -213,16 +213,14 @@ async fn next(
     let uncovered = head.saturating_sub(last_event);
     let by_count = schedule.every_events > 0 && uncovered >= schedule.every_events;
     let time_left = schedule.every.map(|every| {
-        let elapsed = last_signed_at
-            .map_or(every, |signed_at| {
-                (now() - signed_at).to_std().unwrap_or_default()
-            });
+        let elapsed = last_signed_at.map_or(every, |signed_at| {
+            (now() - signed_at).to_std().unwrap_or_default()
+        });
         every.saturating_sub(elapsed)
     });
     let by_time = uncovered > 0 && time_left == Some(Duration::ZERO);
     if by_count || by_time {
-        if let Outcome::Recorded(checkpoint) =
-            checkpointer.checkpoint(now(), Actor::System).await?
+        if let Outcome::Recorded(checkpoint) = checkpointer.checkpoint(now(), Actor::System).await?
         {
             tracing::info!(position = checkpoint.position, hash = %checkpoint.hash, "recorded a checkpoint");
             if let Some(witness) = witness {
@@ -244,7 +242,10 @@ async fn next(
     let (target, wait) = if uncovered == 0 {
         (head, LONGEST_WAIT)
     } else {
-        (count_target, time_left.unwrap_or(LONGEST_WAIT).min(LONGEST_WAIT))
+        (
+            count_target,
+            time_left.unwrap_or(LONGEST_WAIT).min(LONGEST_WAIT),
+        )
     };
     store.wait_beyond(target, wait).await?;
     Ok(())

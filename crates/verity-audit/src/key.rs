@@ -266,7 +266,10 @@ mod tests {
             key.public()
         );
         assert!(AuditKey::from_text("c2hvcnQ=").is_err());
-        assert!(AuditKey::from_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            AuditKey::from_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
         assert!(!format!("{key:?}").contains(&seed));
     }
 

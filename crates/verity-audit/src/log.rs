@@ -7,7 +7,6 @@ use verity_store::chain::PAGE;
 use crate::tampering::Tampering;
 use crate::verifier::{Report, Verifier};
 
-
 /// Why verification did not end with a report.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {

@@ -123,17 +123,25 @@ impl SnapshotStore for SealedSnapshots {
 
 #[cfg(test)]
 mod tests {
-    use verity_domain::{AppendRequest, Actor, EventMetadata, ExpectedVersion, NewEvent};
+    use verity_domain::{Actor, AppendRequest, EventMetadata, ExpectedVersion, NewEvent};
     use verity_store::SqliteStore;
 
     use super::*;
     use crate::key::SEED_LEN;
 
     async fn store_with_events(directory: &std::path::Path) -> Arc<SqliteStore> {
-        let store = Arc::new(SqliteStore::open(&directory.join("verity.db")).await.unwrap());
+        let store = Arc::new(
+            SqliteStore::open(&directory.join("verity.db"))
+                .await
+                .unwrap(),
+        );
         for index in 0..3 {
             store
-                .append(AppendRequest::new("test-1", ExpectedVersion::Any, vec![test_event(index)]))
+                .append(AppendRequest::new(
+                    "test-1",
+                    ExpectedVersion::Any,
+                    vec![test_event(index)],
+                ))
                 .await
                 .unwrap();
         }
@@ -171,7 +179,10 @@ mod tests {
         let store = store_with_events(directory.path()).await;
         let key = AuditKey::from_seed([5; SEED_LEN]);
         let sealed = SealedSnapshots::new(store.clone(), store.clone(), Some(key.clone()));
-        sealed.save_snapshot(snapshot(2, b"{\"n\":2}")).await.unwrap();
+        sealed
+            .save_snapshot(snapshot(2, b"{\"n\":2}"))
+            .await
+            .unwrap();
         let loaded = sealed.load_snapshot("read_models").await.unwrap().unwrap();
         assert_eq!(loaded.data, b"{\"n\":2}");
         assert_eq!(loaded.hash, store.read_all(1, 1).await.unwrap()[0].hash);
@@ -205,20 +216,40 @@ mod tests {
         // A genuine snapshot of another log (the same key, other events at its position):
         // the seal verifies, the chain does not hold its hash.
         let elsewhere = tempfile::tempdir().unwrap();
-        let other_log = Arc::new(SqliteStore::open(&elsewhere.path().join("verity.db")).await.unwrap());
+        let other_log = Arc::new(
+            SqliteStore::open(&elsewhere.path().join("verity.db"))
+                .await
+                .unwrap(),
+        );
         other_log
-            .append(AppendRequest::new("other-1", ExpectedVersion::Any, vec![test_event(9), test_event(8)]))
+            .append(AppendRequest::new(
+                "other-1",
+                ExpectedVersion::Any,
+                vec![test_event(9), test_event(8)],
+            ))
             .await
             .unwrap();
         other_log.save_snapshot(genuine).await.unwrap();
-        let sealed_other = SealedSnapshots::new(other_log.clone(), other_log.clone(), Some(key.clone()));
-        assert_eq!(sealed_other.load_snapshot("read_models").await.unwrap(), None);
+        let sealed_other =
+            SealedSnapshots::new(other_log.clone(), other_log.clone(), Some(key.clone()));
+        assert_eq!(
+            sealed_other.load_snapshot("read_models").await.unwrap(),
+            None
+        );
 
         // Without the key nothing is trusted, and nothing is saved.
         let keyless = SealedSnapshots::new(store.clone(), store.clone(), None);
         sealed.save_snapshot(snapshot(3, b"{}")).await.unwrap();
         assert_eq!(keyless.load_snapshot("read_models").await.unwrap(), None);
         keyless.save_snapshot(snapshot(1, b"{}")).await.unwrap();
-        assert_eq!(store.load_snapshot("read_models").await.unwrap().unwrap().position, 3);
+        assert_eq!(
+            store
+                .load_snapshot("read_models")
+                .await
+                .unwrap()
+                .unwrap()
+                .position,
+            3
+        );
     }
 }

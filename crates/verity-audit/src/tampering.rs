@@ -29,7 +29,9 @@ pub enum Tampering {
         reason: String,
     },
     /// A checkpoint in the log does not verify with the pinned key.
-    #[error("the checkpoint at position {position}: {error}; the checkpoint was replaced or forged")]
+    #[error(
+        "the checkpoint at position {position}: {error}; the checkpoint was replaced or forged"
+    )]
     LogCheckpointSignature {
         /// The checkpoint's event.
         position: u64,

@@ -24,7 +24,9 @@ impl Witness {
     pub fn new(url: &str) -> Result<Self, String> {
         let url = reqwest::Url::parse(url).map_err(|error| format!("{url:?}: {error}"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("{url}: only http and https witnesses are supported"));
+            return Err(format!(
+                "{url}: only http and https witnesses are supported"
+            ));
         }
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)

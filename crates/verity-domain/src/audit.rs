@@ -57,9 +57,7 @@ impl AuditEvent {
         if event.event_type != CHECKPOINT_SIGNED {
             return Ok(None);
         }
-        Ok(
-            <Self as crate::DomainEvent>::decode(event)?
-                .map(|Self::CheckpointSigned(checkpoint)| checkpoint),
-        )
+        Ok(<Self as crate::DomainEvent>::decode(event)?
+            .map(|Self::CheckpointSigned(checkpoint)| checkpoint))
     }
 }

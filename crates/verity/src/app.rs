@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use verity_audit::snapshots::SealedSnapshots;
 use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
-use verity_audit::snapshots::SealedSnapshots;
 use verity_domain::{Actor, Context, ExecuteError, SnapshotStore, StoreError, execute, load};
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::{Location, Store};

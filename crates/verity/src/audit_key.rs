@@ -20,8 +20,8 @@ pub fn load_or_create_audit_key(config: &Config) -> anyhow::Result<AuditKey> {
     let fresh = new_key().to_pem()?;
     let (pem, file) = load_or_create(&path, || fresh)
         .map_err(|reason| anyhow::anyhow!("audit key file {}: {reason}", path.display()))?;
-    let key = AuditKey::from_text(&pem)
-        .with_context(|| format!("audit key file {}", path.display()))?;
+    let key =
+        AuditKey::from_text(&pem).with_context(|| format!("audit key file {}", path.display()))?;
     if file == PrivateFile::Created {
         tracing::warn!(
             path = %path.display(),

@@ -37,13 +37,17 @@ pub fn verify_bundle(
             .to_string_lossy()
             .into_owned();
         if seen.contains(&name) || report.is_some() {
-            return Err(AuditError::Bundle(format!("{name} is there twice, or after the events")));
+            return Err(AuditError::Bundle(format!(
+                "{name} is there twice, or after the events"
+            )));
         }
         seen.push(name.clone());
         match name.as_str() {
             EVENTS => {
                 let Some(manifest) = &manifest else {
-                    return Err(AuditError::Bundle(format!("{EVENTS} comes before {MANIFEST}")));
+                    return Err(AuditError::Bundle(format!(
+                        "{EVENTS} comes before {MANIFEST}"
+                    )));
                 };
                 if manifest.key != pinned.fingerprint() {
                     return Err(AuditError::Bundle(format!(
@@ -118,16 +122,15 @@ fn check_events(events: impl std::io::Read, mut verifier: Verifier) -> Result<Re
     let mut number = 0;
     loop {
         line.clear();
-        let read = lines
-            .read_line(&mut line)
-            .map_err(AuditError::io(format!("cannot read {EVENTS} in the bundle")))?;
+        let read = lines.read_line(&mut line).map_err(AuditError::io(format!(
+            "cannot read {EVENTS} in the bundle"
+        )))?;
         if read == 0 {
             break;
         }
         number += 1;
-        let event = crate::export::from_line(line.trim_end_matches('\n')).map_err(|error| {
-            AuditError::Bundle(format!("{EVENTS} line {number}: {error}"))
-        })?;
+        let event = crate::export::from_line(line.trim_end_matches('\n'))
+            .map_err(|error| AuditError::Bundle(format!("{EVENTS} line {number}: {error}")))?;
         verifier.check(&event)?;
     }
     Ok(verifier.finish()?)

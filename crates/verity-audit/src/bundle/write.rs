@@ -54,7 +54,10 @@ pub async fn write_bundle(
         events: count,
         head: head.to_ascii_lowercase(),
         key: key.fingerprint().to_owned(),
-        checkpoints: checkpoints.lines().filter(|line| !line.trim().is_empty()).count() as u64,
+        checkpoints: checkpoints
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .count() as u64,
     };
     let readme = include_str!("README.md")
         .replace("{created_at}", &now.to_rfc3339())
@@ -79,7 +82,8 @@ pub async fn write_bundle(
         (CHECKPOINTS, checkpoints.as_bytes()),
     ];
     for (name, bytes) in small {
-        append(&mut tar, name, bytes.len() as u64, mtime, bytes).map_err(AuditError::io(writing()))?;
+        append(&mut tar, name, bytes.len() as u64, mtime, bytes)
+            .map_err(AuditError::io(writing()))?;
     }
     append(&mut tar, EVENTS, events_size, mtime, events).map_err(AuditError::io(writing()))?;
     let gzip = tar.into_inner().map_err(AuditError::io(writing()))?;

@@ -110,9 +110,8 @@ impl MasterKey {
             path: path.to_owned(),
             reason,
         };
-        let (text, file) =
-            load_or_create(path, || format!("{}\n", Self::generate().to_base64()))
-                .map_err(file_error)?;
+        let (text, file) = load_or_create(path, || format!("{}\n", Self::generate().to_base64()))
+            .map_err(file_error)?;
         let key = Self::from_base64(&text).map_err(|error| file_error(error.to_string()))?;
         let file = match file {
             PrivateFile::Created => MasterKeyFile::Created,

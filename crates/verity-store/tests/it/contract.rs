@@ -48,7 +48,12 @@ pub async fn appends_and_reads_a_stream(backend: Backend) {
 
 pub async fn a_stream_reads_back_from_its_newest_event(backend: Backend) {
     let store = &backend.store;
-    for (stream, kind) in [("a", "x.one"), ("b", "x.other"), ("a", "x.two"), ("a", "x.three")] {
+    for (stream, kind) in [
+        ("a", "x.one"),
+        ("b", "x.other"),
+        ("a", "x.two"),
+        ("a", "x.three"),
+    ] {
         store
             .append(AppendRequest::new(
                 stream,

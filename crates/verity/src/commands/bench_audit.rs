@@ -27,8 +27,7 @@ impl Checkpoints {
         let key = crate::audit_key::load_or_create_audit_key(config)?;
         let file = config.audit.checkpoint_path(&config.store);
         let report =
-            verity_audit::start::check_at_start(store.as_ref(), key.public(), Some(&file))
-                .await?;
+            verity_audit::start::check_at_start(store.as_ref(), key.public(), Some(&file)).await?;
         let version_before = version(store.as_ref()).await?;
         let checkpointer = Checkpointer::new(store.clone(), key, Some(file), &report)?;
         let schedule = Schedule {

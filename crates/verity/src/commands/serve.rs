@@ -133,7 +133,10 @@ async fn check_log(
             tracing::info!(
                 from = report.from,
                 head = report.events,
-                newest_checkpoint = report.newest.as_ref().map(|newest| newest.checkpoint.position),
+                newest_checkpoint = report
+                    .newest
+                    .as_ref()
+                    .map(|newest| newest.checkpoint.position),
                 audit_key = key.public().fingerprint(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "the log verifies from its newest checkpoint to its head"

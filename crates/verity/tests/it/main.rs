@@ -28,3 +28,4 @@ mod multi_node;
 mod provider;
 mod support;
 mod tamper;
+mod trust;

@@ -23,9 +23,9 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
         true => checkpoint_file::read_all(&file),
         false => Ok(Vec::new()),
     };
-    let verified = match kept.and_then(|kept| {
-        Verifier::new(Some(key.public().clone()), kept).map_err(Into::into)
-    }) {
+    let verified = match kept
+        .and_then(|kept| Verifier::new(Some(key.public().clone()), kept).map_err(Into::into))
+    {
         Ok(verifier) => verify_store(store.as_ref(), verifier, |_| {}).await,
         Err(error) => Err(error),
     };
@@ -52,7 +52,10 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
         && let Err(error) = witness.post(&checkpoint).await
     {
         tracing::warn!(witness = witness.url(), %error, "the witness did not take the checkpoint");
-        eprintln!("warning: the witness {} did not take it: {error}", witness.url());
+        eprintln!(
+            "warning: the witness {} did not take it: {error}",
+            witness.url()
+        );
     }
     if json {
         print_json(&serde_json::to_value(&checkpoint)?);

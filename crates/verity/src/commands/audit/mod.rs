@@ -17,7 +17,11 @@ use crate::cli::AuditCommand;
 use crate::config::Config;
 
 /// Runs one audit command.
-pub(super) async fn run(command: AuditCommand, config: Config, json: bool) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(
+    command: AuditCommand,
+    config: Config,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     match command {
         AuditCommand::Key => key::run(&config, json),
         AuditCommand::Verify(args) => verify::run(config, args, json).await,

@@ -17,7 +17,11 @@ use crate::commands::print_json;
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, args: VerifyArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let pinned = args.public_key.as_deref().map(read_public_key).transpose()?;
+    let pinned = args
+        .public_key
+        .as_deref()
+        .map(read_public_key)
+        .transpose()?;
     if pinned.is_none() && (args.bundle.is_some() || !args.checkpoints.is_empty()) {
         anyhow::bail!(
             "--bundle and --checkpoints need --public-key FILE: the audit key you pinned \
@@ -25,10 +29,12 @@ pub(super) async fn run(config: Config, args: VerifyArgs, json: bool) -> anyhow:
         );
     }
     let externals: Result<Vec<External>, AuditError> =
-        args.checkpoints.iter().try_fold(Vec::new(), |mut all, path| {
-            all.extend(checkpoint_file::read_all(path)?);
-            Ok(all)
-        });
+        args.checkpoints
+            .iter()
+            .try_fold(Vec::new(), |mut all, path| {
+                all.extend(checkpoint_file::read_all(path)?);
+                Ok(all)
+            });
     let started = Instant::now();
     let verified = match (externals, &args.bundle, pinned) {
         (Err(error), _, _) => Err(error),
@@ -77,7 +83,10 @@ async fn verify_database(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let verified = verify_store(store.as_ref(), verifier, |position| bar.set_position(position)).await;
+    let verified = verify_store(store.as_ref(), verifier, |position| {
+        bar.set_position(position)
+    })
+    .await;
     bar.finish_and_clear();
     Ok(verified)
 }
@@ -124,7 +133,10 @@ fn print_report(report: &Report, seconds: f64, json: bool) {
         Some((newest, age)) => println!(
             "newest checkpoint: position {}, signed {} ({} ago, {}); events after it, protected by the chain alone: {}",
             newest.checkpoint.position,
-            newest.checkpoint.signed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            newest
+                .checkpoint
+                .signed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             human(age),
             newest.origin,
             report.after_newest()
