@@ -250,3 +250,136 @@ async fn next(
     store.wait_beyond(target, wait).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use verity_domain::NewEvent;
+    use verity_store::SqliteStore;
+
+    use super::*;
+    use crate::key::SEED_LEN;
+    use crate::start::check_at_start;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap()
+    }
+
+    async fn append_one(store: &dyn EventStore) {
+        let event = NewEvent {
+            event_type: "test.happened".into(),
+            schema: 1,
+            data: "{}".into(),
+            metadata: EventMetadata {
+                actor: Actor::System,
+                request_id: None,
+                client_ip: None,
+                occurred_at: at(0),
+            },
+        };
+        store
+            .append(AppendRequest::new(
+                "test-1",
+                ExpectedVersion::Any,
+                vec![event],
+            ))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn of_nodes_checkpointing_at_once_one_records_it_and_each_verifies_what_it_signs() {
+        let directory = tempfile::tempdir().unwrap();
+        let store: Arc<dyn EventStore> = Arc::new(
+            SqliteStore::open(&directory.path().join("verity.db"))
+                .await
+                .unwrap(),
+        );
+        for _ in 0..3 {
+            append_one(store.as_ref()).await;
+        }
+        let key = AuditKey::from_seed([4; SEED_LEN]);
+        let file = directory.path().join("checkpoints.jsonl");
+        let report = check_at_start(store.as_ref(), key.public(), Some(&file))
+            .await
+            .unwrap();
+        let node =
+            || Checkpointer::new(store.clone(), key.clone(), Some(file.clone()), &report).unwrap();
+        let (mut one, mut other) = (node(), node());
+        let (first, second) = tokio::join!(
+            one.checkpoint(at(10), Actor::System),
+            other.checkpoint(at(10), Actor::System)
+        );
+        let outcomes = [first.unwrap(), second.unwrap()];
+        let recorded: Vec<&Checkpoint> = outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                Outcome::Recorded(checkpoint) => Some(checkpoint),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(recorded.len(), 1, "{outcomes:?}");
+        assert_eq!(recorded[0].position, 3);
+        assert!(
+            outcomes
+                .iter()
+                .any(|outcome| matches!(outcome, Outcome::Lost | Outcome::Covered))
+        );
+        assert_eq!(store.read_stream(audit::STREAM).await.unwrap().len(), 1);
+        assert_eq!(checkpoint_file::read_all(&file).unwrap().len(), 1);
+
+        // Nothing new: nothing to sign. A new event: the next checkpoint covers it and the
+        // first checkpoint's event.
+        assert_eq!(
+            other.checkpoint(at(11), Actor::System).await.unwrap(),
+            Outcome::Covered
+        );
+        append_one(store.as_ref()).await;
+        let Outcome::Recorded(next) = other.checkpoint(at(12), Actor::System).await.unwrap() else {
+            panic!("no checkpoint recorded");
+        };
+        assert_eq!(next.position, 5);
+        let report = check_at_start(store.as_ref(), key.public(), Some(&file))
+            .await
+            .unwrap();
+        assert_eq!((report.from, report.events), (5, 6));
+    }
+
+    #[tokio::test]
+    async fn a_chain_broken_since_the_last_verification_is_never_signed() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("verity.db");
+        let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+        append_one(store.as_ref()).await;
+        let key = AuditKey::from_seed([4; SEED_LEN]);
+        let report = check_at_start(store.as_ref(), key.public(), None)
+            .await
+            .unwrap();
+        let mut checkpointer = Checkpointer::new(store.clone(), key, None, &report).unwrap();
+        append_one(store.as_ref()).await;
+        sqlx::query("DROP TRIGGER events_no_update")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE events SET data = '{\"x\":1}' WHERE position = 2")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let refused = checkpointer
+            .checkpoint(at(10), Actor::System)
+            .await
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("event 2: stored hash does not match"),
+            "{refused}"
+        );
+        assert!(store.read_stream(audit::STREAM).await.unwrap().is_empty());
+        assert!(
+            checkpointer
+                .checkpoint(at(11), Actor::System)
+                .await
+                .is_err()
+        );
+    }
+}

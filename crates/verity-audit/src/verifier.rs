@@ -147,6 +147,9 @@ impl Verifier {
         last_in_log: Option<LastInLog>,
     ) -> Result<Self, Tampering> {
         externals.sort_by_key(|external| external.checkpoint.position);
+        // The same checkpoint from two copies (a bundle's file and the auditor's) counts once.
+        let mut seen = std::collections::HashSet::new();
+        externals.retain(|external| seen.insert(external.checkpoint.signature.clone()));
         let mut checked = Vec::with_capacity(externals.len());
         let mut newest: Option<Newest> = None;
         for external in externals {

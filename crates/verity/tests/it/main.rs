@@ -24,6 +24,7 @@ mod mail;
 mod mfa;
 #[path = "../../../../conformance/multi_node.rs"]
 mod multi_node;
+mod offline;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
 mod support;

@@ -115,7 +115,7 @@ async fn read_log(target: &Target) -> Vec<RecordedEvent> {
 }
 
 /// Runs SQL statements against the target's database, the append-only triggers dropped.
-async fn raw_sql(target: &Target, statements: &[String]) {
+pub async fn raw_sql(target: &Target, statements: &[String]) {
     match &target.database_url {
         None => {
             let url = format!("sqlite:{}", target.sqlite_path().display());
@@ -161,7 +161,7 @@ fn literal(text: &str) -> String {
 /// events as they like, then renumber positions and stream versions and recompute every
 /// hash with the published chain algorithm, and write the whole table back. The chain
 /// alone is whole afterwards.
-async fn rewrite(target: &Target, change: impl FnOnce(&mut Vec<RecordedEvent>)) {
+pub async fn rewrite(target: &Target, change: impl FnOnce(&mut Vec<RecordedEvent>)) {
     let mut events = read_log(target).await;
     change(&mut events);
     let mut versions = std::collections::HashMap::<String, u64>::new();
@@ -191,6 +191,16 @@ async fn rewrite(target: &Target, change: impl FnOnce(&mut Vec<RecordedEvent>)) 
         ));
     }
     raw_sql(target, &statements).await;
+}
+
+/// Replaces `from` by `to` in the event at `position` and recomputes every hash after it.
+pub async fn rewrite_one_event(target: &Target, position: usize, from: &str, to: &str) {
+    rewrite(target, |events| {
+        let event = &mut events[position - 1];
+        assert!(event.data.contains(from), "{}", event.data);
+        event.data = event.data.replace(from, to);
+    })
+    .await;
 }
 
 fn hex_of(hash: &[u8; 32]) -> String {
