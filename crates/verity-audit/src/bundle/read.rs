@@ -6,7 +6,7 @@ use std::path::Path;
 
 use flate2::read::GzDecoder;
 
-use super::{CHECKPOINTS, EVENTS, FORMAT, KEY, MANIFEST, Manifest, README, ROOT};
+use super::format::{CHECKPOINTS, EVENTS, FORMAT, KEY, MANIFEST, Manifest, README, ROOT};
 use crate::checkpoint_file;
 use crate::key::AuditPublicKey;
 use crate::log::AuditError;

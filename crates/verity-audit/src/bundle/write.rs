@@ -10,7 +10,7 @@ use flate2::write::GzEncoder;
 use verity_domain::EventStore;
 use verity_store::chain::{GENESIS, PAGE};
 
-use super::{CHECKPOINTS, EVENTS, FORMAT, KEY, MANIFEST, Manifest, README, ROOT};
+use super::format::{CHECKPOINTS, EVENTS, FORMAT, KEY, MANIFEST, Manifest, README, ROOT};
 use crate::key::AuditPublicKey;
 use crate::log::AuditError;
 
