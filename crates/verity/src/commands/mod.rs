@@ -59,6 +59,22 @@ fn find_org(models: &ReadModels, org: &str) -> anyhow::Result<OrganizationView> 
         .ok_or_else(|| anyhow::anyhow!("no organization {org:?} (see `verity org list`)"))
 }
 
+/// A progress bar over `length` events on stderr (hidden for `--json`).
+fn progress_bar(length: u64, json: bool) -> indicatif::ProgressBar {
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(length)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// Prints a value as one JSON line.
 fn print_json(value: &serde_json::Value) {
     println!("{value}");

@@ -28,6 +28,26 @@ fn bare_verity(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
+/// `verity audit verify --bundle BUNDLE --public-key KEY [--checkpoints KEPT]` in `dir`.
+fn verify_bundle(dir: &Path, bundle: &Path, key: &Path, kept: Option<&Path>) -> Output {
+    let (bundle, key) = (bundle.to_str().unwrap(), key.to_str().unwrap());
+    let mut args = vec!["audit", "verify", "--bundle", bundle, "--public-key", key];
+    if let Some(kept) = kept {
+        args.extend(["--checkpoints", kept.to_str().unwrap()]);
+    }
+    bare_verity(dir, &args)
+}
+
+/// Exit status 2, and `expected` said.
+fn assert_refused(output: &Output, expected: &str) {
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+    assert!(
+        stderr(output).contains(expected),
+        "expected {expected:?}: {}",
+        stderr(output)
+    );
+}
+
 /// Copies a file into `dir`, under the same name.
 fn hand_over(file: &Path, dir: &Path) -> PathBuf {
     let copy = dir.join(file.file_name().unwrap());
@@ -106,16 +126,11 @@ async fn a_bundle_verifies_in_an_empty_directory_and_shows_what_was_done_to_it()
     let elsewhere = tempfile::tempdir().unwrap();
     let bundle = hand_over(&bundle, elsewhere.path());
     let pinned = hand_over(&scenario.pinned, elsewhere.path());
-    let verified = bare_verity(
+    let verified = verify_bundle(
         elsewhere.path(),
-        &[
-            "audit",
-            "verify",
-            "--bundle",
-            "verity-audit-bundle.tar.gz",
-            "--public-key",
-            "pinned-audit-key.jwk",
-        ],
+        Path::new("verity-audit-bundle.tar.gz"),
+        Path::new("pinned-audit-key.jwk"),
+        None,
     );
     assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
     let said = String::from_utf8_lossy(&verified.stdout);
@@ -228,27 +243,12 @@ async fn a_bundle_verifies_in_an_empty_directory_and_shows_what_was_done_to_it()
         "the bundle alone cannot show a cut: {}",
         stderr(&alone)
     );
-    let refused = bare_verity(
-        elsewhere.path(),
-        &[
-            "audit",
-            "verify",
-            "--bundle",
-            shortened.to_str().unwrap(),
-            "--public-key",
-            pinned.to_str().unwrap(),
-            "--checkpoints",
-            kept.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains(&format!(
+    assert_refused(
+        &verify_bundle(elsewhere.path(), &shortened, &pinned, Some(&kept)),
+        &format!(
             "signs position {}, but the log ends at position {cut_at}: events were removed",
             scenario.second.0
-        )),
-        "{}",
-        stderr(&refused)
+        ),
     );
 }
 

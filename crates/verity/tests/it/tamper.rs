@@ -10,16 +10,7 @@ use crate::support::{Target, stderr};
 fn populated(target: &Target) {
     target.ok(&["org", "create", "Acme"]);
     for name in ["ada", "grace", "edsger"] {
-        target.ok(&[
-            "user",
-            "create",
-            "--org",
-            "Acme",
-            "--email",
-            &format!("{name}@example.org"),
-            "--name",
-            name,
-        ]);
+        target.create_user("Acme", name);
     }
     assert!(
         target

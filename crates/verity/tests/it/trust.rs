@@ -25,19 +25,6 @@ pub struct Scenario {
     pub second: (u64, u64),
 }
 
-fn create_user(target: &Target, name: &str) {
-    target.ok(&[
-        "user",
-        "create",
-        "--org",
-        "Acme",
-        "--email",
-        &format!("{name}@example.org"),
-        "--name",
-        name,
-    ]);
-}
-
 /// Records a checkpoint now: (the head it signs, its event's position).
 fn checkpoint(target: &Target) -> (u64, u64) {
     let line = target.ok(&["--json", "audit", "checkpoint"]);
@@ -55,14 +42,14 @@ impl Scenario {
         std::fs::write(&pinned, key).unwrap();
         target.ok(&["org", "create", "Acme"]);
         for name in ["ada", "grace", "edsger"] {
-            create_user(&target, name);
+            target.create_user("Acme", name);
         }
         let first = checkpoint(&target);
         for name in ["barbara", "donald"] {
-            create_user(&target, name);
+            target.create_user("Acme", name);
         }
         let second = checkpoint(&target);
-        create_user(&target, "frances");
+        target.create_user("Acme", "frances");
         let checkpoints = target
             .dir
             .path()
@@ -116,40 +103,42 @@ async fn read_log(target: &Target) -> Vec<RecordedEvent> {
 
 /// Runs SQL statements against the target's database, the append-only triggers dropped.
 pub async fn raw_sql(target: &Target, statements: &[String]) {
+    let drop_triggers: &[&str] = match target.database_url {
+        None => &[
+            "DROP TRIGGER IF EXISTS events_no_update",
+            "DROP TRIGGER IF EXISTS events_no_delete",
+        ],
+        Some(_) => &["DROP TRIGGER IF EXISTS events_no_update_or_delete ON events"],
+    };
+    let all: Vec<String> = drop_triggers
+        .iter()
+        .map(|statement| (*statement).to_owned())
+        .chain(statements.iter().cloned())
+        .collect();
     match &target.database_url {
         None => {
             let url = format!("sqlite:{}", target.sqlite_path().display());
-            let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            for statement in [
-                "DROP TRIGGER IF EXISTS events_no_update",
-                "DROP TRIGGER IF EXISTS events_no_delete",
-            ]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain(statements.iter().cloned())
-            {
-                sqlx::query(AssertSqlSafe(statement))
-                    .execute(&mut connection)
-                    .await
-                    .unwrap();
-            }
-            connection.close().await.unwrap();
+            run_all::<sqlx::Sqlite>(sqlx::SqliteConnection::connect(&url).await.unwrap(), &all)
+                .await;
         }
         Some(url) => {
-            let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-            for statement in ["DROP TRIGGER IF EXISTS events_no_update_or_delete ON events"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .chain(statements.iter().cloned())
-            {
-                sqlx::query(AssertSqlSafe(statement))
-                    .execute(&mut connection)
-                    .await
-                    .unwrap();
-            }
-            connection.close().await.unwrap();
+            run_all::<sqlx::Postgres>(sqlx::PgConnection::connect(url).await.unwrap(), &all).await;
         }
     }
+}
+
+async fn run_all<DB: sqlx::Database>(mut connection: DB::Connection, statements: &[String])
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    for statement in statements {
+        sqlx::query(AssertSqlSafe(statement.clone()))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+    connection.close().await.unwrap();
 }
 
 /// SQL text of a string literal (doubled quotes) — the attacker writes plain SQL.
@@ -285,114 +274,80 @@ struct Attack {
     start_says: fn(&Scenario) -> String,
 }
 
+/// A rewrite before the first checkpoint's head: its head no longer matches.
+fn rewritten_before_first(s: &Scenario) -> String {
+    format!(
+        "the log was rewritten between positions 1 and {}",
+        s.first.0
+    )
+}
+
+/// A rewrite between the two checkpoints' heads.
+fn rewritten_between(s: &Scenario) -> String {
+    format!(
+        "the log was rewritten between positions {} and {}",
+        s.first.0 + 1,
+        s.second.0
+    )
+}
+
+/// One event fewer before it: the first checkpoint's event lands on the head it signed.
+fn moved_onto_its_head(s: &Scenario) -> String {
+    format!(
+        "the checkpoint at position {0} signs position {0}, which is not after",
+        s.first.0
+    )
+}
+
+fn newest_signature_fails(s: &Scenario) -> String {
+    format!(
+        "the checkpoint at position {}: its signature does not verify with the pinned key",
+        s.second.1
+    )
+}
+
+fn older_checkpoint_copied(s: &Scenario) -> String {
+    format!(
+        "the checkpoint at position {} signs position {}, which is not after the previous checkpoint (at position {})",
+        s.second.1, s.first.0, s.first.1
+    )
+}
+
 const ATTACKS: &[Attack] = &[
     Attack {
         name: "an event edited, every later hash recomputed",
-        verify_says: |s| {
-            format!(
-                "the log was rewritten between positions 1 and {}",
-                s.first.0
-            )
-        },
-        start_says: |s| {
-            format!(
-                "the log was rewritten between positions 1 and {}",
-                s.first.0
-            )
-        },
+        verify_says: rewritten_before_first,
+        start_says: rewritten_before_first,
     },
     Attack {
         name: "an event deleted, the later ones renumbered and rehashed",
-        // The first checkpoint's event moves onto the head it signed.
-        verify_says: |s| {
-            format!(
-                "the checkpoint at position {0} signs position {0}, which is not after",
-                s.first.0
-            )
-        },
-        start_says: |s| {
-            format!(
-                "the log was rewritten between positions 1 and {}",
-                s.first.0
-            )
-        },
+        verify_says: moved_onto_its_head,
+        start_says: rewritten_before_first,
     },
     Attack {
         name: "two events swapped, every later hash recomputed",
-        verify_says: |s| {
-            format!(
-                "the log was rewritten between positions 1 and {}",
-                s.first.0
-            )
-        },
-        start_says: |s| {
-            format!(
-                "the log was rewritten between positions 1 and {}",
-                s.first.0
-            )
-        },
+        verify_says: rewritten_before_first,
+        start_says: rewritten_before_first,
     },
     Attack {
         name: "an event inserted, the later ones renumbered and rehashed",
-        verify_says: |s| {
-            format!(
-                "the log was rewritten between positions 1 and {}",
-                s.first.0
-            )
-        },
-        start_says: |s| {
-            format!(
-                "the log was rewritten between positions 1 and {}",
-                s.first.0
-            )
-        },
+        verify_says: rewritten_before_first,
+        start_says: rewritten_before_first,
     },
     Attack {
         name: "an event edited after the first checkpoint, every later hash recomputed",
-        verify_says: |s| {
-            format!(
-                "the log was rewritten between positions {} and {}",
-                s.first.0 + 1,
-                s.second.0
-            )
-        },
-        start_says: |s| {
-            format!(
-                "the log was rewritten between positions {} and {}",
-                s.first.0 + 1,
-                s.second.0
-            )
-        },
+        verify_says: rewritten_between,
+        start_says: rewritten_between,
     },
     Attack {
         name: "the newest checkpoint edited to sign other events",
-        verify_says: |s| {
-            format!(
-                "the checkpoint at position {}: its signature does not verify with the pinned key",
-                s.second.1
-            )
-        },
-        start_says: |s| {
-            format!(
-                "the checkpoint at position {}: its signature does not verify with the pinned key",
-                s.second.1
-            )
-        },
+        verify_says: newest_signature_fails,
+        start_says: newest_signature_fails,
     },
     Attack {
         name: "the newest checkpoint replaced by a copy of the first",
-        verify_says: |s| {
-            format!(
-                "the checkpoint at position {} signs position {}, which is not after the previous checkpoint (at position {})",
-                s.second.1, s.first.0, s.first.1
-            )
-        },
-        start_says: |s| {
-            format!(
-                "the checkpoint at position {} signs position {}, which is not after the previous checkpoint (at position {})",
-                s.second.1, s.first.0, s.first.1
-            )
-        },
+        verify_says: older_checkpoint_copied,
+        start_says: older_checkpoint_copied,
     },
 ];
 
@@ -529,7 +484,7 @@ async fn a_cut_tail_is_detected_through_the_checkpoint_file(postgres: bool) {
 
     // Grown again past the second checkpoint's head with other events.
     for name in ["mallory", "oscar", "trudy", "eve"] {
-        create_user(&scenario.target, name);
+        scenario.target.create_user("Acme", name);
     }
     let expected = format!("the log was rewritten at or before position {}", second.0);
     let rewritten = scenario.verify(true);

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use verity_audit::log::verify_store;
 use verity_audit::{AuditError, AuditPublicKey, External, Report, Verifier, checkpoint_file};
@@ -73,16 +72,7 @@ async fn verify_database(
         Ok(verifier) => verifier,
         Err(tampering) => return Ok(Err(tampering.into())),
     };
-    let head = store.head().await?;
-    let bar = if json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(head)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = crate::commands::progress_bar(store.head().await?, json);
     let verified = verify_store(store.as_ref(), verifier, |position| {
         bar.set_position(position)
     })
