@@ -6,7 +6,7 @@
 //! With several nodes on one database each runs the task, and each decides from the log
 //! alone that a checkpoint is due. The append expects the audit stream's exact version, so
 //! of the nodes that sign at the same moment one records its checkpoint; the others get a
-//! conflict, read the new checkpoint and wait for the next interval (ADR 0008).
+//! conflict, read the new checkpoint and wait for the next interval (ADR 0009).
 
 use std::path::PathBuf;
 use std::sync::Arc;

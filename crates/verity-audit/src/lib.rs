@@ -1,4 +1,4 @@
-//! Trust in the log that does not rest on the database (docs/audit.md, ADR 0008).
+//! Trust in the log that does not rest on the database (docs/audit.md, ADR 0009).
 //!
 //! The hash chain shows that no event was changed in place, but anyone who can write the
 //! database can rewrite an event and recompute every hash after it. What they cannot do

@@ -1,6 +1,6 @@
 //! Checkpoints of the log (stream `audit-checkpoints`): the head of the log — its position
 //! and hash — and the time, signed with the audit key, which is neither in the database
-//! nor an OIDC key (docs/adr/0008-audit-key-and-checkpoints.md).
+//! nor an OIDC key (docs/adr/0009-audit-key-and-checkpoints.md).
 //!
 //! This crate only names the fact and its payload; the signature is made and checked by
 //! `verity-audit`. A checkpoint is appended with the stream's exact expected version, so

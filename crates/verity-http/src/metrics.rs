@@ -64,6 +64,7 @@ pub struct Metrics {
     sign_in_failures: Family<ReasonLabels, Counter>,
     code_failures: Family<ReasonLabels, Counter>,
     lockouts: Family<LimitLabels, Counter>,
+    locked_refusals: Family<LimitLabels, Counter>,
     backchannel_attempts: Family<OutcomeLabels, Counter>,
     projection_position: Gauge,
 }
@@ -139,6 +140,12 @@ impl Metrics {
             "Locks set by too many failures: password (an address), second_factor (a person), network (a client IP or IPv6 /64)",
             lockouts.clone(),
         );
+        let locked_refusals = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "locked_refusals",
+            "Sign-in attempts refused unchecked by a lock, by the limit (the log records each lock once, not its refusals)",
+            locked_refusals.clone(),
+        );
         let backchannel_attempts = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "backchannel_attempts",
@@ -159,6 +166,7 @@ impl Metrics {
             sign_in_failures,
             code_failures,
             lockouts,
+            locked_refusals,
             backchannel_attempts,
             projection_position,
         }
@@ -217,8 +225,20 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts each lock a refusal set.
-    pub(crate) fn lockouts(&self, lockouts: &[Lockout]) {
+    /// Counts an attempt a lock refused before anything was checked.
+    pub(crate) fn locked_refusal(&self, limit: Lockout) {
+        self.locked_refusals
+            .get_or_create(&LimitLabels {
+                limit: lockout_label(limit).to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a refusal: the lock that refused it unchecked, or each lock it set.
+    pub(crate) fn refused(&self, refused_by: Option<Lockout>, lockouts: &[Lockout]) {
+        if let Some(limit) = refused_by {
+            self.locked_refusal(limit);
+        }
         for lockout in lockouts {
             self.lockout(*lockout);
         }
@@ -255,6 +275,8 @@ mod tests {
         metrics.sign_in_failure("wrong_password");
         metrics.second_factor_failure("reused_code");
         metrics.lockout(Lockout::Network);
+        metrics.refused(Some(Lockout::Password), &[]);
+        metrics.refused(Some(Lockout::Password), &[]);
         let text = metrics.render(42).unwrap();
         for line in [
             r#"verity_http_requests_total{method="GET",route="/jwks",status="200"} 2"#,
@@ -264,6 +286,7 @@ mod tests {
             r#"verity_sign_in_failures_total{reason="wrong_password"} 1"#,
             r#"verity_second_factor_failures_total{reason="reused_code"} 1"#,
             r#"verity_lockouts_total{limit="network"} 1"#,
+            r#"verity_locked_refusals_total{limit="password"} 2"#,
             "verity_projection_position 42",
             "# EOF",
         ] {

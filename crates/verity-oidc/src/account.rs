@@ -38,10 +38,76 @@ pub enum Replacing {
     },
 }
 
-/// Makes `new` the person's password if the policy allows it: length, confirmation,
-/// email, the shipped list, strength, then not the password they have now, then the
-/// breach service when configured. Replacing the current one ends the person's other
-/// sessions in the same append.
+/// A new password the policy accepted, not yet anyone's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPassword {
+    /// Its Argon2id hash (the password itself is kept nowhere).
+    Hashed(String),
+    /// The policy refused it.
+    Refused(PolicyViolation),
+}
+
+/// Checks `new` against the policy — length, confirmation, email, the shipped list,
+/// strength, then not the password the person has now (`replacing` says which), then the
+/// breach service when configured — and hashes it. Records nothing.
+pub async fn new_password_hash(
+    engine: &Engine,
+    person: &UserView,
+    new: &str,
+    confirm: &str,
+    replacing: &Replacing,
+) -> Result<NewPassword, EngineError> {
+    let same = match replacing {
+        Replacing::Temporary => PolicyViolation::SameAsTemporary,
+        Replacing::Current { .. } => PolicyViolation::SameAsCurrent,
+    };
+    let policy = PolicyContext::new(&person.email, engine.settings.password_min_length);
+    if let Err(violation) = password_policy::check(new, confirm, &policy) {
+        return Ok(NewPassword::Refused(violation));
+    }
+    // The password they have is known only by its hash: compare by verifying.
+    let (candidate, present_hash) = (new.to_owned(), person.password.hash().to_owned());
+    let unchanged = engine
+        .hash(move |memory| verify_password_in(&candidate, &present_hash, memory))
+        .await?;
+    if unchanged {
+        return Ok(NewPassword::Refused(same));
+    }
+    if let Some(pwned) = &engine.settings.pwned
+        && let Err(violation) = pwned.check(new).await
+    {
+        return Ok(NewPassword::Refused(violation));
+    }
+    let new = new.to_owned();
+    let password_hash = engine
+        .hash(move |memory| hash_password_in(&new, memory, &mut random::crypto_rng()))
+        .await??;
+    Ok(NewPassword::Hashed(password_hash))
+}
+
+/// Records `password_hash` as the person's password (`user.password.changed`, the person
+/// as actor). Replacing the current one ends the person's other sessions in the same
+/// append.
+pub async fn record_password(
+    engine: &Engine,
+    context: &RequestContext,
+    user_id: Uuid,
+    password_hash: String,
+    replacing: Replacing,
+) -> Result<(), EngineError> {
+    let end_sessions = match replacing {
+        Replacing::Temporary => EndSessions::None,
+        Replacing::Current { sid } => EndSessions::AllExcept(sid),
+    };
+    let command = UserCommand::ChangePassword {
+        password_hash,
+        end_sessions,
+    };
+    engine.act(context, user_id, command).await
+}
+
+/// Makes `new` the person's password if the policy allows it
+/// ([`new_password_hash`], then [`record_password`]).
 pub async fn choose_password(
     engine: &Engine,
     context: &RequestContext,
@@ -50,37 +116,13 @@ pub async fn choose_password(
     confirm: &str,
     replacing: Replacing,
 ) -> Result<PasswordChoice, EngineError> {
-    let (same, end_sessions) = match replacing {
-        Replacing::Temporary => (PolicyViolation::SameAsTemporary, EndSessions::None),
-        Replacing::Current { sid } => (PolicyViolation::SameAsCurrent, EndSessions::AllExcept(sid)),
-    };
-    let policy = PolicyContext::new(&person.email, engine.settings.password_min_length);
-    if let Err(violation) = password_policy::check(new, confirm, &policy) {
-        return Ok(PasswordChoice::Refused(violation));
+    match new_password_hash(engine, person, new, confirm, &replacing).await? {
+        NewPassword::Refused(violation) => Ok(PasswordChoice::Refused(violation)),
+        NewPassword::Hashed(password_hash) => {
+            record_password(engine, context, person.user_id, password_hash, replacing).await?;
+            Ok(PasswordChoice::Changed)
+        }
     }
-    // The password they have is known only by its hash: compare by verifying.
-    let (candidate, present_hash) = (new.to_owned(), person.password.hash().to_owned());
-    let unchanged = engine
-        .hash(move |memory| verify_password_in(&candidate, &present_hash, memory))
-        .await?;
-    if unchanged {
-        return Ok(PasswordChoice::Refused(same));
-    }
-    if let Some(pwned) = &engine.settings.pwned
-        && let Err(violation) = pwned.check(new).await
-    {
-        return Ok(PasswordChoice::Refused(violation));
-    }
-    let new = new.to_owned();
-    let password_hash = engine
-        .hash(move |memory| hash_password_in(&new, memory, &mut random::crypto_rng()))
-        .await??;
-    let command = UserCommand::ChangePassword {
-        password_hash,
-        end_sessions,
-    };
-    engine.act(context, person.user_id, command).await?;
-    Ok(PasswordChoice::Changed)
 }
 
 /// What became of an authenticator set-up.
@@ -170,13 +212,25 @@ pub struct TrustedDevice {
     pub max_age: i64,
 }
 
+/// Whether "Remember this device" is offered to the person: not to anyone holding an
+/// admin role, who gives a code at every sign-in (docs/roles.md).
+pub fn may_trust_devices(engine: &Engine, user_id: Uuid) -> bool {
+    !engine.holds_role(user_id)
+}
+
 /// "Remember this device": records `user.device.trusted` (labelled from the browser's
-/// User-Agent) and returns the cookie's value.
+/// User-Agent) and returns the cookie's value. Refused for a person holding an admin
+/// role ([`may_trust_devices`]).
 pub async fn trust_device(
     engine: &Engine,
     context: &RequestContext,
     user_id: Uuid,
 ) -> Result<TrustedDevice, EngineError> {
+    if !may_trust_devices(engine, user_id) {
+        return Err(EngineError::Refused(
+            "a person holding an admin role gives a code at every sign-in".into(),
+        ));
+    }
     let device_id = mfa::new_device_id(&mut random::crypto_rng());
     let trust = engine.settings.device_trust;
     let command = MfaCommand::TrustDevice {
@@ -194,7 +248,8 @@ pub async fn trust_device(
 }
 
 /// The digest of the browser's device cookie, when it names a device this person
-/// trusts at `now`.
+/// trusts at `now`. (Sign-in honours it only for people without an admin role:
+/// [`may_trust_devices`].)
 pub fn trusted_device(
     person: &UserView,
     device_cookie: Option<&str>,

@@ -1,6 +1,7 @@
-//! Files only their owner may read: created with mode 0600 and written whole, read only
-//! when nobody else may read them. For the secrets Verity keeps on disk: the master key
-//! and the audit key.
+//! Files only their owner may read: directories created with mode 0700, files created
+//! with mode 0600 and written whole, secrets read only when nobody else may read them.
+//! For everything Verity keeps on disk that holds a secret: the master key, the audit
+//! key, the data directory, the email outbox.
 
 use std::io::Write;
 use std::path::Path;
@@ -110,5 +111,33 @@ fn sync_parent(path: &Path) {
         && let Ok(directory) = std::fs::File::open(parent)
     {
         let _ = directory.sync_all();
+    }
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn directories_are_0700_and_files_0600_and_never_overwritten() {
+        let root = tempfile::tempdir().unwrap();
+        let nested = root.path().join("data").join("outbox");
+        create_private_dir(&nested).unwrap();
+        assert_eq!(mode(&root.path().join("data")), 0o700);
+        assert_eq!(mode(&nested), 0o700);
+        create_private_dir(&nested).unwrap();
+        let file = nested.join("secret");
+        write_private_file(&file, b"s3cret").unwrap();
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(std::fs::read(&file).unwrap(), b"s3cret");
+        let again = write_private_file(&file, b"other").unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
     }
 }

@@ -173,11 +173,21 @@ pub async fn last_active(
     context: &RequestContext,
     sids: &[&str],
 ) -> Result<HashMap<String, DateTime<Utc>>, EngineError> {
+    Ok(last_active_in(engine.expiring.as_ref(), context.now, sids).await?)
+}
+
+/// [`last_active`] read straight from the expiring store (for the admin layer, which
+/// has the store but no engine).
+pub async fn last_active_in(
+    expiring: &dyn verity_domain::ExpiringStore,
+    now: DateTime<Utc>,
+    sids: &[&str],
+) -> Result<HashMap<String, DateTime<Utc>>, verity_domain::StoreError> {
     let keys: Vec<(&str, &str)> = sids
         .iter()
         .map(|sid| (kind::SESSION_ACTIVITY, *sid))
         .collect();
-    let entries = engine.expiring.get_many(&keys, context.now).await?;
+    let entries = expiring.get_many(&keys, now).await?;
     Ok(sids
         .iter()
         .zip(entries)
@@ -313,6 +323,7 @@ pub async fn end_by_id(
         }
         (_, Some(user_id)) => verity_domain::Actor::User {
             user_id: user_id.to_string(),
+            sid: None,
         },
     };
     end_as(engine, context, sid, reason, client_id, actor).await
@@ -365,6 +376,7 @@ pub async fn add_client(
     }
     let actor = verity_domain::Actor::User {
         user_id: authentication.user_id.clone(),
+        sid: None,
     };
     let command = SessionCommand::AddClient {
         client_id: client_id.to_owned(),

@@ -112,7 +112,8 @@ pub fn sealed_snapshots(
     )))
 }
 
-/// Opens the configured store, creating the data directory of an embedded store.
+/// Opens the configured store, creating the data directory of an embedded store with
+/// mode 0700 (the store makes its files 0600).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let location = location(config)?;
     if let Location::Sqlite(path) = &location
@@ -120,7 +121,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent).map_err(|error| {
+        verity_oidc::private_files::create_private_dir(parent).map_err(|error| {
             anyhow::anyhow!("cannot create data directory {}: {error}", parent.display())
         })?;
     }

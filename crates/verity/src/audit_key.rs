@@ -1,5 +1,5 @@
 //! The audit key in the binary: `[audit] key` (from the environment), or the key file,
-//! created with mode 0600 on first start (docs/audit.md, ADR 0008).
+//! created with mode 0600 on first start (docs/audit.md, ADR 0009).
 
 use std::path::Path;
 

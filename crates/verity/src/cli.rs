@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage OAuth clients (the applications that sign people in through Verity).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Grant, revoke and list admin roles (instance-admin, org-admin, auditor).
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Manage signing keys (list, rotate, JWKS).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -293,6 +296,43 @@ pub enum UserCommand {
     },
 }
 
+/// `verity role ...`
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give a person (or, with --client, a service client) a role: `instance-admin`,
+    /// `org-admin` (with --org) or `auditor` (of the instance, or with --org of one
+    /// organization). A person holding a role gives a code at every sign-in.
+    Grant(RoleArgs),
+    /// Take a role away.
+    Revoke(RoleArgs),
+    /// Who holds which role (with --org, in that organization).
+    List {
+        /// Organization name or id.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+/// Who gets or loses which role, where.
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "verity role grant|revoke EMAIL ROLE [--org ORG]\n       \
+                            verity role grant|revoke --client CLIENT_ID ROLE [--org ORG]"
+)]
+pub struct RoleArgs {
+    /// The person's address (or user id) and the role; with --client, the role only.
+    #[arg(value_name = "EMAIL ROLE", num_args = 1..=2, required = true)]
+    pub words: Vec<String>,
+    /// A service client instead of a person (it acts on the admin API with its
+    /// client_credentials tokens).
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub client: Option<String>,
+    /// The organization: where an org-admin or auditor role applies, and where the
+    /// person is found.
+    #[arg(long)]
+    pub org: Option<String>,
+}
+
 /// `verity client ...`
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -349,9 +389,10 @@ pub struct ClientCreateArgs {
     /// is always allowed).
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
-    /// Require PKCE from a confidential client too (public clients always need it).
+    /// Let a legacy confidential client that cannot send PKCE leave it out. PKCE is
+    /// required of every client by default (RFC 9700); refused for public clients.
     #[arg(long)]
-    pub require_pkce: bool,
+    pub no_require_pkce: bool,
     /// The client's public keys (a JWK Set, JSON), for private_key_jwt.
     #[arg(long, value_name = "PATH")]
     pub jwks_file: Option<PathBuf>,

@@ -7,5 +7,6 @@ pub mod audit_key;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod listener;
 pub mod mail;
 pub mod signing;

@@ -13,8 +13,10 @@
 mod authorization;
 mod clients;
 mod devices;
+mod directory;
 mod keys;
 mod organizations;
 mod people;
+mod roles;
 mod support;
 mod unlock;

@@ -11,6 +11,7 @@ mod events;
 mod keys;
 mod org;
 mod replay;
+mod role;
 mod serve;
 mod unlock;
 mod user;
@@ -36,6 +37,7 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::Org(command) => org::run(command, App::open(config).await?, json).await,
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
+        Command::Role(command) => role::run(command, App::open(config).await?, json).await,
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
         Command::Audit(command) => audit::run(command, config, json).await,

@@ -17,6 +17,7 @@ mod cli;
 mod clients;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
+mod files;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;
 mod keys;
@@ -27,6 +28,8 @@ mod multi_node;
 mod offline;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
+mod roles;
+mod serve;
 mod support;
 mod tamper;
 mod trust;
