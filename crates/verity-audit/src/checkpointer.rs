@@ -110,10 +110,18 @@ impl Checkpointer {
         now: DateTime<Utc>,
         actor: Actor,
     ) -> Result<Outcome, AuditError> {
-        let newest = self.store.read_stream_back(audit::STREAM, 1).await?;
-        let (last_event, version) = newest
-            .first()
-            .map_or((0, 0), |event| (event.position, event.version));
+        let newest = Newest::read(self.store.as_ref()).await?;
+        self.record(newest, now, actor).await
+    }
+
+    /// Like [`Checkpointer::checkpoint`], on condition that the newest checkpoint is still
+    /// `newest`, the one the decision to record one was made on.
+    async fn record(
+        &mut self,
+        newest: Newest,
+        now: DateTime<Utc>,
+        actor: Actor,
+    ) -> Result<Outcome, AuditError> {
         let verifier = self
             .verifier
             .take()
@@ -121,11 +129,11 @@ impl Checkpointer {
         let verifier = feed_store(self.store.as_ref(), verifier, |_| {}).await?;
         let (head, hash) = (verifier.position(), *verifier.head_hash());
         self.verifier = Some(verifier);
-        if head == 0 || head == last_event {
+        if head == 0 || head == newest.event {
             return Ok(Outcome::Covered);
         }
         let checkpoint = sign(&self.key, head, &hash, now);
-        let expected = match version {
+        let expected = match newest.version {
             0 => ExpectedVersion::NoStream,
             version => ExpectedVersion::Exact(version),
         };
@@ -146,6 +154,38 @@ impl Checkpointer {
             checkpoint_file::append(file, &checkpoint)?;
         }
         Ok(Outcome::Recorded(checkpoint))
+    }
+}
+
+/// The log's newest checkpoint, as a decision to record the next one sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Newest {
+    /// Its event's position (0: none).
+    event: u64,
+    /// The audit stream's version (0: no stream).
+    version: u64,
+    /// When it was signed.
+    signed_at: Option<DateTime<Utc>>,
+}
+
+impl Newest {
+    async fn read(store: &dyn EventStore) -> Result<Self, StoreError> {
+        let newest = store.read_stream_back(audit::STREAM, 1).await?;
+        Ok(match newest.first() {
+            Some(event) => Self {
+                event: event.position,
+                version: event.version,
+                signed_at: AuditEvent::checkpoint_of(event)
+                    .ok()
+                    .flatten()
+                    .map(|checkpoint| checkpoint.signed_at),
+            },
+            None => Self {
+                event: 0,
+                version: 0,
+                signed_at: None,
+            },
+        })
     }
 }
 
@@ -198,17 +238,8 @@ async fn next(
     now: fn() -> DateTime<Utc>,
 ) -> Result<(), AuditError> {
     let store = checkpointer.store.clone();
-    let newest = store.read_stream_back(audit::STREAM, 1).await?;
-    let (last_event, last_signed_at) = match newest.first() {
-        Some(event) => (
-            event.position,
-            AuditEvent::checkpoint_of(event)
-                .ok()
-                .flatten()
-                .map(|checkpoint| checkpoint.signed_at),
-        ),
-        None => (0, None),
-    };
+    let newest = Newest::read(store.as_ref()).await?;
+    let (last_event, last_signed_at) = (newest.event, newest.signed_at);
     let head = store.head().await?;
     let uncovered = head.saturating_sub(last_event);
     let by_count = schedule.every_events > 0 && uncovered >= schedule.every_events;

@@ -172,9 +172,11 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
         task.await??;
     }
     let seeded = started.elapsed().as_secs_f64();
+    // Sealed with the audit key, as a server's: `bench startup` and `serve` trust it.
+    crate::audit_key::load_or_create_audit_key(&config)?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },
@@ -236,7 +238,7 @@ async fn startup(config: Config) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },

@@ -15,7 +15,7 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
     let head = store.head().await?;
     let live = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },
