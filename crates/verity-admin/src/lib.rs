@@ -9,7 +9,8 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`search`], [`sessions`], [`history`], [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per
+//!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
+//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per
 //!   subject.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
@@ -17,6 +18,7 @@
 
 pub mod actor;
 mod admin;
+pub mod audit;
 pub mod authorization;
 pub mod clients;
 pub mod devices;

@@ -60,6 +60,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The read models.
     pub projector: Arc<Projector<ReadModels>>,
+    /// Password hashing, shared by the engine and the admin layer.
+    pub hashing: verity_oidc::credentials::Hashing,
 }
 
 /// How long a command waits for the read models to show its own write.
@@ -86,6 +88,7 @@ impl App {
         };
         let projector = Projector::start_with(store.clone(), snapshots, options).await?;
         Ok(Self {
+            hashing: config.hashing(),
             config,
             store,
             projector,

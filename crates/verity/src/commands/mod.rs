@@ -1,6 +1,7 @@
 //! One module per command group. Each returns the process's exit status.
 
 mod audit;
+mod audit_queries;
 mod bench;
 mod bench_audit;
 mod bench_signin;

@@ -1,7 +1,8 @@
 //! `verity audit ...`: the auditor's commands (docs/audit.md). Each file is one command:
 //! `key` prints the public audit key to pin, `verify` checks a database or a bundle with
 //! the pinned key, `checkpoint` records a checkpoint now, `bundle` writes an offline
-//! bundle. What makes the log trustworthy lives in `verity-audit`; these are its doors.
+//! bundle; the questions (`history`, `account`, `explain`) are in `audit_queries`. What
+//! makes the log trustworthy lives in `verity-audit`; these are its doors.
 
 mod bundle;
 mod checkpoint;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 use verity_audit::AuditError;
 
 use super::{EXIT_CHAIN_BROKEN, print_json};
+use crate::app::App;
 use crate::cli::AuditCommand;
 use crate::config::Config;
 
@@ -27,6 +29,11 @@ pub(super) async fn run(
         AuditCommand::Verify(args) => verify::run(config, args, json).await,
         AuditCommand::Checkpoint => checkpoint::run(config, json).await,
         AuditCommand::Bundle { out } => bundle::run(config, &out, json).await,
+        query @ (AuditCommand::History(_)
+        | AuditCommand::Account { .. }
+        | AuditCommand::Explain { .. }) => {
+            super::audit_queries::run(query, App::open(config).await?, json).await
+        }
     }
 }
 
