@@ -375,3 +375,128 @@ impl Verifier {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use verity_domain::DomainEvent as _;
+    use verity_store::chain::EventFields;
+
+    use super::*;
+    use crate::checkpoint::sign;
+    use crate::key::{AuditKey, SEED_LEN};
+
+    /// A log of `count` plain events, and a way to append a checkpoint of its head.
+    struct Log {
+        events: Vec<RecordedEvent>,
+        /// Each stream's version, so appending stays cheap on a log of [`LOOKBACK`] events.
+        versions: HashMap<String, u64>,
+        key: AuditKey,
+    }
+
+    impl Log {
+        fn new(count: u64) -> Self {
+            let mut log = Self {
+                events: Vec::new(),
+                versions: HashMap::new(),
+                key: AuditKey::from_seed([2; SEED_LEN]),
+            };
+            for index in 0..count {
+                log.push("test-1", "test.happened", format!("{{\"i\":{index}}}"));
+            }
+            log
+        }
+
+        fn push(&mut self, stream: &str, event_type: &str, data: String) {
+            let previous = self.events.last().map_or(GENESIS, |event| {
+                verity_store::chain::parse_hash(&event.hash).unwrap()
+            });
+            let version = self.versions.entry(stream.to_owned()).or_default();
+            *version += 1;
+            let version = *version;
+            let mut event = RecordedEvent {
+                position: self.events.len() as u64 + 1,
+                stream: stream.into(),
+                version,
+                event_type: event_type.into(),
+                schema: 1,
+                data,
+                metadata: "{}".into(),
+                recorded_at: DateTime::UNIX_EPOCH,
+                hash: String::new(),
+            };
+            event.hash = hex::encode(EventFields::of(&event).hash(&previous));
+            self.events.push(event);
+        }
+
+        /// Signs the head as it is (or `signs`, when given) and appends the checkpoint.
+        fn checkpoint(&mut self, signs: Option<u64>) -> Checkpoint {
+            let position = signs.unwrap_or(self.events.len() as u64);
+            let hash = verity_store::chain::parse_hash(&self.events[position as usize - 1].hash).unwrap();
+            let checkpoint = sign(&self.key, position, &hash, DateTime::UNIX_EPOCH);
+            let data = AuditEvent::CheckpointSigned(checkpoint.clone()).to_data();
+            self.push(audit::STREAM, audit::CHECKPOINT_SIGNED, data);
+            checkpoint
+        }
+
+        fn verify(&self, externals: Vec<External>) -> Result<Report, Tampering> {
+            let mut verifier = Verifier::new(Some(self.key.public().clone()), externals)?;
+            for event in &self.events {
+                verifier.check(event)?;
+            }
+            verifier.finish()
+        }
+    }
+
+    fn external(checkpoint: &Checkpoint, origin: &str) -> External {
+        External {
+            origin: origin.into(),
+            checkpoint: checkpoint.clone(),
+        }
+    }
+
+    #[test]
+    fn the_report_counts_checkpoints_and_what_comes_after_the_newest() {
+        let mut log = Log::new(5);
+        log.checkpoint(None);
+        log.push("test-2", "test.happened", "{}".into());
+        let newest = log.checkpoint(None);
+        log.push("test-2", "test.happened", "{}".into());
+        // The same checkpoint from two copies counts once, and is found in the log.
+        let report = log
+            .verify(vec![external(&newest, "a:1"), external(&newest, "b:7")])
+            .unwrap();
+        assert_eq!(report.events, 9);
+        assert_eq!(report.log_checkpoints, 2);
+        assert_eq!(report.external_checkpoints, 1);
+        assert_eq!(report.newest.unwrap().checkpoint, newest);
+        assert_eq!(report.last_in_log, Some(8));
+    }
+
+    #[test]
+    fn a_checkpoint_of_a_head_further_back_than_any_node_signs_is_refused() {
+        let mut log = Log::new(LOOKBACK + 10);
+        log.checkpoint(Some(5));
+        let refused = log.verify(Vec::new()).unwrap_err();
+        assert!(
+            matches!(refused, Tampering::CheckpointOutOfOrder { signed: 5, .. }),
+            "{refused}"
+        );
+        let mut log = Log::new(LOOKBACK + 10);
+        log.checkpoint(Some(12));
+        assert!(log.verify(Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn a_kept_checkpoint_missing_from_the_log_is_named() {
+        let mut log = Log::new(3);
+        let kept = log.checkpoint(None);
+        // The log as it was before the checkpoint was appended: cut back to its head.
+        log.events.truncate(3);
+        let refused = log.verify(vec![external(&kept, "kept.jsonl:1")]).unwrap_err();
+        assert!(
+            refused.to_string().starts_with("checkpoint kept.jsonl:1 (position 3"),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("(it holds none)"), "{refused}");
+    }
+}
