@@ -375,6 +375,74 @@ mod tests {
         assert_eq!((report.from, report.events), (5, 6));
     }
 
+    /// The checkpoints in the log, once there are `count` (within ten seconds).
+    async fn checkpoints(store: &dyn EventStore, count: usize) -> Vec<Checkpoint> {
+        for _ in 0..200 {
+            let events = store.read_stream(audit::STREAM).await.unwrap();
+            if events.len() >= count {
+                return events
+                    .iter()
+                    .map(|event| AuditEvent::checkpoint_of(event).unwrap().unwrap())
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("fewer than {count} checkpoints in the log");
+    }
+
+    #[tokio::test]
+    async fn the_task_records_a_checkpoint_every_n_events_and_not_before() {
+        let directory = tempfile::tempdir().unwrap();
+        let store: Arc<dyn EventStore> = Arc::new(
+            SqliteStore::open(&directory.path().join("verity.db"))
+                .await
+                .unwrap(),
+        );
+        let key = AuditKey::from_seed([4; SEED_LEN]);
+        let file = directory.path().join("checkpoints.jsonl");
+        let report = check_at_start(store.as_ref(), key.public(), Some(&file))
+            .await
+            .unwrap();
+        let checkpointer =
+            Checkpointer::new(store.clone(), key.clone(), Some(file.clone()), &report).unwrap();
+        let schedule = Schedule {
+            every_events: 3,
+            every: None,
+        };
+        let task = spawn(checkpointer, schedule, None, || at(10));
+
+        for _ in 0..2 {
+            append_one(store.as_ref()).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(store.read_stream(audit::STREAM).await.unwrap().is_empty());
+        append_one(store.as_ref()).await;
+        let first = checkpoints(store.as_ref(), 1).await;
+        assert_eq!(first[0].position, 3);
+
+        // The checkpoint's own event (position 4) starts the next count: 5, 6, 7.
+        for _ in 0..2 {
+            append_one(store.as_ref()).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(store.read_stream(audit::STREAM).await.unwrap().len(), 1);
+        append_one(store.as_ref()).await;
+        let both = checkpoints(store.as_ref(), 2).await;
+        assert_eq!(both[1].position, 7);
+        // The file is written after the log: give it the time to catch up.
+        let mut kept = Vec::new();
+        for _ in 0..100 {
+            kept = checkpoint_file::read_all(&file).unwrap();
+            if kept.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        task.abort();
+        let kept: Vec<u64> = kept.iter().map(|kept| kept.checkpoint.position).collect();
+        assert_eq!(kept, [3, 7]);
+    }
+
     #[tokio::test]
     async fn a_chain_broken_since_the_last_verification_is_never_signed() {
         let directory = tempfile::tempdir().unwrap();

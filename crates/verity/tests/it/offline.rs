@@ -353,6 +353,32 @@ async fn the_server_records_checkpoints_by_itself_in_the_log_the_file_and_with_t
         said.contains("every one signed by the pinned key"),
         "{said}"
     );
+    assert!(said.contains(" ago, "), "the newest checkpoint's age: {said}");
+
+    // The newest checkpoint's age, in JSON: from its signing time to now.
+    let before = chrono::Utc::now();
+    let json: serde_json::Value = serde_json::from_str(
+        target
+            .ok(&[
+                "--json",
+                "audit",
+                "verify",
+                "--public-key",
+                pinned.to_str().unwrap(),
+            ])
+            .trim(),
+    )
+    .unwrap();
+    let after = chrono::Utc::now();
+    let newest = &json["newest_checkpoint"];
+    let signed_at: chrono::DateTime<chrono::Utc> =
+        newest["signed_at"].as_str().unwrap().parse().unwrap();
+    let age = newest["age_seconds"].as_i64().unwrap();
+    assert!(
+        (before - signed_at).num_seconds() - 1 <= age && age <= (after - signed_at).num_seconds(),
+        "{json}"
+    );
+    assert!(newest["position"].as_u64().unwrap() > 0, "{json}");
 }
 
 /// A snapshot of the read models written into the database by someone without the audit
