@@ -1,8 +1,9 @@
 //! Tampering with the database behind Verity's back, through raw SQL, without recomputing
-//! the hashes: `audit verify` names the first bad position every time. Rewrites that do
-//! recompute them, and cut tails, are for the signed checkpoints (`trust.rs`).
+//! the hashes: `audit verify` names the first bad position every time, and the server
+//! refuses to start, naming it too. Rewrites that do recompute them, and cut tails, are
+//! for the signed checkpoints (`trust.rs`).
 
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::Connection;
 
 use crate::support::{Target, stderr};
 
@@ -53,39 +54,10 @@ const ATTACKS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-async fn tamper_sqlite(target: &Target, statements: &[&str]) {
-    let url = format!("sqlite:{}", target.sqlite_path().display());
-    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    for drop in [
-        "DROP TRIGGER events_no_update",
-        "DROP TRIGGER events_no_delete",
-    ] {
-        sqlx::query(drop).execute(&mut connection).await.unwrap();
-    }
-    for statement in statements {
-        sqlx::query(AssertSqlSafe(*statement))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    }
-    connection.close().await.unwrap();
-}
-
-async fn tamper_postgres(target: &Target, statements: &[&str]) {
-    let mut connection = sqlx::PgConnection::connect(target.database_url.as_deref().unwrap())
-        .await
-        .unwrap();
-    sqlx::query("DROP TRIGGER events_no_update_or_delete ON events")
-        .execute(&mut connection)
-        .await
-        .unwrap();
-    for statement in statements {
-        sqlx::query(AssertSqlSafe(*statement))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    }
-    connection.close().await.unwrap();
+/// Runs the attack's statements, the append-only triggers dropped.
+async fn tamper(target: &Target, statements: &[&str]) {
+    let statements: Vec<String> = statements.iter().map(|s| (*s).to_owned()).collect();
+    crate::trust::raw_sql(target, &statements).await;
 }
 
 fn assert_detected(target: &Target, attack: &str, expected: &str) {
@@ -101,6 +73,12 @@ fn assert_detected(target: &Target, attack: &str, expected: &str) {
         stderr.contains(expected),
         "{attack}: expected {expected:?}, got {stderr}"
     );
+    // The log holds no checkpoint yet: the server verifies all of it at start.
+    let said = crate::trust::refused_at_start(target);
+    assert!(
+        said.contains(expected),
+        "{attack}: expected {expected:?} at start, got {said}"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +86,7 @@ async fn every_kind_of_tampering_is_detected_on_sqlite() {
     for (attack, statements, expected) in ATTACKS {
         let target = Target::sqlite();
         populated(&target);
-        tamper_sqlite(&target, statements).await;
+        tamper(&target, statements).await;
         assert_detected(&target, attack, expected);
     }
 }
@@ -120,7 +98,7 @@ async fn every_kind_of_tampering_is_detected_on_postgres() {
             return;
         };
         populated(&target);
-        tamper_postgres(&target, statements).await;
+        tamper(&target, statements).await;
         assert_detected(&target, attack, expected);
     }
 }
@@ -152,7 +130,7 @@ async fn a_separator_smuggled_into_a_field_is_reported_not_misread() {
     ] {
         let target = Target::sqlite();
         populated(&target);
-        tamper_sqlite(&target, &[statement]).await;
+        tamper(&target, &[statement]).await;
         let output = target.run(&["audit", "verify"]);
         assert!(!output.status.success(), "{statement}: not detected");
         let stderr = stderr(&output);
