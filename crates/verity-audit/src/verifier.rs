@@ -431,7 +431,8 @@ mod tests {
         /// Signs the head as it is (or `signs`, when given) and appends the checkpoint.
         fn checkpoint(&mut self, signs: Option<u64>) -> Checkpoint {
             let position = signs.unwrap_or(self.events.len() as u64);
-            let hash = verity_store::chain::parse_hash(&self.events[position as usize - 1].hash).unwrap();
+            let hash =
+                verity_store::chain::parse_hash(&self.events[position as usize - 1].hash).unwrap();
             let checkpoint = sign(&self.key, position, &hash, DateTime::UNIX_EPOCH);
             let data = AuditEvent::CheckpointSigned(checkpoint.clone()).to_data();
             self.push(audit::STREAM, audit::CHECKPOINT_SIGNED, data);
@@ -492,9 +493,13 @@ mod tests {
         let kept = log.checkpoint(None);
         // The log as it was before the checkpoint was appended: cut back to its head.
         log.events.truncate(3);
-        let refused = log.verify(vec![external(&kept, "kept.jsonl:1")]).unwrap_err();
+        let refused = log
+            .verify(vec![external(&kept, "kept.jsonl:1")])
+            .unwrap_err();
         assert!(
-            refused.to_string().starts_with("checkpoint kept.jsonl:1 (position 3"),
+            refused
+                .to_string()
+                .starts_with("checkpoint kept.jsonl:1 (position 3"),
             "{refused}"
         );
         assert!(refused.to_string().contains("(it holds none)"), "{refused}");

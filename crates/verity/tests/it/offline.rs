@@ -353,9 +353,13 @@ async fn the_server_records_checkpoints_by_itself_in_the_log_the_file_and_with_t
         said.contains("every one signed by the pinned key"),
         "{said}"
     );
-    assert!(said.contains(" ago, "), "the newest checkpoint's age: {said}");
+    assert!(
+        said.contains(" ago, "),
+        "the newest checkpoint's age: {said}"
+    );
 
     // The newest checkpoint's age, in JSON: from its signing time to now.
+    #[allow(clippy::disallowed_methods)] // The test compares with the wall clock.
     let before = chrono::Utc::now();
     let json: serde_json::Value = serde_json::from_str(
         target
@@ -369,6 +373,7 @@ async fn the_server_records_checkpoints_by_itself_in_the_log_the_file_and_with_t
             .trim(),
     )
     .unwrap();
+    #[allow(clippy::disallowed_methods)] // The test compares with the wall clock.
     let after = chrono::Utc::now();
     let newest = &json["newest_checkpoint"];
     let signed_at: chrono::DateTime<chrono::Utc> =
