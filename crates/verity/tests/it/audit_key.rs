@@ -4,20 +4,12 @@
 //! `verity audit key` prints is the key's public half, and what auditors pin.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 use verity_audit::{AuditKey, AuditPublicKey};
 
+use crate::files::mode;
 use crate::support::{Target, stderr};
 use crate::trust::starts;
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
-}
 
 #[test]
 fn the_key_file_is_created_0600_at_first_start_outside_the_data_directory() {

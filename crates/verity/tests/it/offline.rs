@@ -159,22 +159,9 @@ async fn a_bundle_verifies_in_an_empty_directory_and_shows_what_was_done_to_it()
     let other = Target::sqlite();
     let other_key = elsewhere.path().join("other.jwk");
     std::fs::write(&other_key, other.ok(&["audit", "key"])).unwrap();
-    let refused = bare_verity(
-        elsewhere.path(),
-        &[
-            "audit",
-            "verify",
-            "--bundle",
-            bundle.to_str().unwrap(),
-            "--public-key",
-            "other.jwk",
-        ],
-    );
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("not the pinned key"),
-        "{}",
-        stderr(&refused)
+    assert_refused(
+        &verify_bundle(elsewhere.path(), &bundle, Path::new("other.jwk"), None),
+        "not the pinned key",
     );
 
     // An event edited inside the bundle: the chain breaks where.
@@ -186,22 +173,9 @@ async fn a_bundle_verifies_in_an_empty_directory_and_shows_what_was_done_to_it()
     *events = text.into_bytes();
     let edited = elsewhere.path().join("edited.tar.gz");
     repack(&files, &edited);
-    let refused = bare_verity(
-        elsewhere.path(),
-        &[
-            "audit",
-            "verify",
-            "--bundle",
-            edited.to_str().unwrap(),
-            "--public-key",
-            pinned.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("chain broken: event 5: stored hash does not match"),
-        "{}",
-        stderr(&refused)
+    assert_refused(
+        &verify_bundle(elsewhere.path(), &edited, &pinned, None),
+        "chain broken: event 5: stored hash does not match",
     );
 
     // The tail cut before the bundle was made, and the bundle's own checkpoint file cut
@@ -226,17 +200,7 @@ async fn a_bundle_verifies_in_an_empty_directory_and_shows_what_was_done_to_it()
     files[0].1 = serde_json::to_vec(&manifest).unwrap();
     let shortened = elsewhere.path().join("shortened.tar.gz");
     repack(&files, &shortened);
-    let alone = bare_verity(
-        elsewhere.path(),
-        &[
-            "audit",
-            "verify",
-            "--bundle",
-            shortened.to_str().unwrap(),
-            "--public-key",
-            pinned.to_str().unwrap(),
-        ],
-    );
+    let alone = verify_bundle(elsewhere.path(), &shortened, &pinned, None);
     assert_eq!(
         alone.status.code(),
         Some(0),
@@ -392,16 +356,7 @@ async fn a_forged_snapshot_is_refused(target: Target) {
     target.ok(&["audit", "key"]);
     target.ok(&["org", "create", "Acme"]);
     for name in ["ada", "grace"] {
-        target.ok(&[
-            "user",
-            "create",
-            "--org",
-            "Acme",
-            "--email",
-            &format!("{name}@example.org"),
-            "--name",
-            name,
-        ]);
+        target.create_user("Acme", name);
     }
     // A genuine, sealed snapshot: saved after catching up with at least one event.
     let saved = target
