@@ -9,7 +9,7 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per subject.
+//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`], [`scim_tokens`]: one module per subject.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
@@ -26,6 +26,7 @@ pub mod organizations;
 pub mod people;
 mod permission;
 pub mod roles;
+pub mod scim_tokens;
 pub mod unlock;
 
 pub use actor::{Actor, Call, Door, Grant, Principal, Role, Scope};

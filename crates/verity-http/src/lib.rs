@@ -122,7 +122,10 @@ pub fn router_with(state: AppState, doors: Router) -> Router {
             state.clone(),
             security::security_headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(state, observe::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            observe::observe,
+        ))
 }
 
 /// `GET /metrics` alone, for a listener of its own (`[server] metrics_bind`).
