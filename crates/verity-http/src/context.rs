@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
@@ -28,8 +28,11 @@ fn now() -> DateTime<Utc> {
 /// Who sent a request: its context for the engine and its headers. The client's address
 /// is `None` when the server was not started with connection info (tests that call the
 /// router directly): unknown, not counted by the per-address sign-in limit, not recorded.
+///
+/// Public for the admin doors (`verity-admin-http`), which take their `now`, request id
+/// and client address from it ([`Caller::context`]) with the same trusted-proxy rule.
 #[derive(Debug, Clone)]
-pub(crate) struct Caller {
+pub struct Caller {
     /// The request's time, id and origin.
     pub(crate) context: RequestContext,
     /// The request's headers (cookies).
@@ -41,19 +44,26 @@ pub(crate) struct Caller {
 }
 
 impl Caller {
+    /// The request's time (read once), id, client address and user agent.
+    pub fn context(&self) -> &RequestContext {
+        &self.context
+    }
+
     /// The value of `cookie`, if sent.
     pub(crate) fn cookie(&self, cookie: Cookie) -> Option<&str> {
         self.jar.get(&self.headers, cookie)
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -36,6 +36,7 @@ use axum::routing::{get, post};
 use verity_oidc::protocol::discovery::paths;
 
 pub use client_ip::{InvalidTrustedProxy, TrustedProxies};
+pub use context::Caller;
 pub use error::HttpError;
 pub use metrics::Metrics;
 pub use pages::Pages;
