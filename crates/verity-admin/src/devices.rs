@@ -128,6 +128,43 @@ impl Admin {
         })
     }
 
+    /// Ends the trust of one active device, named as [`Device::device`] shows it
+    /// (`user.device.forgotten`, reason `revoked`, the admin named): the next sign-in in
+    /// that browser asks for a code. A device that is not one of theirs, or not active,
+    /// is not found.
+    pub async fn forget_device(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+        device: &str,
+    ) -> Result<Person, AdminError> {
+        let view = self.person_to_manage(actor, person)?;
+        let missing =
+            || AdminError::Invalid(format!("{} trusts no active device {device:?}", view.email));
+        let found = (device.len() == HASH_PREFIX)
+            .then(|| {
+                view.mfa
+                    .active_devices(call.now)
+                    .find(|trusted| trusted.device_id_hash.starts_with(device))
+            })
+            .flatten()
+            .ok_or_else(missing)?;
+        let command = UserCommand::Mfa(MfaCommand::ForgetDevice {
+            device_id_hash: found.device_id_hash.clone(),
+            reason: ForgetReason::Revoked,
+        });
+        match self
+            .decide::<User>(actor, call, &user::stream(view.user_id), &command)
+            .await
+        {
+            Ok(outcome) => self.wait_for(outcome.position).await?,
+            Err(ExecuteError::Rejected(UserError::Mfa(_))) => return Err(missing()),
+            Err(error) => return Err(error.into()),
+        }
+        self.person(actor, &PersonRef::Id(view.user_id))
+    }
+
     /// Removes the person's authenticator app (`user.totp.reset`): its codes and every
     /// recovery code stop working, every active trusted device is forgotten in the same
     /// append, and the next sign-in sets up an app again. A person without an app is a

@@ -10,6 +10,7 @@ use verity_domain::key::SigningKeyError;
 use verity_domain::organization::OrganizationError;
 use verity_domain::role::RoleError;
 use verity_domain::scim_token::ScimTokenError;
+use verity_domain::session::SessionError;
 use verity_domain::user::UserError;
 use verity_domain::{DecodeError, Email, ExecuteError, StoreError};
 use verity_oidc::credentials::HashError;
@@ -80,6 +81,9 @@ pub enum Refusal {
     /// A SCIM token's rule (revoked twice).
     #[error(transparent)]
     ScimToken(#[from] ScimTokenError),
+    /// A session's rule.
+    #[error(transparent)]
+    Session(#[from] SessionError),
 }
 
 /// Why an admin command or query failed.

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::Email;
-use verity_domain::user::{self, User, UserCommand};
-use verity_projection::{PasswordState, ReadModels, UserView};
+use verity_domain::user::{self, ProfileError, User, UserCommand, UserError};
+use verity_domain::{Email, ExecuteError, StoreError};
+use verity_projection::{OrganizationView, PasswordState, ReadModels, UserView};
 
 use crate::actor::{Actor, Call, Scope};
 use crate::admin::Admin;
@@ -30,6 +30,15 @@ pub enum PersonRef {
     /// same address in two organizations is two people, and then the organization must
     /// be named).
     Address(String),
+}
+
+/// What an admin changes about a person; `None` leaves it as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonChanges {
+    /// A new display name.
+    pub name: Option<String>,
+    /// A new sign-in address (unique in the organization; checked here).
+    pub email: Option<String>,
 }
 
 /// Whether a person may sign in.
@@ -91,6 +100,8 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When they last signed in, if ever.
+    pub last_sign_in: Option<DateTime<Utc>>,
 }
 
 impl From<&UserView> for Person {
@@ -112,6 +123,7 @@ impl From<&UserView> for Person {
             has_authenticator: view.mfa.is_enrolled(),
             created_at: view.created_at,
             updated_at: view.updated_at,
+            last_sign_in: view.last_sign_in,
         }
     }
 }
@@ -177,6 +189,42 @@ impl Admin {
         let command = UserCommand::SignOut { except_sid: None };
         let person = self.change_person(actor, call, person, command).await?;
         Ok((person, live))
+    }
+
+    /// Changes the person's name, address, or both (what is `None` stays): one append
+    /// with `user.name.changed` and `user.email.changed` carrying the values before and
+    /// after. Asking for the values they have already writes nothing and answers the
+    /// person as they are. An address another person of the organization has is a
+    /// conflict.
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+        changes: &PersonChanges,
+    ) -> Result<Person, AdminError> {
+        let view = self.person_to_manage(actor, person)?;
+        let email = changes.email.as_deref().map(Email::parse).transpose()?;
+        let command = UserCommand::ChangeProfile {
+            name: changes.name.clone(),
+            email: email.clone(),
+        };
+        match self
+            .decide::<User>(actor, call, &user::stream(view.user_id), &command)
+            .await
+        {
+            Ok(outcome) => self.wait_for(outcome.position).await?,
+            Err(ExecuteError::Rejected(UserError::Profile(ProfileError::Unchanged))) => {}
+            Err(ExecuteError::Store(StoreError::UniqueKeyTaken { .. })) => {
+                let org = self.read(|models| models.organizations.get(view.org_id).cloned());
+                return Err(match (email, org) {
+                    (Some(email), Some(org)) => taken(&email, &org),
+                    _ => AdminError::Conflict("that address already has an account".into()),
+                });
+            }
+            Err(error) => return Err(error.into()),
+        }
+        self.person(actor, &PersonRef::Id(view.user_id))
     }
 
     async fn change_person(
@@ -276,4 +324,12 @@ impl Lookup<'_> {
             }
         }
     }
+}
+
+/// The address is taken in the organization.
+pub(crate) fn taken(email: &Email, org: &OrganizationView) -> AdminError {
+    AdminError::Conflict(format!(
+        "{email} already has an account in organization {}",
+        org.name
+    ))
 }

@@ -173,11 +173,21 @@ pub async fn last_active(
     context: &RequestContext,
     sids: &[&str],
 ) -> Result<HashMap<String, DateTime<Utc>>, EngineError> {
+    Ok(last_active_in(engine.expiring.as_ref(), context.now, sids).await?)
+}
+
+/// [`last_active`] read straight from the expiring store (for the admin layer, which
+/// has the store but no engine).
+pub async fn last_active_in(
+    expiring: &dyn verity_domain::ExpiringStore,
+    now: DateTime<Utc>,
+    sids: &[&str],
+) -> Result<HashMap<String, DateTime<Utc>>, verity_domain::StoreError> {
     let keys: Vec<(&str, &str)> = sids
         .iter()
         .map(|sid| (kind::SESSION_ACTIVITY, *sid))
         .collect();
-    let entries = engine.expiring.get_many(&keys, context.now).await?;
+    let entries = expiring.get_many(&keys, now).await?;
     Ok(sids
         .iter()
         .zip(entries)

@@ -13,6 +13,7 @@
 mod authorization;
 mod clients;
 mod devices;
+mod directory;
 mod keys;
 mod organizations;
 mod people;
