@@ -40,7 +40,7 @@ pub struct ReadModels {
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 9;
+    const VERSION: u32 = 10;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // Each model decodes before it changes anything and the models share no event
