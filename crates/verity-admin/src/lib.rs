@@ -10,7 +10,7 @@
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
 //!   [`search`], [`sessions`], [`history`], [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`],
-//!   [`scim_tokens`] (with [`people_filter`] for provisioning queries): one module per subject.
+//!   [`scim_tokens`] and [`provisioning`] (with [`people_filter`]): one module per subject.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
@@ -28,6 +28,7 @@ pub mod organizations;
 pub mod people;
 pub mod people_filter;
 mod permission;
+pub mod provisioning;
 pub mod roles;
 pub mod scim_tokens;
 pub mod search;

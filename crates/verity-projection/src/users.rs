@@ -14,10 +14,10 @@ use verity_domain::mfa::{
 };
 use verity_domain::signin::USER_SIGNIN_SUCCEEDED;
 use verity_domain::user::USER_TEMPORARY_PASSWORD_ISSUED;
-use verity_domain::user::{Directory, DirectoryChanged, USER_DELETED, USER_DIRECTORY_CHANGED};
 use verity_domain::user::profile::{
     EmailChanged, NameChanged, USER_EMAIL_CHANGED, USER_NAME_CHANGED,
 };
+use verity_domain::user::{Directory, DirectoryChanged, USER_DELETED, USER_DIRECTORY_CHANGED};
 use verity_domain::user::{
     USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED, USER_UNLOCKED,
 };
@@ -440,20 +440,20 @@ impl Users {
 /// A view as a snapshot entry, borrowed for writing.
 #[derive(Serialize)]
 struct StoredRef<'view>(
-    Uuid,                   // user_id
-    Uuid,                   // org_id
-    &'view Email,           // email
-    &'view str,             // name
-    bool,                   // disabled
-    bool,                   // whether the password was chosen (else temporary)
-    &'view str,             // password hash
-    DateTime<Utc>,          // expires_at (temporary) or changed_at (chosen)
-    DateTime<Utc>,          // created_at
-    DateTime<Utc>,          // updated_at
-    Option<&'view MfaView>, // mfa (null when nothing is recorded)
-    Option<DateTime<Utc>>,  // last_sign_in
+    Uuid,                     // user_id
+    Uuid,                     // org_id
+    &'view Email,             // email
+    &'view str,               // name
+    bool,                     // disabled
+    bool,                     // whether the password was chosen (else temporary)
+    &'view str,               // password hash
+    DateTime<Utc>,            // expires_at (temporary) or changed_at (chosen)
+    DateTime<Utc>,            // created_at
+    DateTime<Utc>,            // updated_at
+    Option<&'view MfaView>,   // mfa (null when nothing is recorded)
+    Option<DateTime<Utc>>,    // last_sign_in
     Option<&'view Directory>, // directory (null when empty)
-    u64,                    // version
+    u64,                      // version
 );
 
 /// A snapshot entry, read back (fields as in [`StoredRef`]).
@@ -999,7 +999,9 @@ mod tests {
             created(3, BOB, ACME, "ada@example.org"),
         ]);
         assert_eq!(
-            again.find_by_email(ACME, &email("ada@example.org")).map(|view| view.user_id),
+            again
+                .find_by_email(ACME, &email("ada@example.org"))
+                .map(|view| view.user_id),
             Some(BOB)
         );
     }

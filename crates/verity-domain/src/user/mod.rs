@@ -574,20 +574,21 @@ impl User {
             name: &self.name,
             email: self.email.as_ref().unwrap_or(&created.email),
         };
-        let mut events = match profile::change(
-            current,
-            provision.name.as_deref(),
-            provision.email.as_ref(),
-        ) {
-            Ok((name, email)) => name
-                .map(UserEvent::NameChanged)
-                .into_iter()
-                .chain(email.map(UserEvent::EmailChanged))
-                .collect(),
-            Err(ProfileError::Unchanged) => Vec::new(),
-            Err(refused) => return Err(refused.into()),
-        };
-        if let Some(directory) = provision.directory.as_ref().filter(|d| **d != self.directory) {
+        let mut events =
+            match profile::change(current, provision.name.as_deref(), provision.email.as_ref()) {
+                Ok((name, email)) => name
+                    .map(UserEvent::NameChanged)
+                    .into_iter()
+                    .chain(email.map(UserEvent::EmailChanged))
+                    .collect(),
+                Err(ProfileError::Unchanged) => Vec::new(),
+                Err(refused) => return Err(refused.into()),
+            };
+        if let Some(directory) = provision
+            .directory
+            .as_ref()
+            .filter(|d| **d != self.directory)
+        {
             directory.check()?;
             events.push(UserEvent::DirectoryChanged(DirectoryChanged {
                 before: self.directory.clone(),
@@ -1082,7 +1083,11 @@ mod tests {
             releases,
             vec![UniqueKey(format!("email:{}:ada@example.org", Uuid::max()))]
         );
-        for command in [UserCommand::Delete, UserCommand::Enable, UserCommand::Unlock] {
+        for command in [
+            UserCommand::Delete,
+            UserCommand::Enable,
+            UserCommand::Unlock,
+        ] {
             Scenario::<User>::given([created(), deleted.clone()])
                 .when(command)
                 .then_err(UserError::NotFound);
