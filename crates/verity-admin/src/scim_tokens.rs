@@ -166,7 +166,7 @@ impl Admin {
                 .filter(|view| readable(actor, view))
                 .filter_map(|view| info(models, view))
                 .collect();
-            tokens.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            tokens.sort_by_key(|token| std::cmp::Reverse(token.created_at));
             Ok(tokens)
         })
     }

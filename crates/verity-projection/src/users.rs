@@ -951,10 +951,10 @@ mod tests {
         let mut changed = recorded(
             2,
             ADA,
-            &UserEvent::DirectoryChanged(DirectoryChanged {
+            &UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
                 before: Directory::default(),
                 after: directory.clone(),
-            }),
+            })),
         );
         changed.version = 2;
         let mut unlocked = recorded(3, ADA, &UserEvent::Unlocked);

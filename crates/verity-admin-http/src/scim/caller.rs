@@ -5,8 +5,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use verity_admin::Call;
 use verity_admin::scim_tokens::ScimCaller;
+use verity_admin::{Admin, Call};
 use verity_http::Caller;
 
 use super::error::ScimError;
@@ -21,6 +21,8 @@ pub struct Scim {
     pub call: Call,
     /// Where this server's SCIM resources live (`<issuer>/scim/v2`), for `meta.location`.
     pub base: String,
+    /// The admin layer the request goes to.
+    pub admin: Admin,
 }
 
 impl FromRequestParts<AdminState> for Scim {
@@ -51,6 +53,7 @@ impl FromRequestParts<AdminState> for Scim {
                 "{}/scim/v2",
                 state.app.engine.settings.issuer.trim_end_matches('/')
             ),
+            admin: state.admin.clone(),
         })
     }
 }

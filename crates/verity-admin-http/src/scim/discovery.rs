@@ -61,7 +61,9 @@ pub async fn resource_type(scim: Scim, Path(id): Path<String>) -> Result<Respons
     if id == "User" {
         Ok(scim_json(StatusCode::OK, &user_resource_type(&scim.base)))
     } else {
-        Err(ScimError::not_found(format!("no resource type {id:?}: User only")))
+        Err(ScimError::not_found(format!(
+            "no resource type {id:?}: User only"
+        )))
     }
 }
 
@@ -150,14 +152,23 @@ impl Attribute {
             "returned": "default",
             "uniqueness": self.uniqueness,
         });
-        if !self.sub_attributes.is_empty() {
-            value["subAttributes"] = self.sub_attributes.iter().map(Attribute::json).collect();
+        if let (false, Value::Object(object)) = (self.sub_attributes.is_empty(), &mut value) {
+            object.insert(
+                "subAttributes".into(),
+                self.sub_attributes.iter().map(Attribute::json).collect(),
+            );
         }
         value
     }
 }
 
-fn schema_json(base: &str, id: &str, name: &str, description: &str, attributes: &[Attribute]) -> Value {
+fn schema_json(
+    base: &str,
+    id: &str,
+    name: &str,
+    description: &str,
+    attributes: &[Attribute],
+) -> Value {
     json!({
         "schemas": [SCHEMA_SCHEMA],
         "id": id,
@@ -199,7 +210,9 @@ fn all_schemas(base: &str) -> Vec<Value> {
         read_only("changePassword", "complex").required(),
         read_only("sort", "complex").required(),
         read_only("etag", "complex").required(),
-        read_only("authenticationSchemes", "complex").multi().required(),
+        read_only("authenticationSchemes", "complex")
+            .multi()
+            .required(),
     ];
     let resource_type = [
         read_only("id", "string"),
@@ -216,9 +229,33 @@ fn all_schemas(base: &str) -> Vec<Value> {
         read_only("attributes", "complex").multi().required(),
     ];
     vec![
-        schema_json(base, USER_SCHEMA, "User", "A person of the organization", &user),
-        schema_json(base, SPC_SCHEMA, "ServiceProviderConfig", "What the service offers", &config),
-        schema_json(base, RESOURCE_TYPE_SCHEMA, "ResourceType", "A kind of resource", &resource_type),
-        schema_json(base, SCHEMA_SCHEMA, "Schema", "A resource's attributes", &schema),
+        schema_json(
+            base,
+            USER_SCHEMA,
+            "User",
+            "A person of the organization",
+            &user,
+        ),
+        schema_json(
+            base,
+            SPC_SCHEMA,
+            "ServiceProviderConfig",
+            "What the service offers",
+            &config,
+        ),
+        schema_json(
+            base,
+            RESOURCE_TYPE_SCHEMA,
+            "ResourceType",
+            "A kind of resource",
+            &resource_type,
+        ),
+        schema_json(
+            base,
+            SCHEMA_SCHEMA,
+            "Schema",
+            "A resource's attributes",
+            &schema,
+        ),
     ]
 }

@@ -5,7 +5,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use verity_admin::AdminError;
 
 use super::json::scim_json;
@@ -157,8 +157,8 @@ impl IntoResponse for ScimError {
             "status": self.status.as_str(),
             "detail": self.detail,
         });
-        if let Some(scim_type) = self.scim_type {
-            body["scimType"] = scim_type.into();
+        if let (Some(scim_type), Value::Object(body)) = (self.scim_type, &mut body) {
+            body.insert("scimType".into(), scim_type.into());
         }
         let mut response = scim_json(self.status, &body);
         if self.status == StatusCode::UNAUTHORIZED {

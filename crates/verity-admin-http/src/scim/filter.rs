@@ -36,7 +36,10 @@ pub fn parse(text: &str) -> Result<PeopleFilter, InvalidFilter> {
     let filter = parser.or(0)?;
     match parser.tokens.get(parser.next) {
         None => Ok(filter),
-        Some(token) => Err(invalid(format!("unexpected {} after the filter", token.describe()))),
+        Some(token) => Err(invalid(format!(
+            "unexpected {} after the filter",
+            token.describe()
+        ))),
     }
 }
 
@@ -222,9 +225,9 @@ impl Parser {
             (_, true, _) => Err(invalid(format!(
                 "{path} is true or false: compare it with eq or ne and true or false"
             ))),
-            (FilterValue::Boolean(_), false, _) => {
-                Err(invalid(format!("{path} is text: compare it with a quoted string")))
-            }
+            (FilterValue::Boolean(_), false, _) => Err(invalid(format!(
+                "{path} is text: compare it with a quoted string"
+            ))),
         }
     }
 }

@@ -31,19 +31,16 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
     type Rejection = ScimError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let media_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|value| {
-                value
-                    .to_str()
-                    .unwrap_or_default()
-                    .split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+        let media_type = request.headers().get(header::CONTENT_TYPE).map(|value| {
+            value
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
         if media_type
             .as_deref()
             .is_some_and(|media_type| !matches!(media_type, SCIM_MEDIA_TYPE | "application/json"))

@@ -45,8 +45,11 @@ impl Selection {
                         return Some((key, value));
                     }
                     let lower = key.to_ascii_lowercase();
-                    let wanted: Vec<&Named> =
-                        self.only.iter().filter(|named| named.attribute == lower).collect();
+                    let wanted: Vec<&Named> = self
+                        .only
+                        .iter()
+                        .filter(|named| named.attribute == lower)
+                        .collect();
                     if wanted.is_empty() {
                         None
                     } else if wanted.iter().any(|named| named.sub_attribute.is_none()) {
@@ -136,7 +139,8 @@ fn keep_subs(value: Value, subs: &[&str]) -> Value {
 
 /// Removes `sub` from a complex value (or from each of a multi-valued one).
 fn drop_sub(value: &mut Value, sub: &str) {
-    let drop = |object: &mut Map<String, Value>| object.retain(|key, _| !key.eq_ignore_ascii_case(sub));
+    let drop =
+        |object: &mut Map<String, Value>| object.retain(|key, _| !key.eq_ignore_ascii_case(sub));
     match value {
         Value::Object(object) => drop(object),
         Value::Array(items) => items
@@ -167,7 +171,8 @@ mod tests {
 
     #[test]
     fn attributes_keep_only_what_is_named_and_always_schemas_and_id() {
-        let selected = Selection::new(Some("USERNAME, name.givenName,emails.value"), None).apply(ada());
+        let selected =
+            Selection::new(Some("USERNAME, name.givenName,emails.value"), None).apply(ada());
         assert_eq!(
             Value::Object(selected),
             json!({
@@ -177,13 +182,15 @@ mod tests {
         );
         let urn = format!("{USER_SCHEMA}:active");
         let selected = Selection::new(Some(&urn), None).apply(ada());
-        assert_eq!(selected.keys().collect::<Vec<_>>(), ["active", "id", "schemas"]);
+        assert_eq!(
+            selected.keys().collect::<Vec<_>>(),
+            ["active", "id", "schemas"]
+        );
     }
 
     #[test]
     fn excluded_attributes_drop_what_is_named_but_never_schemas_or_id() {
-        let selected =
-            Selection::new(None, Some("emails,name.familyName,id,meta")).apply(ada());
+        let selected = Selection::new(None, Some("emails,name.familyName,id,meta")).apply(ada());
         assert_eq!(
             Value::Object(selected),
             json!({

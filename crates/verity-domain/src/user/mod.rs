@@ -145,8 +145,8 @@ pub enum UserEvent {
     NameChanged(NameChanged),
     /// `user.email.changed`
     EmailChanged(EmailChanged),
-    /// `user.directory.changed`
-    DirectoryChanged(DirectoryChanged),
+    /// `user.directory.changed` (boxed: two whole sets of attributes)
+    DirectoryChanged(Box<DirectoryChanged>),
     /// `user.deleted`
     Deleted(UserDeleted),
     /// `user.totp.*`, `user.recovery_code*`, `user.device.*` (see [`crate::mfa`]).
@@ -262,7 +262,7 @@ domain_events! {
         SessionsEnded(SessionsEnded) => USER_SESSIONS_ENDED,
         NameChanged(NameChanged) => USER_NAME_CHANGED,
         EmailChanged(EmailChanged) => USER_EMAIL_CHANGED,
-        DirectoryChanged(DirectoryChanged) => USER_DIRECTORY_CHANGED,
+        DirectoryChanged(Box<DirectoryChanged>) => USER_DIRECTORY_CHANGED,
         Deleted(UserDeleted) => USER_DELETED,
     }
     else Mfa(MfaEvent)
@@ -358,10 +358,10 @@ impl Aggregate for User {
                 directory.check()?;
                 let mut events = vec![created];
                 if !directory.is_empty() {
-                    events.push(UserEvent::DirectoryChanged(DirectoryChanged {
+                    events.push(UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
                         before: Directory::default(),
                         after: directory.clone(),
-                    }));
+                    })));
                 }
                 Ok(events)
             }
@@ -590,10 +590,10 @@ impl User {
             .filter(|d| **d != self.directory)
         {
             directory.check()?;
-            events.push(UserEvent::DirectoryChanged(DirectoryChanged {
+            events.push(UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
                 before: self.directory.clone(),
                 after: directory.clone(),
-            }));
+            })));
         }
         match provision.active {
             Some(false) if !self.disabled => events.extend(self.disable(context)),
@@ -986,10 +986,10 @@ mod tests {
             })
             .then([
                 created(),
-                UserEvent::DirectoryChanged(DirectoryChanged {
+                UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
                     before: Directory::default(),
                     after: directory(),
-                }),
+                })),
             ]);
         Scenario::<User>::given([])
             .when(UserCommand::CreateProvisioned {
@@ -1025,10 +1025,10 @@ mod tests {
                     before: Email::parse("ada@example.org").unwrap(),
                     after: king,
                 }),
-                UserEvent::DirectoryChanged(DirectoryChanged {
+                UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
                     before: Directory::default(),
                     after: directory(),
-                }),
+                })),
                 UserEvent::Disabled,
                 sessions_ended(AccessEndReason::Disabled, None),
             ]);
@@ -1050,19 +1050,19 @@ mod tests {
 
     #[test]
     fn removing_directory_attributes_records_them_before_and_none_after() {
-        let set = UserEvent::DirectoryChanged(DirectoryChanged {
+        let set = UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
             before: Directory::default(),
             after: directory(),
-        });
+        }));
         Scenario::<User>::given([created(), set])
             .when(UserCommand::Provision(Provision {
                 directory: Some(Directory::default()),
                 ..Provision::default()
             }))
-            .then([UserEvent::DirectoryChanged(DirectoryChanged {
+            .then([UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
                 before: directory(),
                 after: Directory::default(),
-            })]);
+            }))]);
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub(super) async fn run(command: ScimCommand, app: App, json: bool) -> anyhow::R
                 .map_err(cli_error)?;
             if json {
                 let mut value = token_json(&issued.info);
-                value["token"] = issued.token.expose().into();
+                if let serde_json::Value::Object(object) = &mut value {
+                    object.insert("token".into(), issued.token.expose().into());
+                }
                 print_json(&value);
             } else {
                 println!(
