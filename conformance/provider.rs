@@ -243,6 +243,31 @@ impl Provider {
         Person::new(email, temporary)
     }
 
+    /// Waits until the server's read models have folded everything the log holds now:
+    /// after a CLI command, before the next request counts on it.
+    pub async fn caught_up(&self) {
+        let exported = self.target.ok(&["events", "export"]);
+        let head = exported
+            .lines()
+            .last()
+            .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .and_then(|event| event["position"].as_u64())
+            .unwrap_or(0) as f64;
+        let browser = self.browser();
+        for _ in 0..200 {
+            if browser
+                .peek("/metrics")
+                .await
+                .sample("verity_projection_position")
+                >= head
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not fold the log up to position {head}");
+    }
+
     /// The events of `event_type` in the log, as JSON lines.
     pub fn events(&self, event_type: &str) -> Vec<serde_json::Value> {
         json_lines(&self.target.ok(&["events", "export", "--type", event_type]))

@@ -14,7 +14,7 @@ use crate::people::{Person, PersonRef};
 
 /// Hex digits of a device id's hash shown to tell entries apart; the whole hash is never
 /// shown.
-pub const HASH_PREFIX: usize = 12;
+pub const HASH_PREFIX: usize = verity_domain::mfa::DEVICE_NAME_DIGITS;
 
 /// A device a person chose to trust ("Remember this device").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,13 +34,10 @@ pub struct Device {
 }
 
 impl Device {
-    fn at(view: &DeviceView, now: DateTime<Utc>) -> Self {
+    /// The device as it stood at `now`.
+    pub(crate) fn at(view: &DeviceView, now: DateTime<Utc>) -> Self {
         Self {
-            device: view
-                .device_id_hash
-                .get(..HASH_PREFIX)
-                .unwrap_or(&view.device_id_hash)
-                .to_owned(),
+            device: verity_domain::mfa::device_name(&view.device_id_hash).to_owned(),
             label: view.label.clone(),
             trusted_at: view.trusted_at,
             expires_at: view.expires_at,

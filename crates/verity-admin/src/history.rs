@@ -107,16 +107,7 @@ impl Admin {
     ) -> Result<HistoryPage, AdminError> {
         let view = self.find_person(actor, person)?;
         let limit = limit.clamp(1, MAX_PAGE);
-        let mut events = Vec::new();
-        for stream in [
-            verity_domain::user::stream(view.user_id),
-            verity_domain::role::Holder::User {
-                user_id: view.user_id,
-            }
-            .stream(),
-        ] {
-            events.extend(self.ports.store.read_stream(&stream).await?);
-        }
+        let mut events = self.person_events(view.user_id).await?;
         events.retain(|event| before.is_none_or(|before| event.position < before));
         events.sort_by_key(|event| std::cmp::Reverse(event.position));
         let more = events.len() > limit;
@@ -136,6 +127,46 @@ impl Admin {
             entries,
             next_before,
         })
+    }
+}
+
+impl Admin {
+    /// Every event about the person recorded in `[from, to)` (either open), oldest
+    /// first: `verity audit history --subject`.
+    pub async fn events_about(
+        &self,
+        actor: &Actor,
+        person: &PersonRef,
+        (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    ) -> Result<Vec<HistoryEntry>, AdminError> {
+        let view = self.find_person(actor, person)?;
+        let mut events = self.person_events(view.user_id).await?;
+        events.retain(|event| {
+            from.is_none_or(|from| event.recorded_at >= from)
+                && to.is_none_or(|to| event.recorded_at < to)
+        });
+        events.sort_by_key(|event| event.position);
+        Ok(self.read(|models| {
+            events
+                .iter()
+                .map(|event| entry(models, view.user_id, event))
+                .collect()
+        }))
+    }
+
+    /// The events of the person's own streams (their account, their roles), unordered.
+    pub(crate) async fn person_events(
+        &self,
+        user_id: Uuid,
+    ) -> Result<Vec<RecordedEvent>, AdminError> {
+        let mut events = Vec::new();
+        for stream in [
+            verity_domain::user::stream(user_id),
+            verity_domain::role::Holder::User { user_id }.stream(),
+        ] {
+            events.extend(self.ports.store.read_stream(&stream).await?);
+        }
+        Ok(events)
     }
 }
 

@@ -242,7 +242,7 @@ impl Admin {
             let password = password.clone();
             self.ports
                 .hashing
-                .run(move |memory| hash_password_in(&password, memory, &mut crypto_rng()))
+                .run_waiting(move |memory| hash_password_in(&password, memory, &mut crypto_rng()))
                 .await??
         };
         let days = self.settings.temporary_password_days;

@@ -9,14 +9,16 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`search`], [`sessions`], [`history`], [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`],
-//!   [`scim_tokens`] and [`provisioning`] (with [`people_filter`]): one module per subject.
+//!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
+//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`], [`scim_tokens`] and
+//!   [`provisioning`] (with [`people_filter`]): one module per subject.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
 
 pub mod actor;
 mod admin;
+pub mod audit;
 pub mod authorization;
 pub mod clients;
 pub mod devices;

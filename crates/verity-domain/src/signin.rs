@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::domain_events;
+use crate::mfa::ForgetReason;
 
 /// Stored type of [`SignInSucceeded`] (on the person's stream).
 pub const USER_SIGNIN_SUCCEEDED: &str = "user.signin.succeeded";
@@ -44,6 +45,60 @@ pub enum SecondFactor {
     TrustedDevice,
 }
 
+/// Why a sign-in asked for a code, or let a trusted device stand in for it: recorded in
+/// `user.signin.succeeded` so an auditor can tell, for each sign-in, why the second
+/// factor was what it was (`verity audit explain`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SecondFactorDecision {
+    /// The person had no authenticator app: they set one up, and its first code was the
+    /// second factor.
+    Enrollment,
+    /// A code was asked.
+    CodeAsked {
+        /// Why no device stood in for it.
+        #[serde(flatten)]
+        reason: CodeReason,
+    },
+    /// The browser's trusted device stood in for the code.
+    DeviceTrusted {
+        /// The device (the first 12 hex digits of its id's hash, as lists show it).
+        device: String,
+        /// When the person trusted it.
+        trusted_at: DateTime<Utc>,
+        /// When its trust ends.
+        until: DateTime<Utc>,
+    },
+}
+
+/// Why a code was asked rather than a trusted device standing in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum CodeReason {
+    /// The person holds an admin role: they give a code at every sign-in.
+    AdminRole,
+    /// The browser sent no trusted-device cookie.
+    NoTrustedDevice,
+    /// The browser's device cookie names no device this person trusted.
+    UnknownDevice,
+    /// The device's trust had ended.
+    TrustExpired {
+        /// The device.
+        device: String,
+        /// When its trust ended.
+        expired_at: DateTime<Utc>,
+    },
+    /// The device had been forgotten.
+    DeviceForgotten {
+        /// The device.
+        device: String,
+        /// When.
+        forgotten_at: DateTime<Utc>,
+        /// Why (at logout, by an admin, an authenticator reset...).
+        why: Option<ForgetReason>,
+    },
+}
+
 /// Payload of `user.signin.succeeded`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInSucceeded {
@@ -60,6 +115,10 @@ pub struct SignInSucceeded {
     /// code was asked).
     #[serde(default)]
     pub device_trust_used: bool,
+    /// Why the second factor was what it was (absent in sign-ins recorded before this
+    /// was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<SecondFactorDecision>,
     /// Where from.
     #[serde(flatten)]
     pub origin: Origin,
@@ -165,6 +224,7 @@ mod tests {
             amr: vec!["pwd".into(), "otp".into()],
             second_factor: Some(SecondFactor::RecoveryCode),
             device_trust_used: false,
+            decision: None,
             origin: Origin {
                 client_id: Some("c".into()),
                 ip: Some("192.0.2.1".into()),
@@ -179,6 +239,45 @@ mod tests {
         );
         let back = SignInEvent::decode(&recorded("user-u".into(), &event)).unwrap();
         assert_eq!(back, Some(event));
+    }
+
+    #[test]
+    fn each_second_factor_decision_keeps_its_stored_shape() {
+        let at = DateTime::UNIX_EPOCH;
+        let shapes = [
+            (SecondFactorDecision::Enrollment, r#"{"kind":"enrollment"}"#.to_owned()),
+            (
+                SecondFactorDecision::CodeAsked {
+                    reason: CodeReason::AdminRole,
+                },
+                r#"{"kind":"code_asked","reason":"admin_role"}"#.to_owned(),
+            ),
+            (
+                SecondFactorDecision::CodeAsked {
+                    reason: CodeReason::DeviceForgotten {
+                        device: "0123456789ab".into(),
+                        forgotten_at: at,
+                        why: Some(ForgetReason::Logout),
+                    },
+                },
+                r#"{"kind":"code_asked","reason":"device_forgotten","device":"0123456789ab","forgotten_at":"1970-01-01T00:00:00Z","why":"logout"}"#.to_owned(),
+            ),
+            (
+                SecondFactorDecision::DeviceTrusted {
+                    device: "0123456789ab".into(),
+                    trusted_at: at,
+                    until: at,
+                },
+                r#"{"kind":"device_trusted","device":"0123456789ab","trusted_at":"1970-01-01T00:00:00Z","until":"1970-01-01T00:00:00Z"}"#.to_owned(),
+            ),
+        ];
+        for (decision, stored) in shapes {
+            assert_eq!(serde_json::to_string(&decision).unwrap(), stored);
+            assert_eq!(
+                serde_json::from_str::<SecondFactorDecision>(&stored).unwrap(),
+                decision
+            );
+        }
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Metrics {
     locked_refusals: Family<LimitLabels, Counter>,
     backchannel_attempts: Family<OutcomeLabels, Counter>,
     projection_position: Gauge,
+    hashes_in_flight: Gauge,
+    hashes_shed: Counter,
+    hash_bound: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -158,6 +161,24 @@ impl Metrics {
             "The last event-log position folded into this node's read models",
             projection_position.clone(),
         );
+        let hashes_in_flight = Gauge::default();
+        registry.register(
+            "password_hashes_in_flight",
+            "Password checks running or waiting for a hashing thread now",
+            hashes_in_flight.clone(),
+        );
+        let hashes_shed = Counter::default();
+        registry.register(
+            "password_hashes_shed",
+            "Sign-ins answered 503 at once because too many password checks were waiting ([sign_in] hash_queue_limit)",
+            hashes_shed.clone(),
+        );
+        let hash_bound = Gauge::default();
+        registry.register(
+            "password_hashes_bound",
+            "Most password checks running and waiting before sign-ins are shed (-1: no bound)",
+            hash_bound.clone(),
+        );
         Self {
             registry,
             requests,
@@ -169,6 +190,9 @@ impl Metrics {
             locked_refusals,
             backchannel_attempts,
             projection_position,
+            hashes_in_flight,
+            hashes_shed,
+            hash_bound,
         }
     }
 
@@ -244,10 +268,22 @@ impl Metrics {
         }
     }
 
-    /// The exposition: every metric in OpenMetrics text, `projection_position` as of now.
-    pub fn render(&self, projection_position: u64) -> Result<String, std::fmt::Error> {
+    /// The exposition: every metric in OpenMetrics text, `projection_position` and the
+    /// password hashing's queue as of now.
+    pub fn render(
+        &self,
+        projection_position: u64,
+        hashing: &verity_oidc::credentials::Hashing,
+    ) -> Result<String, std::fmt::Error> {
+        let gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
         self.projection_position
             .set(i64::try_from(projection_position).unwrap_or(i64::MAX));
+        self.hashes_in_flight.set(gauge(hashing.in_flight()));
+        self.hash_bound.set(hashing.bound().map_or(-1, gauge));
+        // Only this path moves the counter: it follows the hashing's own count.
+        let shed = hashing.shed();
+        self.hashes_shed
+            .inc_by(shed.saturating_sub(self.hashes_shed.get()));
         let mut text = String::new();
         encode(&mut text, &self.registry)?;
         Ok(text)
@@ -277,7 +313,8 @@ mod tests {
         metrics.lockout(Lockout::Network);
         metrics.refused(Some(Lockout::Password), &[]);
         metrics.refused(Some(Lockout::Password), &[]);
-        let text = metrics.render(42).unwrap();
+        let hashing = verity_oidc::credentials::Hashing::new(2).with_queue_limit(3);
+        let text = metrics.render(42, &hashing).unwrap();
         for line in [
             r#"verity_http_requests_total{method="GET",route="/jwks",status="200"} 2"#,
             r#"verity_http_request_duration_seconds_count{method="GET",route="/jwks"} 2"#,
@@ -288,6 +325,9 @@ mod tests {
             r#"verity_lockouts_total{limit="network"} 1"#,
             r#"verity_locked_refusals_total{limit="password"} 2"#,
             "verity_projection_position 42",
+            "verity_password_hashes_in_flight 0",
+            "verity_password_hashes_shed_total 0",
+            "verity_password_hashes_bound 5",
             "# EOF",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");

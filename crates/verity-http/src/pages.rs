@@ -32,6 +32,8 @@ pub struct Strings {
     pub action_refused: &'static str,
     /// Something failed on our side.
     pub server_error: &'static str,
+    /// Too many sign-ins at once: try again in a moment.
+    pub busy: &'static str,
     /// A form handler was sent something that is not a form.
     pub not_a_form: &'static str,
     /// The sign-in took too long or the form was replayed.
@@ -182,6 +184,7 @@ pub const STRINGS: Strings = Strings {
     not_for_your_organization: "This application is not available to your organization.",
     temporary_password_expired: "Your temporary password has expired — ask your administrator for a new one.",
     action_refused: "This could not be done: your account changed meanwhile. Start again from the application.",
+    busy: "Verity is busy right now. Please try again in a moment.",
     server_error: "Something went wrong on our side.",
     not_a_form: "The request must be a form.",
     login_expired: "Your sign-in took too long or was already used. Go back to the application and start again.",

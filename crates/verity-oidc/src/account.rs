@@ -5,8 +5,9 @@
 
 use uuid::Uuid;
 use verity_domain::mfa::{ForgetReason, MAX_APP_NAME, MfaCommand, RECOVERY_CODE_COUNT};
+use verity_domain::signin::{CodeReason, SecondFactorDecision};
 use verity_domain::user::{EndSessions, UserCommand};
-use verity_projection::UserView;
+use verity_projection::{DeviceState, UserView};
 
 use crate::context::RequestContext;
 use crate::credentials::{hash_password_in, verify_password_in};
@@ -245,6 +246,48 @@ pub async fn trust_device(
         device_id,
         max_age: trust.num_seconds(),
     })
+}
+
+/// Why the second factor of `person`, signing in with `device_cookie` at `now`, is what
+/// it is: set up an app (none yet), a code (an admin, no trusted device, an unknown,
+/// expired or forgotten one) or the trusted device standing in. Recorded with the
+/// sign-in (`user.signin.succeeded`), for `verity audit explain`.
+pub fn second_factor_decision(
+    engine: &Engine,
+    person: &UserView,
+    device_cookie: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> SecondFactorDecision {
+    let asked = |reason| SecondFactorDecision::CodeAsked { reason };
+    if person.mfa.totp.is_none() {
+        return SecondFactorDecision::Enrollment;
+    }
+    if !may_trust_devices(engine, person.user_id) {
+        return asked(CodeReason::AdminRole);
+    }
+    let Some(cookie) = device_cookie else {
+        return asked(CodeReason::NoTrustedDevice);
+    };
+    let Some(device) = person.mfa.device_with(&mfa::device_id_hash(cookie)) else {
+        return asked(CodeReason::UnknownDevice);
+    };
+    let name = verity_domain::mfa::device_name(&device.device_id_hash).to_owned();
+    match (device.forgotten_at, device.state(now)) {
+        (Some(forgotten_at), _) => asked(CodeReason::DeviceForgotten {
+            device: name,
+            forgotten_at,
+            why: device.forget_reason,
+        }),
+        (None, DeviceState::Active) => SecondFactorDecision::DeviceTrusted {
+            device: name,
+            trusted_at: device.trusted_at,
+            until: device.expires_at,
+        },
+        (None, _) => asked(CodeReason::TrustExpired {
+            device: name,
+            expired_at: device.expires_at,
+        }),
+    }
 }
 
 /// The digest of the browser's device cookie, when it names a device this person

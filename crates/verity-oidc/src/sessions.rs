@@ -18,7 +18,7 @@ use verity_domain::session::{
     self, Session as SessionAggregate, SessionCommand, SessionEndReason, SessionError,
     SessionStarted,
 };
-use verity_domain::signin::{SecondFactor, SignInEvent, SignInSucceeded};
+use verity_domain::signin::{SecondFactor, SecondFactorDecision, SignInEvent, SignInSucceeded};
 use verity_domain::user::{self, UserCommand};
 use verity_domain::{
     Aggregate, AppendRequest, DomainEvent, ExecuteError, ExpectedVersion, execute,
@@ -200,14 +200,15 @@ pub async fn last_active_in(
         .collect())
 }
 
-/// Starts a session for a person who passed both factors, and records the sign-in and
-/// the session. The two facts reach the store's writer together and share one commit
-/// (group commit) while the session is stored.
+/// Starts a session for a person who passed both factors, and records the sign-in (with
+/// why its second factor was what it was) and the session. The two facts reach the
+/// store's writer together and share one commit (group commit) while the session is
+/// stored.
 pub async fn start(
     engine: &Engine,
     context: &RequestContext,
     user_id: Uuid,
-    factor: SecondFactor,
+    (factor, decision): (SecondFactor, Option<SecondFactorDecision>),
     client_id: &str,
 ) -> Result<Started, EngineError> {
     let user_id_text = user_id.to_string();
@@ -227,6 +228,7 @@ pub async fn start(
         amr: authentication.amr.clone(),
         second_factor: Some(factor),
         device_trust_used: factor == SecondFactor::TrustedDevice,
+        decision,
         origin: origin.clone(),
     });
     // A fresh sid names a new stream: decided against the empty session, appended as

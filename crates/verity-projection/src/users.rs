@@ -830,6 +830,7 @@ mod tests {
                 amr: vec!["pwd".into(), "otp".into()],
                 second_factor: None,
                 device_trust_used: false,
+                decision: None,
                 origin: Default::default(),
             });
             RecordedEvent {

@@ -59,6 +59,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The read models.
     pub projector: Arc<Projector<ReadModels>>,
+    /// Password hashing, shared by the engine and the admin layer.
+    pub hashing: verity_oidc::credentials::Hashing,
 }
 
 /// How long a command waits for the read models to show its own write.
@@ -75,6 +77,7 @@ impl App {
         };
         let projector = Projector::start_with(store.clone(), store.clone(), options).await?;
         Ok(Self {
+            hashing: config.hashing(),
             config,
             store,
             projector,

@@ -97,6 +97,14 @@ pub enum BenchCommand {
     },
     /// Time from start to read models caught up.
     Startup,
+    /// The auditor's questions on the log as it is (fill it with `bench seed`): a
+    /// person's history and their account at an instant, for `--samples` people picked
+    /// at random; prints p50, p95 and the slowest, in milliseconds.
+    Audit {
+        /// How many people to ask about.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// People for the sign-in benchmark: each with a password of their own and an
     /// enrolled authenticator app. Writes one JSON line per person (email, password, TOTP
     /// secret) to `--out`.
@@ -485,4 +493,43 @@ pub enum AuditCommand {
     /// Verify the chain and print a checkpoint: its head's position and hash, signed with
     /// the issuer's key. Keep it where the database's operators cannot write.
     Checkpoint,
+    /// Every event about a person (--subject), what an admin did to others (--actor), or
+    /// an organization's admin actions (--org alone), oldest first.
+    History(AuditHistoryArgs),
+    /// A person's account as it was at an instant, replayed from the log.
+    Account {
+        /// The person's address (or user id).
+        email: String,
+        /// Their organization (name or id).
+        #[arg(long)]
+        org: String,
+        /// The instant (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Why a sign-in went as it did: why a code was asked or not, why it was refused.
+    Explain {
+        /// The session id of a sign-in, or the log position of a `user.signin.*` event.
+        sign_in: String,
+    },
+}
+
+/// Whose history `verity audit history` tells, and when.
+#[derive(Debug, Args)]
+pub struct AuditHistoryArgs {
+    /// Every event about this person (address or user id).
+    #[arg(long, value_name = "EMAIL", conflicts_with = "actor")]
+    pub subject: Option<String>,
+    /// What this person (an admin) did to others.
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// The organization of --subject or --actor; alone, its admin actions.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// From this time on (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }

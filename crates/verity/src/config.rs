@@ -360,6 +360,10 @@ pub struct SignInConfig {
     pub max_pending_logins_per_address: u32,
     /// Sign-ins that may wait in all; beyond, the oldest are dropped.
     pub max_pending_logins: u32,
+    /// Password checks that may wait for a hashing thread beyond the ones running (as
+    /// many as cores); beyond, a sign-in answers 503 with `Retry-After` at once instead of
+    /// piling up memory and latency.
+    pub hash_queue_limit: u32,
 }
 
 impl Default for SignInConfig {
@@ -371,7 +375,17 @@ impl Default for SignInConfig {
             login_minutes: 10,
             max_pending_logins_per_address: verity_oidc::pending_logins::DEFAULT_PER_ADDRESS,
             max_pending_logins: verity_oidc::pending_logins::DEFAULT_TOTAL,
+            hash_queue_limit: 64,
         }
+    }
+}
+
+impl Config {
+    /// The one password hashing of this process (sign-in, the account page and the
+    /// admin layer share its threads and memory), with `[sign_in] hash_queue_limit`.
+    pub fn hashing(&self) -> verity_oidc::credentials::Hashing {
+        verity_oidc::credentials::Hashing::for_this_machine()
+            .with_queue_limit(self.sign_in.hash_queue_limit as usize)
     }
 }
 
@@ -673,6 +687,7 @@ impl Config {
             mfa_limit: self.mfa.lockout(),
             ip_limit: self.sign_in.ip_lockout(),
             retired_key_grace: chrono::Duration::hours(i64::from(self.keys.retired_grace_hours)),
+            session_lifetime: chrono::Duration::hours(i64::from(self.sessions.lifetime_hours)),
         }
     }
 

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod audit;
 mod authorization;
 mod clients;
 mod devices;

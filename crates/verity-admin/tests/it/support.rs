@@ -116,6 +116,7 @@ impl TestAdmin {
             mfa_limit: FailureLimit::mfa(3, window, window),
             ip_limit: FailureLimit::client_ip(3, window, window),
             retired_key_grace: Duration::hours(24),
+            session_lifetime: Duration::hours(12),
         };
         Self {
             admin: Admin::new(ports, settings),

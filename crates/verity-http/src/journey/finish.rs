@@ -32,13 +32,21 @@ pub(crate) async fn finish(
     if !signin::close(engine, context, &step.login).await? {
         return Err(PageError::LoginExpired);
     }
+    let decision = step.login.transaction.decision;
     let request = step.login.transaction.request;
     let session_cookie = step.caller.cookie(cookies::SESSION);
     if let Some(previous) = sessions::current(engine, context, session_cookie).await? {
         let reason = SessionEndReason::Replaced;
         sessions::end(engine, context, &previous, reason, Some(&request.client_id)).await?;
     }
-    let started = sessions::start(engine, context, user_id, factor, &request.client_id).await?;
+    let started = sessions::start(
+        engine,
+        context,
+        user_id,
+        (factor, decision),
+        &request.client_id,
+    )
+    .await?;
     state.metrics.sign_in(&label(&factor));
     let location = grants::issue_code(engine, context, request, started.authentication).await?;
     let mut response = Redirect::to(&location).into_response();

@@ -364,3 +364,61 @@ async fn a_request_without_a_peer_address_still_signs_in() {
     let succeeded = app.events("user.signin.succeeded").await;
     assert!(TestApp::metadata(&succeeded[0])["client_ip"].is_null());
 }
+
+#[tokio::test]
+async fn a_sign_in_beyond_the_hashing_queue_is_answered_503_at_once_and_the_rest_stays_up() {
+    let hashing = verity_oidc::credentials::Hashing::new(1).with_queue_limit(0);
+    let app = TestApp::start_with(|settings| {
+        settings.hashing = hashing.clone();
+        // One attempt at a time: a shed attempt that stayed counted would lock the next.
+        let window = chrono::Duration::minutes(15);
+        settings.engine.password_limit = FailureLimit::passwords(1, window, window);
+    })
+    .await;
+    let client = app.confidential_client().await;
+    let ada = app.person_with_password("ada@example.org").await;
+    // One check holds the only thread until released; the queue takes no more.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let busy = tokio::spawn({
+        let hashing = hashing.clone();
+        async move {
+            hashing
+                .run(move |_| {
+                    let _ = released.recv();
+                })
+                .await
+        }
+    });
+    while hashing.in_flight() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let mut browser = app.browser();
+    let form = browser.authorize(&client.authorization().query()).await;
+    let shed = browser.sign_in(&form, &ada.email, &ada.password).await;
+    assert_eq!(shed.status, 503, "{}", shed.body);
+    assert_eq!(shed.header("retry-after"), Some("2"));
+    assert!(shed.says("Verity is busy right now. Please try again in a moment."));
+    // Discovery, JWKS and the metrics answer meanwhile; the metrics count the shed one.
+    assert_eq!(
+        browser
+            .get("/.well-known/openid-configuration")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(browser.get("/jwks").await.status, 200);
+    let metrics = browser.get("/metrics").await;
+    assert_eq!(metrics.sample("verity_password_hashes_shed_total"), 1.0);
+    assert_eq!(metrics.sample("verity_password_hashes_in_flight"), 1.0);
+
+    release.send(()).unwrap();
+    busy.await.unwrap().unwrap();
+    let form = browser.authorize(&client.authorization().query()).await;
+    let next = browser.sign_in(&form, &ada.email, &ada.password).await;
+    assert_eq!(
+        next.step(),
+        Step::Code,
+        "with the thread free, the sign-in goes on, not locked by the shed attempt: {}",
+        next.body
+    );
+}

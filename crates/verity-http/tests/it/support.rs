@@ -49,6 +49,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Whether `GET /metrics` answers.
     pub metrics: bool,
+    /// Password hashing (its threads and queue bound).
+    pub hashing: Hashing,
 }
 
 /// One Verity, in process, on a fresh store.
@@ -88,6 +90,7 @@ impl TestApp {
             engine: verity_oidc::Settings::new(ISSUER, INSTANCE),
             trusted_proxies: TrustedProxies::default(),
             metrics: true,
+            hashing: Hashing::new(2),
         };
         adjust(&mut settings);
         let mut app = Self {
@@ -200,7 +203,7 @@ fn app_state(app: &TestApp, settings: Settings) -> AppState {
         expiring: app.store.clone(),
         projector: app.projector.clone(),
         keys: Arc::new(SharedKeyRing::new(app.master.clone())),
-        hashing: Hashing::new(2),
+        hashing: settings.hashing,
         settings: Arc::new(settings.engine),
     };
     let doors = verity_http::Settings {

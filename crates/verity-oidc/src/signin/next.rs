@@ -11,7 +11,7 @@
 //! just the temporary password cannot choose the password.
 
 use uuid::Uuid;
-use verity_domain::signin::SecondFactor;
+use verity_domain::signin::{SecondFactor, SecondFactorDecision};
 use verity_projection::{PasswordState, UserView};
 
 use super::transaction::{OpenLogin, Stage, advance};
@@ -62,8 +62,11 @@ pub async fn after_password(
 }
 
 /// The second factor: set up an app, or ask for a code, or let a trusted device stand
-/// in (never for a person holding an admin role). `new_password_hash` is a new password chosen in this sign-in that waits for the
-/// second factor (a person without an authenticator has none waiting).
+/// in (never for a person holding an admin role), as
+/// [`account::second_factor_decision`] decides; the decision goes with the transaction
+/// to be recorded with the sign-in. `new_password_hash` is a new password chosen in this
+/// sign-in that waits for the second factor (a person without an authenticator has none
+/// waiting).
 pub async fn second_factor(
     engine: &Engine,
     context: &RequestContext,
@@ -73,6 +76,8 @@ pub async fn second_factor(
     new_password_hash: Option<String>,
 ) -> Result<NextStep, EngineError> {
     let user_id = person.user_id;
+    let decision = account::second_factor_decision(engine, person, device_cookie, context.now);
+    login.transaction.decision = Some(decision.clone());
     let Some(totp) = &person.mfa.totp else {
         let secret = TotpSecret::generate(&mut random::crypto_rng());
         let sealed_secret = mfa::seal_totp_secret(engine.keys.master(), user_id, &secret)?;
@@ -83,7 +88,7 @@ pub async fn second_factor(
         return moved_on(engine, context, login, stage, NextStep::EnrollTotp(secret)).await;
     };
     let may_remember = account::may_trust_devices(engine, person.user_id);
-    if may_remember && account::trusted_device(person, device_cookie, context.now).is_some() {
+    if matches!(decision, SecondFactorDecision::DeviceTrusted { .. }) {
         if let Some(password_hash) = new_password_hash {
             // The device stands in for the code: the second factor is met.
             record_new_password(engine, context, user_id, password_hash).await?;

@@ -115,6 +115,25 @@ async fn admit(
     }))
 }
 
+/// The check's answer with the attempt still held; or, when the check was shed (too
+/// many waiting, [`EngineError::Overloaded`]) and so never made, the attempt's places
+/// given back: a flood the server refused to check must not lock anyone out.
+async fn checked_or_given_back<T>(
+    checked: Result<T, EngineError>,
+    attempt: Attempt,
+    store: &dyn verity_domain::ExpiringStore,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(T, Attempt), EngineError> {
+    match checked {
+        Ok(answer) => Ok((answer, attempt)),
+        Err(EngineError::Overloaded) => {
+            attempt.not_counted(store, now).await?;
+            Err(EngineError::Overloaded)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// The password step of a sign-in for `client_id`: counts the attempt (a lock refuses it
 /// unchecked), verifies the password (timing-safe for unknown addresses), records a
 /// refusal on the person's stream (or `signin-unknown`), and pauses before answering a
@@ -151,10 +170,17 @@ pub async fn check_password(
     candidates.sort_by_key(|candidate| Some(candidate.org_id) != client_org);
     let now = context.now;
     let password = password.to_owned();
-    let matched = engine
-        .hash(move |memory| match_password(candidates, &password, now, memory))
-        .await?;
     let store = engine.expiring.as_ref();
+    let matched = checked_or_given_back(
+        engine
+            .hash(move |memory| match_password(candidates, &password, now, memory))
+            .await,
+        attempt,
+        store,
+        now,
+    )
+    .await?;
+    let (matched, attempt) = matched;
     let matched = match matched {
         PasswordMatch::Matched(person, None)
             if client_org.is_some_and(|org| org != person.org_id) =>
@@ -225,9 +251,15 @@ pub async fn check_current_password(
         Admission::Refused(refusal) => return Ok(PasswordOutcome::Refused(refusal)),
     };
     let (current, hash) = (password.to_owned(), person.password.hash().to_owned());
-    let right = engine
-        .hash(move |memory| verify_password_in(&current, &hash, memory))
-        .await?;
+    let (right, attempt) = checked_or_given_back(
+        engine
+            .hash(move |memory| verify_password_in(&current, &hash, memory))
+            .await,
+        attempt,
+        engine.expiring.as_ref(),
+        context.now,
+    )
+    .await?;
     if right {
         attempt
             .succeeded(engine.expiring.as_ref(), context.now)

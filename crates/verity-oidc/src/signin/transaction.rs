@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use verity_domain::signin::SecondFactorDecision;
 
 use crate::context::RequestContext;
 use crate::engine::Engine;
@@ -28,6 +29,10 @@ pub struct LoginTransaction {
     /// Where the person is in the sign-in journey.
     #[serde(default)]
     pub stage: Stage,
+    /// Why the second factor is what it is, once decided after the password (recorded
+    /// with the sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<SecondFactorDecision>,
 }
 
 /// The steps of the sign-in journey (docs/sign-in.md). Stored with the transaction: the
@@ -110,6 +115,7 @@ pub async fn open(
         request,
         csrf: csrf.clone(),
         stage: Stage::Credentials,
+        decision: None,
     };
     let expires_at = context.now + engine.settings.login_lifetime;
     let tx = engine

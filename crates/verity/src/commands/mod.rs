@@ -1,6 +1,7 @@
 //! One module per command group. Each returns the process's exit status.
 
 mod audit;
+mod audit_queries;
 mod bench;
 mod bench_signin;
 mod client;
@@ -45,6 +46,7 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
             audit::verify(config, json, &checkpoints).await
         }
         Command::Audit(AuditCommand::Checkpoint) => audit::checkpoint(config, json).await,
+        Command::Audit(query) => audit_queries::run(query, App::open(config).await?, json).await,
         Command::Network(NetworkCommand::Unlock { address }) => {
             unlock::network(&App::open(config).await?, address, json).await
         }

@@ -56,7 +56,7 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         expiring: app.store.clone(),
         projector: app.projector.clone(),
         keys: key_ring.clone(),
-        hashing: verity_oidc::credentials::Hashing::for_this_machine(),
+        hashing: app.hashing.clone(),
         settings: Arc::new(app.config.engine_settings(&issuer)?),
     };
     let server = &app.config.server;

@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod audit_queries;
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
 mod basic_op;
