@@ -61,9 +61,7 @@ pub fn user_json(person: &Person, base: &str) -> Map<String, Value> {
             if let Some(kind) = &email.kind {
                 item.insert("type".into(), kind.clone().into());
             }
-            if email.primary {
-                item.insert("primary".into(), true.into());
-            }
+            item.insert("primary".into(), email.primary.into());
             Value::Object(item)
         });
         user.insert("emails".into(), emails.collect());

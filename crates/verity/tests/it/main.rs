@@ -29,6 +29,7 @@ mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
 mod roles;
+mod scim;
 mod serve;
 mod support;
 mod tamper;
