@@ -50,13 +50,12 @@ pub fn start(mode: Mode) -> Result<Option<ScimClient>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let requirements = std::fs::read_to_string(root.join(REQUIREMENTS))
         .with_context(|| format!("cannot read {REQUIREMENTS}"))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let venv = target.join(VENV);
     let python = venv.join("bin").join("python");
     let stamp = venv.join(STAMP);
-    if python.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&requirements)
-    {
+    if python.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&requirements) {
         return Ok(Some(ScimClient { python }));
     }
     match make(&root, &venv, &stamp, &requirements) {
@@ -68,7 +67,9 @@ pub fn start(mode: Mode) -> Result<Option<ScimClient>> {
             );
             Ok(None)
         }
-        Err(error) => Err(error.context(format!("cannot install the SCIM client ({REQUIREMENTS})"))),
+        Err(error) => {
+            Err(error.context(format!("cannot install the SCIM client ({REQUIREMENTS})")))
+        }
     }
 }
 
@@ -87,7 +88,13 @@ fn make(root: &Path, venv: &Path, stamp: &Path, requirements: &str) -> Result<()
     run_quietly(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
     run_visibly(
         Command::new(venv.join("bin").join("python"))
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .arg("--requirement")
             .arg(root.join(REQUIREMENTS)),
     )?;

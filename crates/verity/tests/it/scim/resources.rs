@@ -53,7 +53,10 @@ async fn creating_a_person_answers_201_with_their_location_and_version_and_sends
     let events = scim.provider.events("user.created");
     let event = events.last().unwrap();
     assert_eq!(event["metadata"]["actor"]["kind"], "scim_token", "{event}");
-    assert!(event["metadata"]["actor"]["token_id"].is_string(), "{event}");
+    assert!(
+        event["metadata"]["actor"]["token_id"].is_string(),
+        "{event}"
+    );
     assert_eq!(event["metadata"]["client_ip"], "127.0.0.1", "{event}");
     assert!(!event.to_string().contains(&person.password));
 }
@@ -131,7 +134,9 @@ async fn patch_works_with_and_without_a_path_and_remove_leaves_an_attribute_unas
     let okta = scim
         .patch(
             &path,
-            &patch_op(json!([{"op": "Replace", "value": {"active": false, "name.familyName": "Wu-Li"}}])),
+            &patch_op(
+                json!([{"op": "Replace", "value": {"active": false, "name.familyName": "Wu-Li"}}]),
+            ),
         )
         .await;
     assert_eq!(okta.status, 200, "{:?}", okta.json);
@@ -154,7 +159,10 @@ async fn patch_works_with_and_without_a_path_and_remove_leaves_an_attribute_unas
         .await;
     assert_eq!(changed.status, 200, "{:?}", changed.json);
     let user = &changed.json;
-    assert_eq!(user["emails"], json!([{"value": "lin@new.example", "type": "work", "primary": false}]));
+    assert_eq!(
+        user["emails"],
+        json!([{"value": "lin@new.example", "type": "work", "primary": false}])
+    );
     assert_eq!(user["name"]["middleName"], "M");
     assert!(user.get("externalId").is_none(), "unassigned: {user}");
     assert_eq!(user["active"], true);
@@ -203,16 +211,31 @@ async fn filters_paging_and_count_0_answer_from_the_organizations_people() {
     };
     for (filter, expected) in [
         ("userName eq \"ADA@example.org\"", vec!["ada@example.org"]),
-        ("userName sw \"a\"", vec!["ada@example.org", "alan@example.org"]),
+        (
+            "userName sw \"a\"",
+            vec!["ada@example.org", "alan@example.org"],
+        ),
         ("userName co \"NAVY\"", vec!["grace@navy.example"]),
-        ("emails.value eq \"gra@home.example\"", vec!["grace@navy.example"]),
+        (
+            "emails.value eq \"gra@home.example\"",
+            vec!["grace@navy.example"],
+        ),
         ("externalId eq \"e-2\"", vec!["alan@example.org"]),
         ("displayName co \"ing\"", vec!["alan@example.org"]),
         ("active eq false", vec!["grace@navy.example"]),
-        ("active eq true and userName ne \"ada@example.org\"", vec!["alan@example.org"]),
-        ("externalId eq \"e-1\" or externalId eq \"e-3\"", vec!["ada@example.org", "grace@navy.example"]),
+        (
+            "active eq true and userName ne \"ada@example.org\"",
+            vec!["alan@example.org"],
+        ),
+        (
+            "externalId eq \"e-1\" or externalId eq \"e-3\"",
+            vec!["ada@example.org", "grace@navy.example"],
+        ),
         ("not (active eq true)", vec!["grace@navy.example"]),
-        ("externalId pr", vec!["ada@example.org", "alan@example.org", "grace@navy.example"]),
+        (
+            "externalId pr",
+            vec!["ada@example.org", "alan@example.org", "grace@navy.example"],
+        ),
         ("userName eq \"nobody@example.org\"", vec![]),
     ] {
         let answer = scim.filter(filter).await;
@@ -232,7 +255,9 @@ async fn filters_paging_and_count_0_answer_from_the_organizations_people() {
     assert_eq!(names(&past), Vec::<String>::new());
 
     // count=0 answers only how many there are.
-    let counted = scim.get("/Users?count=0&filter=userName%20sw%20%22a%22").await;
+    let counted = scim
+        .get("/Users?count=0&filter=userName%20sw%20%22a%22")
+        .await;
     assert_eq!(counted.status, 200);
     assert_eq!(counted.json["totalResults"], 2);
     assert_eq!(counted.json["itemsPerPage"], 0);
@@ -278,7 +303,12 @@ async fn attributes_and_excluded_attributes_shape_every_read() {
     assert_eq!(only.status, 200);
     let mut keys: Vec<&String> = only.json.as_object().unwrap().keys().collect();
     keys.sort();
-    assert_eq!(keys, ["id", "name", "schemas", "userName"], "{:?}", only.json);
+    assert_eq!(
+        keys,
+        ["id", "name", "schemas", "userName"],
+        "{:?}",
+        only.json
+    );
     assert_eq!(only.json["name"], json!({"familyName": "Lovelace"}));
 
     let without = scim
