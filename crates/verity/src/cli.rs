@@ -94,6 +94,9 @@ pub enum BenchCommand {
         /// Events per user.
         #[arg(long, default_value_t = 10)]
         events_per_user: u64,
+        /// Organizations they are spread over (`user<i>` joins organization `i % orgs`).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        orgs: u64,
     },
     /// Time from start to read models caught up.
     Startup,
