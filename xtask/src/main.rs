@@ -1,15 +1,19 @@
 //! `cargo xtask`: the project's own build tasks.
 //!
+//! `cargo xtask soak` runs three nodes on PostgreSQL under mixed load and faults and
+//! checks what they did (`soak`).
+//!
 //! `cargo xtask test [--strict] [-- <cargo test arguments>]` starts the
 //! services the tests need (PostgreSQL, Chromium with chromedriver, the
 //! Python SCIM client in a virtual environment), runs `cargo test --workspace`
-//! against them and stops them again, whatever the tests did. Under `--strict` (or `CI=true`) a service that
-//! cannot be started is an error, and the tests are told that skipping is
-//! forbidden.
+//! against them and stops them again, whatever the tests did. Under `--strict`
+//! (or `CI=true`) a service that cannot be started is an error, and the tests
+//! are told that skipping is forbidden.
 
 mod chromium;
 mod postgres;
 mod scim_client;
+mod soak;
 mod system;
 mod tidy;
 
@@ -19,6 +23,7 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
        cargo xtask tidy
+       cargo xtask soak [--minutes N | --seconds N] [--release] [--plot]
 
   --strict   fail instead of skipping when a service cannot be started
              (implied by CI=true or VERITY_TEST_STRICT=1)
@@ -43,6 +48,7 @@ fn run(arguments: Vec<String>) -> Result<ExitCode> {
     match arguments.next().as_deref() {
         Some("test") => test(parse_test_options(arguments.collect())?),
         Some("tidy") => tidy(),
+        Some("soak") => soak::run(&soak::parse_options(arguments.collect())?),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -10,9 +10,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::browser;
 use crate::load::{self, Run};
+
+/// How long one request may take before the run fails.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The server and the token.
 pub struct Target {
@@ -26,7 +30,7 @@ pub struct Target {
 /// anything but 201 stops the run with the answer. Answers the figures: people created
 /// (counted and per second), p50, p95 and p99 latency.
 pub async fn create(target: Target, run: Run) -> anyhow::Result<serde_json::Value> {
-    let http = browser::client(run.concurrency)?;
+    let http = browser::client(run.concurrency, REQUEST_TIMEOUT)?;
     let batch = std::process::id();
     let shared = Arc::new((target, http, AtomicU64::new(0)));
     let tally = load::drive(run, move || {
@@ -78,7 +82,7 @@ pub async fn lookup(
     run: Run,
 ) -> anyhow::Result<serde_json::Value> {
     anyhow::ensure!(users > 0, "--users must name how many people were seeded");
-    let http = browser::client(run.concurrency)?;
+    let http = browser::client(run.concurrency, REQUEST_TIMEOUT)?;
     let shared = Arc::new((target, http, AtomicU64::new(0)));
     let tally = load::drive(run, move || {
         let shared = shared.clone();

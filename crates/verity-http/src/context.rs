@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
@@ -28,11 +28,8 @@ fn now() -> DateTime<Utc> {
 /// Who sent a request: its context for the engine and its headers. The client's address
 /// is `None` when the server was not started with connection info (tests that call the
 /// router directly): unknown, not counted by the per-address sign-in limit, not recorded.
-///
-/// Public for the admin doors (`verity-admin-http`), which take their `now`, request id
-/// and client address from it ([`Caller::context`]) with the same trusted-proxy rule.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The request's time, id and origin.
     pub(crate) context: RequestContext,
     /// The request's headers (cookies).
@@ -44,50 +41,51 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The request's time (read once), id, client address and user agent.
-    pub fn context(&self) -> &RequestContext {
-        &self.context
-    }
-
     /// The value of `cookie`, if sent.
     pub(crate) fn cookie(&self, cookie: Cookie) -> Option<&str> {
         self.jar.get(&self.headers, cookie)
     }
 }
 
-impl<S> FromRequestParts<S> for Caller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+/// The context of the request `parts` belong to, for the engine and the admin layer: the
+/// time read now, the request's id, the client's address (through `state`'s trusted
+/// proxies) and its `User-Agent`. Every door reads its requests through this, so the
+/// admin doors record the same request id and client address as the OIDC doors.
+pub fn request_context(parts: &Parts, state: &AppState) -> RequestContext {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let ip = state
+        .settings
+        .trusted_proxies
+        .client_ip(peer, &parts.headers);
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(RequestId::new);
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    RequestContext::new(now(), request_id.0, ip, user_agent)
+}
+
+impl FromRequestParts<AppState> for Caller {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip());
-        let ip = state
-            .settings
-            .trusted_proxies
-            .client_ip(peer, &parts.headers);
-        let request_id = parts
-            .extensions
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(RequestId::new);
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let form_targets = parts
             .extensions
             .get::<FormTargets>()
             .cloned()
             .unwrap_or_default();
         Ok(Self {
-            context: RequestContext::new(now(), request_id.0, ip, user_agent),
+            context: request_context(parts, state),
             headers: parts.headers.clone(),
             jar: state.cookies,
             form_targets,

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use verity_admin::scim_tokens::ScimCaller;
 use verity_admin::{Admin, Call};
-use verity_http::Caller;
+use verity_http::request_context;
 
 use super::error::ScimError;
 use crate::state::AdminState;
@@ -45,10 +45,9 @@ impl FromRequestParts<AdminState> for Scim {
             .admin
             .scim_caller(presented)
             .ok_or_else(ScimError::unauthorized)?;
-        let Ok(request) = Caller::from_request_parts(parts, state).await;
         Ok(Self {
             caller,
-            call: Call::from(request.context()),
+            call: Call::from(&request_context(parts, &state.app)),
             base: format!(
                 "{}/scim/v2",
                 state.app.engine.settings.issuer.trim_end_matches('/')
