@@ -13,10 +13,8 @@ use serde_json::{Value, json};
 use super::caller::Scim;
 use super::error::ScimError;
 use super::json::scim_json;
-use super::resource::list_response;
+use super::resource::{USER_SCHEMA, list_response};
 
-/// The User schema's URN.
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";

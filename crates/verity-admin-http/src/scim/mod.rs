@@ -8,8 +8,9 @@
 //!   `attributes`/`excludedAttributes`;
 //! - [`discovery`]: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`;
 //! - [`error`] and [`json`]: RFC 7644 §3.12 error bodies and `application/scim+json`,
-//!   also for unknown URLs (404) and methods (405).
+//!   also for unknown URLs (404) and methods (405); [`body`]: request bodies.
 
+pub mod body;
 pub mod caller;
 pub mod discovery;
 pub mod error;

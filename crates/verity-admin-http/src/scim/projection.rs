@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::discovery::USER_SCHEMA;
+use super::resource::USER_SCHEMA;
 
 /// The attributes always returned.
 const ALWAYS: [&str; 2] = ["schemas", "id"];

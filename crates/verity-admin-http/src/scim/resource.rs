@@ -11,8 +11,10 @@ use verity_admin::provisioning::ProvisionedPerson;
 use verity_domain::Email;
 use verity_domain::user::{Directory, NameParts, OtherEmail};
 
-use super::discovery::USER_SCHEMA;
 use super::error::ScimError;
+
+/// The User schema's URN.
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// The schema of list answers.
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

@@ -12,11 +12,12 @@ use serde_json::Value;
 use uuid::Uuid;
 use verity_admin::{OrgRef, Person, PersonRef};
 
+use super::body::ScimBody;
 use super::caller::Scim;
 use super::discovery::MAX_RESULTS;
 use super::error::ScimError;
 use super::filter;
-use super::json::{ScimBody, scim_json};
+use super::json::scim_json;
 use super::patch;
 use super::projection::Selection;
 use super::resource::{etag, field, list_response, location, read_user, user_json};
