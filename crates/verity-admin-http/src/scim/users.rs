@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 use uuid::Uuid;
+use verity_admin::provisioning::ProvisionedPerson;
 use verity_admin::{OrgRef, Person, PersonRef};
 
 use super::body::ScimBody;
@@ -160,11 +161,7 @@ pub async fn replace(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let current = scim.person(&id)?;
-    let if_version = if_match(&headers, &current)?;
-    let wanted = read_user(&body)?;
-    let person = scim.reprovision(&current, &wanted, if_version).await?;
-    Ok(one(&scim, &person, StatusCode::OK, &Selection::default()))
+    scim.change(&id, &headers, |_| read_user(&body)).await
 }
 
 /// `PATCH /scim/v2/Users/{id}`: the operations applied to the person as they are.
@@ -174,13 +171,12 @@ pub async fn modify(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let current = scim.person(&id)?;
-    let if_version = if_match(&headers, &current)?;
-    let mut user = user_json(&current, &scim.base);
-    patch::apply(&mut user, &body)?;
-    let wanted = read_user(&user)?;
-    let person = scim.reprovision(&current, &wanted, if_version).await?;
-    Ok(one(&scim, &person, StatusCode::OK, &Selection::default()))
+    scim.change(&id, &headers, |current| {
+        let mut user = user_json(current, &scim.base);
+        patch::apply(&mut user, &body)?;
+        read_user(&user)
+    })
+    .await
 }
 
 /// `DELETE /scim/v2/Users/{id}`: 204.
@@ -242,21 +238,27 @@ impl Scim {
             .person(&self.caller.actor, &PersonRef::Id(user_id))?)
     }
 
-    async fn reprovision(
+    /// Sets the person `id` to what `wanted` makes of them as they are now (after the
+    /// `If-Match` check) and answers with them.
+    async fn change(
         &self,
-        current: &Person,
-        wanted: &verity_admin::provisioning::ProvisionedPerson,
-        if_version: Option<u64>,
-    ) -> Result<Person, ScimError> {
-        self.admin
+        id: &str,
+        headers: &HeaderMap,
+        wanted: impl FnOnce(&Person) -> Result<ProvisionedPerson, ScimError>,
+    ) -> Result<Response, ScimError> {
+        let current = self.person(id)?;
+        let if_version = if_match(headers, &current)?;
+        let wanted = wanted(&current)?;
+        let person = self
+            .admin
             .reprovision_person(
                 &self.caller.actor,
                 &self.call,
                 &PersonRef::Id(current.user_id),
-                wanted,
+                &wanted,
                 if_version,
             )
-            .await
-            .map_err(ScimError::from)
+            .await?;
+        Ok(one(self, &person, StatusCode::OK, &Selection::default()))
     }
 }
