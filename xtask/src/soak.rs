@@ -12,15 +12,17 @@
 
 mod check;
 mod cluster;
+mod window;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::{Mode, postgres, system};
 use cluster::Nodes;
+use window::{Window, unix_now};
 
 /// How long a run lasts and how it is built.
 #[derive(Debug, PartialEq)]
@@ -63,19 +65,6 @@ pub fn parse_options(arguments: Vec<String>) -> Result<Options> {
         bail!("a soak needs at least 60 seconds for its three faults");
     }
     Ok(options)
-}
-
-/// A fault and when it lasted (Unix seconds), for the checks and the plot.
-#[derive(Debug, Clone)]
-pub struct Window {
-    /// What was done.
-    pub fault: &'static str,
-    /// The node it was done to, if one.
-    pub node: Option<usize>,
-    /// When it began.
-    pub from: f64,
-    /// When it was over (the node or the database answering again).
-    pub to: f64,
 }
 
 /// Runs the soak; the exit code says whether every check held.
@@ -279,15 +268,6 @@ fn nodes_line(nodes: &Mutex<Nodes>) -> Result<String> {
 
 fn poisoned<T>(_: std::sync::PoisonError<T>) -> anyhow::Error {
     anyhow::anyhow!("a soak thread panicked while holding the nodes")
-}
-
-/// Seconds since the Unix epoch: the clock the journal's times are in (the xtask is a
-/// tool, not the server: it reads the clock itself).
-#[allow(clippy::disallowed_methods)]
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |elapsed| elapsed.as_secs_f64())
 }
 
 #[cfg(test)]

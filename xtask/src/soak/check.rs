@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use super::Window;
 use super::cluster::{MAX_FAILURES, ORG, verity};
+use super::window::Window;
 
 /// Seconds after a fault window in which errors are still the fault's: a request sent
 /// just before it ended may wait out the generator's 5 s timeout, and a node reconnects

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::unix_now;
+use super::window::unix_now;
 use crate::system;
 
 /// The organization every soak person belongs to.
