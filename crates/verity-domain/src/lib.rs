@@ -19,6 +19,7 @@ pub mod mfa;
 pub mod network;
 pub mod organization;
 pub mod role;
+pub mod scim_token;
 pub mod session;
 pub mod signin;
 pub mod store;

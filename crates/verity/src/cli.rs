@@ -52,6 +52,9 @@ pub enum Command {
     /// Grant, revoke and list admin roles (instance-admin, org-admin, auditor).
     #[command(subcommand)]
     Role(RoleCommand),
+    /// SCIM 2.0 provisioning (docs/scim.md): the tokens identity systems use.
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// Manage signing keys (list, rotate, JWKS).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -104,6 +107,9 @@ pub enum BenchCommand {
         /// Events per user.
         #[arg(long, default_value_t = 10)]
         events_per_user: u64,
+        /// Organizations they are spread over (`user<i>` joins organization `i % orgs`).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        orgs: u64,
     },
     /// Time from start to read models caught up.
     Startup,
@@ -339,6 +345,44 @@ pub struct RoleArgs {
     /// person is found.
     #[arg(long)]
     pub org: Option<String>,
+}
+
+/// `verity scim ...`
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// The bearer tokens of SCIM provisioning, one organization each.
+    #[command(subcommand)]
+    Token(ScimTokenCommand),
+}
+
+/// `verity scim token ...`
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Create a token for an organization's provisioning; prints it this once (it is
+    /// stored only as a hash).
+    Create {
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+        /// What to call it (e.g. the identity system's name).
+        #[arg(long, default_value = "SCIM provisioning")]
+        label: String,
+        /// Send no temporary-password email to the people it creates (for an
+        /// organization that signs in another way).
+        #[arg(long)]
+        no_email: bool,
+    },
+    /// List tokens (with --org, of that organization), revoked ones included.
+    List {
+        /// Organization name or id.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Revoke a token: it opens nothing from its next request on.
+    Revoke {
+        /// The token's id (from `verity scim token list`).
+        token_id: String,
+    },
 }
 
 /// `verity client ...`

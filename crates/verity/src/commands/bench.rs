@@ -27,7 +27,8 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         BenchCommand::Seed {
             users,
             events_per_user,
-        } => seed(config, users, events_per_user).await,
+            orgs,
+        } => seed(config, users, events_per_user, orgs).await,
         BenchCommand::Startup => startup(config).await,
         BenchCommand::Audit { samples } => audit(config, samples).await,
         BenchCommand::People { org, users, out } => {
@@ -107,10 +108,17 @@ async fn append(
 
 /// Fills the log with `users` people in 10 organizations, `events_per_user` events each
 /// (created, then password changes and disable/enable pairs), then saves a snapshot.
-async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Result<ExitCode> {
+async fn seed(
+    config: Config,
+    users: u64,
+    events_per_user: u64,
+    org_count: u64,
+) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
-    let orgs: Vec<Uuid> = (0..10).map(|_| verity_oidc::random::uuid()).collect();
+    let orgs: Vec<Uuid> = (0..org_count)
+        .map(|_| verity_oidc::random::uuid())
+        .collect();
     for (index, org_id) in orgs.iter().enumerate() {
         let event = OrganizationEvent::Created(OrganizationCreated {
             org_id: *org_id,
@@ -137,7 +145,10 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
                         return anyhow::Ok(());
                     }
                     let user_id = verity_oidc::random::uuid();
-                    let org_id = orgs.get((index % 10) as usize).copied().unwrap_or_default();
+                    let org_id = orgs
+                        .get((index % org_count) as usize)
+                        .copied()
+                        .unwrap_or_default();
                     let email = Email::parse(&format!("user{index}@bench.example.org"))?;
                     let created = UserEvent::Created(UserCreated {
                         user_id,

@@ -13,6 +13,7 @@ mod keys;
 mod org;
 mod replay;
 mod role;
+mod scim;
 mod serve;
 mod unlock;
 mod user;
@@ -39,6 +40,7 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
         Command::Role(command) => role::run(command, App::open(config).await?, json).await,
+        Command::Scim(command) => scim::run(command, App::open(config).await?, json).await,
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
         Command::Audit(command) => audit::run(command, config, json).await,

@@ -32,6 +32,7 @@ mod offline;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
 mod roles;
+mod scim;
 mod serve;
 mod support;
 mod tamper;
