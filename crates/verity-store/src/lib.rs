@@ -4,7 +4,7 @@
 //! - [`PostgresStore`]: the production store, shared by any number of Verity processes.
 //!
 //! Both implement [`verity_domain::EventStore`] and [`verity_domain::SnapshotStore`] with
-//! group commit ([`batch`]) and the hash chain ([`chain`]; its lines exported by [`export`]), and
+//! group commit ([`batch`]) and the hash chain ([`chain`]), and
 //! [`verity_domain::ExpiringStore`] for short-lived protocol state ([`spawn_purge`] keeps
 //! its table small); both pass one contract test suite (`tests/it/contract.rs`).
 
@@ -12,7 +12,6 @@ mod batch;
 pub mod chain;
 mod clock;
 mod expiring;
-pub mod export;
 mod migrations;
 mod postgres;
 mod sql;

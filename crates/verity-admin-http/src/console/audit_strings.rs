@@ -81,7 +81,12 @@ pub struct AuditStrings {
     pub chain_whole: &'static str,
     /// A break: `{problem}` is replaced.
     pub chain_broken: &'static str,
-    /// What the page says of checkpoints.
+    /// The newest signed checkpoint: `{position}`, `{hash}`, `{at}`, `{age}` and `{key}`
+    /// are replaced.
+    pub checkpoint: &'static str,
+    /// No checkpoint is recorded yet.
+    pub no_checkpoint: &'static str,
+    /// How a checkpoint is checked.
     pub checkpoints: &'static str,
     /// The heading and link of the export.
     pub export: &'static str,
@@ -131,7 +136,9 @@ pub const AUDIT: AuditStrings = AuditStrings {
     verify_chain: "Verify the chain",
     chain_whole: "Verified: all {events} events chain from the first to the head {head}.",
     chain_broken: "The chain is broken: {problem}",
-    checkpoints: "Signed checkpoints are not available on this server yet: the chain above proves that no event was changed inside the log, not that its tail was kept. Keep the head's hash somewhere the database's operators cannot write.",
+    checkpoint: "The newest signed checkpoint covers the log up to position {position} (hash {hash}); it was signed {at}, {age} ago, with the audit key {key}.",
+    no_checkpoint: "No signed checkpoint is recorded yet: the chain alone shows that no event was changed inside the log, not that its tail was kept.",
+    checkpoints: "A checkpoint proves something only when its signature is checked with the audit key you pinned, never with a key read from this server: run verity audit verify --public-key FILE (docs/audit.md).",
     export: "Download the export",
     export_hint: "Every event as one JSON line, exactly as stored and hashed (what verity events export writes): recompute the chain from it on another machine.",
     whole_log_only: "The chain and the export cover every organization: an instance admin or an instance auditor reads them.",

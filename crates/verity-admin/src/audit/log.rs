@@ -1,9 +1,12 @@
 //! The log as a whole, for those who may read all of it (a reading grant over the
-//! instance): its head, and its events a page at a time — what a door recomputes the
-//! hash chain from and exports (`verity_store::chain`, `verity_store::export`).
+//! instance): its head and its newest signed checkpoint, and its events a page at a
+//! time — what a door recomputes the hash chain from and exports (`verity_store::chain`,
+//! `verity_audit::export`). A checkpoint is shown as recorded: its signature is checked
+//! with the key an auditor pinned (`verity audit verify --public-key`), never here.
 
 use chrono::{DateTime, Utc};
 use verity_domain::RecordedEvent;
+use verity_domain::audit::{self, AuditEvent, Checkpoint};
 
 use crate::actor::{Actor, Scope};
 use crate::admin::Admin;
@@ -22,6 +25,8 @@ pub struct Head {
     pub hash: String,
     /// When it was recorded.
     pub recorded_at: Option<DateTime<Utc>>,
+    /// The newest checkpoint recorded in the log, if any.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl Admin {
@@ -35,10 +40,21 @@ impl Admin {
             .read_all(position.saturating_sub(1), 1)
             .await?;
         let newest = newest.first();
+        let checkpoint = match self
+            .ports
+            .store
+            .read_stream_back(audit::STREAM, 1)
+            .await?
+            .first()
+        {
+            Some(event) => AuditEvent::checkpoint_of(event)?,
+            None => None,
+        };
         Ok(Head {
             position,
             hash: newest.map(|event| event.hash.clone()).unwrap_or_default(),
             recorded_at: newest.map(|event| event.recorded_at),
+            checkpoint,
         })
     }
 

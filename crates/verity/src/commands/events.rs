@@ -7,7 +7,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use verity_domain::RecordedEvent;
-use verity_store::export::line as export_line;
 
 use crate::cli::ExportArgs;
 use crate::config::Config;
@@ -24,7 +23,7 @@ pub(super) async fn export(args: ExportArgs, config: Config) -> anyhow::Result<E
         let Some(last) = page.last() else { break };
         after = last.position;
         for event in page.iter().filter(|event| selected(&args, event)) {
-            writeln!(out, "{}", export_line(event)?)?;
+            writeln!(out, "{}", verity_audit::export::to_line(event)?)?;
         }
     }
     out.flush()?;

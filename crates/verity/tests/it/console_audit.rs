@@ -53,6 +53,12 @@ async fn an_auditor_reads_the_audit_pages_and_changes_nothing() {
         assert!(page.says(label), "{label} on {}", page.body);
     }
     assert!(page.body.contains("aria-current=\"page\">Audit</a>"));
+    // The server signs a checkpoint of its own at start.
+    assert!(
+        page.says("The newest signed checkpoint covers the log up to position"),
+        "{}",
+        page.body
+    );
     assert!(
         posting_forms(&page).is_empty(),
         "{:?}",
@@ -120,10 +126,23 @@ async fn an_auditor_reads_the_audit_pages_and_changes_nothing() {
     let none = browser.get("/console/audit/events?from=2999-01-01").await;
     assert!(none.says("No event matches."), "{}", none.body);
 
-    // The chain recomputed, and the export as the CLI writes it.
+    // The chain recomputed, the newest signed checkpoint as recorded, and the export as
+    // the CLI writes it.
+    provider.target.ok(&["audit", "checkpoint"]);
+    let signed = provider.events("audit.checkpoint.signed");
+    let checkpoint = &signed.last().expect("a checkpoint was recorded")["data"];
     let chain = browser.get("/console/audit/chain?verify=1").await;
     assert_eq!(chain.status, 200, "{}", chain.body);
     assert!(chain.says("Verified: all"), "{}", chain.body);
+    let shown = crate::console::by_id(&chain, "checkpoint");
+    assert!(
+        shown.contains(&format!(
+            "up to position {} (hash {})",
+            checkpoint["position"],
+            checkpoint["hash"].as_str().unwrap()
+        )) && shown.contains(checkpoint["key"].as_str().unwrap()),
+        "{shown}"
+    );
     let export = browser.get("/console/audit/export").await;
     assert_eq!(export.status, 200);
     assert!(

@@ -3,8 +3,9 @@
 //! events the admin layer reads out, and the export to download — every event as the
 //! JSON line `verity events export` writes, streamed a page at a time.
 //!
-//! Signed checkpoints are not on this server yet: the page says so rather than show
-//! something that proves less than it seems.
+//! The newest signed checkpoint is shown as recorded (position, hash, time and age, key
+//! fingerprint); the page says how to check its signature with a pinned key, which this
+//! server never does for the auditor.
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -23,6 +24,33 @@ use crate::console::pages::Section;
 use crate::console::session::Console;
 use crate::console::strings::fill;
 use crate::state::AdminState;
+
+/// The newest checkpoint in one line, with its age at `now`.
+pub(super) fn checkpoint_line(head: &Head, now: chrono::DateTime<chrono::Utc>) -> String {
+    match &head.checkpoint {
+        None => AUDIT.no_checkpoint.to_owned(),
+        Some(checkpoint) => {
+            let age = now.signed_duration_since(checkpoint.signed_at);
+            let age = if age.num_hours() >= 48 {
+                format!("{} days", age.num_days())
+            } else if age.num_minutes() >= 120 {
+                format!("{} hours", age.num_hours())
+            } else {
+                format!("{} minutes", age.num_minutes().max(0))
+            };
+            fill(
+                AUDIT.checkpoint,
+                &[
+                    ("position", &checkpoint.position.to_string()),
+                    ("hash", &checkpoint.hash),
+                    ("at", &second(checkpoint.signed_at)),
+                    ("age", &age),
+                    ("key", &checkpoint.key),
+                ],
+            )
+        }
+    }
+}
 
 /// The head in one line.
 pub(super) fn head_line(head: &Head) -> String {
@@ -79,7 +107,9 @@ pub(super) async fn chain(
     Query(asked): Query<Asked>,
 ) -> Result<Response, ConsoleError> {
     let actor = &console.actor;
-    let head = head_line(&state.admin.log_head(actor).await?);
+    let head = state.admin.log_head(actor).await?;
+    let checkpoint = checkpoint_line(&head, console.call().now);
+    let head = head_line(&head);
     let (verified, broken) = if asked.verify.is_some() {
         match verify(&state.admin, actor).await {
             Ok(report) => (
@@ -108,7 +138,7 @@ pub(super) async fn chain(
         &state,
         Section::Audit,
         "audit_chain.html",
-        context! { head, verified, broken },
+        context! { head, checkpoint, verified, broken },
     )
 }
 
@@ -126,7 +156,7 @@ enum Next {
 fn chunk(page: &[RecordedEvent]) -> Result<String, std::io::Error> {
     let mut chunk = String::new();
     for event in page {
-        chunk.push_str(&verity_store::export::line(event).map_err(std::io::Error::other)?);
+        chunk.push_str(&verity_audit::export::to_line(event).map_err(std::io::Error::other)?);
         chunk.push('\n');
     }
     Ok(chunk)

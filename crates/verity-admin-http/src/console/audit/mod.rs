@@ -1,7 +1,7 @@
 //! The Audit section (auditors and admins; read-only): a person's timeline with their
 //! account as it was at any instant ([`person`]), a search of the events by type, actor,
 //! organization and time range ([`events`]), and the log's own state — its head, its
-//! chain recomputed, its export to download ([`log`]). Every page is a `GET` that asks
+//! newest signed checkpoint, its chain recomputed, its export to download ([`log`]). Every page is a `GET` that asks
 //! the admin layer (`verity_admin::audit`, `verity_admin::history`), which decides what
 //! the actor may read; nothing here changes anything.
 
@@ -67,10 +67,12 @@ fn reads_whole_log(console: &Console) -> bool {
 /// read it.
 async fn home(State(state): State<AdminState>, console: Console) -> Result<Response, ConsoleError> {
     let orgs = readable_organizations(&state, &console);
-    let head = if reads_whole_log(&console) {
-        Some(log::head_line(&state.admin.log_head(&console.actor).await?))
+    let (head, checkpoint) = if reads_whole_log(&console) {
+        let head = state.admin.log_head(&console.actor).await?;
+        let checkpoint = log::checkpoint_line(&head, console.call().now);
+        (Some(log::head_line(&head)), Some(checkpoint))
     } else {
-        None
+        (None, None)
     };
     console.page(
         &state,
@@ -79,6 +81,7 @@ async fn home(State(state): State<AdminState>, console: Console) -> Result<Respo
         context! {
             orgs => organization_choices(&orgs, ""),
             head,
+            checkpoint,
         },
     )
 }
