@@ -63,12 +63,12 @@ start_peer() { # start_peer JWT_ALG -> pid (pinned to CPU 0)
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 
-row() { # row WHO LABEL PID URL METHOD BODY BASIC
-  local who=$1 label=$2 pid=$3 url=$4 c0 c1 line req
-  WRK_METHOD=$5 WRK_BODY=$6 WRK_BASIC=$7 taskset -c 1 wrk -t1 -c32 -d3s -s "$PEER_DIR/wrk-report.lua" "$url" >/dev/null
+row() { # row WHO LABEL PID URL METHOD BODY BASIC [SCRIPT BEARER]
+  local who=$1 label=$2 pid=$3 url=$4 script=${8:-$PEER_DIR/wrk-report.lua} c0 c1 line req
+  WRK_METHOD=$5 WRK_BODY=$6 WRK_BASIC=$7 WRK_BEARER=${9:-} taskset -c 1 wrk -t1 -c32 -d3s -s "$script" "$url" >/dev/null
   c0=$(cpu_ticks "$pid")
-  line=$(WRK_METHOD=$5 WRK_BODY=$6 WRK_BASIC=$7 taskset -c 1 wrk -t1 -c32 -d"${DURATION}s" --timeout 10s \
-    -s "$PEER_DIR/wrk-report.lua" "$url" | grep WRKRESULT)
+  line=$(WRK_METHOD=$5 WRK_BODY=$6 WRK_BASIC=$7 WRK_BEARER=${9:-} taskset -c 1 wrk -t1 -c32 -d"${DURATION}s" --timeout 10s \
+    -s "$script" "$url" | grep WRKRESULT)
   c1=$(cpu_ticks "$pid")
   req=$(echo "$line" | grep -o 'requests=[0-9]*' | cut -d= -f2)
   echo "$who|$label|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") rss_kib=$(status_kib "$pid" VmRSS) load=$(load1)" | tee -a "$RAW"
@@ -85,6 +85,24 @@ exchange_row() { # exchange_row LABEL PID PORT CLIENT_JSON
   c1=$(cpu_ticks "$2")
   req=$(echo "$line" | grep -o 'requests=[0-9]*' | cut -d= -f2)
   echo "verity|$1|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") load=$(load1)" | tee -a "$RAW"
+}
+
+urlencoded() { python3 -c 'import sys,urllib.parse as u; print(u.quote(sys.argv[1], safe=""))' "$1"; }
+# PKCE (S256) for the codes minted by person_token.
+VERIFIER=bench-code-verifier-0123456789-0123456789-0123456789
+CHALLENGE=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
+person_token() { # person_token PORT CLIENT_JSON -> a fresh access token of the signed-in person
+  local id location code
+  id=$(json_field "$2" client_id)
+  location=$(curl -s -o /dev/null -w '%{redirect_url}' -H "Cookie: $(cat "$OUT_DIR/cookie.txt")" \
+    "http://127.0.0.1:$1/authorize?response_type=code&scope=openid&state=s&nonce=n&client_id=$id&redirect_uri=$(urlencoded $REDIRECT)&code_challenge=$CHALLENGE&code_challenge_method=S256")
+  code=${location#*code=}; code=${code%%&*}
+  curl -fs -H "Authorization: Basic $(basic_of "$2")" \
+    --data "grant_type=authorization_code&code=$code&redirect_uri=$(urlencoded $REDIRECT)&code_verifier=$VERIFIER" \
+    "http://127.0.0.1:$1/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+introspect_active() { # introspect_active URL BASIC BODY -> True when the token introspects as active
+  curl -s -H "Authorization: Basic $2" --data "$3" "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("active"))'
 }
 
 # Set-up: a fresh store, a client_credentials client, two code-flow clients (RS256 and
@@ -122,6 +140,14 @@ for round in $(seq "$ROUNDS"); do
   row peer "GET jwks" "$P" http://127.0.0.1:3001/jwks GET "" ""
   row peer "POST token cc RS256 JWT" "$P" http://127.0.0.1:3001/token POST "$PEER_JWT_BODY" "$PEER_BASIC"
   row peer "POST token cc opaque" "$P" http://127.0.0.1:3001/token POST "$PEER_OPAQUE_BODY" "$PEER_BASIC"
+  # Introspection of one of its opaque tokens (it refuses to introspect its JWT access
+  # tokens), as its bench.sh does with INTROSPECT=1.
+  TOKEN=$(curl -fs -H "Authorization: Basic $PEER_BASIC" --data "$PEER_OPAQUE_BODY" http://127.0.0.1:3001/token |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  BODY_INTROSPECT="token=$(urlencoded "$TOKEN")&token_type_hint=access_token"
+  [ "$(introspect_active http://127.0.0.1:3001/token/introspection "$PEER_BASIC" "$BODY_INTROSPECT")" = True ] ||
+    { echo "the peer's token does not introspect as active" >&2; exit 1; }
+  row peer "POST introspection" "$P" http://127.0.0.1:3001/token/introspection POST "$BODY_INTROSPECT" "$PEER_BASIC"
   echo "peer_end|hwm_kib=$(status_kib "$P" VmHWM)" | tee -a "$RAW"
   stop "$P"
   P=$(start_peer ES256); sleep 2
@@ -132,6 +158,14 @@ for round in $(seq "$ROUNDS"); do
   row verity "POST token cc RS256 JWT" "$RS" http://127.0.0.1:8080/token POST "$BODY" "$BASIC"
   row verity "POST token cc ES256 JWT" "$ES" http://127.0.0.1:8081/token POST "$BODY" "$BASIC"
   row verity "POST token cc EdDSA JWT" "$ED" http://127.0.0.1:8082/token POST "$BODY" "$BASIC"
+  # A person's ES256 access token (sid, sub, grant: every revocation check applies),
+  # introspected by the client it was issued to, and presented at userinfo.
+  TOKEN=$(person_token 8081 "$OUT_DIR/web-ES256.json")
+  WEB_BASIC=$(basic_of "$OUT_DIR/web-ES256.json")
+  [ "$(introspect_active http://127.0.0.1:8081/introspect "$WEB_BASIC" "token=$TOKEN")" = True ] ||
+    { echo "the person's token does not introspect as active" >&2; exit 1; }
+  row verity "POST introspection ES256 JWT" "$ES" http://127.0.0.1:8081/introspect POST "token=$TOKEN" "$WEB_BASIC"
+  row verity "GET userinfo ES256 JWT" "$ES" http://127.0.0.1:8081/userinfo GET "" "" "$HERE/bearer.lua" "$TOKEN"
   for alg in RS256 ES256 EdDSA; do
     echo "sign|$alg $(taskset -c 0 "$VERITY" --data-dir "$DATA" bench sign --alg $alg --seconds 5 2>/dev/null | tail -1) load=$(load1)" | tee -a "$RAW"
   done

@@ -54,6 +54,12 @@ for alg in ["ES256", "EdDSA"]:
     print(f"| POST /token client_credentials, {alg} JWT | {cell(key)} | {peer} | | >= 15,000 | {'yes' if v >= 15000 else 'NO'} | {cap(key)} | "
           f"{cap(('peer', key[1])) if ('peer', key[1]) in rows else ''} |")
 print(f"| (peer, opaque client_credentials token) | | {cell(('peer', 'POST token cc opaque'))} | | | | | {cap(('peer', 'POST token cc opaque'))} |")
+v, p = med(col(("verity", "POST introspection ES256 JWT"))), med(col(("peer", "POST introspection")))
+print(f"| POST /introspect, a person's ES256 JWT access token, revocation check included (peer: its opaque token) "
+      f"| {cell(('verity', 'POST introspection ES256 JWT'))} | {cell(('peer', 'POST introspection'))} | {v / p:.2f}x | >= 3x "
+      f"| {'yes' if v / p >= 3 else 'NO'} | {cap(('verity', 'POST introspection ES256 JWT'))} | {cap(('peer', 'POST introspection'))} |")
+key = ("verity", "GET userinfo ES256 JWT")
+print(f"| GET /userinfo, the same token, revocation check included | {cell(key)} | | | measured | | {cap(key)} | |")
 for alg in ["RS256", "ES256"]:
     key = ("verity", f"POST token authorization_code {alg}")
     print(f"| POST /token authorization_code, {alg} ID and access token | {cell(key)} | | | measured | | {cap(key)} | |")

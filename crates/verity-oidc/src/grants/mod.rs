@@ -15,6 +15,7 @@ mod tokens;
 
 pub use access::{
     AccessTokenProblem, Introspection, introspect, revoke_token, userinfo, validate_access_token,
+    verify_access_token,
 };
 pub use client::authenticate_client;
 pub use code::{issue_code, redeem_code};

@@ -267,6 +267,79 @@ fn a_tampered_signature_or_payload_is_refused() {
 }
 
 #[test]
+fn a_typed_verification_checks_the_type_and_remembers_only_what_verified() {
+    let master = MasterKey::generate();
+    let log = bootstrapped(&master);
+    let ring = KeyRing::from_keys(&log.keys, &master, at(0)).unwrap();
+    for alg in SigningAlgorithm::ALL {
+        let token = ring.sign(alg, Some("at+jwt"), &claims()).unwrap();
+        let first = ring.verify_typed(&token, "at+jwt").unwrap();
+        assert_eq!(*first, claims());
+        // Remembered: the same claims again, without a second verification.
+        assert!(Arc::ptr_eq(
+            &first,
+            &ring.verify_typed(&token, "at+jwt").unwrap()
+        ));
+        // The type is checked for remembered tokens too.
+        assert_eq!(
+            ring.verify_typed(&token, "logout+jwt"),
+            Err(KeyError::WrongType("at+jwt".into()))
+        );
+        for typ in [None, Some("logout+jwt"), Some("AT+JWT")] {
+            let other = ring.sign(alg, typ, &claims()).unwrap();
+            assert!(
+                matches!(
+                    ring.verify_typed(&other, "at+jwt"),
+                    Err(KeyError::WrongType(_))
+                ),
+                "{alg} {typ:?}"
+            );
+        }
+
+        // Other bytes are verified afresh: a changed signature, or the remembered
+        // signature over other claims.
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        signature[0] ^= 1;
+        let tampered = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&signature));
+        assert_eq!(
+            ring.verify_typed(&tampered, "at+jwt"),
+            Err(KeyError::InvalidSignature)
+        );
+        let mut elevated = claims();
+        elevated.insert("sub".into(), json!("admin"));
+        let (header, _) = token.split_once('.').unwrap();
+        let (_, signature) = token.rsplit_once('.').unwrap();
+        let forged = format!(
+            "{header}.{}.{signature}",
+            URL_SAFE_NO_PAD.encode(Value::Object(elevated).to_string())
+        );
+        assert_eq!(
+            ring.verify_typed(&forged, "at+jwt"),
+            Err(KeyError::InvalidSignature)
+        );
+
+        // A ring of other keys remembers nothing of this one's.
+        let other = KeyRing::from_keys(&bootstrapped(&master).keys, &master, at(0)).unwrap();
+        assert!(matches!(
+            other.verify_typed(&token, "at+jwt"),
+            Err(KeyError::UnknownKid(_))
+        ));
+    }
+}
+
+#[test]
+fn a_null_crit_is_still_a_critical_header() {
+    let master = MasterKey::generate();
+    let log = bootstrapped(&master);
+    let ring = KeyRing::from_keys(&log.keys, &master, at(0)).unwrap();
+    let token = ring.sign(SigningAlgorithm::ES256, None, &claims()).unwrap();
+    let kid = ring.active_kid(SigningAlgorithm::ES256).unwrap();
+    let critical = with_header(&token, &json!({"alg": "ES256", "kid": kid, "crit": null}));
+    assert_eq!(ring.verify(&critical), Err(KeyError::CriticalHeader));
+}
+
+#[test]
 fn without_an_active_key_nothing_is_signed() {
     let master = MasterKey::generate();
     let ring = KeyRing::from_keys(&Keys::default(), &master, at(0)).unwrap();
