@@ -121,7 +121,8 @@ mod tests {
         let es256 = jws::ES256.generate_key_pair().unwrap();
         let rs256 = jws::RS256.generate_key_pair(2048).unwrap();
         let eddsa = jws::EdDSA.generate_key_pair(josekit::jwk::Ed25519).unwrap();
-        let cases: [(SigningAlgorithm, Box<dyn JwsSigner>, Map<String, Value>); 3] = [
+        type Case = (SigningAlgorithm, Box<dyn JwsSigner>, Map<String, Value>);
+        let cases: [Case; 3] = [
             (
                 SigningAlgorithm::ES256,
                 Box::new(

@@ -22,4 +22,4 @@ pub use code::{issue_code, redeem_code};
 pub use error::GrantError;
 pub use refresh::{narrow_scope, refresh};
 pub use revoke::revoke_grant;
-pub use tokens::{TokenResponse, client_credentials, profile_claims};
+pub use tokens::{ACCESS_TOKEN_TYP, TokenResponse, client_credentials, profile_claims};

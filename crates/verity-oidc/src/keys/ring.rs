@@ -79,18 +79,23 @@ struct PublishedKey {
 /// again (a few MiB at most: a digest and the claims of each).
 const REMEMBERED_TOKENS: usize = 4096;
 
-/// The tokens this ring verified, by the SHA-256 digest of their bytes: their header's
-/// `typ` and their claims.
+/// The tokens this ring verified, by the SHA-256 digest of their bytes.
 #[derive(Default)]
-struct Verified(Mutex<HashMap<[u8; 32], (Box<str>, Arc<Map<String, Value>>)>>);
+struct Verified(Mutex<HashMap<[u8; 32], VerifiedToken>>);
+
+/// What a verified token's header said its type was, and its claims.
+struct VerifiedToken {
+    typ: Box<str>,
+    claims: Arc<Map<String, Value>>,
+}
 
 impl Verified {
     fn recall(&self, digest: &[u8; 32], typ: &str) -> Option<Arc<Map<String, Value>>> {
         let remembered = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         remembered
             .get(digest)
-            .filter(|(verified_typ, _)| **verified_typ == *typ)
-            .map(|(_, claims)| claims.clone())
+            .filter(|verified| *verified.typ == *typ)
+            .map(|verified| verified.claims.clone())
     }
 
     fn remember(&self, digest: [u8; 32], typ: &str, claims: &Arc<Map<String, Value>>) {
@@ -98,7 +103,11 @@ impl Verified {
         if remembered.len() >= REMEMBERED_TOKENS {
             remembered.clear();
         }
-        remembered.insert(digest, (typ.into(), claims.clone()));
+        let verified = VerifiedToken {
+            typ: typ.into(),
+            claims: claims.clone(),
+        };
+        remembered.insert(digest, verified);
     }
 }
 

@@ -33,10 +33,19 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         }
         BenchCommand::Passwords { lookups } => passwords(lookups),
         BenchCommand::Sign { alg, seconds } => sign(config, alg, seconds).await,
+        BenchCommand::Access {
+            alg,
+            people,
+            seconds,
+        } => super::bench_access::access(config, alg, people, seconds).await,
+        BenchCommand::EndAccess { sessions, runs } => {
+            super::bench_access::end_access(config, sessions, runs).await
+        }
     }
 }
 
-fn metadata() -> EventMetadata {
+/// The metadata of the events the benchmarks append: the system as actor, now.
+pub(super) fn metadata() -> EventMetadata {
     EventMetadata {
         actor: Actor::System,
         request_id: None,
@@ -86,6 +95,11 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// An Argon2id PHC string nobody signs in with: the password of generated people who
+/// never sign in.
+pub(super) const BENCH_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo";
+
 /// Fills the log with `users` people in 10 organizations, `events_per_user` events each
 /// (created, then password changes and disable/enable pairs), then saves a snapshot.
 async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Result<ExitCode> {
@@ -104,7 +118,7 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
         );
         store.append(request).await?;
     }
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo".to_owned();
+    let hash = BENCH_HASH.to_owned();
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)

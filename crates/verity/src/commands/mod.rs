@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_access;
 mod bench_signin;
 mod client;
 mod devices;
