@@ -204,33 +204,30 @@ pub fn client_credentials(
 /// organization (`org_id`, `org_name`), and what the scopes ask for.
 pub fn profile_claims(engine: &Engine, user_id: &str, scope: &str) -> Map<String, Value> {
     let mut claims = Map::new();
-    let found = Uuid::parse_str(user_id).ok().and_then(|id| {
-        engine.projector.read(|models| {
-            let person = models.users.get(id)?.clone();
-            let org_name = models
-                .organizations
-                .get(person.org_id)
-                .map(|org| org.name.clone());
-            Some((person, org_name))
-        })
-    });
-    let Some((person, org_name)) = found else {
+    let Ok(user_id) = Uuid::parse_str(user_id) else {
         return claims;
     };
-    claims.insert("org_id".into(), json!(person.org_id));
-    if let Some(org_name) = org_name {
-        claims.insert("org_name".into(), json!(org_name));
-    }
     let scopes: Vec<&str> = scope.split(' ').collect();
-    if scopes.contains(&"profile") {
-        claims.insert("name".into(), json!(person.name));
-        claims.insert("updated_at".into(), json!(person.updated_at.timestamp()));
-    }
-    if scopes.contains(&"email") {
-        claims.insert("email".into(), json!(person.email.as_str()));
-        // Addresses are set by admins; verification of control comes with the emailed
-        // temporary password (the sign-in journey), so none is claimed yet.
-        claims.insert("email_verified".into(), json!(false));
-    }
+    // Only what is released is copied out of the read models (not the whole person,
+    // whose view also holds their second factor).
+    engine.projector.read(|models| {
+        let Some(person) = models.users.get(user_id) else {
+            return;
+        };
+        claims.insert("org_id".into(), json!(person.org_id));
+        if let Some(org) = models.organizations.get(person.org_id) {
+            claims.insert("org_name".into(), json!(org.name));
+        }
+        if scopes.contains(&"profile") {
+            claims.insert("name".into(), json!(person.name));
+            claims.insert("updated_at".into(), json!(person.updated_at.timestamp()));
+        }
+        if scopes.contains(&"email") {
+            claims.insert("email".into(), json!(person.email.as_str()));
+            // Addresses are set by admins; verification of control comes with the emailed
+            // temporary password (the sign-in journey), so none is claimed yet.
+            claims.insert("email_verified".into(), json!(false));
+        }
+    });
     claims
 }

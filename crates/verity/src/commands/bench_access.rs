@@ -97,6 +97,7 @@ pub(super) async fn access(
             let fresh = mint(BATCH)?;
             once.whole += time_whole(&engine, &context, BATCH, |index| fresh.get(index)).await?;
             repeated.batches += 1;
+            once.batches += 1;
         }
         print_json(&serde_json::json!({
             "bench": "access", "alg": alg, "people": people, "sessions_live": marks,
