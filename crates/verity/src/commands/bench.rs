@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use verity_domain::organization::{self, OrganizationCreated, OrganizationEvent};
 use verity_domain::user::{self, PasswordChanged, UserCreated, UserEvent};
-use verity_domain::{Actor, AppendRequest, DomainEvent, Email, EventMetadata, ExpectedVersion};
+use verity_domain::{AppendRequest, DomainEvent, Email, ExpectedVersion};
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 
-use super::print_json;
+use super::{BENCH_HASH, metadata, print_json};
 use crate::app::{location, now};
 use crate::cli::{AlgorithmChoice, BenchCommand};
 use crate::config::Config;
@@ -41,16 +41,6 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         BenchCommand::EndAccess { sessions, runs } => {
             super::bench_access::end_access(config, sessions, runs).await
         }
-    }
-}
-
-/// The metadata of the events the benchmarks append: the system as actor, now.
-pub(super) fn metadata() -> EventMetadata {
-    EventMetadata {
-        actor: Actor::System,
-        request_id: None,
-        client_ip: None,
-        occurred_at: now(),
     }
 }
 
@@ -94,11 +84,6 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
     }));
     Ok(ExitCode::SUCCESS)
 }
-
-/// An Argon2id PHC string nobody signs in with: the password of generated people who
-/// never sign in.
-pub(super) const BENCH_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo";
 
 /// Fills the log with `users` people in 10 organizations, `events_per_user` events each
 /// (created, then password changes and disable/enable pairs), then saves a snapshot.

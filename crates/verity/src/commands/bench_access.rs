@@ -31,8 +31,7 @@ use verity_oidc::grants::{ACCESS_TOKEN_TYP, validate_access_token, verify_access
 use verity_oidc::keys::KeyRing;
 use verity_oidc::protocol::tokens::{AccessTokenClaims, Authentication};
 
-use super::bench::metadata;
-use super::print_json;
+use super::{BENCH_HASH, metadata, print_json};
 use crate::admin::{cli_call, operator};
 use crate::app::{App, cli_context, now};
 use crate::cli::AlgorithmChoice;
@@ -277,7 +276,7 @@ async fn seed_person(
         org_id,
         email: Email::parse(&format!("access{index}.{run}@bench.example.org"))?,
         name: format!("Bench Person {index}"),
-        temporary_password_hash: super::bench::BENCH_HASH.into(),
+        temporary_password_hash: BENCH_HASH.into(),
         temporary_password_expires_at: at + chrono::Duration::days(7),
     });
     append(
@@ -369,7 +368,7 @@ pub(super) async fn end_access(
             org_id,
             email: Email::parse(&format!("end{run}.{run_id}@bench.example.org"))?,
             name: format!("Bench Person {run}"),
-            temporary_password_hash: super::bench::BENCH_HASH.into(),
+            temporary_password_hash: BENCH_HASH.into(),
             temporary_password_expires_at: context.now + chrono::Duration::days(7),
         };
         let outcome = execute::<user::User>(
