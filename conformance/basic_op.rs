@@ -15,7 +15,7 @@ use serde_json::Value;
 use verity_testkit::oauth::{self, Client, jwt_header};
 use verity_testkit::{Device, Person, Step};
 
-use crate::provider::{Browser, POST_LOGOUT_URI, Provider, REDIRECT_URI, http_client};
+use crate::provider::{Browser, POST_LOGOUT_URI, Provider, REDIRECT_URI, VERIFIER, http_client};
 
 const CONFIDENTIAL: &[&str] = &[
     "--grant",
@@ -460,7 +460,8 @@ async fn authorization_requests_are_validated_before_anything_redirects() {
     // No nonce, an unknown parameter: fine for the code flow.
     let page = browser
         .get(&format!(
-            "{base}&redirect_uri={REDIRECT_URI}&scope=openid&state=s2&unknown_parameter=whatever"
+            "{base}&redirect_uri={REDIRECT_URI}&scope=openid&state=s2&unknown_parameter=whatever&code_challenge={}&code_challenge_method=S256",
+            oauth::pkce_challenge(VERIFIER)
         ))
         .await;
     let redirect = browser.sign_in_as(&page, &mut ada, Device::Remember).await;
@@ -469,6 +470,7 @@ async fn authorization_requests_are_validated_before_anything_redirects() {
         ("grant_type", "authorization_code"),
         ("code", &code),
         ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
     ];
     let (status, body) = token_request(&browser, &relying, &form).await;
     assert_eq!(status, 200, "{body}");

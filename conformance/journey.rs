@@ -10,11 +10,11 @@ use verity_testkit::steps::{CHOSEN_PASSWORD, refused_passwords};
 use verity_testkit::totp::Authenticator;
 use verity_testkit::{Device, Page, Person, Step};
 
-use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient};
+use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient, VERIFIER};
 use crate::support::{Target, assert_clear_error, json_lines};
 
-/// A confidential client that may ask for profile and email (PKCE is not required for
-/// it; the conformance tests cover PKCE).
+/// A confidential client that may ask for profile and email (its requests carry PKCE,
+/// as every client's must).
 async fn client(provider: &Provider) -> RegisteredClient {
     provider
         .client(&["--scope", "profile", "--scope", "email"])
@@ -34,7 +34,7 @@ fn request(client: &RegisteredClient) -> String {
 async fn amr_of(browser: &Browser, client: &RegisteredClient, redirect: &Page) -> Value {
     let code = redirect.code().expect("back at the client with a code");
     let tokens = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await
         .json();
     claims(tokens["id_token"].as_str().expect("an ID token"))["amr"].clone()

@@ -1,10 +1,12 @@
 //! Several Verity processes on one PostgreSQL behave as one provider: a code issued by
-//! node A is redeemed once at node B, and of two nodes racing to redeem one code exactly
-//! one wins.
+//! node A is redeemed once at node B, of two nodes racing to redeem one code exactly
+//! one wins, and wrong passwords sent to both at once are checked no more often than the
+//! limits allow.
 
-use verity_testkit::{Device, Person};
+use tokio::task::JoinSet;
+use verity_testkit::{Device, Page, Person, Step};
 
-use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient};
+use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient, VERIFIER};
 use crate::support::Target;
 
 /// A master key both nodes share (base64 of 32 bytes), as a deployment configures it.
@@ -20,7 +22,7 @@ async fn code(browser: &mut Browser, client: &RegisteredClient, person: &mut Per
 /// Redeems `code` at `node`: the status.
 async fn redeem(node: &Provider, client: &RegisteredClient, code: &str) -> u16 {
     node.browser()
-        .exchange(&client.basic(), code, REDIRECT_URI, None)
+        .exchange(&client.basic(), code, REDIRECT_URI, Some(VERIFIER))
         .await
         .status
 }
@@ -30,14 +32,7 @@ async fn two_nodes_on_one_postgres_behave_as_one() {
     let Some(first_target) = Target::postgres().await else {
         return;
     };
-    let url = first_target.database_url.clone().unwrap();
-    let env = [("VERITY__KEYS__MASTER_KEY", SHARED_MASTER_KEY)];
-    let node_a = Provider::start_with(first_target, &env).await;
-    let second_target = Target {
-        dir: tempfile::tempdir().unwrap(),
-        database_url: Some(url),
-    };
-    let node_b = Provider::start_with(second_target, &env).await;
+    let (node_a, node_b) = two_nodes(first_target, &[]).await;
 
     let mut ada = node_a.person("ada@example.org");
     let client = node_a.client(&[]).await;
@@ -65,4 +60,108 @@ async fn two_nodes_on_one_postgres_behave_as_one() {
         node_a.browser().peek("/jwks").await.body,
         node_b.browser().peek("/jwks").await.body
     );
+}
+
+/// Two nodes on `target`'s database with `env` besides the shared master key.
+async fn two_nodes(first_target: Target, env: &[(&str, &str)]) -> (Provider, Provider) {
+    let url = first_target.database_url.clone().unwrap();
+    let mut env = env.to_vec();
+    env.push(("VERITY__KEYS__MASTER_KEY", SHARED_MASTER_KEY));
+    let node_a = Provider::start_with(first_target, &env).await;
+    let second_target = Target {
+        dir: tempfile::tempdir().unwrap(),
+        database_url: Some(url),
+    };
+    let node_b = Provider::start_with(second_target, &env).await;
+    (node_a, node_b)
+}
+
+/// `count` browsers at the sign-in form of `client`, alternately on each node (waiting
+/// until a node that follows the log knows the client).
+async fn forms_on_both(
+    nodes: [&Provider; 2],
+    client: &RegisteredClient,
+    count: usize,
+) -> Vec<(Browser, Page)> {
+    let mut forms = Vec::with_capacity(count);
+    for index in 0..count {
+        let mut browser = nodes[index % 2].browser();
+        let mut form = browser.authorize(&client.authorization().query()).await;
+        for _ in 0..100 {
+            if form.step() == Step::SignIn {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            form = browser.authorize(&client.authorization().query()).await;
+        }
+        assert_eq!(form.step(), Step::SignIn, "{}", form.body);
+        forms.push((browser, form));
+    }
+    forms
+}
+
+/// Posts every form at once, with `(email, password)` for each.
+async fn sign_in_at_once(
+    forms: Vec<(Browser, Page)>,
+    credentials: impl Fn(usize) -> (String, String),
+) {
+    let mut attempts = JoinSet::new();
+    for (index, (mut browser, form)) in forms.into_iter().enumerate() {
+        let (email, password) = credentials(index);
+        attempts.spawn(async move { browser.sign_in(&form, &email, &password).await });
+    }
+    attempts.join_all().await;
+}
+
+/// The reasons recorded by `user.signin.failed`: one per password checked and refused.
+fn failure_reasons(node: &Provider) -> Vec<String> {
+    node.events("user.signin.failed")
+        .iter()
+        .map(|event| event["data"]["reason"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn fifty_wrong_passwords_at_once_on_two_nodes_check_no_more_than_the_limits() {
+    let Some(target) = Target::postgres().await else {
+        return;
+    };
+    let env = [
+        ("VERITY__PASSWORDS__MAX_FAILURES", "4"),
+        ("VERITY__PASSWORDS__DELAY_AFTER_FAILURES", "1000"),
+        ("VERITY__SIGN_IN__IP_MAX_FAILURES", "10"),
+    ];
+    let (node_a, node_b) = two_nodes(target, &env).await;
+    let ada = node_a.person("ada@example.org");
+    let client = node_a.client(&[]).await;
+
+    // One address, 25 guesses at each node at once: four are checked.
+    let forms = forms_on_both([&node_a, &node_b], &client, 50).await;
+    sign_in_at_once(forms, |index| {
+        (ada.email.clone(), format!("wrong password {index}"))
+    })
+    .await;
+    assert_eq!(failure_reasons(&node_a), ["wrong_password"; 4]);
+    let locks = node_a.events("user.signin.locked");
+    assert_eq!(locks.len(), 1, "one lock, recorded once");
+    assert_eq!(locks[0]["data"]["failures"], 4);
+
+    // A spray from the same address (127.0.0.1), a new address each time: its network
+    // had four failures and takes six more.
+    let forms = forms_on_both([&node_a, &node_b], &client, 50).await;
+    sign_in_at_once(forms, |index| {
+        (format!("nobody{index}@example.org"), "guess".to_owned())
+    })
+    .await;
+    let reasons = failure_reasons(&node_b);
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|reason| *reason == "unknown_email")
+            .count(),
+        6
+    );
+    let network_locks = node_b.events("network.locked");
+    assert_eq!(network_locks.len(), 1);
+    assert_eq!(network_locks[0]["data"]["failures"], 10);
 }

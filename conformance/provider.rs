@@ -21,6 +21,9 @@ pub struct Provider {
     pub base: String,
     /// Its issuer: the base, unless `[server] public_url` says otherwise.
     pub issuer: String,
+    /// Where `/metrics` answers when it has a listener of its own (`[server]
+    /// metrics_bind`): `http://127.0.0.1:PORT`.
+    pub metrics: Option<String>,
     child: Child,
     /// The extra environment it was started with (for a restart).
     env: Vec<(String, String)>,
@@ -39,10 +42,15 @@ pub struct RegisteredClient {
     pub client_secret: Option<String>,
 }
 
+/// The PKCE verifier of the requests [`RegisteredClient::authorization`] builds: every
+/// client must send PKCE unless it opted out.
+pub const VERIFIER: &str = "conformance-pkce-verifier-0123456789-abcdefghijklmnop";
+
 impl RegisteredClient {
-    /// A code-flow request of this client to [`REDIRECT_URI`] (scope `openid`).
+    /// A code-flow request of this client to [`REDIRECT_URI`] (scope `openid`), with a
+    /// PKCE challenge for [`VERIFIER`].
     pub fn authorization(&self) -> Authorization {
-        Authorization::code(&self.client_id, REDIRECT_URI)
+        Authorization::code(&self.client_id, REDIRECT_URI).pkce(VERIFIER)
     }
 
     /// The client at the back channel (`client_secret_basic`).
@@ -65,11 +73,26 @@ fn listening(line: &str) -> Option<(String, String)> {
     Some((base.to_owned(), issuer.strip_suffix(')')?.to_owned()))
 }
 
-/// Reads stdout until the line that names the address, on a blocking thread.
-async fn wait_for_address(stdout: ChildStdout) -> (String, String) {
+/// What `verity serve` prints before that line when `/metrics` has a listener of its own:
+/// `Verity metrics on http://ADDRESS/metrics`. Returns `http://ADDRESS`.
+fn metrics_listening(line: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix("Verity metrics on ")?;
+    Some(rest.strip_suffix("/metrics")?.to_owned())
+}
+
+/// Reads stdout until the line that names the address, on a blocking thread: the base,
+/// the issuer, and the metrics' listener if it was named on the way.
+async fn wait_for_address(stdout: ChildStdout) -> (String, String, Option<String>) {
     let read = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        lines.find_map(|line| listening(&line.ok()?))
+        let mut metrics = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.ok()?;
+            metrics = metrics.or_else(|| metrics_listening(&line));
+            if let Some((base, issuer)) = listening(&line) {
+                return Some((base, issuer, metrics));
+            }
+        }
+        None
     });
     match tokio::time::timeout(Duration::from_secs(60), read).await {
         Ok(Ok(Some(listening))) => listening,
@@ -93,11 +116,12 @@ impl Provider {
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
             .collect();
-        let (child, base, issuer) = serve(&target, &env).await;
+        let (child, base, issuer, metrics) = serve(&target, &env).await;
         let provider = Self {
             target,
             base,
             issuer,
+            metrics,
             child,
             env,
         };
@@ -114,8 +138,8 @@ impl Provider {
     /// Starts the server again on the same store and environment (a new port).
     pub async fn restart(&mut self) {
         self.stop();
-        let (child, base, issuer) = serve(&self.target, &self.env).await;
-        (self.child, self.base, self.issuer) = (child, base, issuer);
+        let (child, base, issuer, metrics) = serve(&self.target, &self.env).await;
+        (self.child, self.base, self.issuer, self.metrics) = (child, base, issuer, metrics);
         self.wait_until_ready().await;
     }
 
@@ -131,8 +155,12 @@ impl Provider {
     }
 }
 
-/// Starts `verity serve` on `target` on port 0: the child, its base URL and its issuer.
-async fn serve(target: &Target, env: &[(String, String)]) -> (Child, String, String) {
+/// Starts `verity serve` on `target` on port 0: the child, its base URL, its issuer and
+/// the metrics' listener when it has its own.
+async fn serve(
+    target: &Target,
+    env: &[(String, String)],
+) -> (Child, String, String, Option<String>) {
     let mut command = target.command();
     command
         .arg("serve")
@@ -145,8 +173,8 @@ async fn serve(target: &Target, env: &[(String, String)]) -> (Child, String, Str
     }
     let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (base, issuer) = wait_for_address(stdout).await;
-    (child, base, issuer)
+    let (base, issuer, metrics) = wait_for_address(stdout).await;
+    (child, base, issuer, metrics)
 }
 
 impl Provider {
@@ -213,6 +241,31 @@ impl Provider {
         ]));
         let temporary = created[0]["temporary_password"].as_str().unwrap();
         Person::new(email, temporary)
+    }
+
+    /// Waits until the server's read models have folded everything the log holds now:
+    /// after a CLI command, before the next request counts on it.
+    pub async fn caught_up(&self) {
+        let exported = self.target.ok(&["events", "export"]);
+        let head = exported
+            .lines()
+            .last()
+            .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .and_then(|event| event["position"].as_u64())
+            .unwrap_or(0) as f64;
+        let browser = self.browser();
+        for _ in 0..200 {
+            if browser
+                .peek("/metrics")
+                .await
+                .sample("verity_projection_position")
+                >= head
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not fold the log up to position {head}");
     }
 
     /// The events of `event_type` in the log, as JSON lines.

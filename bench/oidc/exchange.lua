@@ -1,5 +1,5 @@
--- Redeems pre-minted authorization codes at POST /token (client_secret_basic), one
--- code per request, in order; a request after the last code sends "exhausted" (counted
+-- Redeems pre-minted authorization codes at POST /token (client_secret_basic) with the
+-- PKCE verifier mint.lua's challenges were made from, one code per request, in order; a request after the last code sends "exhausted" (counted
 -- as non-2xx, so a run must stay shorter than the codes last).
 --   CODES_FILE, WRK_BASIC (base64 of id:secret), REDIRECT_URI from the environment.
 local codes = {}
@@ -7,6 +7,7 @@ for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
 local next_code = 1
 local basic = os.getenv("WRK_BASIC")
 local redirect_uri = os.getenv("REDIRECT_URI")
+local verifier = "bench-pkce-verifier-0123456789-abcdefghijklmnopqrstu"
 local function enc(s)
   return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
@@ -19,6 +20,7 @@ function request()
   local code = codes[next_code] or "exhausted"
   next_code = next_code + 1
   local body = "grant_type=authorization_code&code=" .. enc(code) .. "&redirect_uri=" .. enc(redirect_uri)
+    .. "&code_verifier=" .. verifier
   return wrk.format("POST", "/token", headers, body)
 end
 function done(summary, latency, requests)

@@ -1,5 +1,7 @@
 -- Mints authorization codes: GET /authorize with the SSO session cookie (no UI), keeps
--- the code of each redirect in CODES_FILE (one a line).
+-- the code of each redirect in CODES_FILE (one a line). Every request carries the PKCE
+-- challenge of exchange.lua's verifier ("bench-pkce-verifier-0123456789-abcdefghijklmnopqrstu"):
+-- every client must send PKCE.
 --   COOKIE, CLIENT_ID, REDIRECT_URI, CODES_FILE from the environment.
 local cookie = os.getenv("COOKIE")
 local client_id = os.getenv("CLIENT_ID")
@@ -9,7 +11,9 @@ local function enc(s)
   return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 wrk.method = "GET"
+local challenge = "pJ8tkFQNh_2I8Fz8nG0tnsOE_-Ggvxvl4mfAykioL_U"
 wrk.path = "/authorize?response_type=code&scope=openid&state=s&nonce=n&client_id=" .. enc(client_id) .. "&redirect_uri=" .. enc(redirect_uri)
+  .. "&code_challenge=" .. challenge .. "&code_challenge_method=S256"
 wrk.headers["Cookie"] = cookie
 local minted = 0
 function response(status, headers, body)

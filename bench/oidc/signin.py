@@ -76,9 +76,13 @@ def submit(page, action, fields):
     return request("POST", issuer + action, form)
 
 
+# Every client must send PKCE (S256); the journey needs no verifier, only the challenge.
+VERIFIER = "bench-pkce-verifier-0123456789-abcdefghijklmnopqrstu"
+challenge = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
 query = urllib.parse.urlencode({
     "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
     "scope": "openid", "state": "s", "nonce": "n",
+    "code_challenge": challenge, "code_challenge_method": "S256",
 })
 status, location, body = request("GET", f"{issuer}/authorize?{query}")
 assert 'action="/login"' in body, (status, body[:500])

@@ -9,6 +9,8 @@ use uuid::Uuid;
 use verity_domain::Context;
 use verity_oidc::RequestContext;
 
+pub use verity_domain::role::{Grant, Role, Scope};
+
 /// The way in: each door translates its input into a call of the admin layer and its
 /// answer back, and holds no rule of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,104 +72,6 @@ pub enum Principal {
     },
 }
 
-/// The three roles. Until granting a role is an event, the doors state who holds which.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Everything.
-    InstanceAdmin,
-    /// The people, clients and roles of one organization.
-    OrgAdmin,
-    /// Reading people, history and audit of the instance or of one organization.
-    Auditor,
-}
-
-impl Role {
-    /// The role's name, as `verity role grant` will spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InstanceAdmin => "instance-admin",
-            Self::OrgAdmin => "org-admin",
-            Self::Auditor => "auditor",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
-
-/// Where something lives, or how far a grant reaches: the whole instance, or one
-/// organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// The instance: organizations, signing keys, client networks, and (until clients
-    /// belong to an organization) the clients.
-    Instance,
-    /// One organization and what it owns (its people).
-    Organization(Uuid),
-}
-
-impl Scope {
-    /// Whether a grant over `self` reaches `target`: the instance reaches everything, an
-    /// organization only itself.
-    pub fn covers(self, target: Scope) -> bool {
-        match (self, target) {
-            (Self::Instance, _) => true,
-            (Self::Organization(granted), Self::Organization(target)) => granted == target,
-            (Self::Organization(_), Self::Instance) => false,
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Instance => formatter.write_str("in this instance"),
-            Self::Organization(org_id) => write!(formatter, "in organization {org_id}"),
-        }
-    }
-}
-
-/// A role held over a scope. The shape rules out grants that mean nothing (an org admin
-/// of the whole instance, an instance admin of one organization).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Grant {
-    /// Everything, everywhere.
-    InstanceAdmin,
-    /// One organization's people, clients and roles.
-    OrgAdmin {
-        /// The organization.
-        org_id: Uuid,
-    },
-    /// Read-only, over the instance or one organization.
-    Auditor {
-        /// How far the reading reaches.
-        scope: Scope,
-    },
-}
-
-impl Grant {
-    /// The role granted.
-    pub fn role(self) -> Role {
-        match self {
-            Self::InstanceAdmin => Role::InstanceAdmin,
-            Self::OrgAdmin { .. } => Role::OrgAdmin,
-            Self::Auditor { .. } => Role::Auditor,
-        }
-    }
-
-    /// How far it reaches.
-    pub fn scope(self) -> Scope {
-        match self {
-            Self::InstanceAdmin => Scope::Instance,
-            Self::OrgAdmin { org_id } => Scope::Organization(org_id),
-            Self::Auditor { scope } => scope,
-        }
-    }
-}
-
 /// Who acts, through which door, holding which grants. Every command and query of the
 /// admin layer takes one and is decided against it ([`crate::authorization`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,8 +110,9 @@ impl Actor {
             Principal::Operator { os_user } => verity_domain::Actor::Cli {
                 os_user: os_user.clone(),
             },
-            Principal::Person { user_id, .. } => verity_domain::Actor::User {
+            Principal::Person { user_id, sid } => verity_domain::Actor::User {
                 user_id: user_id.to_string(),
+                sid: sid.clone(),
             },
             Principal::Client { client_id } => verity_domain::Actor::Client {
                 client_id: client_id.clone(),
@@ -294,7 +199,8 @@ mod tests {
         assert_eq!(
             Actor::new(person, Door::Console, Vec::new()).recorded_as(),
             verity_domain::Actor::User {
-                user_id: user_id.to_string()
+                user_id: user_id.to_string(),
+                sid: Some("s".into()),
             }
         );
         let client = Principal::Client {

@@ -46,6 +46,9 @@ pub struct Settings {
     pub ip_limit: FailureLimit,
     /// How long a retired signing key stays published (`[keys] retired_grace_hours`).
     pub retired_key_grace: Duration,
+    /// How long a session lives at most (`[sessions] lifetime_hours`): what the audit's
+    /// account at an instant counts as over.
+    pub session_lifetime: Duration,
 }
 
 /// The admin layer: every admin command and query is a method that takes the

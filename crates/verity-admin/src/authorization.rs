@@ -11,29 +11,29 @@ use crate::actor::{Actor, Grant, Scope};
 use crate::error::AdminError;
 pub use crate::permission::Permission;
 
-impl Grant {
-    /// Whether this grant allows `permission` on something that lives in `target`.
-    ///
-    /// - An instance admin may do everything.
-    /// - An org admin may read their organization and manage its people and clients;
-    ///   nothing of the instance (other organizations, keys, networks).
-    /// - An auditor may read, within their scope, and change nothing.
-    pub fn allows(self, permission: Permission, target: Scope) -> bool {
-        if !self.scope().covers(target) {
-            return false;
-        }
-        match self {
-            Self::InstanceAdmin => true,
-            Self::OrgAdmin { .. } => matches!(
-                permission,
-                Permission::ReadOrganizations
-                    | Permission::ReadPeople
-                    | Permission::ManagePeople
-                    | Permission::ReadClients
-                    | Permission::ManageClients
-            ),
-            Self::Auditor { .. } => permission.is_read_only(),
-        }
+/// Whether `grant` allows `permission` on something that lives in `target`.
+///
+/// - An instance admin may do everything.
+/// - An org admin may read their organization and manage its people, clients and roles;
+///   nothing of the instance (other organizations, keys, networks).
+/// - An auditor may read, within their scope, and change nothing.
+pub fn allows(grant: Grant, permission: Permission, target: Scope) -> bool {
+    if !grant.scope().covers(target) {
+        return false;
+    }
+    match grant {
+        Grant::InstanceAdmin => true,
+        Grant::OrgAdmin { .. } => matches!(
+            permission,
+            Permission::ReadOrganizations
+                | Permission::ReadPeople
+                | Permission::ManagePeople
+                | Permission::ReadClients
+                | Permission::ManageClients
+                | Permission::ReadRoles
+                | Permission::ManageRoles
+        ),
+        Grant::Auditor { .. } => permission.is_read_only(),
     }
 }
 
@@ -42,7 +42,7 @@ impl Actor {
     pub fn may(&self, permission: Permission, target: Scope) -> bool {
         self.grants
             .iter()
-            .any(|grant| grant.allows(permission, target))
+            .any(|grant| allows(*grant, permission, target))
     }
 }
 
@@ -71,13 +71,15 @@ mod tests {
     use super::*;
     use crate::actor::{Door, Principal};
 
-    const ALL: [Permission; 9] = [
+    const ALL: [Permission; 11] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadPeople,
         Permission::ManagePeople,
         Permission::ReadClients,
         Permission::ManageClients,
+        Permission::ReadRoles,
+        Permission::ManageRoles,
         Permission::ReadKeys,
         Permission::ManageKeys,
         Permission::ManageNetworks,
@@ -118,6 +120,8 @@ mod tests {
                 Permission::ManagePeople,
                 Permission::ReadClients,
                 Permission::ManageClients,
+                Permission::ReadRoles,
+                Permission::ManageRoles,
             ]
         );
         assert!(allowed(&admin, Scope::Organization(b)).is_empty());
@@ -131,6 +135,7 @@ mod tests {
             Permission::ReadOrganizations,
             Permission::ReadPeople,
             Permission::ReadClients,
+            Permission::ReadRoles,
             Permission::ReadKeys,
         ];
         let instance = actor(vec![Grant::Auditor {

@@ -45,7 +45,9 @@ pub struct NewClient {
     pub id_token_alg: SigningAlgorithm,
     /// The scopes it may ask for (default: [`DEFAULT_SCOPES`]).
     pub scopes: Vec<String>,
-    /// Require PKCE from a confidential client too.
+    /// Whether its authorization requests must carry a PKCE challenge: true for every
+    /// client unless a legacy confidential one opts out (RFC 9700); a public client
+    /// cannot.
     pub require_pkce: bool,
     /// Its public keys (a JWK Set), for private_key_jwt.
     pub jwks: Option<serde_json::Value>,
@@ -134,6 +136,12 @@ impl Admin {
             return Err(AdminError::NotFound(Missing::Organization(
                 org_id.to_string(),
             )));
+        }
+        if new.client_type == ClientType::Public && !new.require_pkce {
+            return Err(AdminError::Invalid(
+                "a public client always requires PKCE; only a confidential client may opt out"
+                    .into(),
+            ));
         }
         let method = new.auth_method.unwrap_or(match new.client_type {
             ClientType::Confidential => TokenEndpointAuthMethod::ClientSecretBasic,

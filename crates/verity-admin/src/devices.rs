@@ -14,7 +14,7 @@ use crate::people::{Person, PersonRef};
 
 /// Hex digits of a device id's hash shown to tell entries apart; the whole hash is never
 /// shown.
-pub const HASH_PREFIX: usize = 12;
+pub const HASH_PREFIX: usize = verity_domain::mfa::DEVICE_NAME_DIGITS;
 
 /// A device a person chose to trust ("Remember this device").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,13 +34,10 @@ pub struct Device {
 }
 
 impl Device {
-    fn at(view: &DeviceView, now: DateTime<Utc>) -> Self {
+    /// The device as it stood at `now`.
+    pub(crate) fn at(view: &DeviceView, now: DateTime<Utc>) -> Self {
         Self {
-            device: view
-                .device_id_hash
-                .get(..HASH_PREFIX)
-                .unwrap_or(&view.device_id_hash)
-                .to_owned(),
+            device: verity_domain::mfa::device_name(&view.device_id_hash).to_owned(),
             label: view.label.clone(),
             trusted_at: view.trusted_at,
             expires_at: view.expires_at,
@@ -126,6 +123,43 @@ impl Admin {
             person: self.person(actor, &PersonRef::Id(view.user_id))?,
             forgotten,
         })
+    }
+
+    /// Ends the trust of one active device, named as [`Device::device`] shows it
+    /// (`user.device.forgotten`, reason `revoked`, the admin named): the next sign-in in
+    /// that browser asks for a code. A device that is not one of theirs, or not active,
+    /// is not found.
+    pub async fn forget_device(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+        device: &str,
+    ) -> Result<Person, AdminError> {
+        let view = self.person_to_manage(actor, person)?;
+        let missing =
+            || AdminError::Invalid(format!("{} trusts no active device {device:?}", view.email));
+        let found = (device.len() == HASH_PREFIX)
+            .then(|| {
+                view.mfa
+                    .active_devices(call.now)
+                    .find(|trusted| trusted.device_id_hash.starts_with(device))
+            })
+            .flatten()
+            .ok_or_else(missing)?;
+        let command = UserCommand::Mfa(MfaCommand::ForgetDevice {
+            device_id_hash: found.device_id_hash.clone(),
+            reason: ForgetReason::Revoked,
+        });
+        match self
+            .decide::<User>(actor, call, &user::stream(view.user_id), &command)
+            .await
+        {
+            Ok(outcome) => self.wait_for(outcome.position).await?,
+            Err(ExecuteError::Rejected(UserError::Mfa(_))) => return Err(missing()),
+            Err(error) => return Err(error.into()),
+        }
+        self.person(actor, &PersonRef::Id(view.user_id))
     }
 
     /// Removes the person's authenticator app (`user.totp.reset`): its codes and every

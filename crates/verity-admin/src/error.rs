@@ -8,6 +8,8 @@ use uuid::Uuid;
 use verity_domain::client::ClientError;
 use verity_domain::key::SigningKeyError;
 use verity_domain::organization::OrganizationError;
+use verity_domain::role::RoleError;
+use verity_domain::session::SessionError;
 use verity_domain::user::UserError;
 use verity_domain::{DecodeError, Email, ExecuteError, StoreError};
 use verity_oidc::credentials::HashError;
@@ -33,6 +35,8 @@ pub enum Missing {
     },
     /// A person, by id.
     PersonId(Uuid),
+    /// A person, by address, in any organization.
+    Address(Email),
     /// A client, by id.
     Client(String),
 }
@@ -46,6 +50,7 @@ impl fmt::Display for Missing {
                 organization,
             } => write!(formatter, "no user {email} in organization {organization}"),
             Self::PersonId(user_id) => write!(formatter, "no user {user_id}"),
+            Self::Address(email) => write!(formatter, "no user {email}"),
             Self::Client(client_id) => write!(formatter, "no client {client_id:?}"),
         }
     }
@@ -66,6 +71,12 @@ pub enum Refusal {
     /// A signing key's rule.
     #[error(transparent)]
     Key(#[from] SigningKeyError),
+    /// A holder's roles (a grant given twice, a revocation of one not held).
+    #[error(transparent)]
+    Role(#[from] RoleError),
+    /// A session's rule.
+    #[error(transparent)]
+    Session(#[from] SessionError),
 }
 
 /// Why an admin command or query failed.

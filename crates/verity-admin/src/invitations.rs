@@ -22,7 +22,7 @@ use crate::admin::Admin;
 use crate::authorization::{Permission, authorize};
 use crate::error::AdminError;
 use crate::organizations::{self, OrgRef};
-use crate::people::{Person, PersonRef};
+use crate::people::{Person, PersonRef, taken};
 
 /// A person to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +175,7 @@ impl Admin {
             let password = password.clone();
             self.ports
                 .hashing
-                .run(move |memory| hash_password_in(&password, memory, &mut crypto_rng()))
+                .run_waiting(move |memory| hash_password_in(&password, memory, &mut crypto_rng()))
                 .await??
         };
         let days = self.settings.temporary_password_days;
@@ -210,12 +210,4 @@ impl Admin {
             .await
             .map_err(|error| AdminError::DeliveryFailed { error, reason })
     }
-}
-
-/// The address is taken in the organization.
-fn taken(email: &Email, org: &OrganizationView) -> AdminError {
-    AdminError::Conflict(format!(
-        "{email} already has an account in organization {}",
-        org.name
-    ))
 }

@@ -9,22 +9,29 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`devices`], [`unlock`], [`clients`], [`keys`]: one module per subject.
+//!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
+//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per
+//!   subject.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
 
 pub mod actor;
 mod admin;
+pub mod audit;
 pub mod authorization;
 pub mod clients;
 pub mod devices;
 mod error;
+pub mod history;
 pub mod invitations;
 pub mod keys;
 pub mod organizations;
 pub mod people;
 mod permission;
+pub mod roles;
+pub mod search;
+pub mod sessions;
 pub mod unlock;
 
 pub use actor::{Actor, Call, Door, Grant, Principal, Role, Scope};
@@ -32,7 +39,8 @@ pub use admin::{Admin, Ports, Settings};
 pub use authorization::{Permission, authorize};
 pub use error::{AdminError, Missing, Refusal};
 pub use organizations::OrgRef;
-pub use people::{Person, PersonRef};
+pub use people::{Person, PersonChanges, PersonRef};
+pub use search::{PeoplePage, PeopleQuery};
 
 /// A secret handed out once (a temporary password, a client secret): never in a log or
 /// a `Debug` output; the door decides whether to show it.

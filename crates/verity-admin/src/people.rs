@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::Email;
-use verity_domain::user::{self, User, UserCommand};
-use verity_projection::{PasswordState, ReadModels, UserView};
+use verity_domain::user::{self, ProfileError, User, UserCommand, UserError};
+use verity_domain::{Email, ExecuteError, StoreError};
+use verity_projection::{OrganizationView, PasswordState, ReadModels, UserView};
 
 use crate::actor::{Actor, Call, Scope};
 use crate::admin::Admin;
@@ -26,6 +26,19 @@ pub enum PersonRef {
         /// The address, as given.
         email: String,
     },
+    /// By address alone: the one person with it among those the actor may see (the
+    /// same address in two organizations is two people, and then the organization must
+    /// be named).
+    Address(String),
+}
+
+/// What an admin changes about a person; `None` leaves it as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonChanges {
+    /// A new display name.
+    pub name: Option<String>,
+    /// A new sign-in address (unique in the organization; checked here).
+    pub email: Option<String>,
 }
 
 /// Whether a person may sign in.
@@ -87,6 +100,8 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// When they last signed in, if ever.
+    pub last_sign_in: Option<DateTime<Utc>>,
 }
 
 impl From<&UserView> for Person {
@@ -108,6 +123,7 @@ impl From<&UserView> for Person {
             has_authenticator: view.mfa.is_enrolled(),
             created_at: view.created_at,
             updated_at: view.updated_at,
+            last_sign_in: view.last_sign_in,
         }
     }
 }
@@ -175,6 +191,42 @@ impl Admin {
         Ok((person, live))
     }
 
+    /// Changes the person's name, address, or both (what is `None` stays): one append
+    /// with `user.name.changed` and `user.email.changed` carrying the values before and
+    /// after. Asking for the values they have already writes nothing and answers the
+    /// person as they are. An address another person of the organization has is a
+    /// conflict.
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        person: &PersonRef,
+        changes: &PersonChanges,
+    ) -> Result<Person, AdminError> {
+        let view = self.person_to_manage(actor, person)?;
+        let email = changes.email.as_deref().map(Email::parse).transpose()?;
+        let command = UserCommand::ChangeProfile {
+            name: changes.name.clone(),
+            email: email.clone(),
+        };
+        match self
+            .decide::<User>(actor, call, &user::stream(view.user_id), &command)
+            .await
+        {
+            Ok(outcome) => self.wait_for(outcome.position).await?,
+            Err(ExecuteError::Rejected(UserError::Profile(ProfileError::Unchanged))) => {}
+            Err(ExecuteError::Store(StoreError::UniqueKeyTaken { .. })) => {
+                let org = self.read(|models| models.organizations.get(view.org_id).cloned());
+                return Err(match (email, org) {
+                    (Some(email), Some(org)) => taken(&email, &org),
+                    _ => AdminError::Conflict("that address already has an account".into()),
+                });
+            }
+            Err(error) => return Err(error.into()),
+        }
+        self.person(actor, &PersonRef::Id(view.user_id))
+    }
+
     async fn change_person(
         &self,
         actor: &Actor,
@@ -203,6 +255,7 @@ impl Admin {
                 org,
                 email: Email::parse(email)?,
             },
+            PersonRef::Address(email) => Lookup::Address(Email::parse(email)?),
         };
         self.read(|models| lookup.visible(models, actor).cloned())
     }
@@ -223,6 +276,7 @@ impl Admin {
 enum Lookup<'a> {
     Id(Uuid),
     Email { org: &'a OrgRef, email: Email },
+    Address(Email),
 }
 
 impl Lookup<'_> {
@@ -252,6 +306,30 @@ impl Lookup<'_> {
                         })
                     })
             }
+            Self::Address(email) => {
+                let found: Vec<&UserView> = models
+                    .users
+                    .find_by_email_anywhere(email)
+                    .into_iter()
+                    .filter(readable)
+                    .collect();
+                match found.as_slice() {
+                    [one] => Ok(*one),
+                    [] => Err(AdminError::NotFound(Missing::Address(email.clone()))),
+                    several => Err(AdminError::Conflict(format!(
+                        "{email} is the address of people in {} organizations: name the organization",
+                        several.len()
+                    ))),
+                }
+            }
         }
     }
+}
+
+/// The address is taken in the organization.
+pub(crate) fn taken(email: &Email, org: &OrganizationView) -> AdminError {
+    AdminError::Conflict(format!(
+        "{email} already has an account in organization {}",
+        org.name
+    ))
 }

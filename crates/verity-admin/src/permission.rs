@@ -18,6 +18,10 @@ pub enum Permission {
     ReadClients,
     /// Register, change and delete clients; issue their secrets.
     ManageClients,
+    /// See who holds which role.
+    ReadRoles,
+    /// Grant and revoke roles (no more than the admin holds).
+    ManageRoles,
     /// See the signing keys (public parts and dates).
     ReadKeys,
     /// Rotate the signing keys.
@@ -31,7 +35,11 @@ impl Permission {
     pub fn is_read_only(self) -> bool {
         matches!(
             self,
-            Self::ReadOrganizations | Self::ReadPeople | Self::ReadClients | Self::ReadKeys
+            Self::ReadOrganizations
+                | Self::ReadPeople
+                | Self::ReadClients
+                | Self::ReadRoles
+                | Self::ReadKeys
         )
     }
 
@@ -44,6 +52,8 @@ impl Permission {
             Self::ManagePeople => "manage people",
             Self::ReadClients => "read clients",
             Self::ManageClients => "manage clients",
+            Self::ReadRoles => "read roles",
+            Self::ManageRoles => "grant or revoke roles",
             Self::ReadKeys => "read signing keys",
             Self::ManageKeys => "manage signing keys",
             Self::ManageNetworks => "unlock client networks",

@@ -18,6 +18,9 @@ pub enum Actor {
     User {
         /// The person's user id.
         user_id: String,
+        /// The SSO session they acted in, when an admin acted through the console.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
     },
     /// Verity itself (first start, key rotation, housekeeping).
     System,
@@ -275,8 +278,16 @@ mod tests {
             (
                 Actor::User {
                     user_id: "u-1".into(),
+                    sid: None,
                 },
                 r#"{"kind":"user","user_id":"u-1"}"#,
+            ),
+            (
+                Actor::User {
+                    user_id: "u-1".into(),
+                    sid: Some("s-1".into()),
+                },
+                r#"{"kind":"user","user_id":"u-1","sid":"s-1"}"#,
             ),
             (Actor::System, r#"{"kind":"system"}"#),
             (

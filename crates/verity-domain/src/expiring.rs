@@ -19,6 +19,30 @@ pub struct Entry {
     pub value: Vec<u8>,
     /// What [`ExpiringStore::count`] returns for it (0 for an entry that is no counter).
     pub count: u64,
+    /// When it expires (a counter: when its window ends).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A counter for [`ExpiringStore::increment_many`]: which one, and where a window that
+/// starts now would end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterKey<'a> {
+    /// What it counts.
+    pub kind: &'a str,
+    /// Whose.
+    pub key: &'a str,
+    /// The end of the window if this increment starts one.
+    pub window_expires_at: DateTime<Utc>,
+}
+
+/// A counter just incremented: its count, this increment included, and when its window
+/// ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// The count.
+    pub count: u64,
+    /// The end of its window.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Short-lived state with atomic single-use and counting operations. Backends live in
@@ -78,8 +102,9 @@ pub trait ExpiringStore: Send + Sync + 'static {
     async fn remove(&self, kind: &str, key: &str) -> Result<(), StoreError>;
 
     /// Counts one more occurrence in a fixed window and returns the count. A missing or
-    /// expired counter starts again at 1 with a window ending at `window_expires_at`; a
-    /// live one is incremented and keeps its window. Atomic across processes.
+    /// expired counter starts again at 1 (with an empty value) and a window ending at
+    /// `window_expires_at`; a live one is incremented and keeps its window and value.
+    /// Atomic across processes.
     async fn increment(
         &self,
         kind: &str,
@@ -87,6 +112,55 @@ pub trait ExpiringStore: Send + Sync + 'static {
         window_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
+
+    /// [`ExpiringStore::increment`] for several distinct counters in one statement (one
+    /// round trip): each counts one more occurrence, and the counts come back in the order
+    /// asked. Atomic across processes like `increment`: of concurrent increments of one
+    /// counter, each gets its own count. A step that reserves an attempt against two limits
+    /// at once counts both with it. Naming a counter twice is invalid.
+    async fn increment_many(
+        &self,
+        counters: &[CounterKey<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Counted>, StoreError>;
+
+    /// Takes one occurrence back from each live counter named whose count is above 0, in
+    /// one statement: undoes increments that turned out not to count (an attempt that
+    /// succeeded). A counter keeps its window.
+    async fn decrement_many(
+        &self,
+        counters: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Holds a live counter whose count is at least `at_least` until `expires_at` (its
+    /// window ends then instead), with `value` saying so to whoever reads it: a counter
+    /// that reached a limit stays there until the lock ends. Returns false, changing
+    /// nothing, when there is no such counter. A counter that starts again after it
+    /// expired starts with an empty value.
+    async fn hold(
+        &self,
+        kind: &str,
+        key: &str,
+        at_least: u64,
+        value: &[u8],
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Compare-and-set: replaces the value of the live entry (and its expiry) only if it
+    /// still holds `expected`. Returns false, changing nothing, when the entry is gone,
+    /// expired or holds something else. Atomic across processes: of concurrent
+    /// replacements of one value at most one succeeds, so a state read once moves on once.
+    async fn replace(
+        &self,
+        kind: &str,
+        key: &str,
+        expected: &[u8],
+        value: &[u8],
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The count of a live counter without changing it; 0 when there is none or its
     /// window has passed.

@@ -17,6 +17,7 @@ pub mod key;
 pub mod mfa;
 pub mod network;
 pub mod organization;
+pub mod role;
 pub mod session;
 pub mod signin;
 pub mod store;
@@ -26,7 +27,7 @@ pub mod user;
 pub use aggregate::{Aggregate, Context, ExecuteError, execute, load};
 pub use email::{Email, EmailError};
 pub use event::{Actor, DecodeError, DomainEvent, EventMetadata, NewEvent, RecordedEvent};
-pub use expiring::{Entry, ExpiringStore};
+pub use expiring::{Counted, CounterKey, Entry, ExpiringStore};
 pub use store::{
     AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError,
     UniqueKey,

@@ -43,6 +43,17 @@ pub const MAX_DEVICE_LABEL: usize = 64;
 /// Most devices one person may trust at once. Trusting one more forgets the one whose
 /// trust ends first, in the same append, so a person's state stays small.
 pub const MAX_TRUSTED_DEVICES: usize = 10;
+/// Hex digits of a device id's hash that name the device where people read it (lists,
+/// the audit's explanations); the whole hash is never shown.
+pub const DEVICE_NAME_DIGITS: usize = 12;
+
+/// The name of the device whose id hashes to `device_id_hash`: its first
+/// [`DEVICE_NAME_DIGITS`] hex digits.
+pub fn device_name(device_id_hash: &str) -> &str {
+    device_id_hash
+        .get(..DEVICE_NAME_DIGITS)
+        .unwrap_or(device_id_hash)
+}
 
 /// Stored type name of [`TotpEnrolled`].
 pub const USER_TOTP_ENROLLED: &str = "user.totp.enrolled";

@@ -1,6 +1,7 @@
 //! The authorization endpoint (`GET`/`POST /authorize`). The engine decides
 //! ([`verity_oidc::authorization::authorize`]); this shows the error page, redirects, or
-//! opens the sign-in form with its CSRF cookie.
+//! opens the sign-in form with its CSRF cookie (its forms may lead to the client's
+//! redirect URI).
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -58,16 +59,16 @@ async fn authorize(
         Decision::NotForTheirOrganization => {
             Err(PageError::Forbidden(STRINGS.not_for_your_organization))
         }
-        Decision::SignIn { opened, login_hint } => {
+        Decision::SignIn {
+            opened,
+            login_hint,
+            redirect_uri,
+        } => {
+            caller.form_targets.allow(&redirect_uri);
             let email = login_hint.unwrap_or_default();
             let mut response = login_page(state, &opened.tx, &opened.csrf, &email, None);
             let lifetime = state.engine.settings.login_lifetime.num_seconds();
-            let cookie = cookies::set(
-                cookies::CSRF,
-                &opened.csrf,
-                lifetime,
-                state.secure_cookies(),
-            );
+            let cookie = state.cookies.set(cookies::CSRF, &opened.csrf, lifetime);
             cookies::set_on(&mut response, &cookie);
             Ok(response)
         }

@@ -1,8 +1,9 @@
 //! Who sent a request and when it is decided: [`Caller`] reads the clock once, takes the
 //! request's id (set by the metrics layer for every request), resolves the client's IP
 //! address (the TCP peer, or what trusted proxies say; see
-//! [`TrustedProxies::client_ip`](crate::TrustedProxies::client_ip)) and keeps the headers
-//! for cookies. This is the HTTP adapter's one clock.
+//! [`TrustedProxies::client_ip`](crate::TrustedProxies::client_ip)), keeps the headers
+//! for cookies, and holds where the answer's forms may lead. This is the HTTP adapter's
+//! one clock.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,8 +14,9 @@ use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 use verity_oidc::RequestContext;
 
-use crate::cookies;
+use crate::cookies::{Cookie, Jar};
 use crate::request_id::RequestId;
+use crate::security::FormTargets;
 use crate::state::AppState;
 
 /// The current time: the one place the HTTP doors read the clock.
@@ -32,12 +34,16 @@ pub(crate) struct Caller {
     pub(crate) context: RequestContext,
     /// The request's headers (cookies).
     pub(crate) headers: HeaderMap,
+    /// How this server names its cookies.
+    jar: Jar,
+    /// Where the forms of the answer may lead besides Verity (its CSP `form-action`).
+    pub(crate) form_targets: FormTargets,
 }
 
 impl Caller {
-    /// The value of cookie `name`, if sent.
-    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
-        cookies::get(&self.headers, name)
+    /// The value of `cookie`, if sent.
+    pub(crate) fn cookie(&self, cookie: Cookie) -> Option<&str> {
+        self.jar.get(&self.headers, cookie)
     }
 }
 
@@ -65,9 +71,16 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok());
+        let form_targets = parts
+            .extensions
+            .get::<FormTargets>()
+            .cloned()
+            .unwrap_or_default();
         Ok(Self {
             context: RequestContext::new(now(), request_id.0, ip, user_agent),
             headers: parts.headers.clone(),
+            jar: state.cookies,
+            form_targets,
         })
     }
 }

@@ -22,7 +22,9 @@ mod metrics;
 mod observe;
 mod page_error;
 mod pages;
+mod read_timeout;
 mod request_id;
+mod security;
 mod state;
 mod token;
 mod userinfo;
@@ -45,6 +47,13 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// All routes: the pages (their errors rendered as the error page) and the JSON and
 /// plain endpoints, behind the body limit, the security headers and the request span.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with more doors beside the OIDC ones (the binary's admin doors: console,
+/// admin API, SCIM), behind the same layers: the request id and span, the metrics, the
+/// security headers, the body limit and read timeout.
+pub fn router_with(state: AppState, doors: Router) -> Router {
     let pages = Router::new()
         .route(
             paths::AUTHORIZE,
@@ -102,11 +111,26 @@ pub fn router(state: AppState) -> Router {
     }
     endpoints
         .merge(pages)
+        .with_state(state.clone())
+        .merge(doors)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn(pages::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            read_timeout::body_in_time,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
             observe::observe,
         ))
+}
+
+/// `GET /metrics` alone, for a listener of its own (`[server] metrics_bind`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(observe::metrics))
         .with_state(state)
 }

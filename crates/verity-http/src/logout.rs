@@ -1,6 +1,7 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): "Do you want to sign
-//! out?" with "Forget this device as trusted environment", then Confirm. The engine
-//! validates the request ([`verity_oidc::logout::validate`]) and ends the session.
+//! out?" with "Forget this device as trusted environment", then Confirm, whose CSRF token
+//! is bound to the session it ends. The engine validates the request
+//! ([`verity_oidc::logout::validate`]) and ends the session.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -56,24 +57,30 @@ async fn logout(
         LogoutError::Refused(refused) => PageError::BadRequest(refused.to_string()),
         LogoutError::Failed(error) => error.into(),
     })?;
-    let session = sessions::current(engine, context, caller.cookie(cookies::SESSION)).await?;
+    let session_cookie = caller.cookie(cookies::SESSION);
+    let session = sessions::current(engine, context, session_cookie).await?;
     let confirmed = params.get("confirm") == Some("yes");
     let mut forgot_device = false;
-    if let Some(session) = session {
+    if let (Some(session), Some(session_cookie)) = (session, session_cookie) {
         let user_id = Uuid::parse_str(&session.authentication.user_id).ok();
         let device = caller.cookie(cookies::DEVICE);
+        // The confirmation's token is bound to the session it ends.
+        let csrf = cookies::session_bound_token(session_cookie, "logout");
         if !confirmed {
             let device_trusted = user_id
                 .and_then(|user_id| engine.person(user_id))
                 .and_then(|person| account::trusted_device(&person, device, context.now))
                 .is_some();
-            return confirmation_page(state, &request, device_trusted);
+            return Ok(confirmation_page(
+                state,
+                caller,
+                &request,
+                &csrf,
+                device_trusted,
+            ));
         }
-        let csrf_ok = match (params.get("csrf"), caller.cookie(cookies::CSRF)) {
-            (Some(posted), Some(cookie)) => bool::from(posted.as_bytes().ct_eq(cookie.as_bytes())),
-            _ => false,
-        };
-        if !csrf_ok {
+        let posted = params.get("csrf").unwrap_or_default();
+        if !bool::from(posted.as_bytes().ct_eq(csrf.as_bytes())) {
             return Err(PageError::Forbidden(STRINGS.csrf_failed));
         }
         let client_id = request.client_id.as_deref();
@@ -100,32 +107,33 @@ async fn logout(
             false,
         ),
     };
-    let secure = state.secure_cookies();
-    cookies::set_on(&mut response, &cookies::clear(cookies::SESSION, secure));
-    cookies::set_on(&mut response, &cookies::clear(cookies::CSRF, secure));
+    let jar = state.cookies;
+    cookies::set_on(&mut response, &jar.clear(cookies::SESSION));
     if forgot_device {
-        cookies::set_on(&mut response, &cookies::clear(cookies::DEVICE, secure));
+        cookies::set_on(&mut response, &jar.clear(cookies::DEVICE));
     }
     Ok(response)
 }
 
-/// "Do you want to sign out?" with the device checkbox and Confirm.
+/// "Do you want to sign out?" with the device checkbox and Confirm, its form bound to the
+/// session by `csrf`. Confirming returns to the client's post-logout URI, when one was
+/// asked for: the form may lead there.
 fn confirmation_page(
     state: &AppState,
+    caller: &Caller,
     request: &LogoutRequest,
+    csrf: &str,
     device_trusted: bool,
-) -> Result<Response, PageError> {
-    let csrf = verity_oidc::random::token();
+) -> Response {
+    if let Some(return_to) = &request.return_to {
+        caller.form_targets.allow(return_to);
+    }
     let values = context! {
-        csrf => &csrf,
+        csrf,
         client_id => &request.client_id,
         post_logout_redirect_uri => &request.return_to,
         state => &request.state,
         device_trusted,
     };
-    let mut response = state.pages.personal(StatusCode::OK, "logout.html", values);
-    let lifetime = state.engine.settings.login_lifetime.num_seconds();
-    let cookie = cookies::set(cookies::CSRF, &csrf, lifetime, state.secure_cookies());
-    cookies::set_on(&mut response, &cookie);
-    Ok(response)
+    state.pages.personal(StatusCode::OK, "logout.html", values)
 }

@@ -64,8 +64,12 @@ pub struct Metrics {
     sign_in_failures: Family<ReasonLabels, Counter>,
     code_failures: Family<ReasonLabels, Counter>,
     lockouts: Family<LimitLabels, Counter>,
+    locked_refusals: Family<LimitLabels, Counter>,
     backchannel_attempts: Family<OutcomeLabels, Counter>,
     projection_position: Gauge,
+    hashes_in_flight: Gauge,
+    hashes_shed: Counter,
+    hash_bound: Gauge,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -139,6 +143,12 @@ impl Metrics {
             "Locks set by too many failures: password (an address), second_factor (a person), network (a client IP or IPv6 /64)",
             lockouts.clone(),
         );
+        let locked_refusals = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "locked_refusals",
+            "Sign-in attempts refused unchecked by a lock, by the limit (the log records each lock once, not its refusals)",
+            locked_refusals.clone(),
+        );
         let backchannel_attempts = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "backchannel_attempts",
@@ -151,6 +161,24 @@ impl Metrics {
             "The last event-log position folded into this node's read models",
             projection_position.clone(),
         );
+        let hashes_in_flight = Gauge::default();
+        registry.register(
+            "password_hashes_in_flight",
+            "Password checks running or waiting for a hashing thread now",
+            hashes_in_flight.clone(),
+        );
+        let hashes_shed = Counter::default();
+        registry.register(
+            "password_hashes_shed",
+            "Sign-ins answered 503 at once because too many password checks were waiting ([sign_in] hash_queue_limit)",
+            hashes_shed.clone(),
+        );
+        let hash_bound = Gauge::default();
+        registry.register(
+            "password_hashes_bound",
+            "Most password checks running and waiting before sign-ins are shed (-1: no bound)",
+            hash_bound.clone(),
+        );
         Self {
             registry,
             requests,
@@ -159,8 +187,12 @@ impl Metrics {
             sign_in_failures,
             code_failures,
             lockouts,
+            locked_refusals,
             backchannel_attempts,
             projection_position,
+            hashes_in_flight,
+            hashes_shed,
+            hash_bound,
         }
     }
 
@@ -217,17 +249,41 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts each lock a refusal set.
-    pub(crate) fn lockouts(&self, lockouts: &[Lockout]) {
+    /// Counts an attempt a lock refused before anything was checked.
+    pub(crate) fn locked_refusal(&self, limit: Lockout) {
+        self.locked_refusals
+            .get_or_create(&LimitLabels {
+                limit: lockout_label(limit).to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a refusal: the lock that refused it unchecked, or each lock it set.
+    pub(crate) fn refused(&self, refused_by: Option<Lockout>, lockouts: &[Lockout]) {
+        if let Some(limit) = refused_by {
+            self.locked_refusal(limit);
+        }
         for lockout in lockouts {
             self.lockout(*lockout);
         }
     }
 
-    /// The exposition: every metric in OpenMetrics text, `projection_position` as of now.
-    pub fn render(&self, projection_position: u64) -> Result<String, std::fmt::Error> {
+    /// The exposition: every metric in OpenMetrics text, `projection_position` and the
+    /// password hashing's queue as of now.
+    pub fn render(
+        &self,
+        projection_position: u64,
+        hashing: &verity_oidc::credentials::Hashing,
+    ) -> Result<String, std::fmt::Error> {
+        let gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
         self.projection_position
             .set(i64::try_from(projection_position).unwrap_or(i64::MAX));
+        self.hashes_in_flight.set(gauge(hashing.in_flight()));
+        self.hash_bound.set(hashing.bound().map_or(-1, gauge));
+        // Only this path moves the counter: it follows the hashing's own count.
+        let shed = hashing.shed();
+        self.hashes_shed
+            .inc_by(shed.saturating_sub(self.hashes_shed.get()));
         let mut text = String::new();
         encode(&mut text, &self.registry)?;
         Ok(text)
@@ -255,7 +311,10 @@ mod tests {
         metrics.sign_in_failure("wrong_password");
         metrics.second_factor_failure("reused_code");
         metrics.lockout(Lockout::Network);
-        let text = metrics.render(42).unwrap();
+        metrics.refused(Some(Lockout::Password), &[]);
+        metrics.refused(Some(Lockout::Password), &[]);
+        let hashing = verity_oidc::credentials::Hashing::new(2).with_queue_limit(3);
+        let text = metrics.render(42, &hashing).unwrap();
         for line in [
             r#"verity_http_requests_total{method="GET",route="/jwks",status="200"} 2"#,
             r#"verity_http_request_duration_seconds_count{method="GET",route="/jwks"} 2"#,
@@ -264,7 +323,11 @@ mod tests {
             r#"verity_sign_in_failures_total{reason="wrong_password"} 1"#,
             r#"verity_second_factor_failures_total{reason="reused_code"} 1"#,
             r#"verity_lockouts_total{limit="network"} 1"#,
+            r#"verity_locked_refusals_total{limit="password"} 2"#,
             "verity_projection_position 42",
+            "verity_password_hashes_in_flight 0",
+            "verity_password_hashes_shed_total 0",
+            "verity_password_hashes_bound 5",
             "# EOF",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");

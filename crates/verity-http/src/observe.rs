@@ -32,7 +32,10 @@ fn method_label(method: &Method) -> &'static str {
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render(state.engine.projector.position()) {
+    match state
+        .metrics
+        .render(state.engine.projector.position(), &state.engine.hashing)
+    {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

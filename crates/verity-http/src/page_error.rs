@@ -30,6 +30,9 @@ pub(crate) enum PageError {
     LoginExpired,
     /// A rule of the domain refused what the page asked (409); the reason was logged.
     Refused,
+    /// Too many sign-ins are waiting for their password to be checked (503, with
+    /// `Retry-After`): refused at once rather than queued.
+    Overloaded,
     /// Something failed on our side (500); the cause was logged with its chain.
     Internal,
 }
@@ -46,6 +49,7 @@ impl PageError {
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, message.to_owned()),
             Self::LoginExpired => (StatusCode::BAD_REQUEST, STRINGS.login_expired.to_owned()),
             Self::Refused => (StatusCode::CONFLICT, STRINGS.action_refused.to_owned()),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, STRINGS.busy.to_owned()),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 STRINGS.server_error.to_owned(),
@@ -54,10 +58,21 @@ impl PageError {
     }
 }
 
+/// Seconds a person (or their browser) is asked to wait before trying again when the
+/// server sheds load.
+const RETRY_AFTER_SECONDS: &str = "2";
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let overloaded = matches!(self, Self::Overloaded);
         let (status, message) = self.status_and_message();
         let mut response = status.into_response();
+        if overloaded {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         response.extensions_mut().insert(PageMessage(message));
         response
     }
@@ -70,6 +85,7 @@ impl From<EngineError> for PageError {
                 tracing::warn!(%reason, "a rule refused what a page asked");
                 Self::Refused
             }
+            EngineError::Overloaded => Self::Overloaded,
             other => {
                 log_failure("a page", &other);
                 Self::Internal

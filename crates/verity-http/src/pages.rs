@@ -1,10 +1,8 @@
 //! The pages: minijinja templates compiled into the binary (every file of
 //! `templates/pages`, listed by `build.rs`), every visible string in one table
-//! ([`STRINGS`], ready for translation), the stylesheet and the security headers.
+//! ([`STRINGS`], ready for translation) and the stylesheet.
 
-use axum::body::Body;
-use axum::http::{HeaderValue, Request, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
@@ -34,6 +32,8 @@ pub struct Strings {
     pub action_refused: &'static str,
     /// Something failed on our side.
     pub server_error: &'static str,
+    /// Too many sign-ins at once: try again in a moment.
+    pub busy: &'static str,
     /// A form handler was sent something that is not a form.
     pub not_a_form: &'static str,
     /// The sign-in took too long or the form was replayed.
@@ -148,6 +148,8 @@ pub struct Strings {
     pub mfa_heading: &'static str,
     /// The remember-this-device checkbox.
     pub remember_device: &'static str,
+    /// In its place, for a person holding an admin role.
+    pub code_every_time: &'static str,
     /// The warning under it.
     pub remember_device_warning: &'static str,
     /// Label of the recovery code field.
@@ -182,6 +184,7 @@ pub const STRINGS: Strings = Strings {
     not_for_your_organization: "This application is not available to your organization.",
     temporary_password_expired: "Your temporary password has expired — ask your administrator for a new one.",
     action_refused: "This could not be done: your account changed meanwhile. Start again from the application.",
+    busy: "Verity is busy right now. Please try again in a moment.",
     server_error: "Something went wrong on our side.",
     not_a_form: "The request must be a form.",
     login_expired: "Your sign-in took too long or was already used. Go back to the application and start again.",
@@ -240,6 +243,7 @@ pub const STRINGS: Strings = Strings {
     mfa_title: "Enter your code",
     mfa_heading: "Enter the code from {app}",
     remember_device: "Remember this device",
+    code_every_time: "You hold an admin role, so Verity asks for a code at every sign-in.",
     remember_device_warning: "Do not tick this on a public or shared computer: anyone using it could sign in as you with your password alone.",
     recovery_code: "Recovery code",
     use_recovery_code: "Use a recovery code",
@@ -338,26 +342,6 @@ pub(crate) async fn stylesheet() -> Response {
         include_str!("../../../templates/static/style.css"),
     )
         .into_response()
-}
-
-/// Security headers on every answer: no inline script or style, no framing, no referrer.
-pub(crate) async fn security_headers(request: Request<Body>, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use verity_oidc::Engine;
 
 use crate::client_ip::TrustedProxies;
+use crate::cookies::Jar;
 use crate::metrics::Metrics;
 use crate::pages::Pages;
 
@@ -14,8 +15,12 @@ pub struct Settings {
     /// The proxies whose `X-Forwarded-For` entries name the client (`[server]
     /// trusted_proxies`); none by default.
     pub trusted_proxies: TrustedProxies,
-    /// Whether `GET /metrics` answers (`[server] metrics`).
+    /// Whether `GET /metrics` answers on the router of [`crate::router`] (`[server]
+    /// metrics`, unless `metrics_bind` gives it a listener of its own).
     pub metrics: bool,
+    /// How long a request's body may take to arrive (`[server] body_read_timeout_seconds`);
+    /// `None`: as long as it takes.
+    pub body_read_timeout: Option<std::time::Duration>,
 }
 
 /// What every handler may use. The binary chooses the concrete backends of the engine.
@@ -31,6 +36,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The discovery documents, serialised once.
     pub(crate) discovery: Arc<Discovery>,
+    /// How cookies are named and marked (`__Host-` and `Secure` over https).
+    pub(crate) cookies: Jar,
 }
 
 /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
@@ -51,16 +58,12 @@ impl AppState {
                 .to_string(),
         };
         Ok(Self {
+            cookies: Jar::for_issuer(issuer),
             pages: Arc::new(Pages::new(engine.settings.instance_name.clone())?),
             engine,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()),
             discovery: Arc::new(discovery),
         })
-    }
-
-    /// Whether cookies get the `Secure` attribute (the issuer is https).
-    pub(crate) fn secure_cookies(&self) -> bool {
-        self.engine.settings.issuer.starts_with("https://")
     }
 }

@@ -85,16 +85,17 @@ pub(crate) async fn token(
     Ok(no_store(Json(answer).into_response()))
 }
 
-/// `POST /introspect` (RFC 7662): authenticated clients only.
+/// `POST /introspect` (RFC 7662): authenticated confidential clients, about their own
+/// tokens.
 pub(crate) async fn introspect(
     State(state): State<AppState>,
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let params = params(&caller.headers, &body)?;
-    authenticate(&state, &caller, &params).await?;
+    let client = authenticate(&state, &caller, &params).await?;
     let token = required(&params, "token")?;
-    let answer = grants::introspect(&state.engine, &caller.context, token).await?;
+    let answer = grants::introspect(&state.engine, &caller.context, &client, token).await?;
     Ok(no_store(Json(answer).into_response()))
 }
 

@@ -84,7 +84,7 @@ pub(crate) fn refused_code(
     if let Some(failure) = refusal.failure {
         state.metrics.second_factor_failure(failure);
     }
-    state.metrics.lockouts(&refusal.lockouts);
+    state.metrics.refused(refusal.refused_by, &refusal.lockouts);
     match refusal.reason {
         CodeRefused::NetworkLocked { until } => too_many_requests(page, until, now),
         _ => page,

@@ -5,8 +5,9 @@
 
 use uuid::Uuid;
 use verity_domain::mfa::{ForgetReason, MAX_APP_NAME, MfaCommand, RECOVERY_CODE_COUNT};
+use verity_domain::signin::{CodeReason, SecondFactorDecision};
 use verity_domain::user::{EndSessions, UserCommand};
-use verity_projection::UserView;
+use verity_projection::{DeviceState, UserView};
 
 use crate::context::RequestContext;
 use crate::credentials::{hash_password_in, verify_password_in};
@@ -38,10 +39,76 @@ pub enum Replacing {
     },
 }
 
-/// Makes `new` the person's password if the policy allows it: length, confirmation,
-/// email, the shipped list, strength, then not the password they have now, then the
-/// breach service when configured. Replacing the current one ends the person's other
-/// sessions in the same append.
+/// A new password the policy accepted, not yet anyone's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPassword {
+    /// Its Argon2id hash (the password itself is kept nowhere).
+    Hashed(String),
+    /// The policy refused it.
+    Refused(PolicyViolation),
+}
+
+/// Checks `new` against the policy — length, confirmation, email, the shipped list,
+/// strength, then not the password the person has now (`replacing` says which), then the
+/// breach service when configured — and hashes it. Records nothing.
+pub async fn new_password_hash(
+    engine: &Engine,
+    person: &UserView,
+    new: &str,
+    confirm: &str,
+    replacing: &Replacing,
+) -> Result<NewPassword, EngineError> {
+    let same = match replacing {
+        Replacing::Temporary => PolicyViolation::SameAsTemporary,
+        Replacing::Current { .. } => PolicyViolation::SameAsCurrent,
+    };
+    let policy = PolicyContext::new(&person.email, engine.settings.password_min_length);
+    if let Err(violation) = password_policy::check(new, confirm, &policy) {
+        return Ok(NewPassword::Refused(violation));
+    }
+    // The password they have is known only by its hash: compare by verifying.
+    let (candidate, present_hash) = (new.to_owned(), person.password.hash().to_owned());
+    let unchanged = engine
+        .hash(move |memory| verify_password_in(&candidate, &present_hash, memory))
+        .await?;
+    if unchanged {
+        return Ok(NewPassword::Refused(same));
+    }
+    if let Some(pwned) = &engine.settings.pwned
+        && let Err(violation) = pwned.check(new).await
+    {
+        return Ok(NewPassword::Refused(violation));
+    }
+    let new = new.to_owned();
+    let password_hash = engine
+        .hash(move |memory| hash_password_in(&new, memory, &mut random::crypto_rng()))
+        .await??;
+    Ok(NewPassword::Hashed(password_hash))
+}
+
+/// Records `password_hash` as the person's password (`user.password.changed`, the person
+/// as actor). Replacing the current one ends the person's other sessions in the same
+/// append.
+pub async fn record_password(
+    engine: &Engine,
+    context: &RequestContext,
+    user_id: Uuid,
+    password_hash: String,
+    replacing: Replacing,
+) -> Result<(), EngineError> {
+    let end_sessions = match replacing {
+        Replacing::Temporary => EndSessions::None,
+        Replacing::Current { sid } => EndSessions::AllExcept(sid),
+    };
+    let command = UserCommand::ChangePassword {
+        password_hash,
+        end_sessions,
+    };
+    engine.act(context, user_id, command).await
+}
+
+/// Makes `new` the person's password if the policy allows it
+/// ([`new_password_hash`], then [`record_password`]).
 pub async fn choose_password(
     engine: &Engine,
     context: &RequestContext,
@@ -50,37 +117,13 @@ pub async fn choose_password(
     confirm: &str,
     replacing: Replacing,
 ) -> Result<PasswordChoice, EngineError> {
-    let (same, end_sessions) = match replacing {
-        Replacing::Temporary => (PolicyViolation::SameAsTemporary, EndSessions::None),
-        Replacing::Current { sid } => (PolicyViolation::SameAsCurrent, EndSessions::AllExcept(sid)),
-    };
-    let policy = PolicyContext::new(&person.email, engine.settings.password_min_length);
-    if let Err(violation) = password_policy::check(new, confirm, &policy) {
-        return Ok(PasswordChoice::Refused(violation));
+    match new_password_hash(engine, person, new, confirm, &replacing).await? {
+        NewPassword::Refused(violation) => Ok(PasswordChoice::Refused(violation)),
+        NewPassword::Hashed(password_hash) => {
+            record_password(engine, context, person.user_id, password_hash, replacing).await?;
+            Ok(PasswordChoice::Changed)
+        }
     }
-    // The password they have is known only by its hash: compare by verifying.
-    let (candidate, present_hash) = (new.to_owned(), person.password.hash().to_owned());
-    let unchanged = engine
-        .hash(move |memory| verify_password_in(&candidate, &present_hash, memory))
-        .await?;
-    if unchanged {
-        return Ok(PasswordChoice::Refused(same));
-    }
-    if let Some(pwned) = &engine.settings.pwned
-        && let Err(violation) = pwned.check(new).await
-    {
-        return Ok(PasswordChoice::Refused(violation));
-    }
-    let new = new.to_owned();
-    let password_hash = engine
-        .hash(move |memory| hash_password_in(&new, memory, &mut random::crypto_rng()))
-        .await??;
-    let command = UserCommand::ChangePassword {
-        password_hash,
-        end_sessions,
-    };
-    engine.act(context, person.user_id, command).await?;
-    Ok(PasswordChoice::Changed)
 }
 
 /// What became of an authenticator set-up.
@@ -170,13 +213,25 @@ pub struct TrustedDevice {
     pub max_age: i64,
 }
 
+/// Whether "Remember this device" is offered to the person: not to anyone holding an
+/// admin role, who gives a code at every sign-in (docs/roles.md).
+pub fn may_trust_devices(engine: &Engine, user_id: Uuid) -> bool {
+    !engine.holds_role(user_id)
+}
+
 /// "Remember this device": records `user.device.trusted` (labelled from the browser's
-/// User-Agent) and returns the cookie's value.
+/// User-Agent) and returns the cookie's value. Refused for a person holding an admin
+/// role ([`may_trust_devices`]).
 pub async fn trust_device(
     engine: &Engine,
     context: &RequestContext,
     user_id: Uuid,
 ) -> Result<TrustedDevice, EngineError> {
+    if !may_trust_devices(engine, user_id) {
+        return Err(EngineError::Refused(
+            "a person holding an admin role gives a code at every sign-in".into(),
+        ));
+    }
     let device_id = mfa::new_device_id(&mut random::crypto_rng());
     let trust = engine.settings.device_trust;
     let command = MfaCommand::TrustDevice {
@@ -193,8 +248,51 @@ pub async fn trust_device(
     })
 }
 
+/// Why the second factor of `person`, signing in with `device_cookie` at `now`, is what
+/// it is: set up an app (none yet), a code (an admin, no trusted device, an unknown,
+/// expired or forgotten one) or the trusted device standing in. Recorded with the
+/// sign-in (`user.signin.succeeded`), for `verity audit explain`.
+pub fn second_factor_decision(
+    engine: &Engine,
+    person: &UserView,
+    device_cookie: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> SecondFactorDecision {
+    let asked = |reason| SecondFactorDecision::CodeAsked { reason };
+    if person.mfa.totp.is_none() {
+        return SecondFactorDecision::Enrollment;
+    }
+    if !may_trust_devices(engine, person.user_id) {
+        return asked(CodeReason::AdminRole);
+    }
+    let Some(cookie) = device_cookie else {
+        return asked(CodeReason::NoTrustedDevice);
+    };
+    let Some(device) = person.mfa.device_with(&mfa::device_id_hash(cookie)) else {
+        return asked(CodeReason::UnknownDevice);
+    };
+    let name = verity_domain::mfa::device_name(&device.device_id_hash).to_owned();
+    match (device.forgotten_at, device.state(now)) {
+        (Some(forgotten_at), _) => asked(CodeReason::DeviceForgotten {
+            device: name,
+            forgotten_at,
+            why: device.forget_reason,
+        }),
+        (None, DeviceState::Active) => SecondFactorDecision::DeviceTrusted {
+            device: name,
+            trusted_at: device.trusted_at,
+            until: device.expires_at,
+        },
+        (None, _) => asked(CodeReason::TrustExpired {
+            device: name,
+            expired_at: device.expires_at,
+        }),
+    }
+}
+
 /// The digest of the browser's device cookie, when it names a device this person
-/// trusts at `now`.
+/// trusts at `now`. (Sign-in honours it only for people without an admin role:
+/// [`may_trust_devices`].)
 pub fn trusted_device(
     person: &UserView,
     device_cookie: Option<&str>,

@@ -35,6 +35,8 @@ pub enum Decision {
         opened: OpenedLogin,
         /// `login_hint`, to pre-fill the email field.
         login_hint: Option<String>,
+        /// Where the sign-in ends: the request's redirect URI.
+        redirect_uri: String,
     },
 }
 
@@ -89,8 +91,13 @@ pub async fn authorize(
         return Ok(Decision::Redirect(location));
     }
     let login_hint = request.login_hint.clone();
+    let redirect_uri = request.redirect_uri.clone();
     let opened = signin::open(engine, context, request).await?;
-    Ok(Decision::SignIn { opened, login_hint })
+    Ok(Decision::SignIn {
+        opened,
+        login_hint,
+        redirect_uri,
+    })
 }
 
 /// Whether the client is for everyone's people, or for the organization of the session's

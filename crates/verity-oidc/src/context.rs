@@ -58,6 +58,7 @@ impl RequestContext {
     pub fn metadata_of(&self, user_id: Option<&str>) -> EventMetadata {
         self.metadata(user_id.map_or(Actor::System, |user_id| Actor::User {
             user_id: user_id.to_owned(),
+            sid: None,
         }))
     }
 
@@ -92,7 +93,8 @@ mod tests {
         assert_eq!(
             metadata.actor,
             Actor::User {
-                user_id: "u".into()
+                user_id: "u".into(),
+                sid: None,
             }
         );
         assert_eq!(context.metadata_of(None).actor, Actor::System);

@@ -9,6 +9,7 @@
 //! page-faulted in anew, and never spreads over the allocator's per-thread arenas (glibc
 //! kept one 19 MiB block per arena: ~500 MiB after a flood, before this pool).
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::PasswordHasher;
@@ -24,11 +25,18 @@ pub const READABLE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRS
 /// Length of a temporary password: 20 characters of a 56-symbol alphabet, ~116 bits.
 pub const TEMPORARY_PASSWORD_LENGTH: usize = 20;
 
-/// Why hashing failed (parameters rejected by the library: a programming error, reported
-/// rather than panicking).
+/// Why a hash was not done.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// Parameters rejected by the library, or a hashing thread that died: a programming
+    /// error, reported rather than panicking.
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+    /// More hashes are running and waiting than the server takes ([`Hashing::run`]):
+    /// this one was refused at once rather than queued (load shedding).
+    #[error("too many passwords are waiting to be checked")]
+    Busy,
+}
 
 /// The Argon2id instance with OWASP's parameters.
 fn argon2() -> Result<Argon2<'static>, HashError> {
@@ -58,14 +66,14 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
     argon2()?
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
-        .map_err(|error| HashError(error.to_string()))
+        .map_err(|error| HashError::Failed(error.to_string()))
 }
 
 /// Hashes on a blocking thread, so a burst of hashes never stalls the async runtime.
 pub async fn hash_password_blocking(password: String) -> Result<String, HashError> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|error| HashError(error.to_string()))?
+        .map_err(|error| HashError::Failed(error.to_string()))?
 }
 
 /// Whether `password` matches the PHC string: [`verify_password_in`] with working memory
@@ -101,7 +109,7 @@ impl HashMemory {
         let blocks = self.blocks(params.block_count());
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
-            .map_err(|error| HashError(error.to_string()))
+            .map_err(|error| HashError::Failed(error.to_string()))
     }
 }
 
@@ -116,11 +124,12 @@ pub fn hash_password_in(
     rng.fill_bytes(&mut salt);
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     memory.argon2(params.clone(), password, &salt, &mut out)?;
-    let error = |error: argon2::password_hash::phc::Error| HashError(error.to_string());
+    let error = |error: argon2::password_hash::phc::Error| HashError::Failed(error.to_string());
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(|error| HashError(error.to_string()))?,
+        params: ParamsString::try_from(&params)
+            .map_err(|error| HashError::Failed(error.to_string()))?,
         salt: Some(Salt::new(&salt).map_err(error)?),
         hash: Some(Output::new(&out).map_err(error)?),
     };
@@ -153,25 +162,84 @@ pub fn verify_password_in(password: &str, phc: &str, memory: &mut HashMemory) ->
 
 /// OWASP's parameters for Argon2id.
 fn owasp_params() -> Result<Params, HashError> {
-    Params::new(19 * 1024, 2, 1, None).map_err(|error| HashError(error.to_string()))
+    Params::new(19 * 1024, 2, 1, None).map_err(|error| HashError::Failed(error.to_string()))
 }
 
 /// Password hashing for a server: at most `concurrency` hashes at once, each on a blocking
-/// thread in memory from a pool (see the module documentation). Clones share the limit
-/// and the pool.
+/// thread in memory from a pool (see the module documentation), and at most
+/// `queue_limit` more waiting for one: beyond that, [`Hashing::run`] refuses at once
+/// ([`HashError::Busy`]) instead of piling up memory and latency. Clones share the
+/// limits and the pool.
 #[derive(Clone)]
 pub struct Hashing {
+    concurrency: usize,
     permits: Arc<tokio::sync::Semaphore>,
     pool: Arc<Mutex<Vec<HashMemory>>>,
+    queue: Arc<Queue>,
+}
+
+/// The hashes in the system (running and waiting) and the bound on them.
+#[derive(Debug)]
+struct Queue {
+    /// Hashes running or waiting for a permit.
+    in_flight: AtomicUsize,
+    /// Most hashes running or waiting before [`Hashing::run`] refuses.
+    bound: usize,
+    /// Hashes refused so far.
+    shed: AtomicU64,
+}
+
+/// Holds one place in the queue until the hash ends (or its caller stops waiting).
+struct Place(Arc<Queue>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Hashing {
-    /// At most `concurrency` (at least one) hashes at once.
+    /// At most `concurrency` (at least one) hashes at once, and any number waiting.
     pub fn new(concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
         Self {
-            permits: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+            concurrency,
+            permits: Arc::new(tokio::sync::Semaphore::new(concurrency)),
             pool: Arc::default(),
+            queue: Arc::new(Queue {
+                in_flight: AtomicUsize::new(0),
+                bound: usize::MAX,
+                shed: AtomicU64::new(0),
+            }),
         }
+    }
+
+    /// The same, with at most `queue_limit` hashes waiting beyond the running ones
+    /// (`[sign_in] hash_queue_limit`).
+    pub fn with_queue_limit(self, queue_limit: usize) -> Self {
+        Self {
+            queue: Arc::new(Queue {
+                in_flight: AtomicUsize::new(0),
+                bound: self.concurrency.saturating_add(queue_limit),
+                shed: AtomicU64::new(0),
+            }),
+            ..self
+        }
+    }
+
+    /// Hashes running or waiting now.
+    pub fn in_flight(&self) -> usize {
+        self.queue.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Hashes refused because the queue was full, since start.
+    pub fn shed(&self) -> u64 {
+        self.queue.shed.load(Ordering::Acquire)
+    }
+
+    /// The bound on hashes running and waiting, if there is one.
+    pub fn bound(&self) -> Option<usize> {
+        (self.queue.bound != usize::MAX).then_some(self.queue.bound)
     }
 
     /// As many hashes at once as the cores this process may use.
@@ -179,19 +247,48 @@ impl Hashing {
         Self::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
     }
 
-    /// Runs `work` on a blocking thread with pooled memory, once a permit is free. The
-    /// permit and the memory stay with the thread until `work` ends, even when the caller
-    /// stops waiting, so the bound holds for abandoned requests too.
+    /// Runs `work` on a blocking thread with pooled memory, once a permit is free; or, when
+    /// the queue is full, refuses at once with [`HashError::Busy`]. For what a person
+    /// waits on at a page (a sign-in, a new password).
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let taken = self.queue.in_flight.fetch_add(1, Ordering::AcqRel);
+        let place = Place(self.queue.clone());
+        if taken >= self.queue.bound {
+            self.queue.shed.fetch_add(1, Ordering::AcqRel);
+            return Err(HashError::Busy);
+        }
+        self.run_in_place(work, place).await
+    }
+
+    /// Runs `work` like [`Hashing::run`] but always waits its turn, however long the
+    /// queue: for an admin's command (a temporary password), which a caller retries
+    /// badly.
+    pub async fn run_waiting<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        self.queue.in_flight.fetch_add(1, Ordering::AcqRel);
+        let place = Place(self.queue.clone());
+        self.run_in_place(work, place).await
+    }
+
+    /// The permit and the memory stay with the thread until `work` ends, even when the
+    /// caller stops waiting, so the bound holds for abandoned requests too; so does the
+    /// place in the queue.
+    async fn run_in_place<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+        place: Place,
     ) -> Result<T, HashError> {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(|error| HashError(error.to_string()))?;
+            .map_err(|error| HashError::Failed(error.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let taken = pool.lock().ok().and_then(|mut free| free.pop());
@@ -201,10 +298,11 @@ impl Hashing {
                 free.push(memory);
             }
             drop(permit);
+            drop(place);
             result
         })
         .await
-        .map_err(|error| HashError(error.to_string()))
+        .map_err(|error| HashError::Failed(error.to_string()))
     }
 
     /// The memory held by the pool now, in bytes (at most `concurrency x 19 MiB`).
@@ -230,6 +328,50 @@ impl std::fmt::Debug for Hashing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn beyond_the_queue_limit_a_check_is_refused_at_once_and_an_admin_waits() {
+        let hashing = Hashing::new(1).with_queue_limit(1);
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let running = tokio::spawn({
+            let hashing = hashing.clone();
+            async move {
+                hashing
+                    .run(move |_| {
+                        let _ = released.recv();
+                    })
+                    .await
+            }
+        });
+        while hashing.in_flight() < 1 {
+            tokio::task::yield_now().await;
+        }
+        let waiting = tokio::spawn({
+            let hashing = hashing.clone();
+            async move { hashing.run(|_| 1).await }
+        });
+        while hashing.in_flight() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(hashing.run(|_| 2).await, Err(HashError::Busy));
+        assert_eq!(hashing.shed(), 1);
+        assert_eq!(
+            hashing.in_flight(),
+            2,
+            "the refused one left no place taken"
+        );
+        let admin = tokio::spawn({
+            let hashing = hashing.clone();
+            async move { hashing.run_waiting(|_| 3).await }
+        });
+        release.send(()).unwrap();
+        assert_eq!(running.await.unwrap(), Ok(()));
+        assert_eq!(waiting.await.unwrap(), Ok(1));
+        assert_eq!(admin.await.unwrap(), Ok(3));
+        assert_eq!(hashing.in_flight(), 0);
+        assert_eq!(hashing.bound(), Some(2));
+        assert_eq!(Hashing::new(4).bound(), None);
+    }
 
     #[test]
     #[allow(clippy::disallowed_methods)] // A test may draw from the OS generator.

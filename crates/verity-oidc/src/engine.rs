@@ -19,6 +19,7 @@ use crate::credentials::{HashMemory, Hashing};
 use crate::error::EngineError;
 use crate::keys::{KeyRing, SharedKeyRing};
 use crate::limits::{FailureLimit, ProgressiveDelay};
+use crate::pending_logins::PendingLogins;
 use crate::pwned::PwnedPasswords;
 
 /// How long a command waits for the read models to show its own write.
@@ -64,6 +65,9 @@ pub struct Settings {
     /// Failed sign-ins (passwords and codes) from one client network before sign-in from
     /// it is refused (`[sign_in]`). Never reset by a success.
     pub ip_limit: FailureLimit,
+    /// How many sign-ins may wait between `/authorize` and their last step, per client
+    /// address and in all (`[sign_in]`); beyond, the oldest are dropped.
+    pub pending_logins: PendingLogins,
 }
 
 impl Settings {
@@ -93,6 +97,7 @@ impl Settings {
             mfa_limit: FailureLimit::mfa(5, Duration::minutes(15), Duration::minutes(15)),
             device_trust: Duration::days(30),
             ip_limit: FailureLimit::client_ip(100, Duration::minutes(15), Duration::minutes(15)),
+            pending_logins: PendingLogins::default(),
         }
     }
 }
@@ -148,6 +153,13 @@ impl Engine {
             .read(|models| models.users.get(user_id).cloned())
     }
 
+    /// Whether the person holds an admin role (instance admin, org admin or auditor):
+    /// they give a code at every sign-in, and no device of theirs is trusted in its place.
+    pub fn holds_role(&self, user_id: Uuid) -> bool {
+        self.projector
+            .read(|models| models.roles.holds_any(user_id))
+    }
+
     /// A client, from the read models.
     pub fn client(&self, client_id: &str) -> Option<ClientView> {
         self.projector
@@ -174,6 +186,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let actor = Actor::User {
             user_id: user_id.to_string(),
+            sid: None,
         };
         let outcome = execute::<User>(
             self.store.as_ref(),

@@ -31,13 +31,26 @@ pub enum EngineError {
     Keys(#[from] KeyError),
     /// Password hashing failed.
     #[error("password hashing: {0}")]
-    Hashing(#[from] HashError),
+    Hashing(HashError),
+    /// Too many sign-ins are waiting for their password to be checked: this one is
+    /// refused at once (the doors answer 503 with `Retry-After`).
+    #[error("too busy: too many passwords are waiting to be checked")]
+    Overloaded,
     /// The second factor's cryptography failed (sealing a secret, the QR code...).
     #[error("second factor: {0}")]
     Mfa(#[from] MfaError),
     /// Protocol state in the expiring store cannot be encoded or decoded.
     #[error("protocol state: {0}")]
     State(String),
+}
+
+impl From<HashError> for EngineError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Overloaded,
+            failed @ HashError::Failed(_) => Self::Hashing(failed),
+        }
+    }
 }
 
 impl<E: std::error::Error + 'static> From<ExecuteError<E>> for EngineError {

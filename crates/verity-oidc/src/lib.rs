@@ -7,9 +7,11 @@
 //!   password and the step after it; [`second_factor`]: codes and recovery codes;
 //!   [`account`]: what a person does to their own account; [`sessions`]: SSO sessions.
 //! - [`grants`]: codes, tokens, refresh rotation, client authentication, introspection.
-//! - [`limits`]: failure counts and locks; [`mfa`]: TOTP, recovery codes, device ids;
+//! - [`limits`]: failure counts and locks (an attempt is counted before it is checked);
+//!   [`mfa`]: TOTP, recovery codes, device ids;
 //!   [`credentials`]: Argon2id; [`keys`]: the master key, the key ring and rotation;
-//!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery).
+//!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery);
+//!   [`private_files`]: directories 0700 and files 0600 for what holds secrets.
 
 pub mod account;
 pub mod authorization;
@@ -22,10 +24,13 @@ mod error;
 pub mod grants;
 pub mod keys;
 pub mod limits;
+mod lockouts;
 pub mod logout;
 pub mod mail;
 pub mod mfa;
 pub mod password_policy;
+pub mod pending_logins;
+pub mod private_files;
 pub mod protocol;
 pub mod pwned;
 pub mod random;

@@ -3,6 +3,14 @@
 //! and a lock once there are too many; [`ProgressiveDelay`] slows password guessing
 //! before the lock.
 //!
+//! An attempt is counted before it is checked ([`reserve`]): one statement increments the
+//! step's counter and the network's, and an attempt whose count passes a limit is refused
+//! without being checked. So of any number of concurrent attempts, on any number of
+//! nodes, at most as many are checked as the limit allows. A counter that reaches its
+//! limit with a failure holds there until the lock ends ([`Attempt::failed`]); an attempt
+//! that turns out not to count gives its place back ([`Attempt::succeeded`],
+//! [`Attempt::not_counted`]).
+//!
 //! Everything here takes `now` as an argument; nothing reads the clock.
 
 use std::net::{IpAddr, Ipv6Addr};
@@ -10,23 +18,19 @@ use std::net::{IpAddr, Ipv6Addr};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use verity_domain::{Email, Entry, ExpiringStore, StoreError};
+use verity_domain::{Counted, CounterKey, Email, Entry, ExpiringStore, StoreError};
 
-/// Kinds of entries in the expiring store that belong to the failure limits.
+/// Kinds of entries in the expiring store that belong to the failure limits. Each is a
+/// counter whose count at or above the limit is the lock, and whose end is then the
+/// lock's end.
 pub mod kind {
     /// Wrong codes in the current window (key: the user id).
     pub const MFA_FAILURES: &str = "mfa_failures";
-    /// The MFA step is locked (key: the user id; value: the end, RFC 3339).
-    pub const MFA_LOCK: &str = "mfa_lock";
     /// Wrong passwords in the current window (key: [`super::password_failure_key`]).
     pub const PASSWORD_FAILURES: &str = "password_failures";
-    /// Password sign-in is locked (key: [`super::password_failure_key`]).
-    pub const PASSWORD_LOCK: &str = "password_lock";
     /// Failed sign-ins (wrong passwords, unknown addresses, wrong codes) from one client
     /// address in the current window (key: [`super::client_ip_failure_key`]).
     pub const IP_FAILURES: &str = "ip_failures";
-    /// Sign-in from one client address is locked (key: [`super::client_ip_failure_key`]).
-    pub const IP_LOCK: &str = "ip_lock";
 }
 
 /// Failures counted per account or per client address across nodes (the expiring store is
@@ -35,14 +39,15 @@ pub mod kind {
 /// either kind, each within a window (15 minutes by default; `[mfa]`/`[passwords]`/
 /// `[sign_in]`).
 ///
-/// Around a check, the page calls [`FailureLimit::state`] first (locked: say so, check
-/// nothing), then [`FailureLimit::record_failure`] on a failure or
-/// [`FailureLimit::reset`] on success ("5 in a row"). The per-address limit is never
-/// reset by a success: one valid account must not clear what its network did.
+/// One counter per key: attempts in its window, the ones being checked included. When a
+/// failure brings it to `max_failures`, it is held there until the lock's end (its value
+/// then says until when, so that a reader with another limit configured, such as an
+/// operator's command, sees the lock too), and counting starts afresh after it. The per-address
+/// limit is never reset by a success: one valid account must not clear what its network
+/// did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureLimit {
-    failures_kind: &'static str,
-    lock_kind: &'static str,
+    kind: &'static str,
     /// Failures that lock.
     pub max_failures: u64,
     /// How long failures are counted: the window starts at the first failure.
@@ -80,11 +85,12 @@ impl LockState {
 pub struct Standing {
     /// Whether attempts are allowed.
     pub lock: LockState,
-    /// Failures counted in the current window (0 when none or the window passed).
+    /// Failures counted in the current window (0 when none or the window passed; at most
+    /// the limit).
     pub failures: u64,
 }
 
-/// What recording a failure found.
+/// What counting a failure found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureRecorded {
     /// Failures in the current window, this one included.
@@ -98,8 +104,7 @@ impl FailureLimit {
     /// [`mfa_failure_key`].
     pub fn mfa(max_failures: u64, window: Duration, lock_for: Duration) -> Self {
         Self {
-            failures_kind: kind::MFA_FAILURES,
-            lock_kind: kind::MFA_LOCK,
+            kind: kind::MFA_FAILURES,
             max_failures,
             window,
             lock_for,
@@ -110,8 +115,7 @@ impl FailureLimit {
     /// [`password_failure_key`].
     pub fn passwords(max_failures: u64, window: Duration, lock_for: Duration) -> Self {
         Self {
-            failures_kind: kind::PASSWORD_FAILURES,
-            lock_kind: kind::PASSWORD_LOCK,
+            kind: kind::PASSWORD_FAILURES,
             max_failures,
             window,
             lock_for,
@@ -122,17 +126,62 @@ impl FailureLimit {
     /// ...), keyed by [`client_ip_failure_key`].
     pub fn client_ip(max_failures: u64, window: Duration, lock_for: Duration) -> Self {
         Self {
-            failures_kind: kind::IP_FAILURES,
-            lock_kind: kind::IP_LOCK,
+            kind: kind::IP_FAILURES,
             max_failures,
             window,
             lock_for,
         }
     }
 
+    /// The count at which the step is locked (at least 1).
+    fn ceiling(&self) -> u64 {
+        self.max_failures.max(1)
+    }
+
     /// Whether this many failures in a window lock (pure).
     pub fn locks_at(&self, failures: u64) -> bool {
-        failures >= self.max_failures.max(1)
+        failures >= self.ceiling()
+    }
+
+    /// The counter of `key`, for [`ExpiringStore::increment_many`], with a window from
+    /// `now`.
+    fn counter<'k>(&self, key: &'k str, now: DateTime<Utc>) -> CounterKey<'k> {
+        CounterKey {
+            kind: self.kind,
+            key,
+            window_expires_at: now + self.window,
+        }
+    }
+
+    /// Where a key stands, from its counter as [`ExpiringStore::get_many`] read it: locked
+    /// when a failure held it (whatever limit the reader is configured with) or it is at
+    /// this limit.
+    fn standing_of(&self, counter: Option<&Entry>) -> Standing {
+        let Some(counter) = counter else {
+            return Standing::default();
+        };
+        let lock = if !counter.value.is_empty() || self.locks_at(counter.count) {
+            LockState::Locked {
+                until: counter.expires_at,
+            }
+        } else {
+            LockState::Open
+        };
+        Standing {
+            lock,
+            failures: counter.count.min(self.ceiling()),
+        }
+    }
+
+    /// Where `key` stands at `now` (one read).
+    pub async fn standing(
+        &self,
+        store: &dyn ExpiringStore,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Standing, StoreError> {
+        let counters = store.get_many(&[(self.kind, key)], now).await?;
+        Ok(self.standing_of(counters.first().and_then(Option::as_ref)))
     }
 
     /// Whether `key` is locked at `now`.
@@ -142,40 +191,7 @@ impl FailureLimit {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<LockState, StoreError> {
-        let lock = store.get(self.lock_kind, key, now).await?;
-        Ok(self.lock_state(lock.as_deref(), now))
-    }
-
-    /// The state of a lock entry's value (`None`: no live lock).
-    fn lock_state(&self, lock: Option<&[u8]>, now: DateTime<Utc>) -> LockState {
-        match lock {
-            None => LockState::Open,
-            Some(value) => LockState::Locked {
-                until: std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-                    .map_or(now + self.lock_for, |until| until.with_timezone(&Utc)),
-            },
-        }
-    }
-
-    /// The two entries that say where `key` stands, for one
-    /// [`ExpiringStore::get_many`] with other reads: its lock, then its failures.
-    pub fn entries<'k>(&self, key: &'k str) -> [(&'static str, &'k str); 2] {
-        [(self.lock_kind, key), (self.failures_kind, key)]
-    }
-
-    /// Where a key stands, from the two entries [`FailureLimit::entries`] named.
-    pub fn standing(
-        &self,
-        lock: Option<&Entry>,
-        failures: Option<&Entry>,
-        now: DateTime<Utc>,
-    ) -> Standing {
-        Standing {
-            lock: self.lock_state(lock.map(|entry| entry.value.as_slice()), now),
-            failures: failures.map_or(0, |entry| entry.count),
-        }
+        Ok(self.standing(store, key, now).await?.lock)
     }
 
     /// Failures counted so far in the current window.
@@ -185,46 +201,53 @@ impl FailureLimit {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        store.count(self.failures_kind, key, now).await
+        Ok(self.standing(store, key, now).await?.failures)
     }
 
-    /// Counts one failure; locks when it reaches the limit (and starts counting afresh
-    /// for after the lock).
+    /// Counts one failure of `key` against this limit alone (no attempt reserved first);
+    /// locks when it reaches the limit.
     pub async fn record_failure(
         &self,
         store: &dyn ExpiringStore,
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<FailureRecorded, StoreError> {
-        let failures = store
-            .increment(self.failures_kind, key, now + self.window, now)
-            .await?;
-        if !self.locks_at(failures) {
-            return Ok(FailureRecorded {
-                failures,
-                locked_until: None,
-            });
+        let counted = store.increment_many(&[self.counter(key, now)], now).await?;
+        let count = counted.first().map_or(0, |counted| counted.count);
+        self.failed(store, key, count, now).await
+    }
+
+    /// A checked attempt that was counted as the `count`th failed: when it is the one that
+    /// reached the limit, the counter holds there for `lock_for` from `now` (the lock).
+    async fn failed(
+        &self,
+        store: &dyn ExpiringStore,
+        key: &str,
+        count: u64,
+        now: DateTime<Utc>,
+    ) -> Result<FailureRecorded, StoreError> {
+        let ceiling = self.ceiling();
+        let mut locked_until = None;
+        if count == ceiling {
+            let until = now + self.lock_for;
+            let said = until.to_rfc3339();
+            if store
+                .hold(self.kind, key, ceiling, said.as_bytes(), until, now)
+                .await?
+            {
+                locked_until = Some(until);
+            }
         }
-        let until = now + self.lock_for;
-        store
-            .put(self.lock_kind, key, until.to_rfc3339().as_bytes(), until)
-            .await?;
-        store.remove(self.failures_kind, key).await?;
         Ok(FailureRecorded {
-            failures,
-            locked_until: Some(until),
+            failures: count.min(ceiling),
+            locked_until,
         })
     }
 
-    /// Forgets the failures after a success. A lock stays until it ends.
-    pub async fn reset(&self, store: &dyn ExpiringStore, key: &str) -> Result<(), StoreError> {
-        store.remove(self.failures_kind, key).await
-    }
-
-    /// Lifts a lock and forgets the failures: an admin's unlock (`verity user unlock`).
+    /// Lifts a lock and forgets the failures: after a success, or an admin's unlock
+    /// (`verity user unlock`).
     pub async fn clear(&self, store: &dyn ExpiringStore, key: &str) -> Result<(), StoreError> {
-        store.remove(self.lock_kind, key).await?;
-        store.remove(self.failures_kind, key).await
+        store.remove(self.kind, key).await
     }
 }
 
@@ -239,96 +262,205 @@ pub enum Lockout {
     Network,
 }
 
-/// What a sign-in step checks before it acts, read in one round trip to the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Checks {
-    /// When sign-in from the caller's network is allowed again, if it is locked now.
-    pub network_locked_until: Option<DateTime<Utc>>,
-    /// Where the step's own limit stands (open with no failures when it has none).
-    pub step: Standing,
+/// One limit's counter of a reserved attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reserved {
+    limit: FailureLimit,
+    key: String,
+    /// This attempt's place in the window.
+    count: u64,
 }
 
-/// Reads the lock of the caller's network (counted under `network`) and, when given, the
-/// step's own limit for a key (the password failures of an address, the code failures of
-/// a person): one [`ExpiringStore::get_many`] instead of a read each.
-pub async fn checks(
+/// An attempt at a step, counted against the step's limit for a key and, when the
+/// caller's address is known, against their network's, before it is checked. It ends in
+/// one of [`Attempt::failed`], [`Attempt::succeeded`] or [`Attempt::not_counted`]; an
+/// attempt dropped without one (a failing store, a caller gone) stays counted as a
+/// failure, never the other way round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "an attempt ends as failed, succeeded or not counted"]
+pub struct Attempt {
+    step: Reserved,
+    network: Option<Reserved>,
+}
+
+/// Why an attempt was refused before anything was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locked {
+    /// Too many failures from the caller's network.
+    Network {
+        /// When attempts are allowed again.
+        until: DateTime<Utc>,
+    },
+    /// Too many failures of the step for this key (an address, a person).
+    Step {
+        /// When attempts are allowed again.
+        until: DateTime<Utc>,
+    },
+}
+
+/// What [`reserve`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted: check it, then end the attempt.
+    Reserved(Attempt),
+    /// Refused by a lock; nothing was checked and nothing stays counted.
+    Refused(Locked),
+}
+
+/// Counts an attempt at a step before it is checked, in one statement: against `limit`
+/// for `key` and, when `ip` is known, against the `network` limit of its network. An
+/// attempt past either limit is refused (a locked network first, as the person is told)
+/// and counts nowhere; otherwise it holds its place until it ends.
+pub async fn reserve(
     store: &dyn ExpiringStore,
     network: &FailureLimit,
     ip: Option<IpAddr>,
-    step: Option<(&FailureLimit, &str)>,
+    (limit, key): (&FailureLimit, &str),
     now: DateTime<Utc>,
-) -> Result<Checks, StoreError> {
+) -> Result<Reservation, StoreError> {
     let network_key = ip.map(client_ip_failure_key);
-    let mut keys = Vec::with_capacity(3);
-    if let Some((limit, key)) = step {
-        keys.extend(limit.entries(key));
-    }
+    let mut counters = vec![limit.counter(key, now)];
     if let Some(network_key) = &network_key {
-        let [lock, _failures] = network.entries(network_key);
-        keys.push(lock);
+        counters.push(network.counter(network_key, now));
     }
-    let entries = store.get_many(&keys, now).await?;
-    let entry = |index: usize| entries.get(index).and_then(Option::as_ref);
-    let (step, network_lock) = match step {
-        Some((limit, _)) => (limit.standing(entry(0), entry(1), now), entry(2)),
-        None => (Standing::default(), entry(0)),
+    let counted = store.increment_many(&counters, now).await?;
+    let count_at = |index: usize| {
+        counted.get(index).copied().ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "{} counters counted of {}",
+                counted.len(),
+                index + 1
+            ))
+        })
     };
-    let network_locked_until = match network_key {
-        Some(_) => network.standing(network_lock, None, now).lock.until(),
+    let step: Counted = count_at(0)?;
+    let network_counted = match &network_key {
+        Some(_) => Some(count_at(1)?),
         None => None,
     };
-    Ok(Checks {
-        network_locked_until,
-        step,
-    })
+    let refused = match network_counted {
+        Some(counted) if counted.count > network.ceiling() => Some(Locked::Network {
+            until: counted.expires_at,
+        }),
+        _ if step.count > limit.ceiling() => Some(Locked::Step {
+            until: step.expires_at,
+        }),
+        _ => None,
+    };
+    if let Some(locked) = refused {
+        let pairs: Vec<(&str, &str)> = counters
+            .iter()
+            .map(|counter| (counter.kind, counter.key))
+            .collect();
+        store.decrement_many(&pairs, now).await?;
+        return Ok(Reservation::Refused(locked));
+    }
+    let network = network_key
+        .zip(network_counted)
+        .map(|(key, counted)| Reserved {
+            limit: *network,
+            key,
+            count: counted.count,
+        });
+    Ok(Reservation::Reserved(Attempt {
+        step: Reserved {
+            limit: *limit,
+            key: key.to_owned(),
+            count: step.count,
+        },
+        network,
+    }))
 }
 
-/// What counting a failed step found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What counting a failed attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
     /// The step's own count, and whether it locked the step.
     pub step: FailureRecorded,
-    /// The end of the network's lock, when this failure set one.
-    pub network_locked_until: Option<DateTime<Utc>>,
+    /// The network's (its key and count), when the caller's address is known.
+    pub network: Option<(String, FailureRecorded)>,
 }
 
 impl Failed {
+    /// The end of the network's lock, when this failure set one.
+    pub fn network_locked_until(&self) -> Option<DateTime<Utc>> {
+        self.network
+            .as_ref()
+            .and_then(|(_, recorded)| recorded.locked_until)
+    }
+
     /// The locks this failure set: the step's (named `step`) and the network's.
     pub fn lockouts(&self, step: Lockout) -> Vec<Lockout> {
         let mut lockouts = Vec::new();
         if self.step.locked_until.is_some() {
             lockouts.push(step);
         }
-        if self.network_locked_until.is_some() {
+        if self.network_locked_until().is_some() {
             lockouts.push(Lockout::Network);
         }
         lockouts
     }
 }
 
-/// Counts a failed step twice: against the step's own limit for `key` and against the
-/// caller's network (not counted when the address is unknown).
-pub async fn record_failures(
-    store: &dyn ExpiringStore,
-    network: &FailureLimit,
-    ip: Option<IpAddr>,
-    (limit, key): (&FailureLimit, &str),
-    now: DateTime<Utc>,
-) -> Result<Failed, StoreError> {
-    let step = limit.record_failure(store, key, now).await?;
-    let network_locked_until = match ip {
-        Some(ip) => {
-            network
-                .record_failure(store, &client_ip_failure_key(ip), now)
-                .await?
-                .locked_until
+impl Attempt {
+    /// The counters this attempt holds a place in.
+    fn pairs(&self) -> Vec<(&str, &str)> {
+        std::iter::once(&self.step)
+            .chain(&self.network)
+            .map(|reserved| (reserved.limit.kind, reserved.key.as_str()))
+            .collect()
+    }
+
+    /// The attempt was checked and failed: it stays counted against both limits, and the
+    /// one that reached a limit locks it from `now`.
+    pub async fn failed(
+        self,
+        store: &dyn ExpiringStore,
+        now: DateTime<Utc>,
+    ) -> Result<Failed, StoreError> {
+        let Self { step, network } = self;
+        let step = step.limit.failed(store, &step.key, step.count, now).await?;
+        let network = match network {
+            Some(reserved) => {
+                let limit = reserved.limit;
+                let recorded = limit
+                    .failed(store, &reserved.key, reserved.count, now)
+                    .await?;
+                Some((reserved.key, recorded))
+            }
+            None => None,
+        };
+        Ok(Failed { step, network })
+    }
+
+    /// The attempt succeeded: it gives its places back, and the step's earlier failures
+    /// are forgotten ("in a row"). The network's are not: successes never clear what a
+    /// network did.
+    pub async fn succeeded(
+        self,
+        store: &dyn ExpiringStore,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if self.step.count == 1 {
+            return self.not_counted(store, now).await;
         }
-        None => None,
-    };
-    Ok(Failed {
-        step,
-        network_locked_until,
-    })
+        self.step.limit.clear(store, &self.step.key).await?;
+        if let Some(network) = &self.network {
+            let pairs = [(network.limit.kind, network.key.as_str())];
+            store.decrement_many(&pairs, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The attempt does not count as a failure (a right password of a disabled account):
+    /// it gives its places back and changes nothing else.
+    pub async fn not_counted(
+        self,
+        store: &dyn ExpiringStore,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        store.decrement_many(&self.pairs(), now).await
+    }
 }
 
 /// The expiring-store key of a user's MFA failures.
@@ -408,6 +540,33 @@ mod tests {
         FailureLimit::mfa(5, Duration::minutes(15), Duration::minutes(15))
     }
 
+    fn ip_limit(max_failures: u64) -> FailureLimit {
+        FailureLimit::client_ip(max_failures, Duration::minutes(15), Duration::minutes(15))
+    }
+
+    fn client() -> Option<IpAddr> {
+        "192.0.2.7".parse().ok()
+    }
+
+    /// Reserves an attempt at Ada's code step from [`client`].
+    async fn attempt(
+        store: &MemoryStore,
+        network: &FailureLimit,
+        now: DateTime<Utc>,
+    ) -> Reservation {
+        let key = mfa_failure_key(ADA);
+        reserve(store, network, client(), (&mfa_limit(), &key), now)
+            .await
+            .unwrap()
+    }
+
+    fn reserved(reservation: Reservation) -> Attempt {
+        match reservation {
+            Reservation::Reserved(attempt) => attempt,
+            Reservation::Refused(locked) => panic!("refused: {locked:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn five_wrong_codes_in_a_row_lock_the_mfa_step_for_fifteen_minutes() {
         let store = MemoryStore::default();
@@ -428,19 +587,26 @@ mod tests {
                 LockState::Open
             );
         }
-        let recorded = limit.record_failure(&store, &key, now).await.unwrap();
-        let until = now + Duration::minutes(15);
-        assert_eq!(recorded.locked_until, Some(until));
+        let later = now + Duration::minutes(10);
+        let recorded = limit.record_failure(&store, &key, later).await.unwrap();
+        let until = later + Duration::minutes(15);
         assert_eq!(
-            limit
-                .state(&store, &key, now + Duration::minutes(14))
-                .await
-                .unwrap(),
-            LockState::Locked { until }
+            recorded.locked_until,
+            Some(until),
+            "from the failure that locked"
         );
         assert_eq!(
-            limit.state(&store, &key, until).await.unwrap(),
-            LockState::Open
+            limit
+                .state(&store, &key, until - Duration::seconds(1))
+                .await
+                .unwrap(),
+            LockState::Locked { until },
+            "past the window of the first failure"
+        );
+        assert_eq!(
+            limit.standing(&store, &key, until).await.unwrap(),
+            Standing::default(),
+            "counting starts afresh after the lock"
         );
         // Another person is not affected.
         assert_eq!(
@@ -453,53 +619,172 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_standing_read_with_other_entries_is_what_state_and_failures_say() {
+    async fn the_standing_says_what_state_and_failures_say() {
         let store = MemoryStore::default();
         let limit = mfa_limit();
         let key = mfa_failure_key(ADA);
         let now = at(1_000_000);
-        let (store, limit, key) = (&store, &limit, key.as_str());
-        let standing = |now| async move {
-            let entries = store.get_many(&limit.entries(key), now).await.unwrap();
-            limit.standing(entries[0].as_ref(), entries[1].as_ref(), now)
-        };
-        assert_eq!(standing(now).await, Standing::default());
+        assert_eq!(
+            limit.standing(&store, &key, now).await.unwrap(),
+            Standing::default()
+        );
         for _ in 0..3 {
-            limit.record_failure(store, key, now).await.unwrap();
+            limit.record_failure(&store, &key, now).await.unwrap();
         }
         assert_eq!(
-            standing(now).await,
+            limit.standing(&store, &key, now).await.unwrap(),
             Standing {
                 lock: LockState::Open,
                 failures: 3
             }
         );
-        for _ in 0..2 {
-            limit.record_failure(store, key, now).await.unwrap();
+        assert_eq!(limit.failures(&store, &key, now).await.unwrap(), 3);
+        for _ in 0..3 {
+            limit.record_failure(&store, &key, now).await.unwrap();
         }
         let until = now + Duration::minutes(15);
-        assert_eq!(standing(now).await.lock, LockState::Locked { until });
         assert_eq!(
-            standing(now).await.lock,
-            limit.state(store, key, now).await.unwrap()
+            limit.standing(&store, &key, now).await.unwrap(),
+            Standing {
+                lock: LockState::Locked { until },
+                failures: 5
+            },
+            "never more failures than the limit"
         );
-        assert_eq!(standing(until).await, Standing::default());
+        limit.clear(&store, &key).await.unwrap();
+        assert_eq!(
+            limit.standing(&store, &key, now).await.unwrap(),
+            Standing::default()
+        );
     }
 
     #[tokio::test]
-    async fn a_success_resets_the_count() {
-        let store = MemoryStore::default();
-        let limit = mfa_limit();
+    async fn of_fifty_concurrent_attempts_only_as_many_as_the_limit_are_checked() {
+        let store = std::sync::Arc::new(MemoryStore::default());
+        let network = ip_limit(100);
+        let now = at(1_000_000);
+        let attempts: Vec<_> = (0..50)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { attempt(&store, &network, now).await })
+            })
+            .collect();
+        let mut checked = Vec::new();
+        for attempt in attempts {
+            if let Reservation::Reserved(attempt) = attempt.await.unwrap() {
+                checked.push(attempt);
+            }
+        }
+        assert_eq!(checked.len(), 5);
+        let mut locks = 0;
+        for attempt in checked {
+            let failed = attempt.failed(store.as_ref(), now).await.unwrap();
+            locks += failed.lockouts(Lockout::SecondFactor).len();
+        }
+        assert_eq!(locks, 1, "one failure set the lock");
         let key = mfa_failure_key(ADA);
+        assert_eq!(
+            mfa_limit()
+                .standing(store.as_ref(), &key, now)
+                .await
+                .unwrap(),
+            Standing {
+                lock: LockState::Locked {
+                    until: now + Duration::minutes(15)
+                },
+                failures: 5
+            }
+        );
+        let network_key = client_ip_failure_key(client().unwrap());
+        assert_eq!(
+            network
+                .failures(store.as_ref(), &network_key, now)
+                .await
+                .unwrap(),
+            5,
+            "the 45 refused attempts count nowhere"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_locked_network_refuses_first_and_the_step_counts_nothing() {
+        let store = MemoryStore::default();
+        let network = ip_limit(2);
+        let now = at(1_000_000);
+        for _ in 0..2 {
+            let attempt = reserved(attempt(&store, &network, now).await);
+            attempt.failed(&store, now).await.unwrap();
+        }
+        let until = now + Duration::minutes(15);
+        assert_eq!(
+            attempt(&store, &network, now).await,
+            Reservation::Refused(Locked::Network { until })
+        );
+        let key = mfa_failure_key(ADA);
+        assert_eq!(mfa_limit().failures(&store, &key, now).await.unwrap(), 2);
+        // Another person's step from the same network is refused too.
+        let other = mfa_failure_key(BOB);
+        let refused = reserve(&store, &network, client(), (&mfa_limit(), &other), now)
+            .await
+            .unwrap();
+        assert_eq!(refused, Reservation::Refused(Locked::Network { until }));
+        assert_eq!(mfa_limit().failures(&store, &other, now).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_success_gives_its_places_back_and_resets_the_step_only() {
+        let store = MemoryStore::default();
+        let network = ip_limit(100);
+        let now = at(1_000_000);
+        let key = mfa_failure_key(ADA);
+        let network_key = client_ip_failure_key(client().unwrap());
+        for _ in 0..4 {
+            let attempt = reserved(attempt(&store, &network, now).await);
+            attempt.failed(&store, now).await.unwrap();
+        }
+        let right = reserved(attempt(&store, &network, now).await);
+        right.succeeded(&store, now).await.unwrap();
+        assert_eq!(mfa_limit().failures(&store, &key, now).await.unwrap(), 0);
+        assert_eq!(
+            network.failures(&store, &network_key, now).await.unwrap(),
+            4,
+            "the network keeps its failures, and the success is not one"
+        );
+        // The first attempt of a window gives its place back the same way.
+        let right = reserved(attempt(&store, &network, now).await);
+        right.succeeded(&store, now).await.unwrap();
+        assert_eq!(mfa_limit().failures(&store, &key, now).await.unwrap(), 0);
+        assert_eq!(
+            network.failures(&store, &network_key, now).await.unwrap(),
+            4
+        );
+        // An attempt that does not count changes nothing.
+        let attempt = reserved(attempt(&store, &network, now).await);
+        attempt.not_counted(&store, now).await.unwrap();
+        assert_eq!(
+            network.failures(&store, &network_key, now).await.unwrap(),
+            4
+        );
+    }
+
+    #[tokio::test]
+    async fn the_attempt_that_reaches_the_limit_and_succeeds_locks_nothing() {
+        let store = MemoryStore::default();
+        let network = ip_limit(100);
         let now = at(1_000_000);
         for _ in 0..4 {
-            limit.record_failure(&store, &key, now).await.unwrap();
+            let attempt = reserved(attempt(&store, &network, now).await);
+            attempt.failed(&store, now).await.unwrap();
         }
-        limit.reset(&store, &key).await.unwrap();
-        assert_eq!(limit.failures(&store, &key, now).await.unwrap(), 0);
-        let recorded = limit.record_failure(&store, &key, now).await.unwrap();
-        assert_eq!(recorded.failures, 1);
-        assert_eq!(recorded.locked_until, None);
+        let last = reserved(attempt(&store, &network, now).await);
+        // While it is checked, the step takes no other attempt.
+        assert!(matches!(
+            attempt(&store, &network, now).await,
+            Reservation::Refused(Locked::Step { .. })
+        ));
+        last.succeeded(&store, now).await.unwrap();
+        let again = reserved(attempt(&store, &network, now).await);
+        again.not_counted(&store, now).await.unwrap();
     }
 
     #[tokio::test]
@@ -514,6 +799,22 @@ mod tests {
         assert_eq!(limit.failures(&store, &key, later).await.unwrap(), 0);
         let recorded = limit.record_failure(&store, &key, later).await.unwrap();
         assert_eq!(recorded.failures, 1);
+    }
+
+    #[tokio::test]
+    async fn without_an_address_only_the_step_counts() {
+        let store = MemoryStore::default();
+        let network = ip_limit(1);
+        let key = mfa_failure_key(ADA);
+        let now = at(1_000_000);
+        for _ in 0..2 {
+            let attempt = reserve(&store, &network, None, (&mfa_limit(), &key), now)
+                .await
+                .unwrap();
+            let failed = reserved(attempt).failed(&store, now).await.unwrap();
+            assert_eq!(failed.network, None);
+        }
+        assert_eq!(mfa_limit().failures(&store, &key, now).await.unwrap(), 2);
     }
 
     #[test]
@@ -558,7 +859,7 @@ mod tests {
     #[tokio::test]
     async fn the_client_ip_limit_has_its_own_counters() {
         let store = MemoryStore::default();
-        let ip_limit = FailureLimit::client_ip(2, Duration::minutes(15), Duration::minutes(15));
+        let ip_limit = ip_limit(2);
         let key = client_ip_failure_key("192.0.2.7".parse().unwrap());
         let now = at(1_000_000);
         ip_limit.record_failure(&store, &key, now).await.unwrap();

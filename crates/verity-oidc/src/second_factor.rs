@@ -1,18 +1,20 @@
 //! Checking a person's second factor — at sign-in ("Enter the code from <app>", or a
-//! recovery code) and on Verity's own page (before new recovery codes): the step's and
-//! the network's locks first, the code accepted once, failures counted against the
-//! person and the network, a success clearing the person's count (docs/mfa.md).
+//! recovery code) and on Verity's own page (before new recovery codes): the attempt
+//! counted against the person's and the network's limits before the code is checked (a
+//! lock refuses it unchecked), the code accepted once, a success clearing the person's
+//! count, and the failure that sets a lock recorded as such (docs/mfa.md).
 
 use chrono::{DateTime, Utc};
 use verity_domain::mfa::MfaCommand;
-use verity_domain::signin::SecondFactor;
-use verity_domain::user::UserCommand;
+use verity_domain::signin::{LockedStep, SecondFactor};
+use verity_domain::user::{self, UserCommand};
 use verity_projection::{TotpView, UserView};
 
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::limits::{self, Checks, LockState, Lockout, mfa_failure_key};
+use crate::limits::{self, Locked, Lockout, Reservation, mfa_failure_key};
+use crate::lockouts;
 use crate::mfa::{self, CodeCheck};
 
 /// What the person typed.
@@ -33,7 +35,8 @@ pub enum CodeOutcome {
     Refused(CodeRefusal),
 }
 
-/// A refused code: why, and for metrics what was found wrong and the locks it set.
+/// A refused code: why, and for metrics what was found wrong, the lock that refused it
+/// unchecked or the locks it set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRefusal {
     /// Why, as the person is told (a lock this failure set, or what was wrong).
@@ -41,6 +44,8 @@ pub struct CodeRefusal {
     /// When a code was checked and found wrong: how (`wrong_code`, `reused_code`,
     /// `wrong_recovery_code`), even when the failure then set a lock.
     pub failure: Option<&'static str>,
+    /// The lock that refused the attempt before anything was checked.
+    pub refused_by: Option<Lockout>,
     /// The locks this refusal set.
     pub lockouts: Vec<Lockout>,
 }
@@ -86,20 +91,27 @@ pub async fn check(
     let user_id = person.user_id;
     let key = mfa_failure_key(user_id);
     let settings = &engine.settings;
-    let checks: Checks = limits::checks(
-        engine.expiring.as_ref(),
+    let store = engine.expiring.as_ref();
+    let reservation = limits::reserve(
+        store,
         &settings.ip_limit,
         context.ip,
-        Some((&settings.mfa_limit, &key)),
+        (&settings.mfa_limit, &key),
         context.now,
     )
     .await?;
-    if let Some(until) = checks.network_locked_until {
-        return Ok(refused(CodeRefused::NetworkLocked { until }));
-    }
-    if let LockState::Locked { .. } = checks.step.lock {
-        return Ok(refused(CodeRefused::StepLocked));
-    }
+    let attempt = match reservation {
+        Reservation::Reserved(attempt) => attempt,
+        Reservation::Refused(Locked::Network { until }) => {
+            return Ok(refused(
+                CodeRefused::NetworkLocked { until },
+                Lockout::Network,
+            ));
+        }
+        Reservation::Refused(Locked::Step { .. }) => {
+            return Ok(refused(CodeRefused::StepLocked, Lockout::SecondFactor));
+        }
+    };
     let checked = match presented {
         Presented::RecoveryCode(code) => {
             match mfa::match_recovery_code(user_id, &person.mfa.recovery_codes, code) {
@@ -129,44 +141,45 @@ pub async fn check(
             }
         }
     };
-    match checked {
+    let reason = match checked {
         Ok(factor) => {
-            if checks.step.failures > 0 {
-                settings
-                    .mfa_limit
-                    .reset(engine.expiring.as_ref(), &key)
-                    .await?;
-            }
-            Ok(CodeOutcome::Accepted(factor))
+            attempt.succeeded(store, context.now).await?;
+            return Ok(CodeOutcome::Accepted(factor));
         }
-        Err(reason) => {
-            let failed = limits::record_failures(
-                engine.expiring.as_ref(),
-                &settings.ip_limit,
-                context.ip,
-                (&settings.mfa_limit, &key),
-                context.now,
-            )
-            .await?;
-            let said = match failed.network_locked_until {
-                Some(until) => CodeRefused::NetworkLocked { until },
-                None if failed.step.locked_until.is_some() => CodeRefused::StepLocked,
-                None => reason,
-            };
-            Ok(CodeOutcome::Refused(CodeRefusal {
-                reason: said,
-                failure: reason.failure_label(),
-                lockouts: failed.lockouts(Lockout::SecondFactor),
-            }))
-        }
+        Err(reason) => reason,
+    };
+    let failed = attempt.failed(store, context.now).await?;
+    let locked = lockouts::step_locked(
+        context,
+        LockedStep::SecondFactor,
+        Some(user_id),
+        None,
+        &failed.step,
+        None,
+    );
+    if let Some(locked) = locked {
+        engine.record(user::stream(user_id), vec![locked]).await?;
     }
+    lockouts::record_network_lock(engine, context, &failed).await?;
+    let said = match failed.network_locked_until() {
+        Some(until) => CodeRefused::NetworkLocked { until },
+        None if failed.step.locked_until.is_some() => CodeRefused::StepLocked,
+        None => reason,
+    };
+    Ok(CodeOutcome::Refused(CodeRefusal {
+        reason: said,
+        failure: reason.failure_label(),
+        refused_by: None,
+        lockouts: failed.lockouts(Lockout::SecondFactor),
+    }))
 }
 
-/// Refused before any code was checked (nothing counted).
-fn refused(reason: CodeRefused) -> CodeOutcome {
+/// Refused by `lock` before any code was checked (nothing counted).
+fn refused(reason: CodeRefused, lock: Lockout) -> CodeOutcome {
     CodeOutcome::Refused(CodeRefusal {
         reason,
         failure: None,
+        refused_by: Some(lock),
         lockouts: Vec::new(),
     })
 }

@@ -18,7 +18,7 @@ use verity_domain::session::{
     self, Session as SessionAggregate, SessionCommand, SessionEndReason, SessionError,
     SessionStarted,
 };
-use verity_domain::signin::{SecondFactor, SignInEvent, SignInSucceeded};
+use verity_domain::signin::{SecondFactor, SecondFactorDecision, SignInEvent, SignInSucceeded};
 use verity_domain::user::{self, UserCommand};
 use verity_domain::{
     Aggregate, AppendRequest, DomainEvent, ExecuteError, ExpectedVersion, execute,
@@ -173,11 +173,21 @@ pub async fn last_active(
     context: &RequestContext,
     sids: &[&str],
 ) -> Result<HashMap<String, DateTime<Utc>>, EngineError> {
+    Ok(last_active_in(engine.expiring.as_ref(), context.now, sids).await?)
+}
+
+/// [`last_active`] read straight from the expiring store (for the admin layer, which
+/// has the store but no engine).
+pub async fn last_active_in(
+    expiring: &dyn verity_domain::ExpiringStore,
+    now: DateTime<Utc>,
+    sids: &[&str],
+) -> Result<HashMap<String, DateTime<Utc>>, verity_domain::StoreError> {
     let keys: Vec<(&str, &str)> = sids
         .iter()
         .map(|sid| (kind::SESSION_ACTIVITY, *sid))
         .collect();
-    let entries = engine.expiring.get_many(&keys, context.now).await?;
+    let entries = expiring.get_many(&keys, now).await?;
     Ok(sids
         .iter()
         .zip(entries)
@@ -190,14 +200,15 @@ pub async fn last_active(
         .collect())
 }
 
-/// Starts a session for a person who passed both factors, and records the sign-in and
-/// the session. The two facts reach the store's writer together and share one commit
-/// (group commit) while the session is stored.
+/// Starts a session for a person who passed both factors, and records the sign-in (with
+/// why its second factor was what it was) and the session. The two facts reach the
+/// store's writer together and share one commit (group commit) while the session is
+/// stored.
 pub async fn start(
     engine: &Engine,
     context: &RequestContext,
     user_id: Uuid,
-    factor: SecondFactor,
+    (factor, decision): (SecondFactor, Option<SecondFactorDecision>),
     client_id: &str,
 ) -> Result<Started, EngineError> {
     let user_id_text = user_id.to_string();
@@ -217,6 +228,7 @@ pub async fn start(
         amr: authentication.amr.clone(),
         second_factor: Some(factor),
         device_trust_used: factor == SecondFactor::TrustedDevice,
+        decision,
         origin: origin.clone(),
     });
     // A fresh sid names a new stream: decided against the empty session, appended as
@@ -313,6 +325,7 @@ pub async fn end_by_id(
         }
         (_, Some(user_id)) => verity_domain::Actor::User {
             user_id: user_id.to_string(),
+            sid: None,
         },
     };
     end_as(engine, context, sid, reason, client_id, actor).await
@@ -365,6 +378,7 @@ pub async fn add_client(
     }
     let actor = verity_domain::Actor::User {
         user_id: authentication.user_id.clone(),
+        sid: None,
     };
     let command = SessionCommand::AddClient {
         client_id: client_id.to_owned(),

@@ -14,8 +14,10 @@ pub mod kind {
     /// When an SSO session was last used, by its `sid`; it expires when the session
     /// idles out.
     pub const SESSION_ACTIVITY: &str = "session_activity";
-    /// A login transaction, by its id.
+    /// A login transaction, by its slot (`crate::pending_logins`).
     pub const LOGIN: &str = "login";
+    /// The counter of a ring of login transactions' slots, by the ring's number.
+    pub const LOGIN_RING: &str = "login_ring";
     /// An authorization code, by its digest.
     pub const CODE: &str = "code";
     /// A redeemed code's grant, by the code's digest (reuse detection).

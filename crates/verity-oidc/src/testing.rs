@@ -1,26 +1,68 @@
 //! Test support: an in-memory expiring store with the port's semantics, for the engine's
-//! unit tests.
+//! unit tests. One mutex over every entry makes each operation atomic, as one statement
+//! is on the database backends.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use verity_domain::{Entry, ExpiringStore, StoreError};
+use verity_domain::{Counted, CounterKey, Entry, ExpiringStore, StoreError};
 
-/// (kind, key) to (value, expiry).
-pub(crate) type Entries = HashMap<(String, String), (Vec<u8>, DateTime<Utc>)>;
+/// (kind, key) to the entry: its value, count and expiry.
+pub(crate) type Entries = HashMap<(String, String), Entry>;
 
 #[derive(Default)]
 pub(crate) struct MemoryStore(Mutex<Entries>);
 
+fn id(kind: &str, key: &str) -> (String, String) {
+    (kind.to_owned(), key.to_owned())
+}
+
+/// The live entry of (`kind`, `key`) in `entries`, mutable.
+fn live<'a>(
+    entries: &'a mut Entries,
+    kind: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Option<&'a mut Entry> {
+    entries
+        .get_mut(&id(kind, key))
+        .filter(|entry| entry.expires_at > now)
+}
+
+/// One more occurrence of a counter (the port's `increment`).
+fn increment(entries: &mut Entries, counter: &CounterKey<'_>, now: DateTime<Utc>) -> Counted {
+    if let Some(entry) = live(entries, counter.kind, counter.key, now) {
+        entry.count += 1;
+        return Counted {
+            count: entry.count,
+            expires_at: entry.expires_at,
+        };
+    }
+    let entry = Entry {
+        value: Vec::new(),
+        count: 1,
+        expires_at: counter.window_expires_at,
+    };
+    entries.insert(id(counter.kind, counter.key), entry);
+    Counted {
+        count: 1,
+        expires_at: counter.window_expires_at,
+    }
+}
+
 impl MemoryStore {
-    fn live(&self, kind: &str, key: &str, now: DateTime<Utc>) -> Option<Vec<u8>> {
-        let entries = self.0.lock().unwrap();
-        entries
-            .get(&(kind.into(), key.into()))
-            .filter(|(_, expires_at)| *expires_at > now)
-            .map(|(value, _)| value.clone())
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.0.lock().unwrap()
+    }
+
+    /// How many entries of `kind` it holds, live or expired.
+    pub(crate) fn entries_of(&self, kind: &str) -> usize {
+        self.entries()
+            .keys()
+            .filter(|(entry_kind, _)| entry_kind == kind)
+            .count()
     }
 }
 
@@ -33,8 +75,12 @@ impl ExpiringStore for MemoryStore {
         value: &[u8],
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut entries = self.0.lock().unwrap();
-        entries.insert((kind.into(), key.into()), (value.to_vec(), expires_at));
+        let entry = Entry {
+            value: value.to_vec(),
+            count: 0,
+            expires_at,
+        };
+        self.entries().insert(id(kind, key), entry);
         Ok(())
     }
 
@@ -46,10 +92,16 @@ impl ExpiringStore for MemoryStore {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        if self.live(kind, key, now).is_some() {
+        let mut entries = self.entries();
+        if live(&mut entries, kind, key, now).is_some() {
             return Ok(false);
         }
-        self.put(kind, key, value, expires_at).await?;
+        let entry = Entry {
+            value: value.to_vec(),
+            count: 0,
+            expires_at,
+        };
+        entries.insert(id(kind, key), entry);
         Ok(true)
     }
 
@@ -59,7 +111,7 @@ impl ExpiringStore for MemoryStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.live(kind, key, now))
+        Ok(live(&mut self.entries(), kind, key, now).map(|entry| entry.value.clone()))
     }
 
     async fn get_many(
@@ -67,15 +119,10 @@ impl ExpiringStore for MemoryStore {
         keys: &[(&str, &str)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Option<Entry>>, StoreError> {
-        // Counters hold their count as the value (see `increment`).
+        let mut entries = self.entries();
         Ok(keys
             .iter()
-            .map(|(kind, key)| {
-                self.live(kind, key, now).map(|value| Entry {
-                    count: value.as_slice().try_into().map_or(0, u64::from_le_bytes),
-                    value,
-                })
-            })
+            .map(|(kind, key)| live(&mut entries, kind, key, now).cloned())
             .collect())
     }
 
@@ -85,13 +132,14 @@ impl ExpiringStore for MemoryStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.live(kind, key, now);
-        self.remove(kind, key).await?;
-        Ok(value)
+        let taken = self.entries().remove(&id(kind, key));
+        Ok(taken
+            .filter(|entry| entry.expires_at > now)
+            .map(|entry| entry.value))
     }
 
     async fn remove(&self, kind: &str, key: &str) -> Result<(), StoreError> {
-        self.0.lock().unwrap().remove(&(kind.into(), key.into()));
+        self.entries().remove(&id(kind, key));
         Ok(())
     }
 
@@ -102,29 +150,88 @@ impl ExpiringStore for MemoryStore {
         window_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let count = match self.live(kind, key, now) {
-            Some(value) => u64::from_le_bytes(value.try_into().unwrap()) + 1,
-            None => 1,
+        let counter = CounterKey {
+            kind,
+            key,
+            window_expires_at,
         };
-        let mut entries = self.0.lock().unwrap();
-        let expires_at = entries
-            .get(&(kind.into(), key.into()))
-            .filter(|(_, expires_at)| *expires_at > now)
-            .map_or(window_expires_at, |(_, expires_at)| *expires_at);
-        entries.insert(
-            (kind.into(), key.into()),
-            (count.to_le_bytes().to_vec(), expires_at),
-        );
-        Ok(count)
+        Ok(increment(&mut self.entries(), &counter, now).count)
+    }
+
+    async fn increment_many(
+        &self,
+        counters: &[CounterKey<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Counted>, StoreError> {
+        let mut entries = self.entries();
+        Ok(counters
+            .iter()
+            .map(|counter| increment(&mut entries, counter, now))
+            .collect())
+    }
+
+    async fn decrement_many(
+        &self,
+        counters: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut entries = self.entries();
+        for (kind, key) in counters {
+            if let Some(entry) = live(&mut entries, kind, key, now) {
+                entry.count = entry.count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn hold(
+        &self,
+        kind: &str,
+        key: &str,
+        at_least: u64,
+        value: &[u8],
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut entries = self.entries();
+        match live(&mut entries, kind, key, now) {
+            Some(entry) if entry.count >= at_least => {
+                entry.value = value.to_vec();
+                entry.expires_at = expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn replace(
+        &self,
+        kind: &str,
+        key: &str,
+        expected: &[u8],
+        value: &[u8],
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut entries = self.entries();
+        match live(&mut entries, kind, key, now) {
+            Some(entry) if entry.value == expected => {
+                entry.value = value.to_vec();
+                entry.expires_at = expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn count(&self, kind: &str, key: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(self
-            .live(kind, key, now)
-            .map_or(0, |value| u64::from_le_bytes(value.try_into().unwrap())))
+        Ok(live(&mut self.entries(), kind, key, now).map_or(0, |entry| entry.count))
     }
 
-    async fn purge_expired(&self, _now: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(0)
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut entries = self.entries();
+        let before = entries.len();
+        entries.retain(|_, entry| entry.expires_at > now);
+        Ok((before - entries.len()) as u64)
     }
 }

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use verity_domain::mfa::{
-    DeviceForgotten, DeviceTrusted, MfaEvent, RecoveryCodeUsed, RecoveryCodesGenerated,
-    TotpEnrolled, TotpReset,
+    DeviceForgotten, DeviceTrusted, ForgetReason, MfaEvent, RecoveryCodeUsed,
+    RecoveryCodesGenerated, TotpEnrolled, TotpReset,
 };
 use verity_domain::{DecodeError, DomainEvent, RecordedEvent};
 
@@ -90,6 +90,9 @@ pub struct DeviceView {
     pub expires_at: DateTime<Utc>,
     /// When it was forgotten (at logout, by an admin, or to make room), if it was.
     pub forgotten_at: Option<DateTime<Utc>>,
+    /// Why it was forgotten, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forget_reason: Option<ForgetReason>,
 }
 
 /// Where a trusted device stands at a given time.
@@ -154,6 +157,21 @@ impl MfaView {
         found
     }
 
+    /// The device with this device id hash, whatever its state (the latest entry when it
+    /// was trusted more than once), compared in constant time as
+    /// [`MfaView::trusted_device`] does.
+    pub fn device_with(&self, device_id_hash: &str) -> Option<&DeviceView> {
+        let presented = device_id_hash.as_bytes();
+        let mut found = None;
+        for device in &self.trusted_devices {
+            let equal: bool = device.device_id_hash.as_bytes().ct_eq(presented).into();
+            if equal {
+                found = Some(device);
+            }
+        }
+        found
+    }
+
     /// The devices whose trust is active at `now`.
     pub fn active_devices(&self, now: DateTime<Utc>) -> impl Iterator<Item = &DeviceView> {
         self.trusted_devices
@@ -189,6 +207,7 @@ impl MfaView {
                     trusted_at: at,
                     expires_at: device.expires_at,
                     forgotten_at: None,
+                    forget_reason: None,
                 });
             }
             Change::Forgotten(forgotten) => {
@@ -197,6 +216,7 @@ impl MfaView {
                         && device.device_id_hash == forgotten.device_id_hash
                 }) {
                     device.forgotten_at = Some(at);
+                    device.forget_reason = Some(forgotten.reason);
                 }
             }
             // The app and every recovery code are gone; the trusted devices are forgotten

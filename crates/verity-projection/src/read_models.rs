@@ -9,6 +9,7 @@ use crate::keys::Keys;
 use crate::organizations::Organizations;
 use crate::outbox::Outbox;
 use crate::projection::Projection;
+use crate::roles::Roles;
 use crate::sessions::Sessions;
 use crate::users::Users;
 
@@ -30,11 +31,13 @@ pub struct ReadModels {
     pub sessions: Sessions,
     /// Back-channel logout notices still to deliver.
     pub outbox: Outbox,
+    /// Who holds which admin role, where.
+    pub roles: Roles,
 }
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 7;
+    const VERSION: u32 = 9;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // Each model decodes before it changes anything and the models share no event
@@ -44,6 +47,7 @@ impl Projection for ReadModels {
         self.users.apply(event)?;
         self.keys.apply(event)?;
         self.outbox.apply(event)?;
+        self.roles.apply(event)?;
         let ended = self.sessions.apply_event(event)?;
         if !ended.sessions.is_empty() {
             self.outbox.enqueue(&ended, &self.clients, event);

@@ -52,7 +52,7 @@ pub enum Ending {
     Person(AccessEndReason),
 }
 
-/// A session that ended, kept for token checks.
+/// A session that ended, kept for token checks and for admins to see how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedSession {
     /// The person.
@@ -61,6 +61,15 @@ pub struct EndedSession {
     pub ended_at: DateTime<Utc>,
     /// How.
     pub ending: Ending,
+    /// When it started (none for a session that ended before this node saw it live).
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Where from.
+    #[serde(default)]
+    pub origin: Origin,
+    /// The clients it had signed the person in to.
+    #[serde(default)]
+    pub clients: BTreeSet<String>,
 }
 
 /// The last time every session of a person ended at once.
@@ -87,6 +96,9 @@ pub struct Sessions {
     live: HashMap<String, SessionView>,
     by_person: HashMap<Uuid, BTreeSet<String>>,
     ended: HashMap<String, EndedSession>,
+    /// The ended sessions still marked, by person.
+    #[serde(default)]
+    ended_by_person: HashMap<Uuid, BTreeSet<String>>,
     person_endings: HashMap<Uuid, PersonEnding>,
     revoked_grants: HashMap<String, DateTime<Utc>>,
     /// Access tokens their client revoked, until they would have expired.
@@ -194,6 +206,20 @@ impl Sessions {
         self.ended.get(sid)
     }
 
+    /// The person's sessions that ended recently (within [`ENDED_RETENTION`]), newest
+    /// end first, with their ids.
+    pub fn recently_ended_of(&self, user_id: Uuid) -> Vec<(&str, &EndedSession)> {
+        let mut ended: Vec<(&str, &EndedSession)> = self
+            .ended_by_person
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|sid| Some((sid.as_str(), self.ended.get(sid)?)))
+            .collect();
+        ended.sort_by_key(|(_, ended)| std::cmp::Reverse(ended.ended_at));
+        ended
+    }
+
     /// The last time every session of the person ended at once.
     pub fn person_ending(&self, user_id: Uuid) -> Option<&PersonEnding> {
         self.person_endings.get(&user_id)
@@ -266,8 +292,11 @@ impl Sessions {
                 user_id,
                 ended_at: event.recorded_at,
                 ending: Ending::Person(ending.reason),
+                started_at: Some(view.started_at),
+                origin: view.origin,
+                clients: view.clients,
             };
-            self.ended.insert(started.sid, ended);
+            self.mark_ended(started.sid, ended);
             return Ok(());
         }
         self.by_person
@@ -289,17 +318,26 @@ impl Sessions {
                 self.by_person.remove(&session.user_id);
             }
         }
-        self.ended.insert(
-            sid.to_owned(),
-            EndedSession {
-                user_id: session.user_id,
-                ended_at: at,
-                ending,
-            },
-        );
+        let ended = EndedSession {
+            user_id: session.user_id,
+            ended_at: at,
+            ending,
+            started_at: Some(session.started_at),
+            origin: session.origin.clone(),
+            clients: session.clients.clone(),
+        };
+        self.mark_ended(sid.to_owned(), ended);
         Ended {
             sessions: vec![session],
         }
+    }
+
+    fn mark_ended(&mut self, sid: String, ended: EndedSession) {
+        self.ended_by_person
+            .entry(ended.user_id)
+            .or_default()
+            .insert(sid.clone());
+        self.ended.insert(sid, ended);
     }
 
     fn end_person(&mut self, user_id: Uuid, ended: SessionsEnded, at: DateTime<Utc>) -> Ended {
@@ -343,6 +381,11 @@ impl Sessions {
         self.pruned = Some(newest);
         let horizon = newest - ENDED_RETENTION;
         self.ended.retain(|_, ended| ended.ended_at >= horizon);
+        let ended = &self.ended;
+        self.ended_by_person.retain(|_, sids| {
+            sids.retain(|sid| ended.contains_key(sid));
+            !sids.is_empty()
+        });
         self.revoked_grants.retain(|_, at| *at >= horizon);
         self.revoked_tokens
             .retain(|_, expires_at| *expires_at >= newest);

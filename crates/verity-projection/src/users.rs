@@ -12,7 +12,11 @@ use verity_domain::mfa::{
     USER_DEVICE_FORGOTTEN, USER_DEVICE_TRUSTED, USER_RECOVERY_CODE_USED,
     USER_RECOVERY_CODES_GENERATED, USER_TOTP_ENROLLED, USER_TOTP_RESET,
 };
+use verity_domain::signin::USER_SIGNIN_SUCCEEDED;
 use verity_domain::user::USER_TEMPORARY_PASSWORD_ISSUED;
+use verity_domain::user::profile::{
+    EmailChanged, NameChanged, USER_EMAIL_CHANGED, USER_NAME_CHANGED,
+};
 use verity_domain::user::{
     USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED, USER_UNLOCKED,
 };
@@ -103,6 +107,8 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
     /// When the last event about them was recorded.
     pub updated_at: DateTime<Utc>,
+    /// When they last signed in (`user.signin.succeeded`), if ever.
+    pub last_sign_in: Option<DateTime<Utc>>,
     /// Their second factor: authenticator app, recovery codes, trusted devices.
     pub mfa: MfaView,
 }
@@ -174,16 +180,24 @@ impl Users {
 
     /// The people of one organization, sorted by email.
     pub fn list_in_org(&self, org_id: Uuid) -> Vec<&UserView> {
+        self.in_org_after(org_id, None).collect()
+    }
+
+    /// The people of one organization in order of email, from the first address after
+    /// `after` (all without one): a page at a time, without listing the rest.
+    pub fn in_org_after<'a>(
+        &'a self,
+        org_id: Uuid,
+        after: Option<&Email>,
+    ) -> impl Iterator<Item = &'a UserView> + 'a {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |email| Bound::Excluded(email.clone()));
         self.by_email
             .get(&org_id)
-            .map(|emails| {
-                emails
-                    .values()
-                    .filter_map(|user_id| self.by_id.get(user_id))
-                    .map(AsRef::as_ref)
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flat_map(move |emails| emails.range((from.clone(), Bound::Unbounded)))
+            .filter_map(|(_, user_id)| self.by_id.get(user_id))
+            .map(AsRef::as_ref)
     }
 
     /// How many people there are, in all organizations.
@@ -244,8 +258,39 @@ impl Users {
             },
             created_at: event.recorded_at,
             updated_at: event.recorded_at,
+            last_sign_in: None,
             mfa: MfaView::default(),
         });
+        Ok(())
+    }
+
+    fn apply_signed_in(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        decode::check_schema(event)?;
+        if let Some(view) = self.existing(event)? {
+            view.last_sign_in = Some(event.recorded_at);
+        }
+        Ok(())
+    }
+
+    fn apply_renamed(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        let changed: NameChanged = decode::payload(event)?;
+        if let Some(view) = self.existing(event)? {
+            view.name = changed.after;
+            view.updated_at = event.recorded_at;
+        }
+        Ok(())
+    }
+
+    /// A new address moves the person in their organization's email index.
+    fn apply_email_changed(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        let changed: EmailChanged = decode::payload(event)?;
+        let Some(view) = self.existing(event)? else {
+            return Ok(());
+        };
+        let mut moved = view.clone();
+        moved.email = changed.after;
+        moved.updated_at = event.recorded_at;
+        self.insert(moved);
         Ok(())
     }
 
@@ -309,7 +354,7 @@ impl Users {
 
 impl Projection for Users {
     const NAME: &'static str = "users";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         match event.event_type.as_str() {
@@ -319,6 +364,9 @@ impl Projection for Users {
             USER_DISABLED => self.apply_disabled(event, true),
             USER_ENABLED => self.apply_disabled(event, false),
             USER_UNLOCKED => self.apply_unlocked(event),
+            USER_NAME_CHANGED => self.apply_renamed(event),
+            USER_EMAIL_CHANGED => self.apply_email_changed(event),
+            USER_SIGNIN_SUCCEEDED => self.apply_signed_in(event),
             USER_TOTP_ENROLLED
             | USER_RECOVERY_CODES_GENERATED
             | USER_RECOVERY_CODE_USED
@@ -349,6 +397,7 @@ struct StoredRef<'view>(
     DateTime<Utc>,          // created_at
     DateTime<Utc>,          // updated_at
     Option<&'view MfaView>, // mfa (null when nothing is recorded)
+    Option<DateTime<Utc>>,  // last_sign_in
 );
 
 /// A snapshot entry, read back (fields as in [`StoredRef`]).
@@ -365,6 +414,7 @@ struct Stored(
     DateTime<Utc>,
     DateTime<Utc>,
     Option<MfaView>,
+    Option<DateTime<Utc>>,
 );
 
 impl<'view> StoredRef<'view> {
@@ -385,6 +435,7 @@ impl<'view> StoredRef<'view> {
             view.created_at,
             view.updated_at,
             (!view.mfa.is_empty()).then_some(&view.mfa),
+            view.last_sign_in,
         )
     }
 }
@@ -403,6 +454,7 @@ impl From<Stored> for UserView {
             created_at,
             updated_at,
             mfa,
+            last_sign_in,
         ) = stored;
         let password = if chosen {
             PasswordState::Chosen {
@@ -424,6 +476,7 @@ impl From<Stored> for UserView {
             password,
             created_at,
             updated_at,
+            last_sign_in,
             mfa: mfa.unwrap_or_default(),
         }
     }
@@ -544,6 +597,7 @@ mod tests {
             },
             created_at: at(1),
             updated_at: at(1),
+            last_sign_in: None,
             mfa: MfaView::default(),
         };
         assert_eq!(users.get(ADA), Some(&expected));
@@ -661,6 +715,73 @@ mod tests {
         ]);
         assert!(!enabled.get(ADA).unwrap().disabled);
         assert_eq!(enabled.get(ADA).unwrap().updated_at, at(3));
+    }
+
+    #[test]
+    fn a_new_name_and_address_are_seen_and_the_person_is_found_by_the_new_address_only() {
+        use verity_domain::user::{EmailChanged, NameChanged};
+        let users = fold(&[
+            created(1, ADA, ACME, "ada@example.org"),
+            recorded(
+                2,
+                ADA,
+                &UserEvent::NameChanged(NameChanged {
+                    before: "Person 1".into(),
+                    after: "Ada King".into(),
+                }),
+            ),
+            recorded(
+                3,
+                ADA,
+                &UserEvent::EmailChanged(EmailChanged {
+                    org_id: ACME,
+                    before: email("ada@example.org"),
+                    after: email("king@example.org"),
+                }),
+            ),
+        ]);
+        let ada = users.get(ADA).unwrap();
+        assert_eq!((ada.name.as_str(), ada.updated_at), ("Ada King", at(3)));
+        assert_eq!(
+            users
+                .find_by_email(ACME, &email("king@example.org"))
+                .map(|view| view.user_id),
+            Some(ADA)
+        );
+        assert_eq!(users.find_by_email(ACME, &email("ada@example.org")), None);
+        let restored: Users =
+            serde_json::from_str(&serde_json::to_string(&users).unwrap()).unwrap();
+        assert_eq!(restored, users);
+    }
+
+    #[test]
+    fn a_sign_in_is_the_last_one_until_the_next() {
+        use verity_domain::signin::{SignInEvent, SignInSucceeded};
+        let signed_in = |position| {
+            let event = SignInEvent::Succeeded(SignInSucceeded {
+                user_id: ADA.to_string(),
+                sid: format!("s{position}"),
+                amr: vec!["pwd".into(), "otp".into()],
+                second_factor: None,
+                device_trust_used: false,
+                decision: None,
+                origin: Default::default(),
+            });
+            RecordedEvent {
+                event_type: event.event_type().into(),
+                data: event.to_data(),
+                ..recorded(position, ADA, &UserEvent::Unlocked)
+            }
+        };
+        let users = fold(&[
+            created(1, ADA, ACME, "ada@example.org"),
+            signed_in(2),
+            signed_in(5),
+        ]);
+        assert_eq!(users.get(ADA).unwrap().last_sign_in, Some(at(5)));
+        let restored: Users =
+            serde_json::from_str(&serde_json::to_string(&users).unwrap()).unwrap();
+        assert_eq!(restored.get(ADA).unwrap().last_sign_in, Some(at(5)));
     }
 
     #[test]

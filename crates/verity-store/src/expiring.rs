@@ -3,8 +3,10 @@
 //!
 //! Each operation is one statement, which makes it atomic on both backends: `take` is a
 //! `DELETE ... RETURNING` (of concurrent takers, exactly one deletes the row), `put_new`
-//! and `increment` are upserts. Times are stored as microseconds since the epoch, like
-//! the log's `recorded_at`.
+//! and `increment`/`increment_many`/`decrement_many` are upserts, `replace` and `hold`
+//! conditional updates (PostgreSQL re-checks an `UPDATE`'s condition on the row a
+//! concurrent writer left; SQLite has one writer at a time). Times are stored
+//! as microseconds since the epoch, like the log's `recorded_at`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +34,7 @@ pub(crate) mod statements {
             .map(|pair| format!("(kind = ${} AND key = ${})", 2 * pair + 2, 2 * pair + 3))
             .collect();
         format!(
-            "SELECT kind, key, value, count FROM expiring WHERE expires_at > $1 AND ({})",
+            "SELECT kind, key, value, count, expires_at FROM expiring WHERE expires_at > $1 AND ({})",
             terms.join(" OR ")
         )
     }
@@ -46,8 +48,55 @@ pub(crate) mod statements {
     pub(crate) const INCREMENT: &str = "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES ($1, $2, $5, 1, $3) \
          ON CONFLICT (kind, key) DO UPDATE SET \
          count = CASE WHEN expiring.expires_at <= $4 THEN 1 ELSE expiring.count + 1 END, \
+         value = CASE WHEN expiring.expires_at <= $4 THEN excluded.value ELSE expiring.value END, \
          expires_at = CASE WHEN expiring.expires_at <= $4 THEN excluded.expires_at ELSE expiring.expires_at END \
          RETURNING count";
+    /// [`INCREMENT`] for `counters` counters at once: `$1` is now, `$2` the empty value,
+    /// then each counter's kind, key and window end. PostgreSQL locks the rows in the
+    /// order given.
+    pub(crate) fn increment_many(counters: usize) -> String {
+        let rows: Vec<String> = (0..counters)
+            .map(|counter| {
+                let kind = 3 + 3 * counter;
+                format!("(${kind}, ${}, $2, 1, ${})", kind + 1, kind + 2)
+            })
+            .collect();
+        format!(
+            "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES {} \
+             ON CONFLICT (kind, key) DO UPDATE SET \
+             count = CASE WHEN expiring.expires_at <= $1 THEN 1 ELSE expiring.count + 1 END, \
+             value = CASE WHEN expiring.expires_at <= $1 THEN excluded.value ELSE expiring.value END, \
+             expires_at = CASE WHEN expiring.expires_at <= $1 THEN excluded.expires_at ELSE expiring.expires_at END \
+             RETURNING kind, key, count, expires_at",
+            rows.join(", ")
+        )
+    }
+    /// Takes one back from each live counter above 0 of `pairs` (kind, key) pairs: `$1`
+    /// is now, `$2` the empty value. An upsert rather than an `UPDATE ... OR ...`, so
+    /// that PostgreSQL locks the rows in the order given, as [`increment_many`] does: two
+    /// statements over the same counters cannot deadlock. A counter that is not there is
+    /// not made: its placeholder expires now, which reads as absent (and is purged).
+    pub(crate) fn decrement_many(pairs: usize) -> String {
+        let rows: Vec<String> = (0..pairs)
+            .map(|pair| {
+                let kind = 3 + 2 * pair;
+                format!("(${kind}, ${}, $2, 0, $1)", kind + 1)
+            })
+            .collect();
+        format!(
+            "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES {} \
+             ON CONFLICT (kind, key) DO UPDATE SET \
+             count = CASE WHEN expiring.expires_at > $1 AND expiring.count > 0 \
+             THEN expiring.count - 1 ELSE expiring.count END",
+            rows.join(", ")
+        )
+    }
+    /// Holds a live counter that reached a count until a new end, with a value.
+    pub(crate) const HOLD: &str = "UPDATE expiring SET expires_at = $3, value = $6 \
+         WHERE kind = $1 AND key = $2 AND count >= $4 AND expires_at > $5";
+    /// Replaces a live entry's value and expiry if it holds the expected value.
+    pub(crate) const REPLACE: &str = "UPDATE expiring SET value = $4, expires_at = $5 \
+         WHERE kind = $1 AND key = $2 AND value = $3 AND expires_at > $6";
     /// The count of a live counter.
     pub(crate) const COUNT: &str =
         "SELECT count FROM expiring WHERE kind = $1 AND key = $2 AND expires_at > $3";
@@ -58,6 +107,29 @@ pub(crate) mod statements {
 /// A time as the table stores it.
 pub(crate) fn micros(time: DateTime<Utc>) -> i64 {
     time.timestamp_micros()
+}
+
+/// A time the table stored.
+pub(crate) fn from_micros(micros: i64) -> Result<DateTime<Utc>, verity_domain::StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| verity_domain::StoreError::Corrupt(format!("expiry {micros} out of range")))
+}
+
+/// Refuses a list that names one (kind, key) twice: a statement would count it twice or
+/// fail halfway, depending on the backend.
+pub(crate) fn distinct<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), verity_domain::StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    for pair in pairs {
+        if !seen.insert(pair) {
+            return Err(verity_domain::StoreError::Invalid(format!(
+                "{}/{} named twice",
+                pair.0, pair.1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a backend's [`ExpiringStore`] implementation over its pool.
@@ -133,7 +205,7 @@ macro_rules! expiring_backend {
                 }
                 // Built from placeholder numbers only: no input reaches the text.
                 let statement = sqlx::AssertSqlSafe(statements::get_many(keys.len()));
-                let mut query = sqlx::query_as::<_, (String, String, Vec<u8>, i64)>(statement)
+                let mut query = sqlx::query_as::<_, (String, String, Vec<u8>, i64, i64)>(statement)
                     .bind(micros(now));
                 for (kind, key) in keys {
                     query = query.bind(*kind).bind(*key);
@@ -146,10 +218,11 @@ macro_rules! expiring_backend {
                     .map(|(kind, key)| {
                         rows.iter()
                             .find(|row| row.0 == *kind && row.1 == *key)
-                            .map(|(_, _, value, count)| {
+                            .map(|(_, _, value, count, expires_at)| {
                                 Ok(verity_domain::Entry {
                                     value: value.clone(),
                                     count: crate::sql::to_u64(*count)?,
+                                    expires_at: from_micros(*expires_at)?,
                                 })
                             })
                             .transpose()
@@ -204,6 +277,120 @@ macro_rules! expiring_backend {
                     .await
                     .map_err(crate::sql::map_error)?;
                 crate::sql::to_u64(count)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(counters = counters.len()))]
+            async fn increment_many(
+                &self,
+                counters: &[verity_domain::CounterKey<'_>],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<verity_domain::Counted>, verity_domain::StoreError> {
+                if counters.is_empty() {
+                    return Ok(Vec::new());
+                }
+                distinct(counters.iter().map(|counter| (counter.kind, counter.key)))?;
+                // Built from placeholder numbers only: no input reaches the text.
+                let statement = sqlx::AssertSqlSafe(statements::increment_many(counters.len()));
+                let mut query = sqlx::query_as::<_, (String, String, i64, i64)>(statement)
+                    .bind(micros(now))
+                    .bind(&[] as &[u8]);
+                for counter in counters {
+                    query = query
+                        .bind(counter.kind)
+                        .bind(counter.key)
+                        .bind(micros(counter.window_expires_at));
+                }
+                let rows = query
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                counters
+                    .iter()
+                    .map(|counter| {
+                        let (_, _, count, expires_at) = rows
+                            .iter()
+                            .find(|row| row.0 == counter.kind && row.1 == counter.key)
+                            .ok_or_else(|| {
+                                verity_domain::StoreError::Corrupt(format!(
+                                    "counter {}/{} not returned",
+                                    counter.kind, counter.key
+                                ))
+                            })?;
+                        Ok(verity_domain::Counted {
+                            count: crate::sql::to_u64(*count)?,
+                            expires_at: from_micros(*expires_at)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(counters = counters.len()))]
+            async fn decrement_many(
+                &self,
+                counters: &[(&str, &str)],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), verity_domain::StoreError> {
+                if counters.is_empty() {
+                    return Ok(());
+                }
+                distinct(counters.iter().copied())?;
+                // Built from placeholder numbers only: no input reaches the text.
+                let statement = sqlx::AssertSqlSafe(statements::decrement_many(counters.len()));
+                let mut query = sqlx::query(statement).bind(micros(now)).bind(&[] as &[u8]);
+                for (kind, key) in counters {
+                    query = query.bind(*kind).bind(*key);
+                }
+                query
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn hold(
+                &self,
+                kind: &str,
+                key: &str,
+                at_least: u64,
+                value: &[u8],
+                expires_at: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, verity_domain::StoreError> {
+                let done = sqlx::query(statements::HOLD)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(micros(expires_at))
+                    .bind(crate::sql::to_i64(at_least)?)
+                    .bind(micros(now))
+                    .bind(value)
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+            async fn replace(
+                &self,
+                kind: &str,
+                key: &str,
+                expected: &[u8],
+                value: &[u8],
+                expires_at: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, verity_domain::StoreError> {
+                let done = sqlx::query(statements::REPLACE)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(expected)
+                    .bind(value)
+                    .bind(micros(expires_at))
+                    .bind(micros(now))
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(done.rows_affected() == 1)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]

@@ -57,6 +57,7 @@ impl SqliteStore {
     /// to date. Refuses a file that is not SQLite, a SQLite file of another application,
     /// and a schema newer than this binary.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        restrict_to_owner(path)?;
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(crate::sql::map_error)?
             .filename(path)
@@ -102,6 +103,48 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// The database and its `-wal` and `-shm` files hold the log, every secret's hash and
+/// the protocol state: only their owner may read them. A missing database is created
+/// empty with mode 0600 before SQLite opens it (SQLite gives the `-wal` and `-shm` files
+/// it creates the database's mode); existing files that group or others may read or
+/// write are restricted to 0600.
+fn restrict_to_owner(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let failed = |file: &Path, error: std::io::Error| {
+            StoreError::Unavailable(format!("{}: {error}", file.display()))
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true).mode(0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(failed(path, error)),
+        }
+        let mut files = vec![path.to_owned()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files {
+            let metadata = match std::fs::metadata(&file) {
+                Ok(metadata) => metadata,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(failed(&file, error)),
+            };
+            if metadata.is_file() && metadata.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|error| failed(&file, error))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Pages smaller than this are read row by row.

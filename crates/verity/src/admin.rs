@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use verity_admin::{Actor, Admin, Call, Ports};
-use verity_oidc::credentials::Hashing;
 
 use crate::app::{App, now, os_user};
 use crate::mail::ConfiguredMailer;
@@ -17,7 +16,7 @@ impl App {
             expiring: self.store.clone(),
             projector: self.projector.clone(),
             mailer: Arc::new(ConfiguredMailer::new(self.config.clone())),
-            hashing: Hashing::for_this_machine(),
+            hashing: self.hashing.clone(),
         };
         Admin::new(ports, self.config.admin_settings())
     }

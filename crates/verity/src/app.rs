@@ -60,6 +60,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The read models.
     pub projector: Arc<Projector<ReadModels>>,
+    /// Password hashing, shared by the engine and the admin layer.
+    pub hashing: verity_oidc::credentials::Hashing,
 }
 
 /// How long a command waits for the read models to show its own write.
@@ -76,6 +78,7 @@ impl App {
         };
         let projector = Projector::start_with(store.clone(), store.clone(), options).await?;
         Ok(Self {
+            hashing: config.hashing(),
             config,
             store,
             projector,
@@ -98,13 +101,14 @@ impl App {
             expiring: self.store.clone(),
             projector: self.projector.clone(),
             keys,
-            hashing: verity_oidc::credentials::Hashing::for_this_machine(),
+            hashing: self.hashing.clone(),
             settings: Arc::new(self.config.engine_settings(issuer)?),
         })
     }
 }
 
-/// Opens the configured store, creating the data directory of an embedded store.
+/// Opens the configured store, creating the data directory of an embedded store with
+/// mode 0700 (the store makes its files 0600).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let location = location(config)?;
     if let Location::Sqlite(path) = &location
@@ -112,7 +116,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent).map_err(|error| {
+        verity_oidc::private_files::create_private_dir(parent).map_err(|error| {
             anyhow::anyhow!("cannot create data directory {}: {error}", parent.display())
         })?;
     }

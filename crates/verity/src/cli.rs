@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage OAuth clients (the applications that sign people in through Verity).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Grant, revoke and list admin roles (instance-admin, org-admin, auditor).
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Manage signing keys (list, rotate, JWKS).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -91,6 +94,14 @@ pub enum BenchCommand {
     },
     /// Time from start to read models caught up.
     Startup,
+    /// The auditor's questions on the log as it is (fill it with `bench seed`): a
+    /// person's history and their account at an instant, for `--samples` people picked
+    /// at random; prints p50, p95 and the slowest, in milliseconds.
+    Audit {
+        /// How many people to ask about.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
     /// People for the sign-in benchmark: each with a password of their own and an
     /// enrolled authenticator app. Writes one JSON line per person (email, password, TOTP
     /// secret) to `--out`.
@@ -305,6 +316,43 @@ pub enum UserCommand {
     },
 }
 
+/// `verity role ...`
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give a person (or, with --client, a service client) a role: `instance-admin`,
+    /// `org-admin` (with --org) or `auditor` (of the instance, or with --org of one
+    /// organization). A person holding a role gives a code at every sign-in.
+    Grant(RoleArgs),
+    /// Take a role away.
+    Revoke(RoleArgs),
+    /// Who holds which role (with --org, in that organization).
+    List {
+        /// Organization name or id.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+/// Who gets or loses which role, where.
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "verity role grant|revoke EMAIL ROLE [--org ORG]\n       \
+                            verity role grant|revoke --client CLIENT_ID ROLE [--org ORG]"
+)]
+pub struct RoleArgs {
+    /// The person's address (or user id) and the role; with --client, the role only.
+    #[arg(value_name = "EMAIL ROLE", num_args = 1..=2, required = true)]
+    pub words: Vec<String>,
+    /// A service client instead of a person (it acts on the admin API with its
+    /// client_credentials tokens).
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub client: Option<String>,
+    /// The organization: where an org-admin or auditor role applies, and where the
+    /// person is found.
+    #[arg(long)]
+    pub org: Option<String>,
+}
+
 /// `verity client ...`
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -361,9 +409,10 @@ pub struct ClientCreateArgs {
     /// is always allowed).
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
-    /// Require PKCE from a confidential client too (public clients always need it).
+    /// Let a legacy confidential client that cannot send PKCE leave it out. PKCE is
+    /// required of every client by default (RFC 9700); refused for public clients.
     #[arg(long)]
-    pub require_pkce: bool,
+    pub no_require_pkce: bool,
     /// The client's public keys (a JWK Set, JSON), for private_key_jwt.
     #[arg(long, value_name = "PATH")]
     pub jwks_file: Option<PathBuf>,
@@ -428,4 +477,43 @@ pub enum AuditCommand {
     /// Verify the chain and print a checkpoint: its head's position and hash, signed with
     /// the issuer's key. Keep it where the database's operators cannot write.
     Checkpoint,
+    /// Every event about a person (--subject), what an admin did to others (--actor), or
+    /// an organization's admin actions (--org alone), oldest first.
+    History(AuditHistoryArgs),
+    /// A person's account as it was at an instant, replayed from the log.
+    Account {
+        /// The person's address (or user id).
+        email: String,
+        /// Their organization (name or id).
+        #[arg(long)]
+        org: String,
+        /// The instant (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Why a sign-in went as it did: why a code was asked or not, why it was refused.
+    Explain {
+        /// The session id of a sign-in, or the log position of a `user.signin.*` event.
+        sign_in: String,
+    },
+}
+
+/// Whose history `verity audit history` tells, and when.
+#[derive(Debug, Args)]
+pub struct AuditHistoryArgs {
+    /// Every event about this person (address or user id).
+    #[arg(long, value_name = "EMAIL", conflicts_with = "actor")]
+    pub subject: Option<String>,
+    /// What this person (an admin) did to others.
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// The organization of --subject or --actor; alone, its admin actions.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// From this time on (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -57,6 +57,14 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// Whether `GET /metrics` (Prometheus) answers.
     pub metrics: bool,
+    /// Where `/metrics` answers instead of the main listener (port 0: one the system
+    /// chooses, which `serve` prints); unset: on the main listener.
+    pub metrics_bind: Option<SocketAddr>,
+    /// Seconds a client has to send a request's headers (and an idle keep-alive
+    /// connection to start its next request) before the connection is closed.
+    pub header_read_timeout_seconds: u32,
+    /// Seconds a client has to send a request's body, from the end of its headers.
+    pub body_read_timeout_seconds: u32,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +74,9 @@ impl Default for ServerConfig {
             public_url: None,
             trusted_proxies: Vec::new(),
             metrics: true,
+            metrics_bind: None,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 10,
         }
     }
 }
@@ -344,6 +355,15 @@ pub struct SignInConfig {
     pub ip_lock_minutes: u32,
     /// Minutes a sign-in may take, from the authorization request to its last step.
     pub login_minutes: u32,
+    /// Sign-ins that may wait (opened by `/authorize`, not finished) per client address;
+    /// beyond, the oldest are dropped.
+    pub max_pending_logins_per_address: u32,
+    /// Sign-ins that may wait in all; beyond, the oldest are dropped.
+    pub max_pending_logins: u32,
+    /// Password checks that may wait for a hashing thread beyond the ones running (as
+    /// many as cores); beyond, a sign-in answers 503 with `Retry-After` at once instead of
+    /// piling up memory and latency.
+    pub hash_queue_limit: u32,
 }
 
 impl Default for SignInConfig {
@@ -353,7 +373,19 @@ impl Default for SignInConfig {
             ip_window_minutes: 15,
             ip_lock_minutes: 15,
             login_minutes: 10,
+            max_pending_logins_per_address: verity_oidc::pending_logins::DEFAULT_PER_ADDRESS,
+            max_pending_logins: verity_oidc::pending_logins::DEFAULT_TOTAL,
+            hash_queue_limit: 64,
         }
+    }
+}
+
+impl Config {
+    /// The one password hashing of this process (sign-in, the account page and the
+    /// admin layer share its threads and memory), with `[sign_in] hash_queue_limit`.
+    pub fn hashing(&self) -> verity_oidc::credentials::Hashing {
+        verity_oidc::credentials::Hashing::for_this_machine()
+            .with_queue_limit(self.sign_in.hash_queue_limit as usize)
     }
 }
 
@@ -574,9 +606,31 @@ impl Config {
             ("[sessions] lifetime_hours", self.sessions.lifetime_hours),
             ("[sessions] idle_minutes", self.sessions.idle_minutes),
             ("[sign_in] login_minutes", self.sign_in.login_minutes),
+            (
+                "[server] header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "[server] body_read_timeout_seconds",
+                self.server.body_read_timeout_seconds,
+            ),
+            (
+                "[sign_in] max_pending_logins_per_address",
+                self.sign_in.max_pending_logins_per_address,
+            ),
+            (
+                "[sign_in] max_pending_logins",
+                self.sign_in.max_pending_logins,
+            ),
         ];
         if let Some((key, _)) = lifetimes.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
+        }
+        if self.sign_in.max_pending_logins < self.sign_in.max_pending_logins_per_address {
+            return Err(ConfigError::Invalid(format!(
+                "[sign_in] max_pending_logins ({}) must be at least max_pending_logins_per_address ({})",
+                self.sign_in.max_pending_logins, self.sign_in.max_pending_logins_per_address
+            )));
         }
         // Ended sessions stay marked for 25 hours: every access token must expire sooner.
         if oidc.access_token_lifetime_seconds > 24 * 3600 {
@@ -615,6 +669,10 @@ impl Config {
             mfa_limit: self.mfa.lockout(),
             device_trust: self.mfa.trusted_device_lifetime(),
             ip_limit: self.sign_in.ip_lockout(),
+            pending_logins: verity_oidc::pending_logins::PendingLogins::new(
+                self.sign_in.max_pending_logins_per_address,
+                self.sign_in.max_pending_logins,
+            ),
             ..verity_oidc::Settings::new(issuer, self.instance.name.clone())
         })
     }
@@ -629,6 +687,7 @@ impl Config {
             mfa_limit: self.mfa.lockout(),
             ip_limit: self.sign_in.ip_lockout(),
             retired_key_grace: chrono::Duration::hours(i64::from(self.keys.retired_grace_hours)),
+            session_lifetime: chrono::Duration::hours(i64::from(self.sessions.lifetime_hours)),
         }
     }
 
@@ -758,6 +817,33 @@ mod tests {
             jail.set_env("VERITY__SMTP__HOST", "smtp.example.org");
             let error = Config::load(None, &Overrides::default()).unwrap_err();
             assert!(error.to_string().contains("[smtp] from"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn the_bounds_on_pending_sign_ins_come_from_the_environment_and_must_fit() {
+        figment::Jail::expect_with(|jail| {
+            let bounds = || -> Result<(u32, u32), String> {
+                let config =
+                    Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+                let bounds = config
+                    .engine_settings("https://id.example")
+                    .unwrap()
+                    .pending_logins;
+                Ok((bounds.per_address(), bounds.total()))
+            };
+            assert_eq!(bounds()?, (100, 100_000));
+            jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS_PER_ADDRESS", "20");
+            jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS", "1000");
+            assert_eq!(bounds()?, (20, 1000));
+            jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS", "10");
+            let error = bounds().unwrap_err();
+            assert!(error.contains("max_pending_logins"), "{error}");
+            jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS_PER_ADDRESS", "0");
+            let error = bounds().unwrap_err();
+            assert!(error.contains("must be at least 1"), "{error}");
             Ok(())
         });
     }

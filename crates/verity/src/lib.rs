@@ -6,5 +6,6 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod listener;
 pub mod mail;
 pub mod signing;

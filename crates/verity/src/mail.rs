@@ -196,22 +196,11 @@ impl Mailer for OutboxMailer {
     }
 }
 
-/// Creates `path` (new, never overwriting) readable by the owner only.
+/// Creates `path` (new, never overwriting) readable by the owner only, in `dir` (created
+/// 0700 when missing).
 fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        options.mode(0o600);
-        // The folder too, when this creates it (an existing one is left as it is).
-        let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    verity_oidc::private_files::create_private_dir(dir)?;
+    verity_oidc::private_files::write_private_file(path, bytes)
 }
 
 #[cfg(test)]

@@ -180,6 +180,7 @@ async fn an_org_admin_manages_people_of_their_own_organization_in_their_own_name
 
     let acting = verity_domain::Actor::User {
         user_id: uuid::Uuid::from_u128(0xad).to_string(),
+        sid: Some("sid-1".into()),
     };
     let events = test.events().await;
     let by_admin: Vec<_> = events

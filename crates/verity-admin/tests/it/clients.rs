@@ -16,7 +16,15 @@ async fn register(test: &TestAdmin, new: NewClient) -> RegisteredClient {
         .unwrap()
 }
 
-fn wiki() -> NewClient {
+/// The operator tries to register `new`, which is refused: why.
+async fn refused(test: &TestAdmin, new: NewClient) -> AdminError {
+    test.admin
+        .register_client(&operator(), &call(), new)
+        .await
+        .unwrap_err()
+}
+
+pub(crate) fn wiki() -> NewClient {
     NewClient {
         name: "Wiki".into(),
         client_type: ClientType::Confidential,
@@ -26,7 +34,7 @@ fn wiki() -> NewClient {
         auth_method: None,
         id_token_alg: SigningAlgorithm::RS256,
         scopes: Vec::new(),
-        require_pkce: false,
+        require_pkce: true,
         jwks: None,
         backchannel_logout_uri: None,
         org_id: None,
@@ -76,6 +84,37 @@ async fn a_client_is_registered_with_defaults_and_its_secret_only_hashed() {
         public.client.settings.token_endpoint_auth_method,
         TokenEndpointAuthMethod::None
     );
+}
+
+/// RFC 9700: PKCE for every client; a legacy confidential client may opt out, a public
+/// client may not, and the refusal records nothing.
+#[tokio::test]
+async fn only_a_confidential_client_may_opt_out_of_pkce() {
+    let test = TestAdmin::new().await;
+    let legacy = register(
+        &test,
+        NewClient {
+            require_pkce: false,
+            ..wiki()
+        },
+    )
+    .await;
+    assert!(!legacy.client.settings.require_pkce);
+    let before = test.events().await.len();
+    let refused = refused(
+        &test,
+        NewClient {
+            client_type: ClientType::Public,
+            require_pkce: false,
+            ..wiki()
+        },
+    )
+    .await;
+    assert!(
+        matches!(&refused, AdminError::Invalid(why) if why.contains("public client always requires PKCE")),
+        "{refused:?}"
+    );
+    assert_eq!(test.events().await.len(), before, "nothing recorded");
 }
 
 #[tokio::test]
@@ -134,18 +173,14 @@ async fn a_secret_is_rotated_and_a_deleted_client_is_gone() {
 #[tokio::test]
 async fn a_refused_setting_writes_nothing() {
     let test = TestAdmin::new().await;
-    let refused = test
-        .admin
-        .register_client(
-            &operator(),
-            &call(),
-            NewClient {
-                auth_method: Some(TokenEndpointAuthMethod::PrivateKeyJwt),
-                ..wiki()
-            },
-        )
-        .await
-        .unwrap_err();
+    let refused = refused(
+        &test,
+        NewClient {
+            auth_method: Some(TokenEndpointAuthMethod::PrivateKeyJwt),
+            ..wiki()
+        },
+    )
+    .await;
     assert!(refused.is_refusal());
     assert_eq!(
         refused.to_string(),

@@ -10,11 +10,14 @@
     clippy::indexing_slicing
 )]
 
+mod audit;
 mod authorization;
 mod clients;
 mod devices;
+mod directory;
 mod keys;
 mod organizations;
 mod people;
+mod roles;
 mod support;
 mod unlock;

@@ -93,9 +93,10 @@ async fn only_an_instance_admin_creates_organizations() {
     assert_eq!(
         events.last().unwrap().decoded_metadata().unwrap().actor,
         verity_domain::Actor::User {
-            user_id: uuid::Uuid::from_u128(0xad).to_string()
+            user_id: uuid::Uuid::from_u128(0xad).to_string(),
+            sid: Some("sid-1".into()),
         },
-        "the console's admin is named in the event"
+        "the console's admin is named in the event, with their session"
     );
     assert_eq!(globex.name, "Globex");
 }

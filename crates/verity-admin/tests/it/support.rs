@@ -116,6 +116,7 @@ impl TestAdmin {
             mfa_limit: FailureLimit::mfa(3, window, window),
             ip_limit: FailureLimit::client_ip(3, window, window),
             retired_key_grace: Duration::hours(24),
+            session_lifetime: Duration::hours(12),
         };
         Self {
             admin: Admin::new(ports, settings),
@@ -189,20 +190,50 @@ impl TestAdmin {
         self.as_person(user_id, command).await;
     }
 
-    async fn as_person(&self, user_id: Uuid, command: UserCommand) {
-        let context = Context {
+    /// Starts a session `sid` for the person, as a sign-in does, from a Firefox on Linux
+    /// at 192.0.2.7, signed in to `client_id`.
+    pub async fn start_session(&self, user_id: Uuid, sid: &str, client_id: &str) {
+        use verity_domain::session::{self, Session, SessionCommand, SessionStarted};
+        let command = SessionCommand::Start(SessionStarted {
+            sid: sid.into(),
+            user_id: user_id.to_string(),
+            auth_time: now() - Duration::minutes(5),
+            amr: vec!["pwd".into(), "otp".into()],
+            origin: verity_domain::signin::Origin {
+                client_id: Some(client_id.into()),
+                ip: Some("192.0.2.7".into()),
+                user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into()),
+            },
+        });
+        let outcome = execute::<Session>(
+            self.store.as_ref(),
+            &session::stream(sid),
+            &command,
+            &self.person_context(user_id),
+        )
+        .await
+        .unwrap();
+        self.wait(outcome.position).await;
+    }
+
+    fn person_context(&self, user_id: Uuid) -> Context {
+        Context {
             now: now() - Duration::minutes(1),
             actor: verity_domain::Actor::User {
                 user_id: user_id.to_string(),
+                sid: None,
             },
             request_id: None,
             client_ip: None,
-        };
+        }
+    }
+
+    async fn as_person(&self, user_id: Uuid, command: UserCommand) {
         let outcome = execute::<User>(
             self.store.as_ref(),
             &user::stream(user_id),
             &command,
-            &context,
+            &self.person_context(user_id),
         )
         .await
         .unwrap();

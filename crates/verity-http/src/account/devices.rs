@@ -43,7 +43,7 @@ pub(crate) async fn forget_device(
     .await?;
     let mut response = Redirect::to("/").into_response();
     if this_browser {
-        let cookie = cookies::clear(cookies::DEVICE, state.secure_cookies());
+        let cookie = state.cookies.clear(cookies::DEVICE);
         cookies::set_on(&mut response, &cookie);
     }
     Ok(response)

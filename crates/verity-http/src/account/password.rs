@@ -31,7 +31,7 @@ pub(crate) async fn change_password(
     if let PasswordOutcome::Refused(refusal) =
         signin::check_current_password(engine, context, person, current).await?
     {
-        state.metrics.lockouts(&refusal.lockouts);
+        state.metrics.refused(refusal.refused_by, &refusal.lockouts);
         let message = match refusal.reason {
             PasswordRefused::NetworkLocked { .. } => STRINGS.ip_locked,
             PasswordRefused::AccountLocked => STRINGS.password_locked,

@@ -47,7 +47,7 @@ pub(crate) async fn end_all(
 fn back_home(state: &AppState, this_browser: bool) -> Response {
     let mut response = Redirect::to("/").into_response();
     if this_browser {
-        let cookie = cookies::clear(cookies::SESSION, state.secure_cookies());
+        let cookie = state.cookies.clear(cookies::SESSION);
         cookies::set_on(&mut response, &cookie);
     }
     response

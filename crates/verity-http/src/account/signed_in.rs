@@ -2,7 +2,6 @@
 //! token their forms are bound to.
 
 use uuid::Uuid;
-use verity_oidc::protocol::tokens::token_digest;
 use verity_oidc::sessions::{self, Session};
 use verity_projection::UserView;
 
@@ -36,26 +35,6 @@ pub(crate) async fn signed_in(
     Ok(person.map(|person| SignedIn {
         person,
         session,
-        csrf: csrf_token(cookie),
+        csrf: cookies::session_bound_token(cookie, "account"),
     }))
-}
-
-/// The CSRF token of the account page's forms for a session cookie.
-fn csrf_token(session_cookie: &str) -> String {
-    token_digest(&format!("verity-account-csrf:{session_cookie}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_csrf_token_is_bound_to_the_session_and_is_not_its_digest() {
-        let token = csrf_token("session-one");
-        assert_eq!(token, csrf_token("session-one"));
-        assert_ne!(token, csrf_token("session-two"));
-        // The session is stored under token_digest(cookie): the token must differ.
-        assert_ne!(token, token_digest("session-one"));
-        assert_eq!(token.len(), 64);
-    }
 }

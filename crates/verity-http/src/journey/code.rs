@@ -1,8 +1,9 @@
 //! `POST /login/mfa` and `POST /login/recovery`: "Enter the code from <app>", or a
 //! recovery code in its place. The engine checks it
-//! ([`verity_oidc::second_factor::check`]). A sign-in with a recovery code stops at "You
-//! used a recovery code", which offers a new set (`POST /login/recovery/regenerate`)
-//! before it finishes.
+//! ([`verity_oidc::second_factor::check`]), and once it is accepted records a new
+//! password that waited for it ([`verity_oidc::signin::second_factor_verified`]). A
+//! sign-in with a recovery code stops at "You used a recovery code", which offers a new
+//! set (`POST /login/recovery/regenerate`) before it finishes.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -10,7 +11,7 @@ use minijinja::context;
 use verity_domain::signin::SecondFactor;
 use verity_oidc::account;
 use verity_oidc::second_factor::{self, CodeOutcome, Presented};
-use verity_oidc::signin::Stage;
+use verity_oidc::signin::{self, Stage};
 
 use super::finish;
 use super::step::{LoginStep, person};
@@ -39,7 +40,7 @@ async fn check(
     mut step: LoginStep,
     recovery: bool,
 ) -> Result<Response, PageError> {
-    let Stage::Mfa { user_id } = step.transaction.stage else {
+    let Stage::Mfa { user_id, .. } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
     let person = person(state, user_id)?;
@@ -52,19 +53,21 @@ async fn check(
         Presented::AppCode(step.field("code"))
     };
     let context = &step.caller.context;
+    let may_remember = account::may_trust_devices(&state.engine, user_id);
     let factor =
         match second_factor::check(&state.engine, context, &person, totp, presented).await? {
             CodeOutcome::Accepted(factor) => factor,
             CodeOutcome::Refused(refusal) => {
                 let message = views::code_refusal_message(&refusal);
-                let page = step.code_page(state, &totp.app_name, Some(message));
+                let page = step.code_page(state, &totp.app_name, may_remember, Some(message));
                 return Ok(views::refused_code(state, &refusal, context.now, page));
             }
         };
+    signin::second_factor_verified(&state.engine, context, &step.login).await?;
     if factor == SecondFactor::RecoveryCode {
         // One code fewer: before finishing, offer a new set.
-        step.transaction.stage = Stage::RecoveryCodeUsed { user_id };
-        step.save(state).await?;
+        step.advance(state, Stage::RecoveryCodeUsed { user_id })
+            .await?;
         let remaining = person_after(state, user_id)?;
         let remaining_text = views::recovery_codes_left(remaining);
         return Ok(step.page(
@@ -73,7 +76,7 @@ async fn check(
             context! { remaining, remaining_text },
         ));
     }
-    let device = if step.field("remember_device") == "yes" {
+    let device = if may_remember && step.field("remember_device") == "yes" {
         Some(account::trust_device(&state.engine, &step.caller.context, user_id).await?)
     } else {
         None
@@ -93,12 +96,13 @@ pub(crate) async fn regenerate_recovery_codes(
     State(state): State<AppState>,
     mut step: LoginStep,
 ) -> Result<Response, PageError> {
-    let Stage::RecoveryCodeUsed { user_id } = step.transaction.stage else {
+    let Stage::RecoveryCodeUsed { user_id } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
+    // Shown once: the transaction moves on first, so that posting again (or twice at
+    // once) finds the next stage and generates nothing.
+    step.advance(&state, Stage::NewRecoveryCodesShown { user_id })
+        .await?;
     let codes = account::new_recovery_codes(&state.engine, &step.caller.context, user_id).await?;
-    // Shown once: posting again finds the next stage and is refused.
-    step.transaction.stage = Stage::NewRecoveryCodesShown { user_id };
-    step.save(&state).await?;
     Ok(step.recovery_codes_page(&state, &codes, true))
 }

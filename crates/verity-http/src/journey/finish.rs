@@ -29,28 +29,36 @@ pub(crate) async fn finish(
 ) -> Result<Response, PageError> {
     let engine = &state.engine;
     let context = &step.caller.context;
-    if !signin::close(engine, context, &step.tx).await? {
+    if !signin::close(engine, context, &step.login).await? {
         return Err(PageError::LoginExpired);
     }
-    let request = step.transaction.request;
+    let decision = step.login.transaction.decision;
+    let request = step.login.transaction.request;
     let session_cookie = step.caller.cookie(cookies::SESSION);
     if let Some(previous) = sessions::current(engine, context, session_cookie).await? {
         let reason = SessionEndReason::Replaced;
         sessions::end(engine, context, &previous, reason, Some(&request.client_id)).await?;
     }
-    let started = sessions::start(engine, context, user_id, factor, &request.client_id).await?;
+    let started = sessions::start(
+        engine,
+        context,
+        user_id,
+        (factor, decision),
+        &request.client_id,
+    )
+    .await?;
     state.metrics.sign_in(&label(&factor));
     let location = grants::issue_code(engine, context, request, started.authentication).await?;
     let mut response = Redirect::to(&location).into_response();
-    let secure = state.secure_cookies();
+    let jar = state.cookies;
     let lifetime = engine.settings.session_lifetime.num_seconds();
     cookies::set_on(
         &mut response,
-        &cookies::set(cookies::SESSION, &started.cookie, lifetime, secure),
+        &jar.set(cookies::SESSION, &started.cookie, lifetime),
     );
-    cookies::set_on(&mut response, &cookies::clear(cookies::CSRF, secure));
+    cookies::set_on(&mut response, &jar.clear(cookies::CSRF));
     if let Some(device) = device {
-        let cookie = cookies::set(cookies::DEVICE, &device.device_id, device.max_age, secure);
+        let cookie = jar.set(cookies::DEVICE, &device.device_id, device.max_age);
         cookies::set_on(&mut response, &cookie);
     }
     Ok(response)
@@ -61,7 +69,7 @@ pub(crate) async fn continue_after_codes(
     State(state): State<AppState>,
     step: LoginStep,
 ) -> Result<Response, PageError> {
-    let (user_id, factor) = match step.transaction.stage {
+    let (user_id, factor) = match *step.stage() {
         // Set-up ends with a code from the new app.
         Stage::RecoveryCodesShown { user_id } => (user_id, SecondFactor::Totp),
         Stage::RecoveryCodeUsed { user_id } | Stage::NewRecoveryCodesShown { user_id } => {

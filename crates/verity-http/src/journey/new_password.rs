@@ -1,11 +1,11 @@
 //! `POST /login/password`: "Choose a new password" after a temporary one. The engine
-//! applies the policy and records the change ([`verity_oidc::account::choose_password`]);
-//! then comes the second factor.
+//! applies the policy ([`verity_oidc::signin::new_password`]): a person without an
+//! authenticator has it recorded and sets one up next; a person with one enters their
+//! code first, and only then is the new password recorded.
 
 use axum::extract::State;
 use axum::response::Response;
-use verity_oidc::account::{self, PasswordChoice, Replacing};
-use verity_oidc::signin::{self, Stage};
+use verity_oidc::signin::{self, NewPasswordOutcome, Stage};
 
 use super::step::{LoginStep, person};
 use crate::cookies;
@@ -17,33 +17,28 @@ pub(crate) async fn submit(
     State(state): State<AppState>,
     mut step: LoginStep,
 ) -> Result<Response, PageError> {
-    let Stage::ChangePassword { user_id } = step.transaction.stage else {
+    let Stage::ChangePassword { user_id } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
-    let engine = &state.engine;
-    let context = &step.caller.context;
-    let choice = account::choose_password(
-        engine,
-        context,
-        &person(&state, user_id)?,
-        step.field("new_password"),
-        step.field("confirm_password"),
-        Replacing::Temporary,
-    )
-    .await?;
-    if let PasswordChoice::Refused(violation) = choice {
-        return Ok(step.password_page(&state, Some(&violation.message())));
-    }
     let person = person(&state, user_id)?;
     let device = step.caller.cookie(cookies::DEVICE).map(str::to_owned);
-    let next = signin::second_factor(
-        engine,
+    let typed = (
+        step.field("new_password").to_owned(),
+        step.field("confirm_password").to_owned(),
+    );
+    let outcome = signin::new_password(
+        &state.engine,
         &step.caller.context,
-        &step.tx,
-        &mut step.transaction,
+        &mut step.login,
         &person,
+        (&typed.0, &typed.1),
         device.as_deref(),
     )
     .await?;
-    super::next::show(&state, step, &person, next).await
+    match outcome {
+        NewPasswordOutcome::Refused(violation) => {
+            Ok(step.password_page(&state, Some(&violation.message())))
+        }
+        NewPasswordOutcome::Next(next) => super::next::show(&state, step, &person, next).await,
+    }
 }

@@ -20,7 +20,11 @@ pub(crate) async fn show(
     match next {
         NextStep::ChangePassword => Ok(step.password_page(state, None)),
         NextStep::EnrollTotp(secret) => step.enrollment_page(state, person, &secret, "", None),
-        NextStep::Code { app_name } => Ok(step.code_page(state, &app_name, None)),
+        NextStep::Code {
+            app_name,
+            may_remember,
+        } => Ok(step.code_page(state, &app_name, may_remember, None)),
         NextStep::Finish(factor) => finish::finish(state, step, person.user_id, factor, None).await,
+        NextStep::Replayed => Err(PageError::LoginExpired),
     }
 }

@@ -1,4 +1,5 @@
-//! `POST /login`: email and password. The engine checks them
+//! `POST /login`: email and password, only while the transaction is at that step (a
+//! transaction that went on takes no other password). The engine checks them
 //! ([`verity_oidc::signin::check_password`]); a refusal shows the form again with why,
 //! a right password leads to the next step.
 
@@ -6,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
-use verity_oidc::signin::{self, PasswordOutcome, PasswordRefusal, PasswordRefused};
+use verity_oidc::signin::{self, PasswordOutcome, PasswordRefusal, PasswordRefused, Stage};
 
 use super::step::LoginStep;
 use crate::cookies;
@@ -21,8 +22,11 @@ pub(crate) async fn submit(
     State(state): State<AppState>,
     mut step: LoginStep,
 ) -> Result<Response, PageError> {
+    if *step.stage() != Stage::Credentials {
+        return Err(PageError::LoginExpired);
+    }
     let email = step.field("email").to_owned();
-    let client_id = step.transaction.request.client_id.clone();
+    let client_id = step.login.transaction.request.client_id.clone();
     let engine = &state.engine;
     let context = &step.caller.context;
     match signin::check_password(engine, context, &client_id, &email, step.field("password"))
@@ -34,8 +38,7 @@ pub(crate) async fn submit(
             let next = signin::after_password(
                 engine,
                 &step.caller.context,
-                &step.tx,
-                &mut step.transaction,
+                &mut step.login,
                 &person,
                 device.as_deref(),
             )
@@ -50,7 +53,7 @@ fn refused(state: &AppState, step: &LoginStep, email: &str, refusal: &PasswordRe
     if let Some(recorded) = refusal.recorded {
         state.metrics.sign_in_failure(&label(&recorded));
     }
-    state.metrics.lockouts(&refusal.lockouts);
+    state.metrics.refused(refusal.refused_by, &refusal.lockouts);
     let message = match refusal.reason {
         PasswordRefused::ClientOfAnotherOrganization => {
             return state
@@ -63,10 +66,11 @@ fn refused(state: &AppState, step: &LoginStep, email: &str, refusal: &PasswordRe
         PasswordRefused::Disabled => STRINGS.account_disabled,
         PasswordRefused::TemporaryPasswordExpired => STRINGS.temporary_password_expired,
     };
+    let login = &step.login;
     let page = login_page(
         state,
-        &step.tx,
-        &step.transaction.csrf,
+        &login.tx,
+        &login.transaction.csrf,
         email,
         Some(message),
     );

@@ -21,7 +21,7 @@ pub(crate) async fn enroll(
     let Stage::EnrollTotp {
         user_id,
         sealed_secret,
-    } = step.transaction.stage.clone()
+    } = step.stage().clone()
     else {
         return Err(PageError::LoginExpired);
     };
@@ -49,7 +49,7 @@ pub(crate) async fn enroll(
             return step.enrollment_page(&state, &person, &secret, &app_name, Some(message));
         }
     };
-    step.transaction.stage = Stage::RecoveryCodesShown { user_id };
-    step.save(&state).await?;
+    step.advance(&state, Stage::RecoveryCodesShown { user_id })
+        .await?;
     Ok(step.recovery_codes_page(&state, codes.as_slice(), false))
 }

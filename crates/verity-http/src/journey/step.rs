@@ -11,7 +11,7 @@ use uuid::Uuid;
 use verity_oidc::mfa::{self, TotpSecret};
 use verity_oidc::password_policy;
 use verity_oidc::protocol::Params;
-use verity_oidc::signin::{self, LoginTransaction};
+use verity_oidc::signin::{self, OpenLogin, Stage};
 use verity_projection::UserView;
 
 use crate::context::Caller;
@@ -25,10 +25,8 @@ use crate::views;
 /// A posted step of the sign-in: the form, its open login transaction (CSRF-checked),
 /// and who posted it.
 pub(crate) struct LoginStep {
-    /// The transaction's id.
-    pub(crate) tx: String,
-    /// The transaction.
-    pub(crate) transaction: LoginTransaction,
+    /// The transaction, as read.
+    pub(crate) login: OpenLogin,
     /// The form's fields.
     pub(crate) form: Params,
     /// Who posted it, and when.
@@ -49,20 +47,22 @@ impl FromRequest<AppState> for LoginStep {
         let (Some(tx), Some(posted_csrf)) = (form.get("tx"), form.get("csrf")) else {
             return Err(PageError::BadRequest(STRINGS.csrf_failed.to_owned()));
         };
-        let tx = tx.to_owned();
-        let Some(transaction) = signin::load(&state.engine, &caller.context, &tx).await? else {
+        let Some(login) = signin::load(&state.engine, &caller.context, tx).await? else {
             return Err(PageError::LoginExpired);
         };
+        // Any step's form may be the last one, which redirects to the client.
+        caller
+            .form_targets
+            .allow(&login.transaction.request.redirect_uri);
         let cookie_csrf = caller.cookie(cookies::CSRF).unwrap_or_default();
-        let expected = transaction.csrf.as_bytes();
+        let expected = login.transaction.csrf.as_bytes();
         let form_matches: bool = posted_csrf.as_bytes().ct_eq(expected).into();
         let cookie_matches: bool = cookie_csrf.as_bytes().ct_eq(expected).into();
         if !(form_matches && cookie_matches) {
             return Err(PageError::Forbidden(STRINGS.csrf_failed));
         }
         Ok(Self {
-            tx,
-            transaction,
+            login,
             form,
             caller,
         })
@@ -75,21 +75,28 @@ impl LoginStep {
         self.form.get(name).unwrap_or_default()
     }
 
-    /// Saves the transaction with its new stage.
-    pub(crate) async fn save(&self, state: &AppState) -> Result<(), PageError> {
-        signin::save(
-            &state.engine,
-            &self.caller.context,
-            &self.tx,
-            &self.transaction,
-        )
-        .await?;
-        Ok(())
+    /// The stage the transaction was at when the step read it.
+    pub(crate) fn stage(&self) -> &Stage {
+        &self.login.transaction.stage
+    }
+
+    /// Moves the transaction to `stage`; a step whose transaction another request moved
+    /// first (a replay, a double submit) goes no further.
+    pub(crate) async fn advance(
+        &mut self,
+        state: &AppState,
+        stage: Stage,
+    ) -> Result<(), PageError> {
+        if signin::advance(&state.engine, &self.caller.context, &mut self.login, stage).await? {
+            Ok(())
+        } else {
+            Err(PageError::LoginExpired)
+        }
     }
 
     /// Renders one of the journey's pages, with the transaction's `tx` and `csrf`.
     pub(crate) fn page(&self, state: &AppState, template: &str, values: Value) -> Response {
-        let (tx, csrf) = (&self.tx, &self.transaction.csrf);
+        let (tx, csrf) = (&self.login.tx, &self.login.transaction.csrf);
         state
             .pages
             .personal(StatusCode::OK, template, context! { tx, csrf, ..values })
@@ -127,10 +134,11 @@ impl LoginStep {
         &self,
         state: &AppState,
         app_name: &str,
+        may_remember: bool,
         error: Option<&str>,
     ) -> Response {
         let heading = STRINGS.mfa_heading.replace("{app}", app_name);
-        self.page(state, "mfa.html", context! { heading, error })
+        self.page(state, "mfa.html", context! { heading, may_remember, error })
     }
 
     /// "Your recovery codes", shown once; `replaced` says that an older set stopped
@@ -141,7 +149,8 @@ impl LoginStep {
         codes: &[String],
         replaced: bool,
     ) -> Response {
-        views::recovery_codes(state, &self.tx, &self.transaction.csrf, codes, replaced)
+        let (tx, csrf) = (&self.login.tx, &self.login.transaction.csrf);
+        views::recovery_codes(state, tx, csrf, codes, replaced)
     }
 }
 

@@ -106,20 +106,35 @@ async fn errors_after_the_redirect_uri_go_back_to_the_client_with_state_and_iss(
     }
 }
 
+/// RFC 9700: PKCE of every client unless a legacy confidential client opted out.
 #[tokio::test]
-async fn a_public_client_must_send_a_pkce_challenge() {
+async fn a_client_must_send_a_pkce_challenge_unless_it_is_a_legacy_one() {
     let app = TestApp::start().await;
-    let client = app.client(ClientSpec::public()).await;
     let mut browser = app.browser();
-    let without = browser.authorize(&client.authorization().query()).await;
+    for spec in [ClientSpec::public(), ClientSpec::confidential()] {
+        let client = app.client(spec).await;
+        let request = client.authorization();
+        let without = request
+            .clone()
+            .without("code_challenge")
+            .without("code_challenge_method");
+        let refused = browser.authorize(&without.query()).await;
+        assert_eq!(
+            refused.redirect_param("error").as_deref(),
+            Some("invalid_request")
+        );
+        let with = browser.authorize(&request.query()).await;
+        assert_eq!(with.step(), Step::SignIn, "{}", with.body);
+    }
+    let legacy = app.client(ClientSpec::legacy()).await;
+    let without = legacy
+        .authorization()
+        .without("code_challenge")
+        .without("code_challenge_method");
     assert_eq!(
-        without.redirect_param("error").as_deref(),
-        Some("invalid_request")
+        browser.authorize(&without.query()).await.step(),
+        Step::SignIn
     );
-    let with = browser
-        .authorize(&client.authorization().pkce(&"v".repeat(43)).query())
-        .await;
-    assert_eq!(with.step(), Step::SignIn, "{}", with.body);
 }
 
 #[tokio::test]

@@ -30,6 +30,10 @@ pub const REDIRECT_URI: &str = "https://app.example/callback";
 /// Where the test clients are returned to after a logout.
 pub const POST_LOGOUT_URI: &str = "https://app.example/signed-out";
 
+/// The PKCE verifier of the requests [`RegisteredClient::authorization`] builds: every
+/// client must send PKCE unless it was registered as a legacy one.
+pub const VERIFIER: &str = "the-test-pkce-verifier-0123456789-abcdefghijkl";
+
 /// A registered client and what its developer knows.
 #[derive(Debug, Clone)]
 pub struct RegisteredClient {
@@ -40,9 +44,10 @@ pub struct RegisteredClient {
 }
 
 impl RegisteredClient {
-    /// An authorization request of this client to [`REDIRECT_URI`] (scope `openid`).
+    /// An authorization request of this client to [`REDIRECT_URI`] (scope `openid`),
+    /// with a PKCE challenge for [`VERIFIER`].
     pub fn authorization(&self) -> Authorization {
-        Authorization::code(&self.client_id, REDIRECT_URI)
+        Authorization::code(&self.client_id, REDIRECT_URI).pkce(VERIFIER)
     }
 
     /// The client at the back channel, authenticating with `client_secret_basic`.
@@ -81,8 +86,9 @@ pub struct ClientSpec {
 }
 
 impl ClientSpec {
-    /// A confidential web application with `client_secret_basic`: codes, refresh tokens
-    /// and client credentials; scopes openid, profile, email and api.
+    /// A confidential web application with `client_secret_basic`: codes (with PKCE, as
+    /// every client by default), refresh tokens and client credentials; scopes openid,
+    /// profile, email and api.
     pub fn confidential() -> Self {
         Self {
             client_type: ClientType::Confidential,
@@ -93,7 +99,7 @@ impl ClientSpec {
                 GrantType::ClientCredentials,
             ],
             scopes: vec!["openid", "profile", "email", "api"],
-            require_pkce: false,
+            require_pkce: true,
             id_token_alg: SigningAlgorithm::RS256,
             jwks: None,
             org_id: None,
@@ -106,7 +112,14 @@ impl ClientSpec {
             client_type: ClientType::Public,
             method: TokenEndpointAuthMethod::None,
             grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            require_pkce: true,
+            ..Self::confidential()
+        }
+    }
+
+    /// A legacy confidential client that opted out of PKCE (`--no-require-pkce`).
+    pub fn legacy() -> Self {
+        Self {
+            require_pkce: false,
             ..Self::confidential()
         }
     }
@@ -175,6 +188,19 @@ impl TestApp {
         let mut person = person.with_authenticator(secret.to_base32());
         person.recovery_codes = codes.to_vec();
         person
+    }
+
+    /// An admin resets the password of `email` (`verity user reset-password`): a new
+    /// temporary password, valid for a week, which is returned.
+    pub async fn reset_password(&self, email: &str) -> String {
+        let temporary = verity_oidc::credentials::generate_temporary_password(&mut rng());
+        let command = UserCommand::IssueTemporaryPassword {
+            temporary_password_hash: hash_password(&temporary).unwrap(),
+            expires_at: now() + Duration::days(7),
+        };
+        self.execute::<User>(&user::stream(self.user_id(email)), &command)
+            .await;
+        temporary
     }
 
     /// An admin disables the account of `email`.

@@ -2,9 +2,10 @@
 //! person back only at a registered address; the browser may be forgotten as a trusted
 //! device on the way out.
 
+use verity_domain::key::SigningAlgorithm;
 use verity_testkit::{Agent, Device, Person, Step};
 
-use crate::fixtures::{POST_LOGOUT_URI, RegisteredClient};
+use crate::fixtures::{ClientSpec, POST_LOGOUT_URI, RegisteredClient};
 use crate::support::{InProcess, TestApp, tokens};
 
 /// Ada signed in through `client` in a new browser (ticking "Remember this device" as
@@ -37,9 +38,10 @@ async fn logout_asks_first_then_ends_the_session() {
         !asked.body.contains(" checked"),
         "not a trusted device: unticked"
     );
-    assert_eq!(
-        browser.cookie("verity_csrf").map(str::to_owned),
-        asked.csrf()
+    assert!(asked.csrf().is_some());
+    assert!(
+        !browser.has_cookie("verity_csrf"),
+        "the token is bound to the session, not to a cookie of its own"
     );
     assert!(
         app.events("session.ended").await.is_empty(),
@@ -50,7 +52,7 @@ async fn logout_asks_first_then_ends_the_session() {
     assert_eq!(done.status, 200);
     assert_eq!(done.heading().as_deref(), Some("Signed out"));
     assert!(done.says("You are signed out."));
-    assert!(!browser.has_cookie("verity_session") && !browser.has_cookie("verity_csrf"));
+    assert!(!browser.has_cookie("verity_session"));
     let ended = app.events("session.ended").await;
     assert_eq!(ended.len(), 1);
     assert_eq!(TestApp::data(&ended[0])["reason"], "logout");
@@ -135,6 +137,59 @@ async fn a_bad_hint_or_a_contradicting_client_is_refused() {
     assert!(app.events("session.ended").await.is_empty());
 }
 
+/// The hint only identifies the client (RP-Initiated Logout 1.0, section 2: an expired
+/// ID token is expected there): an expired one is accepted, and so is one signed by a
+/// retired key as long as the key is published; once the key is gone from the JWKS the
+/// hint is not a token of this provider any more.
+#[tokio::test]
+async fn an_expired_hint_or_one_by_a_retired_but_published_key_identifies_the_client() {
+    for (grace, published) in [
+        (chrono::Duration::hours(1), true),
+        (chrono::Duration::seconds(1), false),
+    ] {
+        let app = TestApp::start_with(|settings| {
+            settings.engine.id_token_lifetime = chrono::Duration::seconds(1);
+        })
+        .await;
+        let client = app
+            .client(ClientSpec {
+                id_token_alg: SigningAlgorithm::EdDSA,
+                ..ClientSpec::confidential()
+            })
+            .await;
+        let mut ada = app.enrolled_person("ada@example.org").await;
+        let (mut browser, hint) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let expired = browser.logout(&format!("id_token_hint={hint}")).await;
+        assert_eq!(expired.step(), Step::Logout, "{}", expired.body);
+        assert_eq!(
+            expired.field("client_id").as_deref(),
+            Some(client.client_id.as_str())
+        );
+
+        app.rotate_key(SigningAlgorithm::EdDSA, grace).await;
+        if !published {
+            // Past the grace period the key is gone from the JWKS.
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        let retired = browser.logout(&format!("id_token_hint={hint}")).await;
+        if published {
+            assert_eq!(retired.step(), Step::Logout, "{}", retired.body);
+            assert_eq!(
+                retired.field("client_id").as_deref(),
+                Some(client.client_id.as_str())
+            );
+            assert_eq!(browser.confirm_logout(&retired).await.status, 200);
+        } else {
+            assert_eq!(retired.status, 400);
+            assert_eq!(
+                retired.error().as_deref(),
+                Some("The id_token_hint is not a valid ID token of this provider.")
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_confirmation_without_its_token_ends_nothing() {
     let app = TestApp::start().await;
@@ -151,6 +206,37 @@ async fn a_confirmation_without_its_token_ends_nothing() {
     assert!(app.events("session.ended").await.is_empty());
     assert!(browser.has_cookie("verity_session"));
     assert_eq!(browser.confirm_logout(&asked).await.status, 200);
+}
+
+/// The confirmation's token is bound to the session it ends: a token and a cookie
+/// planted together (a sibling subdomain can set cookies) confirm nothing, and neither
+/// does the token of another session of the same person.
+#[tokio::test]
+async fn a_planted_or_another_sessions_token_confirms_nothing() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let (mut laptop, _) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+    let (mut phone, _) = signed_in(&app, &client, &mut ada, Device::Forget).await;
+
+    laptop.set_cookie("verity_csrf", "planted");
+    let planted = laptop
+        .post("/logout", &[("confirm", "yes"), ("csrf", "planted")])
+        .await;
+    assert_eq!(planted.status, 403, "{}", planted.body);
+    let phones_page = phone.logout("").await;
+    let phones_token = phones_page.csrf().unwrap();
+    let borrowed = laptop
+        .post("/logout", &[("confirm", "yes"), ("csrf", &phones_token)])
+        .await;
+    assert_eq!(borrowed.status, 403);
+    assert!(app.events("session.ended").await.is_empty());
+
+    let own = laptop.logout("").await;
+    assert_ne!(own.csrf().unwrap(), phones_token);
+    assert_eq!(laptop.confirm_logout(&own).await.status, 200);
+    assert_eq!(phone.confirm_logout(&phones_page).await.status, 200);
+    assert_eq!(app.events("session.ended").await.len(), 2);
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@
 
 mod access;
 mod account;
+mod attempts;
 mod authorize;
 mod discovery;
 mod fixtures;
@@ -22,5 +23,6 @@ mod second_factor;
 mod sign_in;
 mod snapshots;
 mod support;
+mod temporary_password;
 mod token;
 mod token_use;

@@ -7,6 +7,7 @@ use verity_http::TrustedProxies;
 use verity_oidc::limits::FailureLimit;
 use verity_testkit::{Device, Page, Step};
 
+use crate::fixtures::POST_LOGOUT_URI;
 use crate::support::{PEER, Settings, TestApp};
 
 const IP_LOCKED: &str = "Too many failed sign-ins from your network. Try again later.";
@@ -36,8 +37,123 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(page.header("x-frame-options"), Some("DENY"));
         assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
         assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(
+            page.header("strict-transport-security"),
+            None,
+            "not over http"
+        );
         assert!(!page.body.contains("<script"), "no script on any page");
     }
+}
+
+/// The `form-action` directive of an answer's Content-Security-Policy.
+fn form_action(page: &Page) -> String {
+    let policy = page.header("content-security-policy").unwrap_or_default();
+    policy
+        .split(';')
+        .map(str::trim)
+        .find(|directive| directive.starts_with("form-action"))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Forms may post to Verity itself, and lead on to a client only from the pages whose
+/// forms end there: every sign-in step (its last one redirects to the client's redirect
+/// URI, and Chromium applies `form-action` to that redirect) and the logout confirmation
+/// that returns to the client. Nowhere else.
+#[tokio::test]
+async fn form_action_allows_verity_and_only_the_client_a_form_leads_to() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let mut browser = app.browser();
+    let to_the_client = "form-action 'self' https://app.example";
+
+    let form = browser.authorize(&client.authorization().query()).await;
+    assert_eq!(form.step(), Step::SignIn);
+    assert_eq!(form_action(&form), to_the_client);
+    let code_page = browser.sign_in(&form, &ada.email, &ada.password).await;
+    assert_eq!(code_page.step(), Step::Code);
+    assert_eq!(form_action(&code_page), to_the_client);
+    let code = ada.next_code().await;
+    let redirect = browser.code(&code_page, &code).await;
+    assert!(redirect.code().is_some(), "{}", redirect.body);
+
+    let own_page = browser.get("/").await;
+    assert_eq!(form_action(&own_page), "form-action 'self'");
+    let discovery = browser.get("/.well-known/openid-configuration").await;
+    assert_eq!(form_action(&discovery), "form-action 'self'");
+    let stay = browser.logout("").await;
+    assert_eq!(form_action(&stay), "form-action 'self'");
+    let back_to_the_client = browser
+        .logout(&format!(
+            "client_id={}&post_logout_redirect_uri={}",
+            client.client_id,
+            verity_testkit::agent::encode(POST_LOGOUT_URI)
+        ))
+        .await;
+    assert_eq!(back_to_the_client.step(), Step::Logout);
+    assert_eq!(form_action(&back_to_the_client), to_the_client);
+}
+
+/// Over https every cookie is `__Host-` prefixed and `Secure` (so no sibling subdomain
+/// and no plain-http page can plant one) and every answer carries HSTS; a cookie without
+/// the prefix counts for nothing.
+#[tokio::test]
+async fn over_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
+    let app = TestApp::start_with(|settings| {
+        settings.engine.issuer = "https://verity.test".into();
+    })
+    .await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let mut browser = app.browser();
+    let form = browser.authorize(&client.authorization().query()).await;
+    assert_eq!(form.step(), Step::SignIn, "{}", form.body);
+    let code_page = browser.sign_in(&form, &ada.email, &ada.password).await;
+    let code = ada.next_code().await;
+    let redirect = browser.code_remembering_device(&code_page, &code).await;
+    assert!(redirect.code().is_some(), "{}", redirect.body);
+
+    let mut set = Vec::new();
+    for page in [&form, &redirect] {
+        assert_eq!(
+            page.header("strict-transport-security"),
+            Some("max-age=31536000; includeSubDomains")
+        );
+        set.extend(
+            page.headers
+                .get_all("set-cookie")
+                .iter()
+                .map(|value| value.to_str().unwrap().to_owned()),
+        );
+    }
+    assert_eq!(set.len(), 4, "{set:?}");
+    for cookie in &set {
+        assert!(cookie.starts_with("__Host-verity_"), "{cookie}");
+        assert!(
+            cookie.contains("; Secure") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    }
+    for name in ["__Host-verity_session", "__Host-verity_device"] {
+        assert!(browser.has_cookie(name), "{name}");
+    }
+
+    let session = browser.cookie("__Host-verity_session").unwrap().to_owned();
+    let silent = client.authorization().with("prompt", "none").query();
+    let mut planted = app.browser();
+    planted.set_cookie("verity_session", &session);
+    let refused = planted.authorize(&silent).await;
+    assert_eq!(
+        refused.redirect_param("error").as_deref(),
+        Some("login_required"),
+        "an unprefixed cookie is not the session"
+    );
+    let mut copied = app.browser();
+    copied.set_cookie("__Host-verity_session", &session);
+    assert!(copied.authorize(&silent).await.code().is_some());
 }
 
 /// Settings where `failures` failed sign-ins from one address lock it, and where
@@ -179,6 +295,8 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
     browser.code(&asked, "999999").await;
     browser.code(&asked, "999999").await;
+    // Refused by the lock, unchecked: counted as such, and not as a wrong code.
+    browser.code(&asked, "999999").await;
 
     let page = browser.get("/metrics").await;
     assert_eq!(page.status, 200);
@@ -196,8 +314,12 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
         (r#"verity_lockouts_total{limit="second_factor"}"#, 1.0),
         (r#"verity_lockouts_total{limit="password"}"#, 0.0),
         (
+            r#"verity_locked_refusals_total{limit="second_factor"}"#,
+            1.0,
+        ),
+        (
             r#"verity_http_requests_total{method="POST",route="/login/mfa",status="200"}"#,
-            2.0,
+            3.0,
         ),
         (
             r#"verity_http_requests_total{method="POST",route="/login/mfa",status="303"}"#,
@@ -241,4 +363,62 @@ async fn a_request_without_a_peer_address_still_signs_in() {
     assert!(redirect.code().is_some(), "{}", redirect.body);
     let succeeded = app.events("user.signin.succeeded").await;
     assert!(TestApp::metadata(&succeeded[0])["client_ip"].is_null());
+}
+
+#[tokio::test]
+async fn a_sign_in_beyond_the_hashing_queue_is_answered_503_at_once_and_the_rest_stays_up() {
+    let hashing = verity_oidc::credentials::Hashing::new(1).with_queue_limit(0);
+    let app = TestApp::start_with(|settings| {
+        settings.hashing = hashing.clone();
+        // One attempt at a time: a shed attempt that stayed counted would lock the next.
+        let window = chrono::Duration::minutes(15);
+        settings.engine.password_limit = FailureLimit::passwords(1, window, window);
+    })
+    .await;
+    let client = app.confidential_client().await;
+    let ada = app.person_with_password("ada@example.org").await;
+    // One check holds the only thread until released; the queue takes no more.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let busy = tokio::spawn({
+        let hashing = hashing.clone();
+        async move {
+            hashing
+                .run(move |_| {
+                    let _ = released.recv();
+                })
+                .await
+        }
+    });
+    while hashing.in_flight() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let mut browser = app.browser();
+    let form = browser.authorize(&client.authorization().query()).await;
+    let shed = browser.sign_in(&form, &ada.email, &ada.password).await;
+    assert_eq!(shed.status, 503, "{}", shed.body);
+    assert_eq!(shed.header("retry-after"), Some("2"));
+    assert!(shed.says("Verity is busy right now. Please try again in a moment."));
+    // Discovery, JWKS and the metrics answer meanwhile; the metrics count the shed one.
+    assert_eq!(
+        browser
+            .get("/.well-known/openid-configuration")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(browser.get("/jwks").await.status, 200);
+    let metrics = browser.get("/metrics").await;
+    assert_eq!(metrics.sample("verity_password_hashes_shed_total"), 1.0);
+    assert_eq!(metrics.sample("verity_password_hashes_in_flight"), 1.0);
+
+    release.send(()).unwrap();
+    busy.await.unwrap().unwrap();
+    let form = browser.authorize(&client.authorization().query()).await;
+    let next = browser.sign_in(&form, &ada.email, &ada.password).await;
+    assert_eq!(
+        next.step(),
+        Step::Code,
+        "with the thread free, the sign-in goes on, not locked by the shed attempt: {}",
+        next.body
+    );
 }

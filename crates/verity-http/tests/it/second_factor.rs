@@ -9,7 +9,7 @@ use verity_testkit::steps::APP_NAME;
 use verity_testkit::totp::Authenticator;
 use verity_testkit::{Device, Step};
 
-use crate::support::{Settings, TestApp, id_token_claims};
+use crate::support::{Settings, TestApp, id_token_claims, post_twice_at_once};
 
 const WRONG_CODE: &str = "That code is not correct. Enter the current code from your app.";
 const WRONG_RECOVERY_CODE: &str = "That recovery code is not valid or was already used.";
@@ -273,6 +273,31 @@ async fn after_a_recovery_code_a_new_set_is_generated_once_before_continuing() {
     assert_eq!(new.step(), Step::RecoveryCodeUsed);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_recovery_codes_posted_twice_at_once_are_generated_once() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let ada = app.enrolled_person("ada@example.org").await;
+    let mut browser = app.browser();
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
+    let used = browser.recovery_code(&asked, &ada.recovery_codes[0]).await;
+    assert_eq!(used.step(), Step::RecoveryCodeUsed);
+    let (first, second) =
+        post_twice_at_once(&browser, &used, "/login/recovery/regenerate", &[]).await;
+    let shown: Vec<_> = [&first, &second]
+        .into_iter()
+        .filter(|page| page.step() == Step::RecoveryCodes)
+        .collect();
+    assert_eq!(shown.len(), 1, "{}\n{}", first.body, second.body);
+    assert_eq!(
+        app.events("user.recovery_codes.generated").await.len(),
+        2,
+        "the enrollment's set and one new set"
+    );
+}
+
 #[tokio::test]
 async fn a_trusted_device_skips_the_code_for_its_person_only() {
     let app = TestApp::start().await;
@@ -322,4 +347,47 @@ async fn a_trusted_device_skips_the_code_for_its_person_only() {
     assert_eq!(asked.step(), Step::Code, "Bob is asked for his code");
     let code = bob.next_code().await;
     assert!(browser.code(&asked, &code).await.code().is_some());
+}
+
+#[tokio::test]
+async fn a_person_holding_an_admin_role_gives_a_code_at_every_sign_in() {
+    use verity_domain::role::{Grant, Holder, RoleCommand, Roles};
+
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let mut ada = app.enrolled_person("ada@example.org").await;
+    let mut browser = app.browser();
+    browser
+        .code_flow(&client.authorization().query(), &mut ada, Device::Remember)
+        .await;
+    assert!(browser.has_cookie("verity_device"));
+    browser.log_out().await;
+
+    let holder = Holder::User {
+        user_id: app.user_id("ada@example.org"),
+    };
+    let command = RoleCommand::Grant {
+        holder: holder.clone(),
+        grant: Grant::InstanceAdmin,
+    };
+    app.execute::<Roles>(&holder.stream(), &command).await;
+
+    // The device she trusted no longer stands in, and none is offered.
+    let asked = browser
+        .authorize_and_sign_in(&client.authorization().query(), &ada)
+        .await;
+    assert_eq!(asked.step(), Step::Code, "{}", asked.body);
+    assert!(!asked.says("Remember this device"));
+    assert!(asked.says("You hold an admin role, so Verity asks for a code at every sign-in."));
+    let trusted_before = app.events("user.device.trusted").await.len();
+    let code = ada.next_code().await;
+    let redirect = browser.code_remembering_device(&asked, &code).await;
+    assert_eq!(redirect.step(), Step::Redirect, "{}", redirect.body);
+    assert_eq!(
+        app.events("user.device.trusted").await.len(),
+        trusted_before,
+        "a forged tick trusts nothing"
+    );
+    let claims = id_token_claims(&browser, &client, &redirect).await;
+    assert_eq!(claims["amr"], json!(["pwd", "otp"]));
 }

@@ -3,11 +3,12 @@
 //! per-account lock, and forms that are forged, replayed or too late.
 
 use verity_oidc::limits::{FailureLimit, ProgressiveDelay};
+use verity_oidc::pending_logins::PendingLogins;
 use verity_testkit::steps::{CHOSEN_PASSWORD, refused_passwords};
 use verity_testkit::{Page, Step};
 
 use crate::fixtures::RegisteredClient;
-use crate::support::{PEER, Settings, TestApp};
+use crate::support::{PEER, Settings, TestApp, post_twice_at_once};
 
 const BAD_CREDENTIALS: &str = "The email or password is not correct.";
 
@@ -226,7 +227,24 @@ async fn wrong_passwords_lock_the_account_and_then_the_right_one_is_refused_too(
         .iter()
         .map(|event| TestApp::data(event)["reason"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(reasons.last().map(String::as_str), Some("locked"));
+    assert_eq!(
+        reasons, ["wrong_password"; 3],
+        "the refusal is not recorded"
+    );
+    let locks = app.events("user.signin.locked").await;
+    assert_eq!(locks.len(), 1, "the lock is, once");
+    let lock = TestApp::data(&locks[0]);
+    assert_eq!(
+        (&lock["step"], &lock["failures"]),
+        (&"password".into(), &3.into())
+    );
+    assert_eq!(TestApp::metadata(&locks[0])["actor"]["kind"], "system");
+    // A flood of refusals writes nothing.
+    let before = app.all_events().await.len();
+    for _ in 0..5 {
+        browser.sign_in(&form, &ada.email, "another guess").await;
+    }
+    assert_eq!(app.all_events().await.len(), before);
     // Another account is not locked by Ada's failures.
     let bob = app.enrolled_person("bob@example.org").await;
     let bobs = browser.sign_in(&form, &bob.email, &bob.password).await;
@@ -339,6 +357,58 @@ async fn a_finished_transaction_cannot_be_replayed_and_an_unknown_one_is_too_lat
 }
 
 #[tokio::test]
+async fn a_password_step_that_went_on_takes_no_other_password() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let ada = app.enrolled_person("ada@example.org").await;
+    let bob = app.enrolled_person("bob@example.org").await;
+    let mut browser = app.browser();
+    let form = sign_in_form(&mut browser, &client).await;
+    let asked = browser.sign_in(&form, &ada.email, &ada.password).await;
+    assert_eq!(asked.step(), Step::Code);
+    // The same form again, with her password or another person's: the transaction is
+    // past that step and stays with Ada's code step.
+    for (email, password) in [(&ada.email, &ada.password), (&bob.email, &bob.password)] {
+        let replayed = browser.sign_in(&form, email, password).await;
+        assert_eq!(replayed.status, 400, "{}", replayed.body);
+        assert!(
+            replayed
+                .error()
+                .unwrap()
+                .starts_with("Your sign-in took too long")
+        );
+    }
+    assert!(
+        app.events("user.signin.failed").await.is_empty(),
+        "no password was checked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_posted_twice_at_once_moves_the_transaction_on_once() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let ada = app.enrolled_person("ada@example.org").await;
+    let mut browser = app.browser();
+    let form = sign_in_form(&mut browser, &client).await;
+    let credentials = [
+        ("email", ada.email.as_str()),
+        ("password", ada.password.as_str()),
+    ];
+    let (first, second) = post_twice_at_once(&browser, &form, "/login", &credentials).await;
+    let mut answers = [first, second];
+    answers.sort_by_key(|page| page.status);
+    let [moved, refused] = answers;
+    assert_eq!(
+        (moved.status, moved.step()),
+        (200, Step::Code),
+        "{}",
+        moved.body
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+}
+
+#[tokio::test]
 async fn a_transaction_expires() {
     let app = TestApp::start_with(|settings| {
         settings.engine.login_lifetime = chrono::Duration::seconds(1)
@@ -357,4 +427,36 @@ async fn a_transaction_expires() {
             .starts_with("Your sign-in took too long")
     );
     assert!(app.events("user.signin.failed").await.is_empty());
+}
+
+/// `[sign_in] max_pending_logins_per_address`: beyond it the oldest waiting sign-in of
+/// an address is dropped, and its next step is the clear "took too long" page; the newer
+/// ones go on.
+#[tokio::test]
+async fn beyond_the_pending_bound_the_oldest_sign_in_of_an_address_is_dropped() {
+    let app = TestApp::start_with(|settings| {
+        settings.engine.pending_logins = PendingLogins::new(2, 1_000);
+    })
+    .await;
+    let client = app.confidential_client().await;
+    let ada = app.enrolled_person("ada@example.org").await;
+    let (mut oldest, mut middle, mut newest) = (app.browser(), app.browser(), app.browser());
+    let oldest_form = sign_in_form(&mut oldest, &client).await;
+    let middle_form = sign_in_form(&mut middle, &client).await;
+    let newest_form = sign_in_form(&mut newest, &client).await;
+
+    let dropped = oldest
+        .sign_in(&oldest_form, &ada.email, &ada.password)
+        .await;
+    assert_eq!(dropped.status, 400, "{}", dropped.body);
+    assert!(
+        dropped
+            .error()
+            .unwrap()
+            .starts_with("Your sign-in took too long")
+    );
+    for (browser, form) in [(&mut middle, &middle_form), (&mut newest, &newest_form)] {
+        let page = browser.sign_in(form, &ada.email, &ada.password).await;
+        assert_eq!(page.step(), Step::Code, "{}", page.body);
+    }
 }

@@ -49,6 +49,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Whether `GET /metrics` answers.
     pub metrics: bool,
+    /// Password hashing (its threads and queue bound).
+    pub hashing: Hashing,
 }
 
 /// One Verity, in process, on a fresh store.
@@ -88,6 +90,7 @@ impl TestApp {
             engine: verity_oidc::Settings::new(ISSUER, INSTANCE),
             trusted_proxies: TrustedProxies::default(),
             metrics: true,
+            hashing: Hashing::new(2),
         };
         adjust(&mut settings);
         let mut app = Self {
@@ -200,12 +203,13 @@ fn app_state(app: &TestApp, settings: Settings) -> AppState {
         expiring: app.store.clone(),
         projector: app.projector.clone(),
         keys: Arc::new(SharedKeyRing::new(app.master.clone())),
-        hashing: Hashing::new(2),
+        hashing: settings.hashing,
         settings: Arc::new(settings.engine),
     };
     let doors = verity_http::Settings {
         trusted_proxies: settings.trusted_proxies,
         metrics: settings.metrics,
+        body_read_timeout: None,
     };
     AppState::new(engine, doors).unwrap()
 }
@@ -225,11 +229,25 @@ async fn signing_keys(app: &TestApp) {
             .collect()
     });
     for key in generated {
-        let keys = app.projector.read(|models| models.keys.clone());
-        let steps =
-            verity_oidc::keys::plan_rotation(&keys, key, now(), chrono::Duration::hours(24));
-        for step in steps {
-            app.execute::<SigningKey>(&step.stream(), &step.command)
+        app.put_in_service(key, chrono::Duration::hours(24)).await;
+    }
+}
+
+impl TestApp {
+    /// Rotates the signing key of `alg` as `verity keys rotate` does: a new key signs
+    /// from now on; the one it replaces is retired and stays published for `grace`.
+    pub async fn rotate_key(&self, alg: SigningAlgorithm, grace: chrono::Duration) {
+        let kid = format!("test-rotated-{}", verity_oidc::random::uuid().simple());
+        let key = verity_oidc::keys::generate(alg, &kid, &self.master).unwrap();
+        self.put_in_service(&key, grace).await;
+    }
+
+    /// Records `key` as generated and activated, retiring the active key of its
+    /// algorithm with `grace`.
+    async fn put_in_service(&self, key: &GeneratedKey, grace: chrono::Duration) {
+        let keys = self.projector.read(|models| models.keys.clone());
+        for step in verity_oidc::keys::plan_rotation(&keys, key, now(), grace) {
+            self.execute::<SigningKey>(&step.stream(), &step.command)
                 .await;
         }
     }
@@ -257,6 +275,34 @@ impl Transport for InProcess {
     }
 }
 
+/// Posts the form of `page` that goes to `action` (its `tx` and `csrf`, and `fields`)
+/// twice at once from `browser`, as a double submit or a replayed copy would: both
+/// answers, in the order sent.
+pub async fn post_twice_at_once(
+    browser: &Agent<InProcess>,
+    page: &verity_testkit::Page,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (verity_testkit::Page, verity_testkit::Page) {
+    let (tx, csrf) = (page.tx().unwrap(), page.csrf().unwrap());
+    let mut form = vec![("tx", tx.as_str()), ("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let post = || {
+        let body = verity_testkit::agent::form_body(&form).into_bytes();
+        browser.request(
+            http::Method::POST,
+            action,
+            body,
+            Some("application/x-www-form-urlencoded"),
+        )
+    };
+    let (first, second) = (post(), post());
+    tokio::join!(
+        browser.send_without_cookies(first),
+        browser.send_without_cookies(second)
+    )
+}
+
 /// Exchanges the code of `redirect` for `client` (`client_secret_basic`): the token
 /// answer, which must be a success.
 pub async fn exchange(
@@ -268,7 +314,12 @@ pub async fn exchange(
         .code()
         .unwrap_or_else(|| panic!("no code: {} {:?}", redirect.status, redirect.location()));
     let answer = browser
-        .exchange(&client.basic(), &code, crate::fixtures::REDIRECT_URI, None)
+        .exchange(
+            &client.basic(),
+            &code,
+            crate::fixtures::REDIRECT_URI,
+            Some(crate::fixtures::VERIFIER),
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     answer.json()

@@ -9,7 +9,7 @@ use verity_domain::client::{GrantType, TokenEndpointAuthMethod};
 use verity_testkit::oauth::{ClientAuth, claims, jwt_header};
 use verity_testkit::{Agent, Device, Page, Person};
 
-use crate::fixtures::{ClientSpec, REDIRECT_URI, RegisteredClient};
+use crate::fixtures::{ClientSpec, REDIRECT_URI, RegisteredClient, VERIFIER};
 use crate::support::{ISSUER, InProcess, TestApp, now};
 
 /// Signs Ada in through `request` (a query of `client`'s) and returns the code.
@@ -43,7 +43,7 @@ async fn a_code_is_exchanged_for_an_id_token_an_access_token_and_a_refresh_token
         .with("nonce", "n-0S6");
     let code = code(&mut browser, &request.query(), &mut ada).await;
     let answer = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.header("cache-control"), Some("no-store"));
@@ -126,16 +126,17 @@ async fn pkce_verifiers_and_the_redirect_uri_are_checked() {
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 
-    // A verifier without a challenge in the request, and another client's code.
-    let plain = code(
-        &mut browser,
-        &confidential.authorization().query(),
-        &mut ada,
-    )
-    .await;
+    // A verifier without a challenge in the request (a legacy client's), and another
+    // client's code.
+    let legacy = app.client(ClientSpec::legacy()).await;
+    let without_pkce = legacy
+        .authorization()
+        .without("code_challenge")
+        .without("code_challenge_method");
+    let plain = code(&mut browser, &without_pkce.query(), &mut ada).await;
     assert_oauth_error(
         &browser
-            .exchange(&confidential.basic(), &plain, REDIRECT_URI, Some(verifier))
+            .exchange(&legacy.basic(), &plain, REDIRECT_URI, Some(verifier))
             .await,
         400,
         "invalid_grant",
@@ -158,14 +159,14 @@ async fn a_reused_code_fails_and_revokes_what_the_first_use_issued() {
     let mut browser = app.browser();
     let code = code(&mut browser, &client.authorization().query(), &mut ada).await;
     let first = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await
         .json();
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(browser.userinfo(access).await.status, 200);
 
     let again = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await;
     assert_oauth_error(&again, 400, "invalid_grant");
     assert_eq!(
@@ -192,7 +193,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
     let mut browser = app.browser();
     let code = code(&mut browser, &client.authorization().query(), &mut ada).await;
     let tokens = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await
         .json();
     let first = tokens["refresh_token"].as_str().unwrap();
@@ -230,7 +231,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
     let other = app.confidential_client().await;
     let code = self::code(&mut browser, &client.authorization().query(), &mut ada).await;
     let tokens = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await
         .json();
     let refresh = tokens["refresh_token"].as_str().unwrap();
@@ -250,7 +251,7 @@ async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
     let request = client.authorization().with("scope", "openid profile email");
     let code = code(&mut browser, &request.query(), &mut ada).await;
     let tokens = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await
         .json();
     let refresh = tokens["refresh_token"].as_str().unwrap();
@@ -262,7 +263,7 @@ async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
     // The refused refresh used the token up: start again from a fresh code.
     let code = self::code(&mut browser, &request.query(), &mut ada).await;
     let tokens = browser
-        .exchange(&client.basic(), &code, REDIRECT_URI, None)
+        .exchange(&client.basic(), &code, REDIRECT_URI, Some(VERIFIER))
         .await
         .json();
     let refresh = tokens["refresh_token"].as_str().unwrap();

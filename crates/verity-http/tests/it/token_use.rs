@@ -1,9 +1,11 @@
 //! What tokens are good for after they are issued: introspection (RFC 7662) for
 //! resource servers, revocation (RFC 7009), and userinfo (OIDC Core 5.3).
 
+use serde_json::json;
+use verity_testkit::oauth::ClientAuth;
 use verity_testkit::{Agent, Device};
 
-use crate::fixtures::RegisteredClient;
+use crate::fixtures::{ClientSpec, RegisteredClient};
 use crate::support::{ISSUER, InProcess, TestApp};
 
 /// Signs Ada in for `client` with `scope` and returns the token answer.
@@ -59,6 +61,41 @@ async fn introspection_tells_an_authenticated_client_what_a_token_is() {
         )
         .await;
     assert_eq!(anonymous.status, 401);
+}
+
+/// RFC 7662 4 and RFC 9701: introspection answers confidential clients, each about its
+/// own tokens only; another client's token is as inactive as an unknown one.
+#[tokio::test]
+async fn introspection_answers_a_confidential_client_about_its_own_tokens_only() {
+    let app = TestApp::start().await;
+    let client = app.confidential_client().await;
+    let other = app.confidential_client().await;
+    let public = app.client(ClientSpec::public()).await;
+    let mut browser = app.browser();
+    let tokens = tokens_for_ada(&app, &mut browser, &client, "openid").await;
+    let machine = browser
+        .client_credentials(&client.basic(), Some("api"))
+        .await
+        .json();
+    let theirs = [
+        tokens["access_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+        machine["access_token"].as_str().unwrap(),
+    ];
+    for token in theirs {
+        let own = browser.introspect(&client.basic(), token).await.json();
+        assert_eq!(own["active"], true, "{own}");
+        let answer = browser.introspect(&other.basic(), token).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.json(), json!({ "active": false }));
+    }
+    for token in theirs {
+        let answer = browser
+            .introspect(&public.with(ClientAuth::None), token)
+            .await;
+        assert_eq!(answer.status, 401, "{}", answer.body);
+        assert_eq!(answer.json()["error"], "invalid_client");
+    }
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use verity_domain::token::{self, AccessTokenRevoked, TokenEvent};
 use verity_domain::{Actor, DomainEvent};
 use verity_projection::ClientView;
 
+use super::error::GrantError;
 use super::records::refresh_grant;
 use super::revoke::revoke_grant;
 use super::tokens::{ACCESS_TOKEN_TYP, profile_claims};
@@ -206,21 +207,36 @@ impl Introspection {
     }
 }
 
-/// Introspects a token for an authenticated client: an access token by its claims, else
-/// a refresh token by its live grant, else inactive.
+/// Introspects a token for the client that asks (RFC 7662), which must be confidential:
+/// a public client proves nothing by naming itself, so its request is `invalid_client`.
+/// The answer is about the caller's own tokens only — an access token issued to it
+/// (`client_id`) or whose audience names it, a refresh token of one of its grants;
+/// anything else is inactive, exactly as an unknown token, so a client learns nothing
+/// about another client's tokens (RFC 7662 4, RFC 9701 considerations).
 pub async fn introspect(
     engine: &Engine,
     context: &RequestContext,
+    caller: &ClientView,
     token: &str,
-) -> Result<Introspection, EngineError> {
+) -> Result<Introspection, GrantError> {
+    if caller.is_public() {
+        return Err(GrantError::InvalidClient(
+            "only confidential clients may introspect tokens".into(),
+        ));
+    }
+    let caller_id = caller.client_id.as_str();
     match validate_access_token(engine, context, token).await {
-        Ok(claims) => Ok(Introspection::of_access_token(&claims)),
-        Err(AccessTokenProblem::Failed(error)) => Err(error),
+        Ok(claims) if concerns(&claims, caller_id) => Ok(Introspection::of_access_token(&claims)),
+        Ok(_) => Ok(Introspection::inactive()),
+        Err(AccessTokenProblem::Failed(error)) => Err(error.into()),
         Err(AccessTokenProblem::Invalid(_)) => {
             let Some((_, grant)) = refresh_grant(engine, context, &token_digest(token)).await?
             else {
                 return Ok(Introspection::inactive());
             };
+            if grant.client_id != caller_id {
+                return Ok(Introspection::inactive());
+            }
             Ok(Introspection {
                 active: true,
                 token_type: Some("refresh_token"),
@@ -232,6 +248,18 @@ pub async fn introspect(
             })
         }
     }
+}
+
+/// Whether an access token concerns `client_id`: issued to it, or naming it among its
+/// audiences.
+fn concerns(claims: &Map<String, Value>, client_id: &str) -> bool {
+    let issued_to = claims.get("client_id").and_then(Value::as_str) == Some(client_id);
+    let audience = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == client_id,
+        Some(Value::Array(list)) => list.iter().any(|aud| aud.as_str() == Some(client_id)),
+        _ => false,
+    };
+    issued_to || audience
 }
 
 /// Revokes a token for the client it was issued to (RFC 7009): a refresh token with its

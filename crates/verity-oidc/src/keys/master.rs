@@ -2,7 +2,6 @@
 //! the log in clear (private signing keys, TOTP secrets).
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
@@ -12,6 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{KeyError, quoted};
+use crate::private_files::{create_private_dir, write_private_file};
 
 /// Length of the master key: 256 bits, for AES-256-GCM.
 pub const MASTER_KEY_LEN: usize = 32;
@@ -120,7 +120,7 @@ impl MasterKey {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(parent).map_err(|error| file_error(error.to_string()))?;
+            create_private_dir(parent).map_err(|error| file_error(error.to_string()))?;
         }
         // Written in full to a private temporary file, then linked into place: the link
         // fails if another process created the file meanwhile, and nobody ever reads a
@@ -175,20 +175,6 @@ impl fmt::Debug for MasterKey {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
-}
-
-/// Creates `path` (which must not exist) with mode 0600 and writes `contents` durably.
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
 }
 
 /// Makes a new directory entry durable (best effort: not every platform can).

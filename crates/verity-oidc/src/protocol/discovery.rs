@@ -53,6 +53,14 @@ pub const AUTH_METHODS: &[&str] = &[
     "none",
 ];
 
+/// Client authentication methods at the introspection endpoint: confidential clients
+/// only (a public client cannot prove who it is).
+pub const INTROSPECTION_AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+
 /// Signing algorithms of ID tokens (and access tokens).
 pub const SIGNING_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
 
@@ -106,8 +114,8 @@ pub fn oauth_authorization_server(issuer: &str) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGS,
-        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": super::client_auth::ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,

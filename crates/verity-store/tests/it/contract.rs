@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use verity_domain::{
-    AppendRequest, Entry, EventStore, ExpectedVersion, Snapshot, StoreError, UniqueKey,
+    AppendRequest, Counted, CounterKey, Entry, EventStore, ExpectedVersion, Snapshot, StoreError,
+    UniqueKey,
 };
 use verity_store::chain;
 
@@ -499,6 +500,7 @@ pub async fn get_many_reads_several_entries_in_the_order_asked(backend: Backend)
         Some(Entry {
             value: value.to_vec(),
             count,
+            expires_at: at(60),
         })
     };
     let read = store
@@ -517,7 +519,11 @@ pub async fn get_many_reads_several_entries_in_the_order_asked(backend: Backend)
         .await
         .unwrap();
     assert_eq!(read.len(), 6);
-    assert_eq!(read[0].as_ref().map(|entry| entry.count), Some(2));
+    assert_eq!(
+        read[0],
+        entry(b"", 2),
+        "a counter: its count and its window"
+    );
     assert_eq!(read[1], None);
     assert_eq!(read[2], entry(b"one", 0));
     assert_eq!(read[3], None, "expired at 10");
@@ -596,6 +602,272 @@ pub async fn counters_count_within_their_window_and_restart_after_it(backend: Ba
     assert_eq!(counts, (1..=50).collect::<Vec<u64>>());
 }
 
+fn counter(kind: &'static str, key: &'static str, window_ends: i64) -> CounterKey<'static> {
+    CounterKey {
+        kind,
+        key,
+        window_expires_at: at(window_ends),
+    }
+}
+
+fn counted(count: u64, window_ends: i64) -> Counted {
+    Counted {
+        count,
+        expires_at: at(window_ends),
+    }
+}
+
+pub async fn increment_many_counts_several_counters_at_once(backend: Backend) {
+    let store = &backend.store;
+    let both = [counter("failed", "ada", 60), counter("ip", "ada", 120)];
+    assert_eq!(
+        store.increment_many(&both, at(0)).await.unwrap(),
+        [counted(1, 60), counted(1, 120)]
+    );
+    // In the order asked, each keeping its window.
+    let reversed = [counter("ip", "ada", 999), counter("failed", "ada", 999)];
+    assert_eq!(
+        store.increment_many(&reversed, at(10)).await.unwrap(),
+        [counted(2, 120), counted(2, 60)]
+    );
+    assert_eq!(store.count("failed", "ada", at(10)).await.unwrap(), 2);
+    // One window passed: that counter starts again, the other goes on.
+    let later = [counter("failed", "ada", 200), counter("ip", "ada", 200)];
+    assert_eq!(
+        store.increment_many(&later, at(60)).await.unwrap(),
+        [counted(1, 200), counted(3, 120)]
+    );
+    // A counter named twice is refused, and nothing is counted.
+    let twice = [counter("failed", "ada", 200), counter("failed", "ada", 200)];
+    assert!(matches!(
+        store.increment_many(&twice, at(61)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.count("failed", "ada", at(61)).await.unwrap(), 1);
+    assert!(store.increment_many(&[], at(0)).await.unwrap().is_empty());
+
+    // Concurrent increments on two nodes lose nothing: each count is handed out once.
+    let other_node = backend.reopen().await;
+    let tasks: Vec<_> = (0..50)
+        .map(|index| {
+            let store = if index % 2 == 0 {
+                backend.store.clone()
+            } else {
+                other_node.clone()
+            };
+            tokio::spawn(async move {
+                let pair = [counter("failed", "carol", 60), counter("ip", "carol", 60)];
+                store.increment_many(&pair, at(0)).await.unwrap()
+            })
+        })
+        .collect();
+    let (mut steps, mut networks) = (Vec::new(), Vec::new());
+    for task in tasks {
+        let counts = task.await.unwrap();
+        steps.push(counts[0].count);
+        networks.push(counts[1].count);
+    }
+    steps.sort_unstable();
+    networks.sort_unstable();
+    assert_eq!(steps, (1..=50).collect::<Vec<u64>>());
+    assert_eq!(networks, (1..=50).collect::<Vec<u64>>());
+}
+
+pub async fn decrement_many_takes_back_down_to_zero(backend: Backend) {
+    let store = &backend.store;
+    let both = [counter("failed", "ada", 60), counter("ip", "ada", 60)];
+    store.increment_many(&both, at(0)).await.unwrap();
+    store.increment_many(&both[..1], at(0)).await.unwrap();
+    let pairs = [("failed", "ada"), ("ip", "ada"), ("failed", "missing")];
+    store.decrement_many(&pairs, at(1)).await.unwrap();
+    assert_eq!(store.count("failed", "ada", at(1)).await.unwrap(), 1);
+    assert_eq!(store.count("ip", "ada", at(1)).await.unwrap(), 0);
+    store.decrement_many(&pairs, at(1)).await.unwrap();
+    assert_eq!(store.count("failed", "ada", at(1)).await.unwrap(), 0);
+    assert_eq!(
+        store.count("ip", "ada", at(1)).await.unwrap(),
+        0,
+        "never below 0"
+    );
+    // The window stays: the next increment counts in it.
+    assert_eq!(
+        store.increment_many(&both[..1], at(2)).await.unwrap(),
+        [counted(1, 60)]
+    );
+    // An expired counter is left alone.
+    store.decrement_many(&pairs[..1], at(60)).await.unwrap();
+    assert_eq!(store.count("failed", "ada", at(59)).await.unwrap(), 1);
+    assert!(matches!(
+        store
+            .decrement_many(&[("ip", "ada"), ("ip", "ada")], at(1))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    store.decrement_many(&[], at(1)).await.unwrap();
+}
+
+pub async fn hold_keeps_a_counter_that_reached_a_count(backend: Backend) {
+    let store = &backend.store;
+    for _ in 0..3 {
+        store
+            .increment("failed", "ada", at(60), at(0))
+            .await
+            .unwrap();
+    }
+    assert!(
+        !store
+            .hold("failed", "ada", 4, b"locked", at(500), at(1))
+            .await
+            .unwrap(),
+        "not at 4 yet"
+    );
+    assert!(
+        store
+            .hold("failed", "ada", 3, b"locked", at(500), at(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count("failed", "ada", at(499)).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .get("failed", "ada", at(499))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"locked"[..])
+    );
+    // Counting goes on under the hold, which keeps its value.
+    assert_eq!(
+        store
+            .increment("failed", "ada", at(999), at(100))
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        store
+            .get("failed", "ada", at(100))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"locked"[..])
+    );
+    assert_eq!(store.count("failed", "ada", at(500)).await.unwrap(), 0);
+    assert!(
+        !store
+            .hold("failed", "ada", 1, b"again", at(900), at(500))
+            .await
+            .unwrap(),
+        "an expired counter is not revived"
+    );
+    // Counting afresh after the hold starts with an empty value, one at a time or several.
+    assert_eq!(
+        store
+            .increment("failed", "ada", at(600), at(500))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .get("failed", "ada", at(501))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b""[..])
+    );
+    store
+        .hold("failed", "ada", 1, b"locked", at(700), at(501))
+        .await
+        .unwrap();
+    let again = [counter("failed", "ada", 800)];
+    assert_eq!(
+        store.increment_many(&again, at(700)).await.unwrap(),
+        [counted(1, 800)]
+    );
+    assert_eq!(
+        store
+            .get("failed", "ada", at(701))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b""[..])
+    );
+    assert!(
+        !store
+            .hold("failed", "nobody", 0, b"", at(900), at(0))
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn replace_is_a_compare_and_set(backend: Backend) {
+    let store = &backend.store;
+    store.put("login", "t1", b"first", at(60)).await.unwrap();
+    assert!(
+        !store
+            .replace("login", "t1", b"other", b"second", at(120), at(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace("login", "t1", b"first", b"second", at(120), at(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get("login", "t1", at(100)).await.unwrap().as_deref(),
+        Some(&b"second"[..]),
+        "with its new expiry"
+    );
+    assert!(
+        !store
+            .replace("login", "t1", b"first", b"third", at(120), at(2))
+            .await
+            .unwrap(),
+        "what was read once moves on once"
+    );
+    assert!(
+        !store
+            .replace("login", "t1", b"second", b"late", at(300), at(120))
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        !store
+            .replace("login", "none", b"", b"x", at(60), at(0))
+            .await
+            .unwrap()
+    );
+
+    // Of concurrent replacements of one value on two nodes, exactly one wins.
+    store.put("login", "race", b"open", at(60)).await.unwrap();
+    let other_node = backend.reopen().await;
+    let tasks: Vec<_> = (0..20)
+        .map(|index| {
+            let store = if index % 2 == 0 {
+                backend.store.clone()
+            } else {
+                other_node.clone()
+            };
+            tokio::spawn(async move {
+                let value = format!("moved by {index}");
+                store
+                    .replace("login", "race", b"open", value.as_bytes(), at(60), at(0))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.unwrap());
+    }
+    assert_eq!(won, 1);
+}
+
 pub async fn purge_deletes_only_expired_entries(backend: Backend) {
     let store = &backend.store;
     store.put("code", "old", b"x", at(10)).await.unwrap();
@@ -649,6 +921,10 @@ macro_rules! contract_suite {
             case!(another_node_takes_what_this_one_put);
             case!(get_many_reads_several_entries_in_the_order_asked);
             case!(counters_count_within_their_window_and_restart_after_it);
+            case!(increment_many_counts_several_counters_at_once);
+            case!(decrement_many_takes_back_down_to_zero);
+            case!(hold_keeps_a_counter_that_reached_a_count);
+            case!(replace_is_a_compare_and_set);
             case!(purge_deletes_only_expired_entries);
         }
     };

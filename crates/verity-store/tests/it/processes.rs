@@ -1,5 +1,5 @@
 //! Tests across OS processes (including two processes racing to take the same
-//! single-use entries of the expiring store). The test binary re-runs itself as the child: the test
+//! single-use entries of the expiring store, and to count attempts on the same counters). The test binary re-runs itself as the child: the test
 //! `child_process` does nothing unless `VERITY_STORE_CHILD` names a role.
 
 use std::io::{BufRead, BufReader, Write};
@@ -16,6 +16,8 @@ const LOCATION: &str = "VERITY_STORE_LOCATION";
 const APPENDS_PER_WRITER: usize = 50;
 /// Entries the `take` children race for.
 const CONTESTED_KEYS: usize = 20;
+/// Attempts each `count` child counts on the same two counters.
+const ATTEMPTS_PER_COUNTER: usize = 25;
 
 /// The `now` of the expiring-store race; entries expire long after it.
 fn race_time(seconds: i64) -> chrono::DateTime<chrono::Utc> {
@@ -152,6 +154,28 @@ fn child_process() {
                 }
                 say("done");
             }
+            "count" => {
+                say("ready");
+                let mut go = String::new();
+                std::io::stdin().read_line(&mut go).unwrap();
+                let pair = [
+                    verity_domain::CounterKey {
+                        kind: "password_failures",
+                        key: "contested",
+                        window_expires_at: race_time(600),
+                    },
+                    verity_domain::CounterKey {
+                        kind: "ip_failures",
+                        key: "contested",
+                        window_expires_at: race_time(600),
+                    },
+                ];
+                for _ in 0..ATTEMPTS_PER_COUNTER {
+                    let counts = store.increment_many(&pair, race_time(1)).await.unwrap();
+                    say(format!("counted {} {}", counts[0].count, counts[1].count));
+                }
+                say("done");
+            }
             other => panic!("unknown child role {other}"),
         }
     });
@@ -270,6 +294,54 @@ async fn two_processes_racing_for_single_use_entries_win_each_once(backend: Back
         .collect();
     expected.sort();
     assert_eq!(won, expected, "every entry taken exactly once");
+}
+
+/// Two processes count attempts on the same two counters at once (as two nodes reserve
+/// sign-in attempts against one limit): every count is handed out exactly once, so no
+/// two attempts anywhere see the same place under a limit.
+async fn two_processes_counting_on_one_counter_get_each_count_once(backend: Backend) {
+    let mut children = [
+        spawn_child("count", &backend.location),
+        spawn_child("count", &backend.location),
+    ];
+    for child in &mut children {
+        child.read_lines(|line| line != "ready");
+    }
+    for child in &mut children {
+        writeln!(child.child.stdin.as_mut().unwrap(), "go").unwrap();
+    }
+    let (mut steps, mut networks) = (Vec::new(), Vec::new());
+    for child in &mut children {
+        child.read_lines(|line| match line.strip_prefix("counted ") {
+            Some(counts) => {
+                let (step, network) = counts.split_once(' ').unwrap();
+                steps.push(step.parse::<u64>().unwrap());
+                networks.push(network.parse::<u64>().unwrap());
+                true
+            }
+            None => line != "done",
+        });
+        assert!(child.child.wait().unwrap().success());
+    }
+    steps.sort_unstable();
+    networks.sort_unstable();
+    let expected: Vec<u64> = (1..=2 * ATTEMPTS_PER_COUNTER as u64).collect();
+    assert_eq!(steps, expected);
+    assert_eq!(networks, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_two_processes_counting_on_one_counter_get_each_count_once() {
+    two_processes_counting_on_one_counter_get_each_count_once(crate::backends::sqlite().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_two_processes_counting_on_one_counter_get_each_count_once() {
+    let Some(backend) = crate::backends::postgres().await else {
+        return;
+    };
+    two_processes_counting_on_one_counter_get_each_count_once(backend).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,6 +25,7 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
             events_per_user,
         } => seed(config, users, events_per_user).await,
         BenchCommand::Startup => startup(config).await,
+        BenchCommand::Audit { samples } => audit(config, samples).await,
         BenchCommand::People { org, users, out } => {
             super::bench_signin::people(config, &org, users, &out).await
         }
@@ -266,5 +267,52 @@ async fn sign(config: Config, alg: AlgorithmChoice, seconds: u64) -> anyhow::Res
             "signatures_per_second": (count as f64 / elapsed).round(),
         }));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Times `audit history --subject` and `audit account --at` through the admin layer, as
+/// the CLI runs them, for `samples` people of the log.
+async fn audit(config: Config, samples: usize) -> anyhow::Result<ExitCode> {
+    use rand::seq::IteratorRandom;
+    use verity_admin::PersonRef;
+
+    let app = crate::app::App::open(config).await?;
+    let admin = app.admin();
+    let operator = crate::admin::operator();
+    let people: Vec<Uuid> = app.projector.read(|models| {
+        let mut rng = verity_oidc::random::crypto_rng();
+        models
+            .organizations
+            .list()
+            .iter()
+            .flat_map(|org| models.users.in_org_after(org.org_id, None))
+            .map(|view| view.user_id)
+            .sample(&mut rng, samples)
+    });
+    let events = app.store.head().await?;
+    let (mut history, mut account) = (Vec::new(), Vec::new());
+    for user_id in &people {
+        let person = PersonRef::Id(*user_id);
+        let started = Instant::now();
+        admin.events_about(&operator, &person, (None, None)).await?;
+        history.push(started.elapsed());
+        let started = Instant::now();
+        admin.account_at(&operator, &person, now()).await?;
+        account.push(started.elapsed());
+    }
+    let summary = |mut times: Vec<Duration>| {
+        times.sort();
+        let at = |fraction: f64| {
+            let index = ((times.len() as f64 - 1.0) * fraction).round() as usize;
+            times
+                .get(index)
+                .map_or(0.0, |time| time.as_secs_f64() * 1000.0)
+        };
+        serde_json::json!({ "p50_ms": at(0.5), "p95_ms": at(0.95), "max_ms": at(1.0) })
+    };
+    print_json(&serde_json::json!({
+        "bench": "audit", "store": location(&app.config)?.describe(), "events": events,
+        "samples": people.len(), "history": summary(history), "account_at": summary(account),
+    }));
     Ok(ExitCode::SUCCESS)
 }

@@ -385,7 +385,7 @@ pub(super) async fn end_access(
                 &engine,
                 &context,
                 user_id,
-                SecondFactor::Totp,
+                (SecondFactor::Totp, None),
                 BENCH_CLIENT,
             )
             .await?;

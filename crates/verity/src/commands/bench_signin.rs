@@ -101,7 +101,16 @@ pub(super) async fn people(
         lines.push('\n');
     }
     app.wait_for(head).await?;
-    std::fs::write(out, lines).with_context(|| format!("writing {}", out.display()))?;
+    // The people's passwords and authenticator secrets: for the owner's eyes only. A file
+    // of an earlier run is replaced.
+    match std::fs::remove_file(out) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(anyhow::anyhow!("replacing {}: {error}", out.display()));
+        }
+        _ => {}
+    }
+    verity_oidc::private_files::write_private_file(out, lines.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
     print_json(&serde_json::json!({
         "bench": "people", "org": org.name, "people": users,
         "seconds": started.elapsed().as_secs_f64(), "out": out,

@@ -117,7 +117,7 @@ fn new_client(args: ClientCreateArgs, org_id: Option<uuid::Uuid>) -> anyhow::Res
         auth_method: args.auth_method,
         id_token_alg: args.id_token_alg,
         scopes: args.scopes,
-        require_pkce: args.require_pkce,
+        require_pkce: !args.no_require_pkce,
     })
 }
 

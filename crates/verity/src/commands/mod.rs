@@ -1,6 +1,7 @@
 //! One module per command group. Each returns the process's exit status.
 
 mod audit;
+mod audit_queries;
 mod bench;
 mod bench_access;
 mod bench_signin;
@@ -11,6 +12,7 @@ mod events;
 mod keys;
 mod org;
 mod replay;
+mod role;
 mod serve;
 mod unlock;
 mod user;
@@ -36,12 +38,14 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
         Command::Org(command) => org::run(command, App::open(config).await?, json).await,
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
+        Command::Role(command) => role::run(command, App::open(config).await?, json).await,
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
         Command::Audit(AuditCommand::Verify { checkpoints }) => {
             audit::verify(config, json, &checkpoints).await
         }
         Command::Audit(AuditCommand::Checkpoint) => audit::checkpoint(config, json).await,
+        Command::Audit(query) => audit_queries::run(query, App::open(config).await?, json).await,
         Command::Network(NetworkCommand::Unlock { address }) => {
             unlock::network(&App::open(config).await?, address, json).await
         }

@@ -1,27 +1,39 @@
-//! `verity serve`: the HTTP server.
+//! `verity serve`: the HTTP server, on its listener and, with `[server] metrics_bind`,
+//! `/metrics` on a listener of its own.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-
 use std::sync::Arc;
+use std::time::Duration;
 
-use verity_http::{AppState, router};
+use tokio::net::TcpListener;
+use verity_admin_http::AdminState;
+use verity_http::{AppState, metrics_router, router_with};
 
 use crate::app::App;
 use crate::config::Config;
+use crate::listener;
+
+/// Listens on `bind`, or says which address could not be had.
+async fn bind(bind: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(bind)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))
+}
 
 /// How often timed-out sessions are looked for.
-const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
 /// How often the back-channel outbox is looked at (a notice goes out within a second or
 /// two of its session's end).
-const NOTICES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+const NOTICES_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
-    let bind = config.server.bind;
     // Bind before opening the store: a port in use fails fast and writes nothing.
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot listen on {bind}: {error}"))?;
+    let listener = bind(config.server.bind).await?;
+    let metrics_listener = match config.server.metrics_bind {
+        Some(address) if config.server.metrics => Some(bind(address).await?),
+        _ => None,
+    };
     // From here on the configuration names the address actually bound: with port 0 the
     // system chose one, and the issuer derived from it (`[server] public_url` unset) must
     // carry that port, not 0.
@@ -40,10 +52,14 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     // Expired protocol state already reads as absent; purging keeps the table small.
     let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
     let engine = app.engine(key_ring.clone(), &issuer)?;
+    let server = &app.config.server;
     let settings = verity_http::Settings {
-        trusted_proxies: app.config.server.trusted_proxies()?,
-        metrics: app.config.server.metrics,
+        trusted_proxies: server.trusted_proxies()?,
+        // On the main listener unless it has its own.
+        metrics: server.metrics && metrics_listener.is_none(),
+        body_read_timeout: Some(seconds(server.body_read_timeout_seconds)),
     };
+    let header_read_timeout = seconds(server.header_read_timeout_seconds);
     let state = AppState::new(engine.clone(), settings)?;
     // Every node ends timed-out sessions and posts back-channel logout notices; the log
     // and the expiring store make each happen once (ADR 0007).
@@ -56,15 +72,40 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         crate::app::now,
     );
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let metrics = match metrics_listener {
+        Some(metrics_listener) => {
+            let metrics_address = metrics_listener.local_addr()?;
+            // Tests (and scripts) read the metrics' address from here.
+            println!("Verity metrics on http://{metrics_address}/metrics");
+            let served = metrics_router(state.clone());
+            let until = stopped(stopping.clone());
+            Some(tokio::spawn(listener::serve(
+                metrics_listener,
+                served,
+                header_read_timeout,
+                until,
+            )))
+        }
+        None => None,
+    };
     // Tests (and scripts) that start the server on port 0 read the address from here.
     println!("Verity listening on http://{address} (issuer {issuer})");
-    // With the peer's address: the client IP is the peer, or what trusted proxies say.
-    axum::serve(
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let admin_doors = verity_admin_http::router(AdminState::new(state.clone(), app.admin()));
+    listener::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router_with(state, admin_doors),
+        header_read_timeout,
+        stopped(stopping),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     purge.abort();
     sweeper.abort();
     notices.abort();
@@ -72,6 +113,15 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         tracing::warn!(%error, "could not save the read models' snapshot at shutdown");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn seconds(value: u32) -> Duration {
+    Duration::from_secs(u64::from(value))
+}
+
+/// Completes once `stopping` says to stop (or its sender is gone).
+async fn stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 async fn shutdown_signal() {

@@ -491,7 +491,7 @@ impl RelyingParty {
             axum::serve(listener, app).await.unwrap();
         });
 
-        let mut arguments = vec!["--redirect-uri", redirect_uri.as_str(), "--require-pkce"];
+        let mut arguments = vec!["--redirect-uri", redirect_uri.as_str()];
         arguments.extend_from_slice(extra);
         let registered = provider.client(&arguments).await;
         let metadata = CoreProviderMetadata::discover_async(

@@ -56,7 +56,10 @@ fn client_session(target: &Target) {
         serde_json::json!(["openid", "profile", "email"])
     );
     assert_eq!(shown["id_token_signed_response_alg"], "RS256");
-    assert_eq!(shown["require_pkce"], false);
+    assert_eq!(
+        shown["require_pkce"], true,
+        "PKCE of every client by default"
+    );
     assert_eq!(shown["has_secret"], true);
     assert!(shown.get("secret_hash").is_none());
     assert!(!shown.to_string().contains(&secret));
@@ -235,14 +238,14 @@ fn machine_and_key_authenticated_clients_are_registered() {
         "private_key_jwt",
         "--jwks-file",
         jwks_file.to_str().unwrap(),
-        "--require-pkce",
+        "--no-require-pkce",
         "--json",
     ]));
     assert!(keyed[0]["client_secret"].is_null());
     let keyed_id = keyed[0]["client_id"].as_str().unwrap();
     let shown = json_lines(&target.ok(&["client", "show", keyed_id, "--json"]));
     assert_eq!(shown[0]["jwks"], jwks);
-    assert_eq!(shown[0]["require_pkce"], true);
+    assert_eq!(shown[0]["require_pkce"], false, "a legacy client opted out");
     assert_eq!(shown[0]["has_secret"], false);
 }
 
@@ -261,7 +264,17 @@ fn refused_settings_are_one_clear_line_and_write_nothing() {
     let jwks_path = jwks_file.to_str().unwrap();
     let missing_path = target.dir.path().join("missing.json");
     let missing = missing_path.to_str().unwrap();
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 11] = [
+        (
+            &[
+                "--type",
+                "public",
+                "--redirect-uri",
+                "https://app.example.org/cb",
+                "--no-require-pkce",
+            ],
+            "a public client always requires PKCE",
+        ),
         (
             &["--redirect-uri", "http://wiki.example.org/cb"],
             "invalid redirect URI \"http://wiki.example.org/cb\": http is only allowed for localhost",

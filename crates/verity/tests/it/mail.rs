@@ -182,6 +182,11 @@ fn without_smtp_the_email_is_written_to_the_outbox() {
         std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    assert_eq!(
+        std::fs::metadata(&outbox).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "the outbox folder is the owner's only"
+    );
 
     let mail = ReceivedMail {
         from: String::new(),

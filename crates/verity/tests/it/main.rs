@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod audit_queries;
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
 mod basic_op;
@@ -17,6 +18,7 @@ mod cli;
 mod clients;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
+mod files;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;
 mod keys;
@@ -26,5 +28,7 @@ mod mfa;
 mod multi_node;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
+mod roles;
+mod serve;
 mod support;
 mod tamper;

@@ -1,4 +1,7 @@
 //! People: created by an admin with a temporary password, then managing their own.
+//! Their name and address as admins change them: [`profile`].
+
+pub mod profile;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,9 +12,8 @@ use crate::email::Email;
 use crate::event::domain_events;
 use crate::mfa::{ForgetReason, MfaCommand, MfaError, MfaEvent, MfaState};
 use crate::store::UniqueKey;
-
-/// Longest display name accepted.
-pub const MAX_NAME: usize = 200;
+pub use profile::{EmailChanged, MAX_NAME, NameChanged, ProfileError};
+use profile::{USER_EMAIL_CHANGED, USER_NAME_CHANGED};
 
 /// The stream of a user.
 pub fn stream(user_id: Uuid) -> String {
@@ -76,6 +78,14 @@ pub enum UserCommand {
     /// An admin lifts the sign-in locks (too many wrong passwords or codes). The locks
     /// are protocol state outside the log; this records who lifted them, and when.
     Unlock,
+    /// An admin changes the person's display name, the address they sign in with
+    /// (unique in their organization), or both; what is left `None` stays.
+    ChangeProfile {
+        /// The new name.
+        name: Option<String>,
+        /// The new address, normalised.
+        email: Option<Email>,
+    },
     /// The second factor: authenticator app, recovery codes, trusted devices.
     Mfa(MfaCommand),
 }
@@ -97,6 +107,10 @@ pub enum UserEvent {
     Unlocked,
     /// `user.sessions.ended`
     SessionsEnded(SessionsEnded),
+    /// `user.name.changed`
+    NameChanged(NameChanged),
+    /// `user.email.changed`
+    EmailChanged(EmailChanged),
     /// `user.totp.*`, `user.recovery_code*`, `user.device.*` (see [`crate::mfa`]).
     Mfa(MfaEvent),
 }
@@ -195,6 +209,8 @@ domain_events! {
         Enabled => USER_ENABLED,
         Unlocked => USER_UNLOCKED,
         SessionsEnded(SessionsEnded) => USER_SESSIONS_ENDED,
+        NameChanged(NameChanged) => USER_NAME_CHANGED,
+        EmailChanged(EmailChanged) => USER_EMAIL_CHANGED,
     }
     else Mfa(MfaEvent)
 }
@@ -208,9 +224,9 @@ pub enum UserError {
     /// No such user.
     #[error("no such user")]
     NotFound,
-    /// Empty or overlong display name.
-    #[error("a name must have 1 to {MAX_NAME} characters")]
-    InvalidName,
+    /// A change of name or address refused (an invalid name, nothing to change).
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
     /// A password that is not an Argon2id PHC hash would put a secret in clear in the log.
     #[error("a password must be stored as an Argon2id PHC hash")]
     PasswordNotHashed,
@@ -236,6 +252,10 @@ pub enum UserError {
 pub struct User {
     /// Present once created.
     pub created: Option<UserCreated>,
+    /// Their display name now.
+    pub name: String,
+    /// Their address now.
+    pub email: Option<Email>,
     /// Whether sign-in is blocked.
     pub disabled: bool,
     /// The person's own password, once chosen.
@@ -266,10 +286,7 @@ impl Aggregate for User {
                 if self.created.is_some() {
                     return Err(UserError::AlreadyExists);
                 }
-                let name = name.trim();
-                if name.is_empty() || name.chars().count() > MAX_NAME {
-                    return Err(UserError::InvalidName);
-                }
+                let name = profile::valid_name(name)?;
                 if !is_argon2id_phc(temporary_password_hash) {
                     return Err(UserError::PasswordNotHashed);
                 }
@@ -362,6 +379,20 @@ impl Aggregate for User {
                 self.existing()?;
                 Ok(vec![UserEvent::Unlocked])
             }
+            UserCommand::ChangeProfile { name, email } => {
+                let created = self.existing()?;
+                let current = profile::Current {
+                    org_id: created.org_id,
+                    name: &self.name,
+                    email: self.email.as_ref().unwrap_or(&created.email),
+                };
+                let (name, email) = profile::change(current, name.as_deref(), email.as_ref())?;
+                Ok(name
+                    .map(UserEvent::NameChanged)
+                    .into_iter()
+                    .chain(email.map(UserEvent::EmailChanged))
+                    .collect())
+            }
             UserCommand::Mfa(command) => {
                 self.existing()?;
                 if self.disabled && command.refused_when_disabled() {
@@ -380,7 +411,13 @@ impl Aggregate for User {
 
     fn evolve(mut self, event: &Self::Event) -> Self {
         match event {
-            UserEvent::Created(created) => self.created = Some(created.clone()),
+            UserEvent::Created(created) => {
+                self.name = created.name.clone();
+                self.email = Some(created.email.clone());
+                self.created = Some(created.clone());
+            }
+            UserEvent::NameChanged(changed) => self.name = changed.after.clone(),
+            UserEvent::EmailChanged(changed) => self.email = Some(changed.after.clone()),
             UserEvent::PasswordChanged(changed) => {
                 self.password_hash = Some(changed.password_hash.clone())
             }
@@ -400,6 +437,10 @@ impl Aggregate for User {
             UserEvent::Created(created) => {
                 (vec![email_key(created.org_id, &created.email)], Vec::new())
             }
+            UserEvent::EmailChanged(changed) => (
+                vec![email_key(changed.org_id, &changed.after)],
+                vec![email_key(changed.org_id, &changed.before)],
+            ),
             _ => (Vec::new(), Vec::new()),
         }
     }
@@ -499,7 +540,7 @@ mod tests {
         }
         Scenario::<User>::given([])
             .when(command)
-            .then_err(UserError::InvalidName);
+            .then_err(UserError::Profile(ProfileError::InvalidName));
     }
 
     #[test]
@@ -730,5 +771,41 @@ mod tests {
         );
         let without = sessions_ended(AccessEndReason::Disabled, None);
         assert_eq!(without.to_data(), r#"{"reason":"disabled"}"#);
+    }
+
+    #[test]
+    fn an_admin_changes_a_name_and_an_address_in_one_append() {
+        let king = Email::parse("king@example.org").unwrap();
+        let renamed = UserEvent::NameChanged(NameChanged {
+            before: "Ada Lovelace".into(),
+            after: "Ada King".into(),
+        });
+        let moved = UserEvent::EmailChanged(EmailChanged {
+            org_id: Uuid::max(),
+            before: Email::parse("ada@example.org").unwrap(),
+            after: king.clone(),
+        });
+        Scenario::<User>::given([created()])
+            .when(UserCommand::ChangeProfile {
+                name: Some(" Ada King ".into()),
+                email: Some(king.clone()),
+            })
+            .then([renamed.clone(), moved.clone()]);
+        let (claims, releases) = User::unique_keys(&moved);
+        assert_eq!(claims, vec![email_key(Uuid::max(), &king)]);
+        assert_eq!(
+            releases,
+            vec![email_key(
+                Uuid::max(),
+                &Email::parse("ada@example.org").unwrap()
+            )]
+        );
+        // The current values are the changed ones.
+        Scenario::<User>::given([created(), renamed, moved])
+            .when(UserCommand::ChangeProfile {
+                name: Some("Ada King".into()),
+                email: Some(king),
+            })
+            .then_err(UserError::Profile(ProfileError::Unchanged));
     }
 }

@@ -1,0 +1,211 @@
+//! What admins did: to others, by one admin (`verity audit history --actor`), and in one
+//! organization (`verity audit history --org`). Both read the whole log in pages (no
+//! index names an event's actor), keeping the events of the time range.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use verity_domain::{EventMetadata, RecordedEvent};
+use verity_projection::ReadModels;
+
+use crate::actor::Actor;
+use crate::admin::Admin;
+use crate::authorization::{Permission, authorize};
+use crate::error::AdminError;
+use crate::history::{HistoryEntry, entry};
+use crate::organizations::{self, OrgRef};
+use crate::people::PersonRef;
+
+/// Events read per page of the log.
+const PAGE: usize = 5_000;
+
+/// An admin action: the event, and whom or what it was done to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// The event, with its actor.
+    pub entry: HistoryEntry,
+    /// Whom or what it was done to: a person's address, a client, an organization.
+    pub subject: String,
+}
+
+/// What an event is about, by its stream.
+enum Subject {
+    Person(Uuid),
+    Client(String),
+    Organization(Uuid),
+    Other,
+}
+
+fn subject_of(event: &RecordedEvent) -> Subject {
+    let stream = event.stream.as_str();
+    let uuid = |rest: &str| Uuid::try_parse(rest).ok();
+    if let Some(id) = stream.strip_prefix("user-").and_then(uuid) {
+        return Subject::Person(id);
+    }
+    if let Some(id) = stream.strip_prefix("roles-user-").and_then(uuid) {
+        return Subject::Person(id);
+    }
+    if let Some(id) = stream.strip_prefix("org-").and_then(uuid) {
+        return Subject::Organization(id);
+    }
+    if let Some(client_id) = stream
+        .strip_prefix("roles-client-")
+        .or_else(|| stream.strip_prefix("client-"))
+    {
+        return Subject::Client(client_id.to_owned());
+    }
+    if stream.starts_with("session-") {
+        let owner = serde_json::from_str::<serde_json::Value>(&event.data)
+            .ok()
+            .and_then(|data| {
+                data.get("user_id")?
+                    .as_str()
+                    .and_then(|id| Uuid::try_parse(id).ok())
+            });
+        if let Some(owner) = owner {
+            return Subject::Person(owner);
+        }
+    }
+    Subject::Other
+}
+
+impl Subject {
+    /// The organization it belongs to, by the read models now.
+    fn org_id(&self, models: &ReadModels) -> Option<Uuid> {
+        match self {
+            Self::Person(user_id) => models.users.get(*user_id).map(|view| view.org_id),
+            Self::Client(client_id) => models
+                .clients
+                .get(client_id)
+                .and_then(|client| client.settings.org_id),
+            Self::Organization(org_id) => Some(*org_id),
+            Self::Other => None,
+        }
+    }
+
+    fn label(&self, models: &ReadModels) -> String {
+        match self {
+            Self::Person(user_id) => models
+                .users
+                .get(*user_id)
+                .map_or_else(|| format!("user {user_id}"), |view| view.email.to_string()),
+            Self::Client(client_id) => format!("client {client_id}"),
+            Self::Organization(org_id) => models
+                .organizations
+                .get(*org_id)
+                .map_or_else(|| format!("organization {org_id}"), |org| org.name.clone()),
+            Self::Other => "the instance".into(),
+        }
+    }
+
+    fn is_person(&self, user_id: Uuid) -> bool {
+        matches!(self, Self::Person(id) if *id == user_id)
+    }
+}
+
+/// Whether someone acted on something other than themselves (not the system).
+fn by_an_admin(metadata: &EventMetadata, subject: &Subject) -> bool {
+    match &metadata.actor {
+        verity_domain::Actor::System => false,
+        verity_domain::Actor::User { user_id, .. } => {
+            Uuid::try_parse(user_id).is_ok_and(|id| !subject.is_person(id))
+        }
+        _ => true,
+    }
+}
+
+impl Admin {
+    /// What the person did to others (not to themselves), oldest first.
+    pub async fn actions_by(
+        &self,
+        actor: &Actor,
+        person: &PersonRef,
+        range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    ) -> Result<Vec<Action>, AdminError> {
+        let admin = self.find_person(actor, person)?.user_id;
+        let admin_id = admin.to_string();
+        self.scan(range, |models, event, metadata, subject| {
+            let theirs = matches!(
+                &metadata.actor,
+                verity_domain::Actor::User { user_id, .. } if *user_id == admin_id
+            );
+            let readable = subject.org_id(models).map_or(
+                actor.may(Permission::ReadPeople, crate::actor::Scope::Instance),
+                |org_id| {
+                    actor.may(
+                        Permission::ReadPeople,
+                        crate::actor::Scope::Organization(org_id),
+                    )
+                },
+            );
+            (theirs && !subject.is_person(admin) && readable)
+                .then(|| action(models, event, subject))
+        })
+        .await
+    }
+
+    /// The admin actions on an organization's people, clients and roles, oldest first.
+    pub async fn actions_in(
+        &self,
+        actor: &Actor,
+        org: &OrgRef,
+        range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    ) -> Result<Vec<Action>, AdminError> {
+        let org_id = self.read(|models| {
+            let org = organizations::visible(models, actor, org)?;
+            authorize(actor, Permission::ReadPeople, organizations::scope(org))?;
+            Ok::<_, AdminError>(org.org_id)
+        })?;
+        self.scan(range, |models, event, metadata, subject| {
+            (subject.org_id(models) == Some(org_id) && by_an_admin(metadata, subject))
+                .then(|| action(models, event, subject))
+        })
+        .await
+    }
+
+    /// Reads the log in pages and keeps what `keep` makes of the events in the range.
+    async fn scan(
+        &self,
+        (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        keep: impl Fn(&ReadModels, &RecordedEvent, &EventMetadata, &Subject) -> Option<Action>,
+    ) -> Result<Vec<Action>, AdminError> {
+        let mut found = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.ports.store.read_all(after, PAGE).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = last.position;
+            let in_range = page.iter().filter(|event| {
+                from.is_none_or(|from| event.recorded_at >= from)
+                    && to.is_none_or(|to| event.recorded_at < to)
+            });
+            self.read(|models| {
+                for event in in_range {
+                    let Ok(metadata) = event.decoded_metadata() else {
+                        continue;
+                    };
+                    let subject = subject_of(event);
+                    if let Some(action) = keep(models, event, &metadata, &subject) {
+                        found.push(action);
+                    }
+                }
+            });
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn action(models: &ReadModels, event: &RecordedEvent, subject: &Subject) -> Action {
+    let about = match subject {
+        Subject::Person(user_id) => *user_id,
+        _ => Uuid::nil(),
+    };
+    Action {
+        entry: entry(models, about, event),
+        subject: subject.label(models),
+    }
+}
