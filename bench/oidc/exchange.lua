@@ -1,7 +1,9 @@
 -- Redeems pre-minted authorization codes at POST /token (client_secret_basic) with the
 -- PKCE verifier mint.lua's challenges were made from, one code per request, in order; a request after the last code sends "exhausted" (counted
 -- as non-2xx, so a run must stay shorter than the codes last).
---   CODES_FILE, WRK_BASIC (base64 of id:secret), REDIRECT_URI from the environment.
+--   CODES_FILE, WRK_BASIC (base64 of id:secret), REDIRECT_URI from the environment;
+--   TOKENS_FILE (optional): the access token of each answer is kept there, one a line
+--   (for introspect.lua).
 local codes = {}
 for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
 local next_code = 1
@@ -23,7 +25,17 @@ function request()
     .. "&code_verifier=" .. verifier
   return wrk.format("POST", "/token", headers, body)
 end
+local tokens_file = os.getenv("TOKENS_FILE")
+if tokens_file and tokens_file ~= "" then
+  local out = io.open(tokens_file, "a")
+  function response(status, headers, body)
+    local token = body:match('"access_token":"([^"]+)"')
+    if token then out:write(token, "\n") end
+  end
+  function done_tokens() out:flush() end
+end
 function done(summary, latency, requests)
+  if done_tokens then done_tokens() end
   local secs = summary.duration / 1e6
   local e = summary.errors
   io.write(string.format(

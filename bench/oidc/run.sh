@@ -10,16 +10,25 @@
 #
 # Both servers are pinned to CPU 0 and wrk (1 thread, 32 connections, the peer's
 # wrk-report.lua) to CPU 1. Each of ROUNDS rounds runs every row of the peer and then of
-# Verity (3 s warm-up, DURATION s measured), so machine noise spreads over both. Rows:
+# Verity (WARMUP s warm-up, DURATION s measured), so machine noise spreads over both. Rows:
 # discovery, JWKS, client_credentials with RS256 JWT access tokens (the peer: with
 # resource=urn:bench:api), the same with ES256 (both) and EdDSA (Verity), the peer's
-# opaque tokens for reference, `verity bench sign` per algorithm, and the
-# authorization-code exchange (codes minted beforehand through /authorize with an SSO
-# session, then redeemed once each). Every row also records the server's CPU time per
-# request (utime+stime from /proc/PID/stat).
+# opaque tokens for reference; introspection and userinfo of a person's access token
+# (Verity: an ES256 JWT with sid, sub and grant, so every revocation check applies; the
+# peer: its opaque token of the code flow through its built-in login, peer_token.py,
+# which it looks up with its grant and session), and the peer's introspection of a
+# client_credentials token as its bench.sh does with INTROSPECT=1; `verity bench access`
+# (the revocation check's own cost, for the userinfo target) and `verity bench sign` per
+# algorithm; the authorization-code exchange (codes minted beforehand through
+# /authorize with an SSO session, then redeemed once each); and introspection of the
+# tokens the ES256 exchange issued, each in turn (introspect.lua: more tokens than the
+# key ring remembers, so each request verifies a signature). Every row also records the
+# server's CPU time per request (utime+stime from /proc/PID/stat).
 #
 # Parameters (env): VERITY (target/release/verity), PEER_DIR (/tmp/peer), ROUNDS (3),
-# DURATION (10), OUT_DIR (a fresh /tmp/verity-oidc-bench.XXXXXX).
+# DURATION (10), WARMUP (3: seconds before each measured run), SECONDS_IN_PROCESS (5: each
+# `verity bench sign` and `bench access`), ACCESS_PEOPLE (10000: people seeded for `verity bench access`, in a
+# store of its own each round), OUT_DIR (a fresh /tmp/verity-oidc-bench.XXXXXX).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +36,9 @@ VERITY=$(realpath "${VERITY:-$HERE/../../target/release/verity}")
 PEER_DIR=${PEER_DIR:-/tmp/peer}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
+SECONDS_IN_PROCESS=${SECONDS_IN_PROCESS:-5}
+ACCESS_PEOPLE=${ACCESS_PEOPLE:-10000}
 OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/verity-oidc-bench.XXXXXX)}
 mkdir -p "$OUT_DIR"
 DATA=$OUT_DIR/data
@@ -65,7 +77,7 @@ stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 
 row() { # row WHO LABEL PID URL METHOD BODY BASIC [SCRIPT BEARER]
   local who=$1 label=$2 pid=$3 url=$4 script=${8:-$PEER_DIR/wrk-report.lua} c0 c1 line req
-  WRK_METHOD=$5 WRK_BODY=$6 WRK_BASIC=$7 WRK_BEARER=${9:-} taskset -c 1 wrk -t1 -c32 -d3s -s "$script" "$url" >/dev/null
+  WRK_METHOD=$5 WRK_BODY=$6 WRK_BASIC=$7 WRK_BEARER=${9:-} taskset -c 1 wrk -t1 -c32 -d"${WARMUP}s" -s "$script" "$url" >/dev/null
   c0=$(cpu_ticks "$pid")
   line=$(WRK_METHOD=$5 WRK_BODY=$6 WRK_BASIC=$7 WRK_BEARER=${9:-} taskset -c 1 wrk -t1 -c32 -d"${DURATION}s" --timeout 10s \
     -s "$script" "$url" | grep WRKRESULT)
@@ -74,14 +86,28 @@ row() { # row WHO LABEL PID URL METHOD BODY BASIC [SCRIPT BEARER]
   echo "$who|$label|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") rss_kib=$(status_kib "$pid" VmRSS) load=$(load1)" | tee -a "$RAW"
 }
 
-exchange_row() { # exchange_row LABEL PID PORT CLIENT_JSON
+exchange_row() { # exchange_row LABEL PID PORT CLIENT_JSON [TOKENS_FILE: keep the access tokens]
   local codes=$OUT_DIR/codes.txt line c0 c1 req
   rm -f "$codes"
+  [ -z "${5:-}" ] || rm -f "$5"
   COOKIE=$(cat "$OUT_DIR/cookie.txt") CLIENT_ID=$(json_field "$4" client_id) REDIRECT_URI=$REDIRECT CODES_FILE=$codes \
     taskset -c 1 wrk -t1 -c32 -d4s -s "$HERE/mint.lua" "http://127.0.0.1:$3" | grep MINTED >>"$OUT_DIR/mint.txt"
   c0=$(cpu_ticks "$2")
-  line=$(CODES_FILE=$codes WRK_BASIC=$(basic_of "$4") REDIRECT_URI=$REDIRECT \
+  line=$(CODES_FILE=$codes TOKENS_FILE=${5:-} WRK_BASIC=$(basic_of "$4") REDIRECT_URI=$REDIRECT \
     taskset -c 1 wrk -t1 -c32 -d5s --timeout 10s -s "$HERE/exchange.lua" "http://127.0.0.1:$3" | grep WRKRESULT)
+  c1=$(cpu_ticks "$2")
+  req=$(echo "$line" | grep -o 'requests=[0-9]*' | cut -d= -f2)
+  echo "verity|$1|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") load=$(load1)" | tee -a "$RAW"
+}
+
+introspect_once_row() { # introspect_once_row LABEL PID PORT CLIENT_JSON TOKENS_FILE
+  local line c0 c1 req basic
+  basic=$(basic_of "$4")
+  TOKENS_FILE=$5 WRK_BASIC=$basic taskset -c 1 wrk -t1 -c32 -d"${WARMUP}s" -s "$HERE/introspect.lua" \
+    "http://127.0.0.1:$3" >/dev/null
+  c0=$(cpu_ticks "$2")
+  line=$(TOKENS_FILE=$5 WRK_BASIC=$basic taskset -c 1 wrk -t1 -c32 -d"${DURATION}s" --timeout 10s \
+    -s "$HERE/introspect.lua" "http://127.0.0.1:$3" | grep WRKRESULT)
   c1=$(cpu_ticks "$2")
   req=$(echo "$line" | grep -o 'requests=[0-9]*' | cut -d= -f2)
   echo "verity|$1|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") load=$(load1)" | tee -a "$RAW"
@@ -131,6 +157,7 @@ BODY="grant_type=client_credentials&scope=api"
 PEER_BASIC=$(printf '%s' 'bench-cc:bench-cc-secret-0123456789abcdef' | base64 -w0)
 PEER_JWT_BODY="grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi"
 PEER_OPAQUE_BODY="grant_type=client_credentials&scope=api%3Aread"
+PEER_WEB_BASIC=$(printf '%s' 'bench-web:bench-web-secret-0123456789abcdef' | base64 -w0)
 
 for round in $(seq "$ROUNDS"); do
   echo "# round $round $(date +%T) load $(cat /proc/loadavg)" | tee -a "$RAW"
@@ -148,6 +175,14 @@ for round in $(seq "$ROUNDS"); do
   [ "$(introspect_active http://127.0.0.1:3001/token/introspection "$PEER_BASIC" "$BODY_INTROSPECT")" = True ] ||
     { echo "the peer's token does not introspect as active" >&2; exit 1; }
   row peer "POST introspection" "$P" http://127.0.0.1:3001/token/introspection POST "$BODY_INTROSPECT" "$PEER_BASIC"
+  # A person's token (the code flow through its built-in login and consent), introspected
+  # by the client it was issued to and presented at its userinfo endpoint (/me).
+  TOKEN=$(python3 "$HERE/peer_token.py" http://127.0.0.1:3001)
+  BODY_INTROSPECT="token=$(urlencoded "$TOKEN")&token_type_hint=access_token"
+  [ "$(introspect_active http://127.0.0.1:3001/token/introspection "$PEER_WEB_BASIC" "$BODY_INTROSPECT")" = True ] ||
+    { echo "the peer's person token does not introspect as active" >&2; exit 1; }
+  row peer "POST introspection person" "$P" http://127.0.0.1:3001/token/introspection POST "$BODY_INTROSPECT" "$PEER_WEB_BASIC"
+  row peer "GET userinfo person" "$P" http://127.0.0.1:3001/me GET "" "" "$HERE/bearer.lua" "$TOKEN"
   echo "peer_end|hwm_kib=$(status_kib "$P" VmHWM)" | tee -a "$RAW"
   stop "$P"
   P=$(start_peer ES256); sleep 2
@@ -166,11 +201,18 @@ for round in $(seq "$ROUNDS"); do
     { echo "the person's token does not introspect as active" >&2; exit 1; }
   row verity "POST introspection ES256 JWT" "$ES" http://127.0.0.1:8081/introspect POST "token=$TOKEN" "$WEB_BASIC"
   row verity "GET userinfo ES256 JWT" "$ES" http://127.0.0.1:8081/userinfo GET "" "" "$HERE/bearer.lua" "$TOKEN"
+  # The revocation check alone, in process (verity bench access): what it adds to the
+  # token's own checks, against the userinfo row's CPU time per request.
+  echo "access|$(taskset -c 0 "$VERITY" --data-dir "$OUT_DIR/access-$round" bench access --alg ES256 \
+    --people "$ACCESS_PEOPLE" --seconds "$SECONDS_IN_PROCESS" 2>/dev/null | tail -1) load=$(load1)" | tee -a "$RAW"
   for alg in RS256 ES256 EdDSA; do
-    echo "sign|$alg $(taskset -c 0 "$VERITY" --data-dir "$DATA" bench sign --alg $alg --seconds 5 2>/dev/null | tail -1) load=$(load1)" | tee -a "$RAW"
+    echo "sign|$alg $(taskset -c 0 "$VERITY" --data-dir "$DATA" bench sign --alg $alg --seconds "$SECONDS_IN_PROCESS" 2>/dev/null | tail -1) load=$(load1)" | tee -a "$RAW"
   done
   exchange_row "POST token authorization_code RS256" "$RS" 8080 "$OUT_DIR/web-RS256.json"
-  exchange_row "POST token authorization_code ES256" "$ES" 8081 "$OUT_DIR/web-ES256.json"
+  exchange_row "POST token authorization_code ES256" "$ES" 8081 "$OUT_DIR/web-ES256.json" "$OUT_DIR/tokens.txt"
+  # The person's tokens the exchange just issued, each introspected by its client in turn:
+  # more of them than the key ring remembers, so every request verifies a signature.
+  introspect_once_row "POST introspection ES256 JWT seen once" "$ES" 8081 "$OUT_DIR/web-ES256.json" "$OUT_DIR/tokens.txt"
 done
 echo "verity_end|rss_kib=$(status_kib "$RS" VmRSS) hwm_kib=$(status_kib "$RS" VmHWM) es_hwm_kib=$(status_kib "$ES" VmHWM) ed_hwm_kib=$(status_kib "$ED" VmHWM) threads=$(status_kib "$RS" Threads)" | tee -a "$RAW"
 echo "# done $(date +%T): python3 $HERE/summarise.py $RAW"
