@@ -2,9 +2,11 @@
 //! tokens (with the client's algorithm, `at_hash` and the claims the scopes release),
 //! refresh tokens (opaque, stored by digest); and the `client_credentials` grant.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
+use verity_domain::NewEntry;
 use verity_domain::client::GrantType;
 use verity_projection::ClientView;
 
@@ -44,7 +46,8 @@ pub struct TokenResponse {
 pub(super) struct Issue<'a> {
     pub(super) grant: &'a GrantRecord,
     pub(super) grant_id: &'a str,
-    pub(super) with_refresh_token: bool,
+    /// A refresh token already stored ([`NewRefresh`]), to hand out with the others.
+    pub(super) refresh_token: Option<String>,
     pub(super) nonce: Option<&'a str>,
     pub(super) with_id_token: bool,
 }
@@ -105,32 +108,54 @@ pub(super) async fn for_person(
     } else {
         None
     };
-    let refresh_token = if issue.with_refresh_token {
-        let refresh_token = random::token();
-        let record = RefreshRecord {
-            grant_id: issue.grant_id.to_owned(),
-        };
-        engine
-            .expiring
-            .put(
-                kind::REFRESH,
-                &token_digest(&refresh_token),
-                &state::encode(&record)?,
-                context.now + settings.refresh_token_lifetime,
-            )
-            .await?;
-        Some(refresh_token)
-    } else {
-        None
-    };
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: settings.access_token_lifetime.num_seconds(),
         scope: grant.scope.clone(),
         id_token,
-        refresh_token,
+        refresh_token: issue.refresh_token,
     })
+}
+
+/// A new refresh token of a grant, with what is stored for it (under the token's
+/// digest): the caller stores [`NewRefresh::entry`], together with whatever else it
+/// writes, before the token is handed out.
+pub(super) struct NewRefresh {
+    pub(super) token: String,
+    digest: String,
+    record: Vec<u8>,
+    expires_at: DateTime<Utc>,
+}
+
+impl NewRefresh {
+    /// A fresh token for `grant_id`, living `[tokens] refresh_token_lifetime` from now.
+    pub(super) fn mint(
+        engine: &Engine,
+        context: &RequestContext,
+        grant_id: &str,
+    ) -> Result<Self, EngineError> {
+        let token = random::token();
+        let record = RefreshRecord {
+            grant_id: grant_id.to_owned(),
+        };
+        Ok(Self {
+            digest: token_digest(&token),
+            record: state::encode(&record)?,
+            expires_at: context.now + engine.settings.refresh_token_lifetime,
+            token,
+        })
+    }
+
+    /// What the expiring store keeps for it.
+    pub(super) fn entry(&self) -> NewEntry<'_> {
+        NewEntry {
+            kind: kind::REFRESH,
+            key: &self.digest,
+            value: &self.record,
+            expires_at: self.expires_at,
+        }
+    }
 }
 
 /// The `client_credentials` grant: an access token for the client itself, with the
