@@ -23,7 +23,8 @@ use crate::sessions;
 use crate::state::{self, kind};
 
 /// Issues a code for an authenticated request; returns where the browser goes: the
-/// client's redirect URI with `code`, `state` and `iss`.
+/// client's redirect URI with `code`, `state` and `iss`. Issuing it uses the session: its
+/// activity (the idle timeout starting again) is written with the code, in one write.
 pub async fn issue_code(
     engine: &Engine,
     context: &RequestContext,
@@ -41,16 +42,18 @@ pub async fn issue_code(
         request,
         authentication,
     };
-    let expires_at = context.now + engine.settings.code_lifetime;
-    engine
-        .expiring
-        .put(
-            kind::CODE,
-            &token_digest(&code),
-            &state::encode(&record)?,
-            expires_at,
-        )
-        .await?;
+    let (digest, stored) = (token_digest(&code), state::encode(&record)?);
+    let activity = sessions::Activity::now(engine, context);
+    let written = [
+        NewEntry {
+            kind: kind::CODE,
+            key: &digest,
+            value: &stored,
+            expires_at: context.now + engine.settings.code_lifetime,
+        },
+        activity.entry(&record.authentication.sid),
+    ];
+    engine.expiring.put_many(&written).await?;
     Ok(location)
 }
 
