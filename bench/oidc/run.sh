@@ -50,30 +50,16 @@ for tool in wrk curl python3 taskset node; do
 done
 [ -d "$PEER_DIR/node_modules/oidc-provider" ] || { echo "no peer in $PEER_DIR (npm install)" >&2; exit 1; }
 
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-status_kib() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status"; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-basic_of() { printf '%s:%s' "$(json_field "$1" client_id)" "$(json_field "$1" client_secret)" | base64 -w0; }
+# cpu_ticks, status_kib, load1, json_field, basic_of, PIDS and its cleanup, start_verity,
+# stop, exchange_row, urlencoded, set_up_verity_store (shared with exchange_ab.sh).
+. "$HERE/lib.sh"
 
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-
-start_verity() { # start_verity ALG PORT -> pid (pinned to CPU 0)
-  VERITY__OIDC__ACCESS_TOKEN_ALG=$1 VERITY__SERVER__BIND=127.0.0.1:$2 VERITY__LOG__LEVEL=warn \
-    taskset -c 0 "$VERITY" --data-dir "$DATA" serve >"$OUT_DIR/verity-$2.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null && break; sleep 0.1; done
-  echo "$pid"
-}
 start_peer() { # start_peer JWT_ALG -> pid (pinned to CPU 0)
   (cd "$PEER_DIR" && PORT=3001 HOST=127.0.0.1 JWT_ALG=$1 exec taskset -c 0 node server.mjs) >"$OUT_DIR/peer.log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -fs http://127.0.0.1:3001/.well-known/openid-configuration >/dev/null && break; sleep 0.1; done
   echo "$pid"
 }
-stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 
 row() { # row WHO LABEL PID URL METHOD BODY BASIC [SCRIPT BEARER]
   local who=$1 label=$2 pid=$3 url=$4 script=${8:-$PEER_DIR/wrk-report.lua} c0 c1 line req
@@ -84,20 +70,6 @@ row() { # row WHO LABEL PID URL METHOD BODY BASIC [SCRIPT BEARER]
   c1=$(cpu_ticks "$pid")
   req=$(echo "$line" | grep -o 'requests=[0-9]*' | cut -d= -f2)
   echo "$who|$label|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") rss_kib=$(status_kib "$pid" VmRSS) load=$(load1)" | tee -a "$RAW"
-}
-
-exchange_row() { # exchange_row LABEL PID PORT CLIENT_JSON [TOKENS_FILE: keep the access tokens]
-  local codes=$OUT_DIR/codes.txt line c0 c1 req
-  rm -f "$codes"
-  [ -z "${5:-}" ] || rm -f "$5"
-  COOKIE=$(cat "$OUT_DIR/cookie.txt") CLIENT_ID=$(json_field "$4" client_id) REDIRECT_URI=$REDIRECT CODES_FILE=$codes \
-    taskset -c 1 wrk -t1 -c32 -d4s -s "$HERE/mint.lua" "http://127.0.0.1:$3" | grep MINTED >>"$OUT_DIR/mint.txt"
-  c0=$(cpu_ticks "$2")
-  line=$(CODES_FILE=$codes TOKENS_FILE=${5:-} WRK_BASIC=$(basic_of "$4") REDIRECT_URI=$REDIRECT \
-    taskset -c 1 wrk -t1 -c32 -d5s --timeout 10s -s "$HERE/exchange.lua" "http://127.0.0.1:$3" | grep WRKRESULT)
-  c1=$(cpu_ticks "$2")
-  req=$(echo "$line" | grep -o 'requests=[0-9]*' | cut -d= -f2)
-  echo "verity|$1|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") load=$(load1)" | tee -a "$RAW"
 }
 
 introspect_once_row() { # introspect_once_row LABEL PID PORT CLIENT_JSON TOKENS_FILE
@@ -113,7 +85,6 @@ introspect_once_row() { # introspect_once_row LABEL PID PORT CLIENT_JSON TOKENS_
   echo "verity|$1|$line cpu_us_per_req=$(python3 -c "print(round(($c1-$c0)/$TICK*1e6/max($req,1),1))") load=$(load1)" | tee -a "$RAW"
 }
 
-urlencoded() { python3 -c 'import sys,urllib.parse as u; print(u.quote(sys.argv[1], safe=""))' "$1"; }
 # PKCE (S256) for the codes minted by person_token.
 VERIFIER=bench-code-verifier-0123456789-0123456789-0123456789
 CHALLENGE=$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
@@ -133,19 +104,7 @@ introspect_active() { # introspect_active URL BASIC BODY -> True when the token 
 
 # Set-up: a fresh store, a client_credentials client, two code-flow clients (RS256 and
 # ES256 ID tokens), a person signed in once through the sign-in journey.
-"$VERITY" --data-dir "$DATA" org list >/dev/null
-"$VERITY" --data-dir "$DATA" client create --name bench --grant client_credentials --scope api --json >"$OUT_DIR/cc.json"
-for alg in RS256 ES256; do
-  "$VERITY" --data-dir "$DATA" client create --name "web $alg" --redirect-uri $REDIRECT --grant authorization_code \
-    --scope openid --id-token-alg $alg --json >"$OUT_DIR/web-$alg.json"
-done
-"$VERITY" --data-dir "$DATA" user create --org Default --email bench@example.test --name Bench --json --show-password >"$OUT_DIR/user.json"
-# The sign-in runs on a server of its own: its Argon2id hashes (19 MiB each) would
-# otherwise stay in the measured server's RSS (docs/performance.md).
-SIGNIN=$(start_verity RS256 8083); PIDS+=("$SIGNIN")
-(cd "$OUT_DIR" && python3 "$HERE/signin.py" http://127.0.0.1:8083 "$(json_field "$OUT_DIR/web-RS256.json" client_id)" $REDIRECT \
-  bench@example.test "$(json_field "$OUT_DIR/user.json" temporary_password)") >"$OUT_DIR/cookie.txt"
-stop "$SIGNIN"
+set_up_verity_store
 RS=$(start_verity RS256 8080); PIDS+=("$RS")
 ES=$(start_verity ES256 8081); PIDS+=("$ES")
 ED=$(start_verity EdDSA 8082); PIDS+=("$ED")
