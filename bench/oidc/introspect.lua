@@ -16,16 +16,18 @@ function request()
   next_token = next_token % #tokens + 1
   return wrk.format("POST", "/introspect", headers, "token=" .. tokens[next_token])
 end
-local inactive = 0
+-- Counted in each thread's state (a global, so done() can read it through the thread).
+inactive = 0
 function response(status, headers, body)
   if not body:find('"active":true', 1, true) then inactive = inactive + 1 end
 end
+local threads = {}
+function setup(thread)
+  threads[#threads + 1] = thread
+end
+local report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "report.lua")
 function done(summary, latency, requests)
-  local secs = summary.duration / 1e6
-  local e = summary.errors
-  io.write(string.format(
-    "WRKRESULT rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f requests=%d non2xx3xx=%d sockerr=%d tokens=%d inactive=%d\n",
-    summary.requests / secs,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, summary.requests, e.status, e.connect + e.read + e.write + e.timeout, #tokens, inactive))
+  local all_inactive = 0
+  for _, thread in ipairs(threads) do all_inactive = all_inactive + (thread:get("inactive") or 0) end
+  report(summary, latency, string.format(" tokens=%d inactive=%d", #tokens, all_inactive))
 end

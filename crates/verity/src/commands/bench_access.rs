@@ -44,6 +44,14 @@ const BENCH_CLIENT: &str = "bench-client";
 /// machine hits both alike.
 const BATCH: u32 = 2_000;
 
+/// The store and an engine over it, with the store's signing keys.
+async fn open(config: Config) -> anyhow::Result<(App, Engine)> {
+    let app = App::open(config).await?;
+    let keys = crate::signing::key_ring(&app).await?;
+    let engine = app.engine(keys, "https://id.bench.example")?;
+    Ok((app, engine))
+}
+
 /// Access-token checks per second over a read model of `people` people.
 pub(super) async fn access(
     config: Config,
@@ -51,9 +59,7 @@ pub(super) async fn access(
     people: u64,
     seconds: u64,
 ) -> anyhow::Result<ExitCode> {
-    let app = App::open(config).await?;
-    let keys = crate::signing::key_ring(&app).await?;
-    let engine = app.engine(keys, "https://id.bench.example")?;
+    let (app, engine) = open(config).await?;
     let seeded = seed_sessions(&app, people).await?;
     let ring = engine.key_ring(now())?;
     let (marks, live) = engine.projector.read(|models| {
@@ -350,9 +356,7 @@ pub(super) async fn end_access(
     sessions: usize,
     runs: usize,
 ) -> anyhow::Result<ExitCode> {
-    let app = App::open(config).await?;
-    let keys = crate::signing::key_ring(&app).await?;
-    let engine = app.engine(keys, "https://id.bench.example")?;
+    let (app, engine) = open(config).await?;
     let admin = app.admin();
     let org_id = app
         .projector
