@@ -29,7 +29,8 @@ pub async fn run(
     people: Vec<Person>,
     run: Run,
 ) -> anyhow::Result<serde_json::Value> {
-    let http = browser::client(run.concurrency)?;
+    // A sign-in waits its turn for hashing under a flood: a minute before giving up.
+    let http = browser::client(run.concurrency, std::time::Duration::from_secs(60))?;
     let shared = Arc::new((target, people, AtomicUsize::new(0), http));
     let tally = load::drive(run, move || {
         let shared = shared.clone();
@@ -53,29 +54,31 @@ pub async fn run(
     }))
 }
 
+/// The PKCE verifier every generated sign-in uses (RFC 7636 allows any 43 to 128
+/// characters of its alphabet); [`PKCE_CHALLENGE`] is its S256 challenge, computed once
+/// with `printf %s VERIFIER | openssl dgst -sha256 -binary | basenc --base64url`.
+pub const PKCE_VERIFIER: &str = "soak-pkce-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+/// The S256 challenge of [`PKCE_VERIFIER`], unpadded.
+pub const PKCE_CHALLENGE: &str = "eDcD5-kS4A2OXFoDDjasSvn8aoWth6UUOYFA3AvrT6w";
+
 /// One browser's sign-in: `/authorize`, the password form, the code form, and the
 /// redirect back with a code.
 async fn sign_in(http: &reqwest::Client, target: &Target, person: &Person) -> anyhow::Result<()> {
-    let mut browser = Browser::new(http);
-    let authorize = reqwest::Url::parse_with_params(
-        &format!("{}/authorize", target.issuer),
-        [
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("client_id", &target.client_id),
-            ("redirect_uri", &target.redirect_uri),
-            ("state", "bench"),
-            ("nonce", "bench"),
-            // RFC 7636's example: the server checks the verifier only at the token endpoint.
-            (
-                "code_challenge",
-                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            ),
-            ("code_challenge_method", "S256"),
-        ],
-    )?;
+    through_journey(&mut Browser::new(http), target, person)
+        .await
+        .map(drop)
+}
+
+/// Walks `browser` through the journey for `person` — `/authorize` with
+/// [`PKCE_CHALLENGE`], the password form, the code form — and answers the redirect's
+/// location, which carries the authorization code. The browser keeps the session cookie.
+pub async fn through_journey(
+    browser: &mut Browser<'_>,
+    target: &Target,
+    person: &Person,
+) -> anyhow::Result<String> {
     let form = browser
-        .get(authorize.as_str())
+        .get(authorize_url(target)?.as_str())
         .await?
         .expect_form("/login")?;
     let mfa = browser
@@ -91,11 +94,11 @@ async fn sign_in(http: &reqwest::Client, target: &Target, person: &Person) -> an
     let done = browser
         .submit(&target.issuer, &mfa, "/login/mfa", &[("code", &code)])
         .await?;
-    match &done.location {
+    match done.location {
         Some(location)
             if location.starts_with(&target.redirect_uri) && location.contains("code=") =>
         {
-            Ok(())
+            Ok(location)
         }
         _ => anyhow::bail!(
             "expected the redirect with a code, got {} {}",
@@ -103,4 +106,22 @@ async fn sign_in(http: &reqwest::Client, target: &Target, person: &Person) -> an
             done.snippet()
         ),
     }
+}
+
+/// The authorization request of a generated sign-in (`openid`, PKCE with
+/// [`PKCE_CHALLENGE`]).
+pub fn authorize_url(target: &Target) -> anyhow::Result<reqwest::Url> {
+    Ok(reqwest::Url::parse_with_params(
+        &format!("{}/authorize", target.issuer),
+        [
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("client_id", &target.client_id),
+            ("redirect_uri", &target.redirect_uri),
+            ("state", "bench"),
+            ("nonce", "bench"),
+            ("code_challenge", PKCE_CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )?)
 }
