@@ -23,7 +23,8 @@ pub struct Target {
 
 /// `run.concurrency` browsers, each signing in one person after another until the time is
 /// up. Any step that does not answer as the journey should stops the run with the page it
-/// got. Answers the figures: sign-ins counted and per second, p50 and p99 latency.
+/// got, except a sign-in the server sheds (503), which is counted apart. Answers the
+/// figures: sign-ins counted and per second, p50 and p99 latency, sign-ins shed.
 pub async fn run(
     target: Target,
     people: Vec<Person>,
@@ -31,28 +32,54 @@ pub async fn run(
 ) -> anyhow::Result<serde_json::Value> {
     // A sign-in waits its turn for hashing under a flood: a minute before giving up.
     let http = browser::client(run.concurrency, std::time::Duration::from_secs(60))?;
-    let shared = Arc::new((target, people, AtomicUsize::new(0), http));
+    let shed = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new((target, people, AtomicUsize::new(0), http, shed.clone()));
     let tally = load::drive(run, move || {
         let shared = shared.clone();
         async move {
-            let (target, people, next, http) = &*shared;
+            let (target, people, next, http, shed) = &*shared;
             let Some(person) = people.get(next.fetch_add(1, Ordering::Relaxed)) else {
                 anyhow::bail!(
                     "every person of the file has signed in: seed more with `verity bench people`"
                 );
             };
-            sign_in(http, target, person).await
+            match sign_in(http, target, person).await {
+                Err(error) if error.is::<Busy>() => {
+                    // As a browser would, wait the Retry-After the server asked for.
+                    shed.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    Ok(())
+                }
+                outcome => outcome,
+            }
         }
     })
     .await?;
+    let shed = shed.load(Ordering::Relaxed);
     let seconds = run.measure.as_secs_f64();
     Ok(serde_json::json!({
         "bench": "signin", "concurrency": run.concurrency, "seconds": seconds,
         "sign_ins": tally.counted(), "sign_ins_with_warmup": tally.all,
+        // Sign-ins the server shed (503) are among the counted ones: under a flood, read
+        // the rate as attempts answered.
+        "shed_with_warmup": shed,
         "sign_ins_per_second": (tally.counted() as f64 / seconds * 10.0).round() / 10.0,
         "p50_ms": tally.percentile_ms(50), "p99_ms": tally.percentile_ms(99),
     }))
 }
+
+/// The server shed the sign-in: too many passwords waiting to be checked (503 with
+/// Retry-After). Counted, not a failure of the run.
+#[derive(Debug)]
+pub struct Busy;
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("the server is busy (503)")
+    }
+}
+
+impl std::error::Error for Busy {}
 
 /// The PKCE verifier every generated sign-in uses (RFC 7636 allows any 43 to 128
 /// characters of its alphabet); [`PKCE_CHALLENGE`] is its S256 challenge, computed once
@@ -81,15 +108,18 @@ pub async fn through_journey(
         .get(authorize_url(target)?.as_str())
         .await?
         .expect_form("/login")?;
-    let mfa = browser
+    let checked = browser
         .submit(
             &target.issuer,
             &form,
             "/login",
             &[("email", &person.email), ("password", &person.password)],
         )
-        .await?
-        .expect_form("/login/mfa")?;
+        .await?;
+    if checked.status == 503 {
+        return Err(Busy.into());
+    }
+    let mfa = checked.expect_form("/login/mfa")?;
     let code = authenticator::current_code(&person.secret)?;
     let done = browser
         .submit(&target.issuer, &mfa, "/login/mfa", &[("code", &code)])
