@@ -45,25 +45,6 @@ pub fn cli_context() -> Context {
     }
 }
 
-impl App {
-    /// The engine over this store and its read models, signing with `keys`, for the
-    /// server whose issuer is `issuer`.
-    pub fn engine(
-        &self,
-        keys: Arc<verity_oidc::keys::SharedKeyRing>,
-        issuer: &str,
-    ) -> anyhow::Result<verity_oidc::Engine> {
-        Ok(verity_oidc::Engine {
-            store: self.store.clone(),
-            expiring: self.store.clone(),
-            projector: self.projector.clone(),
-            keys,
-            hashing: self.hashing.clone(),
-            settings: Arc::new(self.config.engine_settings(issuer)?),
-        })
-    }
-}
-
 /// Where the configured store lives.
 pub fn location(config: &Config) -> Result<Location, StoreError> {
     match &config.store.database_url {
