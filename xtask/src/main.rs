@@ -6,8 +6,12 @@
 //! again, whatever the tests did. Under `--strict` (or `CI=true`) a service that
 //! cannot be started is an error, and the tests are told that skipping is
 //! forbidden.
+//!
+//! `cargo xtask fuzz [--time SECONDS] [--target NAME]` runs the fuzz targets of `fuzz/`
+//! (see `fuzz.rs`); `cargo xtask tidy` checks the workspace's shape.
 
 mod chromium;
+mod fuzz;
 mod postgres;
 mod system;
 mod tidy;
@@ -18,14 +22,18 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
        cargo xtask tidy
+       cargo xtask fuzz [--time SECONDS] [--target NAME]
 
   --strict   fail instead of skipping when a service cannot be started
              (implied by CI=true or VERITY_TEST_STRICT=1)
+  --time     seconds each fuzz target runs (default 60)
+  --target   run only this fuzz target
 
 examples:
   cargo xtask test
   cargo xtask test -- -p verity-store
-  cargo xtask test -- -p verity-store -- --nocapture";
+  cargo xtask test -- -p verity-store -- --nocapture
+  cargo xtask fuzz --time 5";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -42,6 +50,7 @@ fn run(arguments: Vec<String>) -> Result<ExitCode> {
     match arguments.next().as_deref() {
         Some("test") => test(parse_test_options(arguments.collect())?),
         Some("tidy") => tidy(),
+        Some("fuzz") => fuzz(fuzz::parse_options(arguments.collect())?),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -63,6 +72,25 @@ fn tidy() -> Result<ExitCode> {
         println!("tidy: the workspace keeps its shape");
         Ok(ExitCode::SUCCESS)
     } else {
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `cargo xtask fuzz`: every fuzz target for the time given; fails if any crashed, hung
+/// or grew beyond its memory limit.
+fn fuzz(options: fuzz::FuzzOptions) -> Result<ExitCode> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runs = fuzz::run(&root, &options)?;
+    let failed: Vec<&str> = runs
+        .iter()
+        .filter(|run| !run.passed)
+        .map(|run| run.target.as_str())
+        .collect();
+    if failed.is_empty() {
+        println!("xtask: {} fuzz targets ran without a finding", runs.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("xtask: fuzz targets with findings: {}", failed.join(", "));
         Ok(ExitCode::FAILURE)
     }
 }

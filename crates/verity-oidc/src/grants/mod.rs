@@ -16,7 +16,7 @@ mod tokens;
 pub use access::{
     AccessTokenProblem, Introspection, introspect, revoke_token, userinfo, validate_access_token,
 };
-pub use client::authenticate_client;
+pub use client::{authenticate_client, basic_credentials};
 pub use code::{issue_code, redeem_code};
 pub use error::GrantError;
 pub use refresh::{narrow_scope, refresh};
