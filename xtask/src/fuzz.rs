@@ -1,4 +1,4 @@
-//! `cargo xtask fuzz [--time SECONDS] [--target NAME]`: runs the fuzz targets of `fuzz/`
+//! `cargo xtask fuzz [--time SECONDS] [--target NAME] [--dev]`: runs the fuzz targets of `fuzz/`
 //! (cargo fuzz, libFuzzer) one after the other, each for `--time` seconds under the
 //! limits the project holds them to (1 s per input, 256 MB), and reports the executions
 //! each reached.
@@ -7,7 +7,8 @@
 //! with the nightly toolchain when rustup has one, else with the stable one told to
 //! accept nightly flags (`RUSTC_BOOTSTRAP=1`), as a new machine has only that. No
 //! sanitizer: the code is safe Rust (`unsafe_code` is forbidden), so AddressSanitizer
-//! would only slow the search; overflow checks and debug assertions are on.
+//! would only slow the search; overflow checks and debug assertions are on. `--dev`
+//! builds without optimisations: quicker to build, slower to run (CI's smoke).
 //!
 //! Each target reads its seeds from `fuzz/corpus/<target>/` and keeps what it finds in
 //! `target/fuzz/corpus/<target>/`, so a later run goes on from there; a crashing input
@@ -26,6 +27,8 @@ pub struct FuzzOptions {
     pub seconds: u64,
     /// One target only, when given.
     pub target: Option<String>,
+    /// Built without optimisations.
+    pub dev: bool,
 }
 
 /// Seconds per target when `--time` is not given.
@@ -39,6 +42,7 @@ pub fn parse_options(arguments: Vec<String>) -> Result<FuzzOptions> {
     let mut options = FuzzOptions {
         seconds: DEFAULT_SECONDS,
         target: None,
+        dev: false,
     };
     let mut arguments = arguments.into_iter();
     while let Some(argument) = arguments.next() {
@@ -57,6 +61,7 @@ pub fn parse_options(arguments: Vec<String>) -> Result<FuzzOptions> {
                     .with_context(|| format!("--time takes whole seconds above 0, not {text:?}"))?;
             }
             "--target" => options.target = Some(value("--target")?),
+            "--dev" => options.dev = true,
             other => bail!("unknown option `{other}` for `cargo xtask fuzz`"),
         }
     }
@@ -179,8 +184,9 @@ pub fn run(root: &Path, options: &FuzzOptions) -> Result<Vec<TargetRun>> {
         None if all.is_empty() => bail!("`cargo fuzz list` names no target"),
         None => all,
     };
+    let profile: &[&str] = if options.dev { &["--dev"] } else { &[] };
     let mut build = toolchain.cargo_fuzz(root);
-    build.args(["build", "--sanitizer", "none"]);
+    build.args(["build", "--sanitizer", "none"]).args(profile);
     if let Some(target) = &options.target {
         build.arg(target);
     }
@@ -188,7 +194,7 @@ pub fn run(root: &Path, options: &FuzzOptions) -> Result<Vec<TargetRun>> {
 
     let mut runs = Vec::new();
     for target in &targets {
-        let run = run_target(root, toolchain, target, options.seconds)?;
+        let run = run_target(root, toolchain, target, profile, options.seconds)?;
         println!(
             "xtask: fuzz {target}: {} executions in {} s ({} exec/s, peak {} MB): {}",
             run.executions,
@@ -202,7 +208,13 @@ pub fn run(root: &Path, options: &FuzzOptions) -> Result<Vec<TargetRun>> {
     Ok(runs)
 }
 
-fn run_target(root: &Path, toolchain: Toolchain, target: &str, seconds: u64) -> Result<TargetRun> {
+fn run_target(
+    root: &Path,
+    toolchain: Toolchain,
+    target: &str,
+    profile: &[&str],
+    seconds: u64,
+) -> Result<TargetRun> {
     let work = root.join("target/fuzz");
     let corpus = work.join("corpus").join(target);
     let artifacts = work.join("artifacts").join(target);
@@ -217,7 +229,9 @@ fn run_target(root: &Path, toolchain: Toolchain, target: &str, seconds: u64) -> 
     let seeds: PathBuf = root.join("fuzz/corpus").join(target);
     let status = toolchain
         .cargo_fuzz(root)
-        .args(["run", "--sanitizer", "none", target])
+        .args(["run", "--sanitizer", "none"])
+        .args(profile)
+        .arg(target)
         .arg(&corpus)
         .arg(&seeds)
         .arg("--")
@@ -269,14 +283,16 @@ mod tests {
             parse_options(Vec::new()).unwrap(),
             FuzzOptions {
                 seconds: DEFAULT_SECONDS,
-                target: None
+                target: None,
+                dev: false,
             }
         );
         assert_eq!(
-            parse_options(strings(&["--time", "5", "--target", "cookies"])).unwrap(),
+            parse_options(strings(&["--time", "5", "--target", "cookies", "--dev"])).unwrap(),
             FuzzOptions {
                 seconds: 5,
-                target: Some("cookies".to_owned())
+                target: Some("cookies".to_owned()),
+                dev: true,
             }
         );
         for refused in [

@@ -22,12 +22,13 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
        cargo xtask tidy
-       cargo xtask fuzz [--time SECONDS] [--target NAME]
+       cargo xtask fuzz [--time SECONDS] [--target NAME] [--dev]
 
   --strict   fail instead of skipping when a service cannot be started
              (implied by CI=true or VERITY_TEST_STRICT=1)
   --time     seconds each fuzz target runs (default 60)
   --target   run only this fuzz target
+  --dev      build the fuzz targets without optimisations (quicker build)
 
 examples:
   cargo xtask test
