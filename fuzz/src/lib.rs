@@ -142,3 +142,83 @@ pub fn first_line(data: &[u8]) -> (&[u8], &[u8]) {
         None => (data, &[]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use verity_oidc::protocol::client_auth::verify_client_assertion;
+
+    use super::*;
+
+    fn claims() -> String {
+        serde_json::json!({
+            "iss": CLIENT_ID, "sub": CLIENT_ID, "aud": format!("{ISSUER}/token"),
+            "jti": "1", "exp": NOW + 100, "iat": NOW,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn what_the_targets_sign_passes_the_signature_checks() {
+        let token = sign(br#"{"kid":"fuzz-key"}"#, claims().as_bytes()).unwrap();
+        let verified = verify_client_assertion(
+            &client_jwks(),
+            &token,
+            CLIENT_ID,
+            &[&format!("{ISSUER}/token")],
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(verified.jti, "1");
+        let ring = verifying_ring().unwrap();
+        assert_eq!(ring.verify(&token).unwrap()["sub"], CLIENT_ID);
+        // Another key's signature does not pass.
+        let mut forged = token.clone();
+        forged.truncate(token.len() - 4);
+        forged.push_str("AAAA");
+        assert!(ring.verify(&forged).is_err());
+    }
+
+    #[test]
+    fn the_seeds_hold_the_targets_public_key() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/client_jwks/ed25519");
+        let seeded: Value = serde_json::from_str(&std::fs::read_to_string(seeds).unwrap()).unwrap();
+        assert_eq!(seeded, client_jwks());
+    }
+
+    #[test]
+    fn every_target_has_small_seeds() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        let targets: Vec<&str> = manifest
+            .lines()
+            .filter_map(|line| line.strip_prefix("name = \""))
+            .filter_map(|rest| rest.strip_suffix('"'))
+            .filter(|name| *name != "verity-fuzz")
+            .collect();
+        assert!(targets.len() >= 11, "{targets:?}");
+        for target in targets {
+            assert!(
+                root.join("fuzz_targets")
+                    .join(format!("{target}.rs"))
+                    .is_file()
+            );
+            let seeds: Vec<_> = std::fs::read_dir(root.join("corpus").join(target))
+                .unwrap()
+                .map(|entry| entry.unwrap().metadata().unwrap().len())
+                .collect();
+            assert!(!seeds.is_empty(), "{target} has no seed");
+            assert!(
+                seeds.iter().all(|&size| size <= 16 * 1024),
+                "{target}: {seeds:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_line_is_split_off() {
+        assert_eq!(first_line(b"a\nb\nc"), (&b"a"[..], &b"b\nc"[..]));
+        assert_eq!(first_line(b"a"), (&b"a"[..], &b""[..]));
+    }
+}
