@@ -1,18 +1,23 @@
 //! `cargo xtask`: the project's own build tasks.
 //!
-//! `cargo xtask test [--strict] [-- <cargo test arguments>]` starts the
-//! services the tests need (PostgreSQL, Chromium with chromedriver; an SMTP
-//! server later), runs `cargo test --workspace` against them and stops them
-//! again, whatever the tests did. Under `--strict` (or `CI=true`) a service that
-//! cannot be started is an error, and the tests are told that skipping is
-//! forbidden.
+//! `cargo xtask soak` runs three nodes on PostgreSQL under mixed load and faults and
+//! checks what they did (`soak`).
 //!
-//! `cargo xtask fuzz [--time SECONDS] [--target NAME]` runs the fuzz targets of `fuzz/`
-//! (see `fuzz.rs`); `cargo xtask tidy` checks the workspace's shape.
+//! `cargo xtask test [--strict] [-- <cargo test arguments>]` starts the
+//! services the tests need (PostgreSQL, Chromium with chromedriver, the
+//! Python SCIM client in a virtual environment), runs `cargo test --workspace`
+//! against them and stops them again, whatever the tests did. Under `--strict`
+//! (or `CI=true`) a service that cannot be started is an error, and the tests
+//! are told that skipping is forbidden.
+//!
+//! `cargo xtask fuzz [--time SECONDS] [--target NAME] [--dev]` runs the fuzz targets of
+//! `fuzz/` (see `fuzz.rs`); `cargo xtask tidy` checks the workspace's shape.
 
 mod chromium;
 mod fuzz;
 mod postgres;
+mod scim_client;
+mod soak;
 mod system;
 mod tidy;
 
@@ -23,6 +28,7 @@ const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
        cargo xtask tidy
        cargo xtask fuzz [--time SECONDS] [--target NAME] [--dev]
+       cargo xtask soak [--minutes N | --seconds N] [--release] [--plot]
 
   --strict   fail instead of skipping when a service cannot be started
              (implied by CI=true or VERITY_TEST_STRICT=1)
@@ -52,6 +58,7 @@ fn run(arguments: Vec<String>) -> Result<ExitCode> {
         Some("test") => test(parse_test_options(arguments.collect())?),
         Some("tidy") => tidy(),
         Some("fuzz") => fuzz(fuzz::parse_options(arguments.collect())?),
+        Some("soak") => soak::run(&soak::parse_options(arguments.collect())?),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -172,6 +179,9 @@ fn start_services(mode: Mode) -> Result<Vec<Box<dyn Service>>> {
     // ones already running.
     if let Some(driver) = chromium::start(mode)? {
         services.push(Box::new(driver));
+    }
+    if let Some(client) = scim_client::start(mode)? {
+        services.push(Box::new(client));
     }
     // The extension point: another service (an SMTP server next) gets a module
     // with `start(mode) -> Result<Option<impl Service>>`, pushed here.

@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )]
 
+mod api;
+mod audit_key;
 mod audit_queries;
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
@@ -26,9 +28,12 @@ mod mail;
 mod mfa;
 #[path = "../../../../conformance/multi_node.rs"]
 mod multi_node;
+mod offline;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
 mod roles;
+mod scim;
 mod serve;
 mod support;
 mod tamper;
+mod trust;
