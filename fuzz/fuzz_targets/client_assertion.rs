@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use verity_fuzz::{CLIENT_ID, ISSUER, NOW, first_line, sign};
+use verity_fuzz::{CLIENT_ID, ISSUER, NOW};
 use verity_oidc::protocol::client_auth::{
     CLOCK_SKEW, MAX_ASSERTION_LIFETIME, verify_client_assertion,
 };
@@ -16,18 +16,8 @@ use verity_oidc::protocol::client_auth::{
 static JWKS: LazyLock<Value> = LazyLock::new(verity_fuzz::client_jwks);
 
 fuzz_target!(|data: &[u8]| {
-    let assertion = match data.split_first() {
-        Some((b's', rest)) => {
-            let (header, claims) = first_line(rest);
-            let Some(signed) = sign(header, claims) else {
-                return;
-            };
-            signed
-        }
-        _ => match std::str::from_utf8(data) {
-            Ok(text) => text.to_owned(),
-            Err(_) => return,
-        },
+    let Some(assertion) = verity_fuzz::token(data) else {
+        return;
     };
     let token_endpoint = format!("{ISSUER}/token");
     let audiences = [token_endpoint.as_str(), ISSUER];

@@ -6,7 +6,6 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use verity_fuzz::{first_line, sign};
 use verity_oidc::keys::{KeyRing, decode_header};
 
 static RING: LazyLock<Option<KeyRing>> = LazyLock::new(verity_fuzz::verifying_ring);
@@ -15,18 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let Some(ring) = RING.as_ref() else {
         return;
     };
-    let token = match data.split_first() {
-        Some((b's', rest)) => {
-            let (header, claims) = first_line(rest);
-            let Some(signed) = sign(header, claims) else {
-                return;
-            };
-            signed
-        }
-        _ => match std::str::from_utf8(data) {
-            Ok(text) => text.to_owned(),
-            Err(_) => return,
-        },
+    let Some(token) = verity_fuzz::token(data) else {
+        return;
     };
     let header = decode_header(&token);
     if let Ok(claims) = ring.verify(&token) {

@@ -269,13 +269,7 @@ fn run_target(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(arguments: &[&str]) -> Vec<String> {
-        arguments
-            .iter()
-            .map(|&argument| argument.to_owned())
-            .collect()
-    }
+    use crate::tests::strings;
 
     #[test]
     fn options_take_a_time_and_a_target() {

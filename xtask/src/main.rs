@@ -243,7 +243,8 @@ fn cargo_test_arguments(extra: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn strings(arguments: &[&str]) -> Vec<String> {
+    /// Owned arguments, as the command line gives them (shared by the modules' tests).
+    pub(crate) fn strings(arguments: &[&str]) -> Vec<String> {
         arguments
             .iter()
             .map(|&argument| argument.to_owned())
