@@ -162,6 +162,31 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// The access-token check of userinfo and introspection, in process: the token's
+    /// bytes alone against the whole check with the sessions read model, for a token
+    /// presented again and again and for tokens seen once. Seeds `--people` people with
+    /// two sessions each (some ended) first.
+    Access {
+        /// RS256, ES256, EdDSA or all.
+        #[arg(long, value_enum, ignore_case = true, default_value = "ES256")]
+        alg: AlgorithmChoice,
+        /// People to seed, two sessions each.
+        #[arg(long, default_value_t = 10_000)]
+        people: u64,
+        /// How long to run, per algorithm.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+    /// Ending access for a person with `--sessions` live sessions (started through the
+    /// engine): the admin's sign-out, end to end, `--runs` times.
+    EndAccess {
+        /// Live sessions of the person.
+        #[arg(long, default_value_t = 100)]
+        sessions: usize,
+        /// Runs (a new person each).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }
 
 /// `verity keys ...`

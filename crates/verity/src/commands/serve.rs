@@ -71,14 +71,7 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
     tracing::info!(keys = ?signing, master_key_id = key_ring.master().id(), "signing keys ready");
     // Expired protocol state already reads as absent; purging keeps the table small.
     let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
-    let engine = verity_oidc::Engine {
-        store: app.store.clone(),
-        expiring: app.store.clone(),
-        projector: app.projector.clone(),
-        keys: key_ring.clone(),
-        hashing: app.hashing.clone(),
-        settings: Arc::new(app.config.engine_settings(&issuer)?),
-    };
+    let engine = app.engine(key_ring.clone(), &issuer)?;
     let server = &app.config.server;
     let settings = verity_http::Settings {
         trusted_proxies: server.trusted_proxies()?,
