@@ -17,6 +17,7 @@ pub mod key;
 pub mod mfa;
 pub mod network;
 pub mod organization;
+pub mod personal;
 pub mod role;
 pub mod session;
 pub mod signin;
