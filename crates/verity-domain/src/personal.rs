@@ -156,8 +156,10 @@ pub trait PersonKeys: Send + Sync + 'static {
     async fn unique_keys_like(&self, prefix: &str) -> Result<Vec<UniqueKey>, StoreError>;
 
     /// Renames held unique keys (old, new), all or none.
-    async fn rename_unique_keys(&self, renames: &[(UniqueKey, UniqueKey)])
-    -> Result<(), StoreError>;
+    async fn rename_unique_keys(
+        &self,
+        renames: &[(UniqueKey, UniqueKey)],
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

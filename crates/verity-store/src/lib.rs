@@ -13,6 +13,7 @@ pub mod chain;
 mod clock;
 mod expiring;
 mod migrations;
+pub mod personal;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -20,15 +21,17 @@ mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use verity_domain::personal::PersonKeys;
 use verity_domain::{EventStore, ExpiringStore, SnapshotStore, StoreError};
 
 pub use expiring::{PURGE_EVERY, spawn_purge};
+pub use personal::{PersonalSecrets, SealedStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Every port of the database, as one object.
-pub trait Store: EventStore + SnapshotStore + ExpiringStore {}
-impl<T: EventStore + SnapshotStore + ExpiringStore> Store for T {}
+pub trait Store: EventStore + SnapshotStore + ExpiringStore + PersonKeys {}
+impl<T: EventStore + SnapshotStore + ExpiringStore + PersonKeys> Store for T {}
 
 /// Where the log lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
