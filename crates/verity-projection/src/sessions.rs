@@ -554,7 +554,11 @@ mod tests {
         assert_eq!(sessions.apply_event(&event).unwrap().sessions.len(), 1);
         let ended = sessions.recently_ended_of(ADA);
         assert_eq!(ended.len(), 2);
-        assert!(ended.iter().all(|(_, session)| session.origin == Origin::default()));
+        assert!(
+            ended
+                .iter()
+                .all(|(_, session)| session.origin == Origin::default())
+        );
         assert!(sessions.has_ended("phone", ADA, at(1).timestamp()));
     }
 

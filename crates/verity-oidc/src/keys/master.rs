@@ -101,7 +101,8 @@ impl MasterKey {
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
         let mut derived = [0; 32];
         // 32 bytes is far below HKDF-SHA-256's limit of 255 blocks, so this cannot fail.
-        let _ = hkdf::Hkdf::<Sha256>::new(None, &self.bytes).expand(purpose.as_bytes(), &mut derived);
+        let _ =
+            hkdf::Hkdf::<Sha256>::new(None, &self.bytes).expand(purpose.as_bytes(), &mut derived);
         derived
     }
 

@@ -111,6 +111,19 @@ impl SealedStore {
         Ok(matches!(self.cached(subject), Some(Known::Erased)))
     }
 
+    /// The person an append erases (`user.erased` on their stream), and when.
+    fn erasure_in(&self, request: &AppendRequest) -> Option<(Uuid, DateTime<Utc>)> {
+        let subject = request
+            .stream
+            .strip_prefix("user-")
+            .and_then(|id| Uuid::try_parse(id).ok())?;
+        request
+            .events
+            .iter()
+            .find(|event| event.event_type == USER_ERASED)
+            .map(|event| (subject, event.metadata.occurred_at))
+    }
+
     /// The claim as it is stored: `email-hmac:<hex>` for `email:<org>:<address>`.
     fn hashed_key(&self, key: &UniqueKey) -> UniqueKey {
         match key.0.strip_prefix(CLEAR_EMAIL_KEY) {
@@ -229,10 +242,23 @@ impl SealedStore {
     /// Opens the personal data of events read back, in place.
     async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
         let subjects: Vec<Option<Uuid>> = events.iter().map(Self::subject_to_open).collect();
-        // An erasure in this very page hides the person's earlier events too.
-        for (event, subject) in events.iter().zip(&subjects) {
-            if let (USER_ERASED, Some(subject)) = (event.event_type.as_str(), subject) {
-                self.remember(*subject, Known::Erased);
+        // An erasure in this very page hides the person's earlier events too; a key an
+        // erasure left behind (a failure between the append and the key's destruction)
+        // is destroyed now.
+        let erasures: Vec<(Uuid, DateTime<Utc>)> = events
+            .iter()
+            .zip(&subjects)
+            .filter(|(event, _)| event.event_type == USER_ERASED)
+            .filter_map(|(event, subject)| Some(((*subject)?, event.recorded_at)))
+            .collect();
+        for (subject, at) in erasures {
+            if !matches!(self.cached(subject), Some(Known::Erased)) {
+                self.load(&[subject]).await?;
+                if matches!(self.cached(subject), Some(Known::Key(_))) {
+                    tracing::warn!(%subject, "destroying the key an erasure left behind");
+                    self.inner.erase_person_key(subject, at).await?;
+                }
+                self.remember(subject, Known::Erased);
             }
         }
         // People known to have no key are asked again only when a page holds a sealed

@@ -18,8 +18,10 @@ use super::SealedStore;
 impl EventStore for SealedStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         let claims = request.claims.clone();
+        let erasure = self.erasure_in(&request);
         let sealed = self.seal(request).await?;
-        self.inner
+        let outcome = self
+            .inner
             .append(sealed)
             .await
             .map_err(|error| match error {
@@ -31,7 +33,15 @@ impl EventStore for SealedStore {
                         .unwrap_or(key),
                 },
                 other => other,
-            })
+            })?;
+        // Recorded, so the key goes: if this fails, the next read of the erasure (this
+        // node's own read models, a moment later) destroys it.
+        if let Some((subject, at)) = erasure
+            && let Err(error) = self.erase(subject, at).await
+        {
+            tracing::error!(%subject, %error, "the erasure is recorded but its key is not destroyed yet");
+        }
+        Ok(outcome)
     }
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError> {

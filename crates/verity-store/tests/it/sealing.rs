@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
-use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, PersonKeys};
+use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT};
 use verity_domain::{
     Actor, AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, UniqueKey,
 };
@@ -239,6 +239,60 @@ pub async fn an_admins_address_stays_the_admins(backend: Backend) {
     assert!(events[2].metadata.contains("198.51.100.1"));
 }
 
+/// `user.erased` (it names its person by its stream).
+fn erased_event() -> NewEvent {
+    event(
+        "user.erased",
+        &format!(
+            r#"{{"org_id":"{}","email":"ada@example.org"}}"#,
+            Uuid::nil()
+        ),
+    )
+}
+
+pub async fn recording_an_erasure_destroys_the_key_even_after_a_failure(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let (ada, bea) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    create(&store, ada, "ada@example.org").await;
+    create(&store, bea, "bea@example.org").await;
+    let mut erasure = AppendRequest::new(
+        format!("user-{ada}"),
+        ExpectedVersion::Any,
+        vec![erased_event()],
+    );
+    erasure.releases.push(claim("ada@example.org"));
+    store.append(erasure).await.unwrap();
+    let other = sealed(backend.reopen().await).await;
+    assert!(other.is_erased(ada).await.unwrap(), "the key is gone");
+    assert!(
+        !all_raw(&backend).await.contains("ada@example.org"),
+        "the erasure's own address is sealed"
+    );
+    // The address is free again.
+    create(&store, Uuid::from_u128(3), "ada@example.org").await;
+
+    // An erasure recorded without its key destroyed (a crash between the two): the next
+    // reader destroys it.
+    backend
+        .store
+        .append(AppendRequest::new(
+            format!("user-{bea}"),
+            ExpectedVersion::Any,
+            vec![erased_event()],
+        ))
+        .await
+        .unwrap();
+    assert!(!other.is_erased(bea).await.unwrap());
+    other.read_all(0, 100).await.unwrap();
+    assert!(
+        sealed(backend.reopen().await)
+            .await
+            .is_erased(bea)
+            .await
+            .unwrap()
+    );
+}
+
 macro_rules! sealing_suite {
     ($backend:ident, $open:path) => {
         mod $backend {
@@ -256,6 +310,7 @@ macro_rules! sealing_suite {
             case!(erasure_blanks_the_person_everywhere_and_the_chain_still_verifies);
             case!(events_written_in_clear_read_as_they_are_until_erased);
             case!(an_admins_address_stays_the_admins);
+            case!(recording_an_erasure_destroys_the_key_even_after_a_failure);
         }
     };
 }
