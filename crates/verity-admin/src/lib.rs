@@ -10,7 +10,7 @@
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
 //!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
-//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per
+//!   [`devices`], [`erasure`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per
 //!   subject.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
@@ -22,6 +22,7 @@ pub mod audit;
 pub mod authorization;
 pub mod clients;
 pub mod devices;
+pub mod erasure;
 mod error;
 pub mod history;
 pub mod invitations;

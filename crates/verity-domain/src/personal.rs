@@ -63,8 +63,9 @@ const fn email(path: &'static [&'static str]) -> PersonalField {
     }
 }
 
-/// Where a request came from: the browser's address and User-Agent.
-const ORIGIN: [PersonalField; 2] = [text(&["origin", "ip"]), text(&["origin", "user_agent"])];
+/// Where a request came from: the browser's address and User-Agent (`signin::Origin`,
+/// flattened into the payload).
+const ORIGIN: [PersonalField; 2] = [text(&["ip"]), text(&["user_agent"])];
 
 /// The personal fields of each event type that has any. A new payload field about a
 /// person (an address, a phone number, a directory attribute) must be listed here, or it
@@ -80,11 +81,7 @@ pub const FIELDS: &[(&str, &[PersonalField])] = &[
     ("user.signin.succeeded", &ORIGIN),
     (
         "user.signin.failed",
-        &[
-            email(&["email"]),
-            text(&["origin", "ip"]),
-            text(&["origin", "user_agent"]),
-        ],
+        &[email(&["email"]), text(&["ip"]), text(&["user_agent"])],
     ),
     ("user.signin.locked", &ORIGIN),
     ("user.device.trusted", &[text(&["label"])]),

@@ -106,6 +106,16 @@ impl MasterKey {
         derived
     }
 
+    /// The two keys of personal data (docs/adr/0010-per-person-encryption.md): the one
+    /// that seals each person's data key, and the one that keys the hash standing for an
+    /// address in the unique-key table.
+    pub fn personal_data_keys(&self) -> ([u8; 32], [u8; 32]) {
+        (
+            self.derive("verity person keys v1"),
+            self.derive("verity address index v1"),
+        )
+    }
+
     /// A fingerprint of the key (16 hex digits), safe to log and to compare across nodes.
     pub fn id(&self) -> &str {
         &self.id

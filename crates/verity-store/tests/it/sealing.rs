@@ -35,7 +35,7 @@ fn signed_in(user: Uuid) -> NewEvent {
     let mut signed_in = event(
         "user.signin.succeeded",
         &format!(
-            r#"{{"user_id":"{user}","sid":"s","amr":["pwd"],"device_trust_used":false,"origin":{{"client_id":"app","ip":"192.0.2.7","user_agent":"Firefox"}}}}"#
+            r#"{{"user_id":"{user}","sid":"s","amr":["pwd"],"device_trust_used":false,"client_id":"app","ip":"192.0.2.7","user_agent":"Firefox"}}"#
         ),
     );
     signed_in.metadata.actor = Actor::User {
@@ -166,7 +166,7 @@ pub async fn erasure_blanks_the_person_everywhere_and_the_chain_still_verifies(b
     let mut late = signed_in(ada);
     late.event_type = "user.signin.failed".into();
     late.data = format!(
-        r#"{{"user_id":"{ada}","email":"ada@example.org","reason":"wrong_password","origin":{{}}}}"#
+        r#"{{"user_id":"{ada}","email":"ada@example.org","reason":"wrong_password","ip":"192.0.2.7"}}"#
     );
     store
         .append(AppendRequest::new(
