@@ -9,7 +9,7 @@ use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
 use verity_domain::{Actor, Context, ExecuteError, StoreError, execute, load};
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
-use verity_store::{Location, Store};
+use verity_store::{Location, PersonalSecrets, SealedStore, Store};
 
 use crate::config::Config;
 
@@ -55,8 +55,11 @@ pub fn location(config: &Config) -> Result<Location, StoreError> {
 pub struct App {
     /// The configuration.
     pub config: Config,
-    /// The log.
+    /// The log as everything reads and writes it: personal data sealed with each
+    /// person's key on the way in and opened on the way out (docs/adr/0010).
     pub store: Arc<dyn Store>,
+    /// The log as the database holds it (ciphertext): what the chain covers.
+    pub raw: Arc<dyn Store>,
     /// The read models.
     pub projector: Arc<Projector<ReadModels>>,
     /// Password hashing, shared by the engine and the admin layer.
@@ -70,7 +73,9 @@ impl App {
     /// Opens the store (creating the data directory for SQLite), initialises the instance
     /// on first start, and starts the read models.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
-        let store = open_store(&config).await?;
+        let sealed = open_sealed_store(&config).await?;
+        let raw = sealed.raw().clone();
+        let store: Arc<dyn Store> = sealed;
         bootstrap(store.as_ref(), &config).await?;
         let options = ProjectorOptions {
             snapshot_every: config.projection.snapshot_every,
@@ -80,6 +85,7 @@ impl App {
             hashing: config.hashing(),
             config,
             store,
+            raw,
             projector,
         })
     }
@@ -104,6 +110,17 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         })?;
     }
     Ok(verity_store::open(&location).await?)
+}
+
+/// Opens the configured store behind the seal of personal data, with the keys the
+/// master key gives (every command that reads or writes people needs it).
+pub async fn open_sealed_store(config: &Config) -> anyhow::Result<Arc<SealedStore>> {
+    let raw = open_store(config).await?;
+    let master = crate::signing::load_master_key(config)?;
+    let (wrap, index) = master.personal_data_keys();
+    Ok(Arc::new(
+        SealedStore::open(raw, PersonalSecrets::new(wrap, index)).await?,
+    ))
 }
 
 /// Initialises the instance and its default organization, once, whichever node starts

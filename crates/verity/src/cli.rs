@@ -245,6 +245,16 @@ pub enum UserCommand {
         #[arg(long)]
         org: String,
     },
+    /// Erase a person for good (GDPR Art. 17): every session ends, their key is destroyed
+    /// so their personal data in the log reads as erased, and they leave every list and
+    /// search; the log still verifies (docs/audit.md, "Erasure").
+    Erase {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+    },
     /// Allow a disabled user to sign in again.
     Enable {
         /// Email address.

@@ -1,8 +1,9 @@
 //! Signing keys in the binary: where the master key comes from, and the key ring the
 //! server signs with (the first keys and rotation are the admin layer's).
 //!
-//! Only the commands that sign or manage keys (`serve`, `keys ...`, `bench sign`) touch
-//! the master key: managing organizations and users works without it.
+//! The master key also gives the keys of personal data (docs/adr/0010), so every command
+//! that reads or writes people loads it; `audit verify` and `events export`, which read
+//! the log as stored, do not.
 
 use std::path::PathBuf;
 use std::sync::Arc;

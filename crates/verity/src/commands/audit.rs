@@ -47,7 +47,7 @@ pub(super) async fn verify(
         for path in checkpoints {
             for (line, token) in read_checkpoints(path)? {
                 let place = format!("{}:{line}", path.display());
-                match check(app.store.as_ref(), &ring, &report, token).await? {
+                match check(app.raw.as_ref(), &ring, &report, token).await? {
                     Ok(position) => {
                         checked.push(json!({ "checkpoint": place, "position": position }))
                     }
@@ -164,7 +164,7 @@ pub(super) async fn checkpoint(config: Config, json: bool) -> anyhow::Result<Exi
     let app = App::open(config).await?;
     // Keys first: a log without any gets them now, and the checkpoint covers their events.
     let shared = crate::signing::key_ring(&app).await?;
-    let report = match chain::verify(app.store.as_ref(), |_| {}).await {
+    let report = match chain::verify(app.raw.as_ref(), |_| {}).await {
         Ok(report) => report,
         Err(VerifyError::Broken(broken)) => {
             eprintln!("chain broken: {broken}; no checkpoint signed");

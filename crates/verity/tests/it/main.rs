@@ -18,6 +18,7 @@ mod cli;
 mod clients;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
+mod erasure;
 mod files;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;
