@@ -82,6 +82,14 @@ pub enum BenchCommand {
         /// How long to run.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Append sign-ins of people (address, browser, client address: personal data)
+        /// instead of facts without any.
+        #[arg(long)]
+        personal: bool,
+        /// Through the seal of personal data, as the server appends (compare with and
+        /// without, on `--personal` events: the cost of per-person encryption).
+        #[arg(long)]
+        sealed: bool,
     },
     /// Fill the log with generated users, then save a snapshot.
     Seed {
@@ -91,9 +99,18 @@ pub enum BenchCommand {
         /// Events per user.
         #[arg(long, default_value_t = 10)]
         events_per_user: u64,
+        /// Through the seal of personal data, as the server appends (compare `bench
+        /// startup --sealed` on such a log with `bench startup` on one seeded without).
+        #[arg(long)]
+        sealed: bool,
     },
     /// Time from start to read models caught up.
-    Startup,
+    Startup {
+        /// Read through the seal of personal data, as the server does (for a log seeded
+        /// with `--sealed`).
+        #[arg(long)]
+        sealed: bool,
+    },
     /// The auditor's questions on the log as it is (fill it with `bench seed`): a
     /// person's history and their account at an instant, for `--samples` people picked
     /// at random; prints p50, p95 and the slowest, in milliseconds.

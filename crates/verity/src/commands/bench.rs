@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 use verity_domain::organization::{self, OrganizationCreated, OrganizationEvent};
+use verity_domain::signin::{Origin, SignInEvent, SignInSucceeded};
 use verity_domain::user::{self, PasswordChanged, UserCreated, UserEvent};
-use verity_domain::{Actor, AppendRequest, DomainEvent, Email, EventMetadata, ExpectedVersion};
+use verity_domain::{
+    Actor, AppendRequest, DomainEvent, Email, EventMetadata, ExpectedVersion, NewEvent,
+};
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
+use verity_store::Store;
 
 use super::print_json;
 use crate::app::{location, now};
@@ -19,12 +23,21 @@ use crate::config::Config;
 
 pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        BenchCommand::Append { writers, seconds } => append(config, writers, seconds).await,
+        BenchCommand::Append {
+            writers,
+            seconds,
+            personal,
+            sealed,
+        } => {
+            let workload = Workload { personal, sealed };
+            append(config, writers, seconds, workload).await
+        }
         BenchCommand::Seed {
             users,
             events_per_user,
-        } => seed(config, users, events_per_user).await,
-        BenchCommand::Startup => startup(config).await,
+            sealed,
+        } => seed(config, users, events_per_user, sealed).await,
+        BenchCommand::Startup { sealed } => startup(config, sealed).await,
         BenchCommand::Audit { samples } => audit(config, samples).await,
         BenchCommand::People { org, users, out } => {
             super::bench_signin::people(config, &org, users, &out).await
@@ -46,9 +59,63 @@ fn metadata() -> EventMetadata {
     }
 }
 
+/// The store as stored (`sealed: false`) or behind the seal of personal data.
+async fn bench_store(config: &Config, sealed: bool) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(if sealed {
+        crate::app::open_sealed_store(config).await?
+    } else {
+        crate::app::open_store(config).await?
+    })
+}
+
+/// What `bench append` appends, and through what.
+#[derive(Debug, Clone, Copy)]
+struct Workload {
+    personal: bool,
+    sealed: bool,
+}
+
+/// The event a writer appends: an organization's fact (nothing personal), or a person's
+/// sign-in from their own browser (address, User-Agent and client address, all sealed).
+fn bench_event(person: Uuid, personal: bool) -> NewEvent {
+    if !personal {
+        let event = OrganizationEvent::Created(OrganizationCreated {
+            org_id: Uuid::nil(),
+            name: "bench".into(),
+        });
+        return event.to_new_event(metadata());
+    }
+    let signed_in = SignInEvent::Succeeded(SignInSucceeded {
+        user_id: person.to_string(),
+        sid: "bench-session".into(),
+        amr: vec!["pwd".into(), "otp".into()],
+        second_factor: None,
+        device_trust_used: false,
+        decision: None,
+        origin: Origin {
+            client_id: Some("bench".into()),
+            ip: Some("192.0.2.7".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0".into()),
+        },
+    });
+    signed_in.to_new_event(EventMetadata {
+        actor: Actor::User {
+            user_id: person.to_string(),
+            sid: None,
+        },
+        client_ip: Some("192.0.2.7".into()),
+        ..metadata()
+    })
+}
+
 /// Durable appends per second: `writers` tasks each appending one event at a time.
-async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<ExitCode> {
-    let store = crate::app::open_store(&config).await?;
+async fn append(
+    config: Config,
+    writers: usize,
+    seconds: u64,
+    workload: Workload,
+) -> anyhow::Result<ExitCode> {
+    let store = bench_store(&config, workload.sealed).await?;
     let appended = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -56,17 +123,18 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
         .map(|writer| {
             let store = store.clone();
             let appended = appended.clone();
-            let stream = format!("bench-{}-{writer}", verity_oidc::random::uuid());
+            let person = verity_oidc::random::uuid();
+            let stream = if workload.personal {
+                user::stream(person)
+            } else {
+                format!("bench-{person}-{writer}")
+            };
             tokio::spawn(async move {
-                let event = OrganizationEvent::Created(OrganizationCreated {
-                    org_id: Uuid::nil(),
-                    name: "bench".into(),
-                });
                 while Instant::now() < deadline {
                     let request = AppendRequest::new(
                         stream.clone(),
                         ExpectedVersion::Any,
-                        vec![event.to_new_event(metadata())],
+                        vec![bench_event(person, workload.personal)],
                     );
                     store.append(request).await?;
                     appended.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +150,7 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
     let count = appended.load(Ordering::Relaxed);
     print_json(&serde_json::json!({
         "bench": "append", "store": location(&config)?.describe(), "writers": writers,
+        "personal": workload.personal, "sealed": workload.sealed,
         "events": count, "seconds": elapsed, "events_per_second": (count as f64 / elapsed).round(),
     }));
     Ok(ExitCode::SUCCESS)
@@ -89,8 +158,13 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
 
 /// Fills the log with `users` people in 10 organizations, `events_per_user` events each
 /// (created, then password changes and disable/enable pairs), then saves a snapshot.
-async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Result<ExitCode> {
-    let store = crate::app::open_store(&config).await?;
+async fn seed(
+    config: Config,
+    users: u64,
+    events_per_user: u64,
+    sealed: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = bench_store(&config, sealed).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
     let orgs: Vec<Uuid> = (0..10).map(|_| verity_oidc::random::uuid()).collect();
     for (index, org_id) in orgs.iter().enumerate() {
@@ -214,9 +288,9 @@ fn passwords(lookups: u64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn startup(config: Config) -> anyhow::Result<ExitCode> {
+async fn startup(config: Config, sealed: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let store = crate::app::open_store(&config).await?;
+    let store = bench_store(&config, sealed).await?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
         store.clone(),
@@ -229,7 +303,7 @@ async fn startup(config: Config) -> anyhow::Result<ExitCode> {
     projector.wait_for(head, Duration::from_secs(60)).await?;
     let elapsed = started.elapsed().as_secs_f64();
     print_json(&serde_json::json!({
-        "bench": "startup", "events": head, "started_from": projector.started_from(), "seconds": elapsed,
+        "bench": "startup", "sealed": sealed, "events": head, "started_from": projector.started_from(), "seconds": elapsed,
         "users": projector.read(|models| models.users.len()),
     }));
     Ok(ExitCode::SUCCESS)
