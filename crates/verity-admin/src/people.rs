@@ -48,6 +48,9 @@ pub enum Status {
     Active,
     /// An admin disabled them.
     Disabled,
+    /// An admin erased them (only the audit's account at an instant says so: an erased
+    /// person is in no list).
+    Erased,
 }
 
 impl Status {
@@ -56,6 +59,7 @@ impl Status {
         match self {
             Self::Active => "active",
             Self::Disabled => "disabled",
+            Self::Erased => "erased",
         }
     }
 }

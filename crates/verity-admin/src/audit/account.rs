@@ -5,9 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+use verity_domain::personal::ERASED_TEXT;
 use verity_domain::role::Grant;
 use verity_domain::signin::{LockedStep, SignInEvent};
-use verity_domain::user::{USER_SESSIONS_ENDED, USER_TEMPORARY_PASSWORD_ISSUED, USER_UNLOCKED};
+use verity_domain::user::{
+    USER_ERASED, USER_SESSIONS_ENDED, USER_TEMPORARY_PASSWORD_ISSUED, USER_UNLOCKED,
+};
 use verity_domain::{DomainEvent, RecordedEvent};
 use verity_projection::{PasswordState, Projection, Roles, Sessions, UserView, Users};
 
@@ -76,13 +79,19 @@ impl Admin {
         person: &PersonRef,
         at: DateTime<Utc>,
     ) -> Result<AccountAt, AdminError> {
-        let user_id = self.find_person(actor, person)?.user_id;
+        let user_id = self.history_subject(actor, person).await?;
         let mut events = self.person_events(user_id).await?;
         events.retain(|event| event.recorded_at <= at);
         events.sort_by_key(|event| event.position);
         let mut users = Users::default();
         let mut roles = Roles::default();
+        // An erasure is folded as a status: the read model would forget the person.
+        let mut erased = false;
         for event in &events {
+            if event.event_type == USER_ERASED {
+                erased = true;
+                continue;
+            }
             users.apply(event)?;
             roles.apply(event)?;
         }
@@ -96,12 +105,20 @@ impl Admin {
             at,
             user_id,
             org_id: view.org_id,
-            email: view.email.to_string(),
-            name: view.name.clone(),
-            status: if view.disabled {
-                Status::Disabled
+            email: if erased {
+                ERASED_TEXT.to_owned()
             } else {
-                Status::Active
+                view.email.to_string()
+            },
+            name: if erased {
+                ERASED_TEXT.to_owned()
+            } else {
+                view.name.clone()
+            },
+            status: match (erased, view.disabled) {
+                (true, _) => Status::Erased,
+                (false, true) => Status::Disabled,
+                (false, false) => Status::Active,
             },
             password_set_at,
             password_temporary,

@@ -106,6 +106,18 @@ async fn an_erased_person_is_gone_everywhere_and_the_chain_still_verifies() {
     );
     assert!(everything.contains("bea@example.org"));
 
+    // The account at an instant after the erasure says so.
+    let last = test.events().await.last().unwrap().recorded_at;
+    let later = last + chrono::Duration::seconds(1);
+    let now = test
+        .admin
+        .account_at(&operator(), &PersonRef::Id(ada), later)
+        .await
+        .unwrap();
+    assert_eq!(now.status.as_str(), "erased");
+    assert_eq!(now.email, ERASED_TEXT);
+    assert!(now.sessions.is_empty());
+
     // The address is free for someone new.
     test.person("Acme", "ada@example.org").await;
 }
