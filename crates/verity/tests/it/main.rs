@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod api;
 mod audit_queries;
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
