@@ -48,9 +48,6 @@ pub enum Status {
     Active,
     /// An admin disabled them.
     Disabled,
-    /// An admin erased them (only the audit's account at an instant says so: an erased
-    /// person is in no list).
-    Erased,
 }
 
 impl Status {
@@ -59,7 +56,6 @@ impl Status {
         match self {
             Self::Active => "active",
             Self::Disabled => "disabled",
-            Self::Erased => "erased",
         }
     }
 }

@@ -53,8 +53,10 @@ pub struct AccountAt {
     pub email: String,
     /// Their name then.
     pub name: String,
-    /// Active or disabled then.
+    /// Active or disabled then (as they were when erased, for an erased person).
     pub status: Status,
+    /// Whether they had been erased by then: every personal field reads as erased.
+    pub erased: bool,
     /// When their password was last set, and whether it was a temporary one.
     pub password_set_at: DateTime<Utc>,
     /// Whether that password was a temporary one from an admin.
@@ -115,11 +117,12 @@ impl Admin {
             } else {
                 view.name.clone()
             },
-            status: match (erased, view.disabled) {
-                (true, _) => Status::Erased,
-                (false, true) => Status::Disabled,
-                (false, false) => Status::Active,
+            status: if view.disabled {
+                Status::Disabled
+            } else {
+                Status::Active
             },
+            erased,
             password_set_at,
             password_temporary,
             authenticators: view

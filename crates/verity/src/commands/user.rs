@@ -199,7 +199,6 @@ fn print_status(person: Person, json: bool) {
     let done = match person.status {
         Status::Disabled => "disabled",
         Status::Active => "enabled",
-        Status::Erased => "erased",
     };
     if json {
         print_json(
