@@ -116,7 +116,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// master key gives (every command that reads or writes people needs it).
 pub async fn open_sealed_store(config: &Config) -> anyhow::Result<Arc<SealedStore>> {
     let raw = open_store(config).await?;
-    let master = crate::signing::load_master_key(config)?;
+    let master = crate::master_key::load_master_key(config)?;
     let (wrap, index) = master.personal_data_keys();
     Ok(Arc::new(
         SealedStore::open(raw, PersonalSecrets::new(wrap, index)).await?,

@@ -137,7 +137,7 @@ macro_rules! person_keys_backend {
 }
 
 person_keys_backend! {
-    store: crate::SqliteStore,
+    store: crate::sqlite::SqliteStore,
     select: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
     insert: "INSERT INTO person_keys (subject, sealed) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
     select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = ?",
@@ -149,7 +149,7 @@ person_keys_backend! {
 }
 
 person_keys_backend! {
-    store: crate::PostgresStore,
+    store: crate::postgres::PostgresStore,
     select: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
     insert: "INSERT INTO person_keys (subject, sealed) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING",
     select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = $1",

@@ -25,7 +25,7 @@ use verity_domain::{AppendRequest, EventMetadata, NewEvent, RecordedEvent, Store
 use cipher::DataKey;
 pub use cipher::{PersonalSecrets, SEALED_PREFIX};
 
-use crate::Store;
+use crate::store::Store;
 
 /// The prefix of the unique keys that hold an address in clear (`verity_domain::user::email_key`).
 const CLEAR_EMAIL_KEY: &str = "email:";
