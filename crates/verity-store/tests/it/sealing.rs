@@ -293,31 +293,11 @@ pub async fn recording_an_erasure_destroys_the_key_even_after_a_failure(backend:
     );
 }
 
-macro_rules! sealing_suite {
-    ($backend:ident, $open:path) => {
-        mod $backend {
-            macro_rules! case {
-                ($name:ident) => {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let Some(backend) = $open().await else { return };
-                        super::$name(backend).await;
-                    }
-                };
-            }
-            case!(personal_fields_are_sealed_in_the_database_and_open_for_readers);
-            case!(an_address_is_claimed_once_and_the_refusal_names_it);
-            case!(erasure_blanks_the_person_everywhere_and_the_chain_still_verifies);
-            case!(events_written_in_clear_read_as_they_are_until_erased);
-            case!(an_admins_address_stays_the_admins);
-            case!(recording_an_erasure_destroys_the_key_even_after_a_failure);
-        }
-    };
+crate::backends::on_each_backend! {
+    personal_fields_are_sealed_in_the_database_and_open_for_readers,
+    an_address_is_claimed_once_and_the_refusal_names_it,
+    erasure_blanks_the_person_everywhere_and_the_chain_still_verifies,
+    events_written_in_clear_read_as_they_are_until_erased,
+    an_admins_address_stays_the_admins,
+    recording_an_erasure_destroys_the_key_even_after_a_failure,
 }
-
-async fn sqlite() -> Option<Backend> {
-    Some(crate::backends::sqlite().await)
-}
-
-sealing_suite!(on_sqlite, super::sqlite);
-sealing_suite!(on_postgres, crate::backends::postgres);

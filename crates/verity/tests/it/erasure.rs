@@ -4,20 +4,16 @@
 
 use crate::support::{Target, assert_clear_error};
 
+/// `verity user create` in Acme.
+fn create(target: &Target, email: &str, name: &str) {
+    let args = ["user", "create", "--org", "Acme", "--email", email, "--name", name];
+    target.ok(&args);
+}
+
 fn erase_then_verify(target: &Target) {
     target.ok(&["org", "create", "Acme"]);
-    for name in ["ada", "bea"] {
-        target.ok(&[
-            "user",
-            "create",
-            "--org",
-            "Acme",
-            "--email",
-            &format!("{name}@example.org"),
-            "--name",
-            &format!("{name} Lovelace"),
-        ]);
-    }
+    create(target, "ada@example.org", "ada Lovelace");
+    create(target, "bea@example.org", "bea Lovelace");
     let export = target.ok(&["events", "export"]);
     assert!(!export.contains("ada@example.org"), "sealed in the log");
     assert!(!export.contains("ada Lovelace"));
@@ -48,16 +44,7 @@ fn erase_then_verify(target: &Target) {
     assert!(!export.contains("ada@example.org"));
     target.ok(&["replay"]);
     // The address can be given to someone new.
-    target.ok(&[
-        "user",
-        "create",
-        "--org",
-        "Acme",
-        "--email",
-        "ada@example.org",
-        "--name",
-        "Another Ada",
-    ]);
+    create(target, "ada@example.org", "Another Ada");
 }
 
 #[tokio::test]
