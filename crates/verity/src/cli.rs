@@ -453,6 +453,11 @@ pub struct ExportArgs {
     /// Only events recorded before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Personal data opened with each person's key (an erased person's as `[erased]`),
+    /// for reading; needs the master key, and the hashes no longer cover the lines.
+    /// Without it, `data` and `metadata` are as stored and hashed (sealed).
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// `verity network ...`

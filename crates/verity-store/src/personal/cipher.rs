@@ -113,8 +113,9 @@ impl PersonalSecrets {
             .and_then(|key| <[u8; 32]>::try_from(key).ok())
             .ok_or_else(|| {
                 StoreError::Corrupt(format!(
-                    "the data key of person {subject} does not open with this master key \
-                     (nodes sharing a database must share one master key)"
+                    "the personal data key {subject} does not open with this master key: \
+                     the database's keys were sealed under another one (the nodes and \
+                     commands sharing a database must share one master key; docs/keys.md)"
                 ))
             })?;
         Ok(DataKey(XChaCha20Poly1305::new(&Key::from(key))))

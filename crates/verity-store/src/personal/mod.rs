@@ -74,6 +74,7 @@ impl SealedStore {
             secrets,
             cache: RwLock::new(HashMap::new()),
         };
+        sealed.check_master_key().await?;
         let clear = sealed.inner.unique_keys_like(CLEAR_EMAIL_KEY).await?;
         if !clear.is_empty() {
             let renames: Vec<(UniqueKey, UniqueKey)> = clear
@@ -90,6 +91,26 @@ impl SealedStore {
             );
         }
         Ok(sealed)
+    }
+
+    /// Refuses a master key other than the one the database's keys were sealed with,
+    /// before anything is sealed or rekeyed with it: the nil id's row holds a key sealed
+    /// by the first process that opened the database.
+    async fn check_master_key(&self) -> Result<(), StoreError> {
+        let sentinel = Uuid::nil();
+        let stored = match self.inner.person_keys(&[sentinel]).await?.pop() {
+            Some((_, stored)) => stored,
+            None => {
+                let (_, sealed) = self.secrets.new_data_key(sentinel)?;
+                self.inner.add_person_key(sentinel, sealed).await?
+            }
+        };
+        match stored {
+            StoredKey::Sealed(sealed) => self.secrets.open_data_key(sentinel, &sealed).map(|_| ()),
+            StoredKey::Erased(_) => Err(StoreError::Corrupt(
+                "the master key's check in person_keys was erased".into(),
+            )),
+        }
     }
 
     /// The store below, where events hold ciphertext: for the chain and the export.

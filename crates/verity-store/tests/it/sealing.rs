@@ -293,6 +293,20 @@ pub async fn recording_an_erasure_destroys_the_key_even_after_a_failure(backend:
     );
 }
 
+pub async fn another_master_key_is_refused_before_it_touches_anything(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    create(&store, Uuid::from_u128(1), "ada@example.org").await;
+    let held = backend.store.unique_keys_like("").await.unwrap();
+    let other = SealedStore::open(
+        backend.reopen().await,
+        PersonalSecrets::new([5; 32], [6; 32]),
+    )
+    .await
+    .unwrap_err();
+    assert!(other.to_string().contains("another one"), "{other}");
+    assert_eq!(backend.store.unique_keys_like("").await.unwrap(), held);
+}
+
 crate::backends::on_each_backend! {
     personal_fields_are_sealed_in_the_database_and_open_for_readers,
     an_address_is_claimed_once_and_the_refusal_names_it,
@@ -300,4 +314,5 @@ crate::backends::on_each_backend! {
     events_written_in_clear_read_as_they_are_until_erased,
     an_admins_address_stays_the_admins,
     recording_an_erasure_destroys_the_key_even_after_a_failure,
+    another_master_key_is_refused_before_it_touches_anything,
 }

@@ -6,7 +6,9 @@ use crate::support::{Target, assert_clear_error};
 
 /// `verity user create` in Acme.
 fn create(target: &Target, email: &str, name: &str) {
-    let args = ["user", "create", "--org", "Acme", "--email", email, "--name", name];
+    let args = [
+        "user", "create", "--org", "Acme", "--email", email, "--name", name,
+    ];
     target.ok(&args);
 }
 
