@@ -220,5 +220,6 @@ pub fn ending(ending: Ending) -> (&'static str, &'static str) {
             ("password_changed", "the password was changed")
         }
         Ending::Person(AccessEndReason::Erased) => ("erased", "the person was erased"),
+        Ending::Person(AccessEndReason::Deleted) => ("deleted", "the account was deleted"),
     }
 }

@@ -6,6 +6,7 @@
 //! current time and any random value are passed in through [`Context`] or the command.
 
 pub mod aggregate;
+pub mod audit;
 pub mod backchannel;
 pub mod client;
 pub mod email;
@@ -19,6 +20,7 @@ pub mod network;
 pub mod organization;
 pub mod personal;
 pub mod role;
+pub mod scim_token;
 pub mod session;
 pub mod signin;
 pub mod store;
@@ -28,7 +30,7 @@ pub mod user;
 pub use aggregate::{Aggregate, Context, ExecuteError, execute, load};
 pub use email::{Email, EmailError};
 pub use event::{Actor, DecodeError, DomainEvent, EventMetadata, NewEvent, RecordedEvent};
-pub use expiring::{Counted, CounterKey, Entry, ExpiringStore};
+pub use expiring::{Counted, CounterKey, Entry, ExpiringStore, NewEntry};
 pub use store::{
     AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError,
     UniqueKey,

@@ -40,7 +40,7 @@ impl FieldKind {
 }
 
 /// A personal field of an event's payload: its path from the payload's root (a string
-/// value, or absent, or null).
+/// value, or absent, or null); `*` stands for each item of an array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PersonalField {
     /// Member names from the payload's root.
@@ -67,11 +67,40 @@ const fn email(path: &'static [&'static str]) -> PersonalField {
 /// flattened into the payload).
 const ORIGIN: [PersonalField; 2] = [text(&["ip"]), text(&["user_agent"])];
 
+/// A person's directory attributes (`user::directory::Directory`) under `root`.
+macro_rules! directory {
+    ($root:literal) => {
+        [
+            text(&[$root, "external_id"]),
+            text(&[$root, "name", "formatted"]),
+            text(&[$root, "name", "family_name"]),
+            text(&[$root, "name", "given_name"]),
+            text(&[$root, "name", "middle_name"]),
+            text(&[$root, "name", "honorific_prefix"]),
+            text(&[$root, "name", "honorific_suffix"]),
+            email(&[$root, "emails", "*", "value"]),
+        ]
+    };
+}
+
+const CREATED: [PersonalField; 10] = {
+    let [a, b, c, d, e, f, g, h] = directory!("directory");
+    [email(&["email"]), text(&["name"]), a, b, c, d, e, f, g, h]
+};
+
+const DIRECTORY_CHANGED: [PersonalField; 16] = {
+    let [a, b, c, d, e, f, g, h] = directory!("before");
+    let [i, j, k, l, m, n, o, p] = directory!("after");
+    [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p]
+};
+
 /// The personal fields of each event type that has any. A new payload field about a
 /// person (an address, a phone number, a directory attribute) must be listed here, or it
 /// is stored in clear and survives erasure.
 pub const FIELDS: &[(&str, &[PersonalField])] = &[
-    ("user.created", &[email(&["email"]), text(&["name"])]),
+    ("user.created", &CREATED),
+    ("user.directory.changed", &DIRECTORY_CHANGED),
+    ("user.deleted", &[email(&["email"])]),
     ("user.name.changed", &[text(&["before"]), text(&["after"])]),
     (
         "user.email.changed",
@@ -179,7 +208,8 @@ mod tests {
 
     #[test]
     fn personal_fields_are_listed_by_type() {
-        assert_eq!(fields("user.created").len(), 2);
+        assert_eq!(fields("user.created").len(), 10);
+        assert_eq!(fields("user.directory.changed").len(), 16);
         assert_eq!(fields("user.disabled"), &[]);
         assert_eq!(FieldKind::Email.erased(), ERASED_EMAIL);
         assert!(crate::Email::parse(ERASED_EMAIL).is_ok());

@@ -24,8 +24,13 @@ pub(crate) const SQLITE: &[Source] = &[
     ),
     (
         3,
+        "snapshot seal",
+        include_str!("../../../migrations/sqlite/0003_snapshot_seal.sql"),
+    ),
+    (
+        4,
         "person keys",
-        include_str!("../../../migrations/sqlite/0003_person_keys.sql"),
+        include_str!("../../../migrations/sqlite/0004_person_keys.sql"),
     ),
 ];
 
@@ -43,8 +48,13 @@ pub(crate) const POSTGRES: &[Source] = &[
     ),
     (
         3,
+        "snapshot seal",
+        include_str!("../../../migrations/postgres/0003_snapshot_seal.sql"),
+    ),
+    (
+        4,
         "person keys",
-        include_str!("../../../migrations/postgres/0003_person_keys.sql"),
+        include_str!("../../../migrations/postgres/0004_person_keys.sql"),
     ),
 ];
 

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use verity_audit::snapshots::SealedSnapshots;
 use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
-use verity_domain::{Actor, Context, ExecuteError, StoreError, execute, load};
+use verity_domain::{Actor, Context, ExecuteError, SnapshotStore, StoreError, execute, load};
+use verity_oidc::keys::SharedKeyRing;
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::{Location, PersonalSecrets, SealedStore, Store};
 
@@ -73,14 +75,24 @@ impl App {
     /// Opens the store (creating the data directory for SQLite), initialises the instance
     /// on first start, and starts the read models.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
-        let sealed = open_sealed_store(&config).await?;
-        let raw = sealed.raw().clone();
-        let store: Arc<dyn Store> = sealed;
+        let store = open_store(&config).await?;
+        let snapshots = sealed_snapshots(&config, &store)?;
+        Self::open_on(config, store, snapshots).await
+    }
+
+    /// Like [`App::open`], on a store already open (as stored: the personal data seal is
+    /// put over it here), with snapshots kept in `snapshots`.
+    pub async fn open_on(
+        config: Config,
+        raw: Arc<dyn Store>,
+        snapshots: Arc<dyn SnapshotStore>,
+    ) -> anyhow::Result<Self> {
+        let store: Arc<dyn Store> = seal(&config, raw.clone()).await?;
         bootstrap(store.as_ref(), &config).await?;
         let options = ProjectorOptions {
             snapshot_every: config.projection.snapshot_every,
         };
-        let projector = Projector::start_with(store.clone(), store.clone(), options).await?;
+        let projector = Projector::start_with(store.clone(), snapshots, options).await?;
         Ok(Self {
             hashing: config.hashing(),
             config,
@@ -94,6 +106,36 @@ impl App {
     pub async fn wait_for(&self, position: u64) -> anyhow::Result<()> {
         Ok(self.projector.wait_for(position, READ_YOUR_WRITES).await?)
     }
+
+    /// The engine over this store, signing with `keys`, as the issuer `issuer`.
+    pub fn engine(
+        &self,
+        keys: Arc<SharedKeyRing>,
+        issuer: &str,
+    ) -> anyhow::Result<verity_oidc::Engine> {
+        Ok(verity_oidc::Engine {
+            store: self.store.clone(),
+            expiring: self.store.clone(),
+            projector: self.projector.clone(),
+            keys,
+            hashing: self.hashing.clone(),
+            settings: Arc::new(self.config.engine_settings(issuer)?),
+        })
+    }
+}
+
+/// The store's snapshots, sealed with this machine's audit key and bound to the chain
+/// (`verity_audit::snapshots`): without the key none is trusted or saved.
+pub fn sealed_snapshots(
+    config: &Config,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<Arc<dyn SnapshotStore>> {
+    let key = crate::audit_key::existing_audit_key(config)?;
+    Ok(Arc::new(SealedSnapshots::new(
+        store.clone(),
+        store.clone(),
+        key,
+    )))
 }
 
 /// Opens the configured store, creating the data directory of an embedded store with
@@ -115,7 +157,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// Opens the configured store behind the seal of personal data, with the keys the
 /// master key gives (every command that reads or writes people needs it).
 pub async fn open_sealed_store(config: &Config) -> anyhow::Result<Arc<SealedStore>> {
-    let raw = open_store(config).await?;
+    seal(config, open_store(config).await?).await
+}
+
+/// `raw` behind the seal of personal data, with the keys the master key gives.
+async fn seal(config: &Config, raw: Arc<dyn Store>) -> anyhow::Result<Arc<SealedStore>> {
     let master = crate::master_key::load_master_key(config)?;
     let (wrap, index) = master.personal_data_keys();
     Ok(Arc::new(

@@ -320,11 +320,30 @@ fn binding(subject: Uuid, path: &str) -> Vec<u8> {
     aad
 }
 
-fn field_mut<'value>(data: &'value mut Value, field: &PersonalField) -> Option<&'value mut Value> {
-    field
-        .path
-        .iter()
-        .try_fold(data, |value, member| value.get_mut(*member))
+/// Every value at `path` (`*` stands for each item of an array).
+fn values_at<'value>(value: &'value mut Value, path: &[&str], found: &mut Vec<&'value mut Value>) {
+    match path.split_first() {
+        None => found.push(value),
+        Some((&"*", rest)) => {
+            if let Some(items) = value.as_array_mut() {
+                for item in items {
+                    values_at(item, rest, found);
+                }
+            }
+        }
+        Some((member, rest)) => {
+            if let Some(inner) = value.get_mut(*member) {
+                values_at(inner, rest, found);
+            }
+        }
+    }
+}
+
+/// The values of a personal field in a payload.
+fn field_values<'value>(data: &'value mut Value, field: &PersonalField) -> Vec<&'value mut Value> {
+    let mut found = Vec::new();
+    values_at(data, field.path, &mut found);
+    found
 }
 
 fn seal_event(
@@ -336,9 +355,8 @@ fn seal_event(
     known: &Known,
 ) -> Result<(), StoreError> {
     for field in fields {
-        if let Some(value) = field_mut(data, field)
-            && let Some(text) = value.as_str()
-        {
+        for value in field_values(data, field) {
+            let Some(text) = value.as_str() else { continue };
             *value = Value::String(match known {
                 Known::Key(key) => key.seal(&binding(subject, &field.path.join(".")), text)?,
                 Known::Erased | Known::Absent => field.kind.erased().to_owned(),
@@ -367,9 +385,8 @@ fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
         && let Ok(mut data) = serde_json::from_str::<Value>(&event.data)
     {
         for field in fields {
-            if let Some(value) = field_mut(&mut data, field)
-                && let Some(text) = value.as_str()
-            {
+            for value in field_values(&mut data, field) {
+                let Some(text) = value.as_str() else { continue };
                 let opened = match known {
                     Some(Known::Key(key)) if text.starts_with(SEALED_PREFIX) => key
                         .open(&binding(subject, &field.path.join(".")), text)

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use verity_domain::personal::{PersonKeys, StoredKey};
 use verity_domain::{
-    AppendOutcome, AppendRequest, Counted, CounterKey, Entry, EventStore, ExpiringStore,
+    AppendOutcome, AppendRequest, Counted, CounterKey, Entry, EventStore, ExpiringStore, NewEntry,
     RecordedEvent, Snapshot, SnapshotStore, StoreError, UniqueKey,
 };
 
@@ -46,6 +46,16 @@ impl EventStore for SealedStore {
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut events = self.inner.read_stream(stream).await?;
+        self.open_all(&mut events).await?;
+        Ok(events)
+    }
+
+    async fn read_stream_back(
+        &self,
+        stream: &str,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = self.inner.read_stream_back(stream, limit).await?;
         self.open_all(&mut events).await?;
         Ok(events)
     }
@@ -116,6 +126,10 @@ impl ExpiringStore for SealedStore {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.inner.put(kind, key, value, expires_at).await
+    }
+
+    async fn put_many(&self, entries: &[NewEntry<'_>]) -> Result<(), StoreError> {
+        self.inner.put_many(entries).await
     }
 
     async fn put_new(

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use verity_domain::{
-    AppendRequest, Counted, CounterKey, Entry, EventStore, ExpectedVersion, Snapshot, StoreError,
-    UniqueKey,
+    AppendRequest, Counted, CounterKey, Entry, EventStore, ExpectedVersion, NewEntry, Snapshot,
+    StoreError, UniqueKey,
 };
 use verity_store::chain;
 
@@ -45,6 +45,35 @@ pub async fn appends_and_reads_a_stream(backend: Backend) {
     assert_eq!(events[1].event_type, "user.disabled");
     assert!(store.read_stream("user-2").await.unwrap().is_empty());
     assert_eq!(store.head().await.unwrap(), 3);
+}
+
+pub async fn a_stream_reads_back_from_its_newest_event(backend: Backend) {
+    let store = &backend.store;
+    for (stream, kind) in [
+        ("a", "x.one"),
+        ("b", "x.other"),
+        ("a", "x.two"),
+        ("a", "x.three"),
+    ] {
+        store
+            .append(AppendRequest::new(
+                stream,
+                ExpectedVersion::Any,
+                vec![event(kind, "{}")],
+            ))
+            .await
+            .unwrap();
+    }
+    let newest_two = store.read_stream_back("a", 2).await.unwrap();
+    assert_eq!(
+        newest_two
+            .iter()
+            .map(|e| (e.version, e.position, e.event_type.as_str()))
+            .collect::<Vec<_>>(),
+        [(3, 4, "x.three"), (2, 3, "x.two")]
+    );
+    assert_eq!(store.read_stream_back("a", 10).await.unwrap().len(), 3);
+    assert!(store.read_stream_back("none", 1).await.unwrap().is_empty());
 }
 
 pub async fn a_stale_expected_version_is_a_conflict_naming_stream_and_versions(backend: Backend) {
@@ -281,6 +310,8 @@ pub async fn snapshots_are_saved_and_replaced(backend: Backend) {
         version: 1,
         position: 10,
         data: b"{}".to_vec(),
+        hash: String::new(),
+        seal: Vec::new(),
     };
     store.save_snapshot(first.clone()).await.unwrap();
     assert_eq!(store.load_snapshot("users").await.unwrap(), Some(first));
@@ -289,6 +320,8 @@ pub async fn snapshots_are_saved_and_replaced(backend: Backend) {
         version: 2,
         position: 20,
         data: vec![0, 159, 146, 150],
+        hash: "ab".repeat(32),
+        seal: vec![7; 64],
     };
     store.save_snapshot(second.clone()).await.unwrap();
     assert_eq!(store.load_snapshot("users").await.unwrap(), Some(second));
@@ -482,6 +515,70 @@ pub async fn another_node_takes_what_this_one_put(backend: Backend) {
         .filter(|value| value.is_some())
         .count();
     assert_eq!(wins, 1);
+}
+
+pub async fn put_many_stores_several_entries_at_once_or_none(backend: Backend) {
+    let store = &backend.store;
+    // Replaced by put_many: a live entry, an expired one and a counter (its count reset).
+    store.put("code_used", "c1", b"old", at(60)).await.unwrap();
+    store.put("grant", "g1", b"stale", at(5)).await.unwrap();
+    store
+        .increment("failed", "ada", at(60), at(0))
+        .await
+        .unwrap();
+    let entry = |kind, key, value, expires_at| NewEntry {
+        kind,
+        key,
+        value,
+        expires_at,
+    };
+    store
+        .put_many(&[
+            entry("code_used", "c1", b"grant-1", at(600)),
+            entry("grant", "g1", b"record", at(3600)),
+            entry("refresh", "r1", b"", at(7200)),
+            entry("failed", "ada", b"set", at(30)),
+        ])
+        .await
+        .unwrap();
+    let read = store
+        .get_many(
+            &[
+                ("code_used", "c1"),
+                ("grant", "g1"),
+                ("refresh", "r1"),
+                ("failed", "ada"),
+            ],
+            at(10),
+        )
+        .await
+        .unwrap();
+    let stored = |value: &[u8], expires_at| {
+        Some(Entry {
+            value: value.to_vec(),
+            count: 0,
+            expires_at,
+        })
+    };
+    assert_eq!(
+        read,
+        vec![
+            stored(b"grant-1", at(600)),
+            stored(b"record", at(3600)),
+            stored(b"", at(7200)),
+            stored(b"set", at(30)),
+        ]
+    );
+    // A key named twice is refused, and nothing of the call is stored.
+    let twice = store
+        .put_many(&[
+            entry("grant", "g2", b"one", at(60)),
+            entry("grant", "g2", b"two", at(60)),
+        ])
+        .await;
+    assert!(matches!(twice, Err(StoreError::Invalid(_))), "{twice:?}");
+    assert_eq!(store.get("grant", "g2", at(10)).await.unwrap(), None);
+    store.put_many(&[]).await.unwrap();
 }
 
 pub async fn get_many_reads_several_entries_in_the_order_asked(backend: Backend) {
@@ -893,6 +990,7 @@ fn hex_zero() -> String {
 
 crate::backends::on_each_backend! {
     appends_and_reads_a_stream,
+    a_stream_reads_back_from_its_newest_event,
     a_stale_expected_version_is_a_conflict_naming_stream_and_versions,
     of_100_racing_appends_with_one_expected_version_exactly_one_wins,
     a_claimed_unique_key_is_refused_to_another_stream_atomically,
@@ -908,6 +1006,7 @@ crate::backends::on_each_backend! {
     take_is_single_use_and_ignores_expired_entries,
     of_50_concurrent_takes_exactly_one_wins,
     another_node_takes_what_this_one_put,
+    put_many_stores_several_entries_at_once_or_none,
     get_many_reads_several_entries_in_the_order_asked,
     counters_count_within_their_window_and_restart_after_it,
     increment_many_counts_several_counters_at_once,

@@ -307,7 +307,41 @@ pub async fn another_master_key_is_refused_before_it_touches_anything(backend: B
     assert_eq!(backend.store.unique_keys_like("").await.unwrap(), held);
 }
 
+pub async fn directory_attributes_are_sealed_item_by_item(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let ada = Uuid::from_u128(1);
+    create(&store, ada, "ada@example.org").await;
+    let changed = event(
+        "user.directory.changed",
+        r#"{"before":{},"after":{"external_id":"hr-42","name":{"family_name":"Lovelace","given_name":"Ada"},"emails":[{"value":"ada@home.example","type":"home"},{"value":"ada@work.example"}]}}"#,
+    );
+    store
+        .append(AppendRequest::new(
+            format!("user-{ada}"),
+            ExpectedVersion::Exact(2),
+            vec![changed],
+        ))
+        .await
+        .unwrap();
+    let raw = all_raw(&backend).await;
+    for personal in ["hr-42", "Lovelace", "ada@home.example", "ada@work.example"] {
+        assert!(!raw.contains(personal), "{personal} is in clear: {raw}");
+    }
+    assert!(
+        raw.contains(r#""type":"home""#),
+        "what is not personal stays"
+    );
+    let opened = &store.read_stream(&format!("user-{ada}")).await.unwrap()[2];
+    assert!(
+        opened.data.contains(r#""value":"ada@work.example""#),
+        "{}",
+        opened.data
+    );
+    assert!(opened.data.contains(r#""given_name":"Ada""#));
+}
+
 crate::backends::on_each_backend! {
+    directory_attributes_are_sealed_item_by_item,
     personal_fields_are_sealed_in_the_database_and_open_for_readers,
     an_address_is_claimed_once_and_the_refusal_names_it,
     erasure_blanks_the_person_everywhere_and_the_chain_still_verifies,

@@ -16,7 +16,7 @@ use verity_domain::{
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::Store;
 
-use super::print_json;
+use super::{BENCH_HASH, metadata, print_json};
 use crate::app::{location, now};
 use crate::cli::{AlgorithmChoice, BenchCommand};
 use crate::config::Config;
@@ -28,15 +28,17 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
             seconds,
             personal,
             sealed,
+            checkpoint_every,
         } => {
             let workload = Workload { personal, sealed };
-            append(config, writers, seconds, workload).await
+            append(config, writers, seconds, workload, checkpoint_every).await
         }
         BenchCommand::Seed {
             users,
             events_per_user,
             sealed,
-        } => seed(config, users, events_per_user, sealed).await,
+            orgs,
+        } => seed(config, users, events_per_user, orgs, sealed).await,
         BenchCommand::Startup { sealed } => startup(config, sealed).await,
         BenchCommand::Audit { samples } => audit(config, samples).await,
         BenchCommand::People { org, users, out } => {
@@ -47,15 +49,14 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         }
         BenchCommand::Passwords { lookups } => passwords(lookups),
         BenchCommand::Sign { alg, seconds } => sign(config, alg, seconds).await,
-    }
-}
-
-fn metadata() -> EventMetadata {
-    EventMetadata {
-        actor: Actor::System,
-        request_id: None,
-        client_ip: None,
-        occurred_at: now(),
+        BenchCommand::Access {
+            alg,
+            people,
+            seconds,
+        } => super::bench_access::access(config, alg, people, seconds).await,
+        BenchCommand::EndAccess { sessions, runs } => {
+            super::bench_access::end_access(config, sessions, runs).await
+        }
     }
 }
 
@@ -114,8 +115,13 @@ async fn append(
     writers: usize,
     seconds: u64,
     workload: Workload,
+    checkpoint_every: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
     let store = bench_store(&config, workload.sealed).await?;
+    let checkpoints = match checkpoint_every {
+        Some(every) => Some(super::bench_audit::Checkpoints::start(&config, &store, every).await?),
+        None => None,
+    };
     let appended = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -148,10 +154,15 @@ async fn append(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let count = appended.load(Ordering::Relaxed);
+    let recorded = match checkpoints {
+        Some(checkpoints) => Some(checkpoints.stop(store.as_ref()).await?),
+        None => None,
+    };
     print_json(&serde_json::json!({
         "bench": "append", "store": location(&config)?.describe(), "writers": writers,
         "personal": workload.personal, "sealed": workload.sealed,
         "events": count, "seconds": elapsed, "events_per_second": (count as f64 / elapsed).round(),
+        "checkpoint_every": checkpoint_every, "checkpoints": recorded,
     }));
     Ok(ExitCode::SUCCESS)
 }
@@ -162,11 +173,14 @@ async fn seed(
     config: Config,
     users: u64,
     events_per_user: u64,
+    org_count: u64,
     sealed: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = bench_store(&config, sealed).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
-    let orgs: Vec<Uuid> = (0..10).map(|_| verity_oidc::random::uuid()).collect();
+    let orgs: Vec<Uuid> = (0..org_count)
+        .map(|_| verity_oidc::random::uuid())
+        .collect();
     for (index, org_id) in orgs.iter().enumerate() {
         let event = OrganizationEvent::Created(OrganizationCreated {
             org_id: *org_id,
@@ -179,7 +193,7 @@ async fn seed(
         );
         store.append(request).await?;
     }
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo".to_owned();
+    let hash = BENCH_HASH.to_owned();
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)
@@ -193,7 +207,10 @@ async fn seed(
                         return anyhow::Ok(());
                     }
                     let user_id = verity_oidc::random::uuid();
-                    let org_id = orgs.get((index % 10) as usize).copied().unwrap_or_default();
+                    let org_id = orgs
+                        .get((index % org_count) as usize)
+                        .copied()
+                        .unwrap_or_default();
                     let email = Email::parse(&format!("user{index}@bench.example.org"))?;
                     let created = UserEvent::Created(UserCreated {
                         user_id,
@@ -229,9 +246,11 @@ async fn seed(
         task.await??;
     }
     let seeded = started.elapsed().as_secs_f64();
+    // Sealed with the audit key, as a server's: `bench startup` and `serve` trust it.
+    crate::audit_key::load_or_create_audit_key(&config)?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },
@@ -293,7 +312,7 @@ async fn startup(config: Config, sealed: bool) -> anyhow::Result<ExitCode> {
     let store = bench_store(&config, sealed).await?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },

@@ -3,6 +3,8 @@
 mod audit;
 mod audit_queries;
 mod bench;
+mod bench_access;
+mod bench_audit;
 mod bench_signin;
 mod client;
 mod devices;
@@ -12,6 +14,7 @@ mod keys;
 mod org;
 mod replay;
 mod role;
+mod scim;
 mod serve;
 mod unlock;
 mod user;
@@ -22,7 +25,7 @@ use uuid::Uuid;
 use verity_projection::{OrganizationView, ReadModels};
 
 use crate::app::App;
-use crate::cli::{AuditCommand, Command, EventsCommand, NetworkCommand};
+use crate::cli::{Command, EventsCommand, NetworkCommand};
 use crate::config::Config;
 
 /// Exit status of a chain that does not verify.
@@ -33,18 +36,15 @@ pub const EXIT_REPLAY_MISMATCH: u8 = 3;
 /// Runs one command.
 pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => serve::run(config).await,
+        Command::Serve(args) => serve::run(config, args).await,
         Command::Org(command) => org::run(command, App::open(config).await?, json).await,
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
         Command::Role(command) => role::run(command, App::open(config).await?, json).await,
+        Command::Scim(command) => scim::run(command, App::open(config).await?, json).await,
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
-        Command::Audit(AuditCommand::Verify { checkpoints }) => {
-            audit::verify(config, json, &checkpoints).await
-        }
-        Command::Audit(AuditCommand::Checkpoint) => audit::checkpoint(config, json).await,
-        Command::Audit(query) => audit_queries::run(query, App::open(config).await?, json).await,
+        Command::Audit(command) => audit::run(command, config, json).await,
         Command::Network(NetworkCommand::Unlock { address }) => {
             unlock::network(&App::open(config).await?, address, json).await
         }
@@ -63,6 +63,36 @@ fn find_org(models: &ReadModels, org: &str) -> anyhow::Result<OrganizationView> 
     found
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no organization {org:?} (see `verity org list`)"))
+}
+
+/// An Argon2id PHC string nobody signs in with: the password of generated people who
+/// never sign in.
+const BENCH_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo";
+
+/// The metadata of the events the benchmarks append: the system as actor, now.
+fn metadata() -> verity_domain::EventMetadata {
+    verity_domain::EventMetadata {
+        actor: verity_domain::Actor::System,
+        request_id: None,
+        client_ip: None,
+        occurred_at: crate::app::now(),
+    }
+}
+
+/// A progress bar over `length` events on stderr (hidden for `--json`).
+fn progress_bar(length: u64, json: bool) -> indicatif::ProgressBar {
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(length)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// Prints a value as one JSON line.

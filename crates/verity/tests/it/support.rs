@@ -51,6 +51,20 @@ impl Target {
         output
     }
 
+    /// Creates `name@example.org`, named `name`, in `org`.
+    pub fn create_user(&self, org: &str, name: &str) {
+        self.ok(&[
+            "user",
+            "create",
+            "--org",
+            org,
+            "--email",
+            &format!("{name}@example.org"),
+            "--name",
+            name,
+        ]);
+    }
+
     /// Runs and expects success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
