@@ -27,7 +27,7 @@ use serde_json::Value;
 use verity_testkit::oauth::{self, jwt_header};
 use verity_testkit::{Device, Person, Step};
 
-use crate::multi_node::{SHARED_AUDIT_KEY, SHARED_MASTER_KEY};
+use crate::multi_node::{SHARED_AUDIT_KEY, SHARED_MASTER_KEY, share_master_key};
 
 use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient, http_client};
 use crate::support::{Target, assert_clear_error};
@@ -532,15 +532,14 @@ async fn two_nodes_send_each_notice_once_even_when_the_sending_node_dies() {
         ("VERITY__KEYS__MASTER_KEY", SHARED_MASTER_KEY),
         ("VERITY__AUDIT__KEY", SHARED_AUDIT_KEY),
     ];
+    share_master_key(&first_target);
     let mut node_a = Provider::start_with(first_target, &env).await;
-    let node_b = Provider::start_with(
-        Target {
-            dir: tempfile::tempdir().unwrap(),
-            database_url: Some(url),
-        },
-        &env,
-    )
-    .await;
+    let second_target = Target {
+        dir: tempfile::tempdir().unwrap(),
+        database_url: Some(url),
+    };
+    share_master_key(&second_target);
+    let node_b = Provider::start_with(second_target, &env).await;
     // The first post hangs long enough for its node to be killed while sending.
     let receiver = Receiver::start(&[Reply::Slow(Duration::from_secs(4))]).await;
     let client = client_with_backchannel(&node_a, &receiver).await;

@@ -65,17 +65,40 @@ async fn two_nodes_on_one_postgres_behave_as_one() {
     );
 }
 
+/// Gives the commands run against `target` (`verity client create`, `user create`) the
+/// master key the nodes share, as on an operator's host: in its data directory's key file
+/// (0600). Every command that reads or writes people needs the same key as the nodes.
+pub fn share_master_key(target: &Target) {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let data = target.dir.path().join("data");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(&data)
+        .unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(data.join("master.key"))
+        .unwrap();
+    file.write_all(SHARED_MASTER_KEY.as_bytes()).unwrap();
+}
+
 /// Two nodes on `target`'s database with `env` besides the shared master and audit keys.
 async fn two_nodes(first_target: Target, env: &[(&str, &str)]) -> (Provider, Provider) {
     let url = first_target.database_url.clone().unwrap();
     let mut env = env.to_vec();
     env.push(("VERITY__KEYS__MASTER_KEY", SHARED_MASTER_KEY));
+    share_master_key(&first_target);
     env.push(("VERITY__AUDIT__KEY", SHARED_AUDIT_KEY));
     let node_a = Provider::start_with(first_target, &env).await;
     let second_target = Target {
         dir: tempfile::tempdir().unwrap(),
         database_url: Some(url),
     };
+    share_master_key(&second_target);
     let node_b = Provider::start_with(second_target, &env).await;
     (node_a, node_b)
 }

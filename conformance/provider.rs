@@ -270,7 +270,11 @@ impl Provider {
 
     /// The events of `event_type` in the log, as JSON lines.
     pub fn events(&self, event_type: &str) -> Vec<serde_json::Value> {
-        json_lines(&self.target.ok(&["events", "export", "--type", event_type]))
+        json_lines(
+            &self
+                .target
+                .ok(&["events", "export", "--open", "--type", event_type]),
+        )
     }
 }
 

@@ -105,9 +105,9 @@ impl Admin {
         before: Option<u64>,
         limit: usize,
     ) -> Result<HistoryPage, AdminError> {
-        let view = self.find_person(actor, person)?;
+        let user_id = self.history_subject(actor, person).await?;
         let limit = limit.clamp(1, MAX_PAGE);
-        let mut events = self.person_events(view.user_id).await?;
+        let mut events = self.person_events(user_id).await?;
         events.retain(|event| before.is_none_or(|before| event.position < before));
         events.sort_by_key(|event| std::cmp::Reverse(event.position));
         let more = events.len() > limit;
@@ -115,7 +115,7 @@ impl Admin {
         let entries: Vec<HistoryEntry> = self.read(|models| {
             events
                 .iter()
-                .map(|event| entry(models, view.user_id, event))
+                .map(|event| entry(models, user_id, event))
                 .collect()
         });
         let next_before = if more {
@@ -139,8 +139,8 @@ impl Admin {
         person: &PersonRef,
         (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
     ) -> Result<Vec<HistoryEntry>, AdminError> {
-        let view = self.find_person(actor, person)?;
-        let mut events = self.person_events(view.user_id).await?;
+        let user_id = self.history_subject(actor, person).await?;
+        let mut events = self.person_events(user_id).await?;
         events.retain(|event| {
             from.is_none_or(|from| event.recorded_at >= from)
                 && to.is_none_or(|to| event.recorded_at < to)
@@ -149,7 +149,7 @@ impl Admin {
         Ok(self.read(|models| {
             events
                 .iter()
-                .map(|event| entry(models, view.user_id, event))
+                .map(|event| entry(models, user_id, event))
                 .collect()
         }))
     }
@@ -220,7 +220,11 @@ fn label(models: &ReadModels, subject: Uuid, metadata: &EventMetadata) -> ActorL
 
 /// What an event about a person says, in one line.
 pub fn describe(event_type: &str, data: &Value) -> String {
-    let text = |field: &str| data.get(field).and_then(Value::as_str).unwrap_or("");
+    // An erased address reads as erased, like every other erased field.
+    let text = |field: &str| match data.get(field).and_then(Value::as_str) {
+        Some(verity_domain::personal::ERASED_EMAIL) => verity_domain::personal::ERASED_TEXT,
+        value => value.unwrap_or(""),
+    };
     let words = |field: &str| text(field).replace('_', " ");
     match event_type {
         "user.created" => format!("account created for {}", text("email")),
@@ -229,6 +233,7 @@ pub fn describe(event_type: &str, data: &Value) -> String {
         "user.disabled" => "account disabled".into(),
         "user.enabled" => "account enabled".into(),
         "user.unlocked" => "sign-in locks lifted".into(),
+        "user.erased" => "erased: their personal data is destroyed".into(),
         "user.sessions.ended" => format!("every session ended ({})", words("reason")),
         "user.name.changed" => format!(
             "name changed from {:?} to {:?}",

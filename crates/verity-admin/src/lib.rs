@@ -10,8 +10,8 @@
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
 //!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
-//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`], [`scim_tokens`] and
-//!   [`provisioning`] (with [`people_filter`]): one module per subject;
+//!   [`devices`], [`erasure`], [`unlock`], [`clients`], [`keys`], [`roles`], [`scim_tokens`]
+//!   and [`provisioning`] (with [`people_filter`]): one module per subject;
 //!   [`console_client`]: the admin console's own client, which Verity registers.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
@@ -24,6 +24,7 @@ pub mod authorization;
 pub mod clients;
 pub mod console_client;
 pub mod devices;
+pub mod erasure;
 mod error;
 pub mod history;
 pub mod invitations;

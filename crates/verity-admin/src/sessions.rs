@@ -219,6 +219,7 @@ pub fn ending(ending: Ending) -> (&'static str, &'static str) {
         Ending::Person(AccessEndReason::PasswordChanged) => {
             ("password_changed", "the password was changed")
         }
+        Ending::Person(AccessEndReason::Erased) => ("erased", "the person was erased"),
         Ending::Person(AccessEndReason::Deleted) => ("deleted", "the account was deleted"),
     }
 }

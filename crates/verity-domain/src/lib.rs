@@ -18,6 +18,7 @@ pub mod key;
 pub mod mfa;
 pub mod network;
 pub mod organization;
+pub mod personal;
 pub mod role;
 pub mod scim_token;
 pub mod session;

@@ -354,6 +354,15 @@ impl Sessions {
         for sid in sids {
             all.sessions.extend(self.end(&sid, ending, at).sessions);
         }
+        // An erased person's ended sessions stay marked (their tokens stay refused) but
+        // keep nothing of where they signed in from.
+        if ended.reason == AccessEndReason::Erased {
+            for sid in self.ended_by_person.get(&user_id).into_iter().flatten() {
+                if let Some(session) = self.ended.get_mut(sid) {
+                    session.origin = Origin::default();
+                }
+            }
+        }
         self.person_endings.insert(
             user_id,
             PersonEnding {
@@ -512,6 +521,45 @@ mod tests {
         start(&mut sessions, "later", 6);
         assert!(!sessions.has_ended("later", ADA, at(6).timestamp()));
         assert!(sessions.is_live("later"));
+    }
+
+    #[test]
+    fn an_erased_persons_sessions_end_and_forget_where_they_came_from() {
+        let mut sessions = Sessions::default();
+        for (sid, minutes) in [("laptop", 0), ("phone", 1)] {
+            let started = SessionEvent::Started(SessionStarted {
+                sid: sid.into(),
+                user_id: ADA.to_string(),
+                auth_time: at(minutes),
+                amr: vec!["pwd".into()],
+                origin: Origin {
+                    client_id: Some("app".into()),
+                    ip: Some("192.0.2.7".into()),
+                    user_agent: Some("Firefox".into()),
+                },
+            });
+            let event = recorded(verity_domain::session::stream(sid), &started, minutes);
+            sessions.apply_event(&event).unwrap();
+        }
+        end_session(&mut sessions, "laptop", 2);
+        assert_eq!(
+            sessions.recently_ended_of(ADA)[0].1.origin.ip.as_deref(),
+            Some("192.0.2.7")
+        );
+        let erased = UserEvent::SessionsEnded(SessionsEnded {
+            reason: AccessEndReason::Erased,
+            except_sid: None,
+        });
+        let event = recorded(verity_domain::user::stream(ADA), &erased, 3);
+        assert_eq!(sessions.apply_event(&event).unwrap().sessions.len(), 1);
+        let ended = sessions.recently_ended_of(ADA);
+        assert_eq!(ended.len(), 2);
+        assert!(
+            ended
+                .iter()
+                .all(|(_, session)| session.origin == Origin::default())
+        );
+        assert!(sessions.has_ended("phone", ADA, at(1).timestamp()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use verity_domain::user::profile::{
 };
 use verity_domain::user::{Directory, DirectoryChanged, USER_DELETED, USER_DIRECTORY_CHANGED};
 use verity_domain::user::{
-    USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED, USER_UNLOCKED,
+    USER_CREATED, USER_DISABLED, USER_ENABLED, USER_ERASED, USER_PASSWORD_CHANGED, USER_UNLOCKED,
 };
 use verity_domain::{DecodeError, Email, RecordedEvent};
 
@@ -384,6 +384,19 @@ impl Users {
         Ok(())
     }
 
+    /// An erased person leaves the model: nothing of them is found, listed or searched.
+    fn apply_erased(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        decode::check_schema(event)?;
+        let user_id = decode::stream_id(event, STREAM_PREFIX)?;
+        if let Some(view) = self.by_id.remove(&user_id)
+            && let Some(emails) = self.by_email.get_mut(&view.org_id)
+            && emails.get(&view.email) == Some(&user_id)
+        {
+            emails.remove(&view.email);
+        }
+        Ok(())
+    }
+
     fn apply_disabled(&mut self, event: &RecordedEvent, disabled: bool) -> Result<(), DecodeError> {
         decode::check_schema(event)?;
         if let Some(view) = self.existing(event)? {
@@ -419,6 +432,7 @@ impl Users {
             USER_NAME_CHANGED => self.apply_renamed(event),
             USER_EMAIL_CHANGED => self.apply_email_changed(event),
             USER_SIGNIN_SUCCEEDED => self.apply_signed_in(event),
+            USER_ERASED => self.apply_erased(event),
             USER_DIRECTORY_CHANGED => self.apply_directory_changed(event),
             USER_DELETED => self.apply_deleted(event),
             USER_TOTP_ENROLLED
@@ -644,6 +658,40 @@ mod tests {
     const GLOBEX: Uuid = Uuid::from_u128(0x61);
     const ADA: Uuid = Uuid::from_u128(1);
     const BOB: Uuid = Uuid::from_u128(2);
+
+    #[test]
+    fn an_erased_person_is_found_nowhere_and_others_stay() {
+        let erased = |position, user_id| {
+            recorded(
+                position,
+                user_id,
+                &UserEvent::Erased(verity_domain::user::UserErased {
+                    org_id: ACME,
+                    email: email(verity_domain::personal::ERASED_EMAIL),
+                }),
+            )
+        };
+        // Two people erased before their erasure could be read share the erased address.
+        let erased_address = verity_domain::personal::ERASED_EMAIL;
+        let users = fold(&[
+            created(1, ADA, ACME, erased_address),
+            created(2, BOB, ACME, erased_address),
+            created(3, Uuid::from_u128(3), ACME, "cy@example.org"),
+            erased(4, ADA),
+            erased(5, BOB),
+        ]);
+        assert_eq!(users.get(ADA), None);
+        assert_eq!(users.get(BOB), None);
+        assert_eq!(users.find_by_email(ACME, &email(erased_address)), None);
+        assert_eq!(
+            users
+                .list_in_org(ACME)
+                .iter()
+                .map(|view| view.email.as_str())
+                .collect::<Vec<_>>(),
+            ["cy@example.org"]
+        );
+    }
 
     #[test]
     fn a_created_user_has_a_temporary_password_and_is_found_by_id_and_email() {

@@ -13,22 +13,22 @@ pub mod chain;
 mod clock;
 mod expiring;
 mod migrations;
+pub mod personal;
 mod postgres;
 mod sql;
 mod sqlite;
+mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use verity_domain::{EventStore, ExpiringStore, SnapshotStore, StoreError};
+use verity_domain::StoreError;
 
 pub use expiring::{PURGE_EVERY, spawn_purge};
+pub use personal::{PersonalSecrets, SealedStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-
-/// Every port of the database, as one object.
-pub trait Store: EventStore + SnapshotStore + ExpiringStore {}
-impl<T: EventStore + SnapshotStore + ExpiringStore> Store for T {}
+pub use store::Store;
 
 /// Where the log lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,6 +27,11 @@ pub(crate) const SQLITE: &[Source] = &[
         "snapshot seal",
         include_str!("../../../migrations/sqlite/0003_snapshot_seal.sql"),
     ),
+    (
+        4,
+        "person keys",
+        include_str!("../../../migrations/sqlite/0004_person_keys.sql"),
+    ),
 ];
 
 /// The PostgreSQL schema.
@@ -45,6 +50,11 @@ pub(crate) const POSTGRES: &[Source] = &[
         3,
         "snapshot seal",
         include_str!("../../../migrations/postgres/0003_snapshot_seal.sql"),
+    ),
+    (
+        4,
+        "person keys",
+        include_str!("../../../migrations/postgres/0004_person_keys.sql"),
     ),
 ];
 

@@ -11,7 +11,7 @@ use verity_domain::organization::{Organization, OrganizationCommand, Organizatio
 use verity_domain::{Actor, Context, ExecuteError, SnapshotStore, StoreError, execute, load};
 use verity_oidc::keys::SharedKeyRing;
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
-use verity_store::{Location, Store};
+use verity_store::{Location, PersonalSecrets, SealedStore, Store};
 
 use crate::config::Config;
 
@@ -57,8 +57,11 @@ pub fn location(config: &Config) -> Result<Location, StoreError> {
 pub struct App {
     /// The configuration.
     pub config: Config,
-    /// The log.
+    /// The log as everything reads and writes it: personal data sealed with each
+    /// person's key on the way in and opened on the way out (docs/adr/0010).
     pub store: Arc<dyn Store>,
+    /// The log as the database holds it (ciphertext): what the chain covers.
+    pub raw: Arc<dyn Store>,
     /// The read models.
     pub projector: Arc<Projector<ReadModels>>,
     /// Password hashing, shared by the engine and the admin layer.
@@ -77,12 +80,14 @@ impl App {
         Self::open_on(config, store, snapshots).await
     }
 
-    /// Like [`App::open`], on a store already open, with snapshots kept in `snapshots`.
+    /// Like [`App::open`], on a store already open (as stored: the personal data seal is
+    /// put over it here), with snapshots kept in `snapshots`.
     pub async fn open_on(
         config: Config,
-        store: Arc<dyn Store>,
+        raw: Arc<dyn Store>,
         snapshots: Arc<dyn SnapshotStore>,
     ) -> anyhow::Result<Self> {
+        let store: Arc<dyn Store> = seal(&config, raw.clone()).await?;
         bootstrap(store.as_ref(), &config).await?;
         let options = ProjectorOptions {
             snapshot_every: config.projection.snapshot_every,
@@ -92,6 +97,7 @@ impl App {
             hashing: config.hashing(),
             config,
             store,
+            raw,
             projector,
         })
     }
@@ -146,6 +152,21 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         })?;
     }
     Ok(verity_store::open(&location).await?)
+}
+
+/// Opens the configured store behind the seal of personal data, with the keys the
+/// master key gives (every command that reads or writes people needs it).
+pub async fn open_sealed_store(config: &Config) -> anyhow::Result<Arc<SealedStore>> {
+    seal(config, open_store(config).await?).await
+}
+
+/// `raw` behind the seal of personal data, with the keys the master key gives.
+async fn seal(config: &Config, raw: Arc<dyn Store>) -> anyhow::Result<Arc<SealedStore>> {
+    let master = crate::master_key::load_master_key(config)?;
+    let (wrap, index) = master.personal_data_keys();
+    Ok(Arc::new(
+        SealedStore::open(raw, PersonalSecrets::new(wrap, index)).await?,
+    ))
 }
 
 /// Initialises the instance and its default organization, once, whichever node starts

@@ -94,6 +94,14 @@ pub enum BenchCommand {
         /// How long to run.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Append sign-ins of people (address, browser, client address: personal data)
+        /// instead of facts without any.
+        #[arg(long)]
+        personal: bool,
+        /// Through the seal of personal data, as the server appends (compare with and
+        /// without, on `--personal` events: the cost of per-person encryption).
+        #[arg(long)]
+        sealed: bool,
         /// Also record a checkpoint every this many events, as a server does (the cost of
         /// automatic checkpoints: compare with a run without).
         #[arg(long, value_name = "EVENTS")]
@@ -107,6 +115,10 @@ pub enum BenchCommand {
         /// Events per user.
         #[arg(long, default_value_t = 10)]
         events_per_user: u64,
+        /// Through the seal of personal data, as the server appends (compare `bench
+        /// startup --sealed` on such a log with `bench startup` on one seeded without).
+        #[arg(long)]
+        sealed: bool,
         /// Organizations they are spread over (`user<i>` joins organization `i % orgs`).
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         orgs: u64,
@@ -123,7 +135,12 @@ pub enum BenchCommand {
         org: Option<String>,
     },
     /// Time from start to read models caught up.
-    Startup,
+    Startup {
+        /// Read through the seal of personal data, as the server does (for a log seeded
+        /// with `--sealed`).
+        #[arg(long)]
+        sealed: bool,
+    },
     /// The auditor's questions on the log as it is (fill it with `bench seed`): a
     /// person's history and their account at an instant, for `--samples` people picked
     /// at random; prints p50, p95 and the slowest, in milliseconds.
@@ -294,6 +311,16 @@ pub enum UserCommand {
     },
     /// Block a user's sign-in: every session ends and every trusted device is forgotten.
     Disable {
+        /// Email address.
+        email: String,
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Erase a person for good (GDPR Art. 17): every session ends, their key is destroyed
+    /// so their personal data in the log reads as erased, and they leave every list and
+    /// search; the log still verifies (docs/audit.md, "Erasure").
+    Erase {
         /// Email address.
         email: String,
         /// Organization name or id.
@@ -519,6 +546,11 @@ pub struct ExportArgs {
     /// Only events recorded before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Personal data opened with each person's key (an erased person's as `[erased]`),
+    /// for reading; needs the master key, and the hashes no longer cover the lines.
+    /// Without it, `data` and `metadata` are as stored and hashed (sealed).
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// `verity network ...`

@@ -9,4 +9,5 @@ pub mod commands;
 pub mod config;
 pub mod listener;
 pub mod mail;
+pub mod master_key;
 pub mod signing;

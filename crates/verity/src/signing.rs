@@ -1,53 +1,13 @@
-//! Signing keys in the binary: where the master key comes from, and the key ring the
-//! server signs with (the first keys and rotation are the admin layer's).
-//!
-//! Only the commands that sign or manage keys (`serve`, `keys ...`, `bench sign`) touch
-//! the master key: managing organizations and users works without it.
+//! Signing keys in the binary: the key ring the server signs with (the first keys and
+//! rotation are the admin layer's), under the master key ([`crate::master_key`]).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use verity_oidc::keys::{KeyRing, MasterKey, MasterKeyFile, SharedKeyRing};
+use verity_oidc::keys::{KeyRing, SharedKeyRing};
 
 use crate::admin::cli_call;
 use crate::app::{App, now};
-use crate::config::Config;
-
-/// Name of the master key file in the data directory.
-pub const MASTER_KEY_FILE: &str = "master.key";
-
-/// Where the master key file lives.
-pub fn master_key_path(config: &Config) -> PathBuf {
-    config.store.data_dir.join(MASTER_KEY_FILE)
-}
-
-/// The master key: `[keys] master_key` (or `VERITY__KEYS__MASTER_KEY`) when set, else
-/// the key file in the data directory, created on first start with mode 0600.
-pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
-    if let Some(configured) = &config.keys.master_key {
-        return MasterKey::from_base64(configured.expose()).map_err(|error| {
-            anyhow::anyhow!("[keys] master_key (VERITY__KEYS__MASTER_KEY): {error}")
-        });
-    }
-    let path = master_key_path(config);
-    let (key, file) = MasterKey::load_or_create(&path)?;
-    if file == MasterKeyFile::Created {
-        tracing::warn!(
-            path = %path.display(),
-            master_key_id = key.id(),
-            "created a new master key file: back it up; nodes sharing a database must all \
-             be configured with one master key ([keys] master_key)"
-        );
-    }
-    if config.store.database_url.is_some() {
-        tracing::info!(
-            path = %path.display(),
-            master_key_id = key.id(),
-            "using the master key file; other nodes on this database need the same key"
-        );
-    }
-    Ok(key)
-}
+pub use crate::master_key::{MASTER_KEY_FILE, load_master_key, master_key_path};
 
 /// The key ring the server signs with: loads the master key, makes the first keys if
 /// needed, and builds the ring once so a node that cannot decrypt its keys (another

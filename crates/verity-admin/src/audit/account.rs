@@ -5,9 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+use verity_domain::personal::ERASED_TEXT;
 use verity_domain::role::Grant;
 use verity_domain::signin::{LockedStep, SignInEvent};
-use verity_domain::user::{USER_SESSIONS_ENDED, USER_TEMPORARY_PASSWORD_ISSUED, USER_UNLOCKED};
+use verity_domain::user::{
+    USER_ERASED, USER_SESSIONS_ENDED, USER_TEMPORARY_PASSWORD_ISSUED, USER_UNLOCKED,
+};
 use verity_domain::{DomainEvent, RecordedEvent};
 use verity_projection::{PasswordState, Projection, Roles, Sessions, UserView, Users};
 
@@ -50,8 +53,10 @@ pub struct AccountAt {
     pub email: String,
     /// Their name then.
     pub name: String,
-    /// Active or disabled then.
+    /// Active or disabled then (as they were when erased, for an erased person).
     pub status: Status,
+    /// Whether they had been erased by then: every personal field reads as erased.
+    pub erased: bool,
     /// When their password was last set, and whether it was a temporary one.
     pub password_set_at: DateTime<Utc>,
     /// Whether that password was a temporary one from an admin.
@@ -76,13 +81,19 @@ impl Admin {
         person: &PersonRef,
         at: DateTime<Utc>,
     ) -> Result<AccountAt, AdminError> {
-        let user_id = self.find_person(actor, person)?.user_id;
+        let user_id = self.history_subject(actor, person).await?;
         let mut events = self.person_events(user_id).await?;
         events.retain(|event| event.recorded_at <= at);
         events.sort_by_key(|event| event.position);
         let mut users = Users::default();
         let mut roles = Roles::default();
+        // An erasure is folded as a status: the read model would forget the person.
+        let mut erased = false;
         for event in &events {
+            if event.event_type == USER_ERASED {
+                erased = true;
+                continue;
+            }
             users.apply(event)?;
             roles.apply(event)?;
         }
@@ -96,13 +107,22 @@ impl Admin {
             at,
             user_id,
             org_id: view.org_id,
-            email: view.email.to_string(),
-            name: view.name.clone(),
+            email: if erased {
+                ERASED_TEXT.to_owned()
+            } else {
+                view.email.to_string()
+            },
+            name: if erased {
+                ERASED_TEXT.to_owned()
+            } else {
+                view.name.clone()
+            },
             status: if view.disabled {
                 Status::Disabled
             } else {
                 Status::Active
             },
+            erased,
             password_set_at,
             password_temporary,
             authenticators: view

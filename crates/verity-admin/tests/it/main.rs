@@ -15,6 +15,7 @@ mod authorization;
 mod clients;
 mod devices;
 mod directory;
+mod erasure;
 mod keys;
 mod organizations;
 mod people;

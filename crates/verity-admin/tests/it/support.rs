@@ -24,7 +24,7 @@ use verity_oidc::mail::{Delivered, MailError, Mailer, OutgoingMail};
 use verity_oidc::mfa::{self, TotpSecret};
 use verity_oidc::random::crypto_rng;
 use verity_projection::{Projector, ReadModels};
-use verity_store::{SqliteStore, Store};
+use verity_store::{PersonalSecrets, SealedStore, SqliteStore, Store};
 
 /// The time every call of a test is decided at.
 pub fn now() -> DateTime<Utc> {
@@ -80,7 +80,10 @@ impl FakeMailer {
 /// The admin layer over a fresh store.
 pub struct TestAdmin {
     pub admin: Admin,
+    /// The log as everything reads it: personal data sealed and opened.
     pub store: Arc<dyn Store>,
+    /// The log as the database holds it.
+    pub raw: Arc<dyn Store>,
     pub mailer: Arc<FakeMailer>,
     pub master: MasterKey,
     projector: Arc<Projector<ReadModels>>,
@@ -91,8 +94,15 @@ pub struct TestAdmin {
 impl TestAdmin {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
+        let raw: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("verity.db"))
+                .await
+                .unwrap(),
+        );
+        let master = MasterKey::generate();
+        let (wrap, index) = master.personal_data_keys();
+        let store: Arc<dyn Store> = Arc::new(
+            SealedStore::open(raw.clone(), PersonalSecrets::new(wrap, index))
                 .await
                 .unwrap(),
         );
@@ -121,8 +131,9 @@ impl TestAdmin {
         Self {
             admin: Admin::new(ports, settings),
             store,
+            raw,
             mailer,
-            master: MasterKey::generate(),
+            master,
             projector,
             _dir: dir,
         }

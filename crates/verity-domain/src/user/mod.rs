@@ -109,6 +109,10 @@ pub enum UserCommand {
     Delete,
     /// The second factor: authenticator app, recovery codes, trusted devices.
     Mfa(MfaCommand),
+    /// An admin erases the person (GDPR Art. 17): every session ends, the address is
+    /// released, and nothing more can be asked of the account. Their personal data is made
+    /// unreadable outside the domain, by destroying their key ([`crate::personal`]).
+    Erase,
 }
 
 /// What [`UserCommand::Provision`] sets.
@@ -145,6 +149,8 @@ pub enum UserEvent {
     NameChanged(NameChanged),
     /// `user.email.changed`
     EmailChanged(EmailChanged),
+    /// `user.erased`
+    Erased(UserErased),
     /// `user.directory.changed` (boxed: two whole sets of attributes)
     DirectoryChanged(Box<DirectoryChanged>),
     /// `user.deleted`
@@ -195,6 +201,17 @@ pub struct TemporaryPasswordIssued {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Payload of `user.erased`. The address is there to release its claim in the
+/// organization; like every personal field it is sealed with the person's key, so it
+/// reads as erased afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserErased {
+    /// The person's organization.
+    pub org_id: Uuid,
+    /// Their address when they were erased.
+    pub email: Email,
+}
+
 /// Which sessions end with a password change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndSessions {
@@ -219,6 +236,8 @@ pub enum AccessEndReason {
     SignedOut,
     /// The person chose a new password while signed in: their other sessions end.
     PasswordChanged,
+    /// An admin erased the person.
+    Erased,
     /// The person was deleted.
     Deleted,
 }
@@ -248,6 +267,8 @@ pub const USER_ENABLED: &str = "user.enabled";
 pub const USER_UNLOCKED: &str = "user.unlocked";
 /// Stored type name of [`SessionsEnded`].
 pub const USER_SESSIONS_ENDED: &str = "user.sessions.ended";
+/// Stored type name of [`UserErased`].
+pub const USER_ERASED: &str = "user.erased";
 /// Stored type name of [`UserDeleted`].
 pub const USER_DELETED: &str = "user.deleted";
 
@@ -262,6 +283,7 @@ domain_events! {
         SessionsEnded(SessionsEnded) => USER_SESSIONS_ENDED,
         NameChanged(NameChanged) => USER_NAME_CHANGED,
         EmailChanged(EmailChanged) => USER_EMAIL_CHANGED,
+        Erased(UserErased) => USER_ERASED,
         DirectoryChanged(Box<DirectoryChanged>) => USER_DIRECTORY_CHANGED,
         Deleted(UserDeleted) => USER_DELETED,
     }
@@ -301,6 +323,9 @@ pub enum UserError {
     /// A rule of the second factor refused.
     #[error(transparent)]
     Mfa(#[from] MfaError),
+    /// The person was erased: nothing more can be asked of the account.
+    #[error("the user was erased")]
+    Erased,
 }
 
 /// The user as its rules see it.
@@ -322,6 +347,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// The second factor.
     pub mfa: MfaState,
+    /// Whether the person was erased.
+    pub erased: bool,
 }
 
 impl Aggregate for User {
@@ -474,6 +501,16 @@ impl Aggregate for User {
                 }
                 Ok(events)
             }
+            UserCommand::Erase => {
+                let created = self.existing()?;
+                Ok(vec![
+                    sessions_ended(AccessEndReason::Erased, None),
+                    UserEvent::Erased(UserErased {
+                        org_id: created.org_id,
+                        email: self.email.clone().unwrap_or_else(|| created.email.clone()),
+                    }),
+                ])
+            }
         }
     }
 
@@ -498,6 +535,7 @@ impl Aggregate for User {
             UserEvent::Enabled => self.disabled = false,
             UserEvent::Unlocked | UserEvent::SessionsEnded(_) => {}
             UserEvent::Mfa(event) => self.mfa = std::mem::take(&mut self.mfa).evolve(event),
+            UserEvent::Erased(_) => self.erased = true,
         }
         self
     }
@@ -511,6 +549,9 @@ impl Aggregate for User {
                 vec![email_key(changed.org_id, &changed.after)],
                 vec![email_key(changed.org_id, &changed.before)],
             ),
+            UserEvent::Erased(erased) => {
+                (Vec::new(), vec![email_key(erased.org_id, &erased.email)])
+            }
             UserEvent::Deleted(deleted) => {
                 (Vec::new(), vec![email_key(deleted.org_id, &deleted.email)])
             }
@@ -527,6 +568,9 @@ fn sessions_ended(reason: AccessEndReason, except_sid: Option<String>) -> UserEv
 impl User {
     /// The person as created, unless they do not exist or were deleted.
     fn existing(&self) -> Result<&UserCreated, UserError> {
+        if self.erased {
+            return Err(UserError::Erased);
+        }
         self.created
             .as_ref()
             .filter(|_| !self.deleted)
@@ -641,6 +685,46 @@ mod tests {
     #[test]
     fn an_admin_creates_a_user_with_a_temporary_password() {
         Scenario::<User>::given([]).when(create()).then([created()]);
+    }
+
+    fn erased() -> UserEvent {
+        UserEvent::Erased(UserErased {
+            org_id: Uuid::max(),
+            email: Email::parse("ada@example.org").unwrap(),
+        })
+    }
+
+    #[test]
+    fn erasing_ends_every_session_and_releases_the_address() {
+        Scenario::<User>::given([created()])
+            .when(UserCommand::Erase)
+            .then([sessions_ended(AccessEndReason::Erased, None), erased()]);
+        let (claims, releases) = User::unique_keys(&erased());
+        assert!(claims.is_empty());
+        assert_eq!(
+            releases,
+            vec![email_key(
+                Uuid::max(),
+                &Email::parse("ada@example.org").unwrap()
+            )]
+        );
+    }
+
+    #[test]
+    fn nothing_can_be_asked_of_an_erased_person() {
+        for command in [
+            UserCommand::Erase,
+            UserCommand::Disable,
+            UserCommand::Unlock,
+            UserCommand::SignOut { except_sid: None },
+        ] {
+            Scenario::<User>::given([created(), erased()])
+                .when(command)
+                .then_err(UserError::Erased);
+        }
+        Scenario::<User>::given([created(), erased()])
+            .when(create())
+            .then_err(UserError::AlreadyExists);
     }
 
     #[test]

@@ -96,6 +96,26 @@ impl MasterKey {
         STANDARD.encode(self.bytes)
     }
 
+    /// A key of 32 bytes for one `purpose`, derived with HKDF-SHA-256: the master key
+    /// itself seals only signing keys and TOTP secrets, and each other use gets its own.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut derived = [0; 32];
+        // 32 bytes is far below HKDF-SHA-256's limit of 255 blocks, so this cannot fail.
+        let _ =
+            hkdf::Hkdf::<Sha256>::new(None, &self.bytes).expand(purpose.as_bytes(), &mut derived);
+        derived
+    }
+
+    /// The two keys of personal data (docs/adr/0010-per-person-encryption.md): the one
+    /// that seals each person's data key, and the one that keys the hash standing for an
+    /// address in the unique-key table.
+    pub fn personal_data_keys(&self) -> ([u8; 32], [u8; 32]) {
+        (
+            self.derive("verity person keys v1"),
+            self.derive("verity address index v1"),
+        )
+    }
+
     /// A fingerprint of the key (16 hex digits), safe to log and to compare across nodes.
     pub fn id(&self) -> &str {
         &self.id
@@ -234,4 +254,21 @@ fn encrypted_under(encrypted: &str) -> Option<String> {
     let header: Map<String, Value> = serde_json::from_slice(&header).ok()?;
     let kid = header.get("kid")?.as_str()?;
     Some(quoted(kid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_purpose_gets_its_own_key() {
+        let master = MasterKey::from_bytes([7; MASTER_KEY_LEN]);
+        assert_eq!(master.derive("a"), master.derive("a"));
+        assert_ne!(master.derive("a"), master.derive("b"));
+        assert_ne!(master.derive("a"), [7; 32]);
+        assert_ne!(
+            master.derive("a"),
+            MasterKey::from_bytes([8; MASTER_KEY_LEN]).derive("a")
+        );
+    }
 }

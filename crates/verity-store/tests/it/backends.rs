@@ -66,3 +66,29 @@ pub fn event(event_type: &str, data: &str) -> NewEvent {
 pub fn one(stream: &str, expected: ExpectedVersion) -> AppendRequest {
     AppendRequest::new(stream, expected, vec![event("test.happened", r#"{"n":1}"#)])
 }
+
+/// The SQLite backend as the suites open it (always there).
+pub async fn sqlite_backend() -> Option<Backend> {
+    Some(sqlite().await)
+}
+
+/// Runs each case (`async fn case(backend: Backend)` in the invoking module) once per
+/// backend, as `on_sqlite::case` and `on_postgres::case`.
+macro_rules! on_each_backend {
+    ($($case:ident),+ $(,)?) => {
+        $crate::backends::on_each_backend!(@backend on_sqlite, crate::backends::sqlite_backend, $($case),+);
+        $crate::backends::on_each_backend!(@backend on_postgres, crate::backends::postgres, $($case),+);
+    };
+    (@backend $backend:ident, $open:path, $($case:ident),+) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(backend) = $open().await else { return };
+                    super::$case(backend).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use on_each_backend;

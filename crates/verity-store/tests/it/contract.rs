@@ -988,50 +988,30 @@ fn hex_zero() -> String {
     "0".repeat(64)
 }
 
-macro_rules! contract_suite {
-    ($backend:ident, $open:path) => {
-        mod $backend {
-            macro_rules! case {
-                ($name:ident) => {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let Some(backend) = $open().await else { return };
-                        super::$name(backend).await;
-                    }
-                };
-            }
-            case!(appends_and_reads_a_stream);
-            case!(a_stream_reads_back_from_its_newest_event);
-            case!(a_stale_expected_version_is_a_conflict_naming_stream_and_versions);
-            case!(of_100_racing_appends_with_one_expected_version_exactly_one_wins);
-            case!(a_claimed_unique_key_is_refused_to_another_stream_atomically);
-            case!(read_all_pages_through_gapless_positions);
-            case!(malformed_appends_are_refused_and_write_nothing);
-            case!(waiting_wakes_on_an_append_and_times_out_without_one);
-            case!(a_second_handle_sees_the_first_handles_appends);
-            case!(concurrent_appends_share_commits_and_keep_the_chain);
-            case!(snapshots_are_saved_and_replaced);
-            case!(the_chain_links_every_event_to_its_predecessor);
-            case!(expiring_entries_are_put_read_replaced_and_expire);
-            case!(put_new_refuses_a_live_entry_and_replaces_an_expired_one);
-            case!(take_is_single_use_and_ignores_expired_entries);
-            case!(of_50_concurrent_takes_exactly_one_wins);
-            case!(another_node_takes_what_this_one_put);
-            case!(put_many_stores_several_entries_at_once_or_none);
-            case!(get_many_reads_several_entries_in_the_order_asked);
-            case!(counters_count_within_their_window_and_restart_after_it);
-            case!(increment_many_counts_several_counters_at_once);
-            case!(decrement_many_takes_back_down_to_zero);
-            case!(hold_keeps_a_counter_that_reached_a_count);
-            case!(replace_is_a_compare_and_set);
-            case!(purge_deletes_only_expired_entries);
-        }
-    };
+crate::backends::on_each_backend! {
+    appends_and_reads_a_stream,
+    a_stream_reads_back_from_its_newest_event,
+    a_stale_expected_version_is_a_conflict_naming_stream_and_versions,
+    of_100_racing_appends_with_one_expected_version_exactly_one_wins,
+    a_claimed_unique_key_is_refused_to_another_stream_atomically,
+    read_all_pages_through_gapless_positions,
+    malformed_appends_are_refused_and_write_nothing,
+    waiting_wakes_on_an_append_and_times_out_without_one,
+    a_second_handle_sees_the_first_handles_appends,
+    concurrent_appends_share_commits_and_keep_the_chain,
+    snapshots_are_saved_and_replaced,
+    the_chain_links_every_event_to_its_predecessor,
+    expiring_entries_are_put_read_replaced_and_expire,
+    put_new_refuses_a_live_entry_and_replaces_an_expired_one,
+    take_is_single_use_and_ignores_expired_entries,
+    of_50_concurrent_takes_exactly_one_wins,
+    another_node_takes_what_this_one_put,
+    put_many_stores_several_entries_at_once_or_none,
+    get_many_reads_several_entries_in_the_order_asked,
+    counters_count_within_their_window_and_restart_after_it,
+    increment_many_counts_several_counters_at_once,
+    decrement_many_takes_back_down_to_zero,
+    hold_keeps_a_counter_that_reached_a_count,
+    replace_is_a_compare_and_set,
+    purge_deletes_only_expired_entries,
 }
-
-async fn sqlite() -> Option<Backend> {
-    Some(crate::backends::sqlite().await)
-}
-
-contract_suite!(on_sqlite, super::sqlite);
-contract_suite!(on_postgres, crate::backends::postgres);

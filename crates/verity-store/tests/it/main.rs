@@ -13,3 +13,4 @@
 mod backends;
 mod contract;
 mod processes;
+mod sealing;

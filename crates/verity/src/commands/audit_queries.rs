@@ -119,7 +119,11 @@ fn print_entry(cli: &AdminCli, entry: &HistoryEntry, subject: Option<&str>) {
 }
 
 fn print_account(cli: &AdminCli, account: &AccountAt) {
-    let status = account.status.as_str();
+    let status = if account.erased {
+        "erased"
+    } else {
+        account.status.as_str()
+    };
     let password = if account.password_temporary {
         "temporary"
     } else {

@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 use verity_domain::organization::{self, OrganizationCreated, OrganizationEvent};
+use verity_domain::signin::{Origin, SignInEvent, SignInSucceeded};
 use verity_domain::user::{self, PasswordChanged, UserCreated, UserEvent};
-use verity_domain::{AppendRequest, DomainEvent, Email, ExpectedVersion};
+use verity_domain::{
+    Actor, AppendRequest, DomainEvent, Email, EventMetadata, ExpectedVersion, NewEvent,
+};
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
+use verity_store::Store;
 
 use super::{BENCH_HASH, metadata, print_json};
 use crate::app::{location, now};
@@ -22,17 +26,23 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         BenchCommand::Append {
             writers,
             seconds,
+            personal,
+            sealed,
             checkpoint_every,
-        } => append(config, writers, seconds, checkpoint_every).await,
+        } => {
+            let workload = Workload { personal, sealed };
+            append(config, writers, seconds, workload, checkpoint_every).await
+        }
         BenchCommand::Seed {
             users,
             events_per_user,
+            sealed,
             orgs,
-        } => seed(config, users, events_per_user, orgs).await,
+        } => seed(config, users, events_per_user, orgs, sealed).await,
         BenchCommand::Console { requests, org } => {
             super::bench_console::users_page(config, requests, org).await
         }
-        BenchCommand::Startup => startup(config).await,
+        BenchCommand::Startup { sealed } => startup(config, sealed).await,
         BenchCommand::Audit { samples } => audit(config, samples).await,
         BenchCommand::People { org, users, out } => {
             super::bench_signin::people(config, &org, users, &out).await
@@ -53,14 +63,64 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
     }
 }
 
+/// The store as stored (`sealed: false`) or behind the seal of personal data.
+async fn bench_store(config: &Config, sealed: bool) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(if sealed {
+        crate::app::open_sealed_store(config).await?
+    } else {
+        crate::app::open_store(config).await?
+    })
+}
+
+/// What `bench append` appends, and through what.
+#[derive(Debug, Clone, Copy)]
+struct Workload {
+    personal: bool,
+    sealed: bool,
+}
+
+/// The event a writer appends: an organization's fact (nothing personal), or a person's
+/// sign-in from their own browser (address, User-Agent and client address, all sealed).
+fn bench_event(person: Uuid, personal: bool) -> NewEvent {
+    if !personal {
+        let event = OrganizationEvent::Created(OrganizationCreated {
+            org_id: Uuid::nil(),
+            name: "bench".into(),
+        });
+        return event.to_new_event(metadata());
+    }
+    let signed_in = SignInEvent::Succeeded(SignInSucceeded {
+        user_id: person.to_string(),
+        sid: "bench-session".into(),
+        amr: vec!["pwd".into(), "otp".into()],
+        second_factor: None,
+        device_trust_used: false,
+        decision: None,
+        origin: Origin {
+            client_id: Some("bench".into()),
+            ip: Some("192.0.2.7".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0".into()),
+        },
+    });
+    signed_in.to_new_event(EventMetadata {
+        actor: Actor::User {
+            user_id: person.to_string(),
+            sid: None,
+        },
+        client_ip: Some("192.0.2.7".into()),
+        ..metadata()
+    })
+}
+
 /// Durable appends per second: `writers` tasks each appending one event at a time.
 async fn append(
     config: Config,
     writers: usize,
     seconds: u64,
+    workload: Workload,
     checkpoint_every: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
-    let store = crate::app::open_store(&config).await?;
+    let store = bench_store(&config, workload.sealed).await?;
     let checkpoints = match checkpoint_every {
         Some(every) => Some(super::bench_audit::Checkpoints::start(&config, &store, every).await?),
         None => None,
@@ -72,17 +132,18 @@ async fn append(
         .map(|writer| {
             let store = store.clone();
             let appended = appended.clone();
-            let stream = format!("bench-{}-{writer}", verity_oidc::random::uuid());
+            let person = verity_oidc::random::uuid();
+            let stream = if workload.personal {
+                user::stream(person)
+            } else {
+                format!("bench-{person}-{writer}")
+            };
             tokio::spawn(async move {
-                let event = OrganizationEvent::Created(OrganizationCreated {
-                    org_id: Uuid::nil(),
-                    name: "bench".into(),
-                });
                 while Instant::now() < deadline {
                     let request = AppendRequest::new(
                         stream.clone(),
                         ExpectedVersion::Any,
-                        vec![event.to_new_event(metadata())],
+                        vec![bench_event(person, workload.personal)],
                     );
                     store.append(request).await?;
                     appended.fetch_add(1, Ordering::Relaxed);
@@ -102,6 +163,7 @@ async fn append(
     };
     print_json(&serde_json::json!({
         "bench": "append", "store": location(&config)?.describe(), "writers": writers,
+        "personal": workload.personal, "sealed": workload.sealed,
         "events": count, "seconds": elapsed, "events_per_second": (count as f64 / elapsed).round(),
         "checkpoint_every": checkpoint_every, "checkpoints": recorded,
     }));
@@ -116,8 +178,9 @@ async fn seed(
     users: u64,
     events_per_user: u64,
     org_count: u64,
+    sealed: bool,
 ) -> anyhow::Result<ExitCode> {
-    let store = crate::app::open_store(&config).await?;
+    let store = bench_store(&config, sealed).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
     let orgs: Vec<Uuid> = (0..org_count)
         .map(|_| verity_oidc::random::uuid())
@@ -248,9 +311,9 @@ fn passwords(lookups: u64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn startup(config: Config) -> anyhow::Result<ExitCode> {
+async fn startup(config: Config, sealed: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let store = crate::app::open_store(&config).await?;
+    let store = bench_store(&config, sealed).await?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
         crate::app::sealed_snapshots(&config, &store)?,
@@ -263,7 +326,7 @@ async fn startup(config: Config) -> anyhow::Result<ExitCode> {
     projector.wait_for(head, Duration::from_secs(60)).await?;
     let elapsed = started.elapsed().as_secs_f64();
     print_json(&serde_json::json!({
-        "bench": "startup", "events": head, "started_from": projector.started_from(), "seconds": elapsed,
+        "bench": "startup", "sealed": sealed, "events": head, "started_from": projector.started_from(), "seconds": elapsed,
         "users": projector.read(|models| models.users.len()),
     }));
     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,9 @@
 //! `verity events export`: the log as JSON lines.
 //!
 //! `data` and `metadata` are written byte for byte as stored and hashed, so an auditor
-//! can recompute every hash from the export alone (see docs/audit.md).
+//! can recompute every hash from the export alone (see docs/audit.md); personal data in
+//! them is sealed. `--open` reads it through the seal instead: for people to read, not
+//! for the chain.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,7 +16,11 @@ use crate::config::Config;
 const PAGE: usize = 10_000;
 
 pub(super) async fn export(args: ExportArgs, config: Config) -> anyhow::Result<ExitCode> {
-    let store = crate::app::open_store(&config).await?;
+    let store: std::sync::Arc<dyn verity_store::Store> = if args.open {
+        crate::app::open_sealed_store(&config).await?
+    } else {
+        crate::app::open_store(&config).await?
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut after = args.since;

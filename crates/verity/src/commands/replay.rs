@@ -11,7 +11,8 @@ use super::{EXIT_REPLAY_MISMATCH, print_json};
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let store = crate::app::open_store(&config).await?;
+    let store: std::sync::Arc<dyn verity_store::Store> =
+        crate::app::open_sealed_store(&config).await?;
     let head = store.head().await?;
     let live = Projector::<ReadModels>::start_with(
         store.clone(),

@@ -105,7 +105,7 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
     // log that did not verify: a broken chain is never signed.
     let checkpoints = match verified {
         Some(report) => Some(verity_audit::checkpointer::spawn(
-            Checkpointer::new(app.store.clone(), audit_key, Some(checkpoint_file), &report)?,
+            Checkpointer::new(app.raw.clone(), audit_key, Some(checkpoint_file), &report)?,
             app.config.audit.schedule(),
             witness,
             crate::app::now,

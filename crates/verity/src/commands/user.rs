@@ -1,4 +1,4 @@
-//! `verity user create | reset-password | list | disable | enable`; the second factor's
+//! `verity user create | reset-password | list | disable | enable | erase`; the second factor's
 //! commands (`devices | forget-devices | reset-mfa`) are in `devices.rs`, `unlock` in
 //! `unlock.rs`. Each is a door to the admin layer: it parses, calls, prints.
 //!
@@ -101,6 +101,25 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                 .disable_person(operator, call, &person(&org, &email))
                 .await;
             print_status(changed.map_err(cli_error)?, json);
+        }
+        UserCommand::Erase { email, org } => {
+            let erasure = admin
+                .erase_person(operator, call, &person(&org, &email))
+                .await
+                .map_err(cli_error)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "user_id": erasure.user_id,
+                    "org_id": erasure.org_id,
+                    "status": "erased",
+                    "position": erasure.position,
+                }));
+            } else {
+                println!(
+                    "erased user {} (position {})",
+                    erasure.user_id, erasure.position
+                );
+            }
         }
         UserCommand::Enable { email, org } => {
             let changed = admin

@@ -292,12 +292,22 @@ fn a_master_key_file_others_can_read_is_refused() {
 }
 
 #[test]
-fn managing_people_needs_no_master_key() {
+fn people_need_the_master_key_and_verifying_the_log_does_not() {
     let target = Target::sqlite();
     target.ok(&["org", "create", "Acme"]);
-    assert!(!target.dir.path().join("data").join("master.key").exists());
+    let key = target.dir.path().join("data").join("master.key");
+    assert!(key.exists(), "the seal of personal data needs it");
     let export = target.ok(&["events", "export"]);
-    assert!(!export.contains("key.generated"));
+    assert!(!export.contains("key.generated"), "no signing key was made");
+    std::fs::remove_file(&key).unwrap();
+    target.ok(&["audit", "verify"]);
+    target.ok(&["events", "export"]);
+    assert!(
+        !key.exists(),
+        "verifying and exporting read the log as stored"
+    );
+    // Another master key is refused rather than used.
+    assert_clear_error(&target.run(&["org", "list"]), "sealed under another one");
 }
 
 #[test]

@@ -24,6 +24,7 @@ mod console_browser;
 mod console_manage;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
+mod erasure;
 mod files;
 #[path = "../../../../conformance/journey.rs"]
 mod journey;

@@ -25,7 +25,9 @@ fn populated(target: &Target) {
 const ATTACKS: &[(&str, &[&str], &str)] = &[
     (
         "changed payload",
-        &["UPDATE events SET data = replace(data, 'grace', 'mallory') WHERE position = 5"],
+        &[
+            "UPDATE events SET data = replace(data, 'temporary_password_hash', 'temporary_password_hasx') WHERE position = 5",
+        ],
         "event 5: stored hash does not match",
     ),
     (

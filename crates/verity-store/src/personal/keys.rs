@@ -1,0 +1,160 @@
+//! The [`PersonKeys`](verity_domain::personal::PersonKeys) port on both backends: the
+//! table `person_keys` beside the log, and renaming claims in `unique_keys`. One macro
+//! writes both from their SQL, as `sql.rs` does for the log.
+
+use chrono::DateTime;
+use uuid::Uuid;
+use verity_domain::StoreError;
+use verity_domain::personal::StoredKey;
+
+/// A row of `person_keys`: subject, sealed key, when erased.
+type KeyRow = (String, Option<Vec<u8>>, Option<i64>);
+
+fn into_key(row: KeyRow) -> Result<(Uuid, StoredKey), StoreError> {
+    let (subject, sealed, erased_at) = row;
+    let subject = Uuid::try_parse(&subject)
+        .map_err(|_| StoreError::Corrupt(format!("person key of {subject:?}: not a user id")))?;
+    let stored = match (sealed, erased_at) {
+        (Some(sealed), _) => StoredKey::Sealed(sealed),
+        (None, Some(at)) => {
+            StoredKey::Erased(DateTime::from_timestamp_micros(at).ok_or_else(|| {
+                StoreError::Corrupt(format!("person key of {subject}: erased_at out of range"))
+            })?)
+        }
+        (None, None) => {
+            return Err(StoreError::Corrupt(format!(
+                "person key of {subject}: neither a key nor an erasure"
+            )));
+        }
+    };
+    Ok((subject, stored))
+}
+
+macro_rules! person_keys_backend {
+    (
+        store: $store:ty,
+        select: $select:literal,
+        insert: $insert:literal,
+        select_one: $select_one:literal,
+        erase: $erase:literal,
+        before_erase: $before_erase:literal,
+        keys_like: $keys_like:literal,
+        rename: $rename:literal $(,)?
+    ) => {
+        #[async_trait::async_trait]
+        impl verity_domain::personal::PersonKeys for $store {
+            async fn person_keys(
+                &self,
+                subjects: &[Uuid],
+            ) -> Result<Vec<(Uuid, StoredKey)>, StoreError> {
+                let mut found = Vec::new();
+                for chunk in subjects.chunks(crate::sql::ROWS_PER_STATEMENT) {
+                    let ids: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+                    let list = serde_json::to_string(&ids)
+                        .map_err(|error| StoreError::Invalid(error.to_string()))?;
+                    let rows: Vec<KeyRow> = sqlx::query_as($select)
+                        .bind(list)
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err(crate::sql::map_error)?;
+                    for row in rows {
+                        found.push(into_key(row)?);
+                    }
+                }
+                Ok(found)
+            }
+
+            async fn add_person_key(
+                &self,
+                subject: Uuid,
+                sealed: Vec<u8>,
+            ) -> Result<StoredKey, StoreError> {
+                sqlx::query($insert)
+                    .bind(subject.to_string())
+                    .bind(sealed)
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                let row: KeyRow = sqlx::query_as($select_one)
+                    .bind(subject.to_string())
+                    .fetch_one(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(into_key(row)?.1)
+            }
+
+            async fn erase_person_key(
+                &self,
+                subject: Uuid,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                let mut connection = self.pool().acquire().await.map_err(crate::sql::map_error)?;
+                sqlx::query($before_erase)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                sqlx::query($erase)
+                    .bind(subject.to_string())
+                    .bind(at.timestamp_micros())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+
+            async fn unique_keys_like(
+                &self,
+                prefix: &str,
+            ) -> Result<Vec<verity_domain::UniqueKey>, StoreError> {
+                let keys: Vec<(String,)> = sqlx::query_as($keys_like)
+                    .bind(prefix)
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(keys
+                    .into_iter()
+                    .map(|(key,)| verity_domain::UniqueKey(key))
+                    .collect())
+            }
+
+            async fn rename_unique_keys(
+                &self,
+                renames: &[(verity_domain::UniqueKey, verity_domain::UniqueKey)],
+            ) -> Result<(), StoreError> {
+                let mut transaction = self.pool().begin().await.map_err(crate::sql::map_error)?;
+                for (old, new) in renames {
+                    sqlx::query($rename)
+                        .bind(&new.0)
+                        .bind(&old.0)
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(crate::sql::map_error)?;
+                }
+                transaction.commit().await.map_err(crate::sql::map_error)
+            }
+        }
+    };
+}
+
+person_keys_backend! {
+    store: crate::sqlite::SqliteStore,
+    select: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
+    insert: "INSERT INTO person_keys (subject, sealed) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
+    select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = ?",
+    // The key's bytes are overwritten in the file's pages, not only unlinked.
+    erase: "INSERT INTO person_keys (subject, sealed, erased_at) VALUES (?1, NULL, ?2) ON CONFLICT (subject) DO UPDATE SET sealed = NULL, erased_at = ?2",
+    before_erase: "PRAGMA secure_delete = ON",
+    keys_like: "SELECT key FROM unique_keys WHERE substr(key, 1, length(?1)) = ?1",
+    rename: "UPDATE unique_keys SET key = ? WHERE key = ?",
+}
+
+person_keys_backend! {
+    store: crate::postgres::PostgresStore,
+    select: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
+    insert: "INSERT INTO person_keys (subject, sealed) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING",
+    select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = $1",
+    erase: "INSERT INTO person_keys (subject, sealed, erased_at) VALUES ($1, NULL, $2) ON CONFLICT (subject) DO UPDATE SET sealed = NULL, erased_at = $2",
+    before_erase: "SELECT 1",
+    keys_like: "SELECT key FROM unique_keys WHERE left(key, length($1)) = $1",
+    rename: "UPDATE unique_keys SET key = $1 WHERE key = $2",
+}

@@ -1,0 +1,424 @@
+//! Personal data sealed with a key per person (docs/adr/0010-per-person-encryption.md).
+//!
+//! [`SealedStore`] wraps a store: on append it seals the personal fields of each event
+//! (`verity_domain::personal::FIELDS`, and the client address of what a person did
+//! themselves) with the person's data key, and stores address claims as a keyed hash; on
+//! read it opens them. Everything above it reads plain values; the chain, `audit verify`
+//! and the export read the store below it, ciphertext and all. Erasing a person destroys
+//! their key: from then on every personal field about them reads as erased — sealed or,
+//! in events written before sealing existed, in clear.
+
+mod cipher;
+mod keys;
+mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+use verity_domain::personal::{self, PersonalField, StoredKey};
+use verity_domain::user::USER_ERASED;
+use verity_domain::{AppendRequest, EventMetadata, NewEvent, RecordedEvent, StoreError, UniqueKey};
+
+use cipher::DataKey;
+pub use cipher::{PersonalSecrets, SEALED_PREFIX};
+
+use crate::store::Store;
+
+/// The prefix of the unique keys that hold an address in clear (`verity_domain::user::email_key`).
+const CLEAR_EMAIL_KEY: &str = "email:";
+/// The prefix of the same claims as they are stored: a keyed hash of the rest.
+const HASHED_EMAIL_KEY: &str = "email-hmac:";
+/// The path of the client address in the metadata, for the associated data.
+const METADATA_ADDRESS: &str = "metadata.client_ip";
+/// How many persons' keys stay in memory; beyond it the cache starts again, so memory
+/// does not grow with people.
+const CACHE_LIMIT: usize = 100_000;
+
+/// What is known of a person's key.
+#[derive(Clone)]
+enum Known {
+    /// Their key, to seal and open with.
+    Key(DataKey),
+    /// They were erased.
+    Erased,
+    /// They have no key (yet): their events hold no sealed field.
+    Absent,
+}
+
+/// The store with personal data sealed on the way in and opened on the way out. It is
+/// every port of the store it wraps ([`Store`]), so the binary hands it to everything
+/// that reads or writes people.
+pub struct SealedStore {
+    inner: Arc<dyn Store>,
+    secrets: PersonalSecrets,
+    cache: RwLock<HashMap<Uuid, Known>>,
+}
+
+impl std::fmt::Debug for SealedStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SealedStore")
+            .finish_non_exhaustive()
+    }
+}
+
+impl SealedStore {
+    /// Wraps `inner`, and stores the address claims it holds in clear (made before
+    /// sealing existed) as keyed hashes.
+    pub async fn open(inner: Arc<dyn Store>, secrets: PersonalSecrets) -> Result<Self, StoreError> {
+        let sealed = Self {
+            inner,
+            secrets,
+            cache: RwLock::new(HashMap::new()),
+        };
+        sealed.check_master_key().await?;
+        let clear = sealed.inner.unique_keys_like(CLEAR_EMAIL_KEY).await?;
+        if !clear.is_empty() {
+            let renames: Vec<(UniqueKey, UniqueKey)> = clear
+                .into_iter()
+                .map(|key| {
+                    let hashed = sealed.hashed_key(&key);
+                    (key, hashed)
+                })
+                .collect();
+            sealed.inner.rename_unique_keys(&renames).await?;
+            tracing::info!(
+                claims = renames.len(),
+                "address claims are now stored as keyed hashes"
+            );
+        }
+        Ok(sealed)
+    }
+
+    /// Refuses a master key other than the one the database's keys were sealed with,
+    /// before anything is sealed or rekeyed with it: the nil id's row holds a key sealed
+    /// by the first process that opened the database.
+    async fn check_master_key(&self) -> Result<(), StoreError> {
+        let sentinel = Uuid::nil();
+        let stored = match self.inner.person_keys(&[sentinel]).await?.pop() {
+            Some((_, stored)) => stored,
+            None => {
+                let (_, sealed) = self.secrets.new_data_key(sentinel)?;
+                self.inner.add_person_key(sentinel, sealed).await?
+            }
+        };
+        match stored {
+            StoredKey::Sealed(sealed) => self.secrets.open_data_key(sentinel, &sealed).map(|_| ()),
+            StoredKey::Erased(_) => Err(StoreError::Corrupt(
+                "the master key's check in person_keys was erased".into(),
+            )),
+        }
+    }
+
+    /// The store below, where events hold ciphertext: for the chain and the export.
+    pub fn raw(&self) -> &Arc<dyn Store> {
+        &self.inner
+    }
+
+    /// Destroys the person's data key for good: every personal field about them reads as
+    /// erased from now on, here and (once they read `user.erased`) on every node.
+    pub async fn erase(&self, subject: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.erase_person_key(subject, at).await?;
+        self.remember(subject, Known::Erased);
+        Ok(())
+    }
+
+    /// Whether the person's key was destroyed.
+    pub async fn is_erased(&self, subject: Uuid) -> Result<bool, StoreError> {
+        self.load(&[subject]).await?;
+        Ok(matches!(self.cached(subject), Some(Known::Erased)))
+    }
+
+    /// The person an append erases (`user.erased` on their stream), and when.
+    fn erasure_in(&self, request: &AppendRequest) -> Option<(Uuid, DateTime<Utc>)> {
+        let subject = request
+            .stream
+            .strip_prefix("user-")
+            .and_then(|id| Uuid::try_parse(id).ok())?;
+        request
+            .events
+            .iter()
+            .find(|event| event.event_type == USER_ERASED)
+            .map(|event| (subject, event.metadata.occurred_at))
+    }
+
+    /// The claim as it is stored: `email-hmac:<hex>` for `email:<org>:<address>`.
+    fn hashed_key(&self, key: &UniqueKey) -> UniqueKey {
+        match key.0.strip_prefix(CLEAR_EMAIL_KEY) {
+            Some(rest) => UniqueKey(format!("{HASHED_EMAIL_KEY}{}", self.secrets.index(rest))),
+            None => key.clone(),
+        }
+    }
+
+    fn cached(&self, subject: Uuid) -> Option<Known> {
+        self.cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(&subject).cloned())
+    }
+
+    fn remember(&self, subject: Uuid, known: Known) {
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(subject, known);
+        }
+    }
+
+    /// Reads the keys of the people not in the cache yet, or known to have none (another
+    /// process may have made it since).
+    async fn load(&self, subjects: &[Uuid]) -> Result<(), StoreError> {
+        let mut missing: Vec<Uuid> = subjects
+            .iter()
+            .copied()
+            .filter(|subject| matches!(self.cached(*subject), None | Some(Known::Absent)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        for (subject, stored) in self.inner.person_keys(&missing).await? {
+            let known = match stored {
+                StoredKey::Sealed(sealed) => {
+                    Known::Key(self.secrets.open_data_key(subject, &sealed)?)
+                }
+                StoredKey::Erased(_) => Known::Erased,
+            };
+            self.remember(subject, known);
+        }
+        for subject in missing {
+            if self.cached(subject).is_none() {
+                self.remember(subject, Known::Absent);
+            }
+        }
+        Ok(())
+    }
+
+    /// The person's key to seal with, made on their first personal event.
+    async fn key_to_seal(&self, subject: Uuid) -> Result<Known, StoreError> {
+        self.load(&[subject]).await?;
+        if let Some(known @ (Known::Key(_) | Known::Erased)) = self.cached(subject) {
+            return Ok(known);
+        }
+        let (_, sealed) = self.secrets.new_data_key(subject)?;
+        // Another process may have made one first: the stored key is the key.
+        let known = match self.inner.add_person_key(subject, sealed).await? {
+            StoredKey::Sealed(stored) => Known::Key(self.secrets.open_data_key(subject, &stored)?),
+            StoredKey::Erased(_) => Known::Erased,
+        };
+        self.remember(subject, known.clone());
+        Ok(known)
+    }
+
+    /// Seals the personal data of an append, and hashes its address claims.
+    async fn seal(&self, mut request: AppendRequest) -> Result<AppendRequest, StoreError> {
+        for key in request.claims.iter_mut().chain(request.releases.iter_mut()) {
+            *key = self.hashed_key(key);
+        }
+        for event in &mut request.events {
+            let fields = personal::fields(&event.event_type);
+            if fields.is_empty() && event.metadata.client_ip.is_none() {
+                continue;
+            }
+            let mut data: Value = serde_json::from_str(&event.data)
+                .map_err(|error| StoreError::Invalid(format!("event data: {error}")))?;
+            let Some(subject) = personal::subject(&request.stream, &data) else {
+                continue;
+            };
+            let address = event.metadata.client_ip.is_some()
+                && personal::metadata_address_is_subjects(&event.metadata.actor, subject);
+            if fields.is_empty() && !address {
+                continue;
+            }
+            let known = self.key_to_seal(subject).await?;
+            seal_event(event, &mut data, fields, address, subject, &known)?;
+        }
+        Ok(request)
+    }
+
+    /// The person an event read back may hold sealed or personal data of.
+    fn subject_to_open(event: &RecordedEvent) -> Option<Uuid> {
+        let sealed = is_sealed(event);
+        if let Some(id) = event.stream.strip_prefix("user-") {
+            return Uuid::try_parse(id).ok();
+        }
+        if !sealed && personal::fields(&event.event_type).is_empty() {
+            return None;
+        }
+        #[derive(serde::Deserialize)]
+        struct About {
+            user_id: Option<String>,
+        }
+        serde_json::from_str::<About>(&event.data)
+            .ok()
+            .and_then(|about| about.user_id)
+            .and_then(|id| Uuid::try_parse(&id).ok())
+    }
+
+    /// Opens the personal data of events read back, in place.
+    async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
+        let subjects: Vec<Option<Uuid>> = events.iter().map(Self::subject_to_open).collect();
+        // An erasure in this very page hides the person's earlier events too; a key an
+        // erasure left behind (a failure between the append and the key's destruction)
+        // is destroyed now.
+        let erasures: Vec<(Uuid, DateTime<Utc>)> = events
+            .iter()
+            .zip(&subjects)
+            .filter(|(event, _)| event.event_type == USER_ERASED)
+            .filter_map(|(event, subject)| Some(((*subject)?, event.recorded_at)))
+            .collect();
+        for (subject, at) in erasures {
+            if !matches!(self.cached(subject), Some(Known::Erased)) {
+                self.load(&[subject]).await?;
+                if matches!(self.cached(subject), Some(Known::Key(_))) {
+                    tracing::warn!(%subject, "destroying the key an erasure left behind");
+                    self.inner.erase_person_key(subject, at).await?;
+                }
+                self.remember(subject, Known::Erased);
+            }
+        }
+        // People known to have no key are asked again only when a page holds a sealed
+        // field of theirs: a log written before sealing costs no query per page.
+        let wanted: Vec<Uuid> = events
+            .iter()
+            .zip(&subjects)
+            .filter_map(|(event, subject)| {
+                let subject = (*subject)?;
+                match self.cached(subject) {
+                    None => Some(subject),
+                    Some(Known::Absent) if is_sealed(event) => Some(subject),
+                    Some(_) => None,
+                }
+            })
+            .collect();
+        self.load(&wanted).await?;
+        for (event, subject) in events.iter_mut().zip(subjects) {
+            if let Some(subject) = subject {
+                open_event(event, subject, self.cached(subject).as_ref());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether an event read back holds a sealed field.
+fn is_sealed(event: &RecordedEvent) -> bool {
+    event.data.contains(SEALED_PREFIX) || event.metadata.contains(SEALED_PREFIX)
+}
+
+/// The associated data of a sealed field: the person and the field's path.
+fn binding(subject: Uuid, path: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(16 + 1 + path.len());
+    aad.extend_from_slice(subject.as_bytes());
+    aad.push(b'|');
+    aad.extend_from_slice(path.as_bytes());
+    aad
+}
+
+/// Every value at `path` (`*` stands for each item of an array).
+fn values_at<'value>(value: &'value mut Value, path: &[&str], found: &mut Vec<&'value mut Value>) {
+    match path.split_first() {
+        None => found.push(value),
+        Some((&"*", rest)) => {
+            if let Some(items) = value.as_array_mut() {
+                for item in items {
+                    values_at(item, rest, found);
+                }
+            }
+        }
+        Some((member, rest)) => {
+            if let Some(inner) = value.get_mut(*member) {
+                values_at(inner, rest, found);
+            }
+        }
+    }
+}
+
+/// The values of a personal field in a payload.
+fn field_values<'value>(data: &'value mut Value, field: &PersonalField) -> Vec<&'value mut Value> {
+    let mut found = Vec::new();
+    values_at(data, field.path, &mut found);
+    found
+}
+
+fn seal_event(
+    event: &mut NewEvent,
+    data: &mut Value,
+    fields: &[PersonalField],
+    address: bool,
+    subject: Uuid,
+    known: &Known,
+) -> Result<(), StoreError> {
+    for field in fields {
+        for value in field_values(data, field) {
+            let Some(text) = value.as_str() else { continue };
+            *value = Value::String(match known {
+                Known::Key(key) => key.seal(&binding(subject, &field.path.join(".")), text)?,
+                Known::Erased | Known::Absent => field.kind.erased().to_owned(),
+            });
+        }
+    }
+    event.data = verity_domain::event::to_json(data);
+    if address && let Some(ip) = &event.metadata.client_ip {
+        event.metadata = EventMetadata {
+            client_ip: Some(match known {
+                Known::Key(key) => key.seal(&binding(subject, METADATA_ADDRESS), ip)?,
+                Known::Erased | Known::Absent => personal::ERASED_TEXT.to_owned(),
+            }),
+            ..event.metadata.clone()
+        };
+    }
+    Ok(())
+}
+
+/// Opens (or, for an erased person, blanks) the personal fields of one event.
+fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
+    let erased = matches!(known, Some(Known::Erased));
+    let fields = personal::fields(&event.event_type);
+    let data_sealed = event.data.contains(SEALED_PREFIX);
+    if (data_sealed || (erased && !fields.is_empty()))
+        && let Ok(mut data) = serde_json::from_str::<Value>(&event.data)
+    {
+        for field in fields {
+            for value in field_values(&mut data, field) {
+                let Some(text) = value.as_str() else { continue };
+                let opened = match known {
+                    Some(Known::Key(key)) if text.starts_with(SEALED_PREFIX) => key
+                        .open(&binding(subject, &field.path.join(".")), text)
+                        .unwrap_or_else(|| field.kind.erased().to_owned()),
+                    Some(Known::Key(_)) => continue,
+                    None | Some(Known::Absent) if !text.starts_with(SEALED_PREFIX) => continue,
+                    _ => field.kind.erased().to_owned(),
+                };
+                *value = Value::String(opened);
+            }
+        }
+        event.data = verity_domain::event::to_json(&data);
+    }
+    let metadata_sealed = event.metadata.contains(SEALED_PREFIX);
+    if (metadata_sealed || erased)
+        && let Ok(mut metadata) = serde_json::from_str::<EventMetadata>(&event.metadata)
+        && let Some(ip) = &metadata.client_ip
+    {
+        let opened = match known {
+            Some(Known::Key(key)) if ip.starts_with(SEALED_PREFIX) => key
+                .open(&binding(subject, METADATA_ADDRESS), ip)
+                .unwrap_or_else(|| personal::ERASED_TEXT.to_owned()),
+            Some(Known::Erased) if !ip.starts_with(SEALED_PREFIX) => {
+                if !personal::metadata_address_is_subjects(&metadata.actor, subject) {
+                    return;
+                }
+                personal::ERASED_TEXT.to_owned()
+            }
+            _ if ip.starts_with(SEALED_PREFIX) => personal::ERASED_TEXT.to_owned(),
+            _ => return,
+        };
+        metadata.client_ip = Some(opened);
+        event.metadata = verity_domain::event::to_json(&metadata);
+    }
+}

@@ -1,0 +1,352 @@
+//! Personal data sealed with a key per person, on both backends: what the database holds,
+//! what readers see, and erasure with the chain still whole.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT};
+use verity_domain::{
+    Actor, AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, UniqueKey,
+};
+use verity_store::{PersonalSecrets, SealedStore, Store, chain};
+
+use crate::backends::{Backend, event, metadata};
+
+fn secrets() -> PersonalSecrets {
+    PersonalSecrets::new([3; 32], [4; 32])
+}
+
+async fn sealed(store: Arc<dyn Store>) -> SealedStore {
+    SealedStore::open(store, secrets()).await.unwrap()
+}
+
+fn created(user: Uuid, email: &str) -> NewEvent {
+    event(
+        "user.created",
+        &format!(
+            r#"{{"user_id":"{user}","org_id":"{}","email":"{email}","name":"Ada Lovelace","temporary_password_hash":"h","temporary_password_expires_at":"2026-12-01T00:00:00Z"}}"#,
+            Uuid::nil()
+        ),
+    )
+}
+
+/// A sign-in from the person's own browser: its origin and client address are theirs.
+fn signed_in(user: Uuid) -> NewEvent {
+    let mut signed_in = event(
+        "user.signin.succeeded",
+        &format!(
+            r#"{{"user_id":"{user}","sid":"s","amr":["pwd"],"device_trust_used":false,"client_id":"app","ip":"192.0.2.7","user_agent":"Firefox"}}"#
+        ),
+    );
+    signed_in.metadata.actor = Actor::User {
+        user_id: user.to_string(),
+        sid: None,
+    };
+    signed_in.metadata.client_ip = Some("192.0.2.7".into());
+    signed_in
+}
+
+fn claim(email: &str) -> UniqueKey {
+    UniqueKey(format!("email:{}:{email}", Uuid::nil()))
+}
+
+async fn create(store: &SealedStore, user: Uuid, email: &str) {
+    let mut request = AppendRequest::new(
+        format!("user-{user}"),
+        ExpectedVersion::NoStream,
+        vec![created(user, email), signed_in(user)],
+    );
+    request.claims.push(claim(email));
+    store.append(request).await.unwrap();
+}
+
+async fn all_raw(backend: &Backend) -> String {
+    let events = backend.store.read_all(0, 1000).await.unwrap();
+    events
+        .iter()
+        .map(|event| format!("{} {}", event.data, event.metadata))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub async fn personal_fields_are_sealed_in_the_database_and_open_for_readers(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let ada = Uuid::from_u128(1);
+    create(&store, ada, "ada@example.org").await;
+
+    let raw = all_raw(&backend).await;
+    for personal in ["ada@example.org", "Ada Lovelace", "192.0.2.7", "Firefox"] {
+        assert!(!raw.contains(personal), "{personal} is in clear: {raw}");
+    }
+    assert!(
+        raw.contains(r#""client_id":"app""#),
+        "what is not personal stays"
+    );
+    let held = backend.store.unique_keys_like("").await.unwrap();
+    assert!(
+        held.iter().all(|key| !key.0.contains("ada")),
+        "the claim names no address: {held:?}"
+    );
+
+    let events = store.read_stream(&format!("user-{ada}")).await.unwrap();
+    assert!(events[0].data.contains(r#""email":"ada@example.org""#));
+    assert!(events[0].data.contains(r#""name":"Ada Lovelace""#));
+    assert!(events[1].data.contains(r#""user_agent":"Firefox""#));
+    assert!(events[1].metadata.contains(r#""client_ip":"192.0.2.7""#));
+
+    // Another node, with its own cache, reads the same.
+    let other = sealed(backend.reopen().await).await;
+    let again = other.read_all(0, 10).await.unwrap();
+    assert_eq!(again[0].data, events[0].data);
+    assert_eq!(
+        chain::verify(backend.store.as_ref(), |_| {})
+            .await
+            .unwrap()
+            .events,
+        2
+    );
+}
+
+pub async fn an_address_is_claimed_once_and_the_refusal_names_it(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    create(&store, Uuid::from_u128(1), "ada@example.org").await;
+    let bea = Uuid::from_u128(2);
+    let mut request = AppendRequest::new(
+        format!("user-{bea}"),
+        ExpectedVersion::NoStream,
+        vec![created(bea, "ada@example.org")],
+    );
+    request.claims.push(claim("ada@example.org"));
+    let refused = store.append(request).await.unwrap_err();
+    assert_eq!(
+        refused,
+        StoreError::UniqueKeyTaken {
+            key: claim("ada@example.org")
+        }
+    );
+}
+
+pub async fn erasure_blanks_the_person_everywhere_and_the_chain_still_verifies(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let (ada, bea) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    create(&store, ada, "ada@example.org").await;
+    create(&store, bea, "bea@example.org").await;
+    let before = chain::verify(backend.store.as_ref(), |_| {}).await.unwrap();
+
+    store.erase(ada, metadata().occurred_at).await.unwrap();
+
+    let after = chain::verify(backend.store.as_ref(), |_| {}).await.unwrap();
+    assert_eq!(after, before, "the log did not change");
+    for reader in [&store, &sealed(backend.reopen().await).await] {
+        assert!(reader.is_erased(ada).await.unwrap());
+        let events = reader.read_stream(&format!("user-{ada}")).await.unwrap();
+        assert!(
+            events[0]
+                .data
+                .contains(&format!(r#""email":"{ERASED_EMAIL}""#))
+        );
+        assert!(
+            events[0]
+                .data
+                .contains(&format!(r#""name":"{ERASED_TEXT}""#))
+        );
+        assert!(events[1].data.contains(&format!(r#""ip":"{ERASED_TEXT}""#)));
+        assert!(
+            events[1]
+                .metadata
+                .contains(&format!(r#""client_ip":"{ERASED_TEXT}""#))
+        );
+        let others = reader.read_stream(&format!("user-{bea}")).await.unwrap();
+        assert!(
+            others[0].data.contains("bea@example.org"),
+            "Bea is untouched"
+        );
+    }
+    // Nothing new about an erased person is sealed under a new key.
+    let mut late = signed_in(ada);
+    late.event_type = "user.signin.failed".into();
+    late.data = format!(
+        r#"{{"user_id":"{ada}","email":"ada@example.org","reason":"wrong_password","ip":"192.0.2.7"}}"#
+    );
+    store
+        .append(AppendRequest::new(
+            format!("user-{ada}"),
+            ExpectedVersion::Any,
+            vec![late],
+        ))
+        .await
+        .unwrap();
+    assert!(!all_raw(&backend).await.contains("ada@example.org"));
+}
+
+pub async fn events_written_in_clear_read_as_they_are_until_erased(backend: Backend) {
+    let ada = Uuid::from_u128(1);
+    let mut request = AppendRequest::new(
+        format!("user-{ada}"),
+        ExpectedVersion::NoStream,
+        vec![created(ada, "ada@example.org"), signed_in(ada)],
+    );
+    request.claims.push(claim("ada@example.org"));
+    backend.store.append(request).await.unwrap();
+    let raw = backend.store.read_all(0, 10).await.unwrap();
+
+    let store = sealed(backend.store.clone()).await;
+    let held = backend.store.unique_keys_like("").await.unwrap();
+    assert!(
+        held.iter().all(|key| !key.0.contains("ada")),
+        "the clear claim was rekeyed: {held:?}"
+    );
+    assert_eq!(store.read_all(0, 10).await.unwrap(), raw, "read as written");
+    let mut again = AppendRequest::new(
+        format!("user-{}", Uuid::from_u128(2)),
+        ExpectedVersion::NoStream,
+        vec![created(Uuid::from_u128(2), "ada@example.org")],
+    );
+    again.claims.push(claim("ada@example.org"));
+    assert!(matches!(
+        store.append(again).await,
+        Err(StoreError::UniqueKeyTaken { .. })
+    ));
+
+    store.erase(ada, metadata().occurred_at).await.unwrap();
+    let erased = store.read_all(0, 10).await.unwrap();
+    assert!(!erased[0].data.contains("ada@example.org"));
+    assert!(!erased[1].data.contains("Firefox"));
+    assert!(!erased[1].metadata.contains("192.0.2.7"));
+    chain::verify(backend.store.as_ref(), |_| {}).await.unwrap();
+}
+
+pub async fn an_admins_address_stays_the_admins(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let ada = Uuid::from_u128(1);
+    let mut disabled = event("user.disabled", "{}");
+    disabled.metadata.actor = Actor::User {
+        user_id: Uuid::from_u128(9).to_string(),
+        sid: None,
+    };
+    disabled.metadata.client_ip = Some("198.51.100.1".into());
+    create(&store, ada, "ada@example.org").await;
+    store
+        .append(AppendRequest::new(
+            format!("user-{ada}"),
+            ExpectedVersion::Exact(2),
+            vec![disabled],
+        ))
+        .await
+        .unwrap();
+    store.erase(ada, metadata().occurred_at).await.unwrap();
+    let events = store.read_stream(&format!("user-{ada}")).await.unwrap();
+    assert!(events[2].metadata.contains("198.51.100.1"));
+}
+
+/// `user.erased` (it names its person by its stream).
+fn erased_event() -> NewEvent {
+    event(
+        "user.erased",
+        &format!(
+            r#"{{"org_id":"{}","email":"ada@example.org"}}"#,
+            Uuid::nil()
+        ),
+    )
+}
+
+pub async fn recording_an_erasure_destroys_the_key_even_after_a_failure(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let (ada, bea) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    create(&store, ada, "ada@example.org").await;
+    create(&store, bea, "bea@example.org").await;
+    let mut erasure = AppendRequest::new(
+        format!("user-{ada}"),
+        ExpectedVersion::Any,
+        vec![erased_event()],
+    );
+    erasure.releases.push(claim("ada@example.org"));
+    store.append(erasure).await.unwrap();
+    let other = sealed(backend.reopen().await).await;
+    assert!(other.is_erased(ada).await.unwrap(), "the key is gone");
+    assert!(
+        !all_raw(&backend).await.contains("ada@example.org"),
+        "the erasure's own address is sealed"
+    );
+    // The address is free again.
+    create(&store, Uuid::from_u128(3), "ada@example.org").await;
+
+    // An erasure recorded without its key destroyed (a crash between the two): the next
+    // reader destroys it.
+    backend
+        .store
+        .append(AppendRequest::new(
+            format!("user-{bea}"),
+            ExpectedVersion::Any,
+            vec![erased_event()],
+        ))
+        .await
+        .unwrap();
+    assert!(!other.is_erased(bea).await.unwrap());
+    other.read_all(0, 100).await.unwrap();
+    assert!(
+        sealed(backend.reopen().await)
+            .await
+            .is_erased(bea)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn another_master_key_is_refused_before_it_touches_anything(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    create(&store, Uuid::from_u128(1), "ada@example.org").await;
+    let held = backend.store.unique_keys_like("").await.unwrap();
+    let other = SealedStore::open(
+        backend.reopen().await,
+        PersonalSecrets::new([5; 32], [6; 32]),
+    )
+    .await
+    .unwrap_err();
+    assert!(other.to_string().contains("another one"), "{other}");
+    assert_eq!(backend.store.unique_keys_like("").await.unwrap(), held);
+}
+
+pub async fn directory_attributes_are_sealed_item_by_item(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let ada = Uuid::from_u128(1);
+    create(&store, ada, "ada@example.org").await;
+    let changed = event(
+        "user.directory.changed",
+        r#"{"before":{},"after":{"external_id":"hr-42","name":{"family_name":"Lovelace","given_name":"Ada"},"emails":[{"value":"ada@home.example","type":"home"},{"value":"ada@work.example"}]}}"#,
+    );
+    store
+        .append(AppendRequest::new(
+            format!("user-{ada}"),
+            ExpectedVersion::Exact(2),
+            vec![changed],
+        ))
+        .await
+        .unwrap();
+    let raw = all_raw(&backend).await;
+    for personal in ["hr-42", "Lovelace", "ada@home.example", "ada@work.example"] {
+        assert!(!raw.contains(personal), "{personal} is in clear: {raw}");
+    }
+    assert!(
+        raw.contains(r#""type":"home""#),
+        "what is not personal stays"
+    );
+    let opened = &store.read_stream(&format!("user-{ada}")).await.unwrap()[2];
+    assert!(
+        opened.data.contains(r#""value":"ada@work.example""#),
+        "{}",
+        opened.data
+    );
+    assert!(opened.data.contains(r#""given_name":"Ada""#));
+}
+
+crate::backends::on_each_backend! {
+    directory_attributes_are_sealed_item_by_item,
+    personal_fields_are_sealed_in_the_database_and_open_for_readers,
+    an_address_is_claimed_once_and_the_refusal_names_it,
+    erasure_blanks_the_person_everywhere_and_the_chain_still_verifies,
+    events_written_in_clear_read_as_they_are_until_erased,
+    an_admins_address_stays_the_admins,
+    recording_an_erasure_destroys_the_key_even_after_a_failure,
+    another_master_key_is_refused_before_it_touches_anything,
+}
