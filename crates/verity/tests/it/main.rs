@@ -10,6 +10,7 @@
 )]
 
 mod audit_queries;
+mod backup;
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
 mod basic_op;
