@@ -17,6 +17,7 @@ mod basic_op;
 mod browser;
 mod cli;
 mod clients;
+mod corrupt;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
 mod files;
