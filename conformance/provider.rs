@@ -82,7 +82,7 @@ fn metrics_listening(line: &str) -> Option<String> {
 
 /// Reads stdout until the line that names the address, on a blocking thread: the base,
 /// the issuer, and the metrics' listener if it was named on the way.
-async fn wait_for_address(stdout: ChildStdout) -> (String, String, Option<String>) {
+pub async fn wait_for_address(stdout: ChildStdout) -> (String, String, Option<String>) {
     let read = tokio::task::spawn_blocking(move || {
         let mut metrics = None;
         for line in BufReader::new(stdout).lines() {

@@ -18,6 +18,7 @@ mod browser;
 mod cli;
 mod clients;
 mod corrupt;
+mod disk_full;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
 mod files;
