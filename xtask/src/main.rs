@@ -1,5 +1,8 @@
 //! `cargo xtask`: the project's own build tasks.
 //!
+//! `cargo xtask soak` runs three nodes on PostgreSQL under mixed load and faults and
+//! checks what they did (`soak`).
+//!
 //! `cargo xtask test [--strict] [-- <cargo test arguments>]` starts the
 //! services the tests need (PostgreSQL, Chromium with chromedriver; an SMTP
 //! server later), runs `cargo test --workspace` against them and stops them
@@ -9,6 +12,7 @@
 
 mod chromium;
 mod postgres;
+mod soak;
 mod system;
 mod tidy;
 
@@ -18,6 +22,7 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
        cargo xtask tidy
+       cargo xtask soak [--minutes N | --seconds N] [--release] [--plot]
 
   --strict   fail instead of skipping when a service cannot be started
              (implied by CI=true or VERITY_TEST_STRICT=1)
@@ -42,6 +47,7 @@ fn run(arguments: Vec<String>) -> Result<ExitCode> {
     match arguments.next().as_deref() {
         Some("test") => test(parse_test_options(arguments.collect())?),
         Some("tidy") => tidy(),
+        Some("soak") => soak::run(&soak::parse_options(arguments.collect())?),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -140,6 +140,24 @@ impl Cluster {
 
     fn start_server(&mut self) -> Result<()> {
         let port = system::free_port()?;
+        self.start_server_on(port)
+    }
+
+    /// The URL of the cluster's `postgres` database, while it runs.
+    pub fn url(&self) -> Option<String> {
+        self.port.map(admin_url)
+    }
+
+    /// Stops the server (fast: open connections are cut, as in a crash of the network)
+    /// and starts it again on the same port, as an operator's restart would.
+    pub fn restart(&mut self) -> Result<()> {
+        let port = self.port.context("PostgreSQL is not running")?;
+        self.stop_server()?;
+        self.port = None;
+        self.start_server_on(port)
+    }
+
+    fn start_server_on(&mut self, port: u16) -> Result<()> {
         println!(
             "xtask: starting PostgreSQL {} on 127.0.0.1:{port}",
             self.installation.version

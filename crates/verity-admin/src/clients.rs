@@ -157,11 +157,16 @@ impl Admin {
         } else {
             new.scopes
         };
-        let mut rng = crypto_rng();
-        let client_id = generate_client_id(&mut rng);
-        let secret = method
-            .uses_secret()
-            .then(|| generate_client_secret(&mut rng));
+        // The thread's generator is not `Send`: it must not live across an await, or no
+        // door could run this on a multi-threaded runtime.
+        let (client_id, secret) = {
+            let mut rng = crypto_rng();
+            let client_id = generate_client_id(&mut rng);
+            let secret = method
+                .uses_secret()
+                .then(|| generate_client_secret(&mut rng));
+            (client_id, secret)
+        };
         let command = ClientCommand::Register {
             client_id: client_id.clone(),
             client_type: new.client_type,

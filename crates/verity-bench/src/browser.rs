@@ -5,12 +5,15 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 
-/// The HTTP client every browser of a run shares: no redirects followed, and up to
-/// `connections` idle connections kept, one per browser in flight.
-pub fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
+/// The HTTP client every browser of a run shares: no redirects followed, up to
+/// `connections` idle connections kept, one per browser in flight, and each request
+/// given up after `timeout` (two seconds of it to connect).
+pub fn client(connections: usize, timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(connections)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(2)))
+        .timeout(timeout)
         .build()?)
 }
 
@@ -89,7 +92,12 @@ impl<'a> Browser<'a> {
         let (tx, csrf) = (page.field("tx")?, page.field("csrf")?);
         let mut form = vec![("tx", tx.as_str()), ("csrf", csrf.as_str())];
         form.extend_from_slice(fields);
-        let request = self.http.post(format!("{issuer}{action}")).form(&form);
+        self.post_form(&format!("{issuer}{action}"), &form).await
+    }
+
+    /// Posts `fields` as a form to `url`.
+    pub async fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> anyhow::Result<Page> {
+        let request = self.http.post(url).form(fields);
         self.send(request).await
     }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use verity_bench::{load, people, signin};
+use verity_bench::{load, people, signin, soak};
 
 /// Load generators for Verity's benchmarks (docs/performance.md).
 #[derive(Debug, Parser)]
@@ -43,6 +43,46 @@ enum Command {
         /// How long to measure after the warm-up.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+    },
+    /// Mixed traffic over several nodes (`cargo xtask soak` runs it with faults): sign-ins
+    /// with password and code, code exchanges, refreshes, introspection, userinfo,
+    /// logouts and client_credentials, with replays of codes and refresh tokens and a
+    /// lock test, every operation written to `--journal`. The people file's first person
+    /// is the lock test's target; the others sign in.
+    Soak {
+        /// A node's base URL. Repeat for each node.
+        #[arg(long = "node", required = true)]
+        nodes: Vec<String>,
+        /// The confidential client people sign in to (authorization_code, refresh_token).
+        #[arg(long)]
+        web_client_id: String,
+        /// Its secret.
+        #[arg(long)]
+        web_client_secret: String,
+        /// Its redirect URI.
+        #[arg(long)]
+        redirect_uri: String,
+        /// A client allowed client_credentials.
+        #[arg(long)]
+        service_client_id: String,
+        /// Its secret.
+        #[arg(long)]
+        service_client_secret: String,
+        /// The file `verity bench people` wrote.
+        #[arg(long)]
+        people: PathBuf,
+        /// Wrong passwords the lock test sends for its target.
+        #[arg(long, default_value_t = 30)]
+        lock_attempts: usize,
+        /// People's turns in flight at once.
+        #[arg(long, default_value_t = 6)]
+        concurrency: usize,
+        /// How long to run.
+        #[arg(long)]
+        seconds: u64,
+        /// Where each operation's outcome goes, as JSON lines.
+        #[arg(long)]
+        journal: PathBuf,
     },
 }
 
@@ -84,6 +124,48 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 measure: Duration::from_secs(seconds),
             };
             signin::run(target, people::read(&people)?, run).await?
+        }
+        Command::Soak {
+            nodes,
+            web_client_id,
+            web_client_secret,
+            redirect_uri,
+            service_client_id,
+            service_client_secret,
+            people,
+            lock_attempts,
+            concurrency,
+            seconds,
+            journal,
+        } => {
+            let mut people = people::read(&people)?.into_iter();
+            let lock_target = people
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("the people file is empty"))?;
+            let cluster = soak::Cluster {
+                nodes,
+                web: soak::Client {
+                    id: web_client_id,
+                    secret: web_client_secret,
+                },
+                redirect_uri,
+                service: soak::Client {
+                    id: service_client_id,
+                    secret: service_client_secret,
+                },
+                // A node stopped by SIGSTOP answers nothing: give up after 5 s.
+                http: verity_bench::browser::client(concurrency * 4, Duration::from_secs(5))?,
+            };
+            soak::run(soak::Soak {
+                cluster,
+                people: people.collect(),
+                lock_target,
+                lock_attempts,
+                concurrency,
+                duration: Duration::from_secs(seconds),
+                journal,
+            })
+            .await?
         }
     };
     println!("{figures}");

@@ -47,6 +47,31 @@ impl Caller {
     }
 }
 
+/// The context of the request `parts` belong to, for the engine and the admin layer: the
+/// time read now, the request's id, the client's address (through `state`'s trusted
+/// proxies) and its `User-Agent`. Every door reads its requests through this, so the
+/// admin doors record the same request id and client address as the OIDC doors.
+pub fn request_context(parts: &Parts, state: &AppState) -> RequestContext {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let ip = state
+        .settings
+        .trusted_proxies
+        .client_ip(peer, &parts.headers);
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(RequestId::new);
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    RequestContext::new(now(), request_id.0, ip, user_agent)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Infallible;
 
@@ -54,30 +79,13 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip());
-        let ip = state
-            .settings
-            .trusted_proxies
-            .client_ip(peer, &parts.headers);
-        let request_id = parts
-            .extensions
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(RequestId::new);
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok());
         let form_targets = parts
             .extensions
             .get::<FormTargets>()
             .cloned()
             .unwrap_or_default();
         Ok(Self {
-            context: RequestContext::new(now(), request_id.0, ip, user_agent),
+            context: request_context(parts, state),
             headers: parts.headers.clone(),
             jar: state.cookies,
             form_targets,

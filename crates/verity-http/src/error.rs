@@ -67,8 +67,8 @@ impl HttpError {
 }
 
 /// Logs a failure with every cause in its chain (never a secret: engine errors carry
-/// none).
-pub(crate) fn log_failure(what: &str, error: &(dyn std::error::Error + 'static)) {
+/// none). The admin doors log theirs through it too.
+pub fn log_failure(what: &str, error: &(dyn std::error::Error + 'static)) {
     let mut chain = Vec::new();
     let mut source = error.source();
     while let Some(cause) = source {

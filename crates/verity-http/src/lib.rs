@@ -36,10 +36,12 @@ use axum::routing::{get, post};
 use verity_oidc::protocol::discovery::paths;
 
 pub use client_ip::{InvalidTrustedProxy, TrustedProxies};
-pub use error::HttpError;
+pub use context::request_context;
+pub use error::{HttpError, log_failure};
 pub use metrics::Metrics;
 pub use pages::Pages;
 pub use state::{AppState, Settings};
+pub use userinfo::bearer_token;
 
 /// Largest request body accepted (forms and token requests are far smaller).
 pub const MAX_BODY: usize = 64 * 1024;

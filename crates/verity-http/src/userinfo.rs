@@ -14,7 +14,9 @@ use crate::error::HttpError;
 use crate::form;
 use crate::state::AppState;
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer TOKEN` header (RFC 6750 2.1), if the request
+/// has one; the admin API reads its tokens through it too.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     value
         .strip_prefix("Bearer ")
@@ -28,7 +30,7 @@ pub(crate) async fn userinfo_get(
     caller: Caller,
 ) -> Result<Response, HttpError> {
     let token =
-        bearer(&caller.headers).ok_or_else(|| HttpError::invalid_token("no bearer token"))?;
+        bearer_token(&caller.headers).ok_or_else(|| HttpError::invalid_token("no bearer token"))?;
     answer(&state, &caller, token).await
 }
 
@@ -41,7 +43,7 @@ pub(crate) async fn userinfo_post(
     let from_body = form::parse(&caller.headers, &body)
         .ok()
         .and_then(|params| params.get("access_token").map(str::to_owned));
-    match (bearer(&caller.headers), from_body) {
+    match (bearer_token(&caller.headers), from_body) {
         (Some(_), Some(_)) => Err(HttpError::bad_request(OAuthError::invalid_request(
             "send the token once: header or body",
         ))),

@@ -3,11 +3,13 @@
 //! Hashes are PHC strings with OWASP's parameters for Argon2id (m = 19 MiB, t = 2,
 //! p = 1): the only form in which a password ever reaches the event log.
 //!
-//! A server hashes through [`Hashing`]: at most a fixed number of hashes at once, each in
-//! Argon2's working memory ([`HashMemory`]) taken from a pool and put back after. Memory
+//! A server hashes through [`Hashing`]: a fixed number of hashing threads, each with its
+//! own Argon2 working memory ([`HashMemory`]) reused for every hash it does. Memory
 //! therefore stays at `concurrency x 19 MiB` however many sign-ins arrive, is never
 //! page-faulted in anew, and never spreads over the allocator's per-thread arenas (glibc
-//! kept one 19 MiB block per arena: ~500 MiB after a flood, before this pool).
+//! kept one 19 MiB block per arena: ~500 MiB after a flood, before memory was reused).
+//! The threads run at a lower CPU priority than the threads answering requests, so a
+//! sign-in flood takes the CPU that tokens, discovery and JWKS leave idle, not theirs.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -165,23 +167,90 @@ fn owasp_params() -> Result<Params, HashError> {
     Params::new(19 * 1024, 2, 1, None).map_err(|error| HashError::Failed(error.to_string()))
 }
 
-/// Password hashing for a server: at most `concurrency` hashes at once, each on a blocking
-/// thread in memory from a pool (see the module documentation), and at most
-/// `queue_limit` more waiting for one: beyond that, [`Hashing::run`] refuses at once
-/// ([`HashError::Busy`]) instead of piling up memory and latency. Clones share the
-/// limits and the pool.
+/// Password hashing for a server: `concurrency` hashing threads (see the module
+/// documentation), and at most `queue_limit` more hashes waiting for one: beyond that,
+/// [`Hashing::run`] refuses at once ([`HashError::Busy`]) instead of piling up memory and
+/// latency. Clones share the threads and the limits; the threads end when the last clone
+/// is dropped.
 #[derive(Clone)]
 pub struct Hashing {
     concurrency: usize,
-    permits: Arc<tokio::sync::Semaphore>,
-    pool: Arc<Mutex<Vec<HashMemory>>>,
+    workers: Arc<Workers>,
     queue: Arc<Queue>,
+}
+
+/// A hash to do, on a hashing thread's memory.
+type Job = Box<dyn FnOnce(&mut HashMemory) + Send>;
+
+/// The hashing threads: each takes jobs from one channel and keeps its own memory.
+struct Workers {
+    jobs: std::sync::mpsc::Sender<Job>,
+    /// Each thread's memory in bytes, as of its last hash.
+    memory: Arc<Vec<AtomicUsize>>,
+}
+
+/// How much lower than request handling the hashing threads run (a nice value: the
+/// scheduler then gives a busy request thread about ten times their share of a core).
+const HASHING_NICENESS: i32 = 10;
+
+impl Workers {
+    fn start(count: usize) -> Self {
+        let (jobs, receiver) = std::sync::mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let memory: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..count).map(|_| AtomicUsize::new(0)).collect());
+        for index in 0..count {
+            let (receiver, memory) = (receiver.clone(), memory.clone());
+            // A thread that cannot start leaves fewer hashing threads; with none, every
+            // hash fails with a clear error instead of the server panicking.
+            let _ = std::thread::Builder::new()
+                .name(format!("verity-hash-{index}"))
+                .spawn(move || hashing_thread(&receiver, memory.get(index)));
+        }
+        Self { jobs, memory }
+    }
+}
+
+/// A hashing thread's life: lower its priority, then do jobs until every sender is gone.
+/// A job that panics loses its answer (its caller gets [`HashError::Failed`]), not the
+/// thread.
+fn hashing_thread(
+    receiver: &Mutex<std::sync::mpsc::Receiver<Job>>,
+    memory_bytes: Option<&AtomicUsize>,
+) {
+    lower_this_threads_priority();
+    let mut memory = HashMemory::default();
+    loop {
+        let job = match receiver.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory)));
+        if let Some(bytes) = memory_bytes {
+            bytes.store(
+                memory.0.len() * std::mem::size_of::<Block>(),
+                Ordering::Release,
+            );
+        }
+    }
+}
+
+/// Gives the calling thread the nice value [`HASHING_NICENESS`] (Linux sets it per
+/// thread). Raising one's own nice value needs no privilege; where it fails anyway, the
+/// thread keeps the normal priority.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ =
+            rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASHING_NICENESS);
+    }
 }
 
 /// The hashes in the system (running and waiting) and the bound on them.
 #[derive(Debug)]
 struct Queue {
-    /// Hashes running or waiting for a permit.
+    /// Hashes running or waiting for a thread.
     in_flight: AtomicUsize,
     /// Most hashes running or waiting before [`Hashing::run`] refuses.
     bound: usize,
@@ -199,13 +268,12 @@ impl Drop for Place {
 }
 
 impl Hashing {
-    /// At most `concurrency` (at least one) hashes at once, and any number waiting.
+    /// `concurrency` (at least one) hashing threads, and any number of hashes waiting.
     pub fn new(concurrency: usize) -> Self {
         let concurrency = concurrency.max(1);
         Self {
             concurrency,
-            permits: Arc::new(tokio::sync::Semaphore::new(concurrency)),
-            pool: Arc::default(),
+            workers: Arc::new(Workers::start(concurrency)),
             queue: Arc::new(Queue {
                 in_flight: AtomicUsize::new(0),
                 bound: usize::MAX,
@@ -242,14 +310,14 @@ impl Hashing {
         (self.queue.bound != usize::MAX).then_some(self.queue.bound)
     }
 
-    /// As many hashes at once as the cores this process may use.
+    /// As many hashing threads as the cores this process may use.
     pub fn for_this_machine() -> Self {
         Self::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
     }
 
-    /// Runs `work` on a blocking thread with pooled memory, once a permit is free; or, when
-    /// the queue is full, refuses at once with [`HashError::Busy`]. For what a person
-    /// waits on at a page (a sign-in, a new password).
+    /// Runs `work` on a hashing thread with its memory, once one is free; or, when the
+    /// queue is full, refuses at once with [`HashError::Busy`]. For what a person waits on
+    /// at a page (a sign-in, a new password).
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
@@ -275,43 +343,35 @@ impl Hashing {
         self.run_in_place(work, place).await
     }
 
-    /// The permit and the memory stay with the thread until `work` ends, even when the
-    /// caller stops waiting, so the bound holds for abandoned requests too; so does the
-    /// place in the queue.
+    /// The place in the queue stays with the job until `work` ends, even when the caller
+    /// stops waiting, so the bound holds for abandoned requests too.
     async fn run_in_place<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
         place: Place,
     ) -> Result<T, HashError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|error| HashError::Failed(error.to_string()))?;
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let taken = pool.lock().ok().and_then(|mut free| free.pop());
-            let mut memory = taken.unwrap_or_default();
-            let result = work(&mut memory);
-            if let Ok(mut free) = pool.lock() {
-                free.push(memory);
-            }
-            drop(permit);
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            let result = work(memory);
             drop(place);
-            result
-        })
-        .await
-        .map_err(|error| HashError::Failed(error.to_string()))
+            let _ = answer.send(result);
+        });
+        self.workers
+            .jobs
+            .send(job)
+            .map_err(|_| HashError::Failed("no hashing thread is running".into()))?;
+        answered
+            .await
+            .map_err(|_| HashError::Failed("the hash ended without an answer".into()))
     }
 
-    /// The memory held by the pool now, in bytes (at most `concurrency x 19 MiB`).
+    /// The memory the hashing threads hold now, in bytes (at most `concurrency x 19 MiB`).
     pub fn pooled_bytes(&self) -> usize {
-        self.pool.lock().map_or(0, |free| {
-            free.iter()
-                .map(|memory| memory.0.len() * std::mem::size_of::<Block>())
-                .sum()
-        })
+        self.workers
+            .memory
+            .iter()
+            .map(|bytes| bytes.load(Ordering::Acquire))
+            .sum()
     }
 }
 
@@ -319,7 +379,8 @@ impl std::fmt::Debug for Hashing {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Hashing")
-            .field("free_permits", &self.permits.available_permits())
+            .field("threads", &self.concurrency)
+            .field("in_flight", &self.in_flight())
             .field("pooled_bytes", &self.pooled_bytes())
             .finish()
     }
@@ -460,7 +521,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hashing_runs_at_most_its_limit_and_pools_one_memory_per_permit() {
+    async fn hashing_runs_at_most_its_limit_and_keeps_one_memory_per_thread() {
         let hashing = Hashing::new(2);
         let hash = hash_password("pw").unwrap();
         let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -488,5 +549,34 @@ mod tests {
         assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 2);
         assert!(hashing.pooled_bytes() <= 2 * 19 * 1024 * 1024);
         assert!(hashing.pooled_bytes() >= 19 * 1024 * 1024);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_yield_to_request_handling() {
+        let hashing = Hashing::new(1);
+        let niceness = hashing
+            .run(|_| rustix::process::getpriority_process(Some(rustix::thread::gettid())))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(niceness, HASHING_NICENESS);
+        let here = rustix::process::getpriority_process(None).unwrap();
+        assert!(here < HASHING_NICENESS, "the test's own thread: {here}");
+    }
+
+    #[tokio::test]
+    async fn a_hash_that_panics_fails_alone_and_the_thread_goes_on() {
+        let hashing = Hashing::new(1);
+        let failed = hashing.run(|_| -> bool { panic!("a broken hash") }).await;
+        assert!(matches!(failed, Err(HashError::Failed(_))), "{failed:?}");
+        assert_eq!(hashing.in_flight(), 0);
+        let hash = hash_password("pw").unwrap();
+        assert!(
+            hashing
+                .run(move |memory| verify_password_in("pw", &hash, memory))
+                .await
+                .unwrap()
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! Grants: what a client may do on someone's behalf, and the codes and tokens that carry
 //! it (docs/oidc.md). Issuing and redeeming codes (a reused code revokes what it issued),
 //! rotating refresh tokens (a reused one revokes its grant), narrowing scopes,
-//! authenticating clients, minting tokens, and checking, introspecting and revoking them.
+//! authenticating clients, minting tokens, and checking, introspecting and revoking them,
+//! and who a token presented to Verity's own admin API speaks for ([`bearer`]).
 //! Every rule here is the engine's; the token endpoint extracts, calls and answers.
 
 mod access;
+mod bearer;
 mod client;
 mod code;
 mod error;
@@ -16,6 +18,7 @@ mod tokens;
 pub use access::{
     AccessTokenProblem, Introspection, introspect, revoke_token, userinfo, validate_access_token,
 };
+pub use bearer::{ADMIN_SCOPE, Bearer, BearerProblem, bearer};
 pub use client::authenticate_client;
 pub use code::{issue_code, redeem_code};
 pub use error::GrantError;

@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod api;
 mod audit_queries;
 mod backup;
 mod bad_input;
