@@ -227,18 +227,7 @@ impl Provider {
 
     /// Creates a person with a temporary password: what they know.
     pub fn person(&self, email: &str) -> Person {
-        let created = json_lines(&self.target.ok(&[
-            "user",
-            "create",
-            "--org",
-            "Default",
-            "--email",
-            email,
-            "--name",
-            "Ada Lovelace",
-            "--json",
-            "--show-password",
-        ]));
+        let created = json_lines(&self.target.ok(&crate::support::create_person_args(email)));
         let temporary = created[0]["temporary_password"].as_str().unwrap();
         Person::new(email, temporary)
     }

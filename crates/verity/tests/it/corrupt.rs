@@ -38,52 +38,44 @@ const CORRUPTIONS: &[(&str, &str)] = &[
 fn populated(target: &Target) {
     target.ok(&["org", "create", "Acme"]);
     for name in ["ada", "grace", "edsger"] {
-        target.ok(&[
-            "user",
-            "create",
-            "--org",
-            "Acme",
-            "--email",
-            &format!("{name}@example.org"),
-            "--name",
-            name,
-        ]);
+        target.create_user("Acme", name);
     }
 }
 
 /// Runs `statements` on the target's database with the append-only triggers dropped.
 async fn raw_sql(target: &Target, statements: &[String]) {
+    let drops: &[&str] = match target.database_url {
+        Some(_) => &["DROP TRIGGER IF EXISTS events_no_update_or_delete ON events"],
+        None => &[
+            "DROP TRIGGER IF EXISTS events_no_update",
+            "DROP TRIGGER IF EXISTS events_no_delete",
+        ],
+    };
+    let all: Vec<String> = drops
+        .iter()
+        .map(|drop| (*drop).to_owned())
+        .chain(statements.iter().cloned())
+        .collect();
     match &target.database_url {
-        Some(url) => {
-            let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-            let drop = "DROP TRIGGER IF EXISTS events_no_update_or_delete ON events";
-            sqlx::query(drop).execute(&mut connection).await.unwrap();
-            for statement in statements {
-                sqlx::query(AssertSqlSafe(statement.clone()))
-                    .execute(&mut connection)
-                    .await
-                    .unwrap();
-            }
-            connection.close().await.unwrap();
-        }
+        Some(url) => run_all(sqlx::PgConnection::connect(url).await.unwrap(), &all).await,
         None => {
             let url = format!("sqlite:{}", target.sqlite_path().display());
-            let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            for drop in [
-                "DROP TRIGGER IF EXISTS events_no_update",
-                "DROP TRIGGER IF EXISTS events_no_delete",
-            ] {
-                sqlx::query(drop).execute(&mut connection).await.unwrap();
-            }
-            for statement in statements {
-                sqlx::query(AssertSqlSafe(statement.clone()))
-                    .execute(&mut connection)
-                    .await
-                    .unwrap();
-            }
-            connection.close().await.unwrap();
+            run_all(sqlx::SqliteConnection::connect(&url).await.unwrap(), &all).await;
         }
     }
+}
+
+async fn run_all<C>(mut connection: C, statements: &[String])
+where
+    C: Connection,
+    for<'e> &'e mut C: sqlx::Executor<'e, Database = C::Database>,
+{
+    for statement in statements {
+        sqlx::Executor::execute(&mut connection, AssertSqlSafe(statement.clone()))
+            .await
+            .unwrap();
+    }
+    connection.close().await.unwrap();
 }
 
 /// Recomputes every hash from `from` on, as someone who knows the algorithm would: the

@@ -16,7 +16,7 @@ use verity_testkit::remote::Remote;
 use verity_testkit::{Agent, Device, Person, Step};
 
 use crate::provider::{POST_LOGOUT_URI, REDIRECT_URI, wait_for_address};
-use crate::support::{assert_clear_error, assert_no_panic, json_lines, stderr};
+use crate::support::{assert_clear_error, assert_no_panic, create_person_args, json_lines, stderr};
 
 /// The server in its namespace, on its small disk.
 struct SmallDisk {
@@ -114,19 +114,24 @@ impl SmallDisk {
     }
 
     fn person(&self, email: &str) -> Person {
-        let created = json_lines(&self.ok(&[
-            "user",
-            "create",
-            "--org",
-            "Default",
-            "--email",
-            email,
-            "--name",
-            "Someone",
-            "--json",
-            "--show-password",
-        ]));
+        let created = json_lines(&self.ok(&create_person_args(email)));
         Person::new(email, created[0]["temporary_password"].as_str().unwrap())
+    }
+
+    /// Signs `person` in through `request` with a fresh browser, once the server has seen
+    /// the client and the person (it follows the CLI's writes by polling).
+    async fn sign_in(&self, request: &str, person: &mut Person) {
+        let mut browser = self.browser();
+        let mut form = browser.authorize(request).await;
+        for _ in 0..100 {
+            if form.step() == Step::SignIn {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            form = browser.authorize(request).await;
+        }
+        let signed_in = browser.sign_in_as(&form, person, Device::Forget).await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.body);
     }
 
     /// Fills the disk with a ballast file until the file system refuses more.
@@ -180,18 +185,7 @@ async fn a_full_disk_fails_writes_cleanly_and_the_node_recovers_when_space_retur
         .with("state", "s")
         .query();
     let mut ada = disk.person("ada@example.org");
-    let mut browser = disk.browser();
-    let mut first = browser.authorize(&request).await;
-    for _ in 0..100 {
-        if first.step() == Step::SignIn {
-            break;
-        }
-        // The server follows the CLI's writes by polling.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        first = browser.authorize(&request).await;
-    }
-    let signed_in = browser.sign_in_as(&first, &mut ada, Device::Forget).await;
-    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    disk.sign_in(&request, &mut ada).await;
     let head_before = disk.ok(&["audit", "verify"]);
     let mut late = disk.browser();
     let late_form = late.authorize(&request).await;
@@ -250,17 +244,7 @@ async fn a_full_disk_fails_writes_cleanly_and_the_node_recovers_when_space_retur
     // Space returns: the same node, not restarted, signs people in and records again.
     std::fs::remove_file(&ballast).unwrap();
     let mut grace = disk.person("grace@example.org");
-    let mut browser = disk.browser();
-    let mut form = browser.authorize(&request).await;
-    for _ in 0..100 {
-        if form.step() == Step::SignIn {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        form = browser.authorize(&request).await;
-    }
-    let signed_in = browser.sign_in_as(&form, &mut grace, Device::Forget).await;
-    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    disk.sign_in(&request, &mut grace).await;
     assert_eq!(events(&disk, "user.created").len(), 2);
     // The name the failed append would have claimed is free.
     disk.ok(&["org", "create", "Acme"]);

@@ -51,6 +51,20 @@ impl Target {
         output
     }
 
+    /// Creates `name@example.org`, named `name`, in `org`.
+    pub fn create_user(&self, org: &str, name: &str) {
+        self.ok(&[
+            "user",
+            "create",
+            "--org",
+            org,
+            "--email",
+            &format!("{name}@example.org"),
+            "--name",
+            name,
+        ]);
+    }
+
     /// Runs and expects success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
@@ -92,6 +106,23 @@ pub fn assert_clear_error(output: &Output, expected: &str) {
         error_lines[0].contains(expected),
         "expected {expected:?} in {stderr}"
     );
+}
+
+/// `verity user create` of a person in the default organization, the temporary password
+/// printed as JSON (`temporary_password`): what the tests' people know.
+pub fn create_person_args(email: &str) -> [&str; 10] {
+    [
+        "user",
+        "create",
+        "--org",
+        "Default",
+        "--email",
+        email,
+        "--name",
+        "Ada Lovelace",
+        "--json",
+        "--show-password",
+    ]
 }
 
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
