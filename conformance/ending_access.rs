@@ -27,7 +27,7 @@ use serde_json::Value;
 use verity_testkit::oauth::{self, jwt_header};
 use verity_testkit::{Device, Person, Step};
 
-use crate::multi_node::SHARED_MASTER_KEY;
+use crate::multi_node::{SHARED_AUDIT_KEY, SHARED_MASTER_KEY};
 
 use crate::provider::{Browser, Provider, REDIRECT_URI, RegisteredClient, http_client};
 use crate::support::{Target, assert_clear_error};
@@ -528,7 +528,10 @@ async fn two_nodes_send_each_notice_once_even_when_the_sending_node_dies() {
         return;
     };
     let url = first_target.database_url.clone().unwrap();
-    let env = [("VERITY__KEYS__MASTER_KEY", SHARED_MASTER_KEY)];
+    let env = [
+        ("VERITY__KEYS__MASTER_KEY", SHARED_MASTER_KEY),
+        ("VERITY__AUDIT__KEY", SHARED_AUDIT_KEY),
+    ];
     let mut node_a = Provider::start_with(first_target, &env).await;
     let node_b = Provider::start_with(
         Target {

@@ -11,6 +11,9 @@ use crate::support::Target;
 
 /// A master key both nodes share (base64 of 32 bytes), as a deployment configures it.
 pub const SHARED_MASTER_KEY: &str = "c2hhcmVkLW1hc3Rlci1rZXktZm9yLXRoZS10ZXN0cyE=";
+/// An audit key both nodes share (the base64 of a 32-byte seed): every node of a database
+/// verifies the others' checkpoints with it.
+pub const SHARED_AUDIT_KEY: &str = "c2hhcmVkLWF1ZGl0LWtleS1mb3ItdGhlLXRlc3RzLSE=";
 
 /// A code for `client` from the node `browser` talks to (signing in if asked).
 async fn code(browser: &mut Browser, client: &RegisteredClient, person: &mut Person) -> String {
@@ -62,11 +65,12 @@ async fn two_nodes_on_one_postgres_behave_as_one() {
     );
 }
 
-/// Two nodes on `target`'s database with `env` besides the shared master key.
+/// Two nodes on `target`'s database with `env` besides the shared master and audit keys.
 async fn two_nodes(first_target: Target, env: &[(&str, &str)]) -> (Provider, Provider) {
     let url = first_target.database_url.clone().unwrap();
     let mut env = env.to_vec();
     env.push(("VERITY__KEYS__MASTER_KEY", SHARED_MASTER_KEY));
+    env.push(("VERITY__AUDIT__KEY", SHARED_AUDIT_KEY));
     let node_a = Provider::start_with(first_target, &env).await;
     let second_target = Target {
         dir: tempfile::tempdir().unwrap(),
@@ -164,4 +168,81 @@ async fn fifty_wrong_passwords_at_once_on_two_nodes_check_no_more_than_the_limit
     let network_locks = node_b.events("network.locked");
     assert_eq!(network_locks.len(), 1);
     assert_eq!(network_locks[0]["data"]["failures"], 10);
+}
+
+#[tokio::test]
+async fn two_nodes_record_one_checkpoint_per_interval_and_trust_each_other_s() {
+    let Some(target) = Target::postgres().await else {
+        return;
+    };
+    let every = ("VERITY__AUDIT__CHECKPOINT_EVERY_SECONDS", "1");
+    let (node_a, node_b) = two_nodes(target, &[every]).await;
+    // Events through both nodes' command lines, over a few intervals.
+    for round in 0..8 {
+        let node = if round % 2 == 0 { &node_a } else { &node_b };
+        node.target.ok(&["org", "create", &format!("Org {round}")]);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    let checkpoints: Vec<serde_json::Value> = node_a
+        .events("audit.checkpoint.signed")
+        .into_iter()
+        .map(|event| event["data"].clone())
+        .collect();
+    assert!(checkpoints.len() >= 3, "{checkpoints:?}");
+    // Both nodes decide from the log; one of them records each checkpoint, a second or
+    // more after the one before.
+    let signed_at: Vec<chrono::DateTime<chrono::Utc>> = checkpoints
+        .iter()
+        .map(|checkpoint| checkpoint["signed_at"].as_str().unwrap().parse().unwrap())
+        .collect();
+    for pair in signed_at.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= chrono::Duration::seconds(1),
+            "two checkpoints within one interval: {checkpoints:?}"
+        );
+    }
+    let file = |node: &Provider| {
+        node.target
+            .dir
+            .path()
+            .join("data-audit")
+            .join("checkpoints.jsonl")
+    };
+    let lines = |node: &Provider| {
+        std::fs::read_to_string(file(node)).map_or(0, |text| text.lines().count())
+    };
+    assert_eq!(lines(&node_a) + lines(&node_b), checkpoints.len());
+
+    // Each node's checkpoints verify with the one key they share, against either's log.
+    let public_key = |node: &Provider| {
+        let output = node
+            .target
+            .command()
+            .args(["audit", "key"])
+            .env("VERITY__AUDIT__KEY", SHARED_AUDIT_KEY)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let pinned = node_a.target.dir.path().join("pinned.jwk");
+    std::fs::write(&pinned, public_key(&node_a)).unwrap();
+    assert_eq!(
+        public_key(&node_b),
+        std::fs::read_to_string(&pinned).unwrap()
+    );
+    let mut args = vec!["audit", "verify", "--public-key", pinned.to_str().unwrap()];
+    let (file_a, file_b) = (file(&node_a), file(&node_b));
+    for file in [&file_a, &file_b] {
+        if file.exists() {
+            args.extend(["--checkpoints", file.to_str().unwrap()]);
+        }
+    }
+    let verified = node_b.target.ok(&args);
+    assert!(
+        verified.contains(&format!("checkpoints: {} in the log", checkpoints.len())),
+        "{verified}"
+    );
 }

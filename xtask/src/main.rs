@@ -4,14 +4,15 @@
 //! checks what they did (`soak`).
 //!
 //! `cargo xtask test [--strict] [-- <cargo test arguments>]` starts the
-//! services the tests need (PostgreSQL, Chromium with chromedriver; an SMTP
-//! server later), runs `cargo test --workspace` against them and stops them
-//! again, whatever the tests did. Under `--strict` (or `CI=true`) a service that
-//! cannot be started is an error, and the tests are told that skipping is
-//! forbidden.
+//! services the tests need (PostgreSQL, Chromium with chromedriver, the
+//! Python SCIM client in a virtual environment), runs `cargo test --workspace`
+//! against them and stops them again, whatever the tests did. Under `--strict`
+//! (or `CI=true`) a service that cannot be started is an error, and the tests
+//! are told that skipping is forbidden.
 
 mod chromium;
 mod postgres;
+mod scim_client;
 mod soak;
 mod system;
 mod tidy;
@@ -142,6 +143,9 @@ fn start_services(mode: Mode) -> Result<Vec<Box<dyn Service>>> {
     // ones already running.
     if let Some(driver) = chromium::start(mode)? {
         services.push(Box::new(driver));
+    }
+    if let Some(client) = scim_client::start(mode)? {
+        services.push(Box::new(client));
     }
     // The extension point: another service (an SMTP server next) gets a module
     // with `start(mode) -> Result<Option<impl Service>>`, pushed here.

@@ -9,6 +9,7 @@ use verity_domain::client::ClientError;
 use verity_domain::key::SigningKeyError;
 use verity_domain::organization::OrganizationError;
 use verity_domain::role::RoleError;
+use verity_domain::scim_token::ScimTokenError;
 use verity_domain::session::SessionError;
 use verity_domain::user::UserError;
 use verity_domain::{DecodeError, Email, ExecuteError, StoreError};
@@ -39,6 +40,8 @@ pub enum Missing {
     Address(Email),
     /// A client, by id.
     Client(String),
+    /// A SCIM token, by id.
+    ScimToken(String),
 }
 
 impl fmt::Display for Missing {
@@ -52,6 +55,7 @@ impl fmt::Display for Missing {
             Self::PersonId(user_id) => write!(formatter, "no user {user_id}"),
             Self::Address(email) => write!(formatter, "no user {email}"),
             Self::Client(client_id) => write!(formatter, "no client {client_id:?}"),
+            Self::ScimToken(token_id) => write!(formatter, "no SCIM token {token_id:?}"),
         }
     }
 }
@@ -74,6 +78,9 @@ pub enum Refusal {
     /// A holder's roles (a grant given twice, a revocation of one not held).
     #[error(transparent)]
     Role(#[from] RoleError),
+    /// A SCIM token's rule (revoked twice).
+    #[error(transparent)]
+    ScimToken(#[from] ScimTokenError),
     /// A session's rule.
     #[error(transparent)]
     Session(#[from] SessionError),

@@ -240,6 +240,10 @@ pub fn describe(event_type: &str, data: &Value) -> String {
             text("before"),
             text("after")
         ),
+        "user.directory.changed" => {
+            "directory attributes changed (external id, name parts or other addresses)".into()
+        }
+        "user.deleted" => format!("account deleted; {} is free again", text("email")),
         "user.signin.succeeded" => {
             let trusted = data.get("device_trust_used").and_then(Value::as_bool) == Some(true);
             match (trusted, text("second_factor")) {

@@ -9,7 +9,7 @@
 //! show it.
 
 use chrono::{DateTime, Utc};
-use verity_domain::user::{self, User, UserCommand};
+use verity_domain::user::{self, Directory, User, UserCommand, UserCreated};
 use verity_domain::{Aggregate, Email, ExecuteError, StoreError, load};
 use verity_oidc::credentials::{generate_temporary_password, hash_password_in};
 use verity_oidc::mail::{Delivered, MailTemplates, TemporaryPasswordMail, TemporaryPasswordReason};
@@ -50,6 +50,22 @@ pub struct Invitation {
     pub delivered: Delivered,
 }
 
+/// A new account, checked and ready to record.
+pub(crate) struct NewAccount {
+    /// Its id.
+    pub(crate) user_id: uuid::Uuid,
+    /// Its address.
+    email: Email,
+    /// The name the email greets.
+    name: String,
+    /// Its organization.
+    organization: OrganizationView,
+    /// Its temporary password.
+    issued: Issued,
+    /// What records it.
+    command: UserCommand,
+}
+
 /// A fresh temporary password and its hash.
 struct Issued {
     password: Secret,
@@ -65,6 +81,29 @@ impl Admin {
         call: &Call,
         new: &NewPerson,
     ) -> Result<Invitation, AdminError> {
+        let account = self
+            .prepare_account(actor, call, new, &Directory::default())
+            .await?;
+        let delivered = self.send_invitation(&account).await?;
+        self.record_account(actor, call, &account, true).await?;
+        Ok(Invitation {
+            person: self.person(actor, &PersonRef::Id(account.user_id))?,
+            organization: account.organization,
+            temporary_password: account.issued.password,
+            expires_at: account.issued.expires_at,
+            delivered,
+        })
+    }
+
+    /// Everything a new account needs, checked (the address free in an organization whose
+    /// people the actor manages, the domain's rules) before any email goes out.
+    pub(crate) async fn prepare_account(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        new: &NewPerson,
+        directory: &Directory,
+    ) -> Result<NewAccount, AdminError> {
         let email = Email::parse(&new.email)?;
         let organization = self.read(|models| {
             let org = organizations::visible(models, actor, &new.org)?;
@@ -74,52 +113,80 @@ impl Admin {
             }
             Ok(org.clone())
         })?;
-        let context = call.context(actor);
         let issued = self.issue(call).await?;
         let user_id = verity_oidc::random::uuid();
-        let command = UserCommand::Create {
-            user_id,
-            org_id: organization.org_id,
-            email: email.clone(),
-            name: new.name.clone(),
-            temporary_password_hash: issued.hash.clone(),
-            temporary_password_expires_at: issued.expires_at,
+        let command = UserCommand::CreateProvisioned {
+            account: UserCreated {
+                user_id,
+                org_id: organization.org_id,
+                email: email.clone(),
+                name: new.name.clone(),
+                temporary_password_hash: issued.hash.clone(),
+                temporary_password_expires_at: issued.expires_at,
+            },
+            directory: directory.clone(),
         };
         User::default()
-            .decide(&command, &context)
+            .decide(&command, &call.context(actor))
             .map_err(|rule| AdminError::Refused(rule.into()))?;
-        let name = new.name.trim();
-        let delivered = self
-            .send(
-                &email,
-                name,
-                &issued,
-                TemporaryPasswordReason::AccountCreated,
-            )
-            .await?;
+        Ok(NewAccount {
+            user_id,
+            email,
+            name: new.name.trim().to_owned(),
+            organization,
+            issued,
+            command,
+        })
+    }
+
+    /// Emails the new account's temporary password.
+    pub(crate) async fn send_invitation(
+        &self,
+        account: &NewAccount,
+    ) -> Result<Delivered, AdminError> {
+        self.send(
+            &account.email,
+            &account.name,
+            &account.issued,
+            TemporaryPasswordReason::AccountCreated,
+        )
+        .await
+    }
+
+    /// Records the new account and waits until the read models show it. After an email
+    /// went out (`sent`), a failure says the password in it does not work.
+    pub(crate) async fn record_account(
+        &self,
+        actor: &Actor,
+        call: &Call,
+        account: &NewAccount,
+        sent: bool,
+    ) -> Result<(), AdminError> {
         let outcome = self
-            .decide::<User>(actor, call, &user::stream(user_id), &command)
+            .decide::<User>(
+                actor,
+                call,
+                &user::stream(account.user_id),
+                &account.command,
+            )
             .await
             .map_err(|error| {
-                let reason = match error {
+                let refused = match error {
                     ExecuteError::Store(StoreError::UniqueKeyTaken { .. }) => {
-                        taken(&email, &organization).to_string()
+                        taken(&account.email, &account.organization)
                     }
-                    other => other.to_string(),
+                    other => other.into(),
                 };
-                AdminError::SentButNotRecorded {
-                    email: email.clone(),
-                    reason,
+                if sent {
+                    AdminError::SentButNotRecorded {
+                        email: account.email.clone(),
+                        reason: refused.to_string(),
+                    }
+                } else {
+                    refused
                 }
             })?;
-        self.wait_for(outcome.position).await?;
-        Ok(Invitation {
-            person: self.person(actor, &PersonRef::Id(user_id))?,
-            organization,
-            temporary_password: issued.password,
-            expires_at: issued.expires_at,
-            delivered,
-        })
+        self.wait_for(outcome.position).await
     }
 
     /// Issues a new temporary password and emails it: the person's current password stops

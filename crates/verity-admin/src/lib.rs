@@ -10,8 +10,8 @@
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
 //!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
-//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`]: one module per
-//!   subject.
+//!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`], [`scim_tokens`] and
+//!   [`provisioning`] (with [`people_filter`]): one module per subject.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
@@ -28,8 +28,11 @@ pub mod invitations;
 pub mod keys;
 pub mod organizations;
 pub mod people;
+pub mod people_filter;
 mod permission;
+pub mod provisioning;
 pub mod roles;
+pub mod scim_tokens;
 pub mod search;
 pub mod sessions;
 pub mod unlock;

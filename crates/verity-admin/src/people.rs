@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::user::{self, ProfileError, User, UserCommand, UserError};
+use verity_domain::user::{self, Directory, ProfileError, User, UserCommand, UserError};
 use verity_domain::{Email, ExecuteError, StoreError};
 use verity_projection::{OrganizationView, PasswordState, ReadModels, UserView};
 
@@ -102,6 +102,11 @@ pub struct Person {
     pub updated_at: DateTime<Utc>,
     /// When they last signed in, if ever.
     pub last_sign_in: Option<DateTime<Utc>>,
+    /// What a provisioning system keeps about them (external id, name parts, other
+    /// addresses).
+    pub directory: Directory,
+    /// Their record's version: it changes with every change (SCIM's `meta.version`).
+    pub version: u64,
 }
 
 impl From<&UserView> for Person {
@@ -124,6 +129,8 @@ impl From<&UserView> for Person {
             created_at: view.created_at,
             updated_at: view.updated_at,
             last_sign_in: view.last_sign_in,
+            directory: view.directory.clone(),
+            version: view.version,
         }
     }
 }

@@ -219,5 +219,6 @@ pub fn ending(ending: Ending) -> (&'static str, &'static str) {
         Ending::Person(AccessEndReason::PasswordChanged) => {
             ("password_changed", "the password was changed")
         }
+        Ending::Person(AccessEndReason::Deleted) => ("deleted", "the account was deleted"),
     }
 }

@@ -5,7 +5,7 @@
 //! They live outside the server's binary: what needs the store's internals (seeding
 //! people, timing start-up, appends, Argon2id, signatures) stays in the hidden
 //! `verity bench` commands, and everything that only talks HTTP to a server lives here.
-//! Each generator has its own module (`signin`, `soak`); what they share — the browser with its
+//! Each generator has its own module (`signin`, `scim`, `soak`); what they share — the browser with its
 //! cookie jar (`browser`), the authenticator app (`authenticator`), the people file
 //! (`people`) and the timed run of concurrent workers (`load`) — has modules of its own.
 
@@ -13,5 +13,6 @@ pub mod authenticator;
 pub mod browser;
 pub mod load;
 pub mod people;
+pub mod scim;
 pub mod signin;
 pub mod soak;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use verity_bench::{load, people, signin, soak};
+use verity_bench::{load, people, scim, signin, soak};
 
 /// Load generators for Verity's benchmarks (docs/performance.md).
 #[derive(Debug, Parser)]
@@ -38,6 +38,50 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
         /// Sign-ins before this many seconds are not counted.
+        #[arg(long, default_value_t = 3)]
+        warmup: u64,
+        /// How long to measure after the warm-up.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// People created per second over SCIM (`POST /Users`, each with a new address and
+    /// so a new temporary password to hash) with an organization's token.
+    ScimCreate {
+        /// The server's SCIM base, `<issuer>/scim/v2`.
+        #[arg(long)]
+        url: String,
+        /// The organization's SCIM token (`verity scim token create`).
+        #[arg(long)]
+        token: String,
+        /// Creations in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Creations before this many seconds are not counted.
+        #[arg(long, default_value_t = 3)]
+        warmup: u64,
+        /// How long to measure after the warm-up.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// `userName eq` lookups over SCIM (`GET /Users?filter=...`) of the people `verity
+    /// bench seed --orgs 1` made, with a token of their organization.
+    ScimLookup {
+        /// The server's SCIM base, `<issuer>/scim/v2`.
+        #[arg(long)]
+        url: String,
+        /// The organization's SCIM token.
+        #[arg(long)]
+        token: String,
+        /// How many people were seeded (user0 .. user<N-1>@bench.example.org).
+        #[arg(long, default_value_t = 100_000)]
+        users: u64,
+        /// How far apart successive lookups are in the seeded order.
+        #[arg(long, default_value_t = 7919)]
+        stride: u64,
+        /// Lookups in flight at once.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// Lookups before this many seconds are not counted.
         #[arg(long, default_value_t = 3)]
         warmup: u64,
         /// How long to measure after the warm-up.
@@ -86,6 +130,15 @@ enum Command {
     },
 }
 
+/// A timed run of `concurrency` workers.
+fn timed(concurrency: usize, warmup: u64, seconds: u64) -> load::Run {
+    load::Run {
+        concurrency,
+        warmup: Duration::from_secs(warmup),
+        measure: Duration::from_secs(seconds),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -118,12 +171,30 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 client_id,
                 redirect_uri,
             };
-            let run = load::Run {
-                concurrency,
-                warmup: Duration::from_secs(warmup),
-                measure: Duration::from_secs(seconds),
-            };
+            let run = timed(concurrency, warmup, seconds);
             signin::run(target, people::read(&people)?, run).await?
+        }
+        Command::ScimCreate {
+            url,
+            token,
+            concurrency,
+            warmup,
+            seconds,
+        } => {
+            let target = scim::Target { url, token };
+            scim::create(target, timed(concurrency, warmup, seconds)).await?
+        }
+        Command::ScimLookup {
+            url,
+            token,
+            users,
+            stride,
+            concurrency,
+            warmup,
+            seconds,
+        } => {
+            let target = scim::Target { url, token };
+            scim::lookup(target, users, stride, timed(concurrency, warmup, seconds)).await?
         }
         Command::Soak {
             nodes,

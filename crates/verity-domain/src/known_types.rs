@@ -14,6 +14,7 @@ use crate::{DecodeError, RecordedEvent};
 
 /// The types of every aggregate's events, by enum.
 const ALL: &[&[&str]] = &[
+    crate::audit::AuditEvent::EVENT_TYPES,
     crate::backchannel::BackchannelEvent::EVENT_TYPES,
     crate::client::ClientEvent::EVENT_TYPES,
     crate::grant::GrantEvent::EVENT_TYPES,
@@ -23,6 +24,7 @@ const ALL: &[&[&str]] = &[
     crate::network::NetworkEvent::EVENT_TYPES,
     crate::organization::OrganizationEvent::EVENT_TYPES,
     crate::role::RoleEvent::EVENT_TYPES,
+    crate::scim_token::ScimTokenEvent::EVENT_TYPES,
     crate::session::SessionEvent::EVENT_TYPES,
     crate::signin::SignInEvent::EVENT_TYPES,
     crate::token::TokenEvent::EVENT_TYPES,

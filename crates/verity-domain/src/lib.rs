@@ -6,6 +6,7 @@
 //! current time and any random value are passed in through [`Context`] or the command.
 
 pub mod aggregate;
+pub mod audit;
 pub mod backchannel;
 pub mod client;
 pub mod email;
@@ -19,6 +20,7 @@ pub mod mfa;
 pub mod network;
 pub mod organization;
 pub mod role;
+pub mod scim_token;
 pub mod session;
 pub mod signin;
 pub mod store;

@@ -135,6 +135,14 @@ pub trait EventStore: Send + Sync + 'static {
     /// Reads one stream from its first event.
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// Reads the last `limit` events of one stream, the newest first (e.g. the newest
+    /// checkpoint, without reading every one).
+    async fn read_stream_back(
+        &self,
+        stream: &str,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
     /// Reads at most `limit` events with a position greater than `after`, in order.
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
 
@@ -148,6 +156,10 @@ pub trait EventStore: Send + Sync + 'static {
 
 /// A projection's saved state: where it stood in the log and under which version of its
 /// code. A changed version forces a rebuild from position 0.
+///
+/// `hash` and `seal` bind it to the chain: the hash of the event at `position`, and a
+/// signature over everything else made with a key the database does not hold, so a
+/// snapshot written into the database by anyone else is refused (`verity-audit`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// The projection's name.
@@ -158,6 +170,10 @@ pub struct Snapshot {
     pub position: u64,
     /// The serialised state.
     pub data: Vec<u8>,
+    /// The hash (hex) of the event at `position`; empty when not bound to the chain.
+    pub hash: String,
+    /// The seal over name, version, position, hash and data; empty when unsealed.
+    pub seal: Vec<u8>,
 }
 
 /// Where projections keep their snapshots (the same database as the log).

@@ -49,11 +49,16 @@ pub fn hash_client_secret(secret: &str) -> String {
 /// a client without a secret (public, or `private_key_jwt`) or with a malformed hash never
 /// matches.
 pub fn verify_client_secret(view: &ClientView, presented: &str) -> bool {
-    let Some(stored) = view
-        .secret_hash
+    view.secret_hash
         .as_deref()
-        .and_then(|hash| hash.strip_prefix(SECRET_HASH_PREFIX))
-    else {
+        .is_some_and(|stored| matches_secret_hash(stored, presented))
+}
+
+/// Whether `presented` is the secret whose [`hash_client_secret`] is `stored` (a client
+/// secret, a SCIM token's secret): the digests are compared in constant time, and a
+/// malformed stored hash never matches.
+pub fn matches_secret_hash(stored: &str, presented: &str) -> bool {
+    let Some(stored) = stored.strip_prefix(SECRET_HASH_PREFIX) else {
         return false;
     };
     let computed = hex_digest(presented);

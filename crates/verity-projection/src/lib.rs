@@ -4,7 +4,7 @@
 //! - A [`Projection`] is a pure fold over [`RecordedEvent`]s. It can always be thrown
 //!   away and rebuilt from position 0; events of types it does not know are skipped.
 //! - [`ReadModels`] bundles every read model ([`Organizations`], [`Users`], [`Clients`],
-//!   [`Keys`], [`Sessions`], the back-channel [`Outbox`], [`Roles`]) so that one projector drives
+//!   [`Keys`], [`Sessions`], the back-channel [`Outbox`], [`Roles`], [`ScimTokens`]) so that one projector drives
 //!   them all.
 //! - [`Projector`] starts from the latest snapshot plus the log tail, follows the log
 //!   live, saves snapshots as it goes, and lets a caller wait until its own write is
@@ -26,6 +26,7 @@ mod projection;
 mod projector;
 mod read_models;
 pub mod roles;
+pub mod scim_tokens;
 pub mod sessions;
 pub mod users;
 
@@ -38,5 +39,6 @@ pub use projection::Projection;
 pub use projector::{ProjectionError, Projector, ProjectorOptions, rebuild};
 pub use read_models::ReadModels;
 pub use roles::{RoleAssignment, Roles};
+pub use scim_tokens::{ScimTokenView, ScimTokens};
 pub use sessions::{SessionView, Sessions};
 pub use users::{PasswordState, UserView, Users};

@@ -10,6 +10,7 @@ use crate::organizations::Organizations;
 use crate::outbox::Outbox;
 use crate::projection::Projection;
 use crate::roles::Roles;
+use crate::scim_tokens::ScimTokens;
 use crate::sessions::Sessions;
 use crate::users::Users;
 
@@ -33,11 +34,13 @@ pub struct ReadModels {
     pub outbox: Outbox,
     /// Who holds which admin role, where.
     pub roles: Roles,
+    /// SCIM provisioning tokens by id.
+    pub scim_tokens: ScimTokens,
 }
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 9;
+    const VERSION: u32 = 10;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // An event no aggregate knows would be passed over by every model: refuse it.
@@ -50,6 +53,7 @@ impl Projection for ReadModels {
         self.keys.apply(event)?;
         self.outbox.apply(event)?;
         self.roles.apply(event)?;
+        self.scim_tokens.apply(event)?;
         let ended = self.sessions.apply_event(event)?;
         if !ended.sessions.is_empty() {
             self.outbox.enqueue(&ended, &self.clients, event);

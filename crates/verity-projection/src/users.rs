@@ -17,6 +17,7 @@ use verity_domain::user::USER_TEMPORARY_PASSWORD_ISSUED;
 use verity_domain::user::profile::{
     EmailChanged, NameChanged, USER_EMAIL_CHANGED, USER_NAME_CHANGED,
 };
+use verity_domain::user::{Directory, DirectoryChanged, USER_DELETED, USER_DIRECTORY_CHANGED};
 use verity_domain::user::{
     USER_CREATED, USER_DISABLED, USER_ENABLED, USER_PASSWORD_CHANGED, USER_UNLOCKED,
 };
@@ -111,6 +112,11 @@ pub struct UserView {
     pub last_sign_in: Option<DateTime<Utc>>,
     /// Their second factor: authenticator app, recovery codes, trusted devices.
     pub mfa: MfaView,
+    /// What a provisioning system keeps about them (external id, name parts, other
+    /// addresses).
+    pub directory: Directory,
+    /// The version of their stream when it last changed: SCIM's `meta.version`.
+    pub version: u64,
 }
 
 /// Every person, by id and by (organization, normalised email).
@@ -260,8 +266,44 @@ impl Users {
             updated_at: event.recorded_at,
             last_sign_in: None,
             mfa: MfaView::default(),
+            directory: Directory::default(),
+            version: event.version,
         });
         Ok(())
+    }
+
+    fn apply_directory_changed(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        let changed: DirectoryChanged = decode::payload(event)?;
+        if let Some(view) = self.existing(event)? {
+            view.directory = changed.after;
+            view.updated_at = event.recorded_at;
+        }
+        Ok(())
+    }
+
+    /// A deleted person leaves every list and lookup; their events stay in the log.
+    fn apply_deleted(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        decode::check_schema(event)?;
+        let user_id = decode::stream_id(event, STREAM_PREFIX)?;
+        if let Some(view) = self.by_id.remove(&user_id)
+            && let Some(emails) = self.by_email.get_mut(&view.org_id)
+            && emails.get(&view.email) == Some(&user_id)
+        {
+            emails.remove(&view.email);
+        }
+        Ok(())
+    }
+
+    /// Notes the stream's version on the person every event of their stream is about.
+    fn note_version(&mut self, event: &RecordedEvent) {
+        if let Some(user_id) = event
+            .stream
+            .strip_prefix(STREAM_PREFIX)
+            .and_then(|id| Uuid::try_parse(id).ok())
+            && let Some(view) = self.by_id.get_mut(&user_id)
+        {
+            view.version = view.version.max(event.version);
+        }
     }
 
     fn apply_signed_in(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
@@ -354,9 +396,19 @@ impl Users {
 
 impl Projection for Users {
     const NAME: &'static str = "users";
-    const VERSION: u32 = 4;
+    const VERSION: u32 = 5;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        if event.stream.starts_with(STREAM_PREFIX) {
+            self.apply_user_event(event)?;
+            self.note_version(event);
+        }
+        Ok(())
+    }
+}
+
+impl Users {
+    fn apply_user_event(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         match event.event_type.as_str() {
             USER_CREATED => self.apply_created(event),
             USER_PASSWORD_CHANGED => self.apply_password_changed(event),
@@ -367,6 +419,8 @@ impl Projection for Users {
             USER_NAME_CHANGED => self.apply_renamed(event),
             USER_EMAIL_CHANGED => self.apply_email_changed(event),
             USER_SIGNIN_SUCCEEDED => self.apply_signed_in(event),
+            USER_DIRECTORY_CHANGED => self.apply_directory_changed(event),
+            USER_DELETED => self.apply_deleted(event),
             USER_TOTP_ENROLLED
             | USER_RECOVERY_CODES_GENERATED
             | USER_RECOVERY_CODE_USED
@@ -386,18 +440,20 @@ impl Projection for Users {
 /// A view as a snapshot entry, borrowed for writing.
 #[derive(Serialize)]
 struct StoredRef<'view>(
-    Uuid,                   // user_id
-    Uuid,                   // org_id
-    &'view Email,           // email
-    &'view str,             // name
-    bool,                   // disabled
-    bool,                   // whether the password was chosen (else temporary)
-    &'view str,             // password hash
-    DateTime<Utc>,          // expires_at (temporary) or changed_at (chosen)
-    DateTime<Utc>,          // created_at
-    DateTime<Utc>,          // updated_at
-    Option<&'view MfaView>, // mfa (null when nothing is recorded)
-    Option<DateTime<Utc>>,  // last_sign_in
+    Uuid,                     // user_id
+    Uuid,                     // org_id
+    &'view Email,             // email
+    &'view str,               // name
+    bool,                     // disabled
+    bool,                     // whether the password was chosen (else temporary)
+    &'view str,               // password hash
+    DateTime<Utc>,            // expires_at (temporary) or changed_at (chosen)
+    DateTime<Utc>,            // created_at
+    DateTime<Utc>,            // updated_at
+    Option<&'view MfaView>,   // mfa (null when nothing is recorded)
+    Option<DateTime<Utc>>,    // last_sign_in
+    Option<&'view Directory>, // directory (null when empty)
+    u64,                      // version
 );
 
 /// A snapshot entry, read back (fields as in [`StoredRef`]).
@@ -415,6 +471,8 @@ struct Stored(
     DateTime<Utc>,
     Option<MfaView>,
     Option<DateTime<Utc>>,
+    Option<Directory>,
+    u64,
 );
 
 impl<'view> StoredRef<'view> {
@@ -436,6 +494,8 @@ impl<'view> StoredRef<'view> {
             view.updated_at,
             (!view.mfa.is_empty()).then_some(&view.mfa),
             view.last_sign_in,
+            (!view.directory.is_empty()).then_some(&view.directory),
+            view.version,
         )
     }
 }
@@ -455,6 +515,8 @@ impl From<Stored> for UserView {
             updated_at,
             mfa,
             last_sign_in,
+            directory,
+            version,
         ) = stored;
         let password = if chosen {
             PasswordState::Chosen {
@@ -478,6 +540,8 @@ impl From<Stored> for UserView {
             updated_at,
             last_sign_in,
             mfa: mfa.unwrap_or_default(),
+            directory: directory.unwrap_or_default(),
+            version,
         }
     }
 }
@@ -599,6 +663,8 @@ mod tests {
             updated_at: at(1),
             last_sign_in: None,
             mfa: MfaView::default(),
+            directory: Directory::default(),
+            version: 1,
         };
         assert_eq!(users.get(ADA), Some(&expected));
         assert_eq!(
@@ -865,6 +931,79 @@ mod tests {
                 .find_by_email(GLOBEX, &email("bob@example.org"))
                 .map(|view| view.disabled),
             Some(true)
+        );
+    }
+
+    #[test]
+    fn directory_attributes_show_and_every_event_of_the_stream_moves_the_version() {
+        use verity_domain::user::{NameParts, OtherEmail};
+        let directory = Directory {
+            external_id: Some("00u1".into()),
+            name: NameParts {
+                family_name: Some("Lovelace".into()),
+                ..NameParts::default()
+            },
+            emails: vec![OtherEmail {
+                value: email("ada@home.example"),
+                kind: None,
+                primary: false,
+            }],
+        };
+        let mut changed = recorded(
+            2,
+            ADA,
+            &UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
+                before: Directory::default(),
+                after: directory.clone(),
+            })),
+        );
+        changed.version = 2;
+        let mut unlocked = recorded(3, ADA, &UserEvent::Unlocked);
+        unlocked.version = 3;
+        let users = fold(&[created(1, ADA, ACME, "ada@example.org"), changed, unlocked]);
+        let ada = users.get(ADA).unwrap();
+        assert_eq!(ada.directory, directory);
+        assert_eq!((ada.version, ada.updated_at), (3, at(3)));
+        let json = serde_json::to_string(&users).unwrap();
+        assert_eq!(serde_json::from_str::<Users>(&json).unwrap(), users);
+    }
+
+    #[test]
+    fn a_deleted_person_leaves_every_lookup_and_frees_the_address() {
+        use verity_domain::user::UserDeleted;
+        let deleted = recorded(
+            3,
+            ADA,
+            &UserEvent::Deleted(UserDeleted {
+                org_id: ACME,
+                email: email("ada@example.org"),
+            }),
+        );
+        let users = fold(&[
+            created(1, ADA, ACME, "ada@example.org"),
+            created(2, BOB, ACME, "bob@example.org"),
+            deleted,
+        ]);
+        assert_eq!(users.get(ADA), None);
+        assert_eq!(users.find_by_email(ACME, &email("ada@example.org")), None);
+        assert_eq!(users.list_in_org(ACME).len(), 1);
+        let again = fold(&[
+            created(1, ADA, ACME, "ada@example.org"),
+            recorded(
+                2,
+                ADA,
+                &UserEvent::Deleted(UserDeleted {
+                    org_id: ACME,
+                    email: email("ada@example.org"),
+                }),
+            ),
+            created(3, BOB, ACME, "ada@example.org"),
+        ]);
+        assert_eq!(
+            again
+                .find_by_email(ACME, &email("ada@example.org"))
+                .map(|view| view.user_id),
+            Some(BOB)
         );
     }
 }

@@ -134,6 +134,9 @@ pub struct ChainVerifier {
     previous_position: u64,
     previous_hash: Hash,
     stream_versions: std::collections::HashMap<String, u64>,
+    /// Resumed after a trusted head: the versions of streams seen before it are unknown,
+    /// so a stream's first event after it sets its version instead of being checked.
+    resumed: bool,
 }
 
 impl Default for ChainVerifier {
@@ -142,11 +145,23 @@ impl Default for ChainVerifier {
             previous_position: 0,
             previous_hash: GENESIS,
             stream_versions: std::collections::HashMap::new(),
+            resumed: false,
         }
     }
 }
 
 impl ChainVerifier {
+    /// Goes on from a head already known good (a signed checkpoint whose event the log
+    /// still holds): the next event must be `position + 1` and chain onto `hash`.
+    pub fn resume(position: u64, hash: Hash) -> Self {
+        Self {
+            previous_position: position,
+            previous_hash: hash,
+            stream_versions: std::collections::HashMap::new(),
+            resumed: position > 0,
+        }
+    }
+
     /// Checks the next event.
     pub fn check(&mut self, event: &RecordedEvent) -> Result<(), ChainBreak> {
         let expected = self.previous_position + 1;
@@ -158,27 +173,49 @@ impl ChainVerifier {
             });
         }
         let computed = EventFields::of(event).hash(&self.previous_hash);
-        if hex::encode(computed) != event.hash {
+        // Compared as bytes: encoding every computed hash to hex would allocate per event.
+        if parse_hash(&event.hash) != Some(computed) {
             return Err(ChainBreak::HashMismatch {
                 position: event.position,
             });
         }
-        let stream_version = self
-            .stream_versions
-            .entry(event.stream.clone())
-            .or_insert(0);
-        if event.version != *stream_version + 1 {
-            return Err(ChainBreak::VersionGap {
-                position: event.position,
-                stream: event.stream.clone(),
-                previous: *stream_version,
-                found: event.version,
-            });
+        // Looked up by `&str` first: only a stream's first event allocates its name.
+        match self.stream_versions.get_mut(event.stream.as_str()) {
+            Some(version) if event.version == *version + 1 => *version = event.version,
+            Some(version) => {
+                return Err(ChainBreak::VersionGap {
+                    position: event.position,
+                    stream: event.stream.clone(),
+                    previous: *version,
+                    found: event.version,
+                });
+            }
+            None if event.version == 1 || self.resumed => {
+                self.stream_versions
+                    .insert(event.stream.clone(), event.version);
+            }
+            None => {
+                return Err(ChainBreak::VersionGap {
+                    position: event.position,
+                    stream: event.stream.clone(),
+                    previous: 0,
+                    found: event.version,
+                });
+            }
         }
-        *stream_version = event.version;
         self.previous_position = event.position;
         self.previous_hash = computed;
         Ok(())
+    }
+
+    /// The last position checked (or resumed from).
+    pub fn position(&self) -> u64 {
+        self.previous_position
+    }
+
+    /// The hash of the last event checked (or resumed from).
+    pub fn head_hash(&self) -> &Hash {
+        &self.previous_hash
     }
 
     /// The report for what was checked so far.
@@ -188,6 +225,13 @@ impl ChainVerifier {
             head: hex::encode(self.previous_hash),
         }
     }
+}
+
+/// A hash from its hex form (either case), or `None` when it is not 64 hex digits.
+pub fn parse_hash(hex_text: &str) -> Option<Hash> {
+    let mut hash = [0; 32];
+    hex::decode_to_slice(hex_text, &mut hash).ok()?;
+    Some(hash)
 }
 
 /// Page size when reading the whole log.

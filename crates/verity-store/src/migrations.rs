@@ -22,6 +22,11 @@ pub(crate) const SQLITE: &[Source] = &[
         "expiring store",
         include_str!("../../../migrations/sqlite/0002_expiring.sql"),
     ),
+    (
+        3,
+        "snapshot seal",
+        include_str!("../../../migrations/sqlite/0003_snapshot_seal.sql"),
+    ),
 ];
 
 /// The PostgreSQL schema.
@@ -35,6 +40,11 @@ pub(crate) const POSTGRES: &[Source] = &[
         2,
         "expiring store",
         include_str!("../../../migrations/postgres/0002_expiring.sql"),
+    ),
+    (
+        3,
+        "snapshot seal",
+        include_str!("../../../migrations/postgres/0003_snapshot_seal.sql"),
     ),
 ];
 

@@ -133,10 +133,11 @@ sql_backend! {
     key_holder: "SELECT stream FROM unique_keys WHERE key = $1",
     release: "DELETE FROM unique_keys WHERE key = $1 AND stream = $2",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = $1 ORDER BY version",
+    read_stream_back: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = $1 ORDER BY version DESC LIMIT $2",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2",
     read_all_with: read_all,
-    load_snapshot: "SELECT version, position, data FROM snapshots WHERE name = $1",
-    save_snapshot: "INSERT INTO snapshots (name, version, position, data) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data",
+    load_snapshot: "SELECT version, position, data, chain_hash, seal FROM snapshots WHERE name = $1",
+    save_snapshot: "INSERT INTO snapshots (name, version, position, data, chain_hash, seal) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data, chain_hash = excluded.chain_hash, seal = excluded.seal",
     store: PostgresStore,
     // LISTEN/NOTIFY wakes waiters at once; the poll only covers a lost listener.
     poll_every: Duration::from_millis(500),

@@ -61,6 +61,7 @@ macro_rules! sql_backend {
         key_holder: $key_holder:literal,
         release: $release:literal,
         read_stream: $read_stream:literal,
+        read_stream_back: $read_stream_back:literal,
         read_all: $read_all:literal,
         read_all_with: $read_all_with:path,
         load_snapshot: $load_snapshot:literal,
@@ -82,6 +83,21 @@ macro_rules! sql_backend {
                 stream: &str,
             ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
                 read_stream(&self.pool, stream).await
+            }
+
+            async fn read_stream_back(
+                &self,
+                stream: &str,
+                limit: usize,
+            ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let rows: Vec<crate::sql::EventRow> = sqlx::query_as($read_stream_back)
+                    .bind(stream)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                rows.into_iter().map(crate::sql::into_event).collect()
             }
 
             async fn read_all(
@@ -298,12 +314,12 @@ macro_rules! sql_backend {
             pool: &sqlx::Pool<$database>,
             name: &str,
         ) -> Result<Option<verity_domain::Snapshot>, verity_domain::StoreError> {
-            let row: Option<(i64, i64, Vec<u8>)> = sqlx::query_as($load_snapshot)
+            let row: Option<(i64, i64, Vec<u8>, String, Vec<u8>)> = sqlx::query_as($load_snapshot)
                 .bind(name)
                 .fetch_optional(pool)
                 .await
                 .map_err(crate::sql::map_error)?;
-            let Some((version, position, data)) = row else {
+            let Some((version, position, data, hash, seal)) = row else {
                 return Ok(None);
             };
             Ok(Some(verity_domain::Snapshot {
@@ -313,6 +329,8 @@ macro_rules! sql_backend {
                 })?,
                 position: crate::sql::to_u64(position)?,
                 data,
+                hash,
+                seal,
             }))
         }
 
@@ -326,6 +344,8 @@ macro_rules! sql_backend {
                 .bind(i64::from(snapshot.version))
                 .bind(crate::sql::to_i64(snapshot.position)?)
                 .bind(snapshot.data)
+                .bind(snapshot.hash)
+                .bind(snapshot.seal)
                 .execute(pool)
                 .await
                 .map_err(crate::sql::map_error)?;

@@ -241,10 +241,11 @@ sql_backend! {
     key_holder: "SELECT stream FROM unique_keys WHERE key = ?",
     release: "DELETE FROM unique_keys WHERE key = ? AND stream = ?",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version",
+    read_stream_back: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT ?",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
     read_all_with: read_all_packed,
-    load_snapshot: "SELECT version, position, data FROM snapshots WHERE name = ?",
-    save_snapshot: "INSERT INTO snapshots (name, version, position, data) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data",
+    load_snapshot: "SELECT version, position, data, chain_hash, seal FROM snapshots WHERE name = ?",
+    save_snapshot: "INSERT INTO snapshots (name, version, position, data, chain_hash, seal) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data, chain_hash = excluded.chain_hash, seal = excluded.seal",
     store: SqliteStore,
     // Appends of this process wake waiters at once; other processes' are seen by polling.
     poll_every: Duration::from_millis(50),

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use verity_audit::snapshots::SealedSnapshots;
 use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
-use verity_domain::{Actor, Context, ExecuteError, StoreError, execute, load};
+use verity_domain::{Actor, Context, ExecuteError, SnapshotStore, StoreError, execute, load};
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::{Location, Store};
 
@@ -71,11 +72,21 @@ impl App {
     /// on first start, and starts the read models.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
+        let snapshots = sealed_snapshots(&config, &store)?;
+        Self::open_on(config, store, snapshots).await
+    }
+
+    /// Like [`App::open`], on a store already open, with snapshots kept in `snapshots`.
+    pub async fn open_on(
+        config: Config,
+        store: Arc<dyn Store>,
+        snapshots: Arc<dyn SnapshotStore>,
+    ) -> anyhow::Result<Self> {
         bootstrap(store.as_ref(), &config).await?;
         let options = ProjectorOptions {
             snapshot_every: config.projection.snapshot_every,
         };
-        let projector = Projector::start_with(store.clone(), store.clone(), options).await?;
+        let projector = Projector::start_with(store.clone(), snapshots, options).await?;
         Ok(Self {
             hashing: config.hashing(),
             config,
@@ -88,6 +99,20 @@ impl App {
     pub async fn wait_for(&self, position: u64) -> anyhow::Result<()> {
         Ok(self.projector.wait_for(position, READ_YOUR_WRITES).await?)
     }
+}
+
+/// The store's snapshots, sealed with this machine's audit key and bound to the chain
+/// (`verity_audit::snapshots`): without the key none is trusted or saved.
+pub fn sealed_snapshots(
+    config: &Config,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<Arc<dyn SnapshotStore>> {
+    let key = crate::audit_key::existing_audit_key(config)?;
+    Ok(Arc::new(SealedSnapshots::new(
+        store.clone(),
+        store.clone(),
+        key,
+    )))
 }
 
 /// Opens the configured store, creating the data directory of an embedded store with

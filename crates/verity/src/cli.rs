@@ -39,7 +39,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server.
-    Serve,
+    Serve(ServeArgs),
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -52,6 +52,9 @@ pub enum Command {
     /// Grant, revoke and list admin roles (instance-admin, org-admin, auditor).
     #[command(subcommand)]
     Role(RoleCommand),
+    /// SCIM 2.0 provisioning (docs/scim.md): the tokens identity systems use.
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// Manage signing keys (list, rotate, JWKS).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -86,6 +89,15 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+/// Options of `verity serve`.
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Serve even when the log does not verify from its newest checkpoint on, for
+    /// forensics: the break is logged, and no checkpoint is signed while it runs.
+    #[arg(long)]
+    pub allow_broken_chain: bool,
+}
+
 /// `verity bench ...`
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -97,6 +109,10 @@ pub enum BenchCommand {
         /// How long to run.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Also record a checkpoint every this many events, as a server does (the cost of
+        /// automatic checkpoints: compare with a run without).
+        #[arg(long, value_name = "EVENTS")]
+        checkpoint_every: Option<u64>,
     },
     /// Fill the log with generated users, then save a snapshot.
     Seed {
@@ -106,6 +122,9 @@ pub enum BenchCommand {
         /// Events per user.
         #[arg(long, default_value_t = 10)]
         events_per_user: u64,
+        /// Organizations they are spread over (`user<i>` joins organization `i % orgs`).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        orgs: u64,
     },
     /// Time from start to read models caught up.
     Startup,
@@ -343,6 +362,44 @@ pub struct RoleArgs {
     pub org: Option<String>,
 }
 
+/// `verity scim ...`
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// The bearer tokens of SCIM provisioning, one organization each.
+    #[command(subcommand)]
+    Token(ScimTokenCommand),
+}
+
+/// `verity scim token ...`
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Create a token for an organization's provisioning; prints it this once (it is
+    /// stored only as a hash).
+    Create {
+        /// Organization name or id.
+        #[arg(long)]
+        org: String,
+        /// What to call it (e.g. the identity system's name).
+        #[arg(long, default_value = "SCIM provisioning")]
+        label: String,
+        /// Send no temporary-password email to the people it creates (for an
+        /// organization that signs in another way).
+        #[arg(long)]
+        no_email: bool,
+    },
+    /// List tokens (with --org, of that organization), revoked ones included.
+    List {
+        /// Organization name or id.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Revoke a token: it opens nothing from its next request on.
+    Revoke {
+        /// The token's id (from `verity scim token list`).
+        token_id: String,
+    },
+}
+
 /// `verity client ...`
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -457,16 +514,25 @@ pub enum NetworkCommand {
 /// `verity audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exit 0 when intact, non-zero at the first break. With
-    /// checkpoints, also check that the log still holds each one's signed head.
-    Verify {
-        /// A file of checkpoints (`audit checkpoint` output, one per line); repeatable.
-        #[arg(long = "checkpoint", value_name = "FILE")]
-        checkpoints: Vec<std::path::PathBuf>,
-    },
-    /// Verify the chain and print a checkpoint: its head's position and hash, signed with
-    /// the issuer's key. Keep it where the database's operators cannot write.
+    /// Print the audit key's public half (a JWK, with its fingerprint in a comment line)
+    /// for auditors to pin: saved to a file, it is what `--public-key FILE` reads. Creates
+    /// the key when there is none yet.
+    Key,
+    /// Recompute the hash chain and check every checkpoint, in the log and kept outside,
+    /// with the pinned key; report the newest checkpoint's age. Exit 0 when the log
+    /// verifies, 2 at the first position that does not.
+    Verify(VerifyArgs),
+    /// Verify the chain up to the head, sign the head with the audit key and record the
+    /// checkpoint now (the server records them by itself, see `[audit]`); prints it.
     Checkpoint,
+    /// Write a self-contained bundle (events, checkpoints, the public key, a README with
+    /// the steps) to verify on another machine: `verity audit verify --bundle FILE
+    /// --public-key FILE`.
+    Bundle {
+        /// Where the bundle goes (a .tar.gz).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Every event about a person (--subject), what an admin did to others (--actor), or
     /// an organization's admin actions (--org alone), oldest first.
     History(AuditHistoryArgs),
@@ -486,6 +552,23 @@ pub enum AuditCommand {
         /// The session id of a sign-in, or the log position of a `user.signin.*` event.
         sign_in: String,
     },
+}
+
+/// Options of `verity audit verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The audit key you pinned (the output of `verity audit key`, saved to a file).
+    /// Without it only the chain is checked, and no signature.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// Checkpoints kept outside the database (a node's `[audit] checkpoint_file`, a
+    /// witness's copy), one JSON line each; repeatable. Needs --public-key.
+    #[arg(long = "checkpoints", value_name = "FILE")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Verify this bundle (`verity audit bundle`) instead of the database: no database and
+    /// no configuration needed. Needs --public-key.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
 }
 
 /// Whose history `verity audit history` tells, and when.

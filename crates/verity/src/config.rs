@@ -40,6 +40,8 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// SSO sessions.
     pub sessions: SessionsConfig,
+    /// The audit key and checkpoints.
+    pub audit: AuditConfig,
 }
 
 /// `[server]`
@@ -257,6 +259,95 @@ impl Default for SessionsConfig {
             lifetime_hours: 12,
             idle_minutes: 120,
         }
+    }
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The audit key itself (PKCS#8 PEM or the base64 of a 32-byte seed), best from the
+    /// environment; unset: the key file.
+    pub key: Option<SecretString>,
+    /// The audit key file; unset: `audit.key` in the audit directory (beside the data
+    /// directory, see [`AuditConfig::directory`]). Created with mode 0600 on first start.
+    pub key_file: Option<PathBuf>,
+    /// The file every checkpoint this node records is appended to; unset:
+    /// `checkpoints.jsonl` in the audit directory. Keep it outside the data directory.
+    pub checkpoint_file: Option<PathBuf>,
+    /// Record a checkpoint after this many events (0: no count).
+    pub checkpoint_every_events: u64,
+    /// Record a checkpoint when the last one is this many seconds old and events came
+    /// since (0: no time limit).
+    pub checkpoint_every_seconds: u64,
+    /// Where every checkpoint is also POSTed (JSON); unset: nowhere.
+    pub witness_url: Option<String>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            key: None,
+            key_file: None,
+            checkpoint_file: None,
+            checkpoint_every_events: 10_000,
+            checkpoint_every_seconds: 60,
+            witness_url: None,
+        }
+    }
+}
+
+impl AuditConfig {
+    /// The audit directory: beside the data directory, named after it (`data` ->
+    /// `data-audit`), so that neither the key nor the checkpoints are in the directory
+    /// of an embedded database; `<data_dir>/audit` only when the data directory has no
+    /// name of its own (`.`, `/`).
+    pub fn directory(store: &StoreConfig) -> PathBuf {
+        let data_dir = &store.data_dir;
+        match data_dir.file_name() {
+            Some(name) => {
+                let mut sibling = name.to_owned();
+                sibling.push("-audit");
+                data_dir.with_file_name(sibling)
+            }
+            None => data_dir.join("audit"),
+        }
+    }
+
+    /// Where the audit key file is.
+    pub fn key_path(&self, store: &StoreConfig) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| Self::directory(store).join("audit.key"))
+    }
+
+    /// Where checkpoints are appended.
+    pub fn checkpoint_path(&self, store: &StoreConfig) -> PathBuf {
+        self.checkpoint_file
+            .clone()
+            .unwrap_or_else(|| Self::directory(store).join("checkpoints.jsonl"))
+    }
+
+    /// When the server records checkpoints.
+    pub fn schedule(&self) -> verity_audit::checkpointer::Schedule {
+        verity_audit::checkpointer::Schedule {
+            every_events: self.checkpoint_every_events,
+            every: (self.checkpoint_every_seconds > 0)
+                .then(|| std::time::Duration::from_secs(self.checkpoint_every_seconds)),
+        }
+    }
+
+    /// The witness, when one is configured.
+    pub fn witness(&self) -> Result<Option<verity_audit::witness::Witness>, ConfigError> {
+        self.witness_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                verity_audit::witness::Witness::new(url)
+                    .map_err(|error| ConfigError::Invalid(format!("[audit] witness_url {error}")))
+            })
+            .transpose()
     }
 }
 
@@ -545,6 +636,15 @@ impl Config {
         config.check_mail_and_passwords()?;
         config.check_lifetimes()?;
         config.server.trusted_proxies()?;
+        config.audit.witness()?;
+        if config
+            .audit
+            .key
+            .as_ref()
+            .is_some_and(|key| key.expose().trim().is_empty())
+        {
+            config.audit.key = None;
+        }
         if config.store.database_url.as_deref() == Some("") {
             config.store.database_url = None;
         }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit_key;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use verity::cli::{Cli, Command};
+use verity::cli::{Cli, Command, ServeArgs};
 use verity::config::{Config, LogFormat, Overrides};
 
 fn main() -> ExitCode {
@@ -17,9 +17,9 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail(&error.into()),
     };
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     // Commands other than `serve` print their results; their logs stay quiet by default.
-    let quiet = !matches!(command, Command::Serve) && config.log.level == "info";
+    let quiet = !matches!(command, Command::Serve(_)) && config.log.level == "info";
     init_tracing(&config, if quiet { "warn" } else { &config.log.level });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

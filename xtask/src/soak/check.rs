@@ -1,14 +1,15 @@
 //! What a soak proves once its load and faults are over, each a [`Verdict`]: the journal
-//! of `verity-bench soak` against the log (`verity events export`), the chain
-//! (`verity audit verify`), the admin's acknowledged disables against the people's
-//! state, and the nodes' memory. It also writes the per-second timeline the plot draws.
+//! of `verity-bench soak` against the log (`verity events export`), the chain and its
+//! checkpoints (`verity audit verify` with the audit key), the admin's acknowledged
+//! disables against the people's state, and the nodes' memory. It also writes the
+//! per-second timeline the plot draws.
 
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use super::cluster::{MAX_FAILURES, ORG, verity};
+use super::cluster::{MAX_FAILURES, ORG, checkpoint_file, pinned_audit_key, verity};
 use super::window::Window;
 
 /// Seconds after a fault window in which errors are still the fault's: a request sent
@@ -118,10 +119,23 @@ fn run_verity(run: &Run<'_>, arguments: &[&str]) -> Result<(bool, String)> {
     Ok((output.status.success(), text))
 }
 
+/// The chain, and every checkpoint — in the log and in each node's checkpoint file —
+/// against the audit key the set-up printed.
 fn chain(run: &Run<'_>) -> Result<Verdict> {
-    let (held, output) = run_verity(run, &["audit", "verify"])?;
+    let pinned = pinned_audit_key(run.out).display().to_string();
+    let files: Vec<String> = (0..)
+        .map(|index| checkpoint_file(run.out, index))
+        .take_while(|file| file.parent().is_some_and(Path::exists))
+        .filter(|file| file.exists())
+        .map(|file| file.display().to_string())
+        .collect();
+    let mut arguments = vec!["audit", "verify", "--public-key", pinned.as_str()];
+    for file in &files {
+        arguments.extend(["--checkpoints", file.as_str()]);
+    }
+    let (held, output) = run_verity(run, &arguments)?;
     Ok(verdict(
-        "the chain verifies",
+        "the chain and every checkpoint verify with the audit key",
         held,
         output.trim().lines().last().unwrap_or_default().to_owned(),
     ))

@@ -1,7 +1,7 @@
 //! The soak's moving parts: the organization, clients and people it sets up with the
 //! `verity` CLI, the nodes (each a `verity serve` on its own port and data directory,
-//! all on one database and one master key), the load generator, and an admin disabling
-//! people while the load runs.
+//! all on one database, one master key and one audit key), the load generator, and an
+//! admin disabling people while the load runs.
 
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};
@@ -34,6 +34,9 @@ pub struct Setup {
     pub to_disable: PathBuf,
     /// The master key file every node uses.
     pub master_key: PathBuf,
+    /// The audit key file every node uses: nodes of one database sign its checkpoints
+    /// with one key, and each refuses checkpoints signed with another.
+    pub audit_key: PathBuf,
 }
 
 /// A `verity` command on the soak's database, run from `out/setup`.
@@ -100,13 +103,32 @@ pub fn set_up(binaries: &Path, url: &str, out: &Path, duration: Duration) -> Res
     if !master_key.exists() {
         bail!("the set-up left no master key at {}", master_key.display());
     }
+    // The audit key's public half, as an auditor pins it, for the chain's check.
+    let public = output(verity(binaries, url, out).args(["audit", "key"]))?;
+    std::fs::write(pinned_audit_key(out), public)?;
+    let audit_key = out.join("setup-audit/audit.key");
+    if !audit_key.exists() {
+        bail!("the set-up left no audit key at {}", audit_key.display());
+    }
     Ok(Setup {
         web,
         service,
         people,
         to_disable,
         master_key,
+        audit_key,
     })
+}
+
+/// The public audit key the set-up printed (`verity audit key`).
+pub fn pinned_audit_key(out: &Path) -> PathBuf {
+    out.join("audit-key.jwk")
+}
+
+/// The checkpoint file of node `index` (in its audit directory, beside its data
+/// directory).
+pub fn checkpoint_file(out: &Path, index: usize) -> PathBuf {
+    out.join(format!("node{index}-audit/checkpoints.jsonl"))
 }
 
 /// A string field of a one-line JSON object, without a JSON parser for the xtask.
@@ -133,12 +155,13 @@ pub struct Nodes {
 
 impl Nodes {
     /// `count` nodes on free ports, each with its own data directory holding a copy of
-    /// `master_key`; answers once every node is ready.
+    /// the set-up's master key, and its own audit directory holding a copy of its audit
+    /// key; answers once every node is ready.
     pub fn start(
         binaries: &Path,
         url: &str,
         out: &Path,
-        master_key: &Path,
+        setup: &Setup,
         count: usize,
     ) -> Result<Self> {
         let mut nodes = Vec::new();
@@ -146,9 +169,15 @@ impl Nodes {
             let directory = out.join(format!("node{index}"));
             std::fs::create_dir_all(&directory)?;
             let key = directory.join("master.key");
-            std::fs::copy(master_key, &key)?;
+            std::fs::copy(&setup.master_key, &key)?;
             set_private(&key)?;
             set_private_directory(&directory)?;
+            let audit = out.join(format!("node{index}-audit"));
+            std::fs::create_dir_all(&audit)?;
+            let key = audit.join("audit.key");
+            std::fs::copy(&setup.audit_key, &key)?;
+            set_private(&key)?;
+            set_private_directory(&audit)?;
             nodes.push(Node {
                 port: system::free_port()?,
                 directory,

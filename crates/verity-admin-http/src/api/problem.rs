@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use verity_admin::{AdminError, Refusal};
 use verity_domain::client::ClientError;
 use verity_domain::organization::OrganizationError;
+use verity_domain::scim_token::ScimTokenError;
 use verity_domain::user::{ProfileError, UserError};
 use verity_oidc::grants::BearerProblem;
 
@@ -216,6 +217,10 @@ fn is_invalid_value(refusal: &Refusal) -> bool {
                 | ClientError::AlreadyDeleted
                 | ClientError::NoSecret(_)
                 | ClientError::AuthenticationKindChanged { .. }
+        ),
+        Refusal::ScimToken(error) => matches!(
+            error,
+            ScimTokenError::InvalidId | ScimTokenError::InvalidLabel
         ),
         Refusal::Key(_) | Refusal::Role(_) | Refusal::Session(_) => false,
     }

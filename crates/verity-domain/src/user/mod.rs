@@ -1,6 +1,8 @@
 //! People: created by an admin with a temporary password, then managing their own.
-//! Their name and address as admins change them: [`profile`].
+//! Their name and address as admins change them: [`profile`]. What a provisioning system
+//! keeps besides (external id, name parts, other addresses): [`directory`].
 
+pub mod directory;
 pub mod profile;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +14,9 @@ use crate::email::Email;
 use crate::event::domain_events;
 use crate::mfa::{ForgetReason, MfaCommand, MfaError, MfaEvent, MfaState};
 use crate::store::UniqueKey;
+pub use directory::{
+    Directory, DirectoryChanged, DirectoryError, NameParts, OtherEmail, USER_DIRECTORY_CHANGED,
+};
 pub use profile::{EmailChanged, MAX_NAME, NameChanged, ProfileError};
 use profile::{USER_EMAIL_CHANGED, USER_NAME_CHANGED};
 
@@ -86,8 +91,37 @@ pub enum UserCommand {
         /// The new address, normalised.
         email: Option<Email>,
     },
+    /// A provisioning system creates the account with its directory attributes, in one
+    /// append (the same rules as [`UserCommand::Create`]).
+    CreateProvisioned {
+        /// The account, as `user.created` will record it.
+        account: UserCreated,
+        /// The directory attributes (nothing recorded for them when empty).
+        directory: Directory,
+    },
+    /// A provisioning system sets what it manages, in one append: the name, the address,
+    /// the directory attributes and whether the person may sign in (`false` disables
+    /// them: every session ends). What is `None` stays; refused as unchanged when
+    /// nothing would change.
+    Provision(Provision),
+    /// The person is deleted: every session ends, the address is free again, and the
+    /// stream takes no command any more. Their history stays in the log.
+    Delete,
     /// The second factor: authenticator app, recovery codes, trusted devices.
     Mfa(MfaCommand),
+}
+
+/// What [`UserCommand::Provision`] sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provision {
+    /// The display name.
+    pub name: Option<String>,
+    /// The sign-in address, normalised.
+    pub email: Option<Email>,
+    /// The directory attributes, as a whole.
+    pub directory: Option<Directory>,
+    /// Whether the person may sign in.
+    pub active: Option<bool>,
 }
 
 /// What a user records.
@@ -111,6 +145,10 @@ pub enum UserEvent {
     NameChanged(NameChanged),
     /// `user.email.changed`
     EmailChanged(EmailChanged),
+    /// `user.directory.changed` (boxed: two whole sets of attributes)
+    DirectoryChanged(Box<DirectoryChanged>),
+    /// `user.deleted`
+    Deleted(UserDeleted),
     /// `user.totp.*`, `user.recovery_code*`, `user.device.*` (see [`crate::mfa`]).
     Mfa(MfaEvent),
 }
@@ -130,6 +168,15 @@ pub struct UserCreated {
     pub temporary_password_hash: String,
     /// When the temporary password expires.
     pub temporary_password_expires_at: DateTime<Utc>,
+}
+
+/// Payload of `user.deleted`: the address it frees, in its organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDeleted {
+    /// Their organization.
+    pub org_id: Uuid,
+    /// The address they signed in with.
+    pub email: Email,
 }
 
 /// Payload of `user.password.changed`.
@@ -172,6 +219,8 @@ pub enum AccessEndReason {
     SignedOut,
     /// The person chose a new password while signed in: their other sessions end.
     PasswordChanged,
+    /// The person was deleted.
+    Deleted,
 }
 
 /// Payload of `user.sessions.ended`: every session of the person that started before
@@ -199,6 +248,8 @@ pub const USER_ENABLED: &str = "user.enabled";
 pub const USER_UNLOCKED: &str = "user.unlocked";
 /// Stored type name of [`SessionsEnded`].
 pub const USER_SESSIONS_ENDED: &str = "user.sessions.ended";
+/// Stored type name of [`UserDeleted`].
+pub const USER_DELETED: &str = "user.deleted";
 
 domain_events! {
     UserEvent {
@@ -211,6 +262,8 @@ domain_events! {
         SessionsEnded(SessionsEnded) => USER_SESSIONS_ENDED,
         NameChanged(NameChanged) => USER_NAME_CHANGED,
         EmailChanged(EmailChanged) => USER_EMAIL_CHANGED,
+        DirectoryChanged(Box<DirectoryChanged>) => USER_DIRECTORY_CHANGED,
+        Deleted(UserDeleted) => USER_DELETED,
     }
     else Mfa(MfaEvent)
 }
@@ -242,6 +295,9 @@ pub enum UserError {
     /// Enabling an active user.
     #[error("the user is already enabled")]
     AlreadyEnabled,
+    /// Directory attributes refused.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
     /// A rule of the second factor refused.
     #[error(transparent)]
     Mfa(#[from] MfaError),
@@ -258,6 +314,10 @@ pub struct User {
     pub email: Option<Email>,
     /// Whether sign-in is blocked.
     pub disabled: bool,
+    /// Whether the person was deleted.
+    pub deleted: bool,
+    /// What a provisioning system keeps about them.
+    pub directory: Directory,
     /// The person's own password, once chosen.
     pub password_hash: Option<String>,
     /// The second factor.
@@ -282,25 +342,39 @@ impl Aggregate for User {
                 name,
                 temporary_password_hash,
                 temporary_password_expires_at,
-            } => {
-                if self.created.is_some() {
-                    return Err(UserError::AlreadyExists);
-                }
-                let name = profile::valid_name(name)?;
-                if !is_argon2id_phc(temporary_password_hash) {
-                    return Err(UserError::PasswordNotHashed);
-                }
-                if *temporary_password_expires_at <= context.now {
-                    return Err(UserError::ExpiryInThePast);
-                }
-                Ok(vec![UserEvent::Created(UserCreated {
+            } => Ok(vec![self.create(
+                &UserCreated {
                     user_id: *user_id,
                     org_id: *org_id,
                     email: email.clone(),
-                    name: name.to_owned(),
+                    name: name.clone(),
                     temporary_password_hash: temporary_password_hash.clone(),
                     temporary_password_expires_at: *temporary_password_expires_at,
-                })])
+                },
+                context,
+            )?]),
+            UserCommand::CreateProvisioned { account, directory } => {
+                let created = self.create(account, context)?;
+                directory.check()?;
+                let mut events = vec![created];
+                if !directory.is_empty() {
+                    events.push(UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
+                        before: Directory::default(),
+                        after: directory.clone(),
+                    })));
+                }
+                Ok(events)
+            }
+            UserCommand::Provision(provision) => self.provision(provision, context),
+            UserCommand::Delete => {
+                let created = self.existing()?;
+                Ok(vec![
+                    UserEvent::Deleted(UserDeleted {
+                        org_id: created.org_id,
+                        email: self.email.clone().unwrap_or_else(|| created.email.clone()),
+                    }),
+                    sessions_ended(AccessEndReason::Deleted, None),
+                ])
             }
             UserCommand::ChangePassword {
                 password_hash,
@@ -351,13 +425,7 @@ impl Aggregate for User {
                 if self.disabled {
                     return Err(UserError::AlreadyDisabled);
                 }
-                let forgotten = self
-                    .mfa
-                    .forget_every_device(ForgetReason::AccountDisabled, context.now);
-                Ok(std::iter::once(UserEvent::Disabled)
-                    .chain(forgotten.into_iter().map(UserEvent::Mfa))
-                    .chain([sessions_ended(AccessEndReason::Disabled, None)])
-                    .collect())
+                Ok(self.disable(context))
             }
             // Allowed for a disabled person too: ending sessions grants nothing.
             UserCommand::SignOut { except_sid } => {
@@ -418,6 +486,8 @@ impl Aggregate for User {
             }
             UserEvent::NameChanged(changed) => self.name = changed.after.clone(),
             UserEvent::EmailChanged(changed) => self.email = Some(changed.after.clone()),
+            UserEvent::DirectoryChanged(changed) => self.directory = changed.after.clone(),
+            UserEvent::Deleted(_) => self.deleted = true,
             UserEvent::PasswordChanged(changed) => {
                 self.password_hash = Some(changed.password_hash.clone())
             }
@@ -441,6 +511,9 @@ impl Aggregate for User {
                 vec![email_key(changed.org_id, &changed.after)],
                 vec![email_key(changed.org_id, &changed.before)],
             ),
+            UserEvent::Deleted(deleted) => {
+                (Vec::new(), vec![email_key(deleted.org_id, &deleted.email)])
+            }
             _ => (Vec::new(), Vec::new()),
         }
     }
@@ -452,8 +525,85 @@ fn sessions_ended(reason: AccessEndReason, except_sid: Option<String>) -> UserEv
 }
 
 impl User {
+    /// The person as created, unless they do not exist or were deleted.
     fn existing(&self) -> Result<&UserCreated, UserError> {
-        self.created.as_ref().ok_or(UserError::NotFound)
+        self.created
+            .as_ref()
+            .filter(|_| !self.deleted)
+            .ok_or(UserError::NotFound)
+    }
+
+    /// `user.created`, if the stream is new and the account keeps the rules.
+    fn create(&self, account: &UserCreated, context: &Context) -> Result<UserEvent, UserError> {
+        if self.created.is_some() {
+            return Err(UserError::AlreadyExists);
+        }
+        let name = profile::valid_name(&account.name)?;
+        if !is_argon2id_phc(&account.temporary_password_hash) {
+            return Err(UserError::PasswordNotHashed);
+        }
+        if account.temporary_password_expires_at <= context.now {
+            return Err(UserError::ExpiryInThePast);
+        }
+        Ok(UserEvent::Created(UserCreated {
+            name: name.to_owned(),
+            ..account.clone()
+        }))
+    }
+
+    /// Disabling: every trusted device forgotten, every session ended.
+    fn disable(&self, context: &Context) -> Vec<UserEvent> {
+        let forgotten = self
+            .mfa
+            .forget_every_device(ForgetReason::AccountDisabled, context.now);
+        std::iter::once(UserEvent::Disabled)
+            .chain(forgotten.into_iter().map(UserEvent::Mfa))
+            .chain([sessions_ended(AccessEndReason::Disabled, None)])
+            .collect()
+    }
+
+    /// What a provisioning system's values change, in one list of events.
+    fn provision(
+        &self,
+        provision: &Provision,
+        context: &Context,
+    ) -> Result<Vec<UserEvent>, UserError> {
+        let created = self.existing()?;
+        let current = profile::Current {
+            org_id: created.org_id,
+            name: &self.name,
+            email: self.email.as_ref().unwrap_or(&created.email),
+        };
+        let mut events =
+            match profile::change(current, provision.name.as_deref(), provision.email.as_ref()) {
+                Ok((name, email)) => name
+                    .map(UserEvent::NameChanged)
+                    .into_iter()
+                    .chain(email.map(UserEvent::EmailChanged))
+                    .collect(),
+                Err(ProfileError::Unchanged) => Vec::new(),
+                Err(refused) => return Err(refused.into()),
+            };
+        if let Some(directory) = provision
+            .directory
+            .as_ref()
+            .filter(|d| **d != self.directory)
+        {
+            directory.check()?;
+            events.push(UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
+                before: self.directory.clone(),
+                after: directory.clone(),
+            })));
+        }
+        match provision.active {
+            Some(false) if !self.disabled => events.extend(self.disable(context)),
+            Some(true) if self.disabled => events.push(UserEvent::Enabled),
+            _ => {}
+        }
+        if events.is_empty() {
+            return Err(ProfileError::Unchanged.into());
+        }
+        Ok(events)
     }
 }
 
@@ -807,5 +957,143 @@ mod tests {
                 email: Some(king),
             })
             .then_err(UserError::Profile(ProfileError::Unchanged));
+    }
+
+    fn directory() -> Directory {
+        Directory {
+            external_id: Some("00u1".into()),
+            name: NameParts {
+                given_name: Some("Ada".into()),
+                ..NameParts::default()
+            },
+            emails: Vec::new(),
+        }
+    }
+
+    fn account() -> UserCreated {
+        match created() {
+            UserEvent::Created(created) => created,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_provisioning_system_creates_a_person_with_their_directory_attributes_at_once() {
+        Scenario::<User>::given([])
+            .when(UserCommand::CreateProvisioned {
+                account: account(),
+                directory: directory(),
+            })
+            .then([
+                created(),
+                UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
+                    before: Directory::default(),
+                    after: directory(),
+                })),
+            ]);
+        Scenario::<User>::given([])
+            .when(UserCommand::CreateProvisioned {
+                account: account(),
+                directory: Directory::default(),
+            })
+            .then([created()]);
+        let mut too_long = directory();
+        too_long.external_id = Some("x".repeat(directory::MAX_TEXT + 1));
+        Scenario::<User>::given([])
+            .when(UserCommand::CreateProvisioned {
+                account: account(),
+                directory: too_long,
+            })
+            .then_err(UserError::Directory(DirectoryError::InvalidText(
+                "externalId",
+            )));
+    }
+
+    #[test]
+    fn provisioning_records_what_changes_in_one_append_and_active_false_ends_access() {
+        let king = Email::parse("king@example.org").unwrap();
+        Scenario::<User>::given([created()])
+            .when(UserCommand::Provision(Provision {
+                name: Some("Ada Lovelace".into()),
+                email: Some(king.clone()),
+                directory: Some(directory()),
+                active: Some(false),
+            }))
+            .then([
+                UserEvent::EmailChanged(EmailChanged {
+                    org_id: Uuid::max(),
+                    before: Email::parse("ada@example.org").unwrap(),
+                    after: king,
+                }),
+                UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
+                    before: Directory::default(),
+                    after: directory(),
+                })),
+                UserEvent::Disabled,
+                sessions_ended(AccessEndReason::Disabled, None),
+            ]);
+        Scenario::<User>::given([created(), UserEvent::Disabled])
+            .when(UserCommand::Provision(Provision {
+                active: Some(true),
+                ..Provision::default()
+            }))
+            .then([UserEvent::Enabled]);
+        Scenario::<User>::given([created()])
+            .when(UserCommand::Provision(Provision {
+                name: Some("Ada Lovelace".into()),
+                directory: Some(Directory::default()),
+                active: Some(true),
+                ..Provision::default()
+            }))
+            .then_err(UserError::Profile(ProfileError::Unchanged));
+    }
+
+    #[test]
+    fn removing_directory_attributes_records_them_before_and_none_after() {
+        let set = UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
+            before: Directory::default(),
+            after: directory(),
+        }));
+        Scenario::<User>::given([created(), set])
+            .when(UserCommand::Provision(Provision {
+                directory: Some(Directory::default()),
+                ..Provision::default()
+            }))
+            .then([UserEvent::DirectoryChanged(Box::new(DirectoryChanged {
+                before: directory(),
+                after: Directory::default(),
+            }))]);
+    }
+
+    #[test]
+    fn a_deleted_person_frees_their_address_ends_every_session_and_takes_no_command() {
+        let deleted = UserEvent::Deleted(UserDeleted {
+            org_id: Uuid::max(),
+            email: Email::parse("ada@example.org").unwrap(),
+        });
+        Scenario::<User>::given([created()])
+            .when(UserCommand::Delete)
+            .then([
+                deleted.clone(),
+                sessions_ended(AccessEndReason::Deleted, None),
+            ]);
+        let (claims, releases) = User::unique_keys(&deleted);
+        assert!(claims.is_empty());
+        assert_eq!(
+            releases,
+            vec![UniqueKey(format!("email:{}:ada@example.org", Uuid::max()))]
+        );
+        for command in [
+            UserCommand::Delete,
+            UserCommand::Enable,
+            UserCommand::Unlock,
+        ] {
+            Scenario::<User>::given([created(), deleted.clone()])
+                .when(command)
+                .then_err(UserError::NotFound);
+        }
+        Scenario::<User>::given([created(), deleted])
+            .when(create())
+            .then_err(UserError::AlreadyExists);
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{KeyError, quoted};
-use crate::private_files::{create_private_dir, write_private_file};
+use crate::private_files::{PrivateFile, load_or_create};
 
 /// Length of the master key: 256 bits, for AES-256-GCM.
 pub const MASTER_KEY_LEN: usize = 32;
@@ -110,61 +110,14 @@ impl MasterKey {
             path: path.to_owned(),
             reason,
         };
-        match std::fs::symlink_metadata(path) {
-            Ok(_) => return Ok((Self::load(path)?, MasterKeyFile::Existing)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(file_error(error.to_string())),
-        }
-        let key = Self::generate();
-        if let Some(parent) = path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-        {
-            create_private_dir(parent).map_err(|error| file_error(error.to_string()))?;
-        }
-        // Written in full to a private temporary file, then linked into place: the link
-        // fails if another process created the file meanwhile, and nobody ever reads a
-        // half-written key.
-        let temporary = path.with_extension(format!("tmp-{}", crate::random::uuid().simple()));
-        let written = write_private_file(&temporary, format!("{}\n", key.to_base64()).as_bytes())
-            .and_then(|()| std::fs::hard_link(&temporary, path));
-        let _ = std::fs::remove_file(&temporary);
-        match written {
-            Ok(()) => {
-                sync_parent(path);
-                Ok((key, MasterKeyFile::Created))
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                Ok((Self::load(path)?, MasterKeyFile::Existing))
-            }
-            Err(error) => Err(file_error(error.to_string())),
-        }
-    }
-
-    /// Reads an existing key file, refusing one that others may read.
-    fn load(path: &Path) -> Result<Self, KeyError> {
-        let file_error = |reason: String| KeyError::MasterKeyFile {
-            path: path.to_owned(),
-            reason,
+        let (text, file) = load_or_create(path, || format!("{}\n", Self::generate().to_base64()))
+            .map_err(file_error)?;
+        let key = Self::from_base64(&text).map_err(|error| file_error(error.to_string()))?;
+        let file = match file {
+            PrivateFile::Created => MasterKeyFile::Created,
+            PrivateFile::Existing => MasterKeyFile::Existing,
         };
-        let metadata = std::fs::metadata(path).map_err(|error| file_error(error.to_string()))?;
-        if !metadata.is_file() {
-            return Err(file_error("not a regular file".into()));
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = metadata.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(file_error(format!(
-                    "mode {mode:04o} lets group or others read it; refusing to use it \
-                     (restrict it with `chmod 600 {}`, and consider the key exposed)",
-                    path.display()
-                )));
-            }
-        }
-        let text = std::fs::read_to_string(path).map_err(|error| file_error(error.to_string()))?;
-        Self::from_base64(&text).map_err(|error| file_error(error.to_string()))
+        Ok((key, file))
     }
 }
 
@@ -174,17 +127,6 @@ impl fmt::Debug for MasterKey {
             .debug_struct("MasterKey")
             .field("id", &self.id)
             .finish_non_exhaustive()
-    }
-}
-
-/// Makes a new directory entry durable (best effort: not every platform can).
-fn sync_parent(path: &Path) {
-    if let Some(parent) = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        && let Ok(directory) = std::fs::File::open(parent)
-    {
-        let _ = directory.sync_all();
     }
 }
 

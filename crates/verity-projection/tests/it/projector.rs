@@ -157,6 +157,8 @@ async fn events_before_the_snapshot_are_not_read_again() {
             version: Counter::VERSION,
             position: 2,
             data: serde_json::to_vec(&Counter { events: 1000 }).unwrap(),
+            hash: String::new(),
+            seal: Vec::new(),
         })
         .await
         .unwrap();
@@ -207,6 +209,8 @@ async fn an_unreadable_or_future_snapshot_is_thrown_away() {
                 version: Counter::VERSION,
                 position,
                 data,
+                hash: String::new(),
+                seal: Vec::new(),
             })
             .await
             .unwrap();

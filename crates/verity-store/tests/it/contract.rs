@@ -47,6 +47,35 @@ pub async fn appends_and_reads_a_stream(backend: Backend) {
     assert_eq!(store.head().await.unwrap(), 3);
 }
 
+pub async fn a_stream_reads_back_from_its_newest_event(backend: Backend) {
+    let store = &backend.store;
+    for (stream, kind) in [
+        ("a", "x.one"),
+        ("b", "x.other"),
+        ("a", "x.two"),
+        ("a", "x.three"),
+    ] {
+        store
+            .append(AppendRequest::new(
+                stream,
+                ExpectedVersion::Any,
+                vec![event(kind, "{}")],
+            ))
+            .await
+            .unwrap();
+    }
+    let newest_two = store.read_stream_back("a", 2).await.unwrap();
+    assert_eq!(
+        newest_two
+            .iter()
+            .map(|e| (e.version, e.position, e.event_type.as_str()))
+            .collect::<Vec<_>>(),
+        [(3, 4, "x.three"), (2, 3, "x.two")]
+    );
+    assert_eq!(store.read_stream_back("a", 10).await.unwrap().len(), 3);
+    assert!(store.read_stream_back("none", 1).await.unwrap().is_empty());
+}
+
 pub async fn a_stale_expected_version_is_a_conflict_naming_stream_and_versions(backend: Backend) {
     let store = &backend.store;
     store
@@ -281,6 +310,8 @@ pub async fn snapshots_are_saved_and_replaced(backend: Backend) {
         version: 1,
         position: 10,
         data: b"{}".to_vec(),
+        hash: String::new(),
+        seal: Vec::new(),
     };
     store.save_snapshot(first.clone()).await.unwrap();
     assert_eq!(store.load_snapshot("users").await.unwrap(), Some(first));
@@ -289,6 +320,8 @@ pub async fn snapshots_are_saved_and_replaced(backend: Backend) {
         version: 2,
         position: 20,
         data: vec![0, 159, 146, 150],
+        hash: "ab".repeat(32),
+        seal: vec![7; 64],
     };
     store.save_snapshot(second.clone()).await.unwrap();
     assert_eq!(store.load_snapshot("users").await.unwrap(), Some(second));
@@ -904,6 +937,7 @@ macro_rules! contract_suite {
                 };
             }
             case!(appends_and_reads_a_stream);
+            case!(a_stream_reads_back_from_its_newest_event);
             case!(a_stale_expected_version_is_a_conflict_naming_stream_and_versions);
             case!(of_100_racing_appends_with_one_expected_version_exactly_one_wins);
             case!(a_claimed_unique_key_is_refused_to_another_stream_atomically);

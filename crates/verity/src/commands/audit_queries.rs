@@ -36,7 +36,10 @@ pub(super) async fn run(command: AuditCommand, app: App, json: bool) -> anyhow::
                 .map_err(cli_error)?;
             print_explanation(&cli, &explained);
         }
-        AuditCommand::Verify { .. } | AuditCommand::Checkpoint => {
+        AuditCommand::Key
+        | AuditCommand::Verify(_)
+        | AuditCommand::Checkpoint
+        | AuditCommand::Bundle { .. } => {
             bail!("this audit command is not a query")
         }
     }

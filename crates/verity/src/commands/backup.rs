@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::json;
 use verity_domain::DomainEvent;
+use verity_domain::audit::AuditEvent;
 use verity_domain::key::SigningKeyEvent;
 use verity_oidc::keys::{MasterKey, encrypted_under};
 use verity_store::Location;
@@ -140,6 +141,8 @@ struct Restored {
     head: String,
     /// The master keys the signing keys are encrypted under, by id.
     master_keys: Vec<String>,
+    /// The audit key of the newest checkpoint in the log, by fingerprint.
+    audit_key: Option<String>,
 }
 
 /// Opens the restored store (bringing an older schema up to date), recomputes its whole
@@ -148,6 +151,7 @@ async fn check_restored(database: &Path) -> anyhow::Result<Restored> {
     let store = verity_store::open(&Location::Sqlite(database.to_owned())).await?;
     let mut verifier = ChainVerifier::default();
     let mut master_keys = Vec::new();
+    let mut audit_key = None;
     let mut after = 0;
     loop {
         let page = store.read_all(after, PAGE).await?;
@@ -163,6 +167,9 @@ async fn check_restored(database: &Path) -> anyhow::Result<Restored> {
             {
                 master_keys.push(id);
             }
+            if let Some(checkpoint) = AuditEvent::checkpoint_of(event)? {
+                audit_key = Some(checkpoint.key);
+            }
         }
     }
     let report = verifier.report();
@@ -170,6 +177,7 @@ async fn check_restored(database: &Path) -> anyhow::Result<Restored> {
         events: report.events,
         head: report.head,
         master_keys,
+        audit_key,
     })
 }
 
@@ -183,10 +191,36 @@ fn remove_store_files(database: &Path) {
 }
 
 fn report_restore(config: &Config, database: &Path, restored: &Restored, json: bool) {
-    let key_file = master_key_path(config);
-    let configured = configured_master_key(config);
+    let advice = [
+        master_key_advice(config, restored),
+        audit_key_advice(config, restored),
+    ];
+    if json {
+        print_json(&json!({
+            "database": database.display().to_string(),
+            "events": restored.events,
+            "head": restored.head,
+            "master_keys": restored.master_keys,
+            "audit_key": restored.audit_key,
+            "next": advice,
+        }));
+    } else {
+        println!(
+            "restored {} events into {}; chain verified, head {}",
+            restored.events,
+            database.display(),
+            restored.head
+        );
+        for line in advice {
+            println!("{line}");
+        }
+    }
+}
+
+/// Which master key the restored signing keys need, and where it goes.
+fn master_key_advice(config: &Config, restored: &Restored) -> String {
     let needed = restored.master_keys.join(", ");
-    let advice = match &configured {
+    match configured_master_key(config) {
         Some(key) if restored.master_keys.iter().all(|id| id == key.id()) => {
             format!(
                 "the configured master key ({}) opens its signing keys",
@@ -199,26 +233,29 @@ fn report_restore(config: &Config, database: &Path, restored: &Restored, json: b
         _ => format!(
             "before `verity serve`, supply master key {needed}: copy its key file to {} \
              (chmod 600) or set [keys] master_key (VERITY__KEYS__MASTER_KEY)",
-            key_file.display()
+            master_key_path(config).display()
         ),
-    };
-    if json {
-        print_json(&json!({
-            "database": database.display().to_string(),
-            "events": restored.events,
-            "head": restored.head,
-            "master_keys": restored.master_keys,
-            "next": advice,
-        }));
-    } else {
-        println!(
-            "restored {} events into {}; chain verified, head {}",
-            restored.events,
-            database.display(),
-            restored.head
-        );
-        println!("{advice}");
     }
+}
+
+/// Which audit key signed the restored log's checkpoints: a node with another one
+/// refuses to serve that log.
+fn audit_key_advice(config: &Config, restored: &Restored) -> String {
+    let Some(needed) = &restored.audit_key else {
+        return "its log holds no checkpoint yet: any audit key will do".to_owned();
+    };
+    let present = crate::audit_key::existing_audit_key(config)
+        .ok()
+        .flatten()
+        .map(|key| key.public().fingerprint().to_owned());
+    if present.as_deref() == Some(needed.as_str()) {
+        return format!("the audit key here ({needed}) signed its checkpoints");
+    }
+    format!(
+        "before `verity serve`, supply audit key {needed}, which signed its checkpoints: \
+         copy its key file to {} (chmod 600) or set [audit] key (VERITY__AUDIT__KEY)",
+        config.audit.key_path(&config.store).display()
+    )
 }
 
 /// The master key from the configuration or the environment, when one is set and valid.
@@ -259,11 +296,14 @@ fn what_else_to_keep(config: &Config, database: &Path) -> Vec<String> {
          environment, with any SMTP password in it"
             .to_owned(),
     );
-    keep.push(
-        "signed checkpoints and the audit key, where you keep them for `verity audit verify \
-         --checkpoint` (docs/audit.md)"
-            .to_owned(),
-    );
+    keep.push(audit_key_to_keep(config));
+    let checkpoints = config.audit.checkpoint_path(&config.store);
+    if checkpoints.is_file() {
+        keep.push(format!(
+            "the checkpoint file {}: the signed checkpoints that show a log cut or rewritten",
+            checkpoints.display()
+        ));
+    }
     keep.extend(other_files(database).into_iter().map(|path| {
         format!(
             "{} (in the data directory, not in the backup)",
@@ -271,6 +311,25 @@ fn what_else_to_keep(config: &Config, database: &Path) -> Vec<String> {
         )
     }));
     keep
+}
+
+/// The audit key, by its fingerprint: restored nodes need it to trust the log's
+/// checkpoints and snapshots.
+fn audit_key_to_keep(config: &Config) -> String {
+    let path = config.audit.key_path(&config.store);
+    match crate::audit_key::existing_audit_key(config) {
+        Ok(Some(key)) if config.audit.key.is_some() => format!(
+            "the audit key {} ([audit] key / VERITY__AUDIT__KEY, from your secret store)",
+            key.public().fingerprint()
+        ),
+        Ok(Some(key)) => format!(
+            "the audit key file {} (audit key {})",
+            path.display(),
+            key.public().fingerprint()
+        ),
+        Ok(None) => "the audit key: none yet (the first `verity serve` creates it)".to_owned(),
+        Err(error) => format!("the audit key ({error:#})"),
+    }
 }
 
 /// Files of the data directory other than the store and the master key.

@@ -19,11 +19,16 @@ use crate::config::Config;
 
 pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        BenchCommand::Append { writers, seconds } => append(config, writers, seconds).await,
+        BenchCommand::Append {
+            writers,
+            seconds,
+            checkpoint_every,
+        } => append(config, writers, seconds, checkpoint_every).await,
         BenchCommand::Seed {
             users,
             events_per_user,
-        } => seed(config, users, events_per_user).await,
+            orgs,
+        } => seed(config, users, events_per_user, orgs).await,
         BenchCommand::Startup => startup(config).await,
         BenchCommand::Audit { samples } => audit(config, samples).await,
         BenchCommand::People { org, users, out } => {
@@ -47,8 +52,17 @@ fn metadata() -> EventMetadata {
 }
 
 /// Durable appends per second: `writers` tasks each appending one event at a time.
-async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<ExitCode> {
+async fn append(
+    config: Config,
+    writers: usize,
+    seconds: u64,
+    checkpoint_every: Option<u64>,
+) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
+    let checkpoints = match checkpoint_every {
+        Some(every) => Some(super::bench_audit::Checkpoints::start(&config, &store, every).await?),
+        None => None,
+    };
     let appended = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -80,19 +94,31 @@ async fn append(config: Config, writers: usize, seconds: u64) -> anyhow::Result<
     }
     let elapsed = started.elapsed().as_secs_f64();
     let count = appended.load(Ordering::Relaxed);
+    let recorded = match checkpoints {
+        Some(checkpoints) => Some(checkpoints.stop(store.as_ref()).await?),
+        None => None,
+    };
     print_json(&serde_json::json!({
         "bench": "append", "store": location(&config)?.describe(), "writers": writers,
         "events": count, "seconds": elapsed, "events_per_second": (count as f64 / elapsed).round(),
+        "checkpoint_every": checkpoint_every, "checkpoints": recorded,
     }));
     Ok(ExitCode::SUCCESS)
 }
 
 /// Fills the log with `users` people in 10 organizations, `events_per_user` events each
 /// (created, then password changes and disable/enable pairs), then saves a snapshot.
-async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Result<ExitCode> {
+async fn seed(
+    config: Config,
+    users: u64,
+    events_per_user: u64,
+    org_count: u64,
+) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
-    let orgs: Vec<Uuid> = (0..10).map(|_| verity_oidc::random::uuid()).collect();
+    let orgs: Vec<Uuid> = (0..org_count)
+        .map(|_| verity_oidc::random::uuid())
+        .collect();
     for (index, org_id) in orgs.iter().enumerate() {
         let event = OrganizationEvent::Created(OrganizationCreated {
             org_id: *org_id,
@@ -119,7 +145,10 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
                         return anyhow::Ok(());
                     }
                     let user_id = verity_oidc::random::uuid();
-                    let org_id = orgs.get((index % 10) as usize).copied().unwrap_or_default();
+                    let org_id = orgs
+                        .get((index % org_count) as usize)
+                        .copied()
+                        .unwrap_or_default();
                     let email = Email::parse(&format!("user{index}@bench.example.org"))?;
                     let created = UserEvent::Created(UserCreated {
                         user_id,
@@ -155,9 +184,11 @@ async fn seed(config: Config, users: u64, events_per_user: u64) -> anyhow::Resul
         task.await??;
     }
     let seeded = started.elapsed().as_secs_f64();
+    // Sealed with the audit key, as a server's: `bench startup` and `serve` trust it.
+    crate::audit_key::load_or_create_audit_key(&config)?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },
@@ -219,7 +250,7 @@ async fn startup(config: Config) -> anyhow::Result<ExitCode> {
     let store = crate::app::open_store(&config).await?;
     let projector = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },

@@ -24,7 +24,7 @@ pub(super) async fn export(args: ExportArgs, config: Config) -> anyhow::Result<E
         after = last.position;
         for event in page.iter().filter(|event| selected(&args, event)) {
             ensure_json(event)?;
-            writeln!(out, "{}", export_line(event)?)?;
+            writeln!(out, "{}", verity_audit::export::to_line(event)?)?;
         }
     }
     out.flush()?;
@@ -57,24 +57,4 @@ fn selected(args: &ExportArgs, event: &RecordedEvent) -> bool {
             .is_none_or(|event_type| event_type == event.event_type)
         && args.from.is_none_or(|from| event.recorded_at >= from)
         && args.to.is_none_or(|to| event.recorded_at < to)
-}
-
-/// One JSON object; `data` and `metadata` embedded verbatim (they are JSON already).
-fn export_line(event: &RecordedEvent) -> serde_json::Result<String> {
-    Ok(format!(
-        "{{\"position\":{},\"stream\":{},\"version\":{},\"type\":{},\"schema\":{},\"data\":{},\"metadata\":{},\"recorded_at\":{},\"hash\":{}}}",
-        event.position,
-        serde_json::to_string(&event.stream)?,
-        event.version,
-        serde_json::to_string(&event.event_type)?,
-        event.schema,
-        event.data,
-        event.metadata,
-        serde_json::to_string(
-            &event
-                .recorded_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-        )?,
-        serde_json::to_string(&event.hash)?,
-    ))
 }

@@ -4,6 +4,7 @@ mod audit;
 mod audit_queries;
 mod backup;
 mod bench;
+mod bench_audit;
 mod bench_signin;
 mod client;
 mod devices;
@@ -13,6 +14,7 @@ mod keys;
 mod org;
 mod replay;
 mod role;
+mod scim;
 mod serve;
 mod unlock;
 mod user;
@@ -23,7 +25,7 @@ use uuid::Uuid;
 use verity_projection::{OrganizationView, ReadModels};
 
 use crate::app::App;
-use crate::cli::{AuditCommand, Command, EventsCommand, NetworkCommand};
+use crate::cli::{Command, EventsCommand, NetworkCommand};
 use crate::config::Config;
 
 /// Exit status of a chain that does not verify.
@@ -34,18 +36,15 @@ pub const EXIT_REPLAY_MISMATCH: u8 = 3;
 /// Runs one command.
 pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => serve::run(config).await,
+        Command::Serve(args) => serve::run(config, args).await,
         Command::Org(command) => org::run(command, App::open(config).await?, json).await,
         Command::User(command) => user::run(command, App::open(config).await?, json).await,
         Command::Client(command) => client::run(command, App::open(config).await?, json).await,
         Command::Role(command) => role::run(command, App::open(config).await?, json).await,
+        Command::Scim(command) => scim::run(command, App::open(config).await?, json).await,
         Command::Keys(command) => keys::run(command, App::open(config).await?, json).await,
         Command::Events(EventsCommand::Export(args)) => events::export(args, config).await,
-        Command::Audit(AuditCommand::Verify { checkpoints }) => {
-            audit::verify(config, json, &checkpoints).await
-        }
-        Command::Audit(AuditCommand::Checkpoint) => audit::checkpoint(config, json).await,
-        Command::Audit(query) => audit_queries::run(query, App::open(config).await?, json).await,
+        Command::Audit(command) => audit::run(command, config, json).await,
         Command::Network(NetworkCommand::Unlock { address }) => {
             unlock::network(&App::open(config).await?, address, json).await
         }
@@ -66,6 +65,22 @@ fn find_org(models: &ReadModels, org: &str) -> anyhow::Result<OrganizationView> 
     found
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no organization {org:?} (see `verity org list`)"))
+}
+
+/// A progress bar over `length` events on stderr (hidden for `--json`).
+fn progress_bar(length: u64, json: bool) -> indicatif::ProgressBar {
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(length)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// Prints a value as one JSON line.

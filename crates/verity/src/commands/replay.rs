@@ -5,7 +5,6 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use verity_projection::{Projector, ProjectorOptions, ReadModels, rebuild};
 
 use super::{EXIT_REPLAY_MISMATCH, print_json};
@@ -16,21 +15,13 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
     let head = store.head().await?;
     let live = Projector::<ReadModels>::start_with(
         store.clone(),
-        store.clone(),
+        crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
             snapshot_every: u64::MAX,
         },
     )
     .await?;
-    let bar = if json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(head)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = super::progress_bar(head, json);
     let started = Instant::now();
     let (rebuilt, position) =
         rebuild::<ReadModels>(store.as_ref(), |position| bar.set_position(position)).await?;

@@ -8,9 +8,14 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use verity_admin_http::AdminState;
+use verity_audit::checkpointer::Checkpointer;
+use verity_audit::snapshots::SealedSnapshots;
+use verity_audit::{AuditError, AuditKey, Report};
 use verity_http::{AppState, metrics_router, router_with};
 
+use super::EXIT_CHAIN_BROKEN;
 use crate::app::App;
+use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::listener;
 
@@ -27,7 +32,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(2);
 /// two of its session's end).
 const NOTICES_EVERY: Duration = Duration::from_secs(1);
 
-pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Bind before opening the store: a port in use fails fast and writes nothing.
     let listener = bind(config.server.bind).await?;
     let metrics_listener = match config.server.metrics_bind {
@@ -40,7 +45,22 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     config.server.bind = listener.local_addr()?;
     let address = config.server.bind;
     let issuer = config.public_url();
-    let app = App::open(config).await?;
+    // The log is verified before anything reads or writes it (docs/audit.md).
+    let audit_key = crate::audit_key::load_or_create_audit_key(&config)?;
+    let checkpoint_file = config.audit.checkpoint_path(&config.store);
+    crate::audit_key::warn_if_inside_data_dir(&config, &checkpoint_file, "the checkpoint file");
+    let witness = config.audit.witness()?;
+    let store = crate::app::open_store(&config).await?;
+    let verified = match check_log(&store, &audit_key, &checkpoint_file, &args).await? {
+        Ok(verified) => verified,
+        Err(exit) => return Ok(exit),
+    };
+    let snapshots = Arc::new(SealedSnapshots::new(
+        store.clone(),
+        store.clone(),
+        Some(audit_key.clone()),
+    ));
+    let app = App::open_on(config, store, snapshots).await?;
     // Decompress the common-password list now, not during someone's first sign-in.
     verity_oidc::password_policy::preload();
     // Signing keys: made on first start, and checked to decrypt under this node's master
@@ -78,6 +98,17 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
         NOTICES_EVERY,
         crate::app::now,
     );
+    // Every node records checkpoints; the log makes one per interval (ADR 0009). Not on a
+    // log that did not verify: a broken chain is never signed.
+    let checkpoints = match verified {
+        Some(report) => Some(verity_audit::checkpointer::spawn(
+            Checkpointer::new(app.store.clone(), audit_key, Some(checkpoint_file), &report)?,
+            app.config.audit.schedule(),
+            witness,
+            crate::app::now,
+        )),
+        None => None,
+    };
     tracing::info!(%address, store = %crate::app::location(&app.config)?.describe(), "Verity is ready");
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let metrics = match metrics_listener {
@@ -116,10 +147,56 @@ pub(super) async fn run(mut config: Config) -> anyhow::Result<ExitCode> {
     purge.abort();
     sweeper.abort();
     notices.abort();
+    if let Some(checkpoints) = checkpoints {
+        checkpoints.abort();
+    }
     if let Err(error) = app.projector.save_snapshot().await {
         tracing::warn!(%error, "could not save the read models' snapshot at shutdown");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The start check (`verity_audit::start`): `Ok(Some(report))` on a log that verifies;
+/// on one that does not, `Err(exit status)` after saying where it breaks — or, with
+/// `--allow-broken-chain`, `Ok(None)` after logging it.
+async fn check_log(
+    store: &Arc<dyn verity_store::Store>,
+    key: &AuditKey,
+    checkpoint_file: &std::path::Path,
+    args: &ServeArgs,
+) -> anyhow::Result<Result<Option<Report>, ExitCode>> {
+    let started = std::time::Instant::now();
+    let checked =
+        verity_audit::start::check_at_start(store.as_ref(), key.public(), Some(checkpoint_file))
+            .await;
+    let tampering = match checked {
+        Ok(report) => {
+            tracing::info!(
+                from = report.from,
+                head = report.events,
+                newest_checkpoint = report
+                    .newest
+                    .as_ref()
+                    .map(|newest| newest.checkpoint.position),
+                audit_key = key.public().fingerprint(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "the log verifies from its newest checkpoint to its head"
+            );
+            return Ok(Ok(Some(report)));
+        }
+        Err(AuditError::Tampered(tampering)) => tampering,
+        Err(other) => return Err(other.into()),
+    };
+    if args.allow_broken_chain {
+        tracing::error!(%tampering, "the log does not verify; serving anyway (--allow-broken-chain): no checkpoint will be signed");
+        return Ok(Ok(None));
+    }
+    eprintln!(
+        "error: the log does not verify: {tampering}. Refusing to serve: run `verity audit \
+         verify --public-key FILE` for a full report; `verity serve --allow-broken-chain` \
+         serves anyway, for forensics"
+    );
+    Ok(Err(ExitCode::from(EXIT_CHAIN_BROKEN)))
 }
 
 fn seconds(value: u32) -> Duration {

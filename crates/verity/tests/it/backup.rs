@@ -111,9 +111,21 @@ async fn a_backup_made_while_serving_restores_into_an_empty_directory_and_signs_
         "the restored chain verifies to the backup's head"
     );
 
-    // The operator brings the master key back; the restored node signs Ada in with the
-    // password she chose and her authenticator app, and publishes the same keys.
+    // The operator brings the master key and the audit key back; the restored node signs
+    // Ada in with the password she chose and her authenticator app, and publishes the same
+    // keys.
+    assert!(report.contains("supply audit key"), "{report}");
     std::fs::copy(&key_file, data.join("master.key")).unwrap();
+    let audit_dir = restored.dir.path().join("data-audit");
+    std::fs::create_dir(&audit_dir).unwrap();
+    std::fs::set_permissions(&audit_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let audit_key = provider
+        .target
+        .dir
+        .path()
+        .join("data-audit")
+        .join("audit.key");
+    std::fs::copy(&audit_key, audit_dir.join("audit.key")).unwrap();
     let node = Provider::start_with(restored, &[]).await;
     assert_eq!(sign_in_and_redeem(&node, &client, &mut ada).await, 200);
     assert_eq!(

@@ -9,7 +9,8 @@ use verity::config::Config;
 
 use crate::support::Target;
 
-fn mode(path: &Path) -> u32 {
+/// The permission bits of `path`.
+pub fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
         .permissions()

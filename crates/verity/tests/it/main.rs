@@ -10,6 +10,7 @@
 )]
 
 mod api;
+mod audit_key;
 mod audit_queries;
 mod backup;
 mod bad_input;
@@ -30,9 +31,12 @@ mod mail;
 mod mfa;
 #[path = "../../../../conformance/multi_node.rs"]
 mod multi_node;
+mod offline;
 #[path = "../../../../conformance/provider.rs"]
 mod provider;
 mod roles;
+mod scim;
 mod serve;
 mod support;
 mod tamper;
+mod trust;

@@ -1,0 +1,19 @@
+//! `verity audit key`: the public audit key, for auditors to pin.
+
+use std::process::ExitCode;
+
+use crate::commands::print_json;
+use crate::config::Config;
+
+pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let key = crate::audit_key::load_or_create_audit_key(config)?;
+    let public = key.public();
+    if json {
+        print_json(&serde_json::json!({
+            "jwk": public.jwk(), "fingerprint": public.fingerprint(),
+        }));
+    } else {
+        print!("{}", public.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
