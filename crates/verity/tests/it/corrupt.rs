@@ -3,13 +3,10 @@
 //! and `replay` and `events export` stop, each naming the event's position in one clear
 //! error line, never a panic; `audit verify` names it while the hashes are not redone.
 
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
-
-use sqlx::{AssertSqlSafe, Connection};
-use verity_store::chain::{EventFields, GENESIS};
+use std::process::Output;
 
 use crate::support::{Target, assert_clear_error, stderr};
+use crate::trust::{ended_at_start, raw_sql, rewrite};
 
 /// The corrupted position: the second person's `user.created`.
 const BAD: u64 = 5;
@@ -42,95 +39,6 @@ fn populated(target: &Target) {
     }
 }
 
-/// Runs `statements` on the target's database with the append-only triggers dropped.
-async fn raw_sql(target: &Target, statements: &[String]) {
-    let drops: &[&str] = match target.database_url {
-        Some(_) => &["DROP TRIGGER IF EXISTS events_no_update_or_delete ON events"],
-        None => &[
-            "DROP TRIGGER IF EXISTS events_no_update",
-            "DROP TRIGGER IF EXISTS events_no_delete",
-        ],
-    };
-    let all: Vec<String> = drops
-        .iter()
-        .map(|drop| (*drop).to_owned())
-        .chain(statements.iter().cloned())
-        .collect();
-    match &target.database_url {
-        Some(url) => run_all(sqlx::PgConnection::connect(url).await.unwrap(), &all).await,
-        None => {
-            let url = format!("sqlite:{}", target.sqlite_path().display());
-            run_all(sqlx::SqliteConnection::connect(&url).await.unwrap(), &all).await;
-        }
-    }
-}
-
-async fn run_all<C>(mut connection: C, statements: &[String])
-where
-    C: Connection,
-    for<'e> &'e mut C: sqlx::Executor<'e, Database = C::Database>,
-{
-    for statement in statements {
-        sqlx::Executor::execute(&mut connection, AssertSqlSafe(statement.clone()))
-            .await
-            .unwrap();
-    }
-    connection.close().await.unwrap();
-}
-
-/// Recomputes every hash from `from` on, as someone who knows the algorithm would: the
-/// chain is whole again, and only reading the events shows what is wrong.
-async fn rehash(target: &Target, from: u64) {
-    let location = match &target.database_url {
-        Some(url) => verity_store::Location::Postgres(url.clone()),
-        None => verity_store::Location::Sqlite(target.sqlite_path()),
-    };
-    let store = verity_store::open(&location).await.unwrap();
-    let events = store.read_all(0, 1000).await.unwrap();
-    let mut previous = GENESIS;
-    let mut updates = Vec::new();
-    for event in &events {
-        let hash = EventFields::of(event).hash(&previous);
-        if event.position >= from {
-            let hex: String = hash.iter().map(|byte| format!("{byte:02x}")).collect();
-            let literal = match target.database_url {
-                Some(_) => format!("decode('{hex}', 'hex')"),
-                None => format!("X'{hex}'"),
-            };
-            updates.push(format!(
-                "UPDATE events SET hash = {literal} WHERE position = {}",
-                event.position
-            ));
-        }
-        previous = hash;
-    }
-    drop(store);
-    raw_sql(target, &updates).await;
-}
-
-/// Starts `verity serve` and waits for it to end (it must refuse to start).
-fn serve_until_it_ends(target: &Target) -> Output {
-    let mut child = target
-        .command()
-        .arg("serve")
-        .env("VERITY__SERVER__BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("verity serve started on a corrupted log");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
-    crate::support::assert_no_panic(&output);
-    output
-}
-
 /// Every way in that reads the events stops at the corrupted one, naming it.
 async fn corruption_is_named(target_for: impl AsyncFn() -> Option<Target>) {
     let position = format!("position {BAD}");
@@ -151,9 +59,9 @@ async fn corruption_is_named(target_for: impl AsyncFn() -> Option<Target>) {
         );
 
         // With the hashes redone, reading the event shows it.
-        rehash(&target, BAD).await;
+        rewrite(&target, |_| {}).await;
         let context = |output: &Output| format!("{corruption}: {}", stderr(output));
-        let started = serve_until_it_ends(&target);
+        let started = ended_at_start(&target);
         assert!(!started.status.success(), "{}", context(&started));
         assert_clear_error(&started, &position);
         let replay = target.run(&["replay"]);
