@@ -1,7 +1,9 @@
 -- Redeems pre-minted authorization codes at POST /token (client_secret_basic) with the
 -- PKCE verifier mint.lua's challenges were made from, one code per request, in order; a request after the last code sends "exhausted" (counted
 -- as non-2xx, so a run must stay shorter than the codes last).
---   CODES_FILE, WRK_BASIC (base64 of id:secret), REDIRECT_URI from the environment.
+--   CODES_FILE, WRK_BASIC (base64 of id:secret), REDIRECT_URI from the environment;
+--   TOKENS_FILE (optional): the access token of each answer is kept there, one a line
+--   (for introspect.lua).
 local codes = {}
 for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
 local next_code = 1
@@ -23,12 +25,16 @@ function request()
     .. "&code_verifier=" .. verifier
   return wrk.format("POST", "/token", headers, body)
 end
+local tokens_file = os.getenv("TOKENS_FILE")
+if tokens_file and tokens_file ~= "" then
+  -- Written by the thread's state, flushed when wrk exits (before run.sh reads it).
+  local out = io.open(tokens_file, "a")
+  function response(status, headers, body)
+    local token = body:match('"access_token":"([^"]+)"')
+    if token then out:write(token, "\n") end
+  end
+end
+local report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "report.lua")
 function done(summary, latency, requests)
-  local secs = summary.duration / 1e6
-  local e = summary.errors
-  io.write(string.format(
-    "WRKRESULT rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f requests=%d non2xx3xx=%d sockerr=%d codes=%d\n",
-    summary.requests / secs,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, summary.requests, e.status, e.connect + e.read + e.write + e.timeout, #codes))
+  report(summary, latency, string.format(" codes=%d", #codes))
 end

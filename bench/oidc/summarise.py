@@ -3,9 +3,9 @@
 
     python3 bench/oidc/summarise.py OUT_DIR/raw.txt
 """
-import re, statistics, sys
+import json, re, statistics, sys
 
-rows, signs, loads, marks = {}, {}, [], {}
+rows, signs, loads, marks, access = {}, {}, [], {}, []
 for line in open(sys.argv[1]).read().splitlines():
     if line.startswith("# round"):
         loads.append(line.split("load ")[1].split()[0])
@@ -13,6 +13,8 @@ for line in open(sys.argv[1]).read().splitlines():
         alg = line.split("|")[1].split()[0]
         rate = re.search(r'"signatures_per_second":([\d.]+)', line)
         signs.setdefault(alg, []).append(float(rate.group(1)))
+    elif line.startswith("access|"):
+        access.append(json.loads(line.split("|", 1)[1].rsplit(" load=", 1)[0]))
     elif line.startswith(("verity_idle", "verity_end", "peer_idle", "peer_end")):
         key, rest = line.split("|", 1)
         for k, v in re.findall(r"(\w+)=(\d+)", rest):
@@ -54,12 +56,51 @@ for alg in ["ES256", "EdDSA"]:
     print(f"| POST /token client_credentials, {alg} JWT | {cell(key)} | {peer} | | >= 15,000 | {'yes' if v >= 15000 else 'NO'} | {cap(key)} | "
           f"{cap(('peer', key[1])) if ('peer', key[1]) in rows else ''} |")
 print(f"| (peer, opaque client_credentials token) | | {cell(('peer', 'POST token cc opaque'))} | | | | | {cap(('peer', 'POST token cc opaque'))} |")
+intro = ("verity", "POST introspection ES256 JWT")
+v = med(col(intro))
+for peer_label, what in [("POST introspection person", "its person's opaque token"),
+                         ("POST introspection", "its client_credentials opaque token, as its bench.sh")]:
+    p = med(col(("peer", peer_label)))
+    print(f"| POST /introspect, a person's ES256 JWT access token, revocation check included (peer: {what}) "
+          f"| {cell(intro)} | {cell(('peer', peer_label))} | {v / p:.2f}x | >= 3x "
+          f"| {'yes' if v / p >= 3 else 'NO'} | {cap(intro)} | {cap(('peer', peer_label))} |")
+once = ("verity", "POST introspection ES256 JWT seen once")
+if once in rows:
+    v, p = med(col(once)), med(col(("peer", "POST introspection person")))
+    tokens = min(int(x.get("tokens", 0)) for x in rows[once])
+    inactive = sum(int(x.get("inactive", 0)) for x in rows[once])
+    void = " (VOID: some answers were not active)" if inactive else ""
+    note = "" if tokens > 4096 else f" (only {tokens} tokens: some were remembered)"
+    print(f"| POST /introspect, the person's ES256 tokens each seen once: a signature verified each time{note}{void} "
+          f"(peer: its person's opaque token) | {cell(once)} | {cell(('peer', 'POST introspection person'))} "
+          f"| {v / p:.2f}x | >= 3x | {'yes' if v / p >= 3 and not inactive else 'NO'} | {cap(once)} "
+          f"| {cap(('peer', 'POST introspection person'))} |")
+info, peer_info = ("verity", "GET userinfo ES256 JWT"), ("peer", "GET userinfo person")
+v, p = med(col(info)), med(col(peer_info))
+print(f"| GET /userinfo, the same token, revocation check included (peer: its person's opaque token) "
+      f"| {cell(info)} | {cell(peer_info)} | {v / p:.2f}x | >= 0.95x | {'yes' if v / p >= 0.95 else 'NO'} "
+      f"| {cap(info)} | {cap(peer_info)} |")
+# The revocation check's share of a userinfo request: what the sessions read model adds
+# to the token's own checks (verity bench access, a repeated token as userinfo gets), over
+# the rest of the request's CPU time, round by round.
+shares = []
+for round_access, round_info in zip(access, rows.get(info, [])):
+    repeated = round_access["repeated_token"]
+    extra_us = (repeated["with_read_model_ns"] - repeated["bytes_only_ns"]) / 1000
+    shares.append(extra_us / (float(round_info["cpu_us_per_req"]) - extra_us))
+if shares:
+    print(f"| userinfo: the revocation check over the request without it (bench access extra / CPU per request) "
+          f"| {med(shares):.2%} ({' / '.join(f'{x:.2%}' for x in shares)}) | | | <= 5% "
+          f"| {'yes' if med(shares) <= 0.05 else 'NO'} | | |")
 for alg in ["RS256", "ES256"]:
     key = ("verity", f"POST token authorization_code {alg}")
     print(f"| POST /token authorization_code, {alg} ID and access token | {cell(key)} | | | measured | | {cap(key)} | |")
 print()
 print("signing rates, one thread on CPU 0 (median; runs):",
       {alg: f"{med(v):,.0f} ({' / '.join(f'{x:,.0f}' for x in v)})" for alg, v in signs.items()})
+for round_access in access:
+    print("bench access:", {k: round_access[k] for k in ("alg", "people", "sessions_live", "batches",
+                                                          "repeated_token", "token_seen_once")})
 errors = {f"{w}:{l}": sum(int(x.get("non2xx3xx", 0)) + int(x.get("sockerr", 0)) for x in xs) for (w, l), xs in rows.items()}
 print("errors (non-2xx + socket):", {k: v for k, v in errors.items() if v} or "none")
 for key, values in marks.items():

@@ -24,7 +24,7 @@ pub use state::AdminState;
 /// The console, the admin API and SCIM, over `state`.
 pub fn router(state: AdminState) -> Router {
     Router::new()
-        .merge(console::router())
+        .merge(console::router(&state))
         .merge(api::router())
         .merge(scim::router())
         .with_state(state)

@@ -71,7 +71,7 @@ mod tests {
     use super::*;
     use crate::actor::{Door, Principal};
 
-    const ALL: [Permission; 11] = [
+    const ALL: [Permission; 12] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadPeople,
@@ -83,6 +83,7 @@ mod tests {
         Permission::ReadKeys,
         Permission::ManageKeys,
         Permission::ManageNetworks,
+        Permission::ReadLog,
     ];
 
     fn actor(grants: Vec<Grant>) -> Actor {
@@ -137,6 +138,7 @@ mod tests {
             Permission::ReadClients,
             Permission::ReadRoles,
             Permission::ReadKeys,
+            Permission::ReadLog,
         ];
         let instance = actor(vec![Grant::Auditor {
             scope: Scope::Instance,

@@ -20,6 +20,7 @@ use crate::Secret;
 use crate::actor::{Actor, Call, Scope};
 use crate::admin::Admin;
 use crate::authorization::{Permission, authorize};
+use crate::console_client::is_console_client;
 use crate::error::{AdminError, Missing};
 
 /// Scopes a client may ask for unless it is registered with others.
@@ -304,7 +305,13 @@ impl Admin {
         if !actor.may(Permission::ReadClients, target) {
             return Err(not_found(client_id));
         }
-        authorize(actor, Permission::ManageClients, target)
+        authorize(actor, Permission::ManageClients, target)?;
+        if is_console_client(client_id) {
+            return Err(AdminError::Conflict(format!(
+                "client {client_id:?} is the admin console's own: Verity manages it"
+            )));
+        }
+        Ok(())
     }
 
     /// Runs a command on the client's stream; refusals name the client.

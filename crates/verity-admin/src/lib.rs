@@ -11,7 +11,8 @@
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
 //!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
 //!   [`devices`], [`unlock`], [`clients`], [`keys`], [`roles`], [`scim_tokens`] and
-//!   [`provisioning`] (with [`people_filter`]): one module per subject.
+//!   [`provisioning`] (with [`people_filter`]): one module per subject;
+//!   [`console_client`]: the admin console's own client, which Verity registers.
 //!
 //! Like the engine it sits beside, it knows nothing of HTTP, the terminal or a concrete
 //! store, and reads no clock: `now` comes in with the [`Call`].
@@ -21,6 +22,7 @@ mod admin;
 pub mod audit;
 pub mod authorization;
 pub mod clients;
+pub mod console_client;
 pub mod devices;
 mod error;
 pub mod history;

@@ -28,6 +28,9 @@ pub enum Permission {
     ManageKeys,
     /// Lift the sign-in lock of a client network.
     ManageNetworks,
+    /// Read the whole log: its chain's state and its export (every organization's
+    /// events).
+    ReadLog,
 }
 
 impl Permission {
@@ -40,6 +43,7 @@ impl Permission {
                 | Self::ReadClients
                 | Self::ReadRoles
                 | Self::ReadKeys
+                | Self::ReadLog
         )
     }
 
@@ -57,6 +61,7 @@ impl Permission {
             Self::ReadKeys => "read signing keys",
             Self::ManageKeys => "manage signing keys",
             Self::ManageNetworks => "unlock client networks",
+            Self::ReadLog => "read the whole log",
         }
     }
 }

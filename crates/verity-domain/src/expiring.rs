@@ -23,6 +23,19 @@ pub struct Entry {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An entry for [`ExpiringStore::put_many`]: where it goes, what it holds and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewEntry<'a> {
+    /// What it is.
+    pub kind: &'a str,
+    /// Which one.
+    pub key: &'a str,
+    /// What it holds.
+    pub value: &'a [u8],
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A counter for [`ExpiringStore::increment_many`]: which one, and where a window that
 /// starts now would end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +71,11 @@ pub trait ExpiringStore: Send + Sync + 'static {
         value: &[u8],
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Stores several entries as [`put`](Self::put) stores one, in one write (one round
+    /// trip, one statement): all of them or, on an error, none. A (`kind`, `key`) named
+    /// twice is refused ([`StoreError::Invalid`]) and nothing is stored.
+    async fn put_many(&self, entries: &[NewEntry<'_>]) -> Result<(), StoreError>;
 
     /// Stores `value` only if no live entry holds (`kind`, `key`): an expired one is
     /// replaced. Returns false, changing nothing, when a live entry exists. Atomic across

@@ -30,7 +30,7 @@ pub mod user;
 pub use aggregate::{Aggregate, Context, ExecuteError, execute, load};
 pub use email::{Email, EmailError};
 pub use event::{Actor, DecodeError, DomainEvent, EventMetadata, NewEvent, RecordedEvent};
-pub use expiring::{Counted, CounterKey, Entry, ExpiringStore};
+pub use expiring::{Counted, CounterKey, Entry, ExpiringStore, NewEntry};
 pub use store::{
     AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Snapshot, SnapshotStore, StoreError,
     UniqueKey,

@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
@@ -28,8 +28,11 @@ fn now() -> DateTime<Utc> {
 /// Who sent a request: its context for the engine and its headers. The client's address
 /// is `None` when the server was not started with connection info (tests that call the
 /// router directly): unknown, not counted by the per-address sign-in limit, not recorded.
+///
+/// Exported for the admin doors (`verity-admin-http`), whose handlers extract it from any
+/// state that holds an [`AppState`].
 #[derive(Debug, Clone)]
-pub(crate) struct Caller {
+pub struct Caller {
     /// The request's time, id and origin.
     pub(crate) context: RequestContext,
     /// The request's headers (cookies).
@@ -42,8 +45,18 @@ pub(crate) struct Caller {
 
 impl Caller {
     /// The value of `cookie`, if sent.
-    pub(crate) fn cookie(&self, cookie: Cookie) -> Option<&str> {
+    pub fn cookie(&self, cookie: Cookie) -> Option<&str> {
         self.jar.get(&self.headers, cookie)
+    }
+
+    /// The request's time, id and origin, for the engine and the admin layer.
+    pub fn context(&self) -> &RequestContext {
+        &self.context
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 }
 
@@ -72,20 +85,22 @@ pub fn request_context(parts: &Parts, state: &AppState) -> RequestContext {
     RequestContext::new(now(), request_id.0, ip, user_agent)
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
         let form_targets = parts
             .extensions
             .get::<FormTargets>()
             .cloned()
             .unwrap_or_default();
         Ok(Self {
-            context: request_context(parts, state),
+            context: request_context(parts, &state),
             headers: parts.headers.clone(),
             jar: state.cookies,
             form_targets,

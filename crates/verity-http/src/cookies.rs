@@ -10,15 +10,21 @@ use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use verity_oidc::protocol::tokens::token_digest;
 
-/// One of Verity's cookies.
+/// One of Verity's cookies: every name Verity sets is in this one list, so no two
+/// doors can collide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cookie {
+pub enum Cookie {
     /// The SSO session.
     Session,
     /// The trusted device: a 256-bit random id; only its hash is stored.
     Device,
     /// The CSRF token of the sign-in forms (double submit).
     Csrf,
+    /// The admin console's session (bound to an SSO session; `verity-admin-http`).
+    Console,
+    /// The admin console's sign-in in progress: names its state, nonce and PKCE
+    /// verifier between the redirect to `/authorize` and the callback.
+    ConsoleSignIn,
 }
 
 /// The SSO session cookie.
@@ -30,7 +36,7 @@ pub(crate) const CSRF: Cookie = Cookie::Csrf;
 
 /// How this server names and marks its cookies: `__Host-` and `Secure` over https.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Jar {
+pub struct Jar {
     https: bool,
 }
 
@@ -43,13 +49,17 @@ impl Jar {
     }
 
     /// Whether the issuer is https (cookies `Secure` and `__Host-`, HSTS).
-    pub(crate) fn https(self) -> bool {
+    pub fn https(self) -> bool {
         self.https
     }
 
     /// The name `cookie` has on this server.
-    pub(crate) fn name(self, cookie: Cookie) -> &'static str {
+    pub fn name(self, cookie: Cookie) -> &'static str {
         match (cookie, self.https) {
+            (Cookie::Console, false) => "verity_console",
+            (Cookie::Console, true) => "__Host-verity_console",
+            (Cookie::ConsoleSignIn, false) => "verity_console_signin",
+            (Cookie::ConsoleSignIn, true) => "__Host-verity_console_signin",
             (Cookie::Session, false) => "verity_session",
             (Cookie::Session, true) => "__Host-verity_session",
             (Cookie::Device, false) => "verity_device",
@@ -60,7 +70,7 @@ impl Jar {
     }
 
     /// The value of `cookie`, if the request sent it (under this server's name for it).
-    pub(crate) fn get(self, headers: &HeaderMap, cookie: Cookie) -> Option<&str> {
+    pub fn get(self, headers: &HeaderMap, cookie: Cookie) -> Option<&str> {
         let name = self.name(cookie);
         headers
             .get_all(COOKIE)
@@ -75,20 +85,20 @@ impl Jar {
 
     /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, `Path=/`, no `Domain`; `Secure`
     /// over https.
-    pub(crate) fn set(self, cookie: Cookie, value: &str, max_age: i64) -> String {
+    pub fn set(self, cookie: Cookie, value: &str, max_age: i64) -> String {
         let secure = if self.https { "; Secure" } else { "" };
         let name = self.name(cookie);
         format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
     }
 
     /// A `Set-Cookie` value that deletes the cookie.
-    pub(crate) fn clear(self, cookie: Cookie) -> String {
+    pub fn clear(self, cookie: Cookie) -> String {
         self.set(cookie, "", 0)
     }
 }
 
 /// Adds a `Set-Cookie` header to a response.
-pub(crate) fn set_on(response: &mut axum::response::Response, cookie: &str) {
+pub fn set_on(response: &mut axum::response::Response, cookie: &str) {
     if let Ok(value) = axum::http::HeaderValue::from_str(cookie) {
         response
             .headers_mut()
@@ -99,7 +109,7 @@ pub(crate) fn set_on(response: &mut axum::response::Response, cookie: &str) {
 /// The CSRF token of the forms of Verity's own pages (`form`: which ones) for a session
 /// cookie: only a browser holding the cookie can know it, so no cookie an attacker plants
 /// can stand in for it, and it ends with the session.
-pub(crate) fn session_bound_token(session_cookie: &str, form: &str) -> String {
+pub fn session_bound_token(session_cookie: &str, form: &str) -> String {
     token_digest(&format!("verity-{form}-csrf:{session_cookie}"))
 }
 

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, header};
 use verity_oidc::protocol::{OAuthError, Params};
 
 /// Whether the request's body is a form.
-pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+pub fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -18,7 +18,7 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
 
 /// Why a body is not a usable form.
 #[derive(Debug)]
-pub(crate) enum FormError {
+pub enum FormError {
     /// Not `application/x-www-form-urlencoded`.
     NotAForm,
     /// A form, but malformed (a repeated parameter, an overlong value).
@@ -26,7 +26,7 @@ pub(crate) enum FormError {
 }
 
 /// Parses a form body.
-pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Params, FormError> {
+pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Params, FormError> {
     if !is_form(headers) {
         return Err(FormError::NotAForm);
     }

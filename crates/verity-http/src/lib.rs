@@ -43,6 +43,18 @@ pub use pages::Pages;
 pub use state::{AppState, Settings};
 pub use userinfo::bearer_token;
 
+/// The web plumbing the admin doors (`verity-admin-http`) share with these doors rather
+/// than copy: the request's context ([`Caller`](web::Caller)), Verity's cookie names
+/// and attributes and the session-bound form tokens, the form parser, and the strings
+/// of the pages.
+pub mod web {
+    pub use crate::context::Caller;
+    pub use crate::cookies::{Cookie, Jar, session_bound_token, set_on};
+    pub use crate::error::log_failure;
+    pub use crate::form::{FormError, is_form, parse as parse_form};
+    pub use crate::pages::{STRINGS, Strings};
+}
+
 /// Largest request body accepted (forms and token requests are far smaller).
 pub const MAX_BODY: usize = 64 * 1024;
 

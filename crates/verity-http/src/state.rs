@@ -48,6 +48,11 @@ pub(crate) struct Discovery {
 }
 
 impl AppState {
+    /// How this server names and marks its cookies.
+    pub fn cookies(&self) -> Jar {
+        self.cookies
+    }
+
     /// The state for `engine`, with the pages of its instance and fresh metrics.
     pub fn new(engine: Engine, settings: Settings) -> Result<Self, minijinja::Error> {
         let issuer = &engine.settings.issuer;

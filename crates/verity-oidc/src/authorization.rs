@@ -75,8 +75,8 @@ pub async fn authorize(
             refuse_other_organization(engine, context, &request.client_id, &authentication).await?;
             return Ok(Decision::NotForTheirOrganization);
         }
-        sessions::touch(engine, context, &authentication.sid).await?;
         sessions::add_client(engine, context, &authentication, &request.client_id).await?;
+        // The code carries the session's activity: the idle timeout starts again.
         let location = issue_code(engine, context, request, authentication).await?;
         return Ok(Decision::Redirect(location));
     }

@@ -42,6 +42,7 @@ pub mod state;
 #[cfg(test)]
 mod testing;
 pub mod timeouts;
+mod verifiers;
 
 pub use context::RequestContext;
 pub use engine::{Engine, READ_YOUR_WRITES, Settings};

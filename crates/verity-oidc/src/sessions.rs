@@ -21,7 +21,7 @@ use verity_domain::session::{
 use verity_domain::signin::{SecondFactor, SecondFactorDecision, SignInEvent, SignInSucceeded};
 use verity_domain::user::{self, UserCommand};
 use verity_domain::{
-    Aggregate, AppendRequest, DomainEvent, ExecuteError, ExpectedVersion, execute,
+    Aggregate, AppendRequest, DomainEvent, ExecuteError, ExpectedVersion, NewEntry, execute,
 };
 use verity_projection::SessionView;
 
@@ -153,17 +153,37 @@ pub async fn touch(
     context: &RequestContext,
     sid: &str,
 ) -> Result<(), EngineError> {
-    let idle_until = context.now + engine.settings.session_idle_timeout;
-    engine
-        .expiring
-        .put(
-            kind::SESSION_ACTIVITY,
-            sid,
-            context.now.to_rfc3339().as_bytes(),
-            idle_until,
-        )
-        .await?;
+    let activity = Activity::now(engine, context);
+    engine.expiring.put_many(&[activity.entry(sid)]).await?;
     Ok(())
+}
+
+/// A session's use now, as its activity entry records it: the time, kept until the idle
+/// timeout. [`touch`] writes it alone; a write that uses the session anyway (issuing a
+/// code) carries it along.
+pub(crate) struct Activity {
+    at: String,
+    idle_until: DateTime<Utc>,
+}
+
+impl Activity {
+    /// The session is used at the request's time.
+    pub(crate) fn now(engine: &Engine, context: &RequestContext) -> Self {
+        Self {
+            at: context.now.to_rfc3339(),
+            idle_until: context.now + engine.settings.session_idle_timeout,
+        }
+    }
+
+    /// The activity entry of session `sid`.
+    pub(crate) fn entry<'a>(&'a self, sid: &'a str) -> NewEntry<'a> {
+        NewEntry {
+            kind: kind::SESSION_ACTIVITY,
+            key: sid,
+            value: self.at.as_bytes(),
+            expires_at: self.idle_until,
+        }
+    }
 }
 
 /// When each session was last used (for the person's list of sessions); sessions that

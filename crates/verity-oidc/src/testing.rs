@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use verity_domain::{Counted, CounterKey, Entry, ExpiringStore, StoreError};
+use verity_domain::{Counted, CounterKey, Entry, ExpiringStore, NewEntry, StoreError};
 
 /// (kind, key) to the entry: its value, count and expiry.
 pub(crate) type Entries = HashMap<(String, String), Entry>;
@@ -81,6 +81,29 @@ impl ExpiringStore for MemoryStore {
             expires_at,
         };
         self.entries().insert(id(kind, key), entry);
+        Ok(())
+    }
+
+    async fn put_many(&self, new: &[NewEntry<'_>]) -> Result<(), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = new
+            .iter()
+            .find(|entry| !seen.insert((entry.kind, entry.key)))
+        {
+            return Err(StoreError::Invalid(format!(
+                "{}/{} named twice",
+                twice.kind, twice.key
+            )));
+        }
+        let mut entries = self.entries();
+        for entry in new {
+            let stored = Entry {
+                value: entry.value.to_vec(),
+                count: 0,
+                expires_at: entry.expires_at,
+            };
+            entries.insert(id(entry.kind, entry.key), stored);
+        }
         Ok(())
     }
 

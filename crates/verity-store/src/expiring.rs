@@ -2,8 +2,8 @@
 //! in the same database as the log, so every process sharing the database shares it.
 //!
 //! Each operation is one statement, which makes it atomic on both backends: `take` is a
-//! `DELETE ... RETURNING` (of concurrent takers, exactly one deletes the row), `put_new`
-//! and `increment`/`increment_many`/`decrement_many` are upserts, `replace` and `hold`
+//! `DELETE ... RETURNING` (of concurrent takers, exactly one deletes the row), `put_many`,
+//! `put_new` and `increment`/`increment_many`/`decrement_many` are upserts, `replace` and `hold`
 //! conditional updates (PostgreSQL re-checks an `UPDATE`'s condition on the row a
 //! concurrent writer left; SQLite has one writer at a time). Times are stored
 //! as microseconds since the epoch, like the log's `recorded_at`.
@@ -20,6 +20,20 @@ pub(crate) mod statements {
     /// Inserts or replaces an entry.
     pub(crate) const PUT: &str = "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES ($1, $2, $3, 0, $4) \
          ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, count = 0, expires_at = excluded.expires_at";
+    /// [`PUT`] for `entries` entries at once: each entry's kind, key, value and expiry.
+    pub(crate) fn put_many(entries: usize) -> String {
+        let rows: Vec<String> = (0..entries)
+            .map(|entry| {
+                let kind = 1 + 4 * entry;
+                format!("(${kind}, ${}, ${}, 0, ${})", kind + 1, kind + 2, kind + 3)
+            })
+            .collect();
+        format!(
+            "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES {} \
+             ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, count = 0, expires_at = excluded.expires_at",
+            rows.join(", ")
+        )
+    }
     /// Inserts, or replaces an expired entry; changes no row when a live one exists.
     pub(crate) const PUT_NEW: &str = "INSERT INTO expiring (kind, key, value, count, expires_at) VALUES ($1, $2, $3, 0, $4) \
          ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, count = 0, expires_at = excluded.expires_at \
@@ -150,6 +164,32 @@ macro_rules! expiring_backend {
                     .bind(key)
                     .bind(value)
                     .bind(micros(expires_at))
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(entries = entries.len()))]
+            async fn put_many(
+                &self,
+                entries: &[verity_domain::NewEntry<'_>],
+            ) -> Result<(), verity_domain::StoreError> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                distinct(entries.iter().map(|entry| (entry.kind, entry.key)))?;
+                // Built from placeholder numbers only: no input reaches the text.
+                let statement = sqlx::AssertSqlSafe(statements::put_many(entries.len()));
+                let mut query = sqlx::query(statement);
+                for entry in entries {
+                    query = query
+                        .bind(entry.kind)
+                        .bind(entry.key)
+                        .bind(entry.value)
+                        .bind(micros(entry.expires_at));
+                }
+                query
                     .execute(self.pool())
                     .await
                     .map_err(crate::sql::map_error)?;

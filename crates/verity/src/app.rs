@@ -9,6 +9,7 @@ use verity_audit::snapshots::SealedSnapshots;
 use verity_domain::instance::{Instance, InstanceCommand, InstanceError};
 use verity_domain::organization::{Organization, OrganizationCommand, OrganizationError};
 use verity_domain::{Actor, Context, ExecuteError, SnapshotStore, StoreError, execute, load};
+use verity_oidc::keys::SharedKeyRing;
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::{Location, Store};
 
@@ -98,6 +99,22 @@ impl App {
     /// Waits until the read models have folded `position`.
     pub async fn wait_for(&self, position: u64) -> anyhow::Result<()> {
         Ok(self.projector.wait_for(position, READ_YOUR_WRITES).await?)
+    }
+
+    /// The engine over this store, signing with `keys`, as the issuer `issuer`.
+    pub fn engine(
+        &self,
+        keys: Arc<SharedKeyRing>,
+        issuer: &str,
+    ) -> anyhow::Result<verity_oidc::Engine> {
+        Ok(verity_oidc::Engine {
+            store: self.store.clone(),
+            expiring: self.store.clone(),
+            projector: self.projector.clone(),
+            keys,
+            hashing: self.hashing.clone(),
+            settings: Arc::new(self.config.engine_settings(issuer)?),
+        })
     }
 }
 

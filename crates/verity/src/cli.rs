@@ -126,6 +126,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         orgs: u64,
     },
+    /// The console's Users page with a search, rendered by the router in process for an
+    /// instance admin with a console session: server time per request, its percentiles.
+    /// Fill the store first (`verity bench seed --orgs 1`).
+    Console {
+        /// Requests to time (after a warm-up).
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        /// The organization whose people are searched (default: the one with the most).
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Time from start to read models caught up.
     Startup,
     /// The auditor's questions on the log as it is (fill it with `bench seed`): a
@@ -176,6 +187,31 @@ pub enum BenchCommand {
         /// How long to run, per algorithm.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+    },
+    /// The access-token check of userinfo and introspection, in process: the token's
+    /// bytes alone against the whole check with the sessions read model, for a token
+    /// presented again and again and for tokens seen once. Seeds `--people` people with
+    /// two sessions each (some ended) first.
+    Access {
+        /// RS256, ES256, EdDSA or all.
+        #[arg(long, value_enum, ignore_case = true, default_value = "ES256")]
+        alg: AlgorithmChoice,
+        /// People to seed, two sessions each.
+        #[arg(long, default_value_t = 10_000)]
+        people: u64,
+        /// How long to run, per algorithm.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+    /// Ending access for a person with `--sessions` live sessions (started through the
+    /// engine): the admin's sign-out, end to end, `--runs` times.
+    EndAccess {
+        /// Live sessions of the person.
+        #[arg(long, default_value_t = 100)]
+        sessions: usize,
+        /// Runs (a new person each).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
     },
 }
 

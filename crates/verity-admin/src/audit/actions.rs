@@ -1,13 +1,14 @@
 //! What admins did: to others, by one admin (`verity audit history --actor`), and in one
 //! organization (`verity audit history --org`). Both read the whole log in pages (no
-//! index names an event's actor), keeping the events of the time range.
+//! index names an event's actor), keeping the events of the time range; [`Admin::scan`]
+//! is also what the events search ([`super::events`]) reads with.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use verity_domain::{EventMetadata, RecordedEvent};
 use verity_projection::ReadModels;
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Scope};
 use crate::admin::Admin;
 use crate::authorization::{Permission, authorize};
 use crate::error::AdminError;
@@ -28,14 +29,14 @@ pub struct Action {
 }
 
 /// What an event is about, by its stream.
-enum Subject {
+pub(super) enum Subject {
     Person(Uuid),
     Client(String),
     Organization(Uuid),
     Other,
 }
 
-fn subject_of(event: &RecordedEvent) -> Subject {
+pub(super) fn subject_of(event: &RecordedEvent) -> Subject {
     let stream = event.stream.as_str();
     let uuid = |rest: &str| Uuid::try_parse(rest).ok();
     if let Some(id) = stream.strip_prefix("user-").and_then(uuid) {
@@ -70,7 +71,7 @@ fn subject_of(event: &RecordedEvent) -> Subject {
 
 impl Subject {
     /// The organization it belongs to, by the read models now.
-    fn org_id(&self, models: &ReadModels) -> Option<Uuid> {
+    pub(super) fn org_id(&self, models: &ReadModels) -> Option<Uuid> {
         match self {
             Self::Person(user_id) => models.users.get(*user_id).map(|view| view.org_id),
             Self::Client(client_id) => models
@@ -123,21 +124,12 @@ impl Admin {
     ) -> Result<Vec<Action>, AdminError> {
         let admin = self.find_person(actor, person)?.user_id;
         let admin_id = admin.to_string();
-        self.scan(range, |models, event, metadata, subject| {
+        self.scan_all(range, |models, event, metadata, subject| {
             let theirs = matches!(
                 &metadata.actor,
                 verity_domain::Actor::User { user_id, .. } if *user_id == admin_id
             );
-            let readable = subject.org_id(models).map_or(
-                actor.may(Permission::ReadPeople, crate::actor::Scope::Instance),
-                |org_id| {
-                    actor.may(
-                        Permission::ReadPeople,
-                        crate::actor::Scope::Organization(org_id),
-                    )
-                },
-            );
-            (theirs && !subject.is_person(admin) && readable)
+            (theirs && !subject.is_person(admin) && readable(actor, models, subject))
                 .then(|| action(models, event, subject))
         })
         .await
@@ -155,51 +147,76 @@ impl Admin {
             authorize(actor, Permission::ReadPeople, organizations::scope(org))?;
             Ok::<_, AdminError>(org.org_id)
         })?;
-        self.scan(range, |models, event, metadata, subject| {
+        self.scan_all(range, |models, event, metadata, subject| {
             (subject.org_id(models) == Some(org_id) && by_an_admin(metadata, subject))
                 .then(|| action(models, event, subject))
         })
         .await
     }
 
-    /// Reads the log in pages and keeps what `keep` makes of the events in the range.
-    async fn scan(
+    /// Every event in the range that `keep` makes an action of.
+    async fn scan_all(
         &self,
-        (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
         keep: impl Fn(&ReadModels, &RecordedEvent, &EventMetadata, &Subject) -> Option<Action>,
     ) -> Result<Vec<Action>, AdminError> {
+        Ok(self.scan(range, 0, usize::MAX, keep).await?.0)
+    }
+
+    /// Reads the log in pages from after position `after` and keeps what `keep` makes of
+    /// the events in the range, until `limit` are kept: those, and the position to go on
+    /// after when the log may hold more.
+    pub(super) async fn scan(
+        &self,
+        (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        mut after: u64,
+        limit: usize,
+        keep: impl Fn(&ReadModels, &RecordedEvent, &EventMetadata, &Subject) -> Option<Action>,
+    ) -> Result<(Vec<Action>, Option<u64>), AdminError> {
         let mut found = Vec::new();
-        let mut after = 0;
         loop {
             let page = self.ports.store.read_all(after, PAGE).await?;
-            let Some(last) = page.last() else {
-                break;
-            };
-            after = last.position;
             let in_range = page.iter().filter(|event| {
                 from.is_none_or(|from| event.recorded_at >= from)
                     && to.is_none_or(|to| event.recorded_at < to)
             });
-            self.read(|models| {
+            let full = self.read(|models| {
                 for event in in_range {
+                    after = event.position;
                     let Ok(metadata) = event.decoded_metadata() else {
                         continue;
                     };
                     let subject = subject_of(event);
                     if let Some(action) = keep(models, event, &metadata, &subject) {
                         found.push(action);
+                        if found.len() >= limit {
+                            return true;
+                        }
                     }
                 }
+                false
             });
-            if page.len() < PAGE {
-                break;
+            if full {
+                return Ok((found, Some(after)));
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => after = last.position,
+                _ => return Ok((found, None)),
             }
         }
-        Ok(found)
     }
 }
 
-fn action(models: &ReadModels, event: &RecordedEvent, subject: &Subject) -> Action {
+/// Whether the actor may read what an event is about: people of an organization they
+/// may read, or — for what belongs to no organization — the instance's.
+pub(super) fn readable(actor: &Actor, models: &ReadModels, subject: &Subject) -> bool {
+    let scope = subject
+        .org_id(models)
+        .map_or(Scope::Instance, Scope::Organization);
+    actor.may(Permission::ReadPeople, scope)
+}
+
+pub(super) fn action(models: &ReadModels, event: &RecordedEvent, subject: &Subject) -> Action {
     let about = match subject {
         Subject::Person(user_id) => *user_id,
         _ => Uuid::nil(),

@@ -376,7 +376,7 @@ async fn a_sign_in_beyond_the_hashing_queue_is_answered_503_at_once_and_the_rest
     })
     .await;
     let client = app.confidential_client().await;
-    let ada = app.person_with_password("ada@example.org").await;
+    let ada = app.enrolled_person("ada@example.org").await;
     // One check holds the only thread until released; the queue takes no more.
     let (release, released) = std::sync::mpsc::channel::<()>();
     let busy = tokio::spawn({

@@ -2,6 +2,7 @@
 //! use), redeemed once by the client they were issued to with the same redirect URI and
 //! the PKCE verifier; a second use revokes everything the first one issued.
 
+use verity_domain::NewEntry;
 use verity_domain::client::GrantType;
 use verity_domain::grant::GrantRevocationReason;
 use verity_projection::ClientView;
@@ -9,7 +10,7 @@ use verity_projection::ClientView;
 use super::error::{GrantError, invalid_grant};
 use super::records::{CodeRecord, GrantRecord};
 use super::revoke::revoke_grant;
-use super::tokens::{self, TokenResponse};
+use super::tokens::{self, NewRefresh, TokenResponse};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -22,7 +23,8 @@ use crate::sessions;
 use crate::state::{self, kind};
 
 /// Issues a code for an authenticated request; returns where the browser goes: the
-/// client's redirect URI with `code`, `state` and `iss`.
+/// client's redirect URI with `code`, `state` and `iss`. Issuing it uses the session: its
+/// activity (the idle timeout starting again) is written with the code, in one write.
 pub async fn issue_code(
     engine: &Engine,
     context: &RequestContext,
@@ -40,16 +42,18 @@ pub async fn issue_code(
         request,
         authentication,
     };
-    let expires_at = context.now + engine.settings.code_lifetime;
-    engine
-        .expiring
-        .put(
-            kind::CODE,
-            &token_digest(&code),
-            &state::encode(&record)?,
-            expires_at,
-        )
-        .await?;
+    let (digest, stored) = (token_digest(&code), state::encode(&record)?);
+    let activity = sessions::Activity::now(engine, context);
+    let written = [
+        NewEntry {
+            kind: kind::CODE,
+            key: &digest,
+            value: &stored,
+            expires_at: context.now + engine.settings.code_lifetime,
+        },
+        activity.entry(&record.authentication.sid),
+    ];
+    engine.expiring.put_many(&written).await?;
     Ok(location)
 }
 
@@ -107,11 +111,6 @@ pub async fn redeem_code(
     }
     let grant_id = random::uuid().to_string();
     let settings = &engine.settings;
-    let used_until = now + settings.code_lifetime * 10;
-    engine
-        .expiring
-        .put(kind::CODE_USED, &digest, grant_id.as_bytes(), used_until)
-        .await?;
     let grant = GrantRecord {
         client_id: client.client_id.clone(),
         scope: request.scope(),
@@ -125,19 +124,32 @@ pub async fn redeem_code(
     } else {
         settings.access_token_lifetime
     };
-    engine
-        .expiring
-        .put(
-            kind::GRANT,
-            &grant_id,
-            &state::encode(&grant)?,
-            now + lifetime,
-        )
-        .await?;
+    // The code's use (whose grant a second use revokes), the grant and its refresh
+    // token, in one write.
+    let stored_grant = state::encode(&grant)?;
+    let refresh_token = refresh
+        .then(|| NewRefresh::mint(engine, context, &grant_id))
+        .transpose()?;
+    let mut written = vec![
+        NewEntry {
+            kind: kind::CODE_USED,
+            key: &digest,
+            value: grant_id.as_bytes(),
+            expires_at: now + settings.code_lifetime * 10,
+        },
+        NewEntry {
+            kind: kind::GRANT,
+            key: &grant_id,
+            value: &stored_grant,
+            expires_at: now + lifetime,
+        },
+    ];
+    written.extend(refresh_token.as_ref().map(NewRefresh::entry));
+    engine.expiring.put_many(&written).await?;
     let issued = tokens::Issue {
         grant: &grant,
         grant_id: &grant_id,
-        with_refresh_token: refresh,
+        refresh_token: refresh_token.map(|minted| minted.token),
         nonce: request.nonce.as_deref(),
         with_id_token: true,
     };

@@ -17,6 +17,7 @@ mod tokens;
 
 pub use access::{
     AccessTokenProblem, Introspection, introspect, revoke_token, userinfo, validate_access_token,
+    verify_access_token,
 };
 pub use bearer::{ADMIN_SCOPE, Bearer, BearerProblem, bearer};
 pub use client::authenticate_client;
@@ -24,4 +25,4 @@ pub use code::{issue_code, redeem_code};
 pub use error::GrantError;
 pub use refresh::{narrow_scope, refresh};
 pub use revoke::revoke_grant;
-pub use tokens::{TokenResponse, client_credentials, profile_claims};
+pub use tokens::{ACCESS_TOKEN_TYP, TokenResponse, client_credentials, profile_claims};

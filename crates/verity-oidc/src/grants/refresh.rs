@@ -9,7 +9,7 @@ use verity_projection::ClientView;
 use super::error::{GrantError, invalid_grant};
 use super::records::{GrantRecord, RefreshRecord, live_grant};
 use super::revoke::revoke_grant;
-use super::tokens::{self, TokenResponse};
+use super::tokens::{self, NewRefresh, TokenResponse};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::protocol::OAuthError;
@@ -96,10 +96,13 @@ pub async fn refresh(
         },
     };
     let with_id_token = narrowed.scope.split(' ').any(|scope| scope == "openid");
+    // The next token of the rotation.
+    let next = NewRefresh::mint(engine, context, &record.grant_id)?;
+    engine.expiring.put_many(&[next.entry()]).await?;
     let issued = tokens::Issue {
         grant: &narrowed,
         grant_id: &record.grant_id,
-        with_refresh_token: true,
+        refresh_token: Some(next.token),
         nonce: None,
         with_id_token,
     };

@@ -2,9 +2,11 @@
 //! tokens (with the client's algorithm, `at_hash` and the claims the scopes release),
 //! refresh tokens (opaque, stored by digest); and the `client_credentials` grant.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
+use verity_domain::NewEntry;
 use verity_domain::client::GrantType;
 use verity_projection::ClientView;
 
@@ -44,7 +46,8 @@ pub struct TokenResponse {
 pub(super) struct Issue<'a> {
     pub(super) grant: &'a GrantRecord,
     pub(super) grant_id: &'a str,
-    pub(super) with_refresh_token: bool,
+    /// A refresh token already stored ([`NewRefresh`]), to hand out with the others.
+    pub(super) refresh_token: Option<String>,
     pub(super) nonce: Option<&'a str>,
     pub(super) with_id_token: bool,
 }
@@ -105,32 +108,54 @@ pub(super) async fn for_person(
     } else {
         None
     };
-    let refresh_token = if issue.with_refresh_token {
-        let refresh_token = random::token();
-        let record = RefreshRecord {
-            grant_id: issue.grant_id.to_owned(),
-        };
-        engine
-            .expiring
-            .put(
-                kind::REFRESH,
-                &token_digest(&refresh_token),
-                &state::encode(&record)?,
-                context.now + settings.refresh_token_lifetime,
-            )
-            .await?;
-        Some(refresh_token)
-    } else {
-        None
-    };
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: settings.access_token_lifetime.num_seconds(),
         scope: grant.scope.clone(),
         id_token,
-        refresh_token,
+        refresh_token: issue.refresh_token,
     })
+}
+
+/// A new refresh token of a grant, with what is stored for it (under the token's
+/// digest): the caller stores [`NewRefresh::entry`], together with whatever else it
+/// writes, before the token is handed out.
+pub(super) struct NewRefresh {
+    pub(super) token: String,
+    digest: String,
+    record: Vec<u8>,
+    expires_at: DateTime<Utc>,
+}
+
+impl NewRefresh {
+    /// A fresh token for `grant_id`, living `[tokens] refresh_token_lifetime` from now.
+    pub(super) fn mint(
+        engine: &Engine,
+        context: &RequestContext,
+        grant_id: &str,
+    ) -> Result<Self, EngineError> {
+        let token = random::token();
+        let record = RefreshRecord {
+            grant_id: grant_id.to_owned(),
+        };
+        Ok(Self {
+            digest: token_digest(&token),
+            record: state::encode(&record)?,
+            expires_at: context.now + engine.settings.refresh_token_lifetime,
+            token,
+        })
+    }
+
+    /// What the expiring store keeps for it.
+    pub(super) fn entry(&self) -> NewEntry<'_> {
+        NewEntry {
+            kind: kind::REFRESH,
+            key: &self.digest,
+            value: &self.record,
+            expires_at: self.expires_at,
+        }
+    }
 }
 
 /// The `client_credentials` grant: an access token for the client itself, with the
@@ -204,33 +229,30 @@ pub fn client_credentials(
 /// organization (`org_id`, `org_name`), and what the scopes ask for.
 pub fn profile_claims(engine: &Engine, user_id: &str, scope: &str) -> Map<String, Value> {
     let mut claims = Map::new();
-    let found = Uuid::parse_str(user_id).ok().and_then(|id| {
-        engine.projector.read(|models| {
-            let person = models.users.get(id)?.clone();
-            let org_name = models
-                .organizations
-                .get(person.org_id)
-                .map(|org| org.name.clone());
-            Some((person, org_name))
-        })
-    });
-    let Some((person, org_name)) = found else {
+    let Ok(user_id) = Uuid::parse_str(user_id) else {
         return claims;
     };
-    claims.insert("org_id".into(), json!(person.org_id));
-    if let Some(org_name) = org_name {
-        claims.insert("org_name".into(), json!(org_name));
-    }
     let scopes: Vec<&str> = scope.split(' ').collect();
-    if scopes.contains(&"profile") {
-        claims.insert("name".into(), json!(person.name));
-        claims.insert("updated_at".into(), json!(person.updated_at.timestamp()));
-    }
-    if scopes.contains(&"email") {
-        claims.insert("email".into(), json!(person.email.as_str()));
-        // Addresses are set by admins; verification of control comes with the emailed
-        // temporary password (the sign-in journey), so none is claimed yet.
-        claims.insert("email_verified".into(), json!(false));
-    }
+    // Only what is released is copied out of the read models (not the whole person,
+    // whose view also holds their second factor).
+    engine.projector.read(|models| {
+        let Some(person) = models.users.get(user_id) else {
+            return;
+        };
+        claims.insert("org_id".into(), json!(person.org_id));
+        if let Some(org) = models.organizations.get(person.org_id) {
+            claims.insert("org_name".into(), json!(org.name));
+        }
+        if scopes.contains(&"profile") {
+            claims.insert("name".into(), json!(person.name));
+            claims.insert("updated_at".into(), json!(person.updated_at.timestamp()));
+        }
+        if scopes.contains(&"email") {
+            claims.insert("email".into(), json!(person.email.as_str()));
+            // Addresses are set by admins; verification of control comes with the emailed
+            // temporary password (the sign-in journey), so none is claimed yet.
+            claims.insert("email_verified".into(), json!(false));
+        }
+    });
     claims
 }

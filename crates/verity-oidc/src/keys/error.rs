@@ -95,4 +95,8 @@ pub enum KeyError {
     /// The signature does not verify.
     #[error("invalid signature")]
     InvalidSignature,
+    /// The header's `typ` is not the one this kind of token must carry (e.g. an ID token
+    /// presented as an access token, RFC 9068 4).
+    #[error("the token's type is {0}")]
+    WrongType(String),
 }

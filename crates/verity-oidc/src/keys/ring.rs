@@ -3,18 +3,22 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use josekit::jwk::{Jwk, KeyPair};
-use josekit::jws::{self, JwsHeader, JwsSigner, JwsVerifier};
+use josekit::jws::{self, JwsHeader, JwsSigner};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use verity_domain::key::SigningAlgorithm;
 use verity_projection::{KeyState, KeyView, Keys};
 
 use crate::signers::{Ed25519Signer, Es256Signer};
+use crate::verifiers::Verifier;
 
 use super::error::{KeyError, quoted};
 use super::master::{MasterKey, decrypt_private_key};
@@ -68,7 +72,43 @@ struct ActiveSigner {
 /// A published key, able to verify.
 struct PublishedKey {
     alg: SigningAlgorithm,
-    verifier: Box<dyn JwsVerifier>,
+    verifier: Verifier,
+}
+
+/// How many verified tokens a ring remembers; when full it forgets them all and starts
+/// again (a few MiB at most: a digest and the claims of each).
+const REMEMBERED_TOKENS: usize = 4096;
+
+/// The tokens this ring verified, by the SHA-256 digest of their bytes.
+#[derive(Default)]
+struct Verified(Mutex<HashMap<[u8; 32], VerifiedToken>>);
+
+/// What a verified token's header said its type was, and its claims.
+struct VerifiedToken {
+    typ: Box<str>,
+    claims: Arc<Map<String, Value>>,
+}
+
+impl Verified {
+    fn recall(&self, digest: &[u8; 32], typ: &str) -> Option<Arc<Map<String, Value>>> {
+        let remembered = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        remembered
+            .get(digest)
+            .filter(|verified| *verified.typ == *typ)
+            .map(|verified| verified.claims.clone())
+    }
+
+    fn remember(&self, digest: [u8; 32], typ: &str, claims: &Arc<Map<String, Value>>) {
+        let mut remembered = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if remembered.len() >= REMEMBERED_TOKENS {
+            remembered.clear();
+        }
+        let verified = VerifiedToken {
+            typ: typ.into(),
+            claims: claims.clone(),
+        };
+        remembered.insert(digest, verified);
+    }
 }
 
 /// The keys as the protocol uses them: a signer per algorithm (built once), a verifier
@@ -84,6 +124,7 @@ pub struct KeyRing {
     jwks_json: String,
     revision: Option<u64>,
     expires_at: Option<DateTime<Utc>>,
+    verified: Verified,
 }
 
 impl KeyRing {
@@ -97,6 +138,7 @@ impl KeyRing {
             jwks,
             revision: None,
             expires_at: None,
+            verified: Verified::default(),
         }
     }
 
@@ -131,6 +173,7 @@ impl KeyRing {
             jwks,
             revision: Some(keys.revision()),
             expires_at,
+            verified: Verified::default(),
         })
     }
 
@@ -147,6 +190,7 @@ impl KeyRing {
             jwks,
             revision: Some(keys.revision()),
             expires_at: None,
+            verified: Verified::default(),
         })
     }
 
@@ -173,21 +217,59 @@ impl KeyRing {
     /// is chosen by the header's `kid`; `alg` must be the key's. This checks the
     /// signature only: expiry, issuer and audience are the caller's to check.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, KeyError> {
-        let header = decode_header(token)?;
-        let alg = header
-            .get("alg")
-            .and_then(Value::as_str)
+        let (_, claims) = self.verify_compact(token)?;
+        Ok(claims)
+    }
+
+    /// [`KeyRing::verify`] for a token whose header must say `typ` (e.g. `at+jwt`), with
+    /// the claims shared. A token that verified is remembered (by its SHA-256 digest,
+    /// never the token itself) for as long as this ring lives, so presenting the same
+    /// bytes again — a resource server introspecting the token of each call — skips the
+    /// signature verification, whose answer cannot change while the ring's keys are the
+    /// same: a key change or the end of a grace period builds a new ring, which starts
+    /// with an empty memory. What the bytes cannot tell — expiry, revocation — is the
+    /// caller's to check every time.
+    pub fn verify_typed(
+        &self,
+        token: &str,
+        typ: &str,
+    ) -> Result<Arc<Map<String, Value>>, KeyError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(claims) = self.verified.recall(&digest, typ) {
+            return Ok(claims);
+        }
+        let (header, claims) = self.verify_compact(token)?;
+        if header.typ.as_deref() != Some(typ) {
+            return Err(KeyError::WrongType(quoted(
+                header.typ.as_deref().unwrap_or_default(),
+            )));
+        }
+        let claims = Arc::new(claims);
+        self.verified.remember(digest, typ, &claims);
+        Ok(claims)
+    }
+
+    /// Splits a compact JWS, decodes its header once, checks it (no `alg: none`, no
+    /// `crit`, a published `kid` whose algorithm is the header's), verifies the signature
+    /// over the header and payload as sent, and decodes the payload.
+    fn verify_compact(&self, token: &str) -> Result<(Header, Map<String, Value>), KeyError> {
+        let (header, payload, signature) = split_compact(token)?;
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header)
+            .map_err(|_| KeyError::MalformedToken("the header is not base64url"))?;
+        let parsed: Header = serde_json::from_slice(&header_json)
+            .map_err(|_| KeyError::MalformedToken("the header is not a JSON object"))?;
+        let alg = parsed
+            .alg
+            .as_deref()
             .ok_or(KeyError::MalformedToken("the header has no alg"))?;
         if alg.eq_ignore_ascii_case("none") {
             return Err(KeyError::AlgNone);
         }
-        if header.contains_key("crit") {
+        if parsed.crit.0 {
             return Err(KeyError::CriticalHeader);
         }
-        let kid = header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or(KeyError::MissingKid)?;
+        let kid = parsed.kid.as_deref().ok_or(KeyError::MissingKid)?;
         let key = self
             .verifiers
             .get(kid)
@@ -199,10 +281,21 @@ impl KeyRing {
                 found: quoted(alg),
             });
         }
-        let (payload, _) = jws::deserialize_compact(token, key.verifier.as_ref())
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
             .map_err(|_| KeyError::InvalidSignature)?;
-        serde_json::from_slice(&payload)
-            .map_err(|_| KeyError::MalformedToken("the payload is not a JSON object"))
+        let signing_input = token
+            .get(..header.len() + 1 + payload.len())
+            .ok_or(KeyError::MalformedToken("not three dot-separated parts"))?;
+        if !key.verifier.verify(signing_input.as_bytes(), &signature) {
+            return Err(KeyError::InvalidSignature);
+        }
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| KeyError::MalformedToken("the payload is not base64url"))?;
+        let claims = serde_json::from_slice(&payload)
+            .map_err(|_| KeyError::MalformedToken("the payload is not a JSON object"))?;
+        Ok((parsed, claims))
     }
 
     /// The JWKS: `{"keys": [...]}` with the public members only (kid, alg, use, kty and
@@ -255,17 +348,43 @@ impl fmt::Debug for KeyRing {
 /// The JSON header of a compact JWS, NOT verified: for choosing a key (by `kid`) or
 /// reporting, never for trusting what it says.
 pub fn decode_header(token: &str) -> Result<Map<String, Value>, KeyError> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(_payload), Some(_signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(KeyError::MalformedToken("not three dot-separated parts"));
-    };
+    let (header, _, _) = split_compact(token)?;
     let header = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| KeyError::MalformedToken("the header is not base64url"))?;
     serde_json::from_slice(&header)
         .map_err(|_| KeyError::MalformedToken("the header is not a JSON object"))
+}
+
+/// The three parts of a compact JWS: header, payload, signature (still base64url).
+fn split_compact(token: &str) -> Result<(&str, &str, &str), KeyError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(KeyError::MalformedToken("not three dot-separated parts"));
+    };
+    Ok((header, payload, signature))
+}
+
+/// The members of a JWS header that verification reads; any others are ignored.
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+    typ: Option<String>,
+    #[serde(default)]
+    crit: Present,
+}
+
+/// Whether a header member is there at all, whatever its value (`"crit": null` too).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer).map(|_| Self(true))
+    }
 }
 
 /// Decrypts and parses the private key once, after checking it is the private half of
@@ -318,17 +437,11 @@ fn build_signer(key: &KeyView, master: &MasterKey) -> Result<ActiveSigner, KeyEr
 }
 
 /// A verifier for a published key, from its public JWK.
-fn build_verifier(key: &KeyView, jwk: &Value) -> Result<Box<dyn JwsVerifier>, KeyError> {
-    let unusable = |error: josekit::JoseError| KeyError::UnusableKey {
-        kid: key.kid.clone(),
-        reason: error.to_string(),
-    };
+fn build_verifier(key: &KeyView, jwk: &Value) -> Result<Verifier, KeyError> {
     let members = jwk.as_object().cloned().unwrap_or_default();
-    let jwk = Jwk::from_map(members).map_err(unusable)?;
-    Ok(match key.alg {
-        SigningAlgorithm::RS256 => Box::new(jws::RS256.verifier_from_jwk(&jwk).map_err(unusable)?),
-        SigningAlgorithm::ES256 => Box::new(jws::ES256.verifier_from_jwk(&jwk).map_err(unusable)?),
-        SigningAlgorithm::EdDSA => Box::new(jws::EdDSA.verifier_from_jwk(&jwk).map_err(unusable)?),
+    Verifier::from_jwk(key.alg, &members).map_err(|reason| KeyError::UnusableKey {
+        kid: key.kid.clone(),
+        reason,
     })
 }
 

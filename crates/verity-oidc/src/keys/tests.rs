@@ -86,6 +86,33 @@ fn bootstrapped(master: &MasterKey) -> Log {
     log
 }
 
+/// A master key and a ring of a fresh key per algorithm.
+fn fresh_ring() -> (MasterKey, KeyRing) {
+    let master = MasterKey::generate();
+    let ring = KeyRing::from_keys(&bootstrapped(&master).keys, &master, at(0)).unwrap();
+    (master, ring)
+}
+
+/// The token with one bit of its signature flipped.
+fn tampered_signature(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    signature[0] ^= 1;
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&signature))
+}
+
+/// The token's header and signature over other claims (`sub: admin`).
+fn signature_over_other_claims(token: &str) -> String {
+    let mut elevated = claims();
+    elevated.insert("sub".into(), json!("admin"));
+    let (header, _) = token.split_once('.').unwrap();
+    let (_, signature) = token.rsplit_once('.').unwrap();
+    format!(
+        "{header}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(Value::Object(elevated).to_string())
+    )
+}
+
 fn claims() -> Map<String, Value> {
     let Value::Object(claims) = json!({
         "iss": "https://id.example.org", "sub": "ada", "aud": "app", "exp": 1_900_000_000,
@@ -228,24 +255,14 @@ fn a_tampered_signature_or_payload_is_refused() {
     let ring = KeyRing::from_keys(&log.keys, &master, at(0)).unwrap();
     for alg in SigningAlgorithm::ALL {
         let token = ring.sign(alg, None, &claims()).unwrap();
-        let (signed, signature) = token.rsplit_once('.').unwrap();
-        let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
-        signature[0] ^= 1;
-        let tampered = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&signature));
+        let tampered = tampered_signature(&token);
         assert_eq!(
             ring.verify(&tampered),
             Err(KeyError::InvalidSignature),
             "{alg}"
         );
 
-        let mut elevated = claims();
-        elevated.insert("sub".into(), json!("admin"));
-        let (header, _) = token.split_once('.').unwrap();
-        let (_, signature) = token.rsplit_once('.').unwrap();
-        let forged = format!(
-            "{header}.{}.{signature}",
-            URL_SAFE_NO_PAD.encode(Value::Object(elevated).to_string())
-        );
+        let forged = signature_over_other_claims(&token);
         assert_eq!(
             ring.verify(&forged),
             Err(KeyError::InvalidSignature),
@@ -264,6 +281,65 @@ fn a_tampered_signature_or_payload_is_refused() {
         ring.verify("!!.e30.c2ln"),
         Err(KeyError::MalformedToken(_))
     ));
+}
+
+#[test]
+fn a_typed_verification_checks_the_type_and_remembers_only_what_verified() {
+    let (master, ring) = fresh_ring();
+    for alg in SigningAlgorithm::ALL {
+        let token = ring.sign(alg, Some("at+jwt"), &claims()).unwrap();
+        let first = ring.verify_typed(&token, "at+jwt").unwrap();
+        assert_eq!(*first, claims());
+        // Remembered: the same claims again, without a second verification.
+        assert!(Arc::ptr_eq(
+            &first,
+            &ring.verify_typed(&token, "at+jwt").unwrap()
+        ));
+        // The type is checked for remembered tokens too.
+        assert_eq!(
+            ring.verify_typed(&token, "logout+jwt"),
+            Err(KeyError::WrongType("at+jwt".into()))
+        );
+        for typ in [None, Some("logout+jwt"), Some("AT+JWT")] {
+            let other = ring.sign(alg, typ, &claims()).unwrap();
+            assert!(
+                matches!(
+                    ring.verify_typed(&other, "at+jwt"),
+                    Err(KeyError::WrongType(_))
+                ),
+                "{alg} {typ:?}"
+            );
+        }
+
+        // Other bytes are verified afresh: a changed signature, or the remembered
+        // signature over other claims.
+        let tampered = tampered_signature(&token);
+        assert_eq!(
+            ring.verify_typed(&tampered, "at+jwt"),
+            Err(KeyError::InvalidSignature)
+        );
+        let forged = signature_over_other_claims(&token);
+        assert_eq!(
+            ring.verify_typed(&forged, "at+jwt"),
+            Err(KeyError::InvalidSignature)
+        );
+
+        // A ring of other keys remembers nothing of this one's.
+        let other = KeyRing::from_keys(&bootstrapped(&master).keys, &master, at(0)).unwrap();
+        assert!(matches!(
+            other.verify_typed(&token, "at+jwt"),
+            Err(KeyError::UnknownKid(_))
+        ));
+    }
+}
+
+#[test]
+fn a_null_crit_is_still_a_critical_header() {
+    let (_, ring) = fresh_ring();
+    let token = ring.sign(SigningAlgorithm::ES256, None, &claims()).unwrap();
+    let kid = ring.active_kid(SigningAlgorithm::ES256).unwrap();
+    let critical = with_header(&token, &json!({"alg": "ES256", "kid": kid, "crit": null}));
+    assert_eq!(ring.verify(&critical), Err(KeyError::CriticalHeader));
 }
 
 #[test]

@@ -16,11 +16,24 @@ pub struct Params(HashMap<String, String>);
 
 impl Params {
     /// Parses `application/x-www-form-urlencoded` bytes (a query string or a body).
+    ///
+    /// Most requests need no decoding at all (tokens, codes and ids are URL-safe), and
+    /// decoding a token of a few hundred characters byte by byte was a tenth of an
+    /// introspection: text without `%` or `+` is split as it is, which gives exactly the
+    /// pairs the decoder would.
     pub fn parse(encoded: &[u8]) -> Result<Self, OAuthError> {
-        Self::from_pairs(
-            form_urlencoded::parse(encoded)
-                .map(|(key, value)| (key.into_owned(), value.into_owned())),
-        )
+        match undecoded(encoded) {
+            Some(text) => {
+                Self::from_pairs(text.split('&').filter(|pair| !pair.is_empty()).map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (key.to_owned(), value.to_owned())
+                }))
+            }
+            None => Self::from_pairs(
+                form_urlencoded::parse(encoded)
+                    .map(|(key, value)| (key.into_owned(), value.into_owned())),
+            ),
+        }
     }
 
     /// Builds from decoded pairs, refusing repeats and oversized values.
@@ -73,6 +86,15 @@ impl Params {
     }
 }
 
+/// `encoded` as text, when decoding would not change it: UTF-8 with no `%` escape and no
+/// `+` for a space.
+fn undecoded(encoded: &[u8]) -> Option<&str> {
+    if encoded.contains(&b'%') || encoded.contains(&b'+') {
+        return None;
+    }
+    std::str::from_utf8(encoded).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -105,6 +127,14 @@ mod tests {
                     prop_assert!(params.0.contains_key(key));
                 }
             }
+        }
+
+        /// Text split as it is gives the pairs the decoder gives.
+        #[test]
+        fn undecoded_text_parses_as_the_decoder_does(text in "[a-z=&_.~-]{0,64}|[\\PC=&]{0,64}") {
+            let decoded = form_urlencoded::parse(text.as_bytes())
+                .map(|(key, value)| (key.into_owned(), value.into_owned()));
+            prop_assert_eq!(Params::parse(text.as_bytes()), Params::from_pairs(decoded));
         }
 
         #[test]

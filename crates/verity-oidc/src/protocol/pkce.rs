@@ -42,8 +42,16 @@ pub fn verify(verifier: &str, challenge: &str) -> bool {
     if !well_formed {
         return false;
     }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+    challenge_of(verifier)
+        .as_bytes()
+        .ct_eq(challenge.as_bytes())
+        .into()
+}
+
+/// The S256 `code_challenge` of `verifier`: what a client of Verity (its own console)
+/// sends to the authorization endpoint.
+pub fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]
@@ -54,6 +62,7 @@ mod tests {
     fn the_rfc_7636_example_verifies() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert_eq!(challenge_of(verifier), challenge);
         validate_challenge(challenge, Some("S256")).unwrap();
         assert!(verify(verifier, challenge));
         assert!(!verify(

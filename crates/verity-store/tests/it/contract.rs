@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use verity_domain::{
-    AppendRequest, Counted, CounterKey, Entry, EventStore, ExpectedVersion, Snapshot, StoreError,
-    UniqueKey,
+    AppendRequest, Counted, CounterKey, Entry, EventStore, ExpectedVersion, NewEntry, Snapshot,
+    StoreError, UniqueKey,
 };
 use verity_store::chain;
 
@@ -517,6 +517,70 @@ pub async fn another_node_takes_what_this_one_put(backend: Backend) {
     assert_eq!(wins, 1);
 }
 
+pub async fn put_many_stores_several_entries_at_once_or_none(backend: Backend) {
+    let store = &backend.store;
+    // Replaced by put_many: a live entry, an expired one and a counter (its count reset).
+    store.put("code_used", "c1", b"old", at(60)).await.unwrap();
+    store.put("grant", "g1", b"stale", at(5)).await.unwrap();
+    store
+        .increment("failed", "ada", at(60), at(0))
+        .await
+        .unwrap();
+    let entry = |kind, key, value, expires_at| NewEntry {
+        kind,
+        key,
+        value,
+        expires_at,
+    };
+    store
+        .put_many(&[
+            entry("code_used", "c1", b"grant-1", at(600)),
+            entry("grant", "g1", b"record", at(3600)),
+            entry("refresh", "r1", b"", at(7200)),
+            entry("failed", "ada", b"set", at(30)),
+        ])
+        .await
+        .unwrap();
+    let read = store
+        .get_many(
+            &[
+                ("code_used", "c1"),
+                ("grant", "g1"),
+                ("refresh", "r1"),
+                ("failed", "ada"),
+            ],
+            at(10),
+        )
+        .await
+        .unwrap();
+    let stored = |value: &[u8], expires_at| {
+        Some(Entry {
+            value: value.to_vec(),
+            count: 0,
+            expires_at,
+        })
+    };
+    assert_eq!(
+        read,
+        vec![
+            stored(b"grant-1", at(600)),
+            stored(b"record", at(3600)),
+            stored(b"", at(7200)),
+            stored(b"set", at(30)),
+        ]
+    );
+    // A key named twice is refused, and nothing of the call is stored.
+    let twice = store
+        .put_many(&[
+            entry("grant", "g2", b"one", at(60)),
+            entry("grant", "g2", b"two", at(60)),
+        ])
+        .await;
+    assert!(matches!(twice, Err(StoreError::Invalid(_))), "{twice:?}");
+    assert_eq!(store.get("grant", "g2", at(10)).await.unwrap(), None);
+    store.put_many(&[]).await.unwrap();
+}
+
 pub async fn get_many_reads_several_entries_in_the_order_asked(backend: Backend) {
     let store = &backend.store;
     store.put("login", "t1", b"one", at(60)).await.unwrap();
@@ -953,6 +1017,7 @@ macro_rules! contract_suite {
             case!(take_is_single_use_and_ignores_expired_entries);
             case!(of_50_concurrent_takes_exactly_one_wins);
             case!(another_node_takes_what_this_one_put);
+            case!(put_many_stores_several_entries_at_once_or_none);
             case!(get_many_reads_several_entries_in_the_order_asked);
             case!(counters_count_within_their_window_and_restart_after_it);
             case!(increment_many_counts_several_counters_at_once);

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use verity_domain::organization::{self, OrganizationCreated, OrganizationEvent};
 use verity_domain::user::{self, PasswordChanged, UserCreated, UserEvent};
-use verity_domain::{Actor, AppendRequest, DomainEvent, Email, EventMetadata, ExpectedVersion};
+use verity_domain::{AppendRequest, DomainEvent, Email, ExpectedVersion};
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 
-use super::print_json;
+use super::{BENCH_HASH, metadata, print_json};
 use crate::app::{location, now};
 use crate::cli::{AlgorithmChoice, BenchCommand};
 use crate::config::Config;
@@ -29,6 +29,9 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
             events_per_user,
             orgs,
         } => seed(config, users, events_per_user, orgs).await,
+        BenchCommand::Console { requests, org } => {
+            super::bench_console::users_page(config, requests, org).await
+        }
         BenchCommand::Startup => startup(config).await,
         BenchCommand::Audit { samples } => audit(config, samples).await,
         BenchCommand::People { org, users, out } => {
@@ -39,15 +42,14 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
         }
         BenchCommand::Passwords { lookups } => passwords(lookups),
         BenchCommand::Sign { alg, seconds } => sign(config, alg, seconds).await,
-    }
-}
-
-fn metadata() -> EventMetadata {
-    EventMetadata {
-        actor: Actor::System,
-        request_id: None,
-        client_ip: None,
-        occurred_at: now(),
+        BenchCommand::Access {
+            alg,
+            people,
+            seconds,
+        } => super::bench_access::access(config, alg, people, seconds).await,
+        BenchCommand::EndAccess { sessions, runs } => {
+            super::bench_access::end_access(config, sessions, runs).await
+        }
     }
 }
 
@@ -106,8 +108,9 @@ async fn append(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Fills the log with `users` people in 10 organizations, `events_per_user` events each
-/// (created, then password changes and disable/enable pairs), then saves a snapshot.
+/// Fills the log with `users` people in `org_count` organizations, `events_per_user`
+/// events each (created, then password changes and disable/enable pairs), then saves a
+/// snapshot.
 async fn seed(
     config: Config,
     users: u64,
@@ -131,7 +134,7 @@ async fn seed(
         );
         store.append(request).await?;
     }
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo".to_owned();
+    let hash = BENCH_HASH.to_owned();
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)

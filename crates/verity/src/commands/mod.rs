@@ -4,7 +4,9 @@ mod audit;
 mod audit_queries;
 mod backup;
 mod bench;
+mod bench_access;
 mod bench_audit;
+mod bench_console;
 mod bench_signin;
 mod client;
 mod devices;
@@ -65,6 +67,20 @@ fn find_org(models: &ReadModels, org: &str) -> anyhow::Result<OrganizationView> 
     found
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no organization {org:?} (see `verity org list`)"))
+}
+
+/// An Argon2id PHC string nobody signs in with: the password of generated people who
+/// never sign in.
+const BENCH_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNo";
+
+/// The metadata of the events the benchmarks append: the system as actor, now.
+fn metadata() -> verity_domain::EventMetadata {
+    verity_domain::EventMetadata {
+        actor: verity_domain::Actor::System,
+        request_id: None,
+        client_ip: None,
+        occurred_at: crate::app::now(),
+    }
 }
 
 /// A progress bar over `length` events on stderr (hidden for `--json`).

@@ -69,16 +69,19 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
     let key_ring = crate::signing::key_ring(&app).await?;
     let signing = crate::signing::current_ring(&app, &key_ring)?;
     tracing::info!(keys = ?signing, master_key_id = key_ring.master().id(), "signing keys ready");
+    // The admin console signs admins in as a client of this server: registered on the
+    // first start, and following the issuer when it changes. Without it only the console
+    // is unavailable (an http issuer that is not loopback cannot be a redirect URI).
+    if let Err(error) = app
+        .admin()
+        .ensure_console_client(&crate::admin::cli_call(), &issuer)
+        .await
+    {
+        tracing::warn!(%error, "the admin console's client could not be registered: the console will not sign anyone in");
+    }
     // Expired protocol state already reads as absent; purging keeps the table small.
     let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
-    let engine = verity_oidc::Engine {
-        store: app.store.clone(),
-        expiring: app.store.clone(),
-        projector: app.projector.clone(),
-        keys: key_ring.clone(),
-        hashing: app.hashing.clone(),
-        settings: Arc::new(app.config.engine_settings(&issuer)?),
-    };
+    let engine = app.engine(key_ring.clone(), &issuer)?;
     let server = &app.config.server;
     let settings = verity_http::Settings {
         trusted_proxies: server.trusted_proxies()?,

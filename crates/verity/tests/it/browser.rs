@@ -206,20 +206,22 @@ impl BrowserSession {
             window.__verityBeforeClick = true;
             return matching[0];
         "#;
-        let returned = self
-            .driver()
-            .execute(FIND, vec![Value::from(text)])
-            .await
-            .unwrap();
-        if returned.json().get("found").is_some() {
-            panic!(
-                "expected one button {text:?} on {}, found {}",
-                self.current_url().await,
-                returned.json()
-            );
-        }
-        returned.element().unwrap().click().await.unwrap();
-        self.wait_for_new_page(text).await;
+        self.press(FIND, text, "button").await;
+    }
+
+    /// Follows the link showing `text` and waits for the page it leads to.
+    pub async fn click_link(&self, text: &str) {
+        const FIND: &str = r#"
+            const normal = (text) => (text || "").replace(/\s+/g, " ").trim();
+            const all = Array.from(document.querySelectorAll("a[href]"));
+            const matching = all.filter((link) => normal(link.textContent) === arguments[0]);
+            if (matching.length !== 1) {
+                return { found: matching.length, links: all.map((link) => normal(link.textContent)) };
+            }
+            window.__verityBeforeClick = true;
+            return matching[0];
+        "#;
+        self.press(FIND, text, "link").await;
     }
 
     /// Presses the one button whose accessible name (its `aria-label`) starts with
@@ -235,19 +237,27 @@ impl BrowserSession {
             window.__verityBeforeClick = true;
             return matching[0];
         "#;
+        self.press(FIND, name, "button named").await;
+    }
+
+    /// Runs `find` (a script that returns the one element matching its argument, or
+    /// `{found: N, ...}` when not exactly one does) with `text`, clicks the element and
+    /// waits for the page it leads to.
+    async fn press(&self, find: &str, text: &str, what: &str) {
         let returned = self
             .driver()
-            .execute(FIND, vec![Value::from(name)])
+            .execute(find, vec![Value::from(text)])
             .await
             .unwrap();
         if returned.json().get("found").is_some() {
             panic!(
-                "expected one button named {name:?}..., found {}",
+                "expected one {what} {text:?} on {}, found {}",
+                self.current_url().await,
                 returned.json()
             );
         }
         returned.element().unwrap().click().await.unwrap();
-        self.wait_for_new_page(name).await;
+        self.wait_for_new_page(text).await;
     }
 
     /// Waits until the page that carried the marker of [`Self::click_button`] has been
@@ -300,6 +310,125 @@ impl BrowserSession {
             std::fs::create_dir_all(directory).unwrap();
         }
         self.driver().screenshot(path).await.unwrap();
+    }
+
+    /// Makes the browser's window `width` × `height` pixels (a laptop, a phone).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.driver()
+            .set_window_rect(0, 0, width, height)
+            .await
+            .unwrap();
+    }
+
+    /// The form controls on the page that no `<label>` names (each as its `name`): an
+    /// accessible form has none.
+    pub async fn unlabelled_fields(&self) -> Vec<String> {
+        const SCRIPT: &str = r#"
+            return Array.from(document.querySelectorAll("input, select, textarea"))
+                .filter((field) => field.type !== "hidden" && field.labels.length === 0)
+                .map((field) => field.name || field.id || field.outerHTML);
+        "#;
+        let returned = self.driver().execute(SCRIPT, Vec::new()).await.unwrap();
+        serde_json::from_value(returned.json().clone()).unwrap()
+    }
+
+    /// Types `keys` (a key such as `Key::Tab`, or text) on the keyboard, into whatever
+    /// has the focus.
+    pub async fn press_key(&self, keys: impl Into<thirtyfour::TypingData>) {
+        self.driver()
+            .action_chain()
+            .send_keys(keys)
+            .perform()
+            .await
+            .unwrap();
+    }
+
+    /// Presses Enter on what has the focus and waits for the page it leads to.
+    pub async fn press_enter(&self) {
+        self.driver()
+            .execute("window.__verityBeforeClick = true;", Vec::new())
+            .await
+            .unwrap();
+        self.press_key(thirtyfour::Key::Enter).await;
+        self.wait_for_new_page("Enter").await;
+    }
+
+    /// Presses Tab until the focus reaches what is named `name` (at most `most` times),
+    /// checking that a focus ring shows at every step; the names passed on the way.
+    pub async fn tab_to(&self, name: &str, most: usize) -> Vec<String> {
+        let mut passed = Vec::new();
+        for _ in 0..most {
+            self.press_key(thirtyfour::Key::Tab).await;
+            let (focused, ring) = self.focused().await;
+            assert!(
+                ring,
+                "no focus ring on {focused:?} at {}",
+                self.current_url().await
+            );
+            if focused == name {
+                return passed;
+            }
+            passed.push(focused);
+        }
+        panic!(
+            "Tab did not reach {name:?} in {most} presses on {}: {passed:?}",
+            self.current_url().await
+        );
+    }
+
+    /// Posts a form to `action` with `fields` from the page shown, as a hand-made form
+    /// would, and waits for the answer.
+    pub async fn post_form(&self, action: &str, fields: &[(&str, &str)]) {
+        const SCRIPT: &str = r#"
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = arguments[0];
+            for (const [name, value] of arguments[1]) {
+                const input = document.createElement("input");
+                input.type = "hidden";
+                input.name = name;
+                input.value = value;
+                form.appendChild(input);
+            }
+            document.body.appendChild(form);
+            window.__verityBeforeClick = true;
+            form.submit();
+        "#;
+        let fields: Vec<Value> = fields
+            .iter()
+            .map(|(name, value)| Value::from(vec![*name, *value]))
+            .collect();
+        self.driver()
+            .execute(SCRIPT, vec![Value::from(action), Value::from(fields)])
+            .await
+            .unwrap();
+        self.wait_for_new_page(action).await;
+    }
+
+    /// What has the keyboard's focus — its accessible name (`aria-label`, else its text,
+    /// else its label's) — and whether a focus ring shows around it.
+    pub async fn focused(&self) -> (String, bool) {
+        const SCRIPT: &str = r#"
+            const element = document.activeElement;
+            if (!element || element === document.body) { return ["", false]; }
+            const label = element.labels && element.labels.length ? element.labels[0].innerText : "";
+            const name = element.getAttribute("aria-label") || element.innerText.trim() || label;
+            const style = getComputedStyle(element);
+            const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+                || style.boxShadow !== "none";
+            return [name, ring];
+        "#;
+        let returned = self.driver().execute(SCRIPT, Vec::new()).await.unwrap();
+        serde_json::from_value(returned.json().clone()).unwrap()
+    }
+
+    /// Whether the page is wider than the window, so that reading it needs a sideways
+    /// scroll.
+    pub async fn scrolls_sideways(&self) -> bool {
+        const SCRIPT: &str =
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth;";
+        let returned = self.driver().execute(SCRIPT, Vec::new()).await.unwrap();
+        returned.json() == &Value::Bool(true)
     }
 
     /// Ends the session: Chromium closes and its profile is removed.
@@ -823,6 +952,32 @@ async fn log_out(
     browser.wait_for_text("You are signed out").await;
 }
 
+/// A server on SQLite that sends its mail to a real SMTP server in the test process, and
+/// that server.
+pub async fn provider_with_mail() -> (Provider, verity_testkit::smtp::Sink) {
+    let sink = verity_testkit::smtp::Sink::start();
+    let settings = mail_settings(&sink);
+    let smtp: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let provider = Provider::start_with(crate::support::Target::sqlite(), &smtp).await;
+    (provider, sink)
+}
+
+/// The environment that sends Verity's mail (the server's or a command's) to `sink`.
+pub fn mail_settings(sink: &verity_testkit::smtp::Sink) -> [(&'static str, String); 4] {
+    [
+        ("VERITY__SMTP__HOST", "127.0.0.1".to_owned()),
+        ("VERITY__SMTP__PORT", sink.port().to_string()),
+        ("VERITY__SMTP__TLS", "none".to_owned()),
+        (
+            "VERITY__SMTP__FROM",
+            "Verity <no-reply@verity.test>".to_owned(),
+        ),
+    ]
+}
+
 /// The product's journey end to end in Chromium, with a real SMTP server receiving the
 /// mail: the admin creates a person -> the email arrives -> sign-in with the temporary
 /// password -> a weak and a breached password refused -> a new password -> the
@@ -835,15 +990,7 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     let Some(browser) = BrowserSession::start().await else {
         return;
     };
-    let sink = verity_testkit::smtp::Sink::start();
-    let port = sink.port().to_string();
-    let smtp = [
-        ("VERITY__SMTP__HOST", "127.0.0.1"),
-        ("VERITY__SMTP__PORT", port.as_str()),
-        ("VERITY__SMTP__TLS", "none"),
-        ("VERITY__SMTP__FROM", "Verity <no-reply@verity.test>"),
-    ];
-    let provider = Provider::start_with(crate::support::Target::sqlite(), &smtp).await;
+    let (provider, sink) = provider_with_mail().await;
     let mut relying = RelyingParty::start(&provider, &[]).await;
     let email = "ada@example.org";
 
@@ -851,7 +998,7 @@ async fn the_whole_journey_from_the_email_to_forgetting_the_device() {
     let created = provider
         .target
         .command()
-        .envs(smtp)
+        .envs(mail_settings(&sink))
         .args([
             "user",
             "create",

@@ -19,6 +19,10 @@ mod basic_op;
 mod browser;
 mod cli;
 mod clients;
+mod console;
+mod console_audit;
+mod console_browser;
+mod console_manage;
 mod corrupt;
 mod disk_full;
 #[path = "../../../../conformance/ending_access.rs"]
