@@ -46,6 +46,7 @@ async fn a_backup_made_while_serving_restores_into_an_empty_directory_and_signs_
     let provider = Provider::start().await;
     let client = provider.client(&[]).await;
     let mut ada = provider.person("ada@example.org");
+    provider.caught_up().await;
     assert_eq!(sign_in_and_redeem(&provider, &client, &mut ada).await, 200);
     let before = events_in(&provider.target.ok(&["audit", "verify"]));
 

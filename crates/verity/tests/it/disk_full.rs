@@ -118,18 +118,22 @@ impl SmallDisk {
         Person::new(email, created[0]["temporary_password"].as_str().unwrap())
     }
 
-    /// Signs `person` in through `request` with a fresh browser, once the server has seen
-    /// the client and the person (it follows the CLI's writes by polling).
+    /// Signs `person` in through `request` with a fresh browser, once the server has
+    /// folded the whole log (it follows the CLI's writes by polling).
     async fn sign_in(&self, request: &str, person: &mut Person) {
+        let head = json_lines(&self.ok(&["events", "export"]))
+            .last()
+            .and_then(|event| event["position"].as_u64())
+            .unwrap_or(0) as f64;
         let mut browser = self.browser();
-        let mut form = browser.authorize(request).await;
-        for _ in 0..100 {
-            if form.step() == Step::SignIn {
+        for _ in 0..200 {
+            let folded = browser.peek("/metrics").await;
+            if folded.sample("verity_projection_position") >= head {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            form = browser.authorize(request).await;
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
+        let form = browser.authorize(request).await;
         let signed_in = browser.sign_in_as(&form, person, Device::Forget).await;
         assert_eq!(signed_in.status, 303, "{}", signed_in.body);
     }
