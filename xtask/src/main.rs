@@ -9,8 +9,12 @@
 //! against them and stops them again, whatever the tests did. Under `--strict`
 //! (or `CI=true`) a service that cannot be started is an error, and the tests
 //! are told that skipping is forbidden.
+//!
+//! `cargo xtask fuzz [--time SECONDS] [--target NAME] [--dev]` runs the fuzz targets of
+//! `fuzz/` (see `fuzz.rs`); `cargo xtask tidy` checks the workspace's shape.
 
 mod chromium;
+mod fuzz;
 mod postgres;
 mod scim_client;
 mod soak;
@@ -23,15 +27,20 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
        cargo xtask tidy
+       cargo xtask fuzz [--time SECONDS] [--target NAME] [--dev]
        cargo xtask soak [--minutes N | --seconds N] [--release] [--plot]
 
   --strict   fail instead of skipping when a service cannot be started
              (implied by CI=true or VERITY_TEST_STRICT=1)
+  --time     seconds each fuzz target runs (default 60)
+  --target   run only this fuzz target
+  --dev      build the fuzz targets without optimisations (quicker build)
 
 examples:
   cargo xtask test
   cargo xtask test -- -p verity-store
-  cargo xtask test -- -p verity-store -- --nocapture";
+  cargo xtask test -- -p verity-store -- --nocapture
+  cargo xtask fuzz --time 5";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -48,6 +57,7 @@ fn run(arguments: Vec<String>) -> Result<ExitCode> {
     match arguments.next().as_deref() {
         Some("test") => test(parse_test_options(arguments.collect())?),
         Some("tidy") => tidy(),
+        Some("fuzz") => fuzz(fuzz::parse_options(arguments.collect())?),
         Some("soak") => soak::run(&soak::parse_options(arguments.collect())?),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
@@ -72,6 +82,32 @@ fn tidy() -> Result<ExitCode> {
     } else {
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// `cargo xtask fuzz`: every fuzz target for the time given; fails if any crashed, hung
+/// or grew beyond its memory limit.
+fn fuzz(options: fuzz::FuzzOptions) -> Result<ExitCode> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runs = fuzz::run(&root, &options)?;
+    let failed: Vec<&str> = runs
+        .iter()
+        .filter(|run| !run.passed)
+        .map(|run| run.target.as_str())
+        .collect();
+    if !failed.is_empty() {
+        println!("xtask: fuzz targets with findings: {}", failed.join(", "));
+    }
+    // The plain closing line CI's reader counts: targets that ran clean, and the others.
+    println!(
+        "fuzz: {} passed, {} failed",
+        runs.len() - failed.len(),
+        failed.len()
+    );
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Whether a missing service is an error (CI) or a loud skip (a developer's
@@ -207,7 +243,8 @@ fn cargo_test_arguments(extra: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn strings(arguments: &[&str]) -> Vec<String> {
+    /// Owned arguments, as the command line gives them (shared by the modules' tests).
+    pub(crate) fn strings(arguments: &[&str]) -> Vec<String> {
         arguments
             .iter()
             .map(|&argument| argument.to_owned())

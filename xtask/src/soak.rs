@@ -271,12 +271,7 @@ fn poisoned<T>(_: std::sync::PoisonError<T>) -> anyhow::Error {
 mod tests {
     use super::*;
 
-    fn strings(arguments: &[&str]) -> Vec<String> {
-        arguments
-            .iter()
-            .map(|&argument| argument.to_owned())
-            .collect()
-    }
+    use crate::tests::strings;
 
     #[test]
     fn options_take_minutes_or_seconds() {

@@ -16,6 +16,7 @@ mod discovery;
 mod error;
 mod form;
 mod health;
+pub mod inputs;
 mod journey;
 mod logout;
 mod metrics;

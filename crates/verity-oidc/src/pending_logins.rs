@@ -172,6 +172,13 @@ impl SlotId {
     }
 }
 
+/// Whether `tx`, as a form sent it, has the shape of a transaction's id
+/// (`<ring>.<slot>.<secret>`); reading, saving and taking a transaction parse it the same
+/// way, and find nothing for an id without it.
+pub fn is_transaction_id(tx: &str) -> bool {
+    SlotId::parse(tx).is_some()
+}
+
 /// The transaction `tx`, if it is still waiting.
 pub(crate) async fn get(
     store: &dyn ExpiringStore,

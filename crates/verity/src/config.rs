@@ -602,18 +602,40 @@ impl Config {
         Self::load_from(file, overrides, Env::prefixed("VERITY__").split("__"))
     }
 
+    /// Defaults and the TOML `text` of a configuration file, checked as [`Config::load`]
+    /// checks them, without the environment or any override.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_sources(
+            Some(text),
+            &Overrides::default(),
+            Env::raw().filter(|_| false),
+        )
+    }
+
     fn load_from(
         file: Option<&Path>,
         overrides: &Overrides,
         env: Env,
     ) -> Result<Self, ConfigError> {
+        let text = file
+            .map(|path| {
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+                    path: path.to_owned(),
+                    source,
+                })
+            })
+            .transpose()?;
+        Self::from_sources(text.as_deref(), overrides, env)
+    }
+
+    fn from_sources(
+        text: Option<&str>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
-                path: path.to_owned(),
-                source,
-            })?;
-            figment = figment.merge(Toml::string(&text));
+        if let Some(text) = text {
+            figment = figment.merge(Toml::string(text));
         }
         let mut config: Config = figment
             .merge(env)

@@ -84,8 +84,8 @@ fn invalid_client(description: impl Into<String>) -> GrantError {
 }
 
 /// Credentials in an `Authorization: Basic` header (RFC 6749 2.3.1: form-encoded id and
-/// secret).
-fn basic_credentials(header: &str) -> Result<(String, String), GrantError> {
+/// secret): the client id and the secret, or `invalid_client` for a malformed header.
+pub fn basic_credentials(header: &str) -> Result<(String, String), GrantError> {
     let broken = || invalid_client("malformed Basic authorization header");
     let Some(encoded) = header
         .strip_prefix("Basic ")

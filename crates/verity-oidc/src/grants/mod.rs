@@ -20,7 +20,7 @@ pub use access::{
     verify_access_token,
 };
 pub use bearer::{ADMIN_SCOPE, Bearer, BearerProblem, bearer};
-pub use client::authenticate_client;
+pub use client::{authenticate_client, basic_credentials};
 pub use code::{issue_code, redeem_code};
 pub use error::GrantError;
 pub use refresh::{narrow_scope, refresh};
