@@ -82,7 +82,7 @@ fn metrics_listening(line: &str) -> Option<String> {
 
 /// Reads stdout until the line that names the address, on a blocking thread: the base,
 /// the issuer, and the metrics' listener if it was named on the way.
-async fn wait_for_address(stdout: ChildStdout) -> (String, String, Option<String>) {
+pub async fn wait_for_address(stdout: ChildStdout) -> (String, String, Option<String>) {
     let read = tokio::task::spawn_blocking(move || {
         let mut metrics = None;
         for line in BufReader::new(stdout).lines() {
@@ -227,18 +227,7 @@ impl Provider {
 
     /// Creates a person with a temporary password: what they know.
     pub fn person(&self, email: &str) -> Person {
-        let created = json_lines(&self.target.ok(&[
-            "user",
-            "create",
-            "--org",
-            "Default",
-            "--email",
-            email,
-            "--name",
-            "Ada Lovelace",
-            "--json",
-            "--show-password",
-        ]));
+        let created = json_lines(&self.target.ok(&crate::support::create_person_args(email)));
         let temporary = created[0]["temporary_password"].as_str().unwrap();
         Person::new(email, temporary)
     }

@@ -124,12 +124,27 @@ pub enum DecodeError {
         message: String,
     },
     /// The schema version is newer than this binary understands.
-    #[error("event {event_type} has schema {schema}, newer than this binary understands")]
+    #[error(
+        "event {event_type} at position {position} has schema {schema}, newer than this binary understands"
+    )]
     UnknownSchema {
         /// The stored type name.
         event_type: String,
+        /// The event's position.
+        position: u64,
         /// The stored schema version.
         schema: u32,
+    },
+    /// No aggregate of this binary has the type (a newer Verity wrote it, or the row was
+    /// altered): the event cannot be folded, nor silently passed over.
+    #[error(
+        "event at position {position} has type {event_type:?}, which this binary does not know (written by a newer Verity, or altered)"
+    )]
+    UnknownType {
+        /// The stored type name.
+        event_type: String,
+        /// The event's position.
+        position: u64,
     },
 }
 
@@ -191,6 +206,7 @@ pub(crate) fn check_schema(event: &RecordedEvent) -> Result<(), DecodeError> {
     if event.schema > 1 {
         return Err(DecodeError::UnknownSchema {
             event_type: event.event_type.clone(),
+            position: event.position,
             schema: event.schema,
         });
     }
@@ -219,6 +235,12 @@ macro_rules! domain_events {
         }
         $( else $nested:ident ( $inner:ty ) )?
     ) => {
+        impl $event {
+            /// The stored type names of this enum's own variants (see
+            /// [`crate::known_types`]).
+            pub const EVENT_TYPES: &'static [&'static str] = &[$( $name ),+];
+        }
+
         impl $crate::DomainEvent for $event {
             fn event_type(&self) -> &'static str {
                 match self {

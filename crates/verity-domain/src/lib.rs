@@ -15,6 +15,7 @@ pub mod expiring;
 pub mod grant;
 pub mod instance;
 pub mod key;
+pub mod known_types;
 pub mod mfa;
 pub mod network;
 pub mod organization;

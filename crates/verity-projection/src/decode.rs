@@ -12,6 +12,7 @@ pub(crate) fn check_schema(event: &RecordedEvent) -> Result<(), DecodeError> {
     if event.schema > UNDERSTOOD_SCHEMA {
         return Err(DecodeError::UnknownSchema {
             event_type: event.event_type.clone(),
+            position: event.position,
             schema: event.schema,
         });
     }

@@ -43,6 +43,8 @@ impl Projection for ReadModels {
     const VERSION: u32 = 10;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
+        // An event no aggregate knows would be passed over by every model: refuse it.
+        verity_domain::known_types::check_known(event)?;
         // Each model decodes before it changes anything and the models share no event
         // type, so a failure leaves the whole state as it was.
         self.organizations.apply(event)?;

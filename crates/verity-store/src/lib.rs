@@ -7,7 +7,9 @@
 //! group commit ([`batch`]) and the hash chain ([`chain`]), and
 //! [`verity_domain::ExpiringStore`] for short-lived protocol state ([`spawn_purge`] keeps
 //! its table small); both pass one contract test suite (`tests/it/contract.rs`).
+//! [`backup`] copies the embedded store while it serves.
 
+pub mod backup;
 mod batch;
 pub mod chain;
 mod clock;

@@ -69,6 +69,21 @@ pub enum Command {
     Network(NetworkCommand),
     /// Rebuild every projection from position 0 and compare with the live state.
     Replay,
+    /// Copy the embedded store to FILE while Verity serves (a consistent snapshot, mode
+    /// 0600), and name what else must be kept: the master key, the configuration. For
+    /// PostgreSQL, use pg_dump or base backups (docs/operations.md).
+    Backup {
+        /// The backup file to write; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a backup into the data directory (--data-dir), which must be empty or
+    /// missing; the restored log's chain is verified before it is kept.
+    Restore {
+        /// The backup file (written by `verity backup`).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Measure the store and the read models (see docs/performance.md).
     #[command(subcommand, hide = true)]
     Bench(BenchCommand),

@@ -18,6 +18,7 @@ mod authorize;
 mod discovery;
 mod fixtures;
 mod logout;
+mod malformed;
 mod operations;
 mod second_factor;
 mod sign_in;

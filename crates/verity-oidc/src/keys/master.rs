@@ -247,8 +247,9 @@ pub fn decrypt_private_key(
         })
 }
 
-/// The master key id named in a JWE's (unauthenticated, for this purpose) header.
-fn encrypted_under(encrypted: &str) -> Option<String> {
+/// The master key id named in a JWE's header: which key an operator must supply (a
+/// restore names it). The header is read unauthenticated, so this is a hint, never a check.
+pub fn encrypted_under(encrypted: &str) -> Option<String> {
     let header = encrypted.split('.').next()?;
     let header = URL_SAFE_NO_PAD.decode(header).ok()?;
     let header: Map<String, Value> = serde_json::from_slice(&header).ok()?;

@@ -29,11 +29,28 @@ pub(super) async fn export(args: ExportArgs, config: Config) -> anyhow::Result<E
         let Some(last) = page.last() else { break };
         after = last.position;
         for event in page.iter().filter(|event| selected(&args, event)) {
+            ensure_json(event)?;
             writeln!(out, "{}", verity_audit::export::to_line(event)?)?;
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The line embeds `data` and `metadata` verbatim: text that is not JSON (a row altered
+/// behind Verity's back) would make it unreadable, so the export stops there, naming the
+/// event.
+fn ensure_json(event: &RecordedEvent) -> anyhow::Result<()> {
+    for (field, text) in [("data", &event.data), ("metadata", &event.metadata)] {
+        if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            anyhow::bail!(
+                "event {} at position {}: its {field} is not JSON ({error}); the export stops here",
+                event.event_type,
+                event.position
+            );
+        }
+    }
+    Ok(())
 }
 
 fn selected(args: &ExportArgs, event: &RecordedEvent) -> bool {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod audit_queries;
+mod backup;
 mod bench;
 mod bench_access;
 mod bench_audit;
@@ -50,6 +51,8 @@ pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result
             unlock::network(&App::open(config).await?, address, json).await
         }
         Command::Replay => replay::run(config, json).await,
+        Command::Backup { out } => backup::backup(config, &out, json).await,
+        Command::Restore { file } => backup::restore(config, &file, json).await,
         Command::Bench(command) => bench::run(command, config).await,
     }
 }

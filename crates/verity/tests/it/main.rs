@@ -12,6 +12,7 @@
 mod api;
 mod audit_key;
 mod audit_queries;
+mod backup;
 mod bad_input;
 #[path = "../../../../conformance/basic_op.rs"]
 mod basic_op;
@@ -22,6 +23,8 @@ mod console;
 mod console_audit;
 mod console_browser;
 mod console_manage;
+mod corrupt;
+mod disk_full;
 #[path = "../../../../conformance/ending_access.rs"]
 mod ending_access;
 mod erasure;

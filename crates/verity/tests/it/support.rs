@@ -108,6 +108,23 @@ pub fn assert_clear_error(output: &Output, expected: &str) {
     );
 }
 
+/// `verity user create` of a person in the default organization, the temporary password
+/// printed as JSON (`temporary_password`): what the tests' people know.
+pub fn create_person_args(email: &str) -> [&str; 10] {
+    [
+        "user",
+        "create",
+        "--org",
+        "Default",
+        "--email",
+        email,
+        "--name",
+        "Ada Lovelace",
+        "--json",
+        "--show-password",
+    ]
+}
+
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .map(|line| serde_json::from_str(line).unwrap())
