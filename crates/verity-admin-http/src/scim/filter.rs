@@ -71,7 +71,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, InvalidFilter> {
     let mut rest = text;
     while let Some(first) = rest.chars().next() {
         match first {
-            ' ' | '\t' | '\n' | '\r' => rest = rest.get(first.len_utf8()..).unwrap_or_default(),
+            // Every character a word ends at is skipped here, or the word would be empty
+            // and the loop would not advance (a vertical tab did that: found by fuzzing).
+            c if c.is_whitespace() => rest = rest.get(c.len_utf8()..).unwrap_or_default(),
             '(' => {
                 tokens.push(Token::Open);
                 rest = rest.get(1..).unwrap_or_default();
@@ -307,6 +309,15 @@ mod tests {
                 Box::new(PeopleFilter::Not(Box::new(c())))
             ))
         );
+    }
+
+    #[test]
+    fn any_whitespace_separates_words_and_the_reading_ends() {
+        // The fuzzer's input (a vertical tab after the parenthesis) read for ever.
+        let found = parse("(\u{b}displayName eq \"x\")").unwrap();
+        assert_eq!(found, parse("(displayName eq \"x\")").unwrap());
+        assert!(parse("(\u{b}\0\0displayNJmrNam### eq \u{1}x").is_err());
+        assert!(parse("userName\u{a0}eq\u{2003}\"a@b.example\"").is_ok());
     }
 
     #[test]
