@@ -19,6 +19,9 @@ use crate::error::AdminError;
 pub struct Ports {
     /// The event log.
     pub store: Arc<dyn EventStore>,
+    /// The event log as stored, personal data sealed: what the chain covers, for the
+    /// log's pages (the chain recomputed, the export).
+    pub log: Arc<dyn EventStore>,
     /// Short-lived state: the failure counts and locks that unlocking lifts.
     pub expiring: Arc<dyn ExpiringStore>,
     /// The read models, kept current from the log.

@@ -13,6 +13,7 @@ impl App {
     pub fn admin(&self) -> Admin {
         let ports = Ports {
             store: self.store.clone(),
+            log: self.raw.clone(),
             expiring: self.store.clone(),
             projector: self.projector.clone(),
             mailer: Arc::new(ConfiguredMailer::new(self.config.clone())),

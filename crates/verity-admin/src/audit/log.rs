@@ -58,14 +58,14 @@ impl Admin {
         })
     }
 
-    /// The events after position `after`, in order, at most [`LOG_PAGE`]; none once the
-    /// log is read.
+    /// The events after position `after` as stored (personal data sealed, as the chain
+    /// covers it), in order, at most [`LOG_PAGE`]; none once the log is read.
     pub async fn log_page(
         &self,
         actor: &Actor,
         after: u64,
     ) -> Result<Vec<RecordedEvent>, AdminError> {
         authorize(actor, Permission::ReadLog, Scope::Instance)?;
-        Ok(self.ports.store.read_all(after, LOG_PAGE).await?)
+        Ok(self.ports.log.read_all(after, LOG_PAGE).await?)
     }
 }

@@ -112,6 +112,7 @@ impl TestAdmin {
         let mailer = Arc::new(FakeMailer::default());
         let ports = Ports {
             store: store.clone(),
+            log: raw.clone(),
             expiring: store.clone(),
             projector: projector.clone(),
             mailer: mailer.clone(),
