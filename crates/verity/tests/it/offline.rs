@@ -164,12 +164,19 @@ async fn a_bundle_verifies_in_an_empty_directory_and_shows_what_was_done_to_it()
         "not the pinned key",
     );
 
-    // An event edited inside the bundle: the chain breaks where.
+    // An event edited inside the bundle (a sealed personal value of event 5): the chain
+    // breaks where.
     let mut files = unpack(&bundle);
     let events = &mut files[4].1;
-    let text = String::from_utf8(events.clone())
+    let text: String = String::from_utf8(events.clone())
         .unwrap()
-        .replacen("grace", "mallory", 1);
+        .lines()
+        .enumerate()
+        .map(|(index, line)| match index {
+            4 => format!("{}\n", crate::trust::edit_sealed(line)),
+            _ => format!("{line}\n"),
+        })
+        .collect();
     *events = text.into_bytes();
     let edited = elsewhere.path().join("edited.tar.gz");
     repack(&files, &edited);
@@ -229,7 +236,7 @@ async fn a_whole_log_serves_and_a_broken_one_only_with_the_forensics_flag() {
     let logged = starts(&scenario.target, &[]);
     assert!(!logged.contains("does not verify"), "{logged}");
 
-    crate::trust::rewrite_one_event(&scenario.target, 5, "grace", "mallory").await;
+    crate::trust::rewrite_one_event(&scenario.target, 5).await;
     refused_at_start(&scenario.target);
     let logged = starts(&scenario.target, &["--allow-broken-chain"]);
     assert!(
