@@ -64,15 +64,17 @@ impl Admin {
                 query.status.is_none_or(|status| status_of(view) == status)
                     && matches_text(view, &needle)
             };
-            // One pass over the organization: every match counts, the page takes the
-            // first `limit + 1` after the cursor (in address order, as the index is).
-            let (mut total, mut page): (usize, Vec<&UserView>) = (0, Vec::with_capacity(limit + 1));
-            for view in models.users.in_org_after(org.org_id, None).filter(matching) {
-                total += 1;
-                if page.len() <= limit && after.as_ref().is_none_or(|after| &view.email > after) {
-                    page.push(view);
-                }
-            }
+            let total = models
+                .users
+                .in_org_after(org.org_id, None)
+                .filter(matching)
+                .count();
+            let mut page: Vec<&UserView> = models
+                .users
+                .in_org_after(org.org_id, after.as_ref())
+                .filter(matching)
+                .take(limit + 1)
+                .collect();
             let more = page.len() > limit;
             page.truncate(limit);
             let next = match page.last() {
