@@ -246,7 +246,15 @@ async fn the_whole_log_is_read_only_with_a_grant_over_the_instance() {
         .log_page(&auditor(Scope::Instance), 0)
         .await
         .unwrap();
-    assert_eq!(page, events);
+    // The page is the log as stored (personal data sealed): the same events, by their
+    // positions and the hashes that cover them.
+    let covered = |events: &[verity_domain::RecordedEvent]| {
+        events
+            .iter()
+            .map(|event| (event.position, event.hash.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(covered(&page), covered(&events));
     assert!(
         test.admin
             .log_page(&auditor(Scope::Instance), head.position)
