@@ -151,7 +151,7 @@ async fn exchange(
 #[tokio::test]
 async fn the_code_flow_with_pkce_yields_verified_tokens_and_userinfo() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
     let mut browser = provider.browser();
     let started = start(&relying, &["profile", "email"]);
@@ -244,7 +244,7 @@ async fn the_code_flow_with_pkce_yields_verified_tokens_and_userinfo() {
 #[tokio::test]
 async fn a_reused_code_fails_and_revokes_the_first_tokens() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
     let mut browser = provider.browser();
     let started = start(&relying, &[]);
@@ -286,7 +286,7 @@ async fn a_reused_code_fails_and_revokes_the_first_tokens() {
 #[tokio::test]
 async fn pkce_and_redirect_uri_are_checked_at_the_token_endpoint() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
     let mut browser = provider.browser();
     for case in ["wrong verifier", "no verifier", "wrong redirect"] {
@@ -333,7 +333,7 @@ async fn token_request(
 #[tokio::test]
 async fn prompt_and_max_age_decide_whether_to_ask_again() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
     let mut browser = provider.browser();
 
@@ -406,7 +406,7 @@ async fn prompt_and_max_age_decide_whether_to_ask_again() {
 #[tokio::test]
 async fn authorization_requests_are_validated_before_anything_redirects() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
     let mut browser = provider.browser();
     let base = format!(
@@ -481,7 +481,7 @@ async fn authorization_requests_are_validated_before_anything_redirects() {
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_grant() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
     let mut browser = provider.browser();
     let started = start(&relying, &[]);
@@ -588,7 +588,7 @@ async fn machines_get_tokens_that_introspect_and_revoke() {
 #[tokio::test]
 async fn id_tokens_are_signed_with_the_clients_algorithm() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let mut browser = provider.browser();
     for (alg, expected) in [
         ("ES256", CoreJwsSigningAlgorithm::EcdsaP256Sha256),
@@ -625,7 +625,7 @@ async fn id_tokens_are_signed_with_the_clients_algorithm() {
 #[tokio::test]
 async fn logout_ends_the_session_and_returns_to_the_client() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let relying = relying_party(&provider, CONFIDENTIAL).await;
     let mut browser = provider.browser();
     let started = start(&relying, &[]);

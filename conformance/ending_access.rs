@@ -299,14 +299,14 @@ async fn disabling_a_person_ends_their_access_everywhere_and_tells_the_client() 
     let provider = Provider::start().await;
     let receiver = Receiver::start(&[]).await;
     let client = client_with_backchannel(&provider, &receiver).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let mut browser = provider.browser();
     let held = sign_in_with_rp(&provider, &client, &mut browser, &mut ada).await;
 
     let started = Instant::now();
     provider
-        .target
-        .ok(&["user", "disable", "ada@example.org", "--org", "Default"]);
+        .cli(&["user", "disable", "ada@example.org", "--org", "Default"])
+        .await;
     let posts = receiver.wait_for(1, Duration::from_secs(5)).await;
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(posts[0].content_type, "application/x-www-form-urlencoded");
@@ -339,7 +339,7 @@ async fn rp_initiated_logout_ends_the_session_and_tells_the_client() {
     let provider = Provider::start().await;
     let receiver = Receiver::start(&[]).await;
     let client = client_with_backchannel(&provider, &receiver).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let mut browser = provider.browser();
     let held = sign_in_with_rp(&provider, &client, &mut browser, &mut ada).await;
 
@@ -362,7 +362,7 @@ async fn every_admin_ending_refuses_the_tokens_and_records_its_reason() {
     let provider = Provider::start().await;
     let receiver = Receiver::start(&[]).await;
     let client = client_with_backchannel(&provider, &receiver).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let cases: [(&[&str], &str); 3] = [
         (&["user", "sign-out"], "signed_out"),
         (&["user", "reset-password"], "password_reset"),
@@ -376,7 +376,7 @@ async fn every_admin_ending_refuses_the_tokens_and_records_its_reason() {
         if *reason == *"password_reset" {
             args.push("--show-password");
         }
-        let output = provider.target.ok(&args);
+        let output = provider.cli(&args).await;
         // What the person learns: a new temporary password, or that their app is gone.
         let line = &crate::support::json_lines(&output)[0];
         if let Some(temporary) = line["temporary_password"].as_str() {
@@ -405,12 +405,12 @@ async fn a_client_that_is_down_failing_or_redirecting_gets_retries_and_nothing_i
     ])
     .await;
     let client = client_with_backchannel(&provider, &receiver).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let mut browser = provider.browser();
     let held = sign_in_with_rp(&provider, &client, &mut browser, &mut ada).await;
     provider
-        .target
-        .ok(&["user", "sign-out", "ada@example.org", "--org", "Default"]);
+        .cli(&["user", "sign-out", "ada@example.org", "--org", "Default"])
+        .await;
     // Three failed attempts (0 s, 1 s, 2 s backoff, the third cut off at 5 s), then the
     // fourth delivers.
     let posts = receiver.wait_for(4, Duration::from_secs(30)).await;
@@ -440,12 +440,12 @@ async fn a_notice_pending_when_the_server_stops_is_delivered_after_it_restarts()
     let mut provider = Provider::start().await;
     let receiver = Receiver::start(&[Reply::Status(503), Reply::Status(503)]).await;
     let client = client_with_backchannel(&provider, &receiver).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let mut browser = provider.browser();
     let held = sign_in_with_rp(&provider, &client, &mut browser, &mut ada).await;
     provider
-        .target
-        .ok(&["user", "sign-out", "ada@example.org", "--org", "Default"]);
+        .cli(&["user", "sign-out", "ada@example.org", "--org", "Default"])
+        .await;
     receiver.wait_for(1, Duration::from_secs(5)).await;
     provider.stop();
     let shown = provider.target.ok(&["client", "show", &client.client_id]);
@@ -464,12 +464,12 @@ async fn a_4xx_gives_the_notice_up_and_client_show_says_why() {
     let provider = Provider::start().await;
     let receiver = Receiver::start(&[Reply::Status(400)]).await;
     let client = client_with_backchannel(&provider, &receiver).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let mut browser = provider.browser();
     sign_in_with_rp(&provider, &client, &mut browser, &mut ada).await;
     provider
-        .target
-        .ok(&["user", "sign-out", "ada@example.org", "--org", "Default"]);
+        .cli(&["user", "sign-out", "ada@example.org", "--org", "Default"])
+        .await;
     receiver.wait_for(1, Duration::from_secs(5)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(receiver.received().len(), 1, "a 4xx is not retried");
@@ -543,7 +543,7 @@ async fn two_nodes_send_each_notice_once_even_when_the_sending_node_dies() {
     // The first post hangs long enough for its node to be killed while sending.
     let receiver = Receiver::start(&[Reply::Slow(Duration::from_secs(4))]).await;
     let client = client_with_backchannel(&node_a, &receiver).await;
-    let mut ada = node_a.person("ada@example.org");
+    let mut ada = node_a.person("ada@example.org").await;
     let mut browser = node_a.browser();
     sign_in_with_rp(&node_a, &client, &mut browser, &mut ada).await;
 

@@ -59,7 +59,7 @@ async fn after_password(browser: &mut Browser, client: &RegisteredClient, person
 #[tokio::test]
 async fn the_first_sign_in_walks_from_the_temporary_password_to_the_authenticator() {
     let provider = Provider::start().await;
-    let grace = provider.person("grace@example.org");
+    let grace = provider.person("grace@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     let form = browser.authorize(&request(&client)).await;
@@ -142,7 +142,7 @@ async fn the_first_sign_in_walks_from_the_temporary_password_to_the_authenticato
 #[tokio::test]
 async fn a_code_works_once_and_five_wrong_codes_lock_the_step() {
     let provider = Provider::start().await;
-    let mut edsger = provider.person("edsger@example.org");
+    let mut edsger = provider.person("edsger@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut edsger).await;
@@ -185,8 +185,8 @@ async fn a_code_works_once_and_five_wrong_codes_lock_the_step() {
 #[tokio::test]
 async fn a_trusted_device_skips_the_code_for_its_person_only_until_forgotten() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
-    let mut bob = provider.person("bob@example.org");
+    let mut ada = provider.person("ada@example.org").await;
+    let mut bob = provider.person("bob@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut ada).await;
@@ -246,7 +246,7 @@ async fn a_trusted_device_skips_the_code_for_its_person_only_until_forgotten() {
 #[tokio::test]
 async fn a_recovery_code_works_once_in_place_of_a_code() {
     let provider = Provider::start().await;
-    let mut margaret = provider.person("margaret@example.org");
+    let mut margaret = provider.person("margaret@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut margaret).await;
@@ -279,7 +279,7 @@ async fn a_recovery_code_works_once_in_place_of_a_code() {
 #[tokio::test]
 async fn an_admin_reset_of_the_authenticator_sends_the_next_sign_in_to_set_up_again() {
     let provider = Provider::start().await;
-    let mut barbara = provider.person("barbara@example.org");
+    let mut barbara = provider.person("barbara@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut barbara).await;
@@ -294,7 +294,7 @@ async fn an_admin_reset_of_the_authenticator_sends_the_next_sign_in_to_set_up_ag
     let old_app = old.authenticator.clone().unwrap();
 
     // Someone without an app, or no one at all, is a clear error that writes nothing.
-    let never_enrolled = provider.person("grace@example.org");
+    let never_enrolled = provider.person("grace@example.org").await;
     let before = provider.target.ok(&["events", "export"]);
     let output = provider.target.run(&[
         "user",
@@ -318,8 +318,8 @@ async fn an_admin_reset_of_the_authenticator_sends_the_next_sign_in_to_set_up_ag
     assert_eq!(provider.target.ok(&["events", "export"]), before);
 
     let text = provider
-        .target
-        .ok(&["user", "reset-mfa", &barbara.email, "--org", "Default"]);
+        .cli(&["user", "reset-mfa", &barbara.email, "--org", "Default"])
+        .await;
     assert!(
         text.contains("forgot 1 trusted device(s)") && text.contains("sets up"),
         "{text}"
@@ -392,7 +392,7 @@ async fn an_admin_reset_of_the_authenticator_sends_the_next_sign_in_to_set_up_ag
 #[tokio::test]
 async fn after_a_recovery_code_a_new_set_can_be_generated_before_continuing() {
     let provider = Provider::start().await;
-    let mut frances = provider.person("frances@example.org");
+    let mut frances = provider.person("frances@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut frances).await;
@@ -481,7 +481,7 @@ async fn post_login(browser: &mut Browser, tx: &str, csrf: &str, person: &Person
 #[tokio::test]
 async fn forged_and_replayed_forms_are_refused_and_change_nothing() {
     let provider = Provider::start().await;
-    let alan = provider.person("alan@example.org");
+    let alan = provider.person("alan@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     let page = browser.authorize(&request(&client)).await;
@@ -521,7 +521,7 @@ async fn ten_wrong_passwords_lock_the_address_for_known_and_unknown_alike() {
         &[("VERITY__PASSWORDS__DELAY_AFTER_FAILURES", "1000")],
     )
     .await;
-    let tim = provider.person("tim@example.org");
+    let tim = provider.person("tim@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     for address in [tim.email.as_str(), "nobody@example.org"] {
@@ -586,8 +586,8 @@ async fn failed_sign_ins_from_one_address_lock_it_for_every_account() {
         &[("VERITY__SIGN_IN__IP_MAX_FAILURES", "3")],
     )
     .await;
-    let ada = provider.person("ada@example.org");
-    let victim = provider.person("charles@example.org");
+    let ada = provider.person("ada@example.org").await;
+    let victim = provider.person("charles@example.org").await;
     let client = client(&provider).await;
     let mut attacker = provider.browser();
 
@@ -637,7 +637,7 @@ async fn wrong_codes_count_against_the_address_too() {
         &[("VERITY__SIGN_IN__IP_MAX_FAILURES", "3")],
     )
     .await;
-    let mut barbara = provider.person("barbara@example.org");
+    let mut barbara = provider.person("barbara@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut barbara).await;
@@ -668,7 +668,7 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_address() {
         ],
     )
     .await;
-    let mut hedy = provider.person("hedy@example.org");
+    let mut hedy = provider.person("hedy@example.org").await;
     let client = client(&provider).await;
 
     // The client's own (made-up) entry comes first; the proxy appended the real one.
@@ -748,7 +748,7 @@ async fn the_sign_in_benchmark_walks_the_journey_it_measures() {
 #[tokio::test]
 async fn the_last_recovery_code_makes_generating_the_first_action() {
     let provider = Provider::start().await;
-    let mut mary = provider.person("mary@example.org");
+    let mut mary = provider.person("mary@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut mary).await;
@@ -798,13 +798,13 @@ async fn an_admin_unlocks_a_locked_password_and_a_locked_code_step() {
         &[("VERITY__PASSWORDS__DELAY_AFTER_FAILURES", "1000")],
     )
     .await;
-    let mut joan = provider.person("joan@example.org");
+    let mut joan = provider.person("joan@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut joan).await;
     let email = joan.email.clone();
     let unlock = ["user", "unlock", &email, "--org", "Default", "--json"];
-    let nothing = json_lines(&provider.target.ok(&unlock));
+    let nothing = json_lines(&provider.cli(&unlock).await);
     assert_eq!(nothing[0]["unlocked"], false);
 
     let page = browser.authorize(&request(&client)).await;
@@ -813,7 +813,7 @@ async fn an_admin_unlocks_a_locked_password_and_a_locked_code_step() {
     }
     let locked = after_password(&mut browser, &client, &joan).await;
     assert!(locked.says("Too many failed sign-ins"), "{}", locked.body);
-    let lifted = json_lines(&provider.target.ok(&unlock));
+    let lifted = json_lines(&provider.cli(&unlock).await);
     assert_eq!(lifted[0]["unlocked"], true);
     assert!(lifted[0]["password_locked_until"].is_string(), "{lifted:?}");
 
@@ -825,7 +825,7 @@ async fn an_admin_unlocks_a_locked_password_and_a_locked_code_step() {
     let right = joan.next_code().await;
     let refused = browser.code(&asked, &right).await;
     assert!(refused.says("locked"), "{}", refused.body);
-    let lifted = json_lines(&provider.target.ok(&unlock));
+    let lifted = json_lines(&provider.cli(&unlock).await);
     assert!(lifted[0]["code_locked_until"].is_string(), "{lifted:?}");
     // The same right code: refused only for the lock, it was never used.
     let redirect = browser.code(&asked, &right).await;
@@ -854,19 +854,19 @@ async fn an_admin_unlocks_a_locked_network() {
         &[("VERITY__SIGN_IN__IP_MAX_FAILURES", "3")],
     )
     .await;
-    let hedy = provider.person("hedy@example.org");
+    let hedy = provider.person("hedy@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     let unlock = ["network", "unlock", "127.0.0.1", "--json"];
     assert_eq!(
-        json_lines(&provider.target.ok(&unlock))[0]["unlocked"],
+        json_lines(&provider.cli(&unlock).await)[0]["unlocked"],
         false
     );
     let addresses = ["a@example.org", "b@example.org", "c@example.org"];
     let locked = fail_sign_ins(&mut browser, &client, &addresses).await;
     assert_refused_for_the_network(&locked, "the third failure");
 
-    let lifted = json_lines(&provider.target.ok(&unlock));
+    let lifted = json_lines(&provider.cli(&unlock).await);
     assert_eq!(lifted[0]["unlocked"], true, "{lifted:?}");
     assert_eq!(lifted[0]["network"], "127.0.0.1");
     assert!(lifted[0]["locked_until"].is_string(), "{lifted:?}");
@@ -892,7 +892,7 @@ async fn an_admin_unlocks_a_locked_network() {
 async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
     let provider =
         Provider::start_with(Target::sqlite(), &[("VERITY__MFA__MAX_FAILURES", "2")]).await;
-    let mut grace = provider.person("grace@example.org");
+    let mut grace = provider.person("grace@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     // The first sign-in ends with the code that sets up the app.
@@ -954,7 +954,7 @@ async fn metrics_count_sign_ins_refusals_and_locks_by_route_and_reason() {
 #[tokio::test]
 async fn a_person_forgets_a_trusted_device_on_verity_s_own_page() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let client = client(&provider).await;
     let mut phone = provider.browser();
     enrolled(&mut phone, &client, &mut ada).await;
@@ -1039,7 +1039,7 @@ async fn a_person_forgets_a_trusted_device_on_verity_s_own_page() {
 #[tokio::test]
 async fn a_person_changes_their_password_on_verity_s_own_page() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut ada).await;
@@ -1118,7 +1118,7 @@ async fn a_person_changes_their_password_on_verity_s_own_page() {
 #[tokio::test]
 async fn a_person_generates_new_recovery_codes_on_verity_s_own_page_with_a_code() {
     let provider = Provider::start().await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     let client = client(&provider).await;
     let mut browser = provider.browser();
     enrolled(&mut browser, &client, &mut ada).await;

@@ -37,7 +37,7 @@ async fn two_nodes_on_one_postgres_behave_as_one() {
     };
     let (node_a, node_b) = two_nodes(first_target, &[]).await;
 
-    let mut ada = node_a.person("ada@example.org");
+    let mut ada = node_a.person("ada@example.org").await;
     let client = node_a.client(&[]).await;
     let mut browser = node_a.browser();
 
@@ -159,7 +159,7 @@ async fn fifty_wrong_passwords_at_once_on_two_nodes_check_no_more_than_the_limit
         ("VERITY__SIGN_IN__IP_MAX_FAILURES", "10"),
     ];
     let (node_a, node_b) = two_nodes(target, &env).await;
-    let ada = node_a.person("ada@example.org");
+    let ada = node_a.person("ada@example.org").await;
     let client = node_a.client(&[]).await;
 
     // One address, 25 guesses at each node at once: four are checked.

@@ -225,36 +225,42 @@ impl Provider {
         panic!("the server never saw client {}", client.client_id);
     }
 
-    /// Creates a person with a temporary password: what they know.
-    pub fn person(&self, email: &str) -> Person {
-        let created = json_lines(&self.target.ok(&crate::support::create_person_args(email)));
+    /// Creates a person with a temporary password (the server has seen them when this
+    /// returns): what they know.
+    pub async fn person(&self, email: &str) -> Person {
+        let created = json_lines(&self.cli(&crate::support::create_person_args(email)).await);
         let temporary = created[0]["temporary_password"].as_str().unwrap();
         Person::new(email, temporary)
     }
 
-    /// Waits until the server's read models have folded everything the log holds now:
-    /// after a CLI command, before the next request counts on it.
+    /// Runs a CLI command that must succeed, then waits until the server has folded what
+    /// it wrote: the operator's command is done before the next request counts on it.
+    pub async fn cli(&self, args: &[&str]) -> String {
+        let stdout = self.target.ok(args);
+        self.caught_up().await;
+        stdout
+    }
+
+    /// Waits until the server's read models have folded everything the log holds now
+    /// (its readiness answer names both): after a CLI command, before the next request
+    /// counts on it.
     pub async fn caught_up(&self) {
-        let exported = self.target.ok(&["events", "export"]);
-        let head = exported
-            .lines()
-            .last()
-            .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .and_then(|event| event["position"].as_u64())
-            .unwrap_or(0) as f64;
-        let browser = self.browser();
-        for _ in 0..200 {
-            if browser
-                .peek("/metrics")
-                .await
-                .sample("verity_projection_position")
-                >= head
-            {
-                return;
+        let client = http_client();
+        let url = format!("{}/readyz", self.base);
+        let mut last = serde_json::Value::Null;
+        for _ in 0..400 {
+            if let Ok(response) = client.get(&url).send().await {
+                last = response.json().await.unwrap_or_default();
+                if let (Some(head), Some(projected)) =
+                    (last["head"].as_u64(), last["projected"].as_u64())
+                    && projected >= head
+                {
+                    return;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("the server did not fold the log up to position {head}");
+        panic!("the server did not fold the log up to its head: {last}");
     }
 
     /// The events of `event_type` in the log, as JSON lines.

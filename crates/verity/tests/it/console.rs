@@ -27,30 +27,39 @@ pub async fn follow(browser: &mut Browser, mut page: Page) -> Page {
 
 /// Creates `email` in `org` with the CLI, as the operator would: what they know, and
 /// their user id.
-pub fn person_in(provider: &Provider, org: &str, email: &str, name: &str) -> (Person, String) {
-    let created = json_lines(&provider.target.ok(&[
-        "user",
-        "create",
-        "--org",
-        org,
-        "--email",
-        email,
-        "--name",
-        name,
-        "--json",
-        "--show-password",
-    ]));
+pub async fn person_in(
+    provider: &Provider,
+    org: &str,
+    email: &str,
+    name: &str,
+) -> (Person, String) {
+    let created = json_lines(
+        &provider
+            .cli(&[
+                "user",
+                "create",
+                "--org",
+                org,
+                "--email",
+                email,
+                "--name",
+                name,
+                "--json",
+                "--show-password",
+            ])
+            .await,
+    );
     let person = Person::new(email, created[0]["temporary_password"].as_str().unwrap());
     (person, created[0]["user_id"].as_str().unwrap().to_owned())
 }
 
 /// Grants `role` (in `org`, when given) with the CLI.
-pub fn grant(provider: &Provider, email: &str, role: &str, org: Option<&str>) {
+pub async fn grant(provider: &Provider, email: &str, role: &str, org: Option<&str>) {
     let mut args = vec!["role", "grant", email, role];
     if let Some(org) = org {
         args.extend(["--org", org]);
     }
-    provider.target.ok(&args);
+    provider.cli(&args).await;
 }
 
 /// `person` opens the console in a fresh browser and signs in through the journey the
@@ -108,8 +117,8 @@ fn event_count(provider: &Provider) -> usize {
 
 /// An instance admin of the Default organization, signed in to the console.
 async fn instance_admin(provider: &Provider) -> (Browser, Person, Page) {
-    let (mut ada, _) = person_in(provider, "Default", "ada@example.org", "Ada Lovelace");
-    grant(provider, "ada@example.org", "instance-admin", None);
+    let (mut ada, _) = person_in(provider, "Default", "ada@example.org", "Ada Lovelace").await;
+    grant(provider, "ada@example.org", "instance-admin", None).await;
     let (browser, page) = sign_in(provider, &mut ada, "/console/clients").await;
     (browser, ada, page)
 }
@@ -121,8 +130,8 @@ async fn instance_admin(provider: &Provider) -> (Browser, Person, Page) {
 #[tokio::test]
 async fn an_admin_signs_in_to_the_console_through_verity_with_a_code() {
     let provider = Provider::start().await;
-    let (mut ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace");
-    grant(&provider, "ada@example.org", "instance-admin", None);
+    let (mut ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace").await;
+    grant(&provider, "ada@example.org", "instance-admin", None).await;
     let mut browser = provider.browser();
 
     let asked = browser.get("/console/clients").await;
@@ -188,8 +197,8 @@ async fn an_admin_signs_in_to_the_console_through_verity_with_a_code() {
 #[tokio::test]
 async fn someone_without_a_role_gets_403_and_no_data() {
     let provider = Provider::start().await;
-    let (mut bob, _) = person_in(&provider, "Default", "bob@example.org", "Bob Nobody");
-    person_in(&provider, "Default", "carol@example.org", "Carol Private");
+    let (mut bob, _) = person_in(&provider, "Default", "bob@example.org", "Bob Nobody").await;
+    person_in(&provider, "Default", "carol@example.org", "Carol Private").await;
     let (mut browser, page) = sign_in(&provider, &mut bob, "/console/clients").await;
     assert_eq!(page.status, 403, "{}", page.body);
     assert!(
@@ -216,7 +225,7 @@ async fn someone_without_a_role_gets_403_and_no_data() {
         assert!(!page.body.contains("carol@example.org"));
     }
 
-    grant(&provider, "bob@example.org", "auditor", None);
+    grant(&provider, "bob@example.org", "auditor", None).await;
     let mut allowed = browser.get("/console/clients").await;
     for _ in 0..40 {
         if allowed.status == 200 {
@@ -323,19 +332,21 @@ async fn a_forged_form_token_or_a_taken_name_changes_nothing() {
 async fn clients_are_kept_to_their_organization_and_the_consoles_own_is_kept() {
     let provider = Provider::start().await;
     let (mut admin, _ada, page) = instance_admin(&provider).await;
-    provider.target.ok(&["org", "create", "Acme"]);
-    provider.target.ok(&["org", "create", "Globex"]);
-    let globex_app = provider.target.ok(&[
-        "client",
-        "create",
-        "--org",
-        "Globex",
-        "--name",
-        "Globex app",
-        "--redirect-uri",
-        "https://globex.example/cb",
-        "--json",
-    ]);
+    provider.cli(&["org", "create", "Acme"]).await;
+    provider.cli(&["org", "create", "Globex"]).await;
+    let globex_app = provider
+        .cli(&[
+            "client",
+            "create",
+            "--org",
+            "Globex",
+            "--name",
+            "Globex app",
+            "--redirect-uri",
+            "https://globex.example/cb",
+            "--json",
+        ])
+        .await;
     let globex_id = json_lines(&globex_app)[0]["client_id"]
         .as_str()
         .unwrap()
@@ -348,8 +359,8 @@ async fn clients_are_kept_to_their_organization_and_the_consoles_own_is_kept() {
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.says("Verity manages it"));
 
-    let (mut bea, _) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme");
-    grant(&provider, "bea@acme.example", "org-admin", Some("Acme"));
+    let (mut bea, _) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme").await;
+    grant(&provider, "bea@acme.example", "org-admin", Some("Acme")).await;
     let (mut browser, page) = sign_in(&provider, &mut bea, "/console/clients").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
@@ -407,12 +418,12 @@ async fn clients_are_kept_to_their_organization_and_the_consoles_own_is_kept() {
 #[tokio::test]
 async fn an_org_admin_sees_and_opens_only_their_organizations_people() {
     let provider = Provider::start().await;
-    provider.target.ok(&["org", "create", "Acme"]);
-    provider.target.ok(&["org", "create", "Globex"]);
-    let (mut bea, _) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme");
-    person_in(&provider, "Acme", "amy.pond@acme.example", "Amy Pond");
-    let (_, gus) = person_in(&provider, "Globex", "gus@globex.example", "Gus Globex");
-    grant(&provider, "bea@acme.example", "org-admin", Some("Acme"));
+    provider.cli(&["org", "create", "Acme"]).await;
+    provider.cli(&["org", "create", "Globex"]).await;
+    let (mut bea, _) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme").await;
+    person_in(&provider, "Acme", "amy.pond@acme.example", "Amy Pond").await;
+    let (_, gus) = person_in(&provider, "Globex", "gus@globex.example", "Gus Globex").await;
+    grant(&provider, "bea@acme.example", "org-admin", Some("Acme")).await;
     let (mut browser, page) = sign_in(&provider, &mut bea, "/console").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.heading().as_deref(), Some("Users"));
@@ -520,7 +531,7 @@ async fn a_persons_actions_ask_first_and_are_recorded_with_the_admin() {
     let provider = Provider::start().await;
     let (mut browser, _ada, _page) = instance_admin(&provider).await;
     let (mut grace, grace_id) =
-        person_in(&provider, "Default", "grace@example.org", "Grace Hopper");
+        person_in(&provider, "Default", "grace@example.org", "Grace Hopper").await;
     // Grace signs in somewhere: a live session for the admin to end.
     let (mut graces_browser, _) = sign_in(&provider, &mut grace, "/console").await;
     let own_page = graces_browser.account().await;
@@ -616,9 +627,10 @@ async fn a_persons_actions_ask_first_and_are_recorded_with_the_admin() {
 #[tokio::test]
 async fn an_auditor_reads_but_an_action_beyond_their_role_changes_nothing() {
     let provider = Provider::start().await;
-    let (mut carol, _) = person_in(&provider, "Default", "carol@example.org", "Carol Auditor");
-    let (_, grace) = person_in(&provider, "Default", "grace@example.org", "Grace Hopper");
-    grant(&provider, "carol@example.org", "auditor", None);
+    let (mut carol, _) =
+        person_in(&provider, "Default", "carol@example.org", "Carol Auditor").await;
+    let (_, grace) = person_in(&provider, "Default", "grace@example.org", "Grace Hopper").await;
+    grant(&provider, "carol@example.org", "auditor", None).await;
     let (mut browser, _) = sign_in(&provider, &mut carol, "/console").await;
     let page = browser.get(&format!("/console/users/{grace}")).await;
     assert_eq!(page.status, 200);

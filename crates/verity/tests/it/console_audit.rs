@@ -33,9 +33,10 @@ fn posting_forms(page: &Page) -> Vec<String> {
 #[tokio::test]
 async fn an_auditor_reads_the_audit_pages_and_changes_nothing() {
     let provider = Provider::start().await;
-    let (mut carol, _) = person_in(&provider, "Default", "carol@example.org", "Carol Auditor");
-    let (_, grace) = person_in(&provider, "Default", "grace@example.org", "Grace Hopper");
-    grant(&provider, "carol@example.org", "auditor", None);
+    let (mut carol, _) =
+        person_in(&provider, "Default", "carol@example.org", "Carol Auditor").await;
+    let (_, grace) = person_in(&provider, "Default", "grace@example.org", "Grace Hopper").await;
+    grant(&provider, "carol@example.org", "auditor", None).await;
     provider
         .target
         .ok(&["user", "disable", "grace@example.org", "--org", "Default"]);
@@ -128,7 +129,7 @@ async fn an_auditor_reads_the_audit_pages_and_changes_nothing() {
 
     // The chain recomputed, the newest signed checkpoint as recorded, and the export as
     // the CLI writes it.
-    provider.target.ok(&["audit", "checkpoint"]);
+    provider.cli(&["audit", "checkpoint"]).await;
     let signed = provider.events("audit.checkpoint.signed");
     let checkpoint = &signed.last().expect("a checkpoint was recorded")["data"];
     let chain = browser.get("/console/audit/chain?verify=1").await;
@@ -205,12 +206,12 @@ async fn an_auditor_reads_the_audit_pages_and_changes_nothing() {
 #[tokio::test]
 async fn an_organizations_auditor_reads_their_organization_only() {
     let provider = Provider::start().await;
-    provider.target.ok(&["org", "create", "Acme"]);
-    provider.target.ok(&["org", "create", "Globex"]);
-    let (mut amy, _) = person_in(&provider, "Acme", "amy@acme.example", "Amy Auditor");
-    let (_, bob) = person_in(&provider, "Acme", "bob@acme.example", "Bob Acme");
-    let (_, gus) = person_in(&provider, "Globex", "gus@globex.example", "Gus Globex");
-    grant(&provider, "amy@acme.example", "auditor", Some("Acme"));
+    provider.cli(&["org", "create", "Acme"]).await;
+    provider.cli(&["org", "create", "Globex"]).await;
+    let (mut amy, _) = person_in(&provider, "Acme", "amy@acme.example", "Amy Auditor").await;
+    let (_, bob) = person_in(&provider, "Acme", "bob@acme.example", "Bob Acme").await;
+    let (_, gus) = person_in(&provider, "Globex", "gus@globex.example", "Gus Globex").await;
+    grant(&provider, "amy@acme.example", "auditor", Some("Acme")).await;
     let (mut browser, page) = sign_in(&provider, &mut amy, "/console/audit").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(

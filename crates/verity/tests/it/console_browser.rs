@@ -84,9 +84,9 @@ async fn an_admin_creates_a_person_who_signs_in_and_is_then_disabled() {
         return;
     };
     let (provider, sink) = provider_with_mail().await;
-    let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace");
-    grant(&provider, "ada@example.org", "instance-admin", None);
-    person_in(&provider, "Default", "alan@example.org", "Alan Turing");
+    let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace").await;
+    grant(&provider, "ada@example.org", "instance-admin", None).await;
+    person_in(&provider, "Default", "alan@example.org", "Alan Turing").await;
     admin.resize(LAPTOP.0, LAPTOP.1).await;
 
     // The admin signs in to the console through Verity, with a code.
@@ -207,12 +207,12 @@ async fn organizations_are_kept_apart_and_someone_without_a_role_gets_403() {
         return;
     };
     let provider = Provider::start().await;
-    provider.target.ok(&["org", "create", "Acme"]);
-    provider.target.ok(&["org", "create", "Globex"]);
-    let (bea, _) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme");
-    person_in(&provider, "Acme", "amy@acme.example", "Amy Pond");
-    let (_, gus) = person_in(&provider, "Globex", "gus@globex.example", "Gus Globex");
-    grant(&provider, "bea@acme.example", "org-admin", Some("Acme"));
+    provider.cli(&["org", "create", "Acme"]).await;
+    provider.cli(&["org", "create", "Globex"]).await;
+    let (bea, _) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme").await;
+    person_in(&provider, "Acme", "amy@acme.example", "Amy Pond").await;
+    let (_, gus) = person_in(&provider, "Globex", "gus@globex.example", "Gus Globex").await;
+    grant(&provider, "bea@acme.example", "org-admin", Some("Acme")).await;
     browser.resize(LAPTOP.0, LAPTOP.1).await;
 
     browser.goto(&format!("{}/console", provider.issuer)).await;
@@ -231,8 +231,8 @@ async fn organizations_are_kept_apart_and_someone_without_a_role_gets_403() {
     // An instance admin's clients and organizations.
     let admin = BrowserSession::start().await.unwrap();
     admin.resize(LAPTOP.0, LAPTOP.1).await;
-    let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace");
-    grant(&provider, "ada@example.org", "instance-admin", None);
+    let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace").await;
+    grant(&provider, "ada@example.org", "instance-admin", None).await;
     admin
         .goto(&format!("{}/console/clients", provider.issuer))
         .await;
@@ -277,7 +277,7 @@ async fn organizations_are_kept_apart_and_someone_without_a_role_gets_403() {
     // Someone without a role.
     let nobody = BrowserSession::start().await.unwrap();
     nobody.resize(LAPTOP.0, LAPTOP.1).await;
-    let (gus_person, _) = person_in(&provider, "Globex", "gil@globex.example", "Gil");
+    let (gus_person, _) = person_in(&provider, "Globex", "gil@globex.example", "Gil").await;
     nobody.goto(&format!("{}/console", provider.issuer)).await;
     first_sign_in(&nobody, &gus_person.email, &gus_person.password).await;
     nobody
@@ -307,9 +307,9 @@ async fn an_auditor_reads_the_audit_section_and_can_change_nothing() {
         return;
     };
     let provider = Provider::start().await;
-    let (carol, _) = person_in(&provider, "Default", "carol@example.org", "Carol Auditor");
-    let (_, grace) = person_in(&provider, "Default", "grace@example.org", "Grace Hopper");
-    grant(&provider, "carol@example.org", "auditor", None);
+    let (carol, _) = person_in(&provider, "Default", "carol@example.org", "Carol Auditor").await;
+    let (_, grace) = person_in(&provider, "Default", "grace@example.org", "Grace Hopper").await;
+    grant(&provider, "carol@example.org", "auditor", None).await;
     provider
         .target
         .ok(&["user", "disable", "grace@example.org", "--org", "Default"]);
@@ -400,8 +400,8 @@ async fn the_console_works_with_the_keyboard_and_reads_on_a_laptop_and_a_phone()
         return;
     };
     let provider = Provider::start().await;
-    let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace");
-    grant(&provider, "ada@example.org", "instance-admin", None);
+    let (ada, _) = person_in(&provider, "Default", "ada@example.org", "Ada Lovelace").await;
+    grant(&provider, "ada@example.org", "instance-admin", None).await;
     browser.resize(LAPTOP.0, LAPTOP.1).await;
     browser.goto(&format!("{}/console", provider.issuer)).await;
     first_sign_in(&browser, &ada.email, &ada.password).await;

@@ -98,8 +98,8 @@ async fn confirm(
 
 /// An instance admin signed in to the console, and their user id.
 async fn admin(provider: &Provider) -> (Browser, String) {
-    let (mut ada, ada_id) = person_in(provider, "Default", "ada@example.org", "Ada Lovelace");
-    grant(provider, "ada@example.org", "instance-admin", None);
+    let (mut ada, ada_id) = person_in(provider, "Default", "ada@example.org", "Ada Lovelace").await;
+    grant(provider, "ada@example.org", "instance-admin", None).await;
     let (browser, page) = sign_in(provider, &mut ada, "/console/clients").await;
     assert_eq!(page.status, 200, "{}", page.body);
     (browser, ada_id)
@@ -110,7 +110,7 @@ async fn admin(provider: &Provider) -> (Browser, String) {
 #[tokio::test]
 async fn a_client_is_created_with_every_field_rotated_and_deleted_after_a_confirmation() {
     let provider = Provider::start().await;
-    provider.target.ok(&["org", "create", "Acme"]);
+    provider.cli(&["org", "create", "Acme"]).await;
     let (mut browser, ada) = admin(&provider).await;
     let form = browser.get("/console/clients/new").await;
     for label in [
@@ -219,9 +219,9 @@ async fn a_client_is_created_with_every_field_rotated_and_deleted_after_a_confir
 #[tokio::test]
 async fn an_organizations_admins_and_auditors_are_granted_and_revoked() {
     let provider = Provider::start().await;
-    provider.target.ok(&["org", "create", "Acme"]);
-    let (_, bea) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme");
-    person_in(&provider, "Acme", "cid@acme.example", "Cid Acme");
+    provider.cli(&["org", "create", "Acme"]).await;
+    let (_, bea) = person_in(&provider, "Acme", "bea@acme.example", "Bea Acme").await;
+    person_in(&provider, "Acme", "cid@acme.example", "Cid Acme").await;
     let (mut browser, ada) = admin(&provider).await;
     let acme = org_id(&provider, "Acme");
     let path = format!("/console/organizations/{acme}");
@@ -307,7 +307,7 @@ async fn signed_in_elsewhere(provider: &Provider, person: &mut Person, device: D
 async fn devices_sessions_resets_and_locks_are_handled_and_recorded_with_the_admin() {
     let provider = Provider::start().await;
     let (mut grace, grace_id) =
-        person_in(&provider, "Default", "grace@example.org", "Grace Hopper");
+        person_in(&provider, "Default", "grace@example.org", "Grace Hopper").await;
     // The first sign-in sets up her app (and trusts no device); two more trust theirs.
     let mut browsers = Vec::new();
     for device in [Device::Forget, Device::Remember, Device::Remember] {
