@@ -46,7 +46,7 @@ fn account_at(provider: &Provider, at: DateTime<Utc>) -> Value {
 #[tokio::test]
 async fn an_auditor_learns_why_each_sign_in_went_as_it_did_and_how_the_account_stood() {
     let provider = Provider::start().await;
-    let mut grace = provider.person("grace@example.org");
+    let mut grace = provider.person("grace@example.org").await;
     let client = provider.client(&["--scope", "email"]).await;
     let query = client.authorization().query();
     let before_anything = instant().await;

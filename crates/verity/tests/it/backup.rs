@@ -45,7 +45,7 @@ async fn sign_in_and_redeem(
 async fn a_backup_made_while_serving_restores_into_an_empty_directory_and_signs_people_in() {
     let provider = Provider::start().await;
     let client = provider.client(&[]).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     provider.caught_up().await;
     assert_eq!(sign_in_and_redeem(&provider, &client, &mut ada).await, 200);
     let before = events_in(&provider.target.ok(&["audit", "verify"]));

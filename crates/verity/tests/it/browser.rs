@@ -714,7 +714,7 @@ async fn a_first_sign_in_in_chromium_reaches_the_relying_party_with_a_verified_i
     };
     let provider = Provider::start().await;
     let mut relying = RelyingParty::start(&provider, &[]).await;
-    let ada = provider.person("ada@example.org");
+    let ada = provider.person("ada@example.org").await;
     let (email, temporary_password) = (ada.email, ada.password);
     let request = relying.authorize(&["profile", "email"]);
 
@@ -1110,7 +1110,7 @@ async fn the_sessions_page_signs_out_one_session_and_then_all() {
     };
     let provider = Provider::start().await;
     let relying = RelyingParty::start(&provider, &[]).await;
-    let mut ada = provider.person("ada@example.org");
+    let mut ada = provider.person("ada@example.org").await;
     // Elsewhere: a laptop (the test kit's browser) signs in first and sets up the app.
     let mut laptop = provider
         .browser()
