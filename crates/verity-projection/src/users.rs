@@ -25,6 +25,7 @@ use verity_domain::{DecodeError, Email, RecordedEvent};
 
 use crate::decode;
 use crate::mfa::{Change, MfaView};
+use crate::people_text::{PeopleText, TextMatches, TextQuery};
 use crate::projection::Projection;
 
 /// The prefix of user streams (`user-<uuid>`); events after `user.created` carry the
@@ -119,18 +120,30 @@ pub struct UserView {
     pub version: u64,
 }
 
-/// Every person, by id and by (organization, normalised email).
+/// Every person, by id and by (organization, normalised email), and the searchable text
+/// of each organization's people.
 ///
-/// Serialised as the list of views only; the email index is rebuilt when a snapshot is
-/// read, so it cannot disagree with the views.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Serialised as the list of views only; the indexes are rebuilt when a snapshot is read,
+/// so they cannot disagree with the views.
+#[derive(Debug, Clone, Default)]
 pub struct Users {
     /// Boxed: the table stays small (a pointer per person), so growing it while a million
     /// events fold copies megabytes, not the views (docs/performance.md, "Replay").
     by_id: HashMap<Uuid, Box<UserView>>,
     /// Per organization, email to user id; ordered, so listing by email needs no sort.
     by_email: HashMap<Uuid, BTreeMap<Email, Uuid>>,
+    /// "Search users": addresses and names in one buffer per organization.
+    text: PeopleText,
 }
+
+/// Two models are equal when they hold the same people; the indexes follow from them.
+impl PartialEq for Users {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_id == other.by_id && self.by_email == other.by_email
+    }
+}
+
+impl Eq for Users {}
 
 /// The part of `user.created` this model needs. The email is borrowed from the stored
 /// text when it has no escapes, and normalised once by [`Email::parse`].
@@ -206,6 +219,12 @@ impl Users {
             .map(AsRef::as_ref)
     }
 
+    /// The people of one organization whose address or name holds the query's text: how
+    /// many, and the first page of them in address order.
+    pub fn search_in_org(&self, org_id: Uuid, query: &TextQuery<'_>) -> TextMatches {
+        self.text.search(org_id, query)
+    }
+
     /// How many people there are, in all organizations.
     pub fn len(&self) -> usize {
         self.by_id.len()
@@ -218,17 +237,42 @@ impl Users {
 
     /// Adds (or replaces) a view and keeps the email index in step.
     fn insert(&mut self, view: UserView) {
-        if let Some(previous) = self.by_id.get(&view.user_id)
-            && let Some(emails) = self.by_email.get_mut(&previous.org_id)
-            && emails.get(&previous.email) == Some(&view.user_id)
-        {
-            emails.remove(&previous.email);
+        if let Some(previous) = self.by_id.get(&view.user_id) {
+            self.text.remove(previous.org_id, view.user_id);
+            if let Some(emails) = self.by_email.get_mut(&previous.org_id)
+                && emails.get(&previous.email) == Some(&view.user_id)
+            {
+                emails.remove(&previous.email);
+            }
         }
         self.by_email
             .entry(view.org_id)
             .or_default()
             .insert(view.email.clone(), view.user_id);
+        self.put_text(&view);
         self.by_id.insert(view.user_id, Box::new(view));
+    }
+
+    fn put_text(&mut self, view: &UserView) {
+        self.text.put(
+            view.org_id,
+            view.user_id,
+            view.email.as_str(),
+            &view.name,
+            view.disabled,
+        );
+    }
+
+    /// Takes a person out of every index and the table.
+    fn take_out(&mut self, user_id: Uuid) {
+        if let Some(view) = self.by_id.remove(&user_id) {
+            self.text.remove(view.org_id, user_id);
+            if let Some(emails) = self.by_email.get_mut(&view.org_id)
+                && emails.get(&view.email) == Some(&user_id)
+            {
+                emails.remove(&view.email);
+            }
+        }
     }
 
     /// The view an event after `user.created` is about, if that user exists.
@@ -285,12 +329,7 @@ impl Users {
     fn apply_deleted(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         decode::check_schema(event)?;
         let user_id = decode::stream_id(event, STREAM_PREFIX)?;
-        if let Some(view) = self.by_id.remove(&user_id)
-            && let Some(emails) = self.by_email.get_mut(&view.org_id)
-            && emails.get(&view.email) == Some(&user_id)
-        {
-            emails.remove(&view.email);
-        }
+        self.take_out(user_id);
         Ok(())
     }
 
@@ -319,6 +358,8 @@ impl Users {
         if let Some(view) = self.existing(event)? {
             view.name = changed.after;
             view.updated_at = event.recorded_at;
+            let view = view.clone();
+            self.put_text(&view);
         }
         Ok(())
     }
@@ -388,12 +429,7 @@ impl Users {
     fn apply_erased(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         decode::check_schema(event)?;
         let user_id = decode::stream_id(event, STREAM_PREFIX)?;
-        if let Some(view) = self.by_id.remove(&user_id)
-            && let Some(emails) = self.by_email.get_mut(&view.org_id)
-            && emails.get(&view.email) == Some(&user_id)
-        {
-            emails.remove(&view.email);
-        }
+        self.take_out(user_id);
         Ok(())
     }
 
@@ -402,6 +438,8 @@ impl Users {
         if let Some(view) = self.existing(event)? {
             view.disabled = disabled;
             view.updated_at = event.recorded_at;
+            let (org_id, user_id) = (view.org_id, view.user_id);
+            self.text.set_disabled(org_id, user_id, disabled);
         }
         Ok(())
     }
@@ -579,7 +617,7 @@ impl<'de> Visitor<'de> for UsersVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut entries: A) -> Result<Users, A::Error> {
         let mut users = Users {
             by_id: HashMap::with_capacity(entries.size_hint().unwrap_or(0)),
-            by_email: HashMap::new(),
+            ..Users::default()
         };
         while let Some(stored) = entries.next_element::<Stored>()? {
             users.insert(stored.into());
@@ -1053,5 +1091,176 @@ mod tests {
                 .map(|view| view.user_id),
             Some(BOB)
         );
+    }
+
+    /// One change to a person, as the property test below draws them.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Create(u8, bool, u8),
+        Rename(u8, u8),
+        Readdress(u8, u8),
+        Disable(u8, bool),
+        Delete(u8),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u8..12, any::<bool>(), 0u8..6)
+                .prop_map(|(who, acme, name)| Step::Create(who, acme, name)),
+            (0u8..12, 0u8..6).prop_map(|(who, name)| Step::Rename(who, name)),
+            (0u8..12, 0u8..30).prop_map(|(who, address)| Step::Readdress(who, address)),
+            (0u8..12, any::<bool>()).prop_map(|(who, disabled)| Step::Disable(who, disabled)),
+            (0u8..12).prop_map(Step::Delete),
+        ]
+    }
+
+    const NAMES: [&str; 6] = [
+        "Ada Lovelace",
+        "ADA KING",
+        "Émile Zola",
+        "Bob",
+        "Zoë Ünal",
+        "ada",
+    ];
+    const NEEDLES: [&str; 9] = [
+        "", "ada", "a", "example", "@globex", "émile", "ünal", "p1", "zz",
+    ];
+
+    /// The events the steps make, skipping the ones the domain would refuse (a second
+    /// creation, a change to nobody, an address someone in the organization holds).
+    fn events_of(steps: &[Step]) -> Vec<RecordedEvent> {
+        use verity_domain::user::{EmailChanged, NameChanged, UserDeleted};
+        let mut users = Users::default();
+        let mut events = Vec::new();
+        for (index, step) in steps.iter().enumerate() {
+            let position = index as u64 + 1;
+            let id = |who: &u8| Uuid::from_u128(100 + u128::from(*who));
+            let event = match step {
+                Step::Create(who, acme, name) if users.get(id(who)).is_none() => {
+                    let org = if *acme { ACME } else { GLOBEX };
+                    let address = format!(
+                        "p{who}@{}.example.org",
+                        if *acme { "acme" } else { "globex" }
+                    );
+                    if users.find_by_email(org, &email(&address)).is_some() {
+                        continue;
+                    }
+                    let mut event = created(position, id(who), org, &address);
+                    let mut data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+                    data["name"] = NAMES[usize::from(*name)].into();
+                    event.data = data.to_string();
+                    event
+                }
+                Step::Rename(who, name) => {
+                    let Some(view) = users.get(id(who)) else {
+                        continue;
+                    };
+                    recorded(
+                        position,
+                        id(who),
+                        &UserEvent::NameChanged(NameChanged {
+                            before: view.name.clone(),
+                            after: NAMES[usize::from(*name)].into(),
+                        }),
+                    )
+                }
+                Step::Readdress(who, address) => {
+                    let Some(view) = users.get(id(who)) else {
+                        continue;
+                    };
+                    let after = email(&format!("q{address}@example.org"));
+                    if users.find_by_email(view.org_id, &after).is_some() {
+                        continue;
+                    }
+                    recorded(
+                        position,
+                        id(who),
+                        &UserEvent::EmailChanged(EmailChanged {
+                            org_id: view.org_id,
+                            before: view.email.clone(),
+                            after,
+                        }),
+                    )
+                }
+                Step::Disable(who, disabled) if users.get(id(who)).is_some() => recorded(
+                    position,
+                    id(who),
+                    &if *disabled {
+                        UserEvent::Disabled
+                    } else {
+                        UserEvent::Enabled
+                    },
+                ),
+                Step::Delete(who) => {
+                    let Some(view) = users.get(id(who)) else {
+                        continue;
+                    };
+                    recorded(
+                        position,
+                        id(who),
+                        &UserEvent::Deleted(UserDeleted {
+                            org_id: view.org_id,
+                            email: view.email.clone(),
+                        }),
+                    )
+                }
+                _ => continue,
+            };
+            users.apply(&event).unwrap();
+            events.push(event);
+        }
+        events
+    }
+
+    /// What a search must answer: the people of the organization, in address order,
+    /// whose address or lower-cased name holds the needle.
+    fn searched_by_hand(users: &Users, org: Uuid, query: &TextQuery<'_>) -> TextMatches {
+        let matching: Vec<&UserView> = users
+            .list_in_org(org)
+            .into_iter()
+            .filter(|view| {
+                query
+                    .disabled
+                    .is_none_or(|disabled| view.disabled == disabled)
+            })
+            .filter(|view| {
+                view.email.as_str().contains(query.needle)
+                    || view.name.to_lowercase().contains(query.needle)
+            })
+            .collect();
+        TextMatches {
+            total: matching.len(),
+            first: matching
+                .iter()
+                .filter(|view| query.after.is_none_or(|after| view.email.as_str() > after))
+                .take(query.limit)
+                .map(|view| view.user_id)
+                .collect(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_search_finds_what_a_walk_over_the_views_finds(
+            steps in proptest::collection::vec(step(), 0..60),
+            limit in 0usize..5,
+            after in proptest::option::of(0u8..12),
+        ) {
+            let users = fold(&events_of(&steps));
+            let restored: Users =
+                serde_json::from_str(&serde_json::to_string(&users).unwrap()).unwrap();
+            let after = after.map(|who| format!("p{who}@acme.example.org"));
+            for org in [ACME, GLOBEX] {
+                for needle in NEEDLES {
+                    for disabled in [None, Some(true), Some(false)] {
+                        let query = TextQuery { needle, disabled, after: after.as_deref(), limit };
+                        let expected = searched_by_hand(&users, org, &query);
+                        proptest::prop_assert_eq!(&users.search_in_org(org, &query), &expected);
+                        proptest::prop_assert_eq!(&restored.search_in_org(org, &query), &expected);
+                    }
+                }
+            }
+        }
     }
 }
