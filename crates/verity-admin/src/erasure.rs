@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use uuid::Uuid;
-use verity_domain::user::{self, USER_CREATED, USER_ERASED, User, UserCommand};
+use verity_domain::user::{self, USER_CREATED, USER_DELETED, USER_ERASED, User, UserCommand};
 
 use crate::actor::{Actor, Call, Scope};
 use crate::admin::Admin;
@@ -29,26 +29,34 @@ impl Admin {
     /// Erases the person for good: allowed to whoever may manage people where they are
     /// (an instance admin, their organization's admins). Nothing can be asked of the
     /// account afterwards and it cannot be undone.
+    ///
+    /// A person who was deleted (SCIM's `DELETE`) left the read models but not the log:
+    /// they are erased by id.
     pub async fn erase_person(
         &self,
         actor: &Actor,
         call: &Call,
         person: &PersonRef,
     ) -> Result<Erasure, AdminError> {
-        let view = self.person_to_manage(actor, person)?;
+        let (user_id, org_id) = match (self.person_to_manage(actor, person), person) {
+            (Ok(view), _) => (view.user_id, view.org_id),
+            (Err(AdminError::NotFound(missing)), PersonRef::Id(user_id)) => {
+                let org_id = self
+                    .departed_person(actor, *user_id, Permission::ManagePeople)
+                    .await?
+                    .ok_or(AdminError::NotFound(missing))?;
+                (*user_id, org_id)
+            }
+            (Err(error), _) => return Err(error),
+        };
         let outcome = self
-            .decide::<User>(
-                actor,
-                call,
-                &user::stream(view.user_id),
-                &UserCommand::Erase,
-            )
+            .decide::<User>(actor, call, &user::stream(user_id), &UserCommand::Erase)
             .await?;
         self.wait_for(outcome.position).await?;
-        tracing::info!(user_id = %view.user_id, "person erased");
+        tracing::info!(%user_id, "person erased");
         Ok(Erasure {
-            user_id: view.user_id,
-            org_id: view.org_id,
+            user_id,
+            org_id,
             position: outcome.position,
         })
     }
@@ -56,8 +64,8 @@ impl Admin {
 
 impl Admin {
     /// The person a history is about: one the read models know, or, by id, one who was
-    /// erased (the read models forgot them; their history stays, its personal fields
-    /// erased). Someone the actor may not read is not found.
+    /// deleted or erased (the read models forgot them; their history stays, its personal
+    /// fields erased after an erasure). Someone the actor may not read is not found.
     pub(crate) async fn history_subject(
         &self,
         actor: &Actor,
@@ -65,22 +73,27 @@ impl Admin {
     ) -> Result<Uuid, AdminError> {
         match (self.find_person(actor, person), person) {
             (Err(AdminError::NotFound(missing)), PersonRef::Id(user_id)) => self
-                .erased_person(actor, *user_id)
+                .departed_person(actor, *user_id, Permission::ReadPeople)
                 .await?
+                .map(|_| *user_id)
                 .ok_or(AdminError::NotFound(missing)),
             (found, _) => found.map(|view| view.user_id),
         }
     }
 
-    /// `user_id` if the log says they were erased and the actor may read people where
-    /// they were.
-    async fn erased_person(
+    /// The organization of `user_id` if the log says they were deleted or erased and the
+    /// actor holds `permission` there.
+    async fn departed_person(
         &self,
         actor: &Actor,
         user_id: Uuid,
+        permission: Permission,
     ) -> Result<Option<Uuid>, AdminError> {
         let events = self.ports.store.read_stream(&user::stream(user_id)).await?;
-        if !events.iter().any(|event| event.event_type == USER_ERASED) {
+        if !events
+            .iter()
+            .any(|event| event.event_type == USER_ERASED || event.event_type == USER_DELETED)
+        {
             return Ok(None);
         }
         let org_id = events
@@ -93,10 +106,8 @@ impl Admin {
         let Some(org_id) = org_id else {
             return Ok(None);
         };
-        Ok(
-            authorize(actor, Permission::ReadPeople, Scope::Organization(org_id))
-                .ok()
-                .map(|()| user_id),
-        )
+        Ok(authorize(actor, permission, Scope::Organization(org_id))
+            .ok()
+            .map(|()| org_id))
     }
 }

@@ -334,9 +334,10 @@ pub enum UserCommand {
     },
     /// Erase a person for good (GDPR Art. 17): every session ends, their key is destroyed
     /// so their personal data in the log reads as erased, and they leave every list and
-    /// search; the log still verifies (docs/audit.md, "Erasure").
+    /// search; the log still verifies (docs/audit.md, "Erasure"). A deleted person is
+    /// erased by their user id.
     Erase {
-        /// Email address.
+        /// Email address (or user id).
         email: String,
         /// Organization name or id.
         #[arg(long)]

@@ -37,6 +37,8 @@ pub struct ConsoleStrings {
     pub active: &'static str,
     /// A person who may not.
     pub disabled: &'static str,
+    /// The status of an erased person (in the audit pages).
+    pub erased: &'static str,
     /// Label and column of an organization.
     pub organization: &'static str,
     /// Label and column of a sign-in address.
@@ -87,6 +89,8 @@ pub struct ConsoleStrings {
     pub unlock: &'static str,
     /// Ends every session of a person.
     pub sign_out_everywhere: &'static str,
+    /// Erases a person's personal data for good.
+    pub erase: &'static str,
     /// Ends one session.
     pub sign_out: &'static str,
     /// Forgets one trusted device.
@@ -149,6 +153,10 @@ pub struct ConsoleStrings {
     pub confirm_forget_all_devices: &'static str,
     /// Before ending one session: `{session}` too.
     pub confirm_end_session: &'static str,
+    /// Before erasing a person: `{name}`.
+    pub confirm_erase: &'static str,
+    /// After a person was erased (their name is gone with them).
+    pub done_erase: &'static str,
     /// After disabling: `{name}` is replaced.
     pub done_disable: &'static str,
     /// After enabling.
@@ -297,6 +305,7 @@ pub const CONSOLE: ConsoleStrings = ConsoleStrings {
     any_status: "Any status",
     active: "Active",
     disabled: "Disabled",
+    erased: "Erased",
     organization: "Organization",
     email: STRINGS.email,
     name: "Name",
@@ -322,6 +331,7 @@ pub const CONSOLE: ConsoleStrings = ConsoleStrings {
     reset_mfa: "Reset MFA",
     unlock: "Unlock",
     sign_out_everywhere: STRINGS.sign_out_everywhere,
+    erase: "Erase",
     sign_out: STRINGS.sign_out,
     forget: STRINGS.forget,
     forget_all_devices: "Forget all devices",
@@ -353,6 +363,8 @@ pub const CONSOLE: ConsoleStrings = ConsoleStrings {
     confirm_forget_device: "Forget the device {device} of {name}? Their next sign-in there asks for a code.",
     confirm_forget_all_devices: "Forget every trusted device of {name}? Their next sign-in anywhere asks for a code.",
     confirm_end_session: "Sign {name} out of the session {session}? Its tokens stop working now.",
+    confirm_erase: "Erase {name} for good? Their address, their name and every other personal detail become unreadable everywhere, their history included, and every session and token of theirs ends now. This cannot be undone.",
+    done_erase: "The person is erased: their personal details can no longer be read, and their history keeps its events with those details erased.",
     done_disable: "{name} is disabled: their sessions and tokens have ended.",
     done_enable: "{name} is enabled and can sign in again.",
     done_reset_password: "The password of {name} was reset; the email with a temporary one went to {email}.",

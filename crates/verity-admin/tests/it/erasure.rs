@@ -152,10 +152,18 @@ async fn only_who_manages_the_person_may_erase_them() {
         .erase_person(&org_admin(acme), &call(), &who)
         .await
         .unwrap();
-    // Once erased, the person is not found to erase again; their history is for those
-    // who may read people there.
+    // Once erased, erasing again says so (to whoever may manage people there; to
+    // others they are not found); their history is for those who may read people there.
     assert!(matches!(
         test.admin.erase_person(&operator(), &call(), &who).await,
+        Err(AdminError::Refused(verity_admin::Refusal::User(
+            verity_domain::user::UserError::Erased
+        )))
+    ));
+    assert!(matches!(
+        test.admin
+            .erase_person(&org_admin(globex), &call(), &who)
+            .await,
         Err(AdminError::NotFound(_))
     ));
     assert!(
@@ -170,4 +178,71 @@ async fn only_who_manages_the_person_may_erase_them() {
             .await
             .is_ok()
     );
+}
+
+/// A person deleted by provisioning (SCIM's `DELETE`) left the read models, not the log:
+/// their history stays readable by id, and they are erased by id, by who may manage
+/// people there; their fields then read as erased.
+#[tokio::test]
+async fn a_deleted_person_is_erased_by_id() {
+    let test = TestAdmin::new().await;
+    let acme = test.org("Acme").await;
+    let globex = test.org("Globex").await;
+    let ada = test.person("Acme", "ada@example.org").await.person.user_id;
+    let who = PersonRef::Id(ada);
+    test.admin
+        .delete_person(&operator(), &call(), &who)
+        .await
+        .unwrap();
+    let history = test
+        .admin
+        .events_about(&auditor(Scope::Organization(acme)), &who, (None, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        history[0].description,
+        "account created for ada@example.org"
+    );
+
+    let outsider = test
+        .admin
+        .erase_person(&org_admin(globex), &call(), &who)
+        .await;
+    assert!(
+        matches!(outsider, Err(AdminError::NotFound(_))),
+        "{outsider:?}"
+    );
+    let erasure = test
+        .admin
+        .erase_person(&org_admin(acme), &call(), &who)
+        .await
+        .unwrap();
+    assert_eq!((erasure.user_id, erasure.org_id), (ada, acme));
+    // No session to end: the deletion ended them.
+    assert_eq!(
+        test.events()
+            .await
+            .last()
+            .map(|event| event.event_type.clone())
+            .as_deref(),
+        Some("user.erased")
+    );
+    let history = test
+        .admin
+        .events_about(&operator(), &who, (None, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        history[0].description,
+        format!("account created for {ERASED_TEXT}")
+    );
+    let everything: String = test
+        .store
+        .read_all(0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| event.data.clone())
+        .collect();
+    assert!(!everything.contains("ada@example.org"));
 }

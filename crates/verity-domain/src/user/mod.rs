@@ -105,13 +105,15 @@ pub enum UserCommand {
     /// nothing would change.
     Provision(Provision),
     /// The person is deleted: every session ends, the address is free again, and the
-    /// stream takes no command any more. Their history stays in the log.
+    /// stream takes no command any more but [`UserCommand::Erase`]. Their history stays in
+    /// the log.
     Delete,
     /// The second factor: authenticator app, recovery codes, trusted devices.
     Mfa(MfaCommand),
     /// An admin erases the person (GDPR Art. 17): every session ends, the address is
     /// released, and nothing more can be asked of the account. Their personal data is made
-    /// unreadable outside the domain, by destroying their key ([`crate::personal`]).
+    /// unreadable outside the domain, by destroying their key ([`crate::personal`]). A
+    /// deleted person can be erased too (their sessions ended with the deletion).
     Erase,
 }
 
@@ -502,14 +504,21 @@ impl Aggregate for User {
                 Ok(events)
             }
             UserCommand::Erase => {
-                let created = self.existing()?;
-                Ok(vec![
-                    sessions_ended(AccessEndReason::Erased, None),
-                    UserEvent::Erased(UserErased {
-                        org_id: created.org_id,
-                        email: self.email.clone().unwrap_or_else(|| created.email.clone()),
-                    }),
-                ])
+                if self.erased {
+                    return Err(UserError::Erased);
+                }
+                let created = self.created.as_ref().ok_or(UserError::NotFound)?;
+                let erased = UserEvent::Erased(UserErased {
+                    org_id: created.org_id,
+                    email: self.email.clone().unwrap_or_else(|| created.email.clone()),
+                });
+                // Releasing the address again is harmless: a claim is released only by
+                // the stream that holds it, never from whoever took the address since.
+                Ok(if self.deleted {
+                    vec![erased]
+                } else {
+                    vec![sessions_ended(AccessEndReason::Erased, None), erased]
+                })
             }
         }
     }
@@ -1176,8 +1185,15 @@ mod tests {
                 .when(command)
                 .then_err(UserError::NotFound);
         }
-        Scenario::<User>::given([created(), deleted])
+        Scenario::<User>::given([created(), deleted.clone()])
             .when(create())
             .then_err(UserError::AlreadyExists);
+        // Deleted is not erased: their personal data can still be destroyed.
+        Scenario::<User>::given([created(), deleted.clone()])
+            .when(UserCommand::Erase)
+            .then([erased()]);
+        Scenario::<User>::given([created(), deleted, erased()])
+            .when(UserCommand::Erase)
+            .then_err(UserError::Erased);
     }
 }

@@ -4,14 +4,13 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use uuid::Uuid;
 use verity_admin::audit::account::AccountAt;
 use verity_admin::audit::actions::Action;
 use verity_admin::audit::explain::{Explanation, Outcome, SignInRef};
 use verity_admin::history::HistoryEntry;
-use verity_admin::{OrgRef, PersonRef};
+use verity_admin::OrgRef;
 
-use super::door::{AdminCli, cli_error, person};
+use super::door::{AdminCli, cli_error, named};
 use super::print_json;
 use crate::app::App;
 use crate::cli::{AuditCommand, AuditHistoryArgs};
@@ -44,11 +43,6 @@ pub(super) async fn run(command: AuditCommand, app: App, json: bool) -> anyhow::
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A person by address (or user id) in an organization.
-fn named(org: &str, who: &str) -> PersonRef {
-    Uuid::parse_str(who).map_or_else(|_| person(org, who), PersonRef::Id)
 }
 
 async fn history(cli: &AdminCli, args: AuditHistoryArgs) -> anyhow::Result<()> {

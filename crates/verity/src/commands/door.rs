@@ -39,6 +39,12 @@ pub(super) fn person(org: &str, email: &str) -> PersonRef {
     }
 }
 
+/// A person by address (or user id) in an organization: an id finds people the read
+/// models forgot (deleted or erased) where the admin layer allows it.
+pub(super) fn named(org: &str, who: &str) -> PersonRef {
+    uuid::Uuid::parse_str(who).map_or_else(|_| person(org, who), PersonRef::Id)
+}
+
 /// The CLI's one line for an error of the admin layer: what it says, and for something
 /// not found, the command that lists what there is.
 pub(super) fn cli_error(error: AdminError) -> anyhow::Error {

@@ -12,7 +12,7 @@ use verity_admin::people::Status;
 use verity_admin::{OrgRef, Person};
 use verity_oidc::mail::Delivered;
 
-use super::door::{AdminCli, cli_error, person};
+use super::door::{AdminCli, cli_error, named, person};
 use super::print_json;
 use crate::app::App;
 use crate::cli::UserCommand;
@@ -104,7 +104,7 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
         }
         UserCommand::Erase { email, org } => {
             let erasure = admin
-                .erase_person(operator, call, &person(&org, &email))
+                .erase_person(operator, call, &named(&org, &email))
                 .await
                 .map_err(cli_error)?;
             if json {

@@ -433,3 +433,72 @@ async fn devices_sessions_resets_and_locks_are_handled_and_recorded_with_the_adm
         "{events:?}"
     );
 }
+
+/// "Erase", after a question that says it cannot be undone: the person's session ends,
+/// they are found nowhere in the console, their history keeps its events with the
+/// personal fields erased, the erasure is recorded with the admin, and the log still
+/// verifies. An auditor's "Erase" posted by hand changes nothing.
+#[tokio::test]
+async fn a_person_is_erased_after_a_confirmation_and_found_nowhere() {
+    let provider = Provider::start().await;
+    let (mut grace, grace_id) =
+        person_in(&provider, "Default", "grace@example.org", "Grace Hopper").await;
+    let mut graces_browser = signed_in_elsewhere(&provider, &mut grace, Device::Forget).await;
+    let (mut carol, _) =
+        person_in(&provider, "Default", "carol@example.org", "Carol Auditor").await;
+    grant(&provider, "carol@example.org", "auditor", None).await;
+    let (mut browser, ada) = admin(&provider).await;
+    let path = format!("/console/users/{grace_id}");
+    let page = browser.get(&path).await;
+    assert!(page.says(">Erase<"), "{}", page.body);
+
+    // The auditor sees no button, and a hand-made post is refused.
+    let (mut auditor, _) = sign_in(&provider, &mut carol, &path).await;
+    let seen = auditor.get(&path).await;
+    assert!(!seen.says(">Erase<"), "{}", seen.body);
+    let before = head(&provider);
+    let refused = auditor
+        .post(&format!("{path}/erase"), &[("csrf", &seen.csrf().unwrap())])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(head(&provider), before, "nothing recorded");
+
+    let asked = browser.get(&format!("{path}/erase")).await;
+    assert!(
+        asked.says("Erase Grace Hopper for good?") && asked.says("This cannot be undone."),
+        "{}",
+        asked.body
+    );
+    let erased = confirm(&provider, &mut browser, &format!("{path}/erase"), &[]).await;
+    assert_eq!(
+        erased.heading().as_deref(),
+        Some("Users"),
+        "{}",
+        erased.body
+    );
+    assert!(
+        erased.says("The person is erased: their personal details can no longer be read"),
+        "{}",
+        erased.body
+    );
+    assert!(!erased.says("grace@example.org"), "{}", erased.body);
+    let events = recorded_by_admin(&provider, before, &ada, "");
+    assert!(
+        types(&events).contains(&"user.erased".to_owned()),
+        "{events:?}"
+    );
+
+    // Her session ended; nobody finds her; her page is gone; the log verifies.
+    assert!(graces_browser.account().await.says("You are not signed in"));
+    let searched = browser.get("/console/users?q=grace").await;
+    assert!(searched.says("0 found"), "{}", searched.body);
+    assert_eq!(browser.get(&path).await.status, 404);
+    let timeline = browser
+        .get(&format!("/console/audit/person?id={grace_id}"))
+        .await;
+    assert_eq!(timeline.status, 200, "{}", timeline.body);
+    assert!(!timeline.says("grace@example.org") && !timeline.says("Grace Hopper"));
+    assert!(timeline.says("account created"), "{}", timeline.body);
+    assert!(timeline.says(">Erased<"), "the account now: {}", timeline.body);
+    provider.target.ok(&["audit", "verify"]);
+}

@@ -131,6 +131,7 @@ fn account_facts(account: &AccountAt, orgs: &[(Uuid, String)]) -> Value {
         email => &account.email,
         name => &account.name,
         status => match account.status {
+            _ if account.erased => CONSOLE.erased,
             verity_admin::people::Status::Active => CONSOLE.active,
             verity_admin::people::Status::Disabled => CONSOLE.disabled,
         },
@@ -154,27 +155,55 @@ pub(super) async fn page(
     let at = instant(query.at.as_deref())?.unwrap_or_else(|| console.call().now);
     let from = instant(query.from.as_deref())?;
     let to = instant(query.to.as_deref())?;
-    let person = admin.person(actor, &person_ref)?;
-    let person_ref = PersonRef::Id(person.user_id);
+    // A person the read models know, or by id one they forgot (deleted or erased): their
+    // history stays, and the admin layer decides who may read it.
+    let known = match admin.person(actor, &person_ref) {
+        Ok(person) => Some(person),
+        Err(verity_admin::AdminError::NotFound(_)) if matches!(person_ref, PersonRef::Id(_)) => {
+            None
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let person_ref = known
+        .as_ref()
+        .map_or(person_ref, |person| PersonRef::Id(person.user_id));
     let entries = admin.events_about(actor, &person_ref, (from, to)).await?;
     let timeline: Vec<Value> = entries.iter().map(|entry| entry_row(entry, None)).collect();
     let orgs = readable_organizations(&state, &console);
     // Before the person's first event there is no account to show.
-    let account = match admin.account_at(actor, &person_ref, at).await {
-        Ok(account) => Some(account_facts(&account, &orgs)),
+    let account_then = match admin.account_at(actor, &person_ref, at).await {
+        Ok(account) => Some(account),
         Err(verity_admin::AdminError::NotFound(_)) => None,
         Err(error) => return Err(error.into()),
+    };
+    let account = account_then
+        .as_ref()
+        .map(|account| account_facts(account, &orgs));
+    // Who the page is about: as they are now, or, when the read models forgot them, as
+    // their log says (an erased person's fields read as erased).
+    let person = match &known {
+        Some(person) => context! {
+            user_id => person.user_id.to_string(),
+            email => person.email.as_str(),
+            name => &person.name,
+        },
+        None => {
+            let last = admin
+                .account_at(actor, &person_ref, console.call().now)
+                .await?;
+            context! {
+                user_id => last.user_id.to_string(),
+                email => last.email,
+                name => last.name,
+            }
+        }
     };
     console.page(
         &state,
         Section::Audit,
         "audit_person.html",
         context! {
-            person => context! {
-                user_id => person.user_id.to_string(),
-                email => person.email.as_str(),
-                name => &person.name,
-            },
+            person,
             heading => fill(AUDIT.account_at, &[("at", &second(at))]),
             account,
             timeline,

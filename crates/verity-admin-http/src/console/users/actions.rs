@@ -1,12 +1,14 @@
 //! A person's actions — "Disable" / "Enable", "Reset password", "Reset MFA", "Unlock",
 //! "Sign out everywhere", forgetting one trusted device or all, signing out of one
-//! session — each asked first (`GET /console/users/{id}/{action}`: "Are you sure?" with
-//! "Confirm") and done by the admin layer when confirmed (`POST`, with the console
-//! session's token). Then back to the person's page, which says what was done.
+//! session, "Erase" — each asked first (`GET /console/users/{id}/{action}`: "Are you
+//! sure?" with "Confirm") and done by the admin layer when confirmed (`POST`, with the
+//! console session's token). Then back to the person's page, which says what was done;
+//! after an erasure, to the Users page of their organization (the person is gone).
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use uuid::Uuid;
 use verity_admin::{Person, PersonRef};
 
 use super::person_ref;
@@ -38,10 +40,12 @@ pub(super) enum Action {
     ForgetAllDevices,
     /// "Sign out" of one session (`sid`).
     EndSession,
+    /// "Erase": the person's personal data destroyed for good (their key), access ended.
+    Erase,
 }
 
 impl Action {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Disable,
         Self::Enable,
         Self::ResetPassword,
@@ -51,6 +55,7 @@ impl Action {
         Self::ForgetDevice,
         Self::ForgetAllDevices,
         Self::EndSession,
+        Self::Erase,
     ];
 
     /// The last segment of its address, and the `done` of the page after it.
@@ -65,6 +70,7 @@ impl Action {
             Self::ForgetDevice => "forget-device",
             Self::ForgetAllDevices => "forget-devices",
             Self::EndSession => "end-session",
+            Self::Erase => "erase",
         }
     }
 
@@ -87,6 +93,7 @@ impl Action {
             Self::ForgetDevice => CONSOLE.confirm_forget_device,
             Self::ForgetAllDevices => CONSOLE.confirm_forget_all_devices,
             Self::EndSession => CONSOLE.confirm_end_session,
+            Self::Erase => CONSOLE.confirm_erase,
         }
     }
 
@@ -113,6 +120,7 @@ impl Action {
                 (CONSOLE.done_forget_devices, vec![("count", &count)])
             }
             Self::EndSession => (CONSOLE.done_end_session, vec![]),
+            Self::Erase => (CONSOLE.done_erase, vec![]),
         };
         let mut all = vec![("name", name)];
         all.extend(values);
@@ -192,28 +200,42 @@ pub(super) async fn act(
     let action = action_of(&segment)?;
     let person = person_ref(&user_id)?;
     let console = &posted.console;
-    let (count, nothing) = perform(&state, console, &person, action, &posted).await?;
-    let mut target = format!("/console/users/{user_id}?done={}", action.segment());
-    if let Some(count) = count {
-        target.push_str(&format!("&count={count}"));
-    }
-    if nothing {
-        target.push_str("&nothing=1");
-    }
+    let done = perform(&state, console, &person, action, &posted).await?;
+    let target = match done {
+        Done::Erased { org_id } => format!("/console/users?org={org_id}&done=erase"),
+        Done::Changed(count, nothing) => {
+            let mut target = format!("/console/users/{user_id}?done={}", action.segment());
+            if let Some(count) = count {
+                target.push_str(&format!("&count={count}"));
+            }
+            if nothing {
+                target.push_str("&nothing=1");
+            }
+            target
+        }
+    };
     Ok(Redirect::to(&target).into_response())
 }
 
-/// Does `action` through the admin layer: how many sessions or devices it ended, and
-/// whether it found nothing to do.
+/// What an action did.
+enum Done {
+    /// The person is still there: how many sessions or devices it ended, and whether it
+    /// found nothing to do.
+    Changed(Option<usize>, bool),
+    /// The person is erased, from this organization.
+    Erased { org_id: Uuid },
+}
+
+/// Does `action` through the admin layer.
 async fn perform(
     state: &AdminState,
     console: &Console,
     person: &PersonRef,
     action: Action,
     posted: &Posted,
-) -> Result<(Option<usize>, bool), ConsoleError> {
+) -> Result<Done, ConsoleError> {
     let (admin, actor, call) = (&state.admin, &console.actor, &console.call());
-    Ok(match action {
+    let (count, nothing) = match action {
         Action::Disable => {
             admin.disable_person(actor, call, person).await?;
             (None, false)
@@ -254,7 +276,14 @@ async fn perform(
                 .await?;
             (None, false)
         }
-    })
+        Action::Erase => {
+            let erased = admin.erase_person(actor, call, person).await?;
+            return Ok(Done::Erased {
+                org_id: erased.org_id,
+            });
+        }
+    };
+    Ok(Done::Changed(count, nothing))
 }
 
 /// How a confirmation names one of the person's live sessions: its browser and times.

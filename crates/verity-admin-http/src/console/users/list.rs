@@ -21,13 +21,15 @@ use crate::state::AdminState;
 /// People per page.
 const PAGE: usize = 50;
 
-/// The page's query: `org`, `q`, `status`, `after` (the cursor).
+/// The page's query: `org`, `q`, `status`, `after` (the cursor), and what was just done
+/// (`done=erase`).
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Search {
     org: Option<String>,
     q: Option<String>,
     status: Option<String>,
     after: Option<String>,
+    done: Option<String>,
 }
 
 /// A person as a row of the table.
@@ -127,6 +129,7 @@ pub(super) async fn page(
             next => found.next.as_deref().map(|next| link(Some(next))),
             first => after.is_some().then(|| link(None)),
             may_create => actor.may(Permission::ManagePeople, Scope::Organization(org_id)),
+            notice => (search.done.as_deref() == Some("erase")).then_some(CONSOLE.done_erase),
         },
     )
 }

@@ -58,6 +58,7 @@ fn actions(person: &Person) -> Vec<Value> {
     }
     actions.push((Action::Unlock, CONSOLE.unlock));
     actions.push((Action::SignOutEverywhere, CONSOLE.sign_out_everywhere));
+    actions.push((Action::Erase, CONSOLE.erase));
     actions
         .into_iter()
         .map(|(action, label)| context! { segment => action.segment(), label })
