@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use verity_admin::OrgRef;
 use verity_admin::audit::account::AccountAt;
 use verity_admin::audit::actions::Action;
 use verity_admin::audit::explain::{Explanation, Outcome, SignInRef};
 use verity_admin::history::HistoryEntry;
-use verity_admin::OrgRef;
 
 use super::door::{AdminCli, cli_error, named};
 use super::print_json;

@@ -499,6 +499,10 @@ async fn a_person_is_erased_after_a_confirmation_and_found_nowhere() {
     assert_eq!(timeline.status, 200, "{}", timeline.body);
     assert!(!timeline.says("grace@example.org") && !timeline.says("Grace Hopper"));
     assert!(timeline.says("account created"), "{}", timeline.body);
-    assert!(timeline.says(">Erased<"), "the account now: {}", timeline.body);
+    assert!(
+        timeline.says(">Erased<"),
+        "the account now: {}",
+        timeline.body
+    );
     provider.target.ok(&["audit", "verify"]);
 }
