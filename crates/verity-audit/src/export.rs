@@ -48,6 +48,17 @@ struct Line<'a> {
 /// Reads a line back into the event it was written from.
 pub fn from_line(line: &str) -> serde_json::Result<RecordedEvent> {
     let line: Line<'_> = serde_json::from_str(line)?;
+    // The log keeps microseconds: a finer time was not written by Verity, and would not
+    // write back as it was read (found by fuzzing, docs/security.md).
+    if !line
+        .recorded_at
+        .timestamp_subsec_nanos()
+        .is_multiple_of(1_000)
+    {
+        return Err(<serde_json::Error as serde::de::Error>::custom(
+            "recorded_at has more than microseconds, which the log does not keep",
+        ));
+    }
     Ok(RecordedEvent {
         position: line.position,
         stream: line.stream,
@@ -64,6 +75,14 @@ pub fn from_line(line: &str) -> serde_json::Result<RecordedEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_finer_than_the_log_keeps_is_refused() {
+        let line = r#"{"position":1,"stream":"instance","version":1,"type":"instance.initialized","schema":1,"data":{},"metadata":{},"recorded_at":"2026-12-05T20:26:35.144444444Z","hash":"00"}"#;
+        let error = from_line(line).unwrap_err().to_string();
+        assert!(error.contains("microseconds"), "{error}");
+        assert!(from_line(&line.replace(".144444444Z", ".144444Z")).is_ok());
+    }
 
     #[test]
     fn a_line_reads_back_byte_for_byte() {
