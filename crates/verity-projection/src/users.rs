@@ -249,18 +249,8 @@ impl Users {
             .entry(view.org_id)
             .or_default()
             .insert(view.email.clone(), view.user_id);
-        self.put_text(&view);
+        put_text(&mut self.text, &view);
         self.by_id.insert(view.user_id, Box::new(view));
-    }
-
-    fn put_text(&mut self, view: &UserView) {
-        self.text.put(
-            view.org_id,
-            view.user_id,
-            view.email.as_str(),
-            &view.name,
-            view.disabled,
-        );
     }
 
     /// Takes a person out of every index and the table.
@@ -358,8 +348,11 @@ impl Users {
         if let Some(view) = self.existing(event)? {
             view.name = changed.after;
             view.updated_at = event.recorded_at;
-            let view = view.clone();
-            self.put_text(&view);
+            let user_id = view.user_id;
+            // Borrowed again, field by field: the view and the text are apart.
+            if let Some(view) = self.by_id.get(&user_id) {
+                put_text(&mut self.text, view);
+            }
         }
         Ok(())
     }
@@ -443,6 +436,17 @@ impl Users {
         }
         Ok(())
     }
+}
+
+/// Records a person's address, name and status in the searchable text.
+fn put_text(text: &mut PeopleText, view: &UserView) {
+    text.put(
+        view.org_id,
+        view.user_id,
+        view.email.as_str(),
+        &view.name,
+        view.disabled,
+    );
 }
 
 impl Projection for Users {
