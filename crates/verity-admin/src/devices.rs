@@ -76,16 +76,17 @@ pub struct AuthenticatorReset {
 
 impl Admin {
     /// The devices a person trusts or trusted, with their state at the call's time.
-    pub fn devices(
+    pub async fn devices(
         &self,
         actor: &Actor,
         call: &Call,
         person: &PersonRef,
     ) -> Result<Devices, AdminError> {
         let view = self.find_person(actor, person)?;
+        let record = self.record_of(&view).await?;
         Ok(Devices {
-            person: Person::from(&view),
-            devices: view
+            person: Person::from(view),
+            devices: record
                 .mfa
                 .trusted_devices
                 .iter()
@@ -103,8 +104,9 @@ impl Admin {
         person: &PersonRef,
     ) -> Result<DevicesForgotten, AdminError> {
         let view = self.person_to_manage(actor, person)?;
+        let record = self.record_of(&view).await?;
         // The domain forgets exactly the devices active at the command's `now`.
-        let active = view.mfa.active_devices(call.now).count();
+        let active = record.mfa.active_devices(call.now).count();
         let command = UserCommand::Mfa(MfaCommand::ForgetAllDevices {
             reason: ForgetReason::Revoked,
         });
@@ -137,11 +139,13 @@ impl Admin {
         device: &str,
     ) -> Result<Person, AdminError> {
         let view = self.person_to_manage(actor, person)?;
+        let record = self.record_of(&view).await?;
         let missing =
             || AdminError::Invalid(format!("{} trusts no active device {device:?}", view.email));
         let found = (device.len() == HASH_PREFIX)
             .then(|| {
-                view.mfa
+                record
+                    .mfa
                     .active_devices(call.now)
                     .find(|trusted| trusted.device_id_hash.starts_with(device))
             })
@@ -175,11 +179,12 @@ impl Admin {
         let view = self.person_to_manage(actor, person)?;
         let not_enrolled =
             || AdminError::Conflict(format!("{} has no authenticator app to reset", view.email));
-        if !view.mfa.is_enrolled() {
+        let record = self.record_of(&view).await?;
+        if !record.mfa.is_enrolled() {
             return Err(not_enrolled());
         }
         // The domain forgets exactly the devices active at the command's `now`.
-        let devices_forgotten = view.mfa.active_devices(call.now).count();
+        let devices_forgotten = record.mfa.active_devices(call.now).count();
         let command = UserCommand::Mfa(MfaCommand::ResetAuthenticator);
         let outcome = self
             .decide::<User>(actor, call, &user::stream(view.user_id), &command)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use verity_domain::user::{self, Directory, ProfileError, User, UserCommand, UserError};
 use verity_domain::{Email, ExecuteError, StoreError};
-use verity_projection::{OrganizationView, PasswordState, ReadModels, UserView};
+use verity_projection::{OrganizationView, PasswordStatus, PersonSummary, ReadModels, UserView};
 
 use crate::actor::{Actor, Call, Scope};
 use crate::admin::Admin;
@@ -109,41 +109,41 @@ pub struct Person {
     pub version: u64,
 }
 
-impl From<&UserView> for Person {
-    fn from(view: &UserView) -> Self {
+impl From<PersonSummary> for Person {
+    fn from(person: PersonSummary) -> Self {
         Self {
-            user_id: view.user_id,
-            org_id: view.org_id,
-            email: view.email.clone(),
-            name: view.name.clone(),
-            status: if view.disabled {
+            user_id: person.user_id,
+            org_id: person.org_id,
+            email: person.email,
+            name: person.name,
+            status: if person.disabled {
                 Status::Disabled
             } else {
                 Status::Active
             },
-            password: match view.password {
-                PasswordState::Temporary { .. } => PasswordKind::Temporary,
-                PasswordState::Chosen { .. } => PasswordKind::Chosen,
+            password: match person.password {
+                PasswordStatus::Temporary { .. } => PasswordKind::Temporary,
+                PasswordStatus::Chosen { .. } => PasswordKind::Chosen,
             },
-            has_authenticator: view.mfa.is_enrolled(),
-            created_at: view.created_at,
-            updated_at: view.updated_at,
-            last_sign_in: view.last_sign_in,
-            directory: view.directory.clone(),
-            version: view.version,
+            has_authenticator: person.has_authenticator,
+            created_at: person.created_at,
+            updated_at: person.updated_at,
+            last_sign_in: person.last_sign_in,
+            directory: person.directory,
+            version: person.version,
         }
     }
 }
 
 /// The scope a person lives in: their organization.
-pub(crate) fn scope(view: &UserView) -> Scope {
+pub(crate) fn scope(view: &PersonSummary) -> Scope {
     Scope::Organization(view.org_id)
 }
 
 impl Admin {
     /// One person, if the actor may see them; else "not found", as if they did not exist.
     pub fn person(&self, actor: &Actor, person: &PersonRef) -> Result<Person, AdminError> {
-        Ok(Person::from(&self.find_person(actor, person)?))
+        Ok(Person::from(self.find_person(actor, person)?))
     }
 
     /// The people of an organization, by address.
@@ -255,7 +255,7 @@ impl Admin {
         &self,
         actor: &Actor,
         person: &PersonRef,
-    ) -> Result<UserView, AdminError> {
+    ) -> Result<PersonSummary, AdminError> {
         let lookup = match person {
             PersonRef::Id(user_id) => Lookup::Id(*user_id),
             PersonRef::Email { org, email } => Lookup::Email {
@@ -264,7 +264,7 @@ impl Admin {
             },
             PersonRef::Address(email) => Lookup::Address(Email::parse(email)?),
         };
-        self.read(|models| lookup.visible(models, actor).cloned())
+        self.read(|models| lookup.visible(models, actor))
     }
 
     /// [`Admin::find_person`], then refused unless the actor may manage people there.
@@ -272,10 +272,18 @@ impl Admin {
         &self,
         actor: &Actor,
         person: &PersonRef,
-    ) -> Result<UserView, AdminError> {
+    ) -> Result<PersonSummary, AdminError> {
         let view = self.find_person(actor, person)?;
         authorize(actor, Permission::ManagePeople, scope(&view))?;
         Ok(view)
+    }
+
+    /// A person's whole record (second factor included), folded from their stream, once
+    /// the actor was allowed to see or manage them.
+    pub(crate) async fn record_of(&self, person: &PersonSummary) -> Result<UserView, AdminError> {
+        verity_projection::load_person(self.ports.store.as_ref(), person.user_id)
+            .await?
+            .ok_or(AdminError::NotFound(Missing::PersonId(person.user_id)))
     }
 }
 
@@ -288,12 +296,8 @@ enum Lookup<'a> {
 
 impl Lookup<'_> {
     /// The person it names, if the actor may see them.
-    fn visible<'m>(
-        &self,
-        models: &'m ReadModels,
-        actor: &Actor,
-    ) -> Result<&'m UserView, AdminError> {
-        let readable = |view: &&UserView| actor.may(Permission::ReadPeople, scope(view));
+    fn visible(&self, models: &ReadModels, actor: &Actor) -> Result<PersonSummary, AdminError> {
+        let readable = |view: &PersonSummary| actor.may(Permission::ReadPeople, scope(view));
         match self {
             Self::Id(user_id) => models
                 .users
@@ -314,14 +318,14 @@ impl Lookup<'_> {
                     })
             }
             Self::Address(email) => {
-                let found: Vec<&UserView> = models
+                let mut found: Vec<PersonSummary> = models
                     .users
                     .find_by_email_anywhere(email)
                     .into_iter()
-                    .filter(readable)
+                    .filter(|view| readable(view))
                     .collect();
                 match found.as_slice() {
-                    [one] => Ok(*one),
+                    [_] => Ok(found.swap_remove(0)),
                     [] => Err(AdminError::NotFound(Missing::Address(email.clone()))),
                     several => Err(AdminError::Conflict(format!(
                         "{email} is the address of people in {} organizations: name the organization",

@@ -7,7 +7,7 @@
 use verity_domain::scim_token::Invitations;
 use verity_domain::user::{self, Directory, ProfileError, Provision, User, UserCommand, UserError};
 use verity_domain::{Email, ExecuteError, StoreError};
-use verity_projection::UserView;
+use verity_projection::PersonSummary;
 
 use crate::actor::{Actor, Call};
 use crate::admin::Admin;
@@ -163,7 +163,7 @@ impl Admin {
             let org = organizations::visible(models, actor, org)?;
             authorize(actor, Permission::ReadPeople, organizations::scope(org))?;
             if let Some(address) = filter.and_then(PeopleFilter::exact_user_name) {
-                let found: Vec<&UserView> = Email::parse(address)
+                let found: Vec<PersonSummary> = Email::parse(address)
                     .ok()
                     .and_then(|email| models.users.find_by_email(org.org_id, &email))
                     .into_iter()
@@ -178,7 +178,7 @@ impl Admin {
                         .collect(),
                 });
             }
-            let wanted = |view: &&UserView| filter.is_none_or(|filter| filter.matches(*view));
+            let wanted = |view: &PersonSummary| filter.is_none_or(|filter| filter.matches(view));
             let mut total = 0;
             let mut people = Vec::with_capacity(count.min(200));
             for view in models.users.in_org_after(org.org_id, None).filter(wanted) {
@@ -192,7 +192,7 @@ impl Admin {
     }
 }
 
-impl Filterable for UserView {
+impl Filterable for PersonSummary {
     fn texts(&self, attribute: FilterAttribute) -> Vec<&str> {
         match attribute {
             FilterAttribute::UserName => vec![self.email.as_str()],

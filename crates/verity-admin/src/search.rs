@@ -4,7 +4,7 @@
 //! search is one substring scan over it that counts every match and keeps the first page
 //! (`verity_projection::people_text`).
 
-use verity_projection::{TextQuery, UserView};
+use verity_projection::{PersonSummary, TextQuery};
 
 use crate::actor::Actor;
 use crate::admin::Admin;
@@ -70,7 +70,7 @@ impl Admin {
                     limit: limit + 1,
                 },
             );
-            let mut page: Vec<&UserView> = found
+            let mut page: Vec<PersonSummary> = found
                 .first
                 .iter()
                 .filter_map(|user_id| models.users.get(*user_id))

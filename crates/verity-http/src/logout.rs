@@ -67,8 +67,11 @@ async fn logout(
         // The confirmation's token is bound to the session it ends.
         let csrf = cookies::session_bound_token(session_cookie, "logout");
         if !confirmed {
-            let device_trusted = user_id
-                .and_then(|user_id| engine.person(user_id))
+            let person = match user_id {
+                Some(user_id) => engine.person_record(user_id).await?,
+                None => None,
+            };
+            let device_trusted = person
                 .and_then(|person| account::trusted_device(&person, device, context.now))
                 .is_some();
             return Ok(confirmation_page(

@@ -332,7 +332,8 @@ pub async fn forget_this_device(
     device_cookie: Option<&str>,
 ) -> Result<bool, EngineError> {
     let trusted = engine
-        .person(user_id)
+        .person_record(user_id)
+        .await?
         .and_then(|person| trusted_device(&person, device_cookie, context.now));
     let Some(device_id_hash) = trusted else {
         return Ok(false);

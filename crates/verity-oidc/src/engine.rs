@@ -12,7 +12,7 @@ use verity_domain::user::{self, User, UserCommand};
 use verity_domain::{
     Actor, AppendRequest, EventStore, ExpectedVersion, ExpiringStore, NewEvent, execute,
 };
-use verity_projection::{ClientView, Projector, ReadModels, UserView};
+use verity_projection::{ClientView, PersonSummary, Projector, ReadModels, UserView};
 
 use crate::context::RequestContext;
 use crate::credentials::{HashMemory, Hashing};
@@ -147,10 +147,16 @@ impl Engine {
             .read(|models| self.keys.current(&models.keys, now))?)
     }
 
-    /// A person, from the read models.
-    pub fn person(&self, user_id: Uuid) -> Option<UserView> {
-        self.projector
-            .read(|models| models.users.get(user_id).cloned())
+    /// A person as every node keeps them, from the read models: no password hash, no
+    /// second factor.
+    pub fn person(&self, user_id: Uuid) -> Option<PersonSummary> {
+        self.projector.read(|models| models.users.get(user_id))
+    }
+
+    /// A person's whole record, folded from their stream in the log: what a password, a
+    /// code or a trusted device is checked against. `None` when there is no such person.
+    pub async fn person_record(&self, user_id: Uuid) -> Result<Option<UserView>, EngineError> {
+        Ok(verity_projection::load_person(self.store.as_ref(), user_id).await?)
     }
 
     /// Whether the person holds an admin role (instance admin, org admin or auditor):

@@ -43,4 +43,4 @@ pub use read_models::ReadModels;
 pub use roles::{RoleAssignment, Roles};
 pub use scim_tokens::{ScimTokenView, ScimTokens};
 pub use sessions::{SessionView, Sessions};
-pub use users::{PasswordState, UserView, Users};
+pub use users::{PasswordState, PasswordStatus, PersonSummary, UserView, Users, load_person};

@@ -1,22 +1,22 @@
-//! The searchable text of each organization's people: every person's address and
-//! lower-cased name in one buffer per organization, so that "Search users" is one
-//! SIMD substring scan over contiguous memory (`memchr::memmem`) instead of a walk over a
-//! hundred thousand views scattered on the heap (docs/performance.md, "The console's
-//! Users page").
+//! The text of one organization's people: every person's address, lower-cased name and
+//! name in one buffer, so that "Search users" is one SIMD substring scan over contiguous
+//! memory (`memchr::memmem`) instead of a walk over a hundred thousand records scattered
+//! on the heap (docs/performance.md, "The console's Users page"). It is also where the
+//! [`Users`](crate::Users) model keeps each person's address and name: they are stored
+//! once.
 //!
 //! A change appends the person's new entry and leaves the old one dead; the buffer is
-//! rewritten when the dead outnumber the living. The index is derived from the views and
-//! never stored: a snapshot rebuilds it.
+//! rewritten when the dead outnumber the living, and the owner then learns each living
+//! entry's new index from [`OrgText::live_entries`]. The buffer is derived from the
+//! people and never stored: a snapshot rebuilds it.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use memchr::memmem;
 use uuid::Uuid;
 
-/// Separates a person's address from their name inside an entry.
-const FIELD_END: u8 = 0x1f;
-/// Ends an entry.
-const ENTRY_END: u8 = b'\n';
+/// Separates the fields of an entry.
+const FIELD_END: char = '\u{1f}';
 /// Fewer dead entries than this never trigger a rewrite.
 const MIN_DEAD_TO_COMPACT: usize = 1_024;
 
@@ -43,57 +43,14 @@ pub struct TextMatches {
     pub first: Vec<Uuid>,
 }
 
-/// The searchable text of every organization.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PeopleText {
-    orgs: HashMap<Uuid, OrgText>,
-}
-
-impl PeopleText {
-    /// Records a person's current address, name and status (replacing what was there).
-    pub(crate) fn put(
-        &mut self,
-        org_id: Uuid,
-        user_id: Uuid,
-        email: &str,
-        name: &str,
-        disabled: bool,
-    ) {
-        self.orgs
-            .entry(org_id)
-            .or_default()
-            .put(user_id, email, name, disabled);
-    }
-
-    /// Notes a person's status.
-    pub(crate) fn set_disabled(&mut self, org_id: Uuid, user_id: Uuid, disabled: bool) {
-        if let Some(org) = self.orgs.get_mut(&org_id) {
-            org.set_disabled(user_id, disabled);
-        }
-    }
-
-    /// Forgets a person.
-    pub(crate) fn remove(&mut self, org_id: Uuid, user_id: Uuid) {
-        if let Some(org) = self.orgs.get_mut(&org_id) {
-            org.remove(user_id);
-        }
-    }
-
-    /// The people of `org_id` that match.
-    pub(crate) fn search(&self, org_id: Uuid, query: &TextQuery<'_>) -> TextMatches {
-        self.orgs
-            .get(&org_id)
-            .map(|org| org.search(query))
-            .unwrap_or_default()
-    }
-}
-
-/// One person's entry: `text[start..end]` is `address FIELD_END name ENTRY_END`.
+/// One person's entry: `text[start..end]` is `address FIELD_END lower-cased name
+/// FIELD_END name`; searches look in `text[start..searched_end]` only.
 #[derive(Debug, Clone)]
 struct Entry {
-    start: usize,
-    email_end: usize,
-    end: usize,
+    start: u32,
+    email_end: u32,
+    searched_end: u32,
+    end: u32,
     user_id: Uuid,
     disabled: bool,
     live: bool,
@@ -101,121 +58,174 @@ struct Entry {
 
 /// One organization's buffer.
 #[derive(Debug, Clone, Default)]
-struct OrgText {
-    text: Vec<u8>,
+pub(crate) struct OrgText {
+    text: String,
     /// In buffer order, so the entry of a position is found by binary search.
     entries: Vec<Entry>,
-    /// Each person's live entry.
-    slot: HashMap<Uuid, usize>,
+    live: usize,
     dead: usize,
 }
 
 impl OrgText {
-    fn put(&mut self, user_id: Uuid, email: &str, name: &str, disabled: bool) {
-        self.remove(user_id);
-        self.push(
-            user_id,
-            email.as_bytes(),
-            name.to_lowercase().as_bytes(),
-            disabled,
-        );
-    }
-
-    /// Appends an entry; `name` is lower case already.
-    fn push(&mut self, user_id: Uuid, email: &[u8], name: &[u8], disabled: bool) {
-        // Control characters never match a search (see `search`), so leaving them out
-        // cannot hide anyone, and keeps the separators unambiguous.
-        let printable = |byte: &&u8| !byte.is_ascii_control();
-        let start = self.text.len();
-        self.text.extend(email.iter().filter(printable));
-        let email_end = self.text.len();
+    /// Appends a person's entry; returns its index.
+    pub(crate) fn push(&mut self, user_id: Uuid, email: &str, name: &str, disabled: bool) -> u32 {
+        let position = |text: &String| u32::try_from(text.len()).unwrap_or(u32::MAX);
+        let start = position(&self.text);
+        self.text.push_str(email);
+        let email_end = position(&self.text);
         self.text.push(FIELD_END);
-        self.text.extend(name.iter().filter(printable));
-        self.text.push(ENTRY_END);
-        self.slot.insert(user_id, self.entries.len());
+        // Control characters never match a search (see `search`), so leaving them out
+        // of the searched name cannot hide anyone.
+        let lower = name.to_lowercase();
+        self.text
+            .extend(lower.chars().filter(|c| !c.is_ascii_control()));
+        let searched_end = position(&self.text);
+        self.text.push(FIELD_END);
+        self.text.push_str(name);
+        let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
         self.entries.push(Entry {
             start,
             email_end,
-            end: self.text.len(),
+            searched_end,
+            end: position(&self.text),
             user_id,
             disabled,
             live: true,
         });
+        self.live += 1;
+        index
     }
 
-    fn set_disabled(&mut self, user_id: Uuid, disabled: bool) {
-        if let Some(entry) = self
-            .slot
-            .get(&user_id)
-            .and_then(|&index| self.entries.get_mut(index))
-        {
+    /// Notes a person's status.
+    pub(crate) fn set_disabled(&mut self, entry: u32, disabled: bool) {
+        if let Some(entry) = self.entries.get_mut(entry as usize) {
             entry.disabled = disabled;
         }
     }
 
-    fn remove(&mut self, user_id: Uuid) {
-        let Some(index) = self.slot.remove(&user_id) else {
-            return;
+    /// Marks an entry dead. Returns true when the buffer was rewritten: every living
+    /// entry has a new index then ([`OrgText::live_entries`]).
+    pub(crate) fn kill(&mut self, entry: u32) -> bool {
+        let Some(entry) = self.entries.get_mut(entry as usize) else {
+            return false;
         };
-        if let Some(entry) = self.entries.get_mut(index) {
-            entry.live = false;
-            self.dead += 1;
+        if !entry.live {
+            return false;
         }
-        if self.dead >= MIN_DEAD_TO_COMPACT && self.dead > self.slot.len() {
+        entry.live = false;
+        self.live -= 1;
+        self.dead += 1;
+        if self.dead >= MIN_DEAD_TO_COMPACT && self.dead > self.live {
             self.compact();
+            return true;
         }
+        false
     }
 
-    /// Rewrites the buffer with the live entries only.
-    fn compact(&mut self) {
-        let old = std::mem::take(self);
-        for entry in old.entries.iter().filter(|entry| entry.live) {
-            let name = old
-                .text
-                .get(entry.email_end + 1..entry.end.saturating_sub(1))
-                .unwrap_or_default();
-            self.push(entry.user_id, old.email(entry), name, entry.disabled);
-        }
+    /// The index and person of every living entry.
+    pub(crate) fn live_entries(&self) -> impl Iterator<Item = (u32, Uuid)> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| entry.live)
+            .map(|(index, entry)| (u32::try_from(index).unwrap_or(u32::MAX), entry.user_id))
     }
 
-    fn email(&self, entry: &Entry) -> &[u8] {
-        self.text
-            .get(entry.start..entry.email_end)
+    /// The living entries' indexes in order of address.
+    pub(crate) fn by_email(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = self.live_entries().map(|(index, _)| index).collect();
+        order.sort_unstable_by(|a, b| self.email(*a).cmp(self.email(*b)));
+        order
+    }
+
+    /// The person of an entry.
+    pub(crate) fn user_of(&self, entry: u32) -> Option<Uuid> {
+        self.entries.get(entry as usize).map(|entry| entry.user_id)
+    }
+
+    /// The address of an entry.
+    pub(crate) fn email(&self, entry: u32) -> &str {
+        self.entries
+            .get(entry as usize)
+            .and_then(|entry| {
+                self.text
+                    .get(entry.start as usize..entry.email_end as usize)
+            })
             .unwrap_or_default()
     }
 
-    fn search(&self, query: &TextQuery<'_>) -> TextMatches {
+    /// The name of an entry, as given.
+    pub(crate) fn name(&self, entry: u32) -> &str {
+        self.entries
+            .get(entry as usize)
+            .and_then(|entry| {
+                self.text
+                    .get(entry.searched_end as usize + 1..entry.end as usize)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Rewrites the buffer with the living entries only.
+    fn compact(&mut self) {
+        let old = std::mem::take(self);
+        self.text.reserve(old.text.len() / 2);
+        self.entries.reserve(old.live);
+        for entry in old.entries.iter().filter(|entry| entry.live) {
+            let start = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+            let shift = |at: u32| at - entry.start + start;
+            self.text.push_str(
+                old.text
+                    .get(entry.start as usize..entry.end as usize)
+                    .unwrap_or_default(),
+            );
+            self.entries.push(Entry {
+                start,
+                email_end: shift(entry.email_end),
+                searched_end: shift(entry.searched_end),
+                end: shift(entry.end),
+                ..entry.clone()
+            });
+        }
+        self.live = self.entries.len();
+    }
+
+    /// The people that match.
+    pub(crate) fn search(&self, query: &TextQuery<'_>) -> TextMatches {
         let mut found = Selection::new(self, query);
         if query.needle.is_empty() {
-            self.entries
-                .iter()
-                .filter(|entry| entry.live)
-                .for_each(|entry| found.offer(entry));
+            self.entries.iter().for_each(|entry| found.offer(entry));
             return found.finish();
         }
         if query.needle.bytes().any(|byte| byte.is_ascii_control()) {
             return found.finish();
         }
         let finder = memmem::Finder::new(query.needle.as_bytes());
+        let needle = query.needle.len();
         let mut from = 0;
-        while let Some(at) = self.text.get(from..).and_then(|rest| finder.find(rest)) {
+        while let Some(at) = self
+            .text
+            .as_bytes()
+            .get(from..)
+            .and_then(|rest| finder.find(rest))
+        {
             let at = from + at;
             // The entry holding the match: the last one starting at or before it.
             let Some(entry) = self
                 .entries
-                .partition_point(|entry| entry.start <= at)
+                .partition_point(|entry| entry.start as usize <= at)
                 .checked_sub(1)
                 .and_then(|index| self.entries.get(index))
             else {
                 break;
             };
-            if at + query.needle.len() <= entry.end {
+            let inside = at + needle <= entry.searched_end as usize;
+            if inside {
                 found.offer(entry);
             }
-            // One match per entry is enough; a match that ran into the next entry's
-            // text is looked for again from there.
-            from = if at + query.needle.len() <= entry.end {
-                entry.end
+            // One match per entry is enough; a match in the name as given, or one that
+            // ran into the next entry's text, is looked for again from there.
+            from = if inside || at >= entry.searched_end as usize {
+                entry.end as usize
             } else {
                 at + 1
             };
@@ -254,7 +264,12 @@ impl<'org, 'query> Selection<'org, 'query> {
             return;
         }
         self.total += 1;
-        let email = self.org.email(entry);
+        let email = self
+            .org
+            .text
+            .as_bytes()
+            .get(entry.start as usize..entry.email_end as usize)
+            .unwrap_or_default();
         if self.query.limit == 0
             || self
                 .query
@@ -290,6 +305,8 @@ impl<'org, 'query> Selection<'org, 'query> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn id(n: u128) -> Uuid {
@@ -302,6 +319,53 @@ mod tests {
             disabled: None,
             after: None,
             limit: 10,
+        }
+    }
+
+    /// Organizations' buffers with the index of each person's entry, as `Users` keeps
+    /// them.
+    #[derive(Default)]
+    struct PeopleText {
+        orgs: HashMap<Uuid, OrgText>,
+        entry: HashMap<Uuid, (Uuid, u32)>,
+    }
+
+    impl PeopleText {
+        fn put(&mut self, org: Uuid, user_id: Uuid, email: &str, name: &str, disabled: bool) {
+            self.remove(org, user_id);
+            let index = self
+                .orgs
+                .entry(org)
+                .or_default()
+                .push(user_id, email, name, disabled);
+            self.entry.insert(user_id, (org, index));
+        }
+
+        fn set_disabled(&mut self, org: Uuid, user_id: Uuid, disabled: bool) {
+            let (_, index) = self.entry[&user_id];
+            self.orgs
+                .get_mut(&org)
+                .unwrap()
+                .set_disabled(index, disabled);
+        }
+
+        fn remove(&mut self, org: Uuid, user_id: Uuid) {
+            let Some((_, index)) = self.entry.remove(&user_id) else {
+                return;
+            };
+            let text = self.orgs.get_mut(&org).unwrap();
+            if text.kill(index) {
+                for (index, user_id) in text.live_entries() {
+                    self.entry.insert(user_id, (org, index));
+                }
+            }
+        }
+
+        fn search(&self, org: Uuid, query: &TextQuery<'_>) -> TextMatches {
+            self.orgs
+                .get(&org)
+                .map(|text| text.search(query))
+                .unwrap_or_default()
         }
     }
 
@@ -345,6 +409,27 @@ mod tests {
         assert_eq!(text.search(org, &query("lovelacebob")).total, 0);
         assert_eq!(text.search(org, &query("org\u{1f}ada")).total, 0);
         assert_eq!(text.search(org, &query("lovelace\nbob")).total, 0);
+        // The name as given is kept for display, never searched twice or across people.
+        assert_eq!(text.search(org, &query("Lovelace")).total, 0);
+        assert_eq!(text.search(org, &query("tablescarol")).total, 0);
+    }
+
+    #[test]
+    fn each_entry_gives_back_its_address_and_name_and_the_order_of_addresses() {
+        let text = people();
+        let acme = &text.orgs[&id(100)];
+        let (_, index) = text.entry[&id(3)];
+        assert_eq!(acme.email(index), "carol@example.org");
+        assert_eq!(acme.name(index), "Carol Ünal");
+        let order: Vec<&str> = acme
+            .by_email()
+            .into_iter()
+            .map(|entry| acme.email(entry))
+            .collect();
+        assert_eq!(
+            order,
+            ["ada@example.org", "bob@example.org", "carol@example.org"]
+        );
     }
 
     #[test]
@@ -409,5 +494,8 @@ mod tests {
         assert_eq!(text.search(org, &query("")).total, 102);
         assert_eq!(text.search(org, &query("p3950@")).first, vec![id(3_950)]);
         assert_eq!(text.search(org, &query("king")).first, vec![id(1)]);
+        let (_, index) = text.entry[&id(3_950)];
+        assert_eq!(buffer.email(index), "p3950@example.org");
+        assert_eq!(buffer.name(index), "Someone");
     }
 }

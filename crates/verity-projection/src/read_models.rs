@@ -40,7 +40,7 @@ pub struct ReadModels {
 
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
-    const VERSION: u32 = 10;
+    const VERSION: u32 = 11;
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // An event no aggregate knows would be passed over by every model: refuse it.

@@ -91,7 +91,7 @@ pub(crate) async fn list_devices(
     State(state): State<AdminState>,
     on: OnPerson,
 ) -> Result<Json<Devices>, ApiError> {
-    let found = state.admin.devices(&on.actor, &on.call, &on.person)?;
+    let found = state.admin.devices(&on.actor, &on.call, &on.person).await?;
     Ok(Json(Devices {
         person: found.person.into(),
         devices: found.devices.into_iter().map(Device::from).collect(),

@@ -12,7 +12,7 @@ use verity_domain::user::{
     USER_ERASED, USER_SESSIONS_ENDED, USER_TEMPORARY_PASSWORD_ISSUED, USER_UNLOCKED,
 };
 use verity_domain::{DomainEvent, RecordedEvent};
-use verity_projection::{PasswordState, Projection, Roles, Sessions, UserView, Users};
+use verity_projection::{PasswordState, Projection, Roles, Sessions, UserView};
 
 use crate::actor::Actor;
 use crate::admin::Admin;
@@ -85,20 +85,22 @@ impl Admin {
         let mut events = self.person_events(user_id).await?;
         events.retain(|event| event.recorded_at <= at);
         events.sort_by_key(|event| event.position);
-        let mut users = Users::default();
         let mut roles = Roles::default();
-        // An erasure is folded as a status: the read model would forget the person.
+        // An erasure is folded as a status: the fold would forget the person.
         let mut erased = false;
         for event in &events {
             if event.event_type == USER_ERASED {
                 erased = true;
                 continue;
             }
-            users.apply(event)?;
             roles.apply(event)?;
         }
+        let stream = verity_domain::user::stream(user_id);
+        let theirs = events
+            .iter()
+            .filter(|event| event.stream == stream && event.event_type != USER_ERASED);
         let not_yet = || AdminError::NotFound(Missing::PersonId(user_id));
-        let view = users.get(user_id).ok_or_else(not_yet)?;
+        let view = &UserView::fold(theirs)?.ok_or_else(not_yet)?;
         let (password_set_at, password_temporary) = match &view.password {
             PasswordState::Temporary { .. } => (temporary_since(view, &events), true),
             PasswordState::Chosen { changed_at, .. } => (*changed_at, false),

@@ -53,7 +53,7 @@ async fn every_command(
 }
 
 /// Every query about a person.
-fn every_query(
+async fn every_query(
     test: &TestAdmin,
     actor: &Actor,
     person: &PersonRef,
@@ -62,7 +62,7 @@ fn every_query(
         ("person", test.admin.person(actor, person).map(drop)),
         (
             "devices",
-            test.admin.devices(actor, &call(), person).map(drop),
+            test.admin.devices(actor, &call(), person).await.map(drop),
         ),
     ]
 }
@@ -90,7 +90,7 @@ async fn an_org_admin_cannot_read_or_change_another_organizations_person() {
                 "{name} on {person:?}: {error:?}"
             );
         }
-        for (name, answer) in every_query(&test, &intruder, &person) {
+        for (name, answer) in every_query(&test, &intruder, &person).await {
             assert!(
                 matches!(answer, Err(AdminError::NotFound(_))),
                 "{name} on {person:?}: {answer:?}"
@@ -218,7 +218,7 @@ async fn an_auditor_reads_and_changes_nothing() {
     let person = PersonRef::Id(ada.user_id);
 
     for reader in [auditor(Scope::Instance), auditor(Scope::Organization(acme))] {
-        for (name, answer) in every_query(&test, &reader, &person) {
+        for (name, answer) in every_query(&test, &reader, &person).await {
             assert!(answer.is_ok(), "{name}: {answer:?}");
         }
         assert_eq!(
@@ -249,7 +249,7 @@ async fn an_auditor_reads_and_changes_nothing() {
     }
     // An auditor of Globex does not see Acme's people at all.
     let elsewhere = auditor(Scope::Organization(globex));
-    for (name, answer) in every_query(&test, &elsewhere, &person) {
+    for (name, answer) in every_query(&test, &elsewhere, &person).await {
         assert!(
             matches!(answer, Err(AdminError::NotFound(_))),
             "{name}: {answer:?}"
@@ -277,7 +277,7 @@ async fn without_a_grant_nothing_is_visible_and_the_operator_may_do_everything()
     assert_eq!(test.head().await, head);
 
     let (admin, call) = (&test.admin, call());
-    for (name, answer) in every_query(&test, &operator(), &person) {
+    for (name, answer) in every_query(&test, &operator(), &person).await {
         assert!(answer.is_ok(), "{name}: {answer:?}");
     }
     admin

@@ -12,7 +12,11 @@ async fn devices_are_listed_without_their_hash_and_forgotten_all_at_once() {
     test.org("Acme").await;
     let ada = test.person("Acme", "ada@example.org").await.person;
     let person = PersonRef::Id(ada.user_id);
-    let none = test.admin.devices(&operator(), &call(), &person).unwrap();
+    let none = test
+        .admin
+        .devices(&operator(), &call(), &person)
+        .await
+        .unwrap();
     assert!(none.devices.is_empty());
     let forgotten = test
         .admin
@@ -25,7 +29,11 @@ async fn devices_are_listed_without_their_hash_and_forgotten_all_at_once() {
     test.enroll(ada.user_id).await;
     test.trust(ada.user_id).await;
     test.trust(ada.user_id).await;
-    let listed = test.admin.devices(&operator(), &call(), &person).unwrap();
+    let listed = test
+        .admin
+        .devices(&operator(), &call(), &person)
+        .await
+        .unwrap();
     assert_eq!(listed.devices.len(), 2);
     for device in &listed.devices {
         assert_eq!(device.device.len(), HASH_PREFIX);
@@ -49,7 +57,11 @@ async fn devices_are_listed_without_their_hash_and_forgotten_all_at_once() {
                     os_user: Some("root".into())
                 })
     );
-    let after = test.admin.devices(&operator(), &call(), &person).unwrap();
+    let after = test
+        .admin
+        .devices(&operator(), &call(), &person)
+        .await
+        .unwrap();
     assert!(
         after
             .devices

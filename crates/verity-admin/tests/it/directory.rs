@@ -356,7 +356,11 @@ async fn one_trusted_device_is_forgotten_by_what_the_list_shows() {
     test.enroll(ada.user_id).await;
     test.trust(ada.user_id).await;
     test.trust(ada.user_id).await;
-    let listed = test.admin.devices(&operator(), &call(), &person).unwrap();
+    let listed = test
+        .admin
+        .devices(&operator(), &call(), &person)
+        .await
+        .unwrap();
     let first = listed.devices[0].device.clone();
 
     let head = test.head().await;
@@ -374,7 +378,11 @@ async fn one_trusted_device_is_forgotten_by_what_the_list_shows() {
         .forget_device(&operator(), &call(), &person, &first)
         .await
         .unwrap();
-    let after = test.admin.devices(&operator(), &call(), &person).unwrap();
+    let after = test
+        .admin
+        .devices(&operator(), &call(), &person)
+        .await
+        .unwrap();
     let states: Vec<DeviceState> = after.devices.iter().map(|device| device.state).collect();
     assert_eq!(states, [DeviceState::Forgotten, DeviceState::Active]);
 }

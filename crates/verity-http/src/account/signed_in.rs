@@ -29,9 +29,10 @@ pub(crate) async fn signed_in(
     else {
         return Ok(None);
     };
-    let person = Uuid::parse_str(&session.authentication.user_id)
-        .ok()
-        .and_then(|user_id| state.engine.person(user_id));
+    let person = match Uuid::parse_str(&session.authentication.user_id) {
+        Ok(user_id) => state.engine.person_record(user_id).await?,
+        Err(_) => None,
+    };
     Ok(person.map(|person| SignedIn {
         person,
         session,

@@ -43,7 +43,7 @@ async fn check(
     let Stage::Mfa { user_id, .. } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
-    let person = person(state, user_id)?;
+    let person = person(state, user_id).await?;
     let Some(totp) = &person.mfa.totp else {
         return Err(PageError::LoginExpired);
     };
@@ -68,7 +68,7 @@ async fn check(
         // One code fewer: before finishing, offer a new set.
         step.advance(state, Stage::RecoveryCodeUsed { user_id })
             .await?;
-        let remaining = person_after(state, user_id)?;
+        let remaining = person_after(state, user_id).await?;
         let remaining_text = views::recovery_codes_left(remaining);
         return Ok(step.page(
             state,
@@ -85,8 +85,8 @@ async fn check(
 }
 
 /// The person's unused recovery codes, read after the one just used.
-fn person_after(state: &AppState, user_id: uuid::Uuid) -> Result<usize, PageError> {
-    Ok(person(state, user_id)?.mfa.unused_recovery_codes())
+async fn person_after(state: &AppState, user_id: uuid::Uuid) -> Result<usize, PageError> {
+    Ok(person(state, user_id).await?.mfa.unused_recovery_codes())
 }
 
 /// `POST /login/recovery/regenerate`: "Generate new recovery codes" after a sign-in with

@@ -20,7 +20,7 @@ pub(crate) async fn submit(
     let Stage::ChangePassword { user_id } = *step.stage() else {
         return Err(PageError::LoginExpired);
     };
-    let person = person(&state, user_id)?;
+    let person = person(&state, user_id).await?;
     let device = step.caller.cookie(cookies::DEVICE).map(str::to_owned);
     let typed = (
         step.field("new_password").to_owned(),

@@ -45,7 +45,7 @@ pub(crate) async fn enroll(
             };
             let secret = mfa::open_totp_secret(state.engine.keys.master(), user_id, &sealed_secret)
                 .map_err(verity_oidc::EngineError::from)?;
-            let person = person(&state, user_id)?;
+            let person = person(&state, user_id).await?;
             return step.enrollment_page(&state, &person, &secret, &app_name, Some(message));
         }
     };

@@ -154,7 +154,11 @@ impl LoginStep {
     }
 }
 
-/// The person a step is about, from the read models.
-pub(crate) fn person(state: &AppState, user_id: Uuid) -> Result<UserView, PageError> {
-    state.engine.person(user_id).ok_or(PageError::LoginExpired)
+/// The person a step is about: their whole record, from their stream.
+pub(crate) async fn person(state: &AppState, user_id: Uuid) -> Result<UserView, PageError> {
+    state
+        .engine
+        .person_record(user_id)
+        .await?
+        .ok_or(PageError::LoginExpired)
 }

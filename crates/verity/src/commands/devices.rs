@@ -8,10 +8,11 @@ use super::door::{AdminCli, cli_error};
 use super::print_json;
 
 /// `verity user devices EMAIL --org ORG`: every remembered device, oldest first.
-pub(super) fn list(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {
+pub(super) async fn list(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {
     let found = cli
         .admin
         .devices(&cli.operator, &cli.call, person)
+        .await
         .map_err(cli_error)?;
     let email = &found.person.email;
     if !cli.json && found.devices.is_empty() {

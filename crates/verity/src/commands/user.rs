@@ -128,7 +128,7 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
             print_status(changed.map_err(cli_error)?, json);
         }
         UserCommand::Devices { email, org } => {
-            super::devices::list(&cli, &person(&org, &email))?;
+            super::devices::list(&cli, &person(&org, &email)).await?;
         }
         UserCommand::Unlock { email, org } => {
             super::unlock::person(&cli, &person(&org, &email)).await?;

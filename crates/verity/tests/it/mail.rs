@@ -67,19 +67,19 @@ fn config(target: &Target) -> Config {
     config
 }
 
-/// What the read models say of a person's password, read in-process from the same store.
+/// What the person's record says of their password, read in-process from the same store.
 async fn password_state(target: &Target, email: &str) -> PasswordState {
     let app = App::open(config(target)).await.unwrap();
     let email = Email::parse(email).unwrap();
-    app.projector.read(|models| {
+    let user_id = app.projector.read(|models| {
         let org = models.organizations.find_by_name("Default").unwrap().org_id;
-        models
-            .users
-            .find_by_email(org, &email)
-            .unwrap()
-            .password
-            .clone()
-    })
+        models.users.find_by_email(org, &email).unwrap().user_id
+    });
+    verity_projection::load_person(app.store.as_ref(), user_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password
 }
 
 const CREATE_ADA: &[&str] = &[

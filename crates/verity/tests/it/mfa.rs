@@ -161,12 +161,13 @@ async fn trusted_devices_are_listed_and_forgotten_from_the_command_line() {
     let again = target.ok(&["user", "forget-devices", EMAIL, "--org", "Acme"]);
     assert!(again.contains("no trusted devices to forget"), "{again}");
 
-    // The read model answers the sign-in page's question the same way.
+    // The person's record answers the sign-in page's question the same way.
     let app = App::open(config(&target)).await.unwrap();
-    let mfa_view = app
-        .projector
-        .read(|models| models.users.get(user_id).map(|user| user.mfa.clone()))
-        .unwrap();
+    let mfa_view = verity_projection::load_person(app.store.as_ref(), user_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .mfa;
     assert!(mfa_view.is_enrolled());
     assert!(
         mfa_view

@@ -157,7 +157,8 @@ pub(super) async fn ask(
             let device = target.device.as_deref().unwrap_or_default();
             let label = state
                 .admin
-                .devices(&console.actor, &console.call(), &person_ref)?
+                .devices(&console.actor, &console.call(), &person_ref)
+                .await?
                 .devices
                 .into_iter()
                 .find(|known| known.device == device)

@@ -97,7 +97,8 @@ async fn render(
         .map(|org| org.name)
         .unwrap_or_else(|_| person.org_id.to_string());
     let devices: Vec<Value> = admin
-        .devices(actor, call, person_ref)?
+        .devices(actor, call, person_ref)
+        .await?
         .devices
         .iter()
         .filter(|device| device.state == DeviceState::Active)
