@@ -250,4 +250,15 @@ mod tests {
         let restored: ReadModels = serde_json::from_slice(&json).unwrap();
         assert_eq!(restored, models);
     }
+
+    #[test]
+    fn the_snapshot_fuzz_target_s_seed_is_a_snapshot_of_this_version() {
+        let seed = include_str!("../../../fuzz/corpus/snapshot/small_instance");
+        let models: ReadModels = serde_json::from_str(seed).unwrap();
+        let ada = Uuid::parse_str("ecf110f9-ef62-4cf4-9393-ec7283f4f101").unwrap();
+        let person = models.users.get(ada).unwrap();
+        assert_eq!(person.email.as_str(), "ada@example.org");
+        assert_eq!(person.directory.external_id.as_deref(), Some("00u1"));
+        assert_eq!(person.version, 3);
+    }
 }
