@@ -111,8 +111,8 @@ fn admits(engine: &Engine, client_id: &str, authentication: &Authentication) -> 
     };
     uuid::Uuid::parse_str(&authentication.user_id)
         .ok()
-        .and_then(|user_id| engine.person(user_id))
-        .is_some_and(|person| person.org_id == client_org)
+        .and_then(|user_id| engine.projector.read(|models| models.users.org_of(user_id)))
+        .is_some_and(|org_id| org_id == client_org)
 }
 
 /// Records the refusal: `user.signin.failed`, reason `client_of_another_organization`.

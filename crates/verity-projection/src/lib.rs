@@ -43,4 +43,6 @@ pub use read_models::ReadModels;
 pub use roles::{RoleAssignment, Roles};
 pub use scim_tokens::{ScimTokenView, ScimTokens};
 pub use sessions::{SessionView, Sessions};
-pub use users::{PasswordState, PasswordStatus, PersonSummary, UserView, Users, load_person};
+pub use users::{
+    PasswordState, PasswordStatus, PersonSummary, Profile, UserView, Users, load_person,
+};

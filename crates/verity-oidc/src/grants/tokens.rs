@@ -236,7 +236,7 @@ pub fn profile_claims(engine: &Engine, user_id: &str, scope: &str) -> Map<String
     // Only what is released is copied out of the read models (not the whole person,
     // whose view also holds their second factor).
     engine.projector.read(|models| {
-        let Some(person) = models.users.get(user_id) else {
+        let Some(person) = models.users.profile(user_id) else {
             return;
         };
         claims.insert("org_id".into(), json!(person.org_id));
@@ -248,7 +248,7 @@ pub fn profile_claims(engine: &Engine, user_id: &str, scope: &str) -> Map<String
             claims.insert("updated_at".into(), json!(person.updated_at.timestamp()));
         }
         if scopes.contains(&"email") {
-            claims.insert("email".into(), json!(person.email.as_str()));
+            claims.insert("email".into(), json!(person.email));
             // Addresses are set by admins; verification of control comes with the emailed
             // temporary password (the sign-in journey), so none is claimed yet.
             claims.insert("email_verified".into(), json!(false));

@@ -32,6 +32,19 @@ use change::{Created, PersonChange, stream_person};
 pub use summary::{PasswordStatus, PersonSummary};
 pub use view::{PasswordState, UserView, load_person};
 
+/// What the claims of a token say about a person ([`Users::profile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile<'users> {
+    /// Their organization.
+    pub org_id: Uuid,
+    /// Their normalised address.
+    pub email: &'users str,
+    /// Their display name.
+    pub name: &'users str,
+    /// When the last event about them was recorded.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A person's record in the table; removed ones stay as holes for the next person.
 #[derive(Debug, Clone)]
 struct Resident {
@@ -100,6 +113,19 @@ impl Users {
     /// The person with this id.
     pub fn get(&self, user_id: Uuid) -> Option<PersonSummary> {
         self.slot_of(user_id).and_then(|slot| self.summary(slot))
+    }
+
+    /// What tokens and userinfo release about a person, borrowed from the model: nothing
+    /// is copied or parsed on the path of every userinfo request.
+    pub fn profile(&self, user_id: Uuid) -> Option<Profile<'_>> {
+        let resident = self.people.get(self.slot_of(user_id)? as usize)?;
+        let org = self.orgs.get(resident.org as usize)?;
+        Some(Profile {
+            org_id: org.org_id,
+            email: org.text.email(resident.text),
+            name: org.text.name(resident.text),
+            updated_at: resident.updated_at,
+        })
     }
 
     /// The organization of the person with this id.

@@ -143,6 +143,15 @@ fn a_created_user_has_a_temporary_password_and_is_found_by_id_and_email() {
     );
     assert_eq!(users.find_by_email(GLOBEX, &email("ada@example.org")), None);
     assert_eq!(users.len(), 1);
+    assert_eq!(
+        users.profile(ADA),
+        Some(Profile {
+            org_id: ACME,
+            email: "ada@example.org",
+            name: "Person 1",
+            updated_at: at(1),
+        })
+    );
 }
 
 #[test]
