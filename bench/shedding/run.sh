@@ -11,6 +11,12 @@
 # (started 5 s before, still running after), and prints the ratio, the sign-ins answered
 # and shed during the flood, and the server's hashes in flight and shed from /metrics.
 #
+# Every browser comes from 127.0.0.1, so the server lets one address hold 10,000 pending
+# sign-ins (`[sign_in] max_pending_logins_per_address`, 100 by default: a flood's 101st
+# pending sign-in would drop the oldest, whose next step says it expired) and count a
+# million failures (`ip_max_failures`, 100: the checks in flight count until they end, so
+# more than 100 at once from one address lock it).
+#
 # Parameters (env): VERITY, VERITY_BENCH (target/release/...), ROUNDS (3), DURATION (10),
 # FLOOD (128), OUT_DIR (a fresh /tmp/verity-shedding-bench.XXXXXX), SERVER_ENV (extra
 # VAR=value for the server, e.g. VERITY__SIGN_IN__HASH_QUEUE_LIMIT=16).
@@ -52,7 +58,7 @@ echo "seeding $PEOPLE people..." >&2
 split -n "l/$ROUNDS" -d "$OUT_DIR/people.jsonl" "$OUT_DIR/people.part."
 
 # shellcheck disable=SC2086
-env $SERVER_ENV VERITY__SERVER__BIND=127.0.0.1:$PORT VERITY__LOG__LEVEL=warn \
+env $SERVER_ENV VERITY__SIGN_IN__MAX_PENDING_LOGINS_PER_ADDRESS=10000 VERITY__SIGN_IN__IP_MAX_FAILURES=1000000 VERITY__SERVER__BIND=127.0.0.1:$PORT VERITY__LOG__LEVEL=warn \
   taskset -c 0 "$VERITY" --data-dir "$DATA" serve >"$OUT_DIR/verity.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "$ISSUER/readyz" >/dev/null && break; sleep 0.1; done

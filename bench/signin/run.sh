@@ -16,6 +16,12 @@
 # are the ratios. Each person signs in once (a code works once), so the run seeds enough
 # people first.
 #
+# Every browser comes from 127.0.0.1, so the server lets one address hold 10,000 pending
+# sign-ins (`[sign_in] max_pending_logins_per_address`, 100 by default: a flood's 101st
+# pending sign-in would drop the oldest, whose next step says it expired) and count a
+# million failures (`ip_max_failures`, 100: the checks in flight count until they end, so
+# more than 100 at once from one address lock it).
+#
 # Parameters (env): VERITY (target/release/verity), VERITY_BENCH
 # (target/release/verity-bench), ROUNDS (3), DURATION (20), CONCURRENCY (8), FLOOD (64),
 # PEOPLE (enough for ~120 sign-ins/s), OUT_DIR (a fresh /tmp/verity-signin-bench.XXXXXX),
@@ -72,7 +78,7 @@ for part in range(parts):
 PY
 
 # shellcheck disable=SC2086
-env $SERVER_ENV VERITY__SERVER__BIND=127.0.0.1:$PORT VERITY__LOG__LEVEL=warn \
+env $SERVER_ENV VERITY__SIGN_IN__MAX_PENDING_LOGINS_PER_ADDRESS=10000 VERITY__SIGN_IN__IP_MAX_FAILURES=1000000 VERITY__SERVER__BIND=127.0.0.1:$PORT VERITY__LOG__LEVEL=warn \
   taskset -c 0 "$VERITY" --data-dir "$DATA" serve >"$OUT_DIR/verity.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "$ISSUER/readyz" >/dev/null && break; sleep 0.1; done

@@ -148,14 +148,7 @@ impl<P: Projection> Projector<P> {
 
         // Catch up before answering, so the first reader sees everything already logged.
         // Snapshots are not taken page by page here: one at the end covers the catch-up.
-        let mut since_snapshot = 0;
-        loop {
-            let folded = fold_next_page(&shared).await?;
-            if folded == 0 {
-                break;
-            }
-            since_snapshot += folded;
-        }
+        let mut since_snapshot = catch_up(&shared).await?;
         if options.snapshot_every > 0 && since_snapshot >= options.snapshot_every {
             save_or_warn(&shared).await;
             since_snapshot = 0;
@@ -306,6 +299,33 @@ impl<P: Projection> Shared<P> {
         *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
         self.progress
             .send_modify(|progress| progress.stopped = true);
+    }
+}
+
+/// Folds the log up to its head, reading each page while the one before it folds (on a
+/// blocking thread): reading, and opening sealed personal data, overlaps folding.
+/// Returns how many events it folded.
+async fn catch_up<P: Projection>(shared: &Arc<Shared<P>>) -> Result<u64, ProjectionError> {
+    let mut folded = 0;
+    let mut after = shared.position();
+    let mut folding: Option<tokio::task::JoinHandle<Result<(), DecodeError>>> = None;
+    loop {
+        let page = shared.events.read_all(after, PAGE_SIZE).await?;
+        if let Some(fold) = folding.take() {
+            fold.await
+                .map_err(|error| ProjectionError::Task(error.to_string()))??;
+        }
+        let Some(last) = page.last().map(|event| event.position) else {
+            return Ok(folded);
+        };
+        if last <= after {
+            // The store returned nothing new; stop rather than spin.
+            return Ok(folded);
+        }
+        after = last;
+        folded += page.len() as u64;
+        let folder = Arc::clone(shared);
+        folding = Some(tokio::task::spawn_blocking(move || folder.fold_page(&page)));
     }
 }
 
