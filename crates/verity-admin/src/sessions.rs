@@ -111,7 +111,7 @@ impl Admin {
             })
             .collect();
         Ok(PersonSessions {
-            person: Person::from(view.clone()),
+            person: Person::from(view),
             live,
             ended,
         })

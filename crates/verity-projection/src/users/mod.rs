@@ -266,20 +266,15 @@ impl Users {
 
     /// The (organization, address) key of a person as their entry has it.
     fn email_key(&self, slot: u32) -> Option<(u32, &str)> {
-        let resident = self.people.get(slot as usize)?;
-        let org = self.orgs.get(resident.org as usize)?;
-        Some((resident.org, org.text.email(resident.text)))
+        email_key(&self.people, &self.orgs, slot)
     }
 
     /// Points the address of `slot` at it (replacing whoever had it: the last one
     /// recorded wins, as in the log).
     fn index_email(&mut self, slot: u32) {
         let (people, orgs, hasher) = (&self.people, &self.orgs, &self.hasher);
-        let key_of = |slot: u32| {
-            let resident = people.get(slot as usize)?;
-            let text = &orgs.get(resident.org as usize)?.text;
-            Some((resident.org, text.email(resident.text)))
-        };
+        // Field by field, so that the index can change while the table is read.
+        let key_of = |slot: u32| email_key(people, orgs, slot);
         let Some((org, email)) = key_of(slot) else {
             return;
         };
@@ -532,6 +527,13 @@ impl Users {
             resident.version = resident.version.max(event.version);
         }
     }
+}
+
+/// The (organization, address) key of the person in `slot`, as their text entry has it.
+fn email_key<'a>(people: &[Resident], orgs: &'a [Org], slot: u32) -> Option<(u32, &'a str)> {
+    let resident = people.get(slot as usize)?;
+    let org = orgs.get(resident.org as usize)?;
+    Some((resident.org, org.text.email(resident.text)))
 }
 
 impl Projection for Users {
