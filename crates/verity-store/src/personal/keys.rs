@@ -30,9 +30,68 @@ fn into_key(row: KeyRow) -> Result<(Uuid, StoredKey), StoreError> {
     Ok((subject, stored))
 }
 
+/// The key rows of the subjects in `list` (a JSON array of ids) on PostgreSQL.
+async fn fetch_rows(
+    pool: &sqlx::PgPool,
+    select: &'static str,
+    list: String,
+) -> Result<Vec<KeyRow>, StoreError> {
+    sqlx::query_as(select)
+        .bind(list)
+        .fetch_all(pool)
+        .await
+        .map_err(crate::sql::map_error)
+}
+
+/// The same on SQLite, where `select` packs the rows in one value: sqlx hands SQLite rows over one by one from
+/// its worker thread, and a replay from the start asks for a hundred thousand keys, a
+/// page's people at a time (as `sqlite::read_all_packed` reads events).
+async fn fetch_rows_packed(
+    pool: &sqlx::SqlitePool,
+    select: &'static str,
+    list: String,
+) -> Result<Vec<KeyRow>, StoreError> {
+    let (count, packed): (i64, Option<String>) = sqlx::query_as(select)
+        .bind(list)
+        .fetch_one(pool)
+        .await
+        .map_err(crate::sql::map_error)?;
+    let corrupt = || StoreError::Corrupt("unreadable rows in person_keys".into());
+    let rows: Vec<KeyRow> = match packed {
+        None => Vec::new(),
+        Some(packed) => packed
+            .split(';')
+            .map(|row| unpack_key(row).ok_or_else(corrupt))
+            .collect::<Result<_, _>>()?,
+    };
+    if i64::try_from(rows.len()) != Ok(count) {
+        return Err(corrupt());
+    }
+    Ok(rows)
+}
+
+/// One packed key row: subject, the sealed key in hex (empty once erased), when erased.
+fn unpack_key(row: &str) -> Option<KeyRow> {
+    let mut fields = row.split(',');
+    let subject = fields.next()?.to_owned();
+    let sealed = match fields.next()? {
+        "" => None,
+        text => Some(hex::decode(text).ok()?),
+    };
+    let erased_at = match fields.next()? {
+        "" => None,
+        text => Some(text.parse().ok()?),
+    };
+    fields
+        .next()
+        .is_none()
+        .then_some((subject, sealed, erased_at))
+}
+
 macro_rules! person_keys_backend {
     (
         store: $store:ty,
+        fetch: $fetch:path,
         select: $select:literal,
         insert: $insert:literal,
         select_one: $select_one:literal,
@@ -52,12 +111,7 @@ macro_rules! person_keys_backend {
                     let ids: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
                     let list = serde_json::to_string(&ids)
                         .map_err(|error| StoreError::Invalid(error.to_string()))?;
-                    let rows: Vec<KeyRow> = sqlx::query_as($select)
-                        .bind(list)
-                        .fetch_all(self.pool())
-                        .await
-                        .map_err(crate::sql::map_error)?;
-                    for row in rows {
+                    for row in $fetch(self.pool(), $select, list).await? {
                         found.push(into_key(row)?);
                     }
                 }
@@ -138,7 +192,8 @@ macro_rules! person_keys_backend {
 
 person_keys_backend! {
     store: crate::sqlite::SqliteStore,
-    select: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
+    fetch: fetch_rows_packed,
+    select: "SELECT count(*), group_concat(concat_ws(',', subject, coalesce(hex(sealed), ''), coalesce(erased_at, '')), ';') FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
     insert: "INSERT INTO person_keys (subject, sealed) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
     select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = ?",
     // The key's bytes are overwritten in the file's pages, not only unlinked.
@@ -152,6 +207,7 @@ person_keys_backend! {
 
 person_keys_backend! {
     store: crate::postgres::PostgresStore,
+    fetch: fetch_rows,
     select: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
     insert: "INSERT INTO person_keys (subject, sealed) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING",
     select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = $1",

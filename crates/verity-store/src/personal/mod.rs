@@ -9,6 +9,7 @@
 //! in events written before sealing existed, in clear.
 
 mod cipher;
+mod in_text;
 mod keys;
 mod store;
 
@@ -33,6 +34,8 @@ const CLEAR_EMAIL_KEY: &str = "email:";
 const HASHED_EMAIL_KEY: &str = "email-hmac:";
 /// The path of the client address in the metadata, for the associated data.
 const METADATA_ADDRESS: &str = "metadata.client_ip";
+/// The client address's member in the metadata's JSON.
+const METADATA_ADDRESS_MEMBER: &str = "\"client_ip\"";
 /// How many persons' keys stay in memory; beyond it the cache starts again, so memory
 /// does not grow with people.
 const CACHE_LIMIT: usize = 100_000;
@@ -262,48 +265,63 @@ impl SealedStore {
 
     /// Opens the personal data of events read back, in place.
     async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
-        let subjects: Vec<Option<Uuid>> = events.iter().map(Self::subject_to_open).collect();
+        // Most events hold nothing personal (a password change, a disable): they are not
+        // looked at again, nor their person's key.
+        let personal: Vec<(usize, Uuid)> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, event)| may_be_personal(event))
+            .filter_map(|(index, event)| Some((index, Self::subject_to_open(event)?)))
+            .collect();
         // An erasure in this very page hides the person's earlier events too; a key an
         // erasure left behind (a failure between the append and the key's destruction)
         // is destroyed now.
-        let erasures: Vec<(Uuid, DateTime<Utc>)> = events
-            .iter()
-            .zip(&subjects)
-            .filter(|(event, _)| event.event_type == USER_ERASED)
-            .filter_map(|(event, subject)| Some(((*subject)?, event.recorded_at)))
-            .collect();
-        for (subject, at) in erasures {
-            if !matches!(self.cached(subject), Some(Known::Erased)) {
+        for &(index, subject) in &personal {
+            let event = &events[index];
+            if event.event_type == USER_ERASED
+                && !matches!(self.cached(subject), Some(Known::Erased))
+            {
                 self.load(&[subject]).await?;
                 if matches!(self.cached(subject), Some(Known::Key(_))) {
                     tracing::warn!(%subject, "destroying the key an erasure left behind");
-                    self.inner.erase_person_key(subject, at).await?;
+                    self.inner
+                        .erase_person_key(subject, event.recorded_at)
+                        .await?;
                 }
                 self.remember(subject, Known::Erased);
             }
         }
         // People known to have no key are asked again only when a page holds a sealed
         // field of theirs: a log written before sealing costs no query per page.
-        let wanted: Vec<Uuid> = events
-            .iter()
-            .zip(&subjects)
-            .filter_map(|(event, subject)| {
-                let subject = (*subject)?;
-                match self.cached(subject) {
-                    None => Some(subject),
-                    Some(Known::Absent) if is_sealed(event) => Some(subject),
-                    Some(_) => None,
-                }
-            })
-            .collect();
+        let wanted: Vec<Uuid> = {
+            let cache = self.cache.read().ok();
+            personal
+                .iter()
+                .filter_map(|&(index, subject)| {
+                    match cache.as_ref().and_then(|cache| cache.get(&subject)) {
+                        None => Some(subject),
+                        Some(Known::Absent) if is_sealed(&events[index]) => Some(subject),
+                        Some(_) => None,
+                    }
+                })
+                .collect()
+        };
         self.load(&wanted).await?;
-        for (event, subject) in events.iter_mut().zip(subjects) {
-            if let Some(subject) = subject {
-                open_event(event, subject, self.cached(subject).as_ref());
-            }
+        let cache = self.cache.read().ok();
+        for (index, subject) in personal {
+            let known = cache.as_ref().and_then(|cache| cache.get(&subject));
+            open_event(&mut events[index], subject, known);
         }
         Ok(())
     }
+}
+
+/// Whether an event read back may hold personal data: a sealed field, a type with
+/// personal fields (in clear when written before sealing), or a client address.
+fn may_be_personal(event: &RecordedEvent) -> bool {
+    is_sealed(event)
+        || !personal::fields(&event.event_type).is_empty()
+        || event.metadata.contains(METADATA_ADDRESS_MEMBER)
 }
 
 /// Whether an event read back holds a sealed field.
@@ -380,25 +398,23 @@ fn seal_event(
 fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
     let erased = matches!(known, Some(Known::Erased));
     let fields = personal::fields(&event.event_type);
-    let data_sealed = event.data.contains(SEALED_PREFIX);
-    if (data_sealed || (erased && !fields.is_empty()))
-        && let Ok(mut data) = serde_json::from_str::<Value>(&event.data)
-    {
-        for field in fields {
-            for value in field_values(&mut data, field) {
-                let Some(text) = value.as_str() else { continue };
-                let opened = match known {
-                    Some(Known::Key(key)) if text.starts_with(SEALED_PREFIX) => key
-                        .open(&binding(subject, &field.path.join(".")), text)
+    if event.data.contains(SEALED_PREFIX) || (erased && !fields.is_empty()) {
+        let opened = in_text::replace_fields(&event.data, fields, |field, text| {
+            let sealed = text.starts_with(SEALED_PREFIX);
+            match known {
+                Some(Known::Key(key)) if sealed => Some(
+                    key.open(&binding(subject, &field.path.join(".")), text)
                         .unwrap_or_else(|| field.kind.erased().to_owned()),
-                    Some(Known::Key(_)) => continue,
-                    None | Some(Known::Absent) if !text.starts_with(SEALED_PREFIX) => continue,
-                    _ => field.kind.erased().to_owned(),
-                };
-                *value = Value::String(opened);
+                ),
+                Some(Known::Key(_)) => None,
+                None | Some(Known::Absent) if !sealed => None,
+                _ => Some(field.kind.erased().to_owned()),
             }
+        });
+        // A payload that is not JSON is left as it is, for its decoder to refuse.
+        if let Ok(Some(data)) = opened {
+            event.data = data;
         }
-        event.data = verity_domain::event::to_json(&data);
     }
     let metadata_sealed = event.metadata.contains(SEALED_PREFIX);
     if (metadata_sealed || erased)
@@ -422,3 +438,6 @@ fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
         event.metadata = verity_domain::event::to_json(&metadata);
     }
 }
+
+#[cfg(test)]
+mod tests;
