@@ -13,7 +13,7 @@ use verity_audit::snapshots::SealedSnapshots;
 use verity_audit::{AuditError, AuditKey, Report};
 use verity_http::{AppState, metrics_router, router_with};
 
-use super::EXIT_CHAIN_BROKEN;
+use super::exit_status::EXIT_CHAIN_BROKEN;
 use crate::app::App;
 use crate::cli::ServeArgs;
 use crate::config::Config;

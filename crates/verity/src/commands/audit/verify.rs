@@ -10,9 +10,9 @@ use serde_json::json;
 use verity_audit::log::verify_store;
 use verity_audit::{AuditError, AuditPublicKey, External, Report, Verifier, checkpoint_file};
 
-use super::refused;
+use super::refusal::refused;
 use crate::cli::VerifyArgs;
-use crate::commands::print_json;
+use crate::commands::output::{print_json, progress_bar};
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, args: VerifyArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -72,7 +72,7 @@ async fn verify_database(
         Ok(verifier) => verifier,
         Err(tampering) => return Ok(Err(tampering.into())),
     };
-    let bar = crate::commands::progress_bar(store.head().await?, json);
+    let bar = progress_bar(store.head().await?, json);
     let verified = verify_store(store.as_ref(), verifier, |position| {
         bar.set_position(position)
     })
