@@ -18,7 +18,8 @@ use verity_admin::{Actor, Admin, AdminError};
 use verity_domain::RecordedEvent;
 use verity_store::chain::{ChainBreak, ChainReport, ChainVerifier};
 
-use super::{AUDIT, second};
+use super::time::second;
+use crate::console::audit_strings::AUDIT;
 use crate::console::error::ConsoleError;
 use crate::console::pages::Section;
 use crate::console::session::Console;
