@@ -10,8 +10,8 @@
 //! shuts chromedriver down through its `/shutdown` command, which also quits
 //! the browsers of sessions that a test left open, so nothing stays running.
 
+use crate::services::{Mode, Service};
 use crate::system::{self, run_visibly, succeeds};
-use crate::{Mode, Service};
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};

@@ -17,12 +17,15 @@ mod chromium;
 mod fuzz;
 mod postgres;
 mod scim_client;
+mod services;
 mod soak;
 mod system;
 mod tidy;
 
 use anyhow::{Context, Result, bail};
 use std::process::{Command, ExitCode};
+
+use services::{Mode, Service};
 
 const USAGE: &str = "\
 usage: cargo xtask test [--strict] [-- <arguments for cargo test>]
@@ -110,14 +113,6 @@ fn fuzz(options: fuzz::FuzzOptions) -> Result<ExitCode> {
     })
 }
 
-/// Whether a missing service is an error (CI) or a loud skip (a developer's
-/// machine without the service installed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Lenient,
-    Strict,
-}
-
 #[derive(Debug, PartialEq, Eq)]
 struct TestOptions {
     mode: Mode,
@@ -157,14 +152,6 @@ fn parse_test_options(arguments: Vec<String>) -> Result<TestOptions> {
 /// agree on whether skipping is allowed.
 fn strict_from_environment(ci: Option<&str>, verity_test_strict: Option<&str>) -> bool {
     matches!(ci, Some("true" | "1")) || verity_test_strict == Some("1")
-}
-
-/// A service started for the test run. Dropping it stops the service and
-/// removes whatever it left on disk, also when the tests failed or the xtask
-/// is leaving with an error.
-trait Service {
-    /// Environment variables telling the tests where the service is.
-    fn environment(&self) -> Vec<(&'static str, String)>;
 }
 
 /// Starts every service the tests need. A service that is not available is

@@ -7,8 +7,8 @@
 //! through `VERITY_TEST_POSTGRES_URL`, and `verity_testkit::postgres_database`
 //! creates a fresh database in it for each test.
 
+use crate::services::{Mode, Service};
 use crate::system::{self, last_lines, run_quietly, run_visibly, succeeds};
-use crate::{Mode, Service};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -9,8 +9,8 @@
 //! `VERITY_TEST_SCIM_PYTHON`; nothing runs in the background, so there is nothing to
 //! stop.
 
+use crate::services::{Mode, Service};
 use crate::system::{self, run_quietly, run_visibly, succeeds};
-use crate::{Mode, Service};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -20,7 +20,8 @@ use std::process::{Command, ExitCode};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{Mode, postgres, system};
+use crate::services::Mode;
+use crate::{postgres, system};
 use cluster::Nodes;
 use window::{Window, unix_now};
 

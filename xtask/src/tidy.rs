@@ -2,9 +2,11 @@
 //! a test too (so `cargo xtask test` enforces them).
 //!
 //! - No two modules of a crate import each other, directly or through others: each
-//!   request's path runs one way down. A module is a file; its imports are the
-//!   `crate::`, `super::` and `self::` paths it names (in `use` declarations, re-exports
-//!   and code), resolved to the longest module they reach.
+//!   request's path runs one way down; a parent and its child count too (a parent
+//!   that calls `child::run` while the child uses `super::helper`). A module is a file;
+//!   its imports are the `crate::`, `super::`, `self::` and `child::` paths its build
+//!   uses (in `use` declarations, re-exports and code; not in comments, literals or
+//!   `#[cfg(test)]` items), resolved to the longest module they reach.
 //! - No file of `crates/verity-http/src` is longer than 600 lines: the doors stay thin.
 //! - No module documentation points to a tracker number (the word issue and a number):
 //!   readers cannot see the tracker.
@@ -117,25 +119,20 @@ fn imports(module: &Module, known: &BTreeSet<String>) -> BTreeSet<String> {
         .split_last()
         .map(|(_, parent)| parent.to_vec())
         .unwrap_or_default();
-    let code = strip_comments(&module.text);
-    let mut found = BTreeSet::new();
     let own = module.path.join("::");
-    // `use child::Item;` (a path relative to the module) names a child module.
-    let relative = use_declarations(&code).into_iter().filter_map(|path| {
-        let first = path.split("::").next()?;
-        let child = if own.is_empty() {
-            first.to_owned()
-        } else {
-            format!("{own}::{first}")
-        };
-        known.contains(&child).then(|| format!("self::{path}"))
-    });
-    for path in paths(&code).into_iter().chain(relative) {
+    let mut found = BTreeSet::new();
+    for path in paths(&build_code(&module.text)) {
         let mut segments: Vec<&str> = path.split("::").collect();
         let mut resolved: Vec<String> = match segments.first().copied() {
             Some("crate") => Vec::new(),
             Some("self") => module.path.clone(),
             Some("super") => parent.clone(),
+            // `child::f()` or `use child::Item;`: a path relative to the module that
+            // starts with one of its children.
+            Some(first) if known.contains(&child_of(&own, first)) => {
+                segments.insert(0, "self");
+                module.path.clone()
+            }
             _ => continue,
         };
         segments.remove(0);
@@ -155,71 +152,209 @@ fn imports(module: &Module, known: &BTreeSet<String>) -> BTreeSet<String> {
                 break;
             }
         }
-        if longest != module.path.join("::") && known.contains(&longest) {
+        if longest != own && known.contains(&longest) {
             found.insert(longest);
         }
     }
     found
 }
 
-/// The code a module's build uses: without `//` comments (documentation names modules
-/// without importing them) and without its tests (from the first `#[cfg(test)]` at the
-/// start of a line: a module's tests may drive it through the modules above it).
-fn strip_comments(text: &str) -> String {
-    text.lines()
-        .take_while(|line| !line.starts_with("#[cfg(test)]"))
-        .map(|line| line.split("//").next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The module path of `parent`'s child `name`.
+fn child_of(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}::{name}")
+    }
 }
 
-/// Every `crate::…`, `super::…` and `self::…` path in the text, with `use` trees
-/// (`crate::{a, b::{c, d}}`) expanded.
-fn paths(text: &str) -> Vec<String> {
+/// The code a module's build uses: without comments (documentation names modules
+/// without importing them), without the text of string and character literals, and
+/// without the items marked `#[cfg(test)]` (a module's tests may drive it through the
+/// modules above it), whatever follows them.
+fn build_code(text: &str) -> String {
+    without_test_items(&without_comments_and_literals(text))
+}
+
+/// The text with every comment removed and every string or character literal emptied.
+fn without_comments_and_literals(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
-    let mut found = Vec::new();
+    let mut code = String::with_capacity(text.len());
     let mut index = 0;
+    while let Some(&character) = chars.get(index) {
+        let next = chars.get(index + 1).copied();
+        if character == '/' && next == Some('/') {
+            while chars.get(index).is_some_and(|&c| c != '\n') {
+                index += 1;
+            }
+        } else if character == '/' && next == Some('*') {
+            index = block_comment_end(&chars, index);
+            code.push(' ');
+        } else if character == '"' {
+            index = string_end(&chars, index + 1);
+            code.push_str("\"\"");
+        } else if let Some(end) = raw_string_end(&chars, index) {
+            index = end;
+            code.push_str("\"\"");
+        } else if character == '\'' {
+            // A character literal (`'x'`, `'\n'`, `'\u{41}'`) or a lifetime (`'a`).
+            if next == Some('\\') {
+                index += 3;
+                while chars.get(index).is_some_and(|&c| c != '\'') {
+                    index += 1;
+                }
+                index += 1;
+                code.push(' ');
+            } else if chars.get(index + 2) == Some(&'\'') {
+                index += 3;
+                code.push(' ');
+            } else {
+                code.push(character);
+                index += 1;
+            }
+        } else {
+            code.push(character);
+            index += 1;
+        }
+    }
+    code
+}
+
+/// The index after the block comment that starts at `start` (they nest).
+fn block_comment_end(chars: &[char], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut index = start;
     while index < chars.len() {
-        let rest: String = chars.iter().skip(index).take(8).collect();
-        let starts = ["crate::", "super::", "self::"]
-            .iter()
-            .any(|prefix| rest.starts_with(prefix));
-        let before = index.checked_sub(1).and_then(|at| chars.get(at)).copied();
-        let boundary = before.is_none_or(|before| !is_ident(before) && before != ':');
-        if starts && boundary {
-            let (tree, end) = read_tree(&chars, index);
-            found.extend(expand(&tree));
-            index = end.max(index + 1);
+        let pair = (chars.get(index).copied(), chars.get(index + 1).copied());
+        if pair == (Some('/'), Some('*')) {
+            depth += 1;
+            index += 2;
+        } else if pair == (Some('*'), Some('/')) {
+            depth = depth.saturating_sub(1);
+            index += 2;
+            if depth == 0 {
+                return index;
+            }
         } else {
             index += 1;
         }
     }
-    found
+    index
 }
 
-/// The paths of every `use` declaration (`pub use`, `pub(crate) use` too), expanded.
-fn use_declarations(code: &str) -> Vec<String> {
+/// The index after the closing quote of a string whose text starts at `start`.
+fn string_end(chars: &[char], start: usize) -> usize {
+    let mut index = start;
+    while let Some(&character) = chars.get(index) {
+        match character {
+            '\\' => index += 2,
+            '"' => return index + 1,
+            _ => index += 1,
+        }
+    }
+    index
+}
+
+/// When a raw string (`r"…"`, `r#"…"#`, `br"…"`) starts at `start`, the index after it.
+fn raw_string_end(chars: &[char], start: usize) -> Option<usize> {
+    let at = |index: usize| chars.get(index).copied();
+    let before = start.checked_sub(1).and_then(at);
+    let starts_word = |index: Option<usize>| {
+        index
+            .and_then(|index| chars.get(index).copied())
+            .is_none_or(|c| !is_ident(c))
+    };
+    let prefix_starts_word = match before {
+        Some('b') => starts_word(start.checked_sub(2)),
+        _ => starts_word(start.checked_sub(1)),
+    };
+    if at(start) != Some('r') || !prefix_starts_word {
+        return None;
+    }
+    let mut index = start + 1;
+    let mut hashes = 0usize;
+    while at(index) == Some('#') {
+        hashes += 1;
+        index += 1;
+    }
+    if at(index) != Some('"') {
+        return None;
+    }
+    index += 1;
+    while index < chars.len() {
+        if at(index) == Some('"') && (1..=hashes).all(|offset| at(index + offset) == Some('#')) {
+            return Some(index + 1 + hashes);
+        }
+        index += 1;
+    }
+    Some(index)
+}
+
+/// The code without each item marked `#[cfg(test)]` (a `mod tests { … }`, a function, a
+/// `use`): the attribute, any attributes after it and the item up to its `;` or the end
+/// of its braces. Takes code without comments or literals.
+fn without_test_items(code: &str) -> String {
+    const MARK: &str = "#[cfg(test)]";
+    let mut kept = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find(MARK) {
+        kept.push_str(rest.get(..at).unwrap_or_default());
+        let after = rest.get(at + MARK.len()..).unwrap_or_default();
+        rest = after.get(item_length(after)..).unwrap_or_default();
+    }
+    kept.push_str(rest);
+    kept
+}
+
+/// The length of the item at the start of `code`, with the attributes before it: up to
+/// its `;` or the `}` that closes its first `{`.
+fn item_length(code: &str) -> usize {
+    let mut depth = 0usize;
+    let mut in_braces = false;
+    for (index, character) in code.char_indices() {
+        match character {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            '{' => {
+                depth += 1;
+                in_braces = true;
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if in_braces && depth == 0 {
+                    return index + 1;
+                }
+            }
+            ';' if depth == 0 => return index + 1,
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// Every path of two segments or more in the code (`crate::a::b`, `super::x`,
+/// `child::f`, `serde::Serialize`), with `use` trees (`crate::{a, b::{c, d}}`)
+/// expanded. A path's own segments are never read as paths of their own.
+fn paths(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
     let mut found = Vec::new();
-    for statement in code.split(';') {
-        let trimmed = statement.trim_start();
-        let without_visibility = trimmed
-            .strip_prefix("pub(crate) ")
-            .or_else(|| trimmed.strip_prefix("pub(super) "))
-            .or_else(|| trimmed.strip_prefix("pub "))
-            .unwrap_or(trimmed);
-        if let Some(tree) = without_visibility.strip_prefix("use ") {
-            let tree = tree.split_whitespace().collect::<Vec<_>>().join(" ");
-            let tree = tree
-                .replace(":: ", "::")
-                .replace(" ::", "::")
-                .replace("{ ", "{")
-                .replace(" }", "}")
-                .replace(", ", ",");
-            found.extend(
-                expand(&tree)
-                    .into_iter()
-                    .map(|path| path.split(" as ").next().unwrap_or_default().to_owned()),
-            );
+    let mut index = 0;
+    while let Some(&character) = chars.get(index) {
+        let before = index.checked_sub(1).and_then(|at| chars.get(at)).copied();
+        // A path starts a word, not after `.` (a method's turbofish), `::` or `'`; nor
+        // after `$` (a macro's `$crate::` names the crate where the macro expands).
+        let starts = (character.is_alphabetic() || character == '_')
+            && before.is_none_or(|before| {
+                !is_ident(before) && !matches!(before, ':' | '.' | '\'' | '$')
+            });
+        if starts {
+            let (tree, end) = read_tree(&chars, index);
+            if tree.contains("::") {
+                found.extend(expand(&tree));
+            }
+            index = end.max(index + 1);
+        } else {
+            index += 1;
         }
     }
     found
@@ -244,8 +379,11 @@ fn read_tree(chars: &[char], start: usize) -> (String, usize) {
             _ if depth == 0 => break,
             _ => {}
         }
+        // Inside braces a space is kept only where it separates words (`a as b`).
         if !character.is_whitespace() {
             tree.push(character);
+        } else if tree.ends_with(is_ident) {
+            tree.push(' ');
         }
         index += 1;
     }
@@ -255,7 +393,8 @@ fn read_tree(chars: &[char], start: usize) -> (String, usize) {
 /// `a::{b, c::{d}}` into `a::b`, `a::c::d`; `a::b as c` keeps `a::b`.
 fn expand(tree: &str) -> Vec<String> {
     let Some((prefix, rest)) = tree.split_once('{') else {
-        return vec![tree.trim_end_matches("::").to_owned()];
+        let renamed = tree.split(" as ").next().unwrap_or_default();
+        return vec![renamed.trim().trim_end_matches("::").to_owned()];
     };
     let inner = rest.strip_suffix('}').unwrap_or(rest);
     let mut parts = Vec::new();
@@ -277,7 +416,8 @@ fn expand(tree: &str) -> Vec<String> {
     }
     parts.push(current);
     parts
-        .into_iter()
+        .iter()
+        .map(|part| part.trim())
         .filter(|part| !part.is_empty())
         .flat_map(|part| {
             let joined = if part == "self" {
@@ -379,7 +519,25 @@ mod tests {
         let found = paths("use crate::{a, b::{c, d as e}};\nlet x = super::f::g(); // crate::h");
         assert!(found.contains(&"crate::a".to_owned()), "{found:?}");
         assert!(found.contains(&"crate::b::c".to_owned()), "{found:?}");
+        assert!(found.contains(&"crate::b::d".to_owned()), "{found:?}");
         assert!(found.contains(&"super::f::g".to_owned()), "{found:?}");
+        let in_code = paths("match x { A => child::run(y).await, B => Vec::<u8>::new() }");
+        assert!(in_code.contains(&"child::run".to_owned()), "{in_code:?}");
+        let in_tree = paths("use other_crate::{child::X, y};");
+        assert!(!in_tree.contains(&"child::X".to_owned()), "{in_tree:?}");
+    }
+
+    #[test]
+    fn comments_literals_and_test_items_are_not_code() {
+        let code = build_code(concat!(
+            "use crate::a; /* crate::b */ let s = \"crate::c\"; let r = r#\"crate::d\"#;\n",
+            "let c = '{'; let l: &'static str = \"\"; $crate::h::X;\n",
+            "#[cfg(test)]\nmod tests {\n    use crate::e;\n    fn f() { let g = '}'; }\n}\n",
+            "#[cfg(test)]\nuse crate::f;\n",
+            "pub use crate::g;\n",
+        ));
+        let found = paths(&code);
+        assert_eq!(found, vec!["crate::a".to_owned(), "crate::g".to_owned()]);
     }
 
     #[test]
@@ -416,6 +574,73 @@ mod tests {
             cycles(&modules),
             vec![vec!["j".to_owned(), "j::k".to_owned()]]
         );
+    }
+
+    #[test]
+    fn a_parent_dispatching_to_a_child_that_uses_its_helpers_is_a_cycle() {
+        let modules: BTreeMap<String, Module> = [
+            module("", "main.rs", "mod commands;"),
+            module(
+                "commands",
+                "commands/mod.rs",
+                "mod org;\npub fn run() { org::run() }\nfn print_json() {}",
+            ),
+            module("commands::org", "commands/org.rs", "use super::print_json;"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            cycles(&modules),
+            vec![vec!["commands".to_owned(), "commands::org".to_owned()]]
+        );
+    }
+
+    #[test]
+    fn a_child_using_only_a_leaf_sibling_is_not_a_cycle() {
+        let modules: BTreeMap<String, Module> = [
+            module("", "main.rs", "mod commands;"),
+            module(
+                "commands",
+                "commands/mod.rs",
+                "mod org; mod output;\npub fn run() { org::run() }",
+            ),
+            module(
+                "commands::org",
+                "commands/org.rs",
+                "use super::output::print_json;",
+            ),
+            module(
+                "commands::output",
+                "commands/output.rs",
+                "pub fn print_json() {}",
+            ),
+        ]
+        .into_iter()
+        .collect();
+        assert!(cycles(&modules).is_empty(), "{:?}", cycles(&modules));
+    }
+
+    #[test]
+    fn code_after_the_tests_still_counts_and_the_tests_do_not() {
+        let modules: BTreeMap<String, Module> = [
+            module("", "lib.rs", "mod a; mod b;"),
+            module(
+                "a",
+                "a.rs",
+                "#[cfg(test)]\nmod tests {\n    use crate::b;\n}\npub use crate::b::Thing;",
+            ),
+            module(
+                "b",
+                "b.rs",
+                "pub struct Thing;\n#[cfg(test)]\nmod tests {\n    use crate::a;\n}",
+            ),
+        ]
+        .into_iter()
+        .collect();
+        assert!(cycles(&modules).is_empty(), "{:?}", cycles(&modules));
+        let known: BTreeSet<String> = modules.keys().cloned().collect();
+        let a = modules.get("a").map(|a| imports(a, &known));
+        assert_eq!(a, Some(BTreeSet::from(["b".to_owned()])));
     }
 
     #[test]

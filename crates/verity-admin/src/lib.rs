@@ -3,9 +3,9 @@
 //! query (organizations, people, devices, clients, keys) in one place, behind one
 //! entrance. Each takes the [`Actor`] (who, through which [`Door`], holding which
 //! [`Grant`]s) and the [`Call`] (when, which request), and decides authorization itself
-//! ([`authorization`]), so the doors — the CLI today; the console, the admin API and SCIM
-//! next — only translate their input into a call and its typed answer or [`AdminError`]
-//! back, and none can forget a check.
+//! ([`authorization`]), so the doors — the CLI, the console, the admin API and SCIM —
+//! only translate their input into a call and its typed answer or [`AdminError`] back,
+//! and none can forget a check.
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),

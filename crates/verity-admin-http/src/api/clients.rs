@@ -16,7 +16,7 @@ use verity_domain::key::SigningAlgorithm;
 
 use super::extract::{Body, Caller, Segments};
 use super::problem::ApiError;
-use super::{created, referenced};
+use super::reply::{created, referenced};
 use crate::state::AdminState;
 
 /// Whether the client can keep a secret (RFC 6749 2.1).

@@ -19,18 +19,16 @@ mod openapi;
 mod organizations;
 mod people;
 mod problem;
+mod reply;
 mod roles;
 mod sessions;
 
-use axum::Json;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use verity_admin::AdminError;
 
 use self::problem::{ApiError, Kind};
 use crate::state::AdminState;
@@ -108,23 +106,4 @@ async fn unknown_path() -> ApiError {
         Kind::NotFound,
         "no such endpoint: the endpoints are listed in /api/v1/openapi.json",
     )
-}
-
-/// 201 Created with the new thing's URL and the thing.
-fn created(location: &str, body: impl Serialize) -> Response {
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
-/// The problem for an admin-layer error about something a request body names (an
-/// organization, a holder): not finding it is a value that does not fit (422), not a URL
-/// that does not exist (404).
-fn referenced(error: AdminError) -> ApiError {
-    match error {
-        AdminError::NotFound(missing) => ApiError::new(Kind::InvalidValue, missing.to_string()),
-        other => other.into(),
-    }
 }

@@ -11,9 +11,9 @@ use uuid::Uuid;
 use verity_admin::OrgRef;
 use verity_projection::OrganizationView;
 
-use super::created;
 use super::extract::{Body, Caller, Segments};
 use super::problem::ApiError;
+use super::reply::created;
 use crate::state::AdminState;
 
 /// An organization: the people and clients in it belong to it.

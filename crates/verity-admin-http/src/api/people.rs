@@ -15,7 +15,7 @@ use verity_admin::{OrgRef, PeopleQuery, search};
 
 use super::extract::{Body, Caller, OnPerson, Params};
 use super::problem::{ApiError, Kind};
-use super::{created, referenced};
+use super::reply::{created, referenced};
 use crate::state::AdminState;
 
 /// Whether a person may sign in.

@@ -194,7 +194,7 @@ impl From<AdminError> for ApiError {
             AdminError::SentButNotRecorded { .. } => {
                 // The person got an email whose password does not work: the admin must
                 // know, in words, and the log must have it too.
-                tracing::error!(error = %error, "an email went out but was not recorded");
+                verity_http::log_failure("recording an email that went out", &error);
                 Kind::Internal
             }
             _ => return Self::internal(&error),

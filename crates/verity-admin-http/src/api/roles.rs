@@ -14,7 +14,7 @@ use verity_admin::{Actor, Admin, Grant, OrgRef, PersonRef};
 
 use super::extract::{Body, Caller, Params};
 use super::problem::{ApiError, Kind};
-use super::referenced;
+use super::reply::referenced;
 use crate::state::AdminState;
 
 /// A role (docs/roles.md).

@@ -80,7 +80,7 @@ impl From<AdminError> for ConsoleError {
             AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
             AdminError::DeliveryFailed { .. } | AdminError::SentButNotRecorded { .. } => {
                 // The admin must read what happened to the email; the cause is logged too.
-                tracing::warn!(%error, "a console action's email");
+                log_failure("a console action's email", &error);
                 StatusCode::BAD_GATEWAY
             }
             _ => return Self::internal(error),

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use verity_admin::{Permission, Scope};
-use verity_http::web::STRINGS;
+use verity_http::web::{STRINGS, log_failure};
 
 use super::audit_strings::AUDIT;
 use super::error::{ConsoleError, ErrorPage};
@@ -29,7 +29,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     environment.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     for (name, source) in CONSOLE_TEMPLATES {
         if let Err(error) = environment.add_template(name, source) {
-            tracing::error!(%error, template = name, "a console template does not compile");
+            log_failure(&format!("compiling the console template {name}"), &error);
         }
     }
     environment
@@ -210,7 +210,7 @@ pub(crate) async fn render_errors(
     let html = match render(&state, "message.html", values) {
         Ok(html) => html,
         Err(error) => {
-            tracing::error!(%error, "rendering the console's error page failed");
+            log_failure("rendering the console's error page", &error);
             CONSOLE.server_error.to_owned()
         }
     };

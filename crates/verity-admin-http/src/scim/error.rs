@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use verity_admin::AdminError;
+use verity_http::web::log_failure;
 
 use super::json::scim_json;
 
@@ -122,32 +123,19 @@ impl From<AdminError> for ScimError {
             AdminError::Invalid(detail) => Self::invalid_value(detail.clone()),
             AdminError::Refused(rule) => Self::invalid_value(rule.to_string()),
             AdminError::DeliveryFailed { .. } => {
-                tracing::warn!(error = %error, "SCIM: the temporary-password email failed");
+                log_failure("SCIM: the temporary-password email", &error);
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, None, error.to_string())
             }
             AdminError::SentButNotRecorded { .. } => {
-                tracing::error!(error = %error, "SCIM: email sent but not recorded");
+                log_failure("SCIM: recording an email that went out", &error);
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, error.to_string())
             }
             _ => {
-                let chain = error_chain(&error);
-                tracing::error!(error = %chain, "SCIM request failed");
+                log_failure("SCIM request", &error);
                 Self::internal()
             }
         }
     }
-}
-
-/// The error and its sources, one after the other.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 impl IntoResponse for ScimError {

@@ -11,7 +11,7 @@ use verity_admin::audit::explain::{Explanation, Outcome, SignInRef};
 use verity_admin::history::HistoryEntry;
 
 use super::door::{AdminCli, cli_error, named};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 use crate::cli::{AuditCommand, AuditHistoryArgs};
 

@@ -19,7 +19,7 @@ use verity_oidc::keys::{MasterKey, encrypted_under};
 use verity_store::Location;
 use verity_store::chain::{ChainVerifier, PAGE};
 
-use super::print_json;
+use super::output::print_json;
 use crate::config::Config;
 use crate::signing::{MASTER_KEY_FILE, master_key_path};
 

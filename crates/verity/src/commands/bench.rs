@@ -16,7 +16,8 @@ use verity_domain::{
 use verity_projection::{Projector, ProjectorOptions, ReadModels};
 use verity_store::Store;
 
-use super::{BENCH_HASH, metadata, print_json};
+use super::bench_fixtures::{BENCH_HASH, metadata};
+use super::output::print_json;
 use crate::app::{location, now};
 use crate::cli::{AlgorithmChoice, BenchCommand};
 use crate::config::Config;

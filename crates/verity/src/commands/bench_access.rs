@@ -31,7 +31,8 @@ use verity_oidc::grants::{ACCESS_TOKEN_TYP, validate_access_token, verify_access
 use verity_oidc::keys::KeyRing;
 use verity_oidc::protocol::tokens::{AccessTokenClaims, Authentication};
 
-use super::{BENCH_HASH, metadata, print_json};
+use super::bench_fixtures::{BENCH_HASH, metadata};
+use super::output::print_json;
 use crate::admin::{cli_call, operator};
 use crate::app::{App, cli_context, now};
 use crate::cli::AlgorithmChoice;

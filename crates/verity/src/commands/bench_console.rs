@@ -21,7 +21,7 @@ use verity_domain::signin::SecondFactor;
 use verity_http::web::Cookie;
 use verity_oidc::RequestContext;
 
-use super::print_json;
+use super::output::print_json;
 use crate::admin::{cli_call, operator};
 use crate::app::{App, now};
 use crate::config::Config;

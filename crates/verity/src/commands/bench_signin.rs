@@ -18,7 +18,8 @@ use verity_domain::{Email, execute};
 use verity_oidc::credentials::{HashMemory, hash_password_blocking, verify_password_in};
 use verity_oidc::mfa::TotpSecret;
 
-use super::{find_org, print_json};
+use super::bench_fixtures::find_org;
+use super::output::print_json;
 use crate::app::{App, cli_context, os_rng};
 use crate::config::Config;
 

@@ -9,7 +9,7 @@ use verity_admin::clients::{ClientDetails, Deliveries, NewClient};
 use verity_domain::client::GrantType;
 
 use super::door::{AdminCli, cli_error};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 use crate::cli::{ClientCommand, ClientCreateArgs};
 

@@ -5,7 +5,7 @@
 use verity_admin::PersonRef;
 
 use super::door::{AdminCli, cli_error};
-use super::print_json;
+use super::output::print_json;
 
 /// `verity user devices EMAIL --org ORG`: every remembered device, oldest first.
 pub(super) async fn list(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use verity_oidc::keys::SigningAlgorithm;
 use verity_projection::KeyState;
 
 use super::door::{AdminCli, cli_error};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 use crate::cli::{AlgorithmChoice, KeysCommand};
 use crate::signing;

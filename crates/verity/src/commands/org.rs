@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::door::{AdminCli, cli_error};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 use crate::cli::OrgCommand;
 

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use verity_projection::{Projector, ProjectorOptions, ReadModels, rebuild};
 
-use super::{EXIT_REPLAY_MISMATCH, print_json};
+use super::exit_status::EXIT_REPLAY_MISMATCH;
+use super::output::{print_json, progress_bar};
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> {
@@ -22,7 +23,7 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
         },
     )
     .await?;
-    let bar = super::progress_bar(head, json);
+    let bar = progress_bar(head, json);
     let started = Instant::now();
     let (rebuilt, position) =
         rebuild::<ReadModels>(store.as_ref(), |position| bar.set_position(position)).await?;

@@ -9,7 +9,7 @@ use verity_admin::roles::{HolderDetails, HolderRef, RoleHolding};
 use verity_admin::{Grant, OrgRef, PersonRef, Role, Scope};
 
 use super::door::{AdminCli, cli_error, person};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 use crate::cli::{RoleArgs, RoleCommand};
 

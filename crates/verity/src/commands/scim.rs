@@ -8,7 +8,7 @@ use verity_admin::scim_tokens::ScimTokenInfo;
 use verity_domain::scim_token::Invitations;
 
 use super::door::{AdminCli, cli_error};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 use crate::cli::{ScimCommand, ScimTokenCommand};
 

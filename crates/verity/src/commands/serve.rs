@@ -13,7 +13,7 @@ use verity_audit::snapshots::SealedSnapshots;
 use verity_audit::{AuditError, AuditKey, Report};
 use verity_http::{AppState, metrics_router, router_with};
 
-use super::EXIT_CHAIN_BROKEN;
+use super::exit_status::EXIT_CHAIN_BROKEN;
 use crate::app::App;
 use crate::cli::ServeArgs;
 use crate::config::Config;
@@ -52,8 +52,9 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
     let witness = config.audit.witness()?;
     let store = crate::app::open_store(&config).await?;
     let verified = match check_log(&store, &audit_key, &checkpoint_file, &args).await? {
-        Ok(verified) => verified,
-        Err(exit) => return Ok(exit),
+        LogAtStart::Verified(report) => Some(*report),
+        LogAtStart::BrokenServedAnyway => None,
+        LogAtStart::Refused => return Ok(ExitCode::from(EXIT_CHAIN_BROKEN)),
     };
     let snapshots = Arc::new(SealedSnapshots::new(
         store.clone(),
@@ -159,15 +160,25 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// The start check (`verity_audit::start`): `Ok(Some(report))` on a log that verifies;
-/// on one that does not, `Err(exit status)` after saying where it breaks — or, with
-/// `--allow-broken-chain`, `Ok(None)` after logging it.
+/// What the start check found in the log.
+enum LogAtStart {
+    /// It verifies from its newest checkpoint to its head.
+    Verified(Box<Report>),
+    /// It does not, and `--allow-broken-chain` serves it anyway (logged; no checkpoint
+    /// will be signed).
+    BrokenServedAnyway,
+    /// It does not, and the server refuses to serve (said on stderr).
+    Refused,
+}
+
+/// The start check (`verity_audit::start`): whether the log verifies, and on one that
+/// does not, where it breaks, said on stderr or (with `--allow-broken-chain`) logged.
 async fn check_log(
     store: &Arc<dyn verity_store::Store>,
     key: &AuditKey,
     checkpoint_file: &std::path::Path,
     args: &ServeArgs,
-) -> anyhow::Result<Result<Option<Report>, ExitCode>> {
+) -> anyhow::Result<LogAtStart> {
     let started = std::time::Instant::now();
     let checked =
         verity_audit::start::check_at_start(store.as_ref(), key.public(), Some(checkpoint_file))
@@ -185,21 +196,21 @@ async fn check_log(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "the log verifies from its newest checkpoint to its head"
             );
-            return Ok(Ok(Some(report)));
+            return Ok(LogAtStart::Verified(Box::new(report)));
         }
         Err(AuditError::Tampered(tampering)) => tampering,
         Err(other) => return Err(other.into()),
     };
     if args.allow_broken_chain {
         tracing::error!(%tampering, "the log does not verify; serving anyway (--allow-broken-chain): no checkpoint will be signed");
-        return Ok(Ok(None));
+        return Ok(LogAtStart::BrokenServedAnyway);
     }
     eprintln!(
         "error: the log does not verify: {tampering}. Refusing to serve: run `verity audit \
          verify --public-key FILE` for a full report; `verity serve --allow-broken-chain` \
          serves anyway, for forensics"
     );
-    Ok(Err(ExitCode::from(EXIT_CHAIN_BROKEN)))
+    Ok(LogAtStart::Refused)
 }
 
 fn seconds(value: u32) -> Duration {

@@ -9,7 +9,7 @@ use verity_admin::PersonRef;
 use verity_oidc::limits::Standing;
 
 use super::door::{AdminCli, cli_error};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 
 /// `verity user unlock`: the password lock of the person's address and their code step's.

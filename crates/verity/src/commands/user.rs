@@ -13,7 +13,7 @@ use verity_admin::{OrgRef, Person};
 use verity_oidc::mail::Delivered;
 
 use super::door::{AdminCli, cli_error, named, person};
-use super::print_json;
+use super::output::print_json;
 use crate::app::App;
 use crate::cli::UserCommand;
 

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use verity_admin::audit::events::EventQuery;
 use verity_admin::{OrgRef, PersonRef};
 
-use super::{entry_row, instant, organization_choices, readable_organizations, typed};
+use super::time::{instant, typed};
+use super::view::{entry_row, organization_choices, readable_organizations};
 use crate::console::error::{ConsoleError, encode};
 use crate::console::pages::Section;
 use crate::console::session::Console;

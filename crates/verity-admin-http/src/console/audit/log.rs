@@ -16,9 +16,11 @@ use serde::Deserialize;
 use verity_admin::audit::log::Head;
 use verity_admin::{Actor, Admin, AdminError};
 use verity_domain::RecordedEvent;
+use verity_http::web::log_failure;
 use verity_store::chain::{ChainBreak, ChainReport, ChainVerifier};
 
-use super::{AUDIT, second};
+use super::time::second;
+use crate::console::audit_strings::AUDIT;
 use crate::console::error::ConsoleError;
 use crate::console::pages::Section;
 use crate::console::session::Console;
@@ -179,7 +181,7 @@ pub(super) async fn export(
                 Next::After(after) => match state.admin.log_page(&actor, after).await {
                     Ok(page) => page,
                     Err(error) => {
-                        tracing::error!(%error, "the export stopped");
+                        log_failure("reading the log for the export", &error);
                         let failed = Err(std::io::Error::other(error.to_string()));
                         return Some((failed, (state, actor, Next::Done)));
                     }

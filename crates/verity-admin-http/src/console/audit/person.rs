@@ -12,7 +12,9 @@ use uuid::Uuid;
 use verity_admin::audit::account::AccountAt;
 use verity_admin::{OrgRef, PersonRef};
 
-use super::{AUDIT, entry_row, instant, readable_organizations, second, typed};
+use super::time::{instant, second, typed};
+use super::view::{entry_row, readable_organizations};
+use crate::console::audit_strings::AUDIT;
 use crate::console::error::ConsoleError;
 use crate::console::organizations::role_label;
 use crate::console::pages::Section;

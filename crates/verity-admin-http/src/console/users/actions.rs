@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use verity_admin::{Person, PersonRef};
 
-use super::person_ref;
+use super::path::person_ref;
 use crate::console::error::ConsoleError;
 use crate::console::pages::{Question, Section, minute};
 use crate::console::posted::Posted;

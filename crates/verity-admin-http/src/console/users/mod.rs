@@ -5,14 +5,12 @@
 mod actions;
 mod create;
 mod list;
+mod path;
 mod person;
 
 use axum::Router;
 use axum::routing::{get, post};
-use uuid::Uuid;
-use verity_admin::PersonRef;
 
-use super::error::ConsoleError;
 use crate::state::AdminState;
 
 /// The people's routes.
@@ -29,11 +27,4 @@ pub(super) fn router() -> Router<AdminState> {
             "/console/users/{user_id}/{action}",
             get(actions::ask).post(actions::act),
         )
-}
-
-/// The person a path names; a path that names no one is "not found".
-pub(super) fn person_ref(user_id: &str) -> Result<PersonRef, ConsoleError> {
-    Uuid::parse_str(user_id)
-        .map(PersonRef::Id)
-        .map_err(|_| ConsoleError::no_such_page())
 }

@@ -16,7 +16,7 @@ use verity_projection::DeviceState;
 
 use super::actions::Action;
 use super::list::row;
-use super::person_ref;
+use super::path::person_ref;
 use crate::console::error::ConsoleError;
 use crate::console::pages::{Section, minute};
 use crate::console::posted::Posted;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::commands::print_json;
+use crate::commands::output::print_json;
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, out: &Path, json: bool) -> anyhow::Result<ExitCode> {

@@ -9,8 +9,8 @@ use verity_audit::log::verify_store;
 use verity_audit::{Verifier, checkpoint_file};
 use verity_domain::Actor;
 
-use super::refused;
-use crate::commands::print_json;
+use super::refusal::refused;
+use crate::commands::output::print_json;
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> {

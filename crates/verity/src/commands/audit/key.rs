@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::commands::print_json;
+use crate::commands::output::print_json;
 use crate::config::Config;
 
 pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {

@@ -7,13 +7,11 @@
 mod bundle;
 mod checkpoint;
 mod key;
+mod refusal;
 mod verify;
 
 use std::process::ExitCode;
 
-use verity_audit::AuditError;
-
-use super::{EXIT_CHAIN_BROKEN, print_json};
 use crate::app::App;
 use crate::cli::AuditCommand;
 use crate::config::Config;
@@ -35,19 +33,4 @@ pub(super) async fn run(
             super::audit_queries::run(query, App::open(config).await?, json).await
         }
     }
-}
-
-/// A log that does not verify is reported (exit 2); any other failure is an error.
-fn refused(error: AuditError, json: bool) -> anyhow::Result<ExitCode> {
-    let problem = match error {
-        AuditError::Tampered(tampering) => tampering.to_string(),
-        AuditError::Bundle(problem) => format!("the bundle does not verify: {problem}"),
-        other => return Err(other.into()),
-    };
-    if json {
-        print_json(&serde_json::json!({ "valid": false, "error": problem }));
-    } else {
-        eprintln!("{problem}");
-    }
-    Ok(ExitCode::from(EXIT_CHAIN_BROKEN))
 }

@@ -10,9 +10,9 @@ use serde_json::json;
 use verity_audit::log::verify_store;
 use verity_audit::{AuditError, AuditPublicKey, External, Report, Verifier, checkpoint_file};
 
-use super::refused;
+use super::refusal::refused;
 use crate::cli::VerifyArgs;
-use crate::commands::print_json;
+use crate::commands::output::{print_json, progress_bar};
 use crate::config::Config;
 
 pub(super) async fn run(config: Config, args: VerifyArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -35,23 +35,40 @@ pub(super) async fn run(config: Config, args: VerifyArgs, json: bool) -> anyhow:
                 Ok(all)
             });
     let started = Instant::now();
-    let verified = match (externals, &args.bundle, pinned) {
-        (Err(error), _, _) => Err(error),
+    let verification = match (externals, &args.bundle, pinned) {
+        (Err(error), _, _) => Verification::Refused(error),
         (Ok(externals), Some(bundle), Some(pinned)) => {
             let bundle = bundle.clone();
             tokio::task::spawn_blocking(move || {
                 verity_audit::bundle::verify_bundle(&bundle, &pinned, externals)
             })
             .await?
+            .into()
         }
         (Ok(externals), _, pinned) => verify_database(&config, pinned, externals, json).await?,
     };
-    match verified {
-        Ok(report) => {
+    match verification {
+        Verification::Verified(report) => {
             print_report(&report, started.elapsed().as_secs_f64(), json);
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => refused(error, json),
+        Verification::Refused(error) => refused(error, json),
+    }
+}
+
+/// What the verifier answered, once it could run: a report, or its refusal (a log or
+/// bundle that does not verify, or a failure it met), which `refused` tells apart.
+enum Verification {
+    Verified(Report),
+    Refused(AuditError),
+}
+
+impl From<Result<Report, AuditError>> for Verification {
+    fn from(verified: Result<Report, AuditError>) -> Self {
+        match verified {
+            Ok(report) => Self::Verified(report),
+            Err(error) => Self::Refused(error),
+        }
     }
 }
 
@@ -66,19 +83,19 @@ async fn verify_database(
     pinned: Option<AuditPublicKey>,
     externals: Vec<External>,
     json: bool,
-) -> anyhow::Result<Result<Report, AuditError>> {
+) -> anyhow::Result<Verification> {
     let store = crate::app::open_store(config).await?;
     let verifier = match Verifier::new(pinned, externals) {
         Ok(verifier) => verifier,
-        Err(tampering) => return Ok(Err(tampering.into())),
+        Err(tampering) => return Ok(Verification::Refused(tampering.into())),
     };
-    let bar = crate::commands::progress_bar(store.head().await?, json);
+    let bar = progress_bar(store.head().await?, json);
     let verified = verify_store(store.as_ref(), verifier, |position| {
         bar.set_position(position)
     })
     .await;
     bar.finish_and_clear();
-    Ok(verified)
+    Ok(verified.into())
 }
 
 fn print_report(report: &Report, seconds: f64, json: bool) {
