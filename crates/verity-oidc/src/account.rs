@@ -7,7 +7,7 @@ use uuid::Uuid;
 use verity_domain::mfa::{ForgetReason, MAX_APP_NAME, MfaCommand, RECOVERY_CODE_COUNT};
 use verity_domain::signin::{CodeReason, SecondFactorDecision};
 use verity_domain::user::{EndSessions, UserCommand};
-use verity_projection::{DeviceState, UserView};
+use verity_projection::{DeviceState, PasswordState, UserView};
 
 use crate::context::RequestContext;
 use crate::credentials::{hash_password_in, verify_password_in};
@@ -16,6 +16,7 @@ use crate::error::EngineError;
 use crate::mfa::{self, CodeCheck};
 use crate::password_policy::{self, PolicyContext, PolicyViolation};
 use crate::random;
+use crate::signin::password::{PasswordOutcome, PasswordRefusal, check_current_password};
 
 /// What became of a new password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +125,44 @@ pub async fn choose_password(
             Ok(PasswordChoice::Changed)
         }
     }
+}
+
+/// What "Change password" on Verity's page did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The person's password is a temporary one (an admin issued it since they signed
+    /// in): the sign-in journey takes it, not this page. Nothing was checked.
+    TemporaryPending,
+    /// The current password was refused, as a sign-in's would be (counted, locks).
+    CurrentRefused(PasswordRefusal),
+    /// The new password: changed, or refused by the policy.
+    Chosen(PasswordChoice),
+}
+
+/// "Change password" on Verity's page, from the person's session `sid`: not while a
+/// temporary password waits; the current password checked like a sign-in's
+/// ([`check_current_password`]); then the new one by the policy, and
+/// `user.password.changed` with the person's other sessions ended ([`choose_password`]).
+pub async fn change_password(
+    engine: &Engine,
+    context: &RequestContext,
+    person: &UserView,
+    (current, new, confirm): (&str, &str, &str),
+    sid: &str,
+) -> Result<PasswordChange, EngineError> {
+    if matches!(person.password, PasswordState::Temporary { .. }) {
+        return Ok(PasswordChange::TemporaryPending);
+    }
+    if let PasswordOutcome::Refused(refusal) =
+        check_current_password(engine, context, person, current).await?
+    {
+        return Ok(PasswordChange::CurrentRefused(refusal));
+    }
+    let replacing = Replacing::Current {
+        sid: sid.to_owned(),
+    };
+    let choice = choose_password(engine, context, person, new, confirm, replacing).await?;
+    Ok(PasswordChange::Chosen(choice))
 }
 
 /// What became of an authenticator set-up.

@@ -1,14 +1,21 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): which client asks, and
 //! where the browser may go afterwards — only to a post-logout redirect URI that client
-//! registered.
+//! registered; then "Do you want to sign out?" ([`confirmation`]: the device checkbox
+//! when this browser is a trusted device of the person) and, once confirmed, the session
+//! ends and the device is forgotten if the person asked ([`sign_out`]). The door checks
+//! that the confirmation's form is bound to the session it ends.
 
 use serde_json::Value;
+use uuid::Uuid;
+use verity_domain::session::SessionEndReason;
 
+use crate::account;
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::protocol::Params;
 use crate::protocol::response::join_query;
+use crate::sessions::{self, Session};
 
 /// A validated logout request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +101,68 @@ pub fn validate(
         return_to,
         state: params.get("state").map(str::to_owned),
     })
+}
+
+/// "Do you want to sign out?", as it is shown for the browser's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmation {
+    /// This browser is a trusted device of the session's person: offer "Forget this
+    /// device as trusted environment".
+    pub device_trusted: bool,
+}
+
+/// The confirmation for the browser's `session`, whose device cookie is `device_cookie`.
+pub async fn confirmation(
+    engine: &Engine,
+    context: &RequestContext,
+    session: &Session,
+    device_cookie: Option<&str>,
+) -> Result<Confirmation, EngineError> {
+    let person = match session_person(session) {
+        Some(user_id) => engine.person_record(user_id).await?,
+        None => None,
+    };
+    let device_trusted = person
+        .and_then(|person| account::trusted_device(&person, device_cookie, context.now))
+        .is_some();
+    Ok(Confirmation { device_trusted })
+}
+
+/// What a confirmed logout did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedOut {
+    /// The browser's device was forgotten as trusted (`user.device.forgotten`): its
+    /// cookie goes too.
+    pub forgot_device: bool,
+}
+
+/// A confirmed logout: the browser's `session` ends (`session.ended`, reason `logout`,
+/// for the client that asked), and when the person asked to `forget_device`, the browser
+/// whose device cookie is `device_cookie` stops being one of their trusted devices, if it
+/// was one.
+pub async fn sign_out(
+    engine: &Engine,
+    context: &RequestContext,
+    request: &LogoutRequest,
+    session: &Session,
+    device_cookie: Option<&str>,
+    forget_device: bool,
+) -> Result<SignedOut, EngineError> {
+    let client_id = request.client_id.as_deref();
+    let reason = SessionEndReason::Logout;
+    sessions::end(engine, context, session, reason, client_id).await?;
+    let forgot_device = match (forget_device, session_person(session)) {
+        (true, Some(user_id)) => {
+            account::forget_this_device(engine, context, user_id, device_cookie).await?
+        }
+        _ => false,
+    };
+    Ok(SignedOut { forgot_device })
+}
+
+/// The person a session is of.
+fn session_person(session: &Session) -> Option<Uuid> {
+    Uuid::parse_str(&session.authentication.user_id).ok()
 }
 
 /// The first audience of a token.

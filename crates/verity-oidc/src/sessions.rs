@@ -426,6 +426,38 @@ pub async fn sign_out_everywhere(
         .await
 }
 
+/// What "Sign out" of one session in the person's list did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRevoked {
+    /// Not a live session of this person (another person's, or gone): nothing ended.
+    NotTheirs,
+    /// It ended (`session.ended`, reason `revoked`, the person as actor).
+    Ended {
+        /// It was the session the request came with: this browser is signed out.
+        this_browser: bool,
+    },
+}
+
+/// "Sign out" of session `sid` from the list of `user_id`'s sessions, posted from their
+/// session `from_sid`: only a live session of theirs ends.
+pub async fn revoke(
+    engine: &Engine,
+    context: &RequestContext,
+    (user_id, from_sid): (Uuid, &str),
+    sid: &str,
+) -> Result<SessionRevoked, EngineError> {
+    let theirs = of_person(engine, user_id)
+        .iter()
+        .any(|session| session.sid == sid);
+    if !theirs {
+        return Ok(SessionRevoked::NotTheirs);
+    }
+    end_by_id(engine, context, sid, SessionEndReason::Revoked, None).await?;
+    Ok(SessionRevoked::Ended {
+        this_browser: from_sid == sid,
+    })
+}
+
 /// The live sessions of a person, oldest first.
 pub fn of_person(engine: &Engine, user_id: Uuid) -> Vec<SessionView> {
     engine.projector.read(|models| {

@@ -28,7 +28,7 @@
 mod code;
 mod finish;
 mod next;
-mod password;
+pub(crate) mod password;
 mod setup;
 mod transaction;
 
