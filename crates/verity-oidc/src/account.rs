@@ -387,3 +387,92 @@ pub async fn forget_this_device(
     .await?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signin::PasswordRefused;
+    use crate::test_engine::{PASSWORD, TestEngine};
+
+    /// A password the policy accepts.
+    const NEW: &str = "Quartz-lantern-harbor-1987";
+
+    async fn changed_passwords(test: &TestEngine) -> usize {
+        test.event_types()
+            .await
+            .iter()
+            .filter(|found| *found == "user.password.changed")
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_waiting_temporary_password_is_not_changed_on_the_page() {
+        let test = TestEngine::start().await;
+        let user_id = test.person_with_temporary_password("ada@example.org").await;
+        let person = test.record(user_id).await;
+
+        let change = change_password(
+            &test.engine,
+            &test.context(),
+            &person,
+            ("temporary password", NEW, NEW),
+            "sid",
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(change, PasswordChange::TemporaryPending);
+        assert_eq!(changed_passwords(&test).await, 0);
+    }
+
+    #[tokio::test]
+    async fn the_current_password_is_checked_before_the_new_one() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let person = test.record(user_id).await;
+        let before = changed_passwords(&test).await;
+
+        let change = change_password(
+            &test.engine,
+            &test.context(),
+            &person,
+            ("not the password", NEW, NEW),
+            "sid",
+        )
+        .await
+        .unwrap();
+
+        let PasswordChange::CurrentRefused(refusal) = change else {
+            panic!("{change:?}");
+        };
+        assert_eq!(refusal.reason, PasswordRefused::Wrong);
+        assert_eq!(changed_passwords(&test).await, before);
+    }
+
+    #[tokio::test]
+    async fn the_new_password_is_the_policys_then_recorded() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let person = test.record(user_id).await;
+        let context = test.context();
+        let before = changed_passwords(&test).await;
+
+        let typed = (PASSWORD, "short", "short");
+        let refused = change_password(&test.engine, &context, &person, typed, "sid").await;
+        let typed = (PASSWORD, NEW, NEW);
+        let changed = change_password(&test.engine, &context, &person, typed, "sid").await;
+
+        assert!(
+            matches!(
+                refused.unwrap(),
+                PasswordChange::Chosen(PasswordChoice::Refused(_))
+            ),
+            "the policy refuses a short one"
+        );
+        assert_eq!(
+            changed.unwrap(),
+            PasswordChange::Chosen(PasswordChoice::Changed)
+        );
+        assert_eq!(changed_passwords(&test).await, before + 1);
+    }
+}

@@ -42,6 +42,8 @@ mod signers;
 pub mod signin;
 pub mod state;
 #[cfg(test)]
+mod test_engine;
+#[cfg(test)]
 mod testing;
 pub mod timeouts;
 mod verifiers;

@@ -173,3 +173,109 @@ fn audience(aud: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_engine::TestEngine;
+
+    fn request() -> LogoutRequest {
+        LogoutRequest {
+            client_id: Some(crate::test_engine::CLIENT_ID.into()),
+            return_to: None,
+            state: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_confirmation_offers_the_checkbox_only_to_a_trusted_device() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        test.enroll(user_id).await;
+        let (_, session) = test.session(user_id).await;
+        let context = test.context();
+        let device = account::trust_device(&test.engine, &context, user_id)
+            .await
+            .unwrap();
+
+        let trusted = confirmation(&test.engine, &context, &session, Some(&device.device_id));
+        let unknown = confirmation(&test.engine, &context, &session, Some("not-a-device"));
+        let without = confirmation(&test.engine, &context, &session, None);
+
+        let offered =
+            |confirmation: Result<Confirmation, EngineError>| confirmation.unwrap().device_trusted;
+        assert!(offered(trusted.await));
+        assert!(!offered(unknown.await));
+        assert!(!offered(without.await));
+    }
+
+    #[tokio::test]
+    async fn signing_out_ends_the_session_and_forgets_the_device_only_when_asked() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        test.enroll(user_id).await;
+        let context = test.context();
+        let device = account::trust_device(&test.engine, &context, user_id)
+            .await
+            .unwrap();
+        let device = Some(device.device_id.as_str());
+
+        let (kept_cookie, kept) = test.session(user_id).await;
+        let keeping = sign_out(&test.engine, &context, &request(), &kept, device, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            keeping,
+            SignedOut {
+                forgot_device: false
+            }
+        );
+        let ended = sessions::current(&test.engine, &context, Some(&kept_cookie)).await;
+        assert_eq!(ended.unwrap(), None);
+        let person = test.record(user_id).await;
+        assert!(account::trusted_device(&person, device, context.now).is_some());
+
+        let (_, forgetting) = test.session(user_id).await;
+        let forgot = sign_out(
+            &test.engine,
+            &context,
+            &request(),
+            &forgetting,
+            device,
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            forgot,
+            SignedOut {
+                forgot_device: true
+            }
+        );
+        let person = test.record(user_id).await;
+        assert!(account::trusted_device(&person, device, context.now).is_none());
+        let types = test.event_types().await;
+        let count = |wanted: &str| types.iter().filter(|found| *found == wanted).count();
+        assert_eq!(count("session.ended"), 2, "{types:?}");
+        assert_eq!(count("user.device.forgotten"), 1, "{types:?}");
+    }
+
+    #[tokio::test]
+    async fn forgetting_a_browser_that_is_no_trusted_device_forgets_nothing() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let (_, session) = test.session(user_id).await;
+        let context = test.context();
+
+        let signed_out = sign_out(&test.engine, &context, &request(), &session, None, true)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            signed_out,
+            SignedOut {
+                forgot_device: false
+            }
+        );
+    }
+}

@@ -164,6 +164,20 @@ pub async fn new_recovery_codes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::second_factor::CodeRefused;
+    use crate::signin::load;
+    use crate::test_engine::{TestEngine, current_code};
+
+    fn at_code(user_id: Uuid) -> Stage {
+        Stage::Mfa {
+            user_id,
+            new_password_hash: None,
+        }
+    }
+
+    fn count(types: &[String], wanted: &str) -> usize {
+        types.iter().filter(|found| *found == wanted).count()
+    }
 
     #[test]
     fn a_recovery_code_offers_a_new_set_and_trusts_no_browser() {
@@ -184,5 +198,160 @@ mod tests {
         // An admin gives a code at every sign-in: asking changes nothing.
         assert_eq!(after_code(SecondFactor::Totp, false, true), finish(false));
         assert_eq!(after_code(SecondFactor::Totp, false, false), finish(false));
+    }
+
+    #[tokio::test]
+    async fn an_apps_code_finishes_and_trusts_this_browser_when_asked() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let (secret, _) = test.enroll(user_id).await;
+        let mut login = test.login_at(at_code(user_id)).await;
+        let code = current_code(&secret);
+
+        let outcome = enter_code(
+            &test.engine,
+            &test.context(),
+            &mut login,
+            Presented::AppCode(&code),
+            true,
+        )
+        .await
+        .unwrap();
+
+        let CodeStep::Finish {
+            user_id: finishing,
+            factor,
+            device: Some(device),
+        } = outcome
+        else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!((finishing, factor), (user_id, SecondFactor::Totp));
+        assert_eq!(device.max_age, 30 * 24 * 60 * 60);
+        let types = test.event_types().await;
+        assert_eq!(count(&types, "user.device.trusted"), 1, "{types:?}");
+    }
+
+    #[tokio::test]
+    async fn an_apps_code_without_remember_trusts_nothing() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let (secret, _) = test.enroll(user_id).await;
+        let mut login = test.login_at(at_code(user_id)).await;
+        let code = current_code(&secret);
+        let context = test.context();
+        let presented = Presented::AppCode(&code);
+
+        let outcome = enter_code(&test.engine, &context, &mut login, presented, false)
+            .await
+            .unwrap();
+
+        assert!(
+            matches!(outcome, CodeStep::Finish { device: None, .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(count(&test.event_types().await, "user.device.trusted"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_code_is_refused_with_what_the_page_shows_again() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        test.enroll(user_id).await;
+        let mut login = test.login_at(at_code(user_id)).await;
+        let presented = Presented::AppCode("000000x");
+
+        let outcome = enter_code(&test.engine, &test.context(), &mut login, presented, true)
+            .await
+            .unwrap();
+
+        let CodeStep::Refused {
+            refusal,
+            app_name,
+            may_remember,
+        } = outcome
+        else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(refusal.reason, CodeRefused::WrongCode);
+        assert_eq!((app_name.as_str(), may_remember), ("Phone", true));
+        assert_eq!(login.transaction.stage, at_code(user_id), "not moved on");
+    }
+
+    #[tokio::test]
+    async fn a_recovery_code_stops_at_recovery_code_used_and_trusts_nothing() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let (_, codes) = test.enroll(user_id).await;
+        let mut login = test.login_at(at_code(user_id)).await;
+        let presented = Presented::RecoveryCode(&codes[0]);
+
+        let outcome = enter_code(&test.engine, &test.context(), &mut login, presented, true)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            outcome,
+            CodeStep::RecoveryCodeUsed {
+                remaining: RECOVERY_CODE_COUNT - 1
+            }
+        );
+        assert_eq!(login.transaction.stage, Stage::RecoveryCodeUsed { user_id });
+        assert_eq!(count(&test.event_types().await, "user.device.trusted"), 0);
+    }
+
+    #[tokio::test]
+    async fn the_code_step_of_a_transaction_elsewhere_is_expired() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let (secret, _) = test.enroll(user_id).await;
+        let mut login = test.login_at(Stage::RecoveryCodeUsed { user_id }).await;
+        let code = current_code(&secret);
+        let presented = Presented::AppCode(&code);
+
+        let outcome = enter_code(&test.engine, &test.context(), &mut login, presented, true)
+            .await
+            .unwrap();
+
+        assert_eq!(outcome, CodeStep::Expired);
+    }
+
+    #[tokio::test]
+    async fn new_recovery_codes_are_generated_once_however_often_posted() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        test.enroll(user_id).await;
+        let mut login = test.login_at(Stage::RecoveryCodeUsed { user_id }).await;
+        let mut posted_at_once = login.clone();
+        let context = test.context();
+        // Enrolling generated the first set.
+        let before = count(&test.event_types().await, "user.recovery_codes.generated");
+
+        let first = new_recovery_codes(&test.engine, &context, &mut login)
+            .await
+            .unwrap();
+        // The same step posted twice at once: it read the transaction before it moved.
+        let concurrent = new_recovery_codes(&test.engine, &context, &mut posted_at_once)
+            .await
+            .unwrap();
+        // And posted again later: it reads the transaction moved on.
+        let mut reloaded = load(&test.engine, &context, &login.tx)
+            .await
+            .unwrap()
+            .unwrap();
+        let later = new_recovery_codes(&test.engine, &context, &mut reloaded)
+            .await
+            .unwrap();
+
+        assert!(matches!(first, NewRecoveryCodes::Generated(_)), "{first:?}");
+        assert_eq!(concurrent, NewRecoveryCodes::Expired);
+        assert_eq!(later, NewRecoveryCodes::Expired);
+        let types = test.event_types().await;
+        let generated = count(&types, "user.recovery_codes.generated");
+        assert_eq!(generated, before + 1, "{types:?}");
+        assert_eq!(
+            login.transaction.stage,
+            Stage::NewRecoveryCodesShown { user_id }
+        );
     }
 }

@@ -103,6 +103,7 @@ fn factor_after_codes(stage: &Stage) -> Option<(Uuid, SecondFactor)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_engine::TestEngine;
 
     fn person() -> Uuid {
         Uuid::from_u128(7)
@@ -147,5 +148,101 @@ mod tests {
         ] {
             assert_eq!(factor_after_codes(&stage), None, "{stage:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_replaces_this_browsers_session_and_takes_the_transaction() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let (previous_cookie, previous) = test.session(user_id).await;
+        let login = test.login_at(Stage::RecoveryCodesShown { user_id }).await;
+        let (engine, context) = (&test.engine, test.context());
+        let signing_in = (user_id, SecondFactor::Totp);
+
+        let finished = finish(engine, &context, &login, signing_in, Some(&previous_cookie))
+            .await
+            .unwrap();
+
+        let Finish::SignedIn(signed_in) = finished else {
+            panic!("{finished:?}");
+        };
+        assert!(
+            signed_in
+                .location
+                .starts_with("https://client.test/callback?code="),
+            "{}",
+            signed_in.location
+        );
+        assert!(
+            signed_in.location.contains("state=state-1"),
+            "{}",
+            signed_in.location
+        );
+        assert_eq!(signed_in.factor, SecondFactor::Totp);
+        assert_eq!(signed_in.session_max_age, 12 * 60 * 60);
+        let previous_now = sessions::current(engine, &context, Some(&previous_cookie))
+            .await
+            .unwrap();
+        assert_eq!(previous_now, None, "the previous session ended");
+        let current = sessions::current(engine, &context, Some(&signed_in.session_cookie))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(current.authentication.sid, previous.authentication.sid);
+        // The previous session ended before the new one started.
+        let types = test.event_types().await;
+        let last = |wanted: &str| types.iter().rposition(|found| found == wanted).unwrap();
+        assert!(
+            last("session.ended") < last("user.signin.succeeded"),
+            "{types:?}"
+        );
+        assert!(last("session.ended") < last("session.started"), "{types:?}");
+        let ended = test
+            .events()
+            .await
+            .into_iter()
+            .find(|event| event.event_type == "session.ended")
+            .unwrap();
+        assert!(ended.data.contains("\"replaced\""), "{}", ended.data);
+        assert!(
+            ended.data.contains(crate::test_engine::CLIENT_ID),
+            "{}",
+            ended.data
+        );
+
+        // Single use: the same last step posted again finishes nothing.
+        let again = finish(engine, &context, &login, signing_in, None)
+            .await
+            .unwrap();
+        assert_eq!(again, Finish::Expired);
+    }
+
+    #[tokio::test]
+    async fn continue_finishes_only_from_a_page_that_informed() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let (engine, context) = (&test.engine, test.context());
+        let at_code = test
+            .login_at(Stage::Mfa {
+                user_id,
+                new_password_hash: None,
+            })
+            .await;
+        let refused = continue_after_codes(engine, &context, &at_code, None).await;
+        assert_eq!(refused.unwrap(), Finish::Expired);
+        let after_recovery = test.login_at(Stage::RecoveryCodeUsed { user_id }).await;
+        let finished = continue_after_codes(engine, &context, &after_recovery, None)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                finished,
+                Finish::SignedIn(SignedIn {
+                    factor: SecondFactor::RecoveryCode,
+                    ..
+                })
+            ),
+            "{finished:?}"
+        );
     }
 }

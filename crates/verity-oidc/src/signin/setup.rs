@@ -70,3 +70,79 @@ pub async fn set_up_app(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_engine::{TestEngine, current_code};
+
+    #[tokio::test]
+    async fn the_apps_current_code_enrolls_it_and_moves_on_to_the_codes() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let secret = TotpSecret::generate(&mut crate::random::crypto_rng());
+        let sealed_secret = test.seal(user_id, &secret);
+        let mut login = test
+            .login_at(Stage::EnrollTotp {
+                user_id,
+                sealed_secret,
+            })
+            .await;
+        let code = current_code(&secret);
+
+        let outcome = set_up_app(&test.engine, &test.context(), &mut login, "Phone", &code)
+            .await
+            .unwrap();
+
+        assert!(matches!(outcome, SetupStep::Enrolled(_)), "{outcome:?}");
+        assert_eq!(
+            login.transaction.stage,
+            Stage::RecoveryCodesShown { user_id }
+        );
+        let app = test.record(user_id).await.mfa.totp.unwrap();
+        assert_eq!(app.app_name, "Phone");
+    }
+
+    #[tokio::test]
+    async fn a_refused_set_up_shows_the_same_secret_again_and_stays() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let secret = TotpSecret::generate(&mut crate::random::crypto_rng());
+        let stage = Stage::EnrollTotp {
+            user_id,
+            sealed_secret: test.seal(user_id, &secret),
+        };
+        let mut login = test.login_at(stage.clone()).await;
+
+        let outcome = set_up_app(&test.engine, &test.context(), &mut login, "  ", "123456")
+            .await
+            .unwrap();
+
+        let SetupStep::Refused {
+            reason,
+            secret: shown,
+            person,
+        } = outcome
+        else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(reason, EnrollmentRefused::InvalidAppName);
+        assert_eq!(shown.as_bytes(), secret.as_bytes());
+        assert_eq!(person.user_id, user_id);
+        assert_eq!(login.transaction.stage, stage, "not moved on");
+        assert!(test.record(user_id).await.mfa.totp.is_none());
+    }
+
+    #[tokio::test]
+    async fn set_up_of_a_transaction_elsewhere_is_expired() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let mut login = test.login_at(Stage::RecoveryCodesShown { user_id }).await;
+
+        let outcome = set_up_app(&test.engine, &test.context(), &mut login, "Phone", "1")
+            .await
+            .unwrap();
+
+        assert!(matches!(outcome, SetupStep::Expired), "{outcome:?}");
+    }
+}
