@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use verity_admin::AdminError;
+use verity_oidc::error_chain::ErrorChain;
 
 use super::json::scim_json;
 
@@ -130,24 +131,11 @@ impl From<AdminError> for ScimError {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, error.to_string())
             }
             _ => {
-                let chain = error_chain(&error);
-                tracing::error!(error = %chain, "SCIM request failed");
+                tracing::error!(error = %ErrorChain(&error), "SCIM request failed");
                 Self::internal()
             }
         }
     }
-}
-
-/// The error and its sources, one after the other.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 impl IntoResponse for ScimError {
