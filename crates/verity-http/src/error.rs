@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use verity_oidc::EngineError;
+use verity_oidc::error_chain;
 use verity_oidc::grants::{AccessTokenProblem, GrantError};
 use verity_oidc::protocol::OAuthError;
 
@@ -69,12 +70,9 @@ impl HttpError {
 /// Logs a failure with every cause in its chain (never a secret: engine errors carry
 /// none). The admin doors log theirs through it too.
 pub fn log_failure(what: &str, error: &(dyn std::error::Error + 'static)) {
-    let mut chain = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push(cause.to_string());
-        source = cause.source();
-    }
+    let chain: Vec<String> = error_chain::causes(error)
+        .map(ToString::to_string)
+        .collect();
     tracing::error!(error = %error, chain = ?chain, "{what} failed");
 }
 

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use verity_oidc::error_chain::ErrorChain;
 
 use crate::state::AppState;
 
@@ -17,11 +18,12 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let head = match state.engine.store.head().await {
         Ok(head) => head,
         Err(error) => {
-            tracing::warn!(%error, "readiness: store unavailable");
+            tracing::warn!(error = %ErrorChain(&error), "readiness: store unavailable");
             return not_ready("store unavailable");
         }
     };
     if let Err(error) = state.engine.projector.health() {
+        // The projector says why as one text (it holds no error value): nothing to walk.
         tracing::warn!(%error, "readiness: projector stopped");
         return not_ready("projections stopped");
     }

@@ -1,7 +1,9 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): "Do you want to sign
 //! out?" with "Forget this device as trusted environment", then Confirm, whose CSRF token
-//! is bound to the session it ends. The engine validates the request
-//! ([`verity_oidc::logout::validate`]) and ends the session.
+//! is bound to the session it ends (checked here, as every form's token is). The engine
+//! validates the request ([`verity_oidc::logout::validate`]), says what the confirmation
+//! offers ([`verity_oidc::logout::confirmation`]) and, once confirmed, ends the session and
+//! forgets the device if asked ([`verity_oidc::logout::sign_out`]).
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -9,11 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
-use verity_domain::session::SessionEndReason;
-use verity_oidc::logout::{self, LogoutError, LogoutRequest};
+use verity_oidc::logout::{self, Confirmation, LogoutError, LogoutRequest};
 use verity_oidc::protocol::{OAuthError, Params};
-use verity_oidc::{account, sessions};
+use verity_oidc::sessions;
 
 use crate::context::Caller;
 use crate::cookies;
@@ -59,47 +59,29 @@ async fn logout(
     })?;
     let session_cookie = caller.cookie(cookies::SESSION);
     let session = sessions::current(engine, context, session_cookie).await?;
-    let confirmed = params.get("confirm") == Some("yes");
     let mut forgot_device = false;
     if let (Some(session), Some(session_cookie)) = (session, session_cookie) {
-        let user_id = Uuid::parse_str(&session.authentication.user_id).ok();
         let device = caller.cookie(cookies::DEVICE);
         // The confirmation's token is bound to the session it ends.
         let csrf = cookies::session_bound_token(session_cookie, "logout");
-        if !confirmed {
-            let person = match user_id {
-                Some(user_id) => engine.person_record(user_id).await?,
-                None => None,
-            };
-            let device_trusted = person
-                .and_then(|person| account::trusted_device(&person, device, context.now))
-                .is_some();
+        if params.get("confirm") != Some("yes") {
+            let confirmation = logout::confirmation(engine, context, &session, device).await?;
             return Ok(confirmation_page(
                 state,
                 caller,
                 &request,
                 &csrf,
-                device_trusted,
+                confirmation,
             ));
         }
         let posted = params.get("csrf").unwrap_or_default();
         if !bool::from(posted.as_bytes().ct_eq(csrf.as_bytes())) {
             return Err(PageError::Forbidden(STRINGS.csrf_failed));
         }
-        let client_id = request.client_id.as_deref();
-        sessions::end(
-            engine,
-            context,
-            &session,
-            SessionEndReason::Logout,
-            client_id,
-        )
-        .await?;
-        if params.get("forget_device") == Some("yes")
-            && let Some(user_id) = user_id
-        {
-            forgot_device = account::forget_this_device(engine, context, user_id, device).await?;
-        }
+        let forget_device = params.get("forget_device") == Some("yes");
+        let signed_out =
+            logout::sign_out(engine, context, &request, &session, device, forget_device).await?;
+        forgot_device = signed_out.forgot_device;
     }
     let mut response = match request.location() {
         Some(location) => Redirect::to(&location).into_response(),
@@ -126,7 +108,7 @@ fn confirmation_page(
     caller: &Caller,
     request: &LogoutRequest,
     csrf: &str,
-    device_trusted: bool,
+    confirmation: Confirmation,
 ) -> Response {
     if let Some(return_to) = &request.return_to {
         caller.form_targets.allow(return_to);
@@ -136,7 +118,7 @@ fn confirmation_page(
         client_id => &request.client_id,
         post_logout_redirect_uri => &request.return_to,
         state => &request.state,
-        device_trusted,
+        device_trusted => confirmation.device_trusted,
     };
     state.pages.personal(StatusCode::OK, "logout.html", values)
 }

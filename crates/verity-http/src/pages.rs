@@ -7,6 +7,8 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
+use crate::error::log_failure;
+
 /// Every string a person sees, by key. Templates use them as `t.<key>`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Strings {
@@ -320,7 +322,7 @@ impl Pages {
         match self.render("message.html", context! { heading, message, is_error }) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(error) => {
-                tracing::error!(%error, "rendering a message page failed");
+                log_failure("rendering a message page", &error);
                 (StatusCode::INTERNAL_SERVER_ERROR, "error").into_response()
             }
         }

@@ -28,6 +28,7 @@ use verity_projection::Notice;
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::error_chain::ErrorChain;
 use crate::random;
 use crate::state;
 
@@ -367,7 +368,7 @@ pub fn spawn(
             if let Err(error) =
                 deliver_due(&engine, &context, poster.as_ref(), observer.as_ref()).await
             {
-                tracing::warn!(%error, "a back-channel logout pass failed");
+                tracing::warn!(error = %ErrorChain(&error), "a back-channel logout pass failed");
             }
         }
     })

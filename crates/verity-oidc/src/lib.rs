@@ -11,7 +11,8 @@
 //!   [`mfa`]: TOTP, recovery codes, device ids;
 //!   [`credentials`]: Argon2id; [`keys`]: the master key, the key ring and rotation;
 //!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery);
-//!   [`private_files`]: directories 0700 and files 0600 for what holds secrets.
+//!   [`private_files`]: directories 0700 and files 0600 for what holds secrets;
+//!   [`error_chain`]: an error with its causes, for logs.
 
 pub mod account;
 pub mod authorization;
@@ -21,6 +22,7 @@ mod context;
 pub mod credentials;
 mod engine;
 mod error;
+pub mod error_chain;
 pub mod grants;
 pub mod keys;
 pub mod limits;
@@ -39,6 +41,8 @@ pub mod sessions;
 mod signers;
 pub mod signin;
 pub mod state;
+#[cfg(test)]
+mod test_engine;
 #[cfg(test)]
 mod testing;
 pub mod timeouts;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
+use crate::error_chain::ErrorChain;
 use crate::password_policy::PolicyViolation;
 
 /// The public service's base URL, for `[passwords] hibp_url`.
@@ -85,7 +86,10 @@ impl PwnedPasswords {
             Ok(0) => Ok(()),
             Ok(_) => Err(PolicyViolation::Breached),
             Err(error) => {
-                tracing::warn!(%error, "Pwned Passwords check skipped; the password is accepted");
+                tracing::warn!(
+                    error = %ErrorChain(&error),
+                    "Pwned Passwords check skipped; the password is accepted"
+                );
                 Ok(())
             }
         }

@@ -426,6 +426,38 @@ pub async fn sign_out_everywhere(
         .await
 }
 
+/// What "Sign out" of one session in the person's list did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRevoked {
+    /// Not a live session of this person (another person's, or gone): nothing ended.
+    NotTheirs,
+    /// It ended (`session.ended`, reason `revoked`, the person as actor).
+    Ended {
+        /// It was the session the request came with: this browser is signed out.
+        this_browser: bool,
+    },
+}
+
+/// "Sign out" of session `sid` from the list of `user_id`'s sessions, posted from their
+/// session `from_sid`: only a live session of theirs ends.
+pub async fn revoke(
+    engine: &Engine,
+    context: &RequestContext,
+    (user_id, from_sid): (Uuid, &str),
+    sid: &str,
+) -> Result<SessionRevoked, EngineError> {
+    let theirs = of_person(engine, user_id)
+        .iter()
+        .any(|session| session.sid == sid);
+    if !theirs {
+        return Ok(SessionRevoked::NotTheirs);
+    }
+    end_by_id(engine, context, sid, SessionEndReason::Revoked, None).await?;
+    Ok(SessionRevoked::Ended {
+        this_browser: from_sid == sid,
+    })
+}
+
 /// The live sessions of a person, oldest first.
 pub fn of_person(engine: &Engine, user_id: Uuid) -> Vec<SessionView> {
     engine.projector.read(|models| {
@@ -436,4 +468,75 @@ pub fn of_person(engine: &Engine, user_id: Uuid) -> Vec<SessionView> {
             .cloned()
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_engine::TestEngine;
+
+    #[tokio::test]
+    async fn a_person_signs_out_only_their_own_sessions() {
+        let test = TestEngine::start().await;
+        let ada = test.person("ada@example.org").await;
+        let grace = test.person("grace@example.org").await;
+        let (_, this_browser) = test.session(ada).await;
+        let (_, other_browser) = test.session(ada).await;
+        let (graces_cookie, graces) = test.session(grace).await;
+        let context = test.context();
+        let from_this_browser = (ada, this_browser.authentication.sid.as_str());
+
+        let not_theirs = revoke(
+            &test.engine,
+            &context,
+            from_this_browser,
+            &graces.authentication.sid,
+        )
+        .await
+        .unwrap();
+        let other = revoke(
+            &test.engine,
+            &context,
+            from_this_browser,
+            &other_browser.authentication.sid,
+        )
+        .await
+        .unwrap();
+        let this = revoke(
+            &test.engine,
+            &context,
+            from_this_browser,
+            &this_browser.authentication.sid,
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(not_theirs, SessionRevoked::NotTheirs);
+        assert_eq!(
+            other,
+            SessionRevoked::Ended {
+                this_browser: false
+            }
+        );
+        assert_eq!(this, SessionRevoked::Ended { this_browser: true });
+        assert!(of_person(&test.engine, ada).is_empty());
+        let still = current(&test.engine, &context, Some(&graces_cookie)).await;
+        assert!(still.unwrap().is_some(), "another person's session stays");
+    }
+
+    #[tokio::test]
+    async fn a_session_that_ended_is_not_theirs_to_end_again() {
+        let test = TestEngine::start().await;
+        let ada = test.person("ada@example.org").await;
+        let (_, session) = test.session(ada).await;
+        let context = test.context();
+        let sid = session.authentication.sid.as_str();
+        revoke(&test.engine, &context, (ada, sid), sid)
+            .await
+            .unwrap();
+
+        let again = revoke(&test.engine, &context, (ada, sid), sid).await;
+
+        assert_eq!(again.unwrap(), SessionRevoked::NotTheirs);
+    }
 }

@@ -15,6 +15,7 @@ use verity_domain::session::SessionEndReason;
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::error_chain::ErrorChain;
 use crate::random;
 use crate::sessions;
 use crate::state::kind;
@@ -117,7 +118,7 @@ pub fn spawn(
             ticks.tick().await;
             let context = RequestContext::new(now(), random::uuid().to_string(), None, None);
             if let Err(error) = sweeper.sweep(&engine, &context).await {
-                tracing::warn!(%error, "ending timed-out sessions failed");
+                tracing::warn!(error = %ErrorChain(&error), "ending timed-out sessions failed");
             }
         }
     })

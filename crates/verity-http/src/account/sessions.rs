@@ -4,8 +4,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
-use verity_domain::session::SessionEndReason;
-use verity_oidc::sessions;
+use verity_oidc::sessions::{self, SessionRevoked};
 
 use super::posted::Posted;
 use crate::cookies;
@@ -13,23 +12,23 @@ use crate::page_error::PageError;
 use crate::state::AppState;
 
 /// `POST /sessions/end`: one of the person's sessions ends (`session.ended`, reason
-/// `revoked`, the person as actor). Another person's session id does nothing.
+/// `revoked`, the person as actor; [`verity_oidc::sessions::revoke`]). Another person's
+/// session id does nothing.
 pub(crate) async fn end_one(
     State(state): State<AppState>,
     posted: Posted,
 ) -> Result<Response, PageError> {
-    let sid = posted.field("sid");
-    let user_id = posted.signed_in.person.user_id;
-    let theirs = sessions::of_person(&state.engine, user_id)
-        .iter()
-        .any(|session| session.sid == sid);
-    if !theirs {
-        return Ok(Redirect::to("/").into_response());
-    }
+    let signed_in = &posted.signed_in;
+    let person = (
+        signed_in.person.user_id,
+        signed_in.session.authentication.sid.as_str(),
+    );
     let context = &posted.caller.context;
-    sessions::end_by_id(&state.engine, context, sid, SessionEndReason::Revoked, None).await?;
-    let this_browser = posted.signed_in.session.authentication.sid == sid;
-    Ok(back_home(&state, this_browser))
+    let revoked = sessions::revoke(&state.engine, context, person, posted.field("sid")).await?;
+    Ok(match revoked {
+        SessionRevoked::NotTheirs => Redirect::to("/").into_response(),
+        SessionRevoked::Ended { this_browser } => back_home(&state, this_browser),
+    })
 }
 
 /// `POST /sessions/end-all`: every session of the person ends, this one too

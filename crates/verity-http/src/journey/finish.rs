@@ -1,16 +1,15 @@
-//! The end of a sign-in: the login transaction is taken (single use), a session starts
-//! (replacing this browser's previous one), and the browser goes back to the client with
-//! a code. `POST /login/continue` finishes a sign-in whose last page only informed (the
-//! recovery codes, or "You used a recovery code").
+//! The end of a sign-in: the engine finishes it ([`verity_oidc::signin::finish`]: the
+//! login transaction taken, this browser's previous session replaced by a new one, a code
+//! for the client) and the browser goes back to the client with it. `POST
+//! /login/continue` finishes a sign-in whose last page only informed (the recovery codes,
+//! or "You used a recovery code").
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
-use verity_domain::session::SessionEndReason;
 use verity_domain::signin::SecondFactor;
 use verity_oidc::account::TrustedDevice;
-use verity_oidc::signin::{self, Stage};
-use verity_oidc::{grants, sessions};
+use verity_oidc::signin::{self, Finish, SignedIn};
 
 use super::step::LoginStep;
 use crate::cookies;
@@ -18,8 +17,8 @@ use crate::metrics::label;
 use crate::page_error::PageError;
 use crate::state::AppState;
 
-/// Both factors done: start the SSO session, record the sign-in, return to the client
-/// (with the trusted-device cookie when the person asked to be remembered).
+/// Both factors done: the engine finishes the sign-in; back to the client (with the
+/// trusted-device cookie when the person asked to be remembered).
 pub(crate) async fn finish(
     state: &AppState,
     step: LoginStep,
@@ -27,41 +26,17 @@ pub(crate) async fn finish(
     factor: SecondFactor,
     device: Option<TrustedDevice>,
 ) -> Result<Response, PageError> {
-    let engine = &state.engine;
+    let browser_session = step.caller.cookie(cookies::SESSION);
     let context = &step.caller.context;
-    if !signin::close(engine, context, &step.login).await? {
-        return Err(PageError::LoginExpired);
-    }
-    let decision = step.login.transaction.decision;
-    let request = step.login.transaction.request;
-    let session_cookie = step.caller.cookie(cookies::SESSION);
-    if let Some(previous) = sessions::current(engine, context, session_cookie).await? {
-        let reason = SessionEndReason::Replaced;
-        sessions::end(engine, context, &previous, reason, Some(&request.client_id)).await?;
-    }
-    let started = sessions::start(
-        engine,
+    let finished = signin::finish(
+        &state.engine,
         context,
-        user_id,
-        (factor, decision),
-        &request.client_id,
+        &step.login,
+        (user_id, factor),
+        browser_session,
     )
     .await?;
-    state.metrics.sign_in(&label(&factor));
-    let location = grants::issue_code(engine, context, request, started.authentication).await?;
-    let mut response = Redirect::to(&location).into_response();
-    let jar = state.cookies;
-    let lifetime = engine.settings.session_lifetime.num_seconds();
-    cookies::set_on(
-        &mut response,
-        &jar.set(cookies::SESSION, &started.cookie, lifetime),
-    );
-    cookies::set_on(&mut response, &jar.clear(cookies::CSRF));
-    if let Some(device) = device {
-        let cookie = jar.set(cookies::DEVICE, &device.device_id, device.max_age);
-        cookies::set_on(&mut response, &cookie);
-    }
-    Ok(response)
+    signed_in(state, finished, device)
 }
 
 /// `POST /login/continue`.
@@ -69,13 +44,40 @@ pub(crate) async fn continue_after_codes(
     State(state): State<AppState>,
     step: LoginStep,
 ) -> Result<Response, PageError> {
-    let (user_id, factor) = match *step.stage() {
-        // Set-up ends with a code from the new app.
-        Stage::RecoveryCodesShown { user_id } => (user_id, SecondFactor::Totp),
-        Stage::RecoveryCodeUsed { user_id } | Stage::NewRecoveryCodesShown { user_id } => {
-            (user_id, SecondFactor::RecoveryCode)
-        }
-        _ => return Err(PageError::LoginExpired),
+    let browser_session = step.caller.cookie(cookies::SESSION);
+    let context = &step.caller.context;
+    let finished =
+        signin::continue_after_codes(&state.engine, context, &step.login, browser_session).await?;
+    signed_in(&state, finished, None)
+}
+
+/// The redirect to the client with the code, the session cookie set, the sign-in's CSRF
+/// cookie cleared, and the device cookie when a device was trusted.
+fn signed_in(
+    state: &AppState,
+    finished: Finish,
+    device: Option<TrustedDevice>,
+) -> Result<Response, PageError> {
+    let Finish::SignedIn(SignedIn {
+        location,
+        session_cookie,
+        session_max_age,
+        factor,
+    }) = finished
+    else {
+        return Err(PageError::LoginExpired);
     };
-    finish(&state, step, user_id, factor, None).await
+    state.metrics.sign_in(&label(&factor));
+    let mut response = Redirect::to(&location).into_response();
+    let jar = state.cookies;
+    cookies::set_on(
+        &mut response,
+        &jar.set(cookies::SESSION, &session_cookie, session_max_age),
+    );
+    cookies::set_on(&mut response, &jar.clear(cookies::CSRF));
+    if let Some(device) = device {
+        let cookie = jar.set(cookies::DEVICE, &device.device_id, device.max_age);
+        cookies::set_on(&mut response, &cookie);
+    }
+    Ok(response)
 }

@@ -32,7 +32,7 @@ pub(crate) async fn submit(
     match signin::check_password(engine, context, &client_id, &email, step.field("password"))
         .await?
     {
-        PasswordOutcome::Refused(refusal) => Ok(refused(&state, &step, &email, &refusal)),
+        PasswordOutcome::Refused(refusal) => refused(&state, &step, &email, &refusal),
         PasswordOutcome::Accepted(person) => {
             let device = step.caller.cookie(cookies::DEVICE).map(str::to_owned);
             let next = signin::after_password(
@@ -48,17 +48,21 @@ pub(crate) async fn submit(
     }
 }
 
-/// The form again, with why the password was refused (429 for a locked network).
-fn refused(state: &AppState, step: &LoginStep, email: &str, refusal: &PasswordRefusal) -> Response {
+/// The form again, with why the password was refused (429 for a locked network); the
+/// error page for an application of another organization.
+fn refused(
+    state: &AppState,
+    step: &LoginStep,
+    email: &str,
+    refusal: &PasswordRefusal,
+) -> Result<Response, PageError> {
     if let Some(recorded) = refusal.recorded {
         state.metrics.sign_in_failure(&label(&recorded));
     }
     state.metrics.refused(refusal.refused_by, &refusal.lockouts);
     let message = match refusal.reason {
         PasswordRefused::ClientOfAnotherOrganization => {
-            return state
-                .pages
-                .error(StatusCode::FORBIDDEN, STRINGS.not_for_your_organization);
+            return Err(PageError::Forbidden(STRINGS.not_for_your_organization));
         }
         PasswordRefused::NetworkLocked { .. } => STRINGS.ip_locked,
         PasswordRefused::AccountLocked => STRINGS.password_locked,
@@ -74,12 +78,12 @@ fn refused(state: &AppState, step: &LoginStep, email: &str, refusal: &PasswordRe
         email,
         Some(message),
     );
-    match refusal.reason {
+    Ok(match refusal.reason {
         PasswordRefused::NetworkLocked { until } => {
             views::too_many_requests(page, until, step.caller.context.now)
         }
         _ => page,
-    }
+    })
 }
 
 /// The sign-in form: email (pre-filled when known) and password.

@@ -80,20 +80,6 @@ impl LoginStep {
         &self.login.transaction.stage
     }
 
-    /// Moves the transaction to `stage`; a step whose transaction another request moved
-    /// first (a replay, a double submit) goes no further.
-    pub(crate) async fn advance(
-        &mut self,
-        state: &AppState,
-        stage: Stage,
-    ) -> Result<(), PageError> {
-        if signin::advance(&state.engine, &self.caller.context, &mut self.login, stage).await? {
-            Ok(())
-        } else {
-            Err(PageError::LoginExpired)
-        }
-    }
-
     /// Renders one of the journey's pages, with the transaction's `tx` and `csrf`.
     pub(crate) fn page(&self, state: &AppState, template: &str, values: Value) -> Response {
         let (tx, csrf) = (&self.login.tx, &self.login.transaction.csrf);

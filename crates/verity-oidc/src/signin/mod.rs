@@ -18,11 +18,22 @@
 //!   unless this browser is a trusted device of this person. A person with an
 //!   authenticator who replaces a temporary password has the new one recorded only after
 //!   their code.
+//! - The code step ([`code`]): an accepted recovery code stops at "You used a recovery
+//!   code", which offers a new set (generated once: the transaction moves on first); an
+//!   app's code finishes, trusting the browser when the person asked and may. Set-up
+//!   ([`setup`]) moves on to the recovery codes, shown once.
+//! - The end ([`finish`]): the transaction taken (single use), the browser's previous
+//!   session replaced by the new one, and a code for the client.
 
+mod code;
+mod finish;
 mod next;
-mod password;
+pub(crate) mod password;
+mod setup;
 mod transaction;
 
+pub use code::{CodeStep, NewRecoveryCodes, enter_code, new_recovery_codes};
+pub use finish::{Finish, SignedIn, continue_after_codes, finish};
 pub use next::{
     NewPasswordOutcome, NextStep, after_password, new_password, second_factor,
     second_factor_verified,
@@ -30,6 +41,7 @@ pub use next::{
 pub use password::{
     PasswordOutcome, PasswordRefusal, PasswordRefused, check_current_password, check_password,
 };
+pub use setup::{SetupStep, set_up_app};
 pub use transaction::{
     LoginTransaction, OpenLogin, OpenedLogin, Stage, advance, close, load, open,
 };

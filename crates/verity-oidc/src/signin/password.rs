@@ -399,3 +399,32 @@ fn match_password(
     };
     PasswordMatch::Matched(candidate, failure)
 }
+
+#[cfg(test)]
+mod tests {
+    use argon2::{Algorithm, Argon2, PasswordHash, PasswordVerifier};
+
+    use super::*;
+    use crate::credentials::{HashMemory, hash_password};
+
+    /// An unknown address is verified against [`DUMMY_HASH`] so that it takes as long as
+    /// a known one. Were the hash not to parse, the verification would stop at once and
+    /// the answer's speed would tell which addresses have accounts.
+    #[test]
+    fn the_dummy_hash_parses_and_runs_a_whole_argon2id_verification() {
+        let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(parsed.algorithm, Algorithm::Argon2id.ident());
+        assert!(parsed.salt.is_some() && parsed.hash.is_some());
+        let verified = Argon2::default().verify_password(b"a guess", &parsed);
+        assert_eq!(verified, Err(argon2::password_hash::Error::PasswordInvalid));
+        let mut memory = HashMemory::default();
+        assert!(!verify_password_in("a guess", DUMMY_HASH, &mut memory));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let params = |phc: &str| phc.rsplitn(3, '$').nth(2).map(str::to_owned);
+        let real = hash_password("a password").unwrap();
+        assert_eq!(params(DUMMY_HASH), params(&real));
+    }
+}
