@@ -40,18 +40,18 @@ pub(super) fn replace_fields(
     let mut copied = 0;
     let mut out: Option<String> = None;
     for (field, start, end) in reader.found {
-        let quoted = &text[start..end];
-        let value = unescape(&quoted[1..quoted.len() - 1])?;
+        let inside = text.get(start + 1..end - 1).ok_or(NotJson)?;
+        let value = unescape(inside)?;
         let Some(replacement) = replace(field, &value) else {
             continue;
         };
         let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 64));
-        out.push_str(&text[copied..start]);
+        out.push_str(text.get(copied..start).ok_or(NotJson)?);
         out.push_str(&verity_domain::event::to_json(&replacement));
         copied = end;
     }
     Ok(out.map(|mut out| {
-        out.push_str(&text[copied..]);
+        out.push_str(text.get(copied..).unwrap_or_default());
         out
     }))
 }
@@ -194,7 +194,11 @@ impl<'text, 'fields> Reader<'text, 'fields> {
 
     /// A member's name from its span.
     fn name(&self, start: usize, end: usize) -> Result<Cow<'text, str>, NotJson> {
-        let raw = std::str::from_utf8(&self.bytes[start + 1..end - 1]).map_err(|_| NotJson)?;
+        let raw = self
+            .bytes
+            .get(start + 1..end - 1)
+            .and_then(|raw| std::str::from_utf8(raw).ok())
+            .ok_or(NotJson)?;
         unescape(raw)
     }
 

@@ -267,18 +267,20 @@ impl SealedStore {
     async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
         // Most events hold nothing personal (a password change, a disable): they are not
         // looked at again, nor their person's key.
-        let personal: Vec<(usize, Uuid)> = events
+        let subjects: Vec<Option<Uuid>> = events
             .iter()
-            .enumerate()
-            .filter(|(_, event)| may_be_personal(event))
-            .filter_map(|(index, event)| Some((index, Self::subject_to_open(event)?)))
+            .map(|event| {
+                may_be_personal(event)
+                    .then(|| Self::subject_to_open(event))
+                    .flatten()
+            })
             .collect();
         // An erasure in this very page hides the person's earlier events too; a key an
         // erasure left behind (a failure between the append and the key's destruction)
         // is destroyed now.
-        for &(index, subject) in &personal {
-            let event = &events[index];
-            if event.event_type == USER_ERASED
+        for (event, subject) in events.iter().zip(&subjects) {
+            if let Some(subject) = *subject
+                && event.event_type == USER_ERASED
                 && !matches!(self.cached(subject), Some(Known::Erased))
             {
                 self.load(&[subject]).await?;
@@ -295,12 +297,14 @@ impl SealedStore {
         // field of theirs: a log written before sealing costs no query per page.
         let wanted: Vec<Uuid> = {
             let cache = self.cache.read().ok();
-            personal
+            events
                 .iter()
-                .filter_map(|&(index, subject)| {
+                .zip(&subjects)
+                .filter_map(|(event, subject)| {
+                    let subject = (*subject)?;
                     match cache.as_ref().and_then(|cache| cache.get(&subject)) {
                         None => Some(subject),
-                        Some(Known::Absent) if is_sealed(&events[index]) => Some(subject),
+                        Some(Known::Absent) if is_sealed(event) => Some(subject),
                         Some(_) => None,
                     }
                 })
@@ -308,9 +312,11 @@ impl SealedStore {
         };
         self.load(&wanted).await?;
         let cache = self.cache.read().ok();
-        for (index, subject) in personal {
-            let known = cache.as_ref().and_then(|cache| cache.get(&subject));
-            open_event(&mut events[index], subject, known);
+        for (event, subject) in events.iter_mut().zip(subjects) {
+            if let Some(subject) = subject {
+                let known = cache.as_ref().and_then(|cache| cache.get(&subject));
+                open_event(event, subject, known);
+            }
         }
         Ok(())
     }
