@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod people_text;
 mod projection;
 mod projector;
+mod read_ahead;
 mod read_models;
 pub mod roles;
 pub mod scim_tokens;

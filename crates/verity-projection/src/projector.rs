@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use verity_domain::{DecodeError, EventStore, RecordedEvent, Snapshot, SnapshotStore, StoreError};
 
 use crate::projection::Projection;
+use crate::read_ahead::{ReadAhead, ReadFailed};
 
 /// How many events one read of the log asks for.
 const PAGE_SIZE: usize = 5_000;
@@ -302,15 +303,21 @@ impl<P: Projection> Shared<P> {
     }
 }
 
-/// Folds the log up to its head, reading each page while the one before it folds (on a
-/// blocking thread): reading, and opening sealed personal data, overlaps folding.
-/// Returns how many events it folded.
+/// Folds the log up to its head, the next pages read (`ReadAhead`) while each one folds
+/// on a blocking thread. Returns how many events it folded.
 async fn catch_up<P: Projection>(shared: &Arc<Shared<P>>) -> Result<u64, ProjectionError> {
     let mut folded = 0;
     let mut after = shared.position();
+    let mut pages = ReadAhead::new(Arc::clone(&shared.events), PAGE_SIZE);
     let mut folding: Option<tokio::task::JoinHandle<Result<(), DecodeError>>> = None;
     loop {
-        let page = shared.events.read_all(after, PAGE_SIZE).await?;
+        let page = pages
+            .page_after(after)
+            .await
+            .map_err(|failed| match failed {
+                ReadFailed::Store(error) => ProjectionError::Store(error),
+                ReadFailed::Task(error) => ProjectionError::Task(error),
+            })?;
         if let Some(fold) = folding.take() {
             fold.await
                 .map_err(|error| ProjectionError::Task(error.to_string()))??;

@@ -33,7 +33,7 @@ const CLEAR_EMAIL_KEY: &str = "email:";
 /// The prefix of the same claims as they are stored: a keyed hash of the rest.
 const HASHED_EMAIL_KEY: &str = "email-hmac:";
 /// The path of the client address in the metadata, for the associated data.
-const METADATA_ADDRESS: &str = "metadata.client_ip";
+const METADATA_ADDRESS: [&str; 2] = ["metadata", "client_ip"];
 /// The client address's member in the metadata's JSON.
 const METADATA_ADDRESS_MEMBER: &str = "\"client_ip\"";
 /// How many persons' keys stay in memory; beyond it the cache starts again, so memory
@@ -57,7 +57,7 @@ enum Known {
 pub struct SealedStore {
     inner: Arc<dyn Store>,
     secrets: PersonalSecrets,
-    cache: RwLock<HashMap<Uuid, Known>>,
+    cache: RwLock<HashMap<Uuid, Known, foldhash::fast::RandomState>>,
 }
 
 impl std::fmt::Debug for SealedStore {
@@ -75,7 +75,7 @@ impl SealedStore {
         let sealed = Self {
             inner,
             secrets,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(HashMap::default()),
         };
         sealed.check_master_key().await?;
         let clear = sealed.inner.unique_keys_like(CLEAR_EMAIL_KEY).await?;
@@ -185,6 +185,7 @@ impl SealedStore {
         }
         missing.sort_unstable();
         missing.dedup();
+        let mut found: HashMap<Uuid, Known, foldhash::fast::RandomState> = HashMap::default();
         for (subject, stored) in self.inner.person_keys(&missing).await? {
             let known = match stored {
                 StoredKey::Sealed(sealed) => {
@@ -192,11 +193,21 @@ impl SealedStore {
                 }
                 StoredKey::Erased(_) => Known::Erased,
             };
-            self.remember(subject, known);
+            found.insert(subject, known);
         }
-        for subject in missing {
-            if self.cached(subject).is_none() {
-                self.remember(subject, Known::Absent);
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() + missing.len() > CACHE_LIMIT {
+                cache.clear();
+            }
+            for subject in missing {
+                match found.remove(&subject) {
+                    Some(known) => {
+                        cache.insert(subject, known);
+                    }
+                    None => {
+                        cache.entry(subject).or_insert(Known::Absent);
+                    }
+                }
             }
         }
         Ok(())
@@ -325,8 +336,9 @@ impl SealedStore {
 /// Whether an event read back may hold personal data: a sealed field, a type with
 /// personal fields (in clear when written before sealing), or a client address.
 fn may_be_personal(event: &RecordedEvent) -> bool {
-    is_sealed(event)
-        || !personal::fields(&event.event_type).is_empty()
+    // A sealed field in the metadata is its client address: the last test covers it.
+    !personal::fields(&event.event_type).is_empty()
+        || event.data.contains(SEALED_PREFIX)
         || event.metadata.contains(METADATA_ADDRESS_MEMBER)
 }
 
@@ -335,12 +347,18 @@ fn is_sealed(event: &RecordedEvent) -> bool {
     event.data.contains(SEALED_PREFIX) || event.metadata.contains(SEALED_PREFIX)
 }
 
-/// The associated data of a sealed field: the person and the field's path.
-fn binding(subject: Uuid, path: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(16 + 1 + path.len());
+/// The associated data of a sealed field: the person and the field's path, its members
+/// joined by dots.
+fn binding(subject: Uuid, path: &[&str]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(16 + 1 + 48);
     aad.extend_from_slice(subject.as_bytes());
     aad.push(b'|');
-    aad.extend_from_slice(path.as_bytes());
+    for (index, member) in path.iter().enumerate() {
+        if index > 0 {
+            aad.push(b'.');
+        }
+        aad.extend_from_slice(member.as_bytes());
+    }
     aad
 }
 
@@ -382,7 +400,7 @@ fn seal_event(
         for value in field_values(data, field) {
             let Some(text) = value.as_str() else { continue };
             *value = Value::String(match known {
-                Known::Key(key) => key.seal(&binding(subject, &field.path.join(".")), text)?,
+                Known::Key(key) => key.seal(&binding(subject, field.path), text)?,
                 Known::Erased | Known::Absent => field.kind.erased().to_owned(),
             });
         }
@@ -391,7 +409,7 @@ fn seal_event(
     if address && let Some(ip) = &event.metadata.client_ip {
         event.metadata = EventMetadata {
             client_ip: Some(match known {
-                Known::Key(key) => key.seal(&binding(subject, METADATA_ADDRESS), ip)?,
+                Known::Key(key) => key.seal(&binding(subject, &METADATA_ADDRESS), ip)?,
                 Known::Erased | Known::Absent => personal::ERASED_TEXT.to_owned(),
             }),
             ..event.metadata.clone()
@@ -409,7 +427,7 @@ fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
             let sealed = text.starts_with(SEALED_PREFIX);
             match known {
                 Some(Known::Key(key)) if sealed => Some(
-                    key.open(&binding(subject, &field.path.join(".")), text)
+                    key.open(&binding(subject, field.path), text)
                         .unwrap_or_else(|| field.kind.erased().to_owned()),
                 ),
                 Some(Known::Key(_)) => None,
@@ -429,7 +447,7 @@ fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
     {
         let opened = match known {
             Some(Known::Key(key)) if ip.starts_with(SEALED_PREFIX) => key
-                .open(&binding(subject, METADATA_ADDRESS), ip)
+                .open(&binding(subject, &METADATA_ADDRESS), ip)
                 .unwrap_or_else(|| personal::ERASED_TEXT.to_owned()),
             Some(Known::Erased) if !ip.starts_with(SEALED_PREFIX) => {
                 if !personal::metadata_address_is_subjects(&metadata.actor, subject) {
