@@ -89,11 +89,7 @@ impl SqliteStore {
         // docs/adr/0004-protocol-state-durability.md.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(
-                options
-                    .synchronous(SqliteSynchronous::Normal)
-                    .pragma("cache_size", "-16384"),
-            )
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
             .await
             .map_err(crate::sql::map_error)?;
         let head = read_head(&pool).await?;
