@@ -257,11 +257,10 @@ impl SealedStore {
 
     /// The person an event read back may hold sealed or personal data of.
     fn subject_to_open(event: &RecordedEvent) -> Option<Uuid> {
-        let sealed = is_sealed(event);
         if let Some(id) = event.stream.strip_prefix("user-") {
             return Uuid::try_parse(id).ok();
         }
-        if !sealed && personal::fields(&event.event_type).is_empty() {
+        if personal::fields(&event.event_type).is_empty() && !is_sealed(event) {
             return None;
         }
         #[derive(serde::Deserialize)]
