@@ -160,13 +160,8 @@ impl<'text, 'fields> Reader<'text, 'fields> {
             self.path.push(Step::Member(name));
             self.value()?;
             self.path.pop();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                _ => return Err(NotJson),
+            if self.ends_at(b'}')? {
+                return Ok(());
             }
         }
     }
@@ -181,14 +176,24 @@ impl<'text, 'fields> Reader<'text, 'fields> {
             self.path.push(Step::Item);
             self.value()?;
             self.path.pop();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b']') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                _ => return Err(NotJson),
+            if self.ends_at(b']')? {
+                return Ok(());
             }
+        }
+    }
+
+    /// After a member or an item: `true` at `close` (read), `false` at a comma (read).
+    fn ends_at(&mut self, close: u8) -> Result<bool, NotJson> {
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(byte) if byte == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ => Err(NotJson),
         }
     }
 
