@@ -41,14 +41,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    let (event_type, fields) = FIELDS[usize::from(pick) % FIELDS.len()];
+    let Some(&(event_type, fields)) = FIELDS.get(usize::from(pick) % FIELDS.len()) else {
+        return;
+    };
     let marked = mark_personal_fields(event_type, text);
     if let Ok(mut expected) = serde_json::from_str::<Value>(text) {
-        let marked = marked.expect("JSON that serde_json reads is read");
+        assert!(marked.is_some(), "JSON that serde_json reads is read");
         fields
             .iter()
             .for_each(|field: &PersonalField| mark(&mut expected, field.path));
-        let read: Value = serde_json::from_str(&marked).expect("the result is JSON");
-        assert_eq!(read, expected);
+        let read = marked.and_then(|marked| serde_json::from_str::<Value>(&marked).ok());
+        assert_eq!(read, Some(expected), "the result is the same JSON, marked");
     }
 });
