@@ -170,6 +170,17 @@ pub trait PersonKeys: Send + Sync + 'static {
     /// The stored keys of these people; a person without a key is absent.
     async fn person_keys(&self, subjects: &[Uuid]) -> Result<Vec<(Uuid, StoredKey)>, StoreError>;
 
+    /// Up to `limit` stored keys in the order they were added, after the one at `after`
+    /// in that order (0: from the first), each with its place in it. People first appear
+    /// in the log in about this order, so a reader of the log from its start reads their
+    /// keys a run at a time instead of looking each one up. The places are a hint, not a
+    /// promise: a compaction of the database may renumber them.
+    async fn person_keys_in_order(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Uuid, StoredKey)>, StoreError>;
+
     /// Stores `sealed` as the person's key unless they already have one (or were erased),
     /// and returns what is stored: several processes agree on one key.
     async fn add_person_key(&self, subject: Uuid, sealed: Vec<u8>)

@@ -56,6 +56,11 @@ pub(crate) const POSTGRES: &[Source] = &[
         "person keys",
         include_str!("../../../migrations/postgres/0004_person_keys.sql"),
     ),
+    (
+        5,
+        "person keys order",
+        include_str!("../../../migrations/postgres/0005_person_keys_order.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

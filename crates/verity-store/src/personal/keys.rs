@@ -7,11 +7,12 @@ use uuid::Uuid;
 use verity_domain::StoreError;
 use verity_domain::personal::StoredKey;
 
-/// A row of `person_keys`: subject, sealed key, when erased.
-type KeyRow = (String, Option<Vec<u8>>, Option<i64>);
+/// A row of `person_keys`: its place in the order keys were added, subject, sealed key,
+/// when erased.
+type KeyRow = (i64, String, Option<Vec<u8>>, Option<i64>);
 
-fn into_key(row: KeyRow) -> Result<(Uuid, StoredKey), StoreError> {
-    let (subject, sealed, erased_at) = row;
+fn into_key(row: KeyRow) -> Result<(u64, Uuid, StoredKey), StoreError> {
+    let (place, subject, sealed, erased_at) = row;
     let subject = Uuid::try_parse(&subject)
         .map_err(|_| StoreError::Corrupt(format!("person key of {subject:?}: not a user id")))?;
     let stored = match (sealed, erased_at) {
@@ -27,32 +28,38 @@ fn into_key(row: KeyRow) -> Result<(Uuid, StoredKey), StoreError> {
             )));
         }
     };
-    Ok((subject, stored))
+    let place = u64::try_from(place)
+        .map_err(|_| StoreError::Corrupt(format!("person key of {subject}: a negative place")))?;
+    Ok((place, subject, stored))
 }
 
-/// The key rows of the subjects in `list` (a JSON array of ids) on PostgreSQL.
-async fn fetch_rows(
+/// The key rows `select` finds with its parameters on PostgreSQL.
+async fn fetch_rows<'query>(
     pool: &sqlx::PgPool,
-    select: &'static str,
-    list: String,
+    select: sqlx::query::QueryAs<
+        'query,
+        sqlx::Postgres,
+        KeyRow,
+        <sqlx::Postgres as sqlx::Database>::Arguments,
+    >,
 ) -> Result<Vec<KeyRow>, StoreError> {
-    sqlx::query_as(select)
-        .bind(list)
-        .fetch_all(pool)
-        .await
-        .map_err(crate::sql::map_error)
+    select.fetch_all(pool).await.map_err(crate::sql::map_error)
 }
 
-/// The same on SQLite, where `select` packs the rows in one value: sqlx hands SQLite rows over one by one from
-/// its worker thread, and a replay from the start asks for a hundred thousand keys, a
-/// page's people at a time (as `sqlite::read_all_packed` reads events).
-async fn fetch_rows_packed(
+/// The same on SQLite, where each `select` packs its rows in one value (a count, then the
+/// rows): sqlx hands SQLite rows over one by one from its worker thread, and a replay from
+/// the start asks for a hundred thousand keys, a page's people at a time (as
+/// `sqlite::read_all_packed` reads events).
+async fn fetch_rows_packed<'query>(
     pool: &sqlx::SqlitePool,
-    select: &'static str,
-    list: String,
+    select: sqlx::query::QueryAs<
+        'query,
+        sqlx::Sqlite,
+        (i64, Option<String>),
+        <sqlx::Sqlite as sqlx::Database>::Arguments,
+    >,
 ) -> Result<Vec<KeyRow>, StoreError> {
-    let (count, packed): (i64, Option<String>) = sqlx::query_as(select)
-        .bind(list)
+    let (count, packed) = select
         .fetch_one(pool)
         .await
         .map_err(crate::sql::map_error)?;
@@ -70,9 +77,11 @@ async fn fetch_rows_packed(
     Ok(rows)
 }
 
-/// One packed key row: subject, the sealed key in hex (empty once erased), when erased.
+/// One packed key row: its place, subject, the sealed key in hex (empty once erased),
+/// when erased.
 fn unpack_key(row: &str) -> Option<KeyRow> {
     let mut fields = row.split(',');
+    let place = fields.next()?.parse().ok()?;
     let subject = fields.next()?.to_owned();
     let sealed = match fields.next()? {
         "" => None,
@@ -85,7 +94,7 @@ fn unpack_key(row: &str) -> Option<KeyRow> {
     fields
         .next()
         .is_none()
-        .then_some((subject, sealed, erased_at))
+        .then_some((place, subject, sealed, erased_at))
 }
 
 macro_rules! person_keys_backend {
@@ -93,6 +102,7 @@ macro_rules! person_keys_backend {
         store: $store:ty,
         fetch: $fetch:path,
         select: $select:literal,
+        in_order: $in_order:literal,
         insert: $insert:literal,
         select_one: $select_one:literal,
         erase: $erase:literal,
@@ -111,10 +121,28 @@ macro_rules! person_keys_backend {
                     let ids: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
                     let list = serde_json::to_string(&ids)
                         .map_err(|error| StoreError::Invalid(error.to_string()))?;
-                    for row in $fetch(self.pool(), $select, list).await? {
-                        found.push(into_key(row)?);
+                    for row in $fetch(self.pool(), sqlx::query_as($select).bind(list)).await? {
+                        let (_, subject, stored) = into_key(row)?;
+                        found.push((subject, stored));
                     }
                 }
+                Ok(found)
+            }
+
+            async fn person_keys_in_order(
+                &self,
+                after: u64,
+                limit: usize,
+            ) -> Result<Vec<(u64, Uuid, StoredKey)>, StoreError> {
+                let select = sqlx::query_as($in_order)
+                    .bind(crate::sql::to_i64(after)?)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+                let mut found = $fetch(self.pool(), select)
+                    .await?
+                    .into_iter()
+                    .map(into_key)
+                    .collect::<Result<Vec<_>, _>>()?;
+                found.sort_unstable_by_key(|(place, _, _)| *place);
                 Ok(found)
             }
 
@@ -134,7 +162,7 @@ macro_rules! person_keys_backend {
                     .fetch_one(self.pool())
                     .await
                     .map_err(crate::sql::map_error)?;
-                Ok(into_key(row)?.1)
+                Ok(into_key(row)?.2)
             }
 
             async fn erase_person_key(
@@ -193,9 +221,12 @@ macro_rules! person_keys_backend {
 person_keys_backend! {
     store: crate::sqlite::SqliteStore,
     fetch: fetch_rows_packed,
-    select: "SELECT count(*), group_concat(concat_ws(',', subject, coalesce(hex(sealed), ''), coalesce(erased_at, '')), ';') FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
+    select: "SELECT count(*), group_concat(concat_ws(',', rowid, subject, coalesce(hex(sealed), ''), coalesce(erased_at, '')), ';') FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
+    // The rowid is the order rows were added in (the table has no INTEGER PRIMARY KEY; a
+    // VACUUM may renumber it, which the callers take as a hint gone stale).
+    in_order: "SELECT count(*), group_concat(concat_ws(',', rowid, subject, coalesce(hex(sealed), ''), coalesce(erased_at, '')), ';') FROM (SELECT rowid, * FROM person_keys WHERE rowid > ? ORDER BY rowid LIMIT ?)",
     insert: "INSERT INTO person_keys (subject, sealed) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
-    select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = ?",
+    select_one: "SELECT rowid, subject, sealed, erased_at FROM person_keys WHERE subject = ?",
     // The key's bytes are overwritten in the file's pages, not only unlinked.
     erase: "INSERT INTO person_keys (subject, sealed, erased_at) VALUES (?1, NULL, ?2) ON CONFLICT (subject) DO UPDATE SET sealed = NULL, erased_at = ?2",
     before_erase: "PRAGMA secure_delete = ON",
@@ -208,9 +239,10 @@ person_keys_backend! {
 person_keys_backend! {
     store: crate::postgres::PostgresStore,
     fetch: fetch_rows,
-    select: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
+    select: "SELECT added, subject, sealed, erased_at FROM person_keys WHERE subject IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
+    in_order: "SELECT added, subject, sealed, erased_at FROM person_keys WHERE added > $1 ORDER BY added LIMIT $2",
     insert: "INSERT INTO person_keys (subject, sealed) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING",
-    select_one: "SELECT subject, sealed, erased_at FROM person_keys WHERE subject = $1",
+    select_one: "SELECT added, subject, sealed, erased_at FROM person_keys WHERE subject = $1",
     erase: "INSERT INTO person_keys (subject, sealed, erased_at) VALUES ($1, NULL, $2) ON CONFLICT (subject) DO UPDATE SET sealed = NULL, erased_at = $2",
     before_erase: "SELECT 1",
     keys_like: "SELECT key FROM unique_keys WHERE left(key, length($1)) = $1",

@@ -92,6 +92,14 @@ impl PersonKeys for SealedStore {
         self.inner.person_keys(subjects).await
     }
 
+    async fn person_keys_in_order(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Uuid, StoredKey)>, StoreError> {
+        self.inner.person_keys_in_order(after, limit).await
+    }
+
     async fn add_person_key(
         &self,
         subject: Uuid,

@@ -340,7 +340,60 @@ pub async fn directory_attributes_are_sealed_item_by_item(backend: Backend) {
     assert!(opened.data.contains(r#""given_name":"Ada""#));
 }
 
+/// A reader that starts from the log's first position reads the persons' keys in the
+/// order they were added, runs at a time: every person's fields open, an erased person's
+/// read as erased, and the order is the order people came.
+pub async fn a_replay_from_the_start_reads_keys_in_the_order_people_came(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let people: Vec<Uuid> = (1..=150).map(Uuid::from_u128).collect();
+    for (index, person) in people.iter().enumerate() {
+        create(&store, *person, &format!("person{index}@example.org")).await;
+    }
+    let erased = people[70];
+    store.erase(erased, metadata().occurred_at).await.unwrap();
+
+    let in_order = backend.store.person_keys_in_order(0, 1000).await.unwrap();
+    let subjects: Vec<Uuid> = in_order.iter().map(|(_, subject, _)| *subject).collect();
+    assert_eq!(
+        subjects[0],
+        Uuid::nil(),
+        "the master key's check comes first"
+    );
+    assert_eq!(&subjects[1..], &people[..]);
+    let (middle, _, _) = in_order[100];
+    let rest = backend
+        .store
+        .person_keys_in_order(middle, 20)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 20);
+    assert_eq!(
+        rest[0].1, subjects[101],
+        "the run after a place starts after it"
+    );
+
+    let reader = sealed(backend.reopen().await).await;
+    let events = reader.read_all(0, 1000).await.unwrap();
+    assert_eq!(events.len(), 300);
+    for (index, person) in people.iter().enumerate() {
+        let created = &events[index * 2];
+        assert_eq!(created.stream, format!("user-{person}"));
+        let expected = if *person == erased {
+            ERASED_EMAIL.to_owned()
+        } else {
+            format!("person{index}@example.org")
+        };
+        assert!(
+            created.data.contains(&format!(r#""email":"{expected}""#)),
+            "{}",
+            created.data
+        );
+    }
+    assert!(reader.is_erased(erased).await.unwrap());
+}
+
 crate::backends::on_each_backend! {
+    a_replay_from_the_start_reads_keys_in_the_order_people_came,
     directory_attributes_are_sealed_item_by_item,
     personal_fields_are_sealed_in_the_database_and_open_for_readers,
     an_address_is_claimed_once_and_the_refusal_names_it,
