@@ -39,7 +39,7 @@ pub use organizations::{OrganizationView, Organizations};
 pub use outbox::{DeliveryStatus, Notice, Outbox};
 pub use people_text::{TextMatches, TextQuery};
 pub use projection::Projection;
-pub use projector::{ProjectionError, Projector, ProjectorOptions, rebuild};
+pub use projector::{ProjectionError, Projector, ProjectorOptions, rebuild, rebuild_like};
 pub use read_models::ReadModels;
 pub use roles::{RoleAssignment, Roles};
 pub use scim_tokens::{ScimTokenView, ScimTokens};

@@ -18,4 +18,9 @@ pub trait Projection: Default + Serialize + DeserializeOwned + Send + Sync + 'st
 
     /// Folds one event into the state. On error the state is left as it was.
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError>;
+
+    /// Takes from `template` what the fold is configured with rather than what it reads
+    /// from the log (how long marks are kept): the projector calls it on each state it
+    /// starts from, empty or read from a snapshot. Most projections take nothing.
+    fn configure_like(&mut self, _template: &Self) {}
 }

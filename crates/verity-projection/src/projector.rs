@@ -131,7 +131,19 @@ impl<P: Projection> Projector<P> {
         snapshots: Arc<dyn SnapshotStore>,
         options: ProjectorOptions,
     ) -> Result<Arc<Self>, ProjectionError> {
-        let (state, started_from) = load::<P>(events.as_ref(), snapshots.as_ref()).await?;
+        Self::start_like(&P::default(), events, snapshots, options).await
+    }
+
+    /// [`Projector::start_with`], the state configured like `template`
+    /// ([`Projection::configure_like`]), whether it starts empty or from a snapshot.
+    pub async fn start_like(
+        template: &P,
+        events: Arc<dyn EventStore>,
+        snapshots: Arc<dyn SnapshotStore>,
+        options: ProjectorOptions,
+    ) -> Result<Arc<Self>, ProjectionError> {
+        let (mut state, started_from) = load::<P>(events.as_ref(), snapshots.as_ref()).await?;
+        state.configure_like(template);
         let (progress, _) = watch::channel(Progress {
             position: started_from,
             stopped: false,
@@ -520,10 +532,21 @@ async fn load<P: Projection>(
 /// position reached after each page. Returns the state and the last position folded.
 pub async fn rebuild<P: Projection>(
     store: &dyn EventStore,
+    progress: impl FnMut(u64),
+) -> Result<(P, u64), ProjectionError> {
+    rebuild_like(&P::default(), store, progress).await
+}
+
+/// [`rebuild`], the state configured like `template` ([`Projection::configure_like`]).
+pub async fn rebuild_like<P: Projection>(
+    template: &P,
+    store: &dyn EventStore,
     mut progress: impl FnMut(u64),
 ) -> Result<(P, u64), ProjectionError> {
     let head = store.head().await?;
-    let mut state = Some(P::default());
+    let mut empty = P::default();
+    empty.configure_like(template);
+    let mut state = Some(empty);
     let mut position = 0;
     let mut read_up_to = 0;
     let mut folding: Option<tokio::task::JoinHandle<(P, Result<u64, DecodeError>)>> = None;

@@ -38,9 +38,23 @@ pub struct ReadModels {
     pub scim_tokens: ScimTokens,
 }
 
+impl ReadModels {
+    /// Empty models that keep marks of ended sessions and revoked grants for `retention`
+    /// (by the log's clock): a template for [`crate::Projector::start_like`].
+    pub fn keeping_marks_for(retention: chrono::Duration) -> Self {
+        let mut models = Self::default();
+        models.sessions.keep_marks_for(retention);
+        models
+    }
+}
+
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
     const VERSION: u32 = 11;
+
+    fn configure_like(&mut self, template: &Self) {
+        self.sessions.keep_marks_for(template.sessions.retention());
+    }
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         // An event no aggregate knows would be passed over by every model: refuse it.

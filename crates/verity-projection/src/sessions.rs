@@ -3,9 +3,10 @@
 //! check consults in O(1) — sessions that ended, every session of a person ending at
 //! once, grants and access tokens revoked.
 //!
-//! What ended is kept for [`ENDED_RETENTION`] after it ended (by the log's own recording
-//! time, so a rebuild prunes exactly as the live fold did): long enough for every access
-//! token issued before to expire. Refresh tokens need no mark: a refresh asks for a live
+//! What ended is kept for a retention after it ended (`[sessions] ended_marks_minutes`,
+//! [`ENDED_RETENTION`] by default; by the log's own recording time, so a rebuild prunes
+//! exactly as the live fold did): long enough for every access token issued before to
+//! expire. Refresh tokens need no mark: a refresh asks for a live
 //! session.
 
 use std::collections::{BTreeSet, HashMap};
@@ -22,9 +23,21 @@ use verity_domain::{DecodeError, DomainEvent, RecordedEvent};
 
 use crate::decode;
 
-/// How long an ended session or a revoked grant stays marked: longer than any access
-/// token lives (`[oidc] access_token_lifetime_seconds` is at most a day).
+/// How long an ended session or a revoked grant stays marked unless configured otherwise
+/// (`[sessions] ended_marks_minutes`): longer than any access token lives
+/// (`[oidc] access_token_lifetime_seconds` is at most a day).
 pub const ENDED_RETENTION: Duration = Duration::hours(25);
+
+/// How long marks of what ended are kept, by the log's clock. Configuration, not state:
+/// snapshots leave it out and the projector sets it ([`Sessions::keep_marks_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Retention(Duration);
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self(ENDED_RETENTION)
+    }
+}
 
 /// A live SSO session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,12 +120,25 @@ pub struct Sessions {
     newest: Option<DateTime<Utc>>,
     /// When the marks were last pruned (by the fold's clock).
     pruned: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    retention: Retention,
 }
 
-/// How often (by the fold's clock) old marks are forgotten.
+/// How often (by the fold's clock) old marks are forgotten, at most: a quarter of the
+/// retention when that is shorter.
 const PRUNE_EVERY: Duration = Duration::minutes(10);
 
 impl Sessions {
+    /// Keeps marks of what ended for `retention` (by the log's clock) from now on.
+    pub fn keep_marks_for(&mut self, retention: Duration) {
+        self.retention = Retention(retention);
+    }
+
+    /// How long marks of what ended are kept.
+    pub fn retention(&self) -> Duration {
+        self.retention.0
+    }
+
     /// A live session.
     pub fn get(&self, sid: &str) -> Option<&SessionView> {
         self.live.get(sid)
@@ -153,7 +179,7 @@ impl Sessions {
 
     /// Whether tokens of session `sid` (of `user_id`, signed in at `auth_time`) may still
     /// be refreshed at `now`: it is live; or this node has not folded its start yet (it
-    /// began less than [`ENDED_RETENTION`] ago, so an end would still be marked) and
+    /// began less than the retention ago, so an end would still be marked) and
     /// nothing ended it. A session older than that and not live is over, even when its
     /// end's mark is forgotten.
     pub fn may_refresh(
@@ -166,7 +192,7 @@ impl Sessions {
         if self.live.contains_key(sid) {
             return true;
         }
-        let recent = now.timestamp().saturating_sub(auth_time) < ENDED_RETENTION.num_seconds();
+        let recent = now.timestamp().saturating_sub(auth_time) < self.retention.0.num_seconds();
         recent && !self.has_ended(sid, user_id, auth_time)
     }
 
@@ -206,7 +232,7 @@ impl Sessions {
         self.ended.get(sid)
     }
 
-    /// The person's sessions that ended recently (within [`ENDED_RETENTION`]), newest
+    /// The person's sessions that ended recently (within the retention), newest
     /// end first, with their ids.
     pub fn recently_ended_of(&self, user_id: Uuid) -> Vec<(&str, &EndedSession)> {
         let mut ended: Vec<(&str, &EndedSession)> = self
@@ -375,20 +401,18 @@ impl Sessions {
     }
 
     /// Forgets marks older than the retention, by the log's clock (every ten minutes of
-    /// it, so folding stays O(1) per event).
+    /// it, or a quarter of the retention, so folding stays O(1) per event).
     fn prune(&mut self, recorded_at: DateTime<Utc>) {
         let newest = self
             .newest
             .map_or(recorded_at, |newest| newest.max(recorded_at));
         self.newest = Some(newest);
-        if self
-            .pruned
-            .is_some_and(|pruned| newest - pruned < PRUNE_EVERY)
-        {
+        let every = PRUNE_EVERY.min(self.retention.0 / 4);
+        if self.pruned.is_some_and(|pruned| newest - pruned < every) {
             return;
         }
         self.pruned = Some(newest);
-        let horizon = newest - ENDED_RETENTION;
+        let horizon = newest - self.retention.0;
         self.ended.retain(|_, ended| ended.ended_at >= horizon);
         let ended = &self.ended;
         self.ended_by_person.retain(|_, sids| {
@@ -600,6 +624,26 @@ mod tests {
         start(&mut sessions, "s2", 3 + 26 * 60);
         assert!(!sessions.grant_revoked("g1"));
         assert!(sessions.ending("s1").is_none());
+    }
+
+    #[test]
+    fn a_shorter_retention_forgets_marks_sooner_and_prunes_more_often() {
+        let mut sessions = Sessions::default();
+        sessions.keep_marks_for(Duration::minutes(8));
+        start(&mut sessions, "s1", 0);
+        end_session(&mut sessions, "s1", 1);
+        start(&mut sessions, "s2", 8);
+        assert!(sessions.ending("s1").is_some(), "kept for the retention");
+        assert!(!sessions.may_refresh("s1", ADA, at(0).timestamp(), at(8)));
+        // Pruned every two minutes (a quarter of it), not every ten.
+        start(&mut sessions, "s3", 10);
+        assert!(
+            sessions.ending("s1").is_none(),
+            "forgotten after eight minutes"
+        );
+        // A session not live that began before the retention is over.
+        assert!(!sessions.may_refresh("elsewhere", ADA, at(1).timestamp(), at(10)));
+        assert!(sessions.may_refresh("elsewhere", ADA, at(5).timestamp(), at(10)));
     }
 
     #[test]

@@ -92,7 +92,13 @@ impl App {
         let options = ProjectorOptions {
             snapshot_every: config.projection.snapshot_every,
         };
-        let projector = Projector::start_with(store.clone(), snapshots, options).await?;
+        let projector = Projector::start_like(
+            &config.sessions.read_models(),
+            store.clone(),
+            snapshots,
+            options,
+        )
+        .await?;
         Ok(Self {
             hashing: config.hashing(),
             config,

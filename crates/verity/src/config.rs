@@ -10,6 +10,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use verity_domain::key::SigningAlgorithm;
 
+/// How much longer than an access token an ended session stays marked, at least: nodes
+/// fold an end a moment after it is written.
+const MARK_MARGIN_SECONDS: u64 = 5 * 60;
+
 /// Everything Verity can be told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -251,6 +255,10 @@ pub struct SessionsConfig {
     /// Minutes an SSO session lives unused (sign-ins through it and token refreshes use
     /// it).
     pub idle_minutes: u32,
+    /// Minutes an ended session, or a revoked grant, stays marked in memory (by the log's
+    /// clock): access tokens issued before the end are refused until then, and admins see
+    /// how it ended. At least the access tokens' lifetime and five minutes more.
+    pub ended_marks_minutes: u32,
 }
 
 impl Default for SessionsConfig {
@@ -258,7 +266,18 @@ impl Default for SessionsConfig {
         Self {
             lifetime_hours: 12,
             idle_minutes: 120,
+            ended_marks_minutes: 25 * 60,
         }
+    }
+}
+
+impl SessionsConfig {
+    /// How long marks of what ended are kept: the read models' template
+    /// ([`verity_projection::ReadModels::keeping_marks_for`]).
+    pub fn read_models(&self) -> verity_projection::ReadModels {
+        verity_projection::ReadModels::keeping_marks_for(chrono::Duration::minutes(i64::from(
+            self.ended_marks_minutes,
+        )))
     }
 }
 
@@ -754,7 +773,15 @@ impl Config {
                 self.sign_in.max_pending_logins, self.sign_in.max_pending_logins_per_address
             )));
         }
-        // Ended sessions stay marked for 25 hours: every access token must expire sooner.
+        // An ended session's mark must outlive every access token issued before its end,
+        // with five minutes for nodes that fold the end a moment late.
+        let marked = u64::from(self.sessions.ended_marks_minutes) * 60;
+        if marked < u64::from(oidc.access_token_lifetime_seconds) + MARK_MARGIN_SECONDS {
+            return Err(ConfigError::Invalid(format!(
+                "[sessions] ended_marks_minutes ({}) must cover [oidc] access_token_lifetime_seconds ({}) and five minutes more",
+                self.sessions.ended_marks_minutes, oidc.access_token_lifetime_seconds
+            )));
+        }
         if oidc.access_token_lifetime_seconds > 24 * 3600 {
             return Err(ConfigError::Invalid(format!(
                 "[oidc] access_token_lifetime_seconds must be at most 86400 (a day), not {}",
@@ -966,6 +993,27 @@ mod tests {
             jail.set_env("VERITY__SIGN_IN__MAX_PENDING_LOGINS_PER_ADDRESS", "0");
             let error = bounds().unwrap_err();
             assert!(error.contains("must be at least 1"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours.
+    fn ended_sessions_stay_marked_longer_than_their_access_tokens_live() {
+        figment::Jail::expect_with(|jail| {
+            let retention = || -> Result<chrono::Duration, String> {
+                let config =
+                    Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+                Ok(config.sessions.read_models().sessions.retention())
+            };
+            assert_eq!(retention()?, chrono::Duration::hours(25));
+            jail.set_env("VERITY__OIDC__ACCESS_TOKEN_LIFETIME_SECONDS", "60");
+            jail.set_env("VERITY__SESSIONS__ENDED_MARKS_MINUTES", "6");
+            assert_eq!(retention()?, chrono::Duration::minutes(6));
+            // 61 s of token and five minutes of margin need more than six minutes.
+            jail.set_env("VERITY__OIDC__ACCESS_TOKEN_LIFETIME_SECONDS", "61");
+            let error = retention().unwrap_err();
+            assert!(error.contains("ended_marks_minutes"), "{error}");
             Ok(())
         });
     }

@@ -9,7 +9,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use super::cluster::{MAX_FAILURES, ORG, checkpoint_file, pinned_audit_key, verity};
+use super::cluster::{
+    MAX_FAILURES, ORG, STATE_SETTLES_SECONDS, checkpoint_file, pinned_audit_key, verity,
+};
 use super::window::Window;
 
 /// Seconds after a fault window in which errors are still the fault's: a request sent
@@ -342,8 +344,10 @@ fn recovery(run: &Run<'_>, journal: &[Value]) -> Verdict {
 }
 
 /// The resident memory of the nodes that were never restarted: the median of the last
-/// tenth of the run against the median of the tenth after the first (the warm-up).
-/// Asserted (at most 5% growth) on a run of 30 minutes or more, reported otherwise.
+/// tenth of the run against the median of a tenth once the sessions' state has settled
+/// (sessions ending by idleness, their marks expiring: `STATE_SETTLES_SECONDS`), or of
+/// the second tenth in a short run. Asserted (at most 5% growth) on a run of 30 minutes
+/// or more, reported otherwise.
 fn memory(run: &Run<'_>) -> Result<Verdict> {
     let text = std::fs::read_to_string(run.out.join("rss.csv"))?;
     let span = run.ended - run.started;
@@ -369,7 +373,8 @@ fn memory(run: &Run<'_>) -> Result<Verdict> {
             values.sort_by(f64::total_cmp);
             values.get(values.len() / 2).copied()
         };
-        if let (Some(early), Some(late)) = (median(0.1, 0.2), median(0.9, 1.0)) {
+        let settled = (STATE_SETTLES_SECONDS / span).clamp(0.1, 0.5);
+        if let (Some(early), Some(late)) = (median(settled, settled + 0.1), median(0.9, 1.0)) {
             growth.push((node, early, late, 100.0 * (late - early) / early));
         }
     }

@@ -20,6 +20,16 @@ pub const ORG: &str = "Soak";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
 /// Wrong passwords that lock a person (passed to every node, so the check knows it).
 pub const MAX_FAILURES: u64 = 10;
+/// The nodes' session lifetimes, short so that the state a node holds for its sessions
+/// settles within the run: a session unused for 2 minutes ends, its mark is kept 6
+/// minutes (access tokens live 60 s), and marks are pruned every quarter of that.
+const IDLE_MINUTES: u32 = 2;
+const ACCESS_TOKEN_SECONDS: u32 = 60;
+const ENDED_MARKS_MINUTES: u32 = 6;
+/// When the sessions' state has reached its level under steady load: sessions end by
+/// idleness, their marks expire, a prune has run.
+pub const STATE_SETTLES_SECONDS: f64 =
+    (IDLE_MINUTES * 60 + ENDED_MARKS_MINUTES * 60 + ENDED_MARKS_MINUTES * 15) as f64;
 
 /// What the set-up made.
 #[derive(Debug, Clone)]
@@ -219,6 +229,15 @@ impl Nodes {
             .env("VERITY__PASSWORDS__MAX_FAILURES", MAX_FAILURES.to_string())
             // Every request comes from 127.0.0.1: the address limit is not under test.
             .env("VERITY__SIGN_IN__IP_MAX_FAILURES", "1000000")
+            .env("VERITY__SESSIONS__IDLE_MINUTES", IDLE_MINUTES.to_string())
+            .env(
+                "VERITY__OIDC__ACCESS_TOKEN_LIFETIME_SECONDS",
+                ACCESS_TOKEN_SECONDS.to_string(),
+            )
+            .env(
+                "VERITY__SESSIONS__ENDED_MARKS_MINUTES",
+                ENDED_MARKS_MINUTES.to_string(),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -406,10 +425,18 @@ pub fn disable_people(
         if answer.status.success() {
             acknowledged.push_str(&format!("{email}\n"));
         } else {
+            // One line per refusal, the time first: the check reads it so (the CLI may
+            // print a log line before its error).
+            let stderr = String::from_utf8_lossy(&answer.stderr);
+            let said: Vec<&str> = stderr
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect();
             refused.push_str(&format!(
                 "{:.1} {email}: {}\n",
                 unix_now(),
-                String::from_utf8_lossy(&answer.stderr).trim()
+                said.join(" | ")
             ));
         }
         std::thread::sleep(Duration::from_secs(5));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use verity_domain::{Email, Snapshot, SnapshotStore};
 use verity_projection::{
-    Projection, ProjectionError, Projector, ProjectorOptions, ReadModels, rebuild,
+    Projection, ProjectionError, Projector, ProjectorOptions, ReadModels, rebuild, rebuild_like,
 };
 
 use crate::support::{Counter, CounterV2, TestStore, WAIT, create_user};
@@ -138,6 +138,38 @@ async fn after_a_snapshot_a_restart_starts_from_it() {
     assert_eq!(restarted.position(), position);
     assert!(restarted.read(|models| models.users.get(bob).is_some()));
     let (rebuilt, _) = rebuild::<ReadModels>(test.events().as_ref(), |_| {})
+        .await
+        .unwrap();
+    assert!(restarted.read(|live| *live == rebuilt));
+}
+
+#[tokio::test]
+async fn the_configured_retention_holds_from_a_snapshot_and_from_the_start() {
+    let test = TestStore::new().await;
+    test.create_org("Acme").await;
+    let template = ReadModels::keeping_marks_for(chrono::Duration::minutes(6));
+    let options = ProjectorOptions::default();
+    let first = Projector::start_like(&template, test.events(), test.snapshots(), options)
+        .await
+        .unwrap();
+    assert_eq!(first.started_from(), 0);
+    assert_eq!(
+        first.read(|models| models.sessions.retention()),
+        chrono::Duration::minutes(6)
+    );
+    first.save_snapshot().await.unwrap();
+    drop(first);
+
+    let restarted = Projector::start_like(&template, test.events(), test.snapshots(), options)
+        .await
+        .unwrap();
+    assert!(restarted.started_from() > 0, "from the snapshot");
+    assert_eq!(
+        restarted.read(|models| models.sessions.retention()),
+        chrono::Duration::minutes(6),
+        "a snapshot does not carry the retention: the template does"
+    );
+    let (rebuilt, _) = rebuild_like(&template, test.events().as_ref(), |_| {})
         .await
         .unwrap();
     assert!(restarted.read(|live| *live == rebuilt));

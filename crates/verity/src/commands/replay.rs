@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use verity_projection::{Projector, ProjectorOptions, ReadModels, rebuild};
+use verity_projection::{Projector, ProjectorOptions, ReadModels, rebuild_like};
 
 use super::exit_status::EXIT_REPLAY_MISMATCH;
 use super::output::{print_json, progress_bar};
@@ -15,7 +15,9 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
     let store: std::sync::Arc<dyn verity_store::Store> =
         crate::app::open_sealed_store(&config).await?;
     let head = store.head().await?;
-    let live = Projector::<ReadModels>::start_with(
+    let template = config.sessions.read_models();
+    let live = Projector::<ReadModels>::start_like(
+        &template,
         store.clone(),
         crate::app::sealed_snapshots(&config, &store)?,
         ProjectorOptions {
@@ -25,8 +27,10 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
     .await?;
     let bar = progress_bar(head, json);
     let started = Instant::now();
-    let (rebuilt, position) =
-        rebuild::<ReadModels>(store.as_ref(), |position| bar.set_position(position)).await?;
+    let (rebuilt, position) = rebuild_like(&template, store.as_ref(), |position| {
+        bar.set_position(position)
+    })
+    .await?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     live.wait_for(position, crate::app::READ_YOUR_WRITES)
