@@ -7,12 +7,6 @@ use tracing_subscriber::EnvFilter;
 use verity::cli::{Cli, Command, ServeArgs};
 use verity::config::{Config, LogFormat, Overrides};
 
-/// mimalloc instead of the C library's allocator: freed memory goes back to the system
-/// instead of staying in per-thread arenas, so a node's resident memory follows what it
-/// holds (docs/adr/0012-allocator.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = Overrides {
