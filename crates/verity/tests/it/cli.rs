@@ -166,6 +166,30 @@ async fn an_operator_manages_organizations_and_users_on_postgres() {
 }
 
 #[test]
+fn an_export_whose_reader_went_away_ends_quietly() {
+    let target = Target::sqlite();
+    target.ok(&["org", "create", "Acme"]);
+    for name in ["ada", "bea", "cy"] {
+        target.create_user("Acme", name);
+    }
+    // The pipe's reading end is closed before the export writes (`| head` that has
+    // read enough): every write fails with EPIPE.
+    let mut child = target
+        .command()
+        .args(["events", "export"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn help_is_available_everywhere() {
     let target = Target::sqlite();
     for args in [
