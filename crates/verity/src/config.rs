@@ -266,7 +266,12 @@ impl Default for SessionsConfig {
         Self {
             lifetime_hours: 12,
             idle_minutes: 120,
-            ended_marks_minutes: 25 * 60,
+            ended_marks_minutes: u32::try_from(
+                verity_projection::Sessions::default()
+                    .retention()
+                    .num_minutes(),
+            )
+            .unwrap_or(u32::MAX),
         }
     }
 }

@@ -209,20 +209,37 @@ impl SealedStore {
         for (subject, stored) in self.inner.person_keys(&missing).await? {
             found.insert(subject, self.known(subject, stored)?);
         }
-        if let Ok(mut cache) = self.cache.write() {
-            if cache.len() + missing.len() > CACHE_LIMIT {
-                cache.clear();
-            }
-            for subject in missing {
-                match found.remove(&subject) {
-                    Some(known) => settle(&mut cache, subject, known),
-                    None => {
-                        cache.entry(subject).or_insert(Known::Absent);
+        self.settle_all(
+            missing
+                .into_iter()
+                .map(|subject| (subject, found.remove(&subject).unwrap_or(Known::Absent)))
+                .collect(),
+        );
+        Ok(())
+    }
+
+    /// Puts what a read of the keys found in the cache (starting it again past its
+    /// limit), unless the cache knows as much already: an erasure remembered while the
+    /// read was under way stays, and only a person known to have no key learns one.
+    fn settle_all(&self, read: Vec<(Uuid, Known)>) {
+        let Ok(mut cache) = self.cache.write() else {
+            return;
+        };
+        if cache.len() + read.len() > CACHE_LIMIT {
+            cache.clear();
+        }
+        for (subject, known) in read {
+            match cache.entry(subject) {
+                Entry::Occupied(mut entry) => {
+                    if matches!(entry.get(), Known::Absent) {
+                        entry.insert(known);
                     }
+                }
+                Entry::Vacant(entry) => {
+                    entry.insert(known);
                 }
             }
         }
-        Ok(())
     }
 
     /// A stored key as the cache holds it: unwrapped with the master key.
@@ -277,14 +294,7 @@ impl SealedStore {
             brought += usize::from(missing.contains(&subject));
             known.push((subject, self.known(subject, stored)?));
         }
-        if let Ok(mut cache) = self.cache.write() {
-            if cache.len() + known.len() > CACHE_LIMIT {
-                cache.clear();
-            }
-            for (subject, known) in known {
-                settle(&mut cache, subject, known);
-            }
-        }
+        self.settle_all(known);
         if brought * 2 < missing.len() {
             order.serving = false;
         }
@@ -406,25 +416,6 @@ impl SealedStore {
             }
         }
         Ok(())
-    }
-}
-
-/// Puts what a read of the keys found in the cache, unless the cache knows as much already:
-/// an erasure remembered while the read was under way stays.
-fn settle(
-    cache: &mut HashMap<Uuid, Known, foldhash::fast::RandomState>,
-    subject: Uuid,
-    known: Known,
-) {
-    match cache.entry(subject) {
-        Entry::Occupied(mut entry) => {
-            if matches!(entry.get(), Known::Absent) {
-                entry.insert(known);
-            }
-        }
-        Entry::Vacant(entry) => {
-            entry.insert(known);
-        }
     }
 }
 
