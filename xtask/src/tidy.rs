@@ -6,7 +6,9 @@
 //!   that calls `child::run` while the child uses `super::helper`). A module is a file;
 //!   its imports are the `crate::`, `super::`, `self::` and `child::` paths its build
 //!   uses (in `use` declarations, re-exports and code; not in comments, literals or
-//!   `#[cfg(test)]` items), resolved to the longest module they reach.
+//!   `#[cfg(test)]` items), resolved to the longest module they reach. Siblings count
+//!   with everything under them too: a folder's files together are one module to the
+//!   folder's siblings.
 //! - No file of `crates/verity-http/src` is longer than 600 lines: the doors stay thin.
 //! - No module documentation points to a tracker number (the word issue and a number):
 //!   readers cannot see the tracker.
@@ -27,6 +29,13 @@ pub fn check(root: &Path) -> Result<Vec<String>> {
         for cycle in cycles(&modules) {
             problems.push(format!(
                 "{}: modules import each other: {}",
+                source.display(),
+                cycle.join(" <-> ")
+            ));
+        }
+        for cycle in sibling_cycles(&modules) {
+            problems.push(format!(
+                "{}: modules import each other through what is under them: {}",
                 source.display(),
                 cycle.join(" <-> ")
             ));
@@ -434,9 +443,45 @@ fn expand(tree: &str) -> Vec<String> {
 /// than one module), each as a sorted list.
 fn cycles(modules: &BTreeMap<String, Module>) -> Vec<Vec<String>> {
     let known: BTreeSet<String> = modules.keys().cloned().collect();
-    let edges: BTreeMap<&str, BTreeSet<String>> = modules
+    let edges: BTreeMap<String, BTreeSet<String>> = modules
         .iter()
-        .map(|(name, module)| (name.as_str(), imports(module, &known)))
+        .map(|(name, module)| (name.clone(), imports(module, &known)))
+        .collect();
+    reaching_each_other(&edges)
+}
+
+/// The groups of sibling modules that reach each other counting each with everything
+/// under it: a directory module is one module to its siblings, so two folders cannot
+/// lean on each other through different files (`a/x.rs` using `b`, `b/y.rs` using `a`).
+fn sibling_cycles(modules: &BTreeMap<String, Module>) -> Vec<Vec<String>> {
+    let known: BTreeSet<String> = modules.keys().cloned().collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for module in modules.values() {
+        for target in imports(module, &known) {
+            let to: Vec<&str> = target.split("::").filter(|s| !s.is_empty()).collect();
+            let common = module
+                .path
+                .iter()
+                .zip(&to)
+                .take_while(|(from, to)| from.as_str() == **to)
+                .count();
+            // Only between two children of the module both sit under: a module and its
+            // own parent or child is the file-level rule's.
+            if let (Some(_), Some(_)) = (module.path.get(common), to.get(common)) {
+                let from = module.path[..=common].join("::");
+                edges.entry(from).or_default().insert(to[..=common].join("::"));
+            }
+        }
+    }
+    reaching_each_other(&edges)
+}
+
+/// The strongly connected components of more than one node of a directed graph.
+fn reaching_each_other(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let known: BTreeSet<String> = edges
+        .iter()
+        .flat_map(|(from, to)| std::iter::once(from).chain(to))
+        .cloned()
         .collect();
     let reaches = |from: &str| -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
@@ -593,6 +638,33 @@ mod tests {
             cycles(&modules),
             vec![vec!["commands".to_owned(), "commands::org".to_owned()]]
         );
+    }
+
+    #[test]
+    fn two_folders_leaning_on_each_other_through_different_files_are_a_cycle() {
+        let modules: BTreeMap<String, Module> = [
+            module("", "lib.rs", "mod account; mod signin;"),
+            module("account", "account.rs", "use crate::signin::password::check;"),
+            module("signin", "signin/mod.rs", "mod password; mod code;"),
+            module("signin::password", "signin/password.rs", "pub fn check() {}"),
+            module("signin::code", "signin/code.rs", "use crate::account::step;"),
+        ]
+        .into_iter()
+        .collect();
+        assert!(cycles(&modules).is_empty(), "no two files import each other");
+        assert_eq!(
+            sibling_cycles(&modules),
+            vec![vec!["account".to_owned(), "signin".to_owned()]]
+        );
+        let one_way: BTreeMap<String, Module> = [
+            module("", "lib.rs", "mod account; mod signin;"),
+            module("account", "account.rs", "pub fn step() {}"),
+            module("signin", "signin/mod.rs", "mod code;"),
+            module("signin::code", "signin/code.rs", "use crate::account::step;"),
+        ]
+        .into_iter()
+        .collect();
+        assert!(sibling_cycles(&one_way).is_empty());
     }
 
     #[test]

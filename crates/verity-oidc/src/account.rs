@@ -7,7 +7,7 @@ use uuid::Uuid;
 use verity_domain::mfa::{ForgetReason, MAX_APP_NAME, MfaCommand, RECOVERY_CODE_COUNT};
 use verity_domain::signin::{CodeReason, SecondFactorDecision};
 use verity_domain::user::{EndSessions, UserCommand};
-use verity_projection::{DeviceState, PasswordState, UserView};
+use verity_projection::{DeviceState, UserView};
 
 use crate::context::RequestContext;
 use crate::credentials::{hash_password_in, verify_password_in};
@@ -16,7 +16,6 @@ use crate::error::EngineError;
 use crate::mfa::{self, CodeCheck};
 use crate::password_policy::{self, PolicyContext, PolicyViolation};
 use crate::random;
-use crate::signin::password::{PasswordOutcome, PasswordRefusal, check_current_password};
 
 /// What became of a new password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,44 +124,6 @@ pub async fn choose_password(
             Ok(PasswordChoice::Changed)
         }
     }
-}
-
-/// What "Change password" on Verity's page did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordChange {
-    /// The person's password is a temporary one (an admin issued it since they signed
-    /// in): the sign-in journey takes it, not this page. Nothing was checked.
-    TemporaryPending,
-    /// The current password was refused, as a sign-in's would be (counted, locks).
-    CurrentRefused(PasswordRefusal),
-    /// The new password: changed, or refused by the policy.
-    Chosen(PasswordChoice),
-}
-
-/// "Change password" on Verity's page, from the person's session `sid`: not while a
-/// temporary password waits; the current password checked like a sign-in's
-/// ([`check_current_password`]); then the new one by the policy, and
-/// `user.password.changed` with the person's other sessions ended ([`choose_password`]).
-pub async fn change_password(
-    engine: &Engine,
-    context: &RequestContext,
-    person: &UserView,
-    (current, new, confirm): (&str, &str, &str),
-    sid: &str,
-) -> Result<PasswordChange, EngineError> {
-    if matches!(person.password, PasswordState::Temporary { .. }) {
-        return Ok(PasswordChange::TemporaryPending);
-    }
-    if let PasswordOutcome::Refused(refusal) =
-        check_current_password(engine, context, person, current).await?
-    {
-        return Ok(PasswordChange::CurrentRefused(refusal));
-    }
-    let replacing = Replacing::Current {
-        sid: sid.to_owned(),
-    };
-    let choice = choose_password(engine, context, person, new, confirm, replacing).await?;
-    Ok(PasswordChange::Chosen(choice))
 }
 
 /// What became of an authenticator set-up.
@@ -386,93 +347,4 @@ pub async fn forget_this_device(
     )
     .await?;
     Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::signin::PasswordRefused;
-    use crate::test_engine::{PASSWORD, TestEngine};
-
-    /// A password the policy accepts.
-    const NEW: &str = "Quartz-lantern-harbor-1987";
-
-    async fn changed_passwords(test: &TestEngine) -> usize {
-        test.event_types()
-            .await
-            .iter()
-            .filter(|found| *found == "user.password.changed")
-            .count()
-    }
-
-    #[tokio::test]
-    async fn a_waiting_temporary_password_is_not_changed_on_the_page() {
-        let test = TestEngine::start().await;
-        let user_id = test.person_with_temporary_password("ada@example.org").await;
-        let person = test.record(user_id).await;
-
-        let change = change_password(
-            &test.engine,
-            &test.context(),
-            &person,
-            ("temporary password", NEW, NEW),
-            "sid",
-        )
-        .await
-        .unwrap();
-
-        assert_eq!(change, PasswordChange::TemporaryPending);
-        assert_eq!(changed_passwords(&test).await, 0);
-    }
-
-    #[tokio::test]
-    async fn the_current_password_is_checked_before_the_new_one() {
-        let test = TestEngine::start().await;
-        let user_id = test.person("ada@example.org").await;
-        let person = test.record(user_id).await;
-        let before = changed_passwords(&test).await;
-
-        let change = change_password(
-            &test.engine,
-            &test.context(),
-            &person,
-            ("not the password", NEW, NEW),
-            "sid",
-        )
-        .await
-        .unwrap();
-
-        let PasswordChange::CurrentRefused(refusal) = change else {
-            panic!("{change:?}");
-        };
-        assert_eq!(refusal.reason, PasswordRefused::Wrong);
-        assert_eq!(changed_passwords(&test).await, before);
-    }
-
-    #[tokio::test]
-    async fn the_new_password_is_the_policys_then_recorded() {
-        let test = TestEngine::start().await;
-        let user_id = test.person("ada@example.org").await;
-        let person = test.record(user_id).await;
-        let context = test.context();
-        let before = changed_passwords(&test).await;
-
-        let typed = (PASSWORD, "short", "short");
-        let refused = change_password(&test.engine, &context, &person, typed, "sid").await;
-        let typed = (PASSWORD, NEW, NEW);
-        let changed = change_password(&test.engine, &context, &person, typed, "sid").await;
-
-        assert!(
-            matches!(
-                refused.unwrap(),
-                PasswordChange::Chosen(PasswordChoice::Refused(_))
-            ),
-            "the policy refuses a short one"
-        );
-        assert_eq!(
-            changed.unwrap(),
-            PasswordChange::Chosen(PasswordChoice::Changed)
-        );
-        assert_eq!(changed_passwords(&test).await, before + 1);
-    }
 }

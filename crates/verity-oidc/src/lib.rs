@@ -5,7 +5,9 @@
 //!
 //! - [`authorization`]: what `/authorize` decides; [`signin`]: the login transaction, the
 //!   password and the step after it; [`second_factor`]: codes and recovery codes;
-//!   [`account`]: what a person does to their own account; [`sessions`]: SSO sessions.
+//!   [`account`]: the steps a person takes on their own account, at sign-in or on
+//!   Verity's page; [`account_page`]: the page's rules over them (change password,
+//!   replace recovery codes, forget a device); [`sessions`]: SSO sessions.
 //! - [`grants`]: codes, tokens, refresh rotation, client authentication, introspection.
 //! - [`limits`]: failure counts and locks (an attempt is counted before it is checked);
 //!   [`mfa`]: TOTP, recovery codes, device ids;
@@ -15,6 +17,7 @@
 //!   [`error_chain`]: an error with its causes, for logs.
 
 pub mod account;
+pub mod account_page;
 pub mod authorization;
 pub mod backchannel;
 pub mod client_secret;

@@ -1,6 +1,8 @@
 //! The engine's random source: the one place it draws random values (opaque tokens,
 //! ids, secrets). The domain never does; it receives them in commands.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 
 /// The thread-local cryptographically secure generator, by its concrete type (for APIs
@@ -10,9 +12,11 @@ pub fn crypto_rng() -> rand::rngs::ThreadRng {
     rand::rng()
 }
 
-/// A fresh opaque token (256 bits, base64url).
+/// A fresh opaque token: 256 random bits, base64url.
 pub fn token() -> String {
-    crate::protocol::tokens::opaque_token(&mut crypto_rng())
+    let mut bytes = [0u8; 32];
+    crypto_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A fresh random (version 4) UUID from the thread-local generator. `Uuid::new_v4` asks

@@ -3,7 +3,8 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use verity_oidc::account::{self, PasswordChange, PasswordChoice};
+use verity_oidc::account::PasswordChoice;
+use verity_oidc::account_page::{self, PasswordChange};
 use verity_oidc::signin::PasswordRefused;
 
 use super::page::Notice;
@@ -15,7 +16,7 @@ use crate::views;
 
 /// `POST /password`: "Change password" on Verity's page. The engine checks the current
 /// password like a sign-in's, then the new one against the policy
-/// ([`verity_oidc::account::change_password`]); `user.password.changed` with the person as
+/// ([`verity_oidc::account_page::change_password`]); `user.password.changed` with the person as
 /// actor, and back to the page with a notice.
 pub(crate) async fn change_password(
     State(state): State<AppState>,
@@ -29,7 +30,7 @@ pub(crate) async fn change_password(
     );
     let sid = &posted.signed_in.session.authentication.sid;
     let person = &posted.signed_in.person;
-    let change = account::change_password(engine, context, person, typed, sid).await?;
+    let change = account_page::change_password(engine, context, person, typed, sid).await?;
     match change {
         // An admin issued a temporary password meanwhile: the sign-in journey takes it.
         PasswordChange::TemporaryPending => Err(PageError::Forbidden(STRINGS.not_signed_in)),

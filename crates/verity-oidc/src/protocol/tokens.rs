@@ -1,19 +1,12 @@
-//! What tokens say: ID token and access token claims, `at_hash`, and opaque tokens
-//! (codes, refresh tokens, session ids) with the digests they are stored under.
+//! What tokens say: ID token and access token claims, `at_hash`, and the digests opaque
+//! tokens (codes, refresh tokens, session ids; made by [`crate::random::token`]) are
+//! stored under.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::Rng;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 use verity_domain::key::SigningAlgorithm;
-
-/// A fresh opaque token: 256 random bits, base64url.
-pub fn opaque_token(rng: &mut impl Rng) -> String {
-    let mut bytes = [0u8; 32];
-    rng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// The key an opaque token is stored under: its SHA-256 in hex, so a leaked table holds no
 /// usable token.
@@ -175,9 +168,8 @@ mod tests {
 
     #[test]
     fn opaque_tokens_are_distinct_and_stored_by_digest() {
-        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
-        let first = opaque_token(&mut rng);
-        let second = opaque_token(&mut rng);
+        let first = crate::random::token();
+        let second = crate::random::token();
         assert_ne!(first, second);
         assert_eq!(first.len(), 43);
         assert_eq!(token_digest(&first).len(), 64);
