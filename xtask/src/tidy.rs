@@ -467,9 +467,11 @@ fn sibling_cycles(modules: &BTreeMap<String, Module>) -> Vec<Vec<String>> {
                 .count();
             // Only between two children of the module both sit under: a module and its
             // own parent or child is the file-level rule's.
-            if let (Some(_), Some(_)) = (module.path.get(common), to.get(common)) {
-                let from = module.path[..=common].join("::");
-                edges.entry(from).or_default().insert(to[..=common].join("::"));
+            if let (Some(from), Some(to)) = (module.path.get(..=common), to.get(..=common)) {
+                edges
+                    .entry(from.join("::"))
+                    .or_default()
+                    .insert(to.join("::"));
             }
         }
     }
@@ -644,14 +646,29 @@ mod tests {
     fn two_folders_leaning_on_each_other_through_different_files_are_a_cycle() {
         let modules: BTreeMap<String, Module> = [
             module("", "lib.rs", "mod account; mod signin;"),
-            module("account", "account.rs", "use crate::signin::password::check;"),
+            module(
+                "account",
+                "account.rs",
+                "use crate::signin::password::check;",
+            ),
             module("signin", "signin/mod.rs", "mod password; mod code;"),
-            module("signin::password", "signin/password.rs", "pub fn check() {}"),
-            module("signin::code", "signin/code.rs", "use crate::account::step;"),
+            module(
+                "signin::password",
+                "signin/password.rs",
+                "pub fn check() {}",
+            ),
+            module(
+                "signin::code",
+                "signin/code.rs",
+                "use crate::account::step;",
+            ),
         ]
         .into_iter()
         .collect();
-        assert!(cycles(&modules).is_empty(), "no two files import each other");
+        assert!(
+            cycles(&modules).is_empty(),
+            "no two files import each other"
+        );
         assert_eq!(
             sibling_cycles(&modules),
             vec![vec!["account".to_owned(), "signin".to_owned()]]
@@ -660,7 +677,11 @@ mod tests {
             module("", "lib.rs", "mod account; mod signin;"),
             module("account", "account.rs", "pub fn step() {}"),
             module("signin", "signin/mod.rs", "mod code;"),
-            module("signin::code", "signin/code.rs", "use crate::account::step;"),
+            module(
+                "signin::code",
+                "signin/code.rs",
+                "use crate::account::step;",
+            ),
         ]
         .into_iter()
         .collect();

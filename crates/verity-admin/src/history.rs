@@ -5,7 +5,6 @@
 //! `roles-user-<id>`), a page at a time by position.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use uuid::Uuid;
 use verity_domain::{EventMetadata, RecordedEvent};
 use verity_projection::ReadModels;
@@ -13,6 +12,7 @@ use verity_projection::ReadModels;
 use crate::actor::Actor;
 use crate::admin::Admin;
 use crate::error::AdminError;
+use crate::event_lines;
 use crate::people::PersonRef;
 
 /// Most entries one page holds.
@@ -173,23 +173,22 @@ impl Admin {
 /// The entry for one event about `subject`.
 pub fn entry(models: &ReadModels, subject: Uuid, event: &RecordedEvent) -> HistoryEntry {
     let metadata = event.decoded_metadata().ok();
-    let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
-    let origin = |field: &str| data.get(field).and_then(Value::as_str).map(str::to_owned);
+    let origin = event_lines::origin(event).unwrap_or_default();
     HistoryEntry {
         position: event.position,
         at: metadata
             .as_ref()
             .map_or(event.recorded_at, |metadata| metadata.occurred_at),
         event_type: event.event_type.clone(),
-        description: describe(&event.event_type, &data),
+        description: event_lines::describe(event),
         actor: metadata.as_ref().map_or(ActorLabel::System, |metadata| {
             label(models, subject, metadata)
         }),
         client_ip: metadata
             .as_ref()
             .and_then(|metadata| metadata.client_ip.clone())
-            .or_else(|| origin("ip")),
-        user_agent: origin("user_agent"),
+            .or(origin.ip),
+        user_agent: origin.user_agent,
     }
 }
 
@@ -218,107 +217,9 @@ fn label(models: &ReadModels, subject: Uuid, metadata: &EventMetadata) -> ActorL
     }
 }
 
-/// What an event about a person says, in one line.
-pub fn describe(event_type: &str, data: &Value) -> String {
-    // An erased address reads as erased, like every other erased field.
-    let text = |field: &str| match data.get(field).and_then(Value::as_str) {
-        Some(verity_domain::personal::ERASED_EMAIL) => verity_domain::personal::ERASED_TEXT,
-        value => value.unwrap_or(""),
-    };
-    let words = |field: &str| text(field).replace('_', " ");
-    match event_type {
-        "user.created" => format!("account created for {}", text("email")),
-        "user.password.changed" => "chose a new password".into(),
-        "user.temporary_password.issued" => "a new temporary password was issued".into(),
-        "user.disabled" => "account disabled".into(),
-        "user.enabled" => "account enabled".into(),
-        "user.unlocked" => "sign-in locks lifted".into(),
-        "user.erased" => "erased: their personal data is destroyed".into(),
-        "user.sessions.ended" => format!("every session ended ({})", words("reason")),
-        "user.name.changed" => format!(
-            "name changed from {:?} to {:?}",
-            text("before"),
-            text("after")
-        ),
-        "user.email.changed" => format!(
-            "address changed from {} to {}",
-            text("before"),
-            text("after")
-        ),
-        "user.directory.changed" => {
-            "directory attributes changed (external id, name parts or other addresses)".into()
-        }
-        "user.deleted" => format!("account deleted; {} is free again", text("email")),
-        "user.signin.succeeded" => {
-            let trusted = data.get("device_trust_used").and_then(Value::as_bool) == Some(true);
-            match (trusted, text("second_factor")) {
-                (true, _) | (_, "trusted_device") => {
-                    "signed in with password; a trusted device stood in for the code".into()
-                }
-                (_, "totp") => "signed in with password and authenticator code".into(),
-                (_, "recovery_code") => "signed in with password and a recovery code".into(),
-                _ => "signed in".into(),
-            }
-        }
-        "user.signin.failed" => format!("sign-in refused: {}", words("reason")),
-        "user.signin.locked" => format!(
-            "sign-in locked at the {} step until {}",
-            words("step"),
-            text("until")
-        ),
-        "user.totp.enrolled" => format!("set up the authenticator app {:?}", text("app_name")),
-        "user.totp.reset" => "authenticator app removed".into(),
-        "user.recovery_codes.generated" => "new recovery codes".into(),
-        "user.recovery_code.used" => "used a recovery code".into(),
-        "user.device.trusted" => format!("trusted the device {:?}", text("label")),
-        "user.device.forgotten" => format!("forgot a trusted device ({})", words("reason")),
-        "role.granted" => format!("given the role {}{}", text("role"), in_org(data)),
-        "role.revoked" => format!("role {}{} taken away", text("role"), in_org(data)),
-        other => other.to_owned(),
-    }
-}
-
-fn in_org(data: &Value) -> String {
-    data.get("org_id")
-        .and_then(Value::as_str)
-        .map(|org| format!(" in organization {org}"))
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    #[test]
-    fn each_kind_of_event_reads_as_one_line() {
-        assert_eq!(
-            describe("user.sessions.ended", &json!({"reason": "password_reset"})),
-            "every session ended (password reset)"
-        );
-        assert_eq!(
-            describe(
-                "user.name.changed",
-                &json!({"before": "Ada", "after": "Ada King"})
-            ),
-            "name changed from \"Ada\" to \"Ada King\""
-        );
-        assert_eq!(
-            describe("user.signin.succeeded", &json!({"second_factor": "totp"})),
-            "signed in with password and authenticator code"
-        );
-        assert_eq!(describe("user.signin.succeeded", &json!({})), "signed in");
-        assert_eq!(
-            describe("user.signin.succeeded", &json!({"device_trust_used": true})),
-            "signed in with password; a trusted device stood in for the code"
-        );
-        assert_eq!(
-            describe("role.granted", &json!({"role": "org-admin", "org_id": "o"})),
-            "given the role org-admin in organization o"
-        );
-        assert_eq!(describe("something.new", &json!({})), "something.new");
-    }
 
     #[test]
     fn actors_are_named_as_people_read_them() {

@@ -9,7 +9,8 @@
 //!
 //! - [`Admin`]: the ports it works over and its [`Settings`].
 //! - [`organizations`], [`people`] (with [`invitations`]: the temporary-password email),
-//!   [`search`], [`sessions`], [`history`] (and the auditor's questions, [`audit`]),
+//!   [`search`], [`sessions`], [`history`] (its lines: [`event_lines`]; the auditor's
+//!   questions: [`audit`]),
 //!   [`devices`], [`erasure`], [`unlock`], [`clients`], [`keys`], [`roles`], [`scim_tokens`]
 //!   and [`provisioning`] (with [`people_filter`]): one module per subject;
 //!   [`console_client`]: the admin console's own client, which Verity registers.
@@ -26,6 +27,7 @@ pub mod console_client;
 pub mod devices;
 pub mod erasure;
 mod error;
+pub mod event_lines;
 pub mod history;
 pub mod invitations;
 pub mod keys;

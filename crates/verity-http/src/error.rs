@@ -1,7 +1,7 @@
 //! The error of the JSON endpoints (token, introspection, revocation, userinfo, JWKS):
-//! OAuth errors answered precisely (RFC 6749 5.2, RFC 6750 3), internal errors logged
-//! with their chain and answered generically. Pages have their own
-//! ([`crate::page_error::PageError`]).
+//! OAuth errors answered precisely (RFC 6749 5.2, RFC 6750 3), a domain rule's refusal as
+//! a 400, shed load as a 503 with `Retry-After`, internal errors logged with their chain
+//! and answered generically. Pages have their own ([`crate::page_error::PageError`]).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -23,9 +23,15 @@ pub enum HttpError {
         /// A `WWW-Authenticate` challenge (401 answers).
         challenge: Option<String>,
     },
+    /// Too busy to serve it now (503 with `Retry-After`).
+    Busy,
     /// Something failed on our side; the cause was logged.
     Internal,
 }
+
+/// Seconds a client (or a person's browser) is asked to wait before trying again when
+/// the server sheds load.
+pub const RETRY_AFTER_SECONDS: &str = "2";
 
 impl HttpError {
     /// 400 with the error.
@@ -78,7 +84,16 @@ pub fn log_failure(what: &str, error: &(dyn std::error::Error + 'static)) {
 
 impl From<EngineError> for HttpError {
     fn from(error: EngineError) -> Self {
-        Self::internal("the engine", &error)
+        match error {
+            // A rule of the domain said no (the account changed under the request): the
+            // request cannot be served as sent, and nothing of ours failed.
+            EngineError::Refused(reason) => {
+                tracing::warn!(%reason, "a rule refused what a JSON endpoint asked");
+                Self::bad_request(OAuthError::invalid_request(reason))
+            }
+            EngineError::Overloaded => Self::Busy,
+            other => Self::internal("the engine", &other),
+        }
     }
 }
 
@@ -109,6 +124,11 @@ impl IntoResponse for HttpError {
                 error,
                 challenge,
             } => (status, error, challenge),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                OAuthError::temporarily_unavailable(),
+                None,
+            ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 OAuthError::server_error(),
@@ -117,6 +137,12 @@ impl IntoResponse for HttpError {
         };
         let mut response = (status, Json(error)).into_response();
         let headers = response.headers_mut();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if let Some(value) = challenge.and_then(|challenge| HeaderValue::from_str(&challenge).ok())
@@ -124,5 +150,28 @@ impl IntoResponse for HttpError {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_refusal_is_a_bad_request_and_shed_load_a_503_never_a_500() {
+        let refused =
+            HttpError::from(EngineError::Refused("the account is disabled".into())).into_response();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+        let busy = HttpError::from(EngineError::Overloaded).into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            busy.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from_static(RETRY_AFTER_SECONDS))
+        );
+
+        let failed = HttpError::from(EngineError::State("unreadable".into())).into_response();
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(failed.headers().get(header::RETRY_AFTER).is_none());
     }
 }

@@ -51,7 +51,7 @@ pub use userinfo::bearer_token;
 pub mod web {
     pub use crate::context::Caller;
     pub use crate::cookies::{Cookie, Jar, session_bound_token, set_on};
-    pub use crate::error::log_failure;
+    pub use crate::error::{RETRY_AFTER_SECONDS, log_failure};
     pub use crate::form::{FormError, is_form, parse as parse_form};
     pub use crate::pages::{STRINGS, Strings};
 }

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use verity_oidc::EngineError;
 
-use crate::error::log_failure;
+use crate::error::{RETRY_AFTER_SECONDS, log_failure};
 use crate::form::FormError;
 use crate::pages::STRINGS;
 use crate::state::AppState;
@@ -57,10 +57,6 @@ impl PageError {
         }
     }
 }
-
-/// Seconds a person (or their browser) is asked to wait before trying again when the
-/// server sheds load.
-const RETRY_AFTER_SECONDS: &str = "2";
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {

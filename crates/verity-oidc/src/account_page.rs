@@ -230,6 +230,7 @@ mod tests {
         let (secret, _) = test.enroll(user_id).await;
         let person = test.record(user_id).await;
         let context = test.context();
+        let before = generated_sets(&test).await;
 
         let no_app = replace_recovery_codes(&test.engine, &context, &without_app, "123456");
         let wrong = replace_recovery_codes(&test.engine, &context, &person, "not-a-code");
@@ -242,14 +243,15 @@ mod tests {
             panic!("a wrong code replaced the recovery codes");
         };
         assert_eq!(refusal.failure, Some("wrong_code"));
-        assert_eq!(generated_sets(&test).await, 0);
+        assert_eq!(generated_sets(&test).await, before);
 
-        let right = replace_recovery_codes(&test.engine, &context, &person, &current_code(&secret));
+        let code = current_code(&secret);
+        let right = replace_recovery_codes(&test.engine, &context, &person, &code);
         let RecoveryCodesReplacement::Generated(codes) = right.await.unwrap() else {
             panic!("the current code was refused");
         };
         assert_eq!(codes.len(), RECOVERY_CODE_COUNT);
-        assert_eq!(generated_sets(&test).await, 1);
+        assert_eq!(generated_sets(&test).await, before + 1);
     }
 
     #[tokio::test]
@@ -258,9 +260,17 @@ mod tests {
         let context = test.context();
         let ada = test.person("ada@example.org").await;
         let bob = test.person("bob@example.org").await;
-        let laptop = account::trust_device(&test.engine, &context, ada).await.unwrap();
-        let phone = account::trust_device(&test.engine, &context, ada).await.unwrap();
-        let bobs = account::trust_device(&test.engine, &context, bob).await.unwrap();
+        test.enroll(ada).await;
+        test.enroll(bob).await;
+        let laptop = account::trust_device(&test.engine, &context, ada)
+            .await
+            .unwrap();
+        let phone = account::trust_device(&test.engine, &context, ada)
+            .await
+            .unwrap();
+        let bobs = account::trust_device(&test.engine, &context, bob)
+            .await
+            .unwrap();
         let ada_now = test.record(ada).await;
         let forgotten = |events: Vec<String>| {
             events
@@ -269,48 +279,35 @@ mod tests {
                 .count()
         };
 
+        let forget = |person: UserView, hash: String| {
+            let (engine, context) = (test.engine.clone(), context.clone());
+            let cookie = laptop.device_id.clone();
+            async move {
+                forget_trusted_device(&engine, &context, &person, &hash, Some(&cookie))
+                    .await
+                    .unwrap()
+            }
+        };
         let others = mfa::device_id_hash(&bobs.device_id);
         let unknown = mfa::device_id_hash("no such device");
-        for device_id_hash in [others, unknown] {
-            let outcome = forget_trusted_device(
-                &test.engine,
-                &context,
-                &ada_now,
-                &device_id_hash,
-                Some(&laptop.device_id),
-            );
-            assert_eq!(outcome.await.unwrap(), DeviceForgetting::NotTrusted);
+        for hash in [others, unknown] {
+            let outcome = forget(ada_now.clone(), hash).await;
+            assert_eq!(outcome, DeviceForgetting::NotTrusted);
         }
         assert_eq!(forgotten(test.event_types().await), 0);
 
-        let this_one = forget_trusted_device(
-            &test.engine,
-            &context,
-            &ada_now,
-            &mfa::device_id_hash(&laptop.device_id),
-            Some(&laptop.device_id),
-        );
+        let laptop_hash = mfa::device_id_hash(&laptop.device_id);
+        let this_one = forget(ada_now.clone(), laptop_hash.clone()).await;
+        assert_eq!(this_one, DeviceForgetting::Forgotten { this_browser: true });
+        let another = forget(ada_now, mfa::device_id_hash(&phone.device_id)).await;
         assert_eq!(
-            this_one.await.unwrap(),
-            DeviceForgetting::Forgotten { this_browser: true }
-        );
-        let another = forget_trusted_device(
-            &test.engine,
-            &context,
-            &ada_now,
-            &mfa::device_id_hash(&phone.device_id),
-            Some(&laptop.device_id),
-        );
-        assert_eq!(
-            another.await.unwrap(),
+            another,
             DeviceForgetting::Forgotten {
                 this_browser: false
             }
         );
         assert_eq!(forgotten(test.event_types().await), 2);
-        let after = test.record(ada).await;
-        let laptop_hash = mfa::device_id_hash(&laptop.device_id);
-        let again = forget_trusted_device(&test.engine, &context, &after, &laptop_hash, None);
-        assert_eq!(again.await.unwrap(), DeviceForgetting::NotTrusted);
+        let again = forget(test.record(ada).await, laptop_hash).await;
+        assert_eq!(again, DeviceForgetting::NotTrusted);
     }
 }

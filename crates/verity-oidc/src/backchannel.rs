@@ -39,8 +39,6 @@ pub const CLAIM_LEASE: Duration = Duration::seconds(15);
 pub const RETRY_FOR: Duration = Duration::hours(24);
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::hours(1);
-/// How long a logout token is valid (its `exp`).
-pub const LOGOUT_TOKEN_LIFETIME: Duration = Duration::minutes(2);
 /// The event a logout token carries (OIDC Back-Channel Logout 1.0, 2.4).
 pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// Notices posted at once by one node.
@@ -164,7 +162,7 @@ pub fn logout_token(
     claims.insert("iat".into(), json!(now.timestamp()));
     claims.insert(
         "exp".into(),
-        json!((now + LOGOUT_TOKEN_LIFETIME).timestamp()),
+        json!((now + engine.settings.logout_token_lifetime).timestamp()),
     );
     claims.insert("jti".into(), json!(random::uuid().to_string()));
     claims.insert("events".into(), json!({ LOGOUT_EVENT: {} }));

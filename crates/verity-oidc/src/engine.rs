@@ -40,6 +40,9 @@ pub struct Settings {
     pub id_token_lifetime: Duration,
     /// Refresh tokens and their grants live this long (`[oidc] refresh_token_lifetime_days`).
     pub refresh_token_lifetime: Duration,
+    /// Back-channel logout tokens are valid this long (`[oidc]
+    /// logout_token_lifetime_seconds`).
+    pub logout_token_lifetime: Duration,
     /// SSO sessions live this long from the sign-in (`[sessions] lifetime_hours`).
     pub session_lifetime: Duration,
     /// SSO sessions end after this long unused (`[sessions] idle_minutes`); refreshing
@@ -60,7 +63,7 @@ pub struct Settings {
     pub progressive_delay: ProgressiveDelay,
     /// Wrong codes per person before the code step locks (`[mfa]`).
     pub mfa_limit: FailureLimit,
-    /// How long a trusted device stays trusted (`[mfa] device_trust_days`).
+    /// How long a trusted device stays trusted (`[mfa] trusted_device_days`).
     pub device_trust: Duration,
     /// Failed sign-ins (passwords and codes) from one client network before sign-in from
     /// it is refused (`[sign_in]`). Never reset by a success.
@@ -72,8 +75,9 @@ pub struct Settings {
 
 impl Settings {
     /// Defaults for `issuer`: codes 60 s, access and ID tokens 5 min, refresh tokens 30
-    /// days, sessions 12 h (2 h idle), login transactions 10 min, access tokens signed with RS256,
-    /// the limits of `config/verity.toml`.
+    /// days, logout tokens 2 min, sessions 12 h (2 h idle), login transactions 10 min,
+    /// access tokens signed with RS256, the limits of `config/verity.toml` (the binary's
+    /// tests check that its default configuration gives these).
     pub fn new(issuer: impl Into<String>, instance_name: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into().trim_end_matches('/').to_owned(),
@@ -82,6 +86,7 @@ impl Settings {
             access_token_lifetime: Duration::minutes(5),
             id_token_lifetime: Duration::minutes(5),
             refresh_token_lifetime: Duration::days(30),
+            logout_token_lifetime: Duration::minutes(2),
             session_lifetime: Duration::hours(12),
             session_idle_timeout: Duration::hours(2),
             login_lifetime: Duration::minutes(10),

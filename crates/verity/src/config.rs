@@ -232,6 +232,8 @@ pub struct OidcConfig {
     pub id_token_lifetime_seconds: u32,
     /// Days a refresh token (and its grant) lives.
     pub refresh_token_lifetime_days: u32,
+    /// Seconds a back-channel logout token is valid.
+    pub logout_token_lifetime_seconds: u32,
 }
 
 impl Default for OidcConfig {
@@ -242,6 +244,7 @@ impl Default for OidcConfig {
             access_token_lifetime_seconds: 300,
             id_token_lifetime_seconds: 300,
             refresh_token_lifetime_days: 30,
+            logout_token_lifetime_seconds: 120,
         }
     }
 }
@@ -749,6 +752,10 @@ impl Config {
                 "[oidc] refresh_token_lifetime_days",
                 oidc.refresh_token_lifetime_days,
             ),
+            (
+                "[oidc] logout_token_lifetime_seconds",
+                oidc.logout_token_lifetime_seconds,
+            ),
             ("[sessions] lifetime_hours", self.sessions.lifetime_hours),
             ("[sessions] idle_minutes", self.sessions.idle_minutes),
             ("[sign_in] login_minutes", self.sign_in.login_minutes),
@@ -812,6 +819,7 @@ impl Config {
             refresh_token_lifetime: chrono::Duration::days(i64::from(
                 self.oidc.refresh_token_lifetime_days,
             )),
+            logout_token_lifetime: seconds(self.oidc.logout_token_lifetime_seconds),
             session_lifetime: chrono::Duration::hours(i64::from(self.sessions.lifetime_hours)),
             session_idle_timeout: chrono::Duration::minutes(i64::from(self.sessions.idle_minutes)),
             login_lifetime: chrono::Duration::minutes(i64::from(self.sign_in.login_minutes)),
@@ -887,6 +895,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(loaded, Config::default());
+    }
+
+    /// The engine's own defaults (what its tests and the in-process HTTP tests run with)
+    /// are the default configuration's, field by field.
+    #[test]
+    fn the_default_configuration_gives_the_engines_defaults() {
+        let config = Config::default();
+        let issuer = "https://id.example.org";
+        let configured = config.engine_settings(issuer).unwrap();
+        let engines = verity_oidc::Settings::new(issuer, config.instance.name.clone());
+        assert_eq!(format!("{configured:#?}"), format!("{engines:#?}"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use verity_domain::client::ClientError;
 use verity_domain::organization::OrganizationError;
 use verity_domain::scim_token::ScimTokenError;
 use verity_domain::user::{ProfileError, UserError};
+use verity_oidc::credentials::HashError;
 use verity_oidc::grants::BearerProblem;
 
 /// The media type of every error answer (RFC 9457 3).
@@ -67,6 +68,8 @@ pub(crate) enum Kind {
     Internal,
     /// 502: the email with a temporary password could not be delivered.
     DeliveryFailed,
+    /// 503: too many passwords are being hashed; try again in a moment (`Retry-After`).
+    Busy,
 }
 
 impl Kind {
@@ -84,6 +87,7 @@ impl Kind {
             Self::InvalidValue => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::DeliveryFailed => StatusCode::BAD_GATEWAY,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -102,6 +106,7 @@ impl Kind {
             Self::InvalidValue => "invalid-value",
             Self::Internal => "internal",
             Self::DeliveryFailed => "delivery-failed",
+            Self::Busy => "busy",
         }
     }
 
@@ -119,6 +124,7 @@ impl Kind {
             Self::InvalidValue => "Invalid value",
             Self::Internal => "Internal server error",
             Self::DeliveryFailed => "Email not delivered",
+            Self::Busy => "Busy",
         }
     }
 }
@@ -191,6 +197,7 @@ impl From<AdminError> for ApiError {
             AdminError::Refused(refusal) if is_invalid_value(refusal) => Kind::InvalidValue,
             AdminError::Refused(_) => Kind::Conflict,
             AdminError::DeliveryFailed { .. } => Kind::DeliveryFailed,
+            AdminError::Hashing(HashError::Busy) => Kind::Busy,
             AdminError::SentButNotRecorded { .. } => {
                 // The person got an email whose password does not work: the admin must
                 // know, in words, and the log must have it too.
@@ -262,6 +269,12 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.kind == Kind::Busy {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(verity_http::web::RETRY_AFTER_SECONDS),
+            );
+        }
         if let Some(value) = self
             .challenge
             .and_then(|challenge| HeaderValue::from_str(&challenge).ok())
@@ -291,6 +304,7 @@ mod tests {
             Kind::InvalidValue,
             Kind::Internal,
             Kind::DeliveryFailed,
+            Kind::Busy,
         ];
         let mut names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
         names.sort_unstable();
@@ -300,9 +314,20 @@ mod tests {
             let problem = ApiError::new(kind, "why").problem();
             assert_eq!(problem.status, kind.status().as_u16());
             assert!(problem.problem_type.ends_with(kind.name()));
-            let server_side = matches!(kind, Kind::Internal | Kind::DeliveryFailed);
+            let server_side = matches!(kind, Kind::Internal | Kind::DeliveryFailed | Kind::Busy);
             assert_eq!(problem.status >= 500, server_side, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn shed_load_is_503_with_retry_after() {
+        let busy: ApiError = AdminError::Hashing(HashError::Busy).into();
+        assert_eq!(busy.kind(), Kind::Busy);
+        let response = busy.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        let failed: ApiError = AdminError::Hashing(HashError::Failed("bad".into())).into();
+        assert_eq!(failed.kind(), Kind::Internal);
     }
 
     #[test]

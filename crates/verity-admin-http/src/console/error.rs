@@ -1,7 +1,7 @@
 //! The console's error: one type ([`ConsoleError`]) every console handler and extractor
 //! returns. Someone not signed in goes to the sign-in; someone without a role gets the
 //! 403 page with only "Log out"; a refusal of the admin layer is shown with its message
-//! and the status that fits it (not found, forbidden, conflict, invalid); a failure is
+//! and the status that fits it (not found, forbidden, conflict, invalid, busy); a failure is
 //! logged with its chain and shown as ours. The page is rendered by one layer
 //! ([`pages::render_errors`](super::pages::render_errors)), which holds the state the
 //! instance's name comes from.
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use verity_admin::AdminError;
 use verity_http::web::log_failure;
 use verity_oidc::EngineError;
+use verity_oidc::credentials::HashError;
 
 use super::strings::CONSOLE;
 
@@ -64,6 +65,14 @@ impl ConsoleError {
         }
     }
 
+    /// 503: too many passwords are being hashed; try again in a moment.
+    pub(crate) fn busy() -> Self {
+        Self::Refused {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: CONSOLE.busy.to_owned(),
+        }
+    }
+
     /// Logs a failure of ours with its chain; the admin sees the generic message.
     pub(crate) fn internal(error: impl std::error::Error + 'static) -> Self {
         log_failure("a console page", &error);
@@ -78,6 +87,7 @@ impl From<AdminError> for ConsoleError {
             AdminError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AdminError::Conflict(_) | AdminError::Refused(_) => StatusCode::CONFLICT,
             AdminError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AdminError::Hashing(HashError::Busy) => return Self::busy(),
             AdminError::DeliveryFailed { .. } | AdminError::SentButNotRecorded { .. } => {
                 // The admin must read what happened to the email; the cause is logged too.
                 log_failure("a console action's email", &error);
@@ -94,7 +104,15 @@ impl From<AdminError> for ConsoleError {
 
 impl From<EngineError> for ConsoleError {
     fn from(error: EngineError) -> Self {
-        Self::internal(error)
+        match error {
+            // A rule of the domain said no (the state changed under the request).
+            EngineError::Refused(reason) => Self::Refused {
+                status: StatusCode::CONFLICT,
+                message: capitalized(&reason),
+            },
+            EngineError::Overloaded => Self::busy(),
+            other => Self::internal(other),
+        }
     }
 }
 
@@ -210,5 +228,25 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_engine_refusal_is_a_conflict_and_shed_load_is_busy_never_a_500() {
+        let status = |error: ConsoleError| match error {
+            ConsoleError::Refused { status, .. } => status,
+            other => panic!("{other:?}"),
+        };
+        let refused = EngineError::Refused("the session already ended".into());
+        assert_eq!(status(refused.into()), StatusCode::CONFLICT);
+        assert_eq!(
+            status(EngineError::Overloaded.into()),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(AdminError::Hashing(HashError::Busy).into()),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let failed = ConsoleError::from(EngineError::State("unreadable".into()));
+        assert!(matches!(failed, ConsoleError::Internal));
     }
 }

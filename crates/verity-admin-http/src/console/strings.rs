@@ -285,6 +285,8 @@ pub struct ConsoleStrings {
     pub error_heading: &'static str,
     /// Something failed on our side.
     pub server_error: &'static str,
+    /// Too many passwords are being hashed: try again in a moment.
+    pub busy: &'static str,
     /// A link to a page that does not exist.
     pub no_such_page: &'static str,
 }
@@ -429,6 +431,7 @@ pub const CONSOLE: ConsoleStrings = ConsoleStrings {
     not_a_form: STRINGS.not_a_form,
     error_heading: STRINGS.error_heading,
     server_error: STRINGS.server_error,
+    busy: STRINGS.busy,
     no_such_page: "There is no such page in the console.",
 };
 

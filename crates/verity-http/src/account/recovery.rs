@@ -24,9 +24,13 @@ pub(crate) async fn recovery_codes(
     let context = &posted.caller.context;
     let code = posted.field("code");
     match account_page::replace_recovery_codes(&state.engine, context, person, code).await? {
-        RecoveryCodesReplacement::Generated(codes) => {
-            Ok(views::recovery_codes(&state, "", "", codes.as_slice(), true))
-        }
+        RecoveryCodesReplacement::Generated(codes) => Ok(views::recovery_codes(
+            &state,
+            "",
+            "",
+            codes.as_slice(),
+            true,
+        )),
         RecoveryCodesReplacement::NoAuthenticator => {
             Err(PageError::BadRequest(STRINGS.not_signed_in.to_owned()))
         }

@@ -64,6 +64,14 @@ impl OAuthError {
     pub fn invalid_token(description: impl Into<String>) -> Self {
         Self::new("invalid_token", description)
     }
+    /// `temporarily_unavailable`: the server sheds load; the client may try again later
+    /// (RFC 6749 4.1.2.1; answered with 503 and `Retry-After` by the JSON endpoints too).
+    pub fn temporarily_unavailable() -> Self {
+        Self::new(
+            "temporarily_unavailable",
+            "the server is busy; try again in a moment",
+        )
+    }
     /// `server_error`: something on our side failed; details are in the log.
     pub fn server_error() -> Self {
         Self::new("server_error", "the server could not complete the request")
