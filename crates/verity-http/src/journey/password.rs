@@ -1,13 +1,13 @@
-//! `POST /login`: email and password, only while the transaction is at that step (a
-//! transaction that went on takes no other password). The engine checks them
-//! ([`verity_oidc::signin::check_password`]); a refusal shows the form again with why,
-//! a right password leads to the next step.
+//! `POST /login`: email and password. The engine decides
+//! ([`verity_oidc::signin::password_step`]: only while the transaction waits for a
+//! password, then [`verity_oidc::signin::check_password`]); a refusal shows the form again
+//! with why, a right password leads to the next step.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
-use verity_oidc::signin::{self, PasswordOutcome, PasswordRefusal, PasswordRefused, Stage};
+use verity_oidc::signin::{self, PasswordRefusal, PasswordRefused, PasswordStep};
 
 use super::step::LoginStep;
 use crate::cookies;
@@ -22,27 +22,21 @@ pub(crate) async fn submit(
     State(state): State<AppState>,
     mut step: LoginStep,
 ) -> Result<Response, PageError> {
-    if *step.stage() != Stage::Credentials {
-        return Err(PageError::LoginExpired);
-    }
     let email = step.field("email").to_owned();
-    let client_id = step.login.transaction.request.client_id.clone();
-    let engine = &state.engine;
-    let context = &step.caller.context;
-    match signin::check_password(engine, context, &client_id, &email, step.field("password"))
-        .await?
-    {
-        PasswordOutcome::Refused(refusal) => refused(&state, &step, &email, &refusal),
-        PasswordOutcome::Accepted(person) => {
-            let device = step.caller.cookie(cookies::DEVICE).map(str::to_owned);
-            let next = signin::after_password(
-                engine,
-                &step.caller.context,
-                &mut step.login,
-                &person,
-                device.as_deref(),
-            )
-            .await?;
+    let password = step.field("password").to_owned();
+    let device = step.caller.cookie(cookies::DEVICE).map(str::to_owned);
+    let outcome = signin::password_step(
+        &state.engine,
+        &step.caller.context,
+        &mut step.login,
+        (&email, &password),
+        device.as_deref(),
+    )
+    .await?;
+    match outcome {
+        PasswordStep::Expired => Err(PageError::LoginExpired),
+        PasswordStep::Refused(refusal) => refused(&state, &step, &email, &refusal),
+        PasswordStep::Accepted { person, next } => {
             super::next::show(&state, step, &person, next).await
         }
     }

@@ -7,11 +7,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Value, context};
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 use verity_oidc::mfa::{self, TotpSecret};
 use verity_oidc::password_policy;
 use verity_oidc::protocol::Params;
-use verity_oidc::signin::{self, OpenLogin, Stage};
+use verity_oidc::signin::{self, OpenLogin};
 use verity_projection::UserView;
 
 use crate::context::Caller;
@@ -75,11 +74,6 @@ impl LoginStep {
         self.form.get(name).unwrap_or_default()
     }
 
-    /// The stage the transaction was at when the step read it.
-    pub(crate) fn stage(&self) -> &Stage {
-        &self.login.transaction.stage
-    }
-
     /// Renders one of the journey's pages, with the transaction's `tx` and `csrf`.
     pub(crate) fn page(&self, state: &AppState, template: &str, values: Value) -> Response {
         let (tx, csrf) = (&self.login.tx, &self.login.transaction.csrf);
@@ -138,13 +132,4 @@ impl LoginStep {
         let (tx, csrf) = (&self.login.tx, &self.login.transaction.csrf);
         views::recovery_codes(state, tx, csrf, codes, replaced)
     }
-}
-
-/// The person a step is about: their whole record, from their stream.
-pub(crate) async fn person(state: &AppState, user_id: Uuid) -> Result<UserView, PageError> {
-    state
-        .engine
-        .person_record(user_id)
-        .await?
-        .ok_or(PageError::LoginExpired)
 }

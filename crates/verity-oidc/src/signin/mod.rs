@@ -35,7 +35,7 @@ mod transaction;
 pub use code::{CodeStep, NewRecoveryCodes, enter_code, new_recovery_codes};
 pub use finish::{Finish, SignedIn, continue_after_codes, finish};
 pub use next::{
-    NewPasswordOutcome, NextStep, after_password, new_password, second_factor,
+    NewPasswordOutcome, NextStep, PasswordStep, new_password, password_step, second_factor,
     second_factor_verified,
 };
 pub use password::{

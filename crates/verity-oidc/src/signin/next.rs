@@ -14,6 +14,7 @@ use uuid::Uuid;
 use verity_domain::signin::{SecondFactor, SecondFactorDecision};
 use verity_projection::{PasswordState, UserView};
 
+use super::password::{PasswordOutcome, PasswordRefusal, check_password};
 use super::transaction::{OpenLogin, Stage, advance};
 use crate::account::{self, NewPassword, Replacing};
 use crate::context::RequestContext;
@@ -44,8 +45,48 @@ pub enum NextStep {
     Replayed,
 }
 
+/// What the password step decided.
+#[derive(Debug, Clone)]
+pub enum PasswordStep {
+    /// The transaction no longer waits for a password (it went on, or another request
+    /// moved it): nothing was checked.
+    Expired,
+    /// Refused, and why ([`check_password`]).
+    Refused(PasswordRefusal),
+    /// Right: the person, and the step that follows.
+    Accepted {
+        /// The person who signs in.
+        person: Box<UserView>,
+        /// What follows.
+        next: NextStep,
+    },
+}
+
+/// `POST /login`: only while the transaction waits for a password (one that went on
+/// takes no other), the address and password for its client ([`check_password`]), then
+/// the step after a right one ([`after_password`]).
+pub async fn password_step(
+    engine: &Engine,
+    context: &RequestContext,
+    login: &mut OpenLogin,
+    (email, password): (&str, &str),
+    device_cookie: Option<&str>,
+) -> Result<PasswordStep, EngineError> {
+    if login.transaction.stage != Stage::Credentials {
+        return Ok(PasswordStep::Expired);
+    }
+    let client_id = login.transaction.request.client_id.clone();
+    match check_password(engine, context, &client_id, email, password).await? {
+        PasswordOutcome::Refused(refusal) => Ok(PasswordStep::Refused(refusal)),
+        PasswordOutcome::Accepted(person) => {
+            let next = after_password(engine, context, login, &person, device_cookie).await?;
+            Ok(PasswordStep::Accepted { person, next })
+        }
+    }
+}
+
 /// The step after a right password: a temporary password must be replaced first.
-pub async fn after_password(
+async fn after_password(
     engine: &Engine,
     context: &RequestContext,
     login: &mut OpenLogin,
@@ -109,27 +150,40 @@ pub async fn second_factor(
 /// What the new-password step decided.
 #[derive(Debug, Clone)]
 pub enum NewPasswordOutcome {
+    /// The transaction does not wait for a new password (or its person is gone): nothing
+    /// was checked.
+    Expired,
     /// The policy refused it; nothing was written.
     Refused(PolicyViolation),
     /// It was taken (recorded, or waiting for the code): the step that follows.
-    Next(NextStep),
+    Next {
+        /// The person who signs in.
+        person: Box<UserView>,
+        /// What follows.
+        next: NextStep,
+    },
 }
 
-/// "Choose a new password" in place of a temporary one: the policy first; then, for a
-/// person without an authenticator, `user.password.changed` and the set-up; for a person
-/// with one, the hash waits in the transaction until their code is verified
-/// ([`second_factor_verified`]).
+/// "Choose a new password" in place of a temporary one, only while the transaction waits
+/// for it: the policy first; then, for a person without an authenticator,
+/// `user.password.changed` and the set-up; for a person with one, the hash waits in the
+/// transaction until their code is verified ([`second_factor_verified`]).
 pub async fn new_password(
     engine: &Engine,
     context: &RequestContext,
     login: &mut OpenLogin,
-    person: &UserView,
     (new, confirm): (&str, &str),
     device_cookie: Option<&str>,
 ) -> Result<NewPasswordOutcome, EngineError> {
+    let Stage::ChangePassword { user_id } = login.transaction.stage else {
+        return Ok(NewPasswordOutcome::Expired);
+    };
+    let Some(person) = engine.person_record(user_id).await? else {
+        return Ok(NewPasswordOutcome::Expired);
+    };
     let replacing = Replacing::Temporary;
     let password_hash =
-        match account::new_password_hash(engine, person, new, confirm, &replacing).await? {
+        match account::new_password_hash(engine, &person, new, confirm, &replacing).await? {
             NewPassword::Hashed(password_hash) => password_hash,
             NewPassword::Refused(violation) => return Ok(NewPasswordOutcome::Refused(violation)),
         };
@@ -140,8 +194,11 @@ pub async fn new_password(
         account::record_password(engine, context, user_id, password_hash, replacing).await?;
         None
     };
-    let next = second_factor(engine, context, login, person, device_cookie, waiting).await?;
-    Ok(NewPasswordOutcome::Next(next))
+    let next = second_factor(engine, context, login, &person, device_cookie, waiting).await?;
+    Ok(NewPasswordOutcome::Next {
+        person: Box::new(person),
+        next,
+    })
 }
 
 /// After the code step accepted a code or a recovery code: records the new password that
@@ -191,5 +248,57 @@ async fn moved_on(
         Ok(next)
     } else {
         Ok(NextStep::Replayed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_engine::{PASSWORD, TestEngine};
+
+    #[tokio::test]
+    async fn a_transaction_past_a_step_takes_nothing_more_for_it() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let context = test.context();
+        let before = test.event_types().await.len();
+
+        let mut at_code = test
+            .login_at(Stage::Mfa {
+                user_id,
+                new_password_hash: None,
+            })
+            .await;
+        let typed = ("ada@example.org", PASSWORD);
+        let password = password_step(&test.engine, &context, &mut at_code, typed, None).await;
+        assert!(matches!(password.unwrap(), PasswordStep::Expired));
+
+        let mut at_credentials = test.login_at(Stage::Credentials).await;
+        let typed = ("Quartz-lantern-harbor-1987", "Quartz-lantern-harbor-1987");
+        let chosen = new_password(&test.engine, &context, &mut at_credentials, typed, None).await;
+        assert!(matches!(chosen.unwrap(), NewPasswordOutcome::Expired));
+
+        assert_eq!(
+            test.event_types().await.len(),
+            before,
+            "nothing was checked or recorded"
+        );
+        assert_eq!(at_credentials.transaction.stage, Stage::Credentials);
+    }
+
+    #[tokio::test]
+    async fn a_right_password_at_its_step_names_the_person_and_what_follows() {
+        let test = TestEngine::start().await;
+        let user_id = test.person("ada@example.org").await;
+        let mut login = test.login_at(Stage::Credentials).await;
+
+        let typed = ("ada@example.org", PASSWORD);
+        let step = password_step(&test.engine, &test.context(), &mut login, typed, None).await;
+
+        let PasswordStep::Accepted { person, next } = step.unwrap() else {
+            panic!("the right password was refused");
+        };
+        assert_eq!(person.user_id, user_id);
+        assert!(matches!(next, NextStep::EnrollTotp(_)), "{next:?}");
     }
 }
