@@ -25,7 +25,8 @@
 # key ring remembers, so each request verifies a signature). Every row also records the
 # server's CPU time per request (utime+stime from /proc/PID/stat).
 #
-# Parameters (env): VERITY (target/release/verity), PEER_DIR (/tmp/peer), ROUNDS (3),
+# Parameters (env): VERITY (target/release/verity), PEER_DIR (/tmp/peer), SKIP_PEER (0; 1
+# measures Verity alone, e.g. two builds of it side by side), ROUNDS (3),
 # DURATION (10), WARMUP (3: seconds before each measured run), SECONDS_IN_PROCESS (5: each
 # `verity bench sign` and `bench access`), ACCESS_PEOPLE (10000: people seeded for `verity bench access`, in a
 # store of its own each round), OUT_DIR (a fresh /tmp/verity-oidc-bench.XXXXXX).
@@ -34,6 +35,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 VERITY=$(realpath "${VERITY:-$HERE/../../target/release/verity}")
 PEER_DIR=${PEER_DIR:-/tmp/peer}
+SKIP_PEER=${SKIP_PEER:-0}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
@@ -48,7 +50,7 @@ REDIRECT=http://127.0.0.1:9999/cb
 for tool in wrk curl python3 taskset node; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
-[ -d "$PEER_DIR/node_modules/oidc-provider" ] || { echo "no peer in $PEER_DIR (npm install)" >&2; exit 1; }
+[ "$SKIP_PEER" = 1 ] || [ -d "$PEER_DIR/node_modules/oidc-provider" ] || { echo "no peer in $PEER_DIR (npm install)" >&2; exit 1; }
 
 # cpu_ticks, status_kib, load1, json_field, basic_of, PIDS and its cleanup, start_verity,
 # stop, exchange_row, urlencoded, set_up_verity_store (shared with exchange_ab.sh).
@@ -120,6 +122,7 @@ PEER_WEB_BASIC=$(printf '%s' 'bench-web:bench-web-secret-0123456789abcdef' | bas
 
 for round in $(seq "$ROUNDS"); do
   echo "# round $round $(date +%T) load $(cat /proc/loadavg)" | tee -a "$RAW"
+  if [ "$SKIP_PEER" != 1 ]; then
   P=$(start_peer RS256); sleep 2
   echo "peer_idle|rss_kib=$(status_kib "$P" VmRSS)" | tee -a "$RAW"
   row peer "GET discovery" "$P" http://127.0.0.1:3001/.well-known/openid-configuration GET "" ""
@@ -147,6 +150,7 @@ for round in $(seq "$ROUNDS"); do
   P=$(start_peer ES256); sleep 2
   row peer "POST token cc ES256 JWT" "$P" http://127.0.0.1:3001/token POST "$PEER_JWT_BODY" "$PEER_BASIC"
   stop "$P"
+  fi
   row verity "GET discovery" "$RS" http://127.0.0.1:8080/.well-known/openid-configuration GET "" ""
   row verity "GET jwks" "$RS" http://127.0.0.1:8080/jwks GET "" ""
   row verity "POST token cc RS256 JWT" "$RS" http://127.0.0.1:8080/token POST "$BODY" "$BASIC"
