@@ -42,6 +42,40 @@ pub(crate) fn to_u64(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative value {value}")))
 }
 
+/// A connection of a pool that gives back what a large message made its buffers grow
+/// (a snapshot, a page of the log) when it is done: a pooled connection otherwise keeps
+/// the largest message it ever carried for as long as it lives, and every node's sixteen
+/// connections ratchet up to a snapshot's size each (docs/operations.md, "Soak").
+pub(crate) struct Shrinking<DB: sqlx::Database>(sqlx::pool::PoolConnection<DB>);
+
+impl<DB: sqlx::Database> Shrinking<DB> {
+    /// A connection of `pool`.
+    pub(crate) async fn acquire(pool: &sqlx::Pool<DB>) -> Result<Self, StoreError> {
+        Ok(Self(pool.acquire().await.map_err(map_error)?))
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for Shrinking<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        &self.0
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for Shrinking<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.0
+    }
+}
+
+impl<DB: sqlx::Database> Drop for Shrinking<DB> {
+    fn drop(&mut self) {
+        // Buffers at their default size are left as they are: small queries cost nothing.
+        sqlx::Connection::shrink_buffers(&mut *self.0);
+    }
+}
+
 /// Maps a driver error: corruption is named as such, everything else is unavailability.
 pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
     let message = error.to_string();
@@ -91,10 +125,11 @@ macro_rules! sql_backend {
                 limit: usize,
             ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
                 let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let mut connection = crate::sql::Shrinking::acquire(&self.pool).await?;
                 let rows: Vec<crate::sql::EventRow> = sqlx::query_as($read_stream_back)
                     .bind(stream)
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *connection)
                     .await
                     .map_err(crate::sql::map_error)?;
                 rows.into_iter().map(crate::sql::into_event).collect()
@@ -285,9 +320,10 @@ macro_rules! sql_backend {
             pool: &sqlx::Pool<$database>,
             stream: &str,
         ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
+            let mut connection = crate::sql::Shrinking::acquire(pool).await?;
             let rows: Vec<crate::sql::EventRow> = sqlx::query_as($read_stream)
                 .bind(stream)
-                .fetch_all(pool)
+                .fetch_all(&mut *connection)
                 .await
                 .map_err(crate::sql::map_error)?;
             rows.into_iter().map(crate::sql::into_event).collect()
@@ -300,10 +336,11 @@ macro_rules! sql_backend {
             limit: usize,
         ) -> Result<Vec<verity_domain::RecordedEvent>, verity_domain::StoreError> {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut connection = crate::sql::Shrinking::acquire(pool).await?;
             let rows: Vec<crate::sql::EventRow> = sqlx::query_as($read_all)
                 .bind(crate::sql::to_i64(after)?)
                 .bind(limit)
-                .fetch_all(pool)
+                .fetch_all(&mut *connection)
                 .await
                 .map_err(crate::sql::map_error)?;
             rows.into_iter().map(crate::sql::into_event).collect()
@@ -314,9 +351,10 @@ macro_rules! sql_backend {
             pool: &sqlx::Pool<$database>,
             name: &str,
         ) -> Result<Option<verity_domain::Snapshot>, verity_domain::StoreError> {
+            let mut connection = crate::sql::Shrinking::acquire(pool).await?;
             let row: Option<(i64, i64, Vec<u8>, String, Vec<u8>)> = sqlx::query_as($load_snapshot)
                 .bind(name)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *connection)
                 .await
                 .map_err(crate::sql::map_error)?;
             let Some((version, position, data, hash, seal)) = row else {
@@ -339,6 +377,7 @@ macro_rules! sql_backend {
             pool: &sqlx::Pool<$database>,
             snapshot: verity_domain::Snapshot,
         ) -> Result<(), verity_domain::StoreError> {
+            let mut connection = crate::sql::Shrinking::acquire(pool).await?;
             sqlx::query($save_snapshot)
                 .bind(snapshot.name)
                 .bind(i64::from(snapshot.version))
@@ -346,7 +385,7 @@ macro_rules! sql_backend {
                 .bind(snapshot.data)
                 .bind(snapshot.hash)
                 .bind(snapshot.seal)
-                .execute(pool)
+                .execute(&mut *connection)
                 .await
                 .map_err(crate::sql::map_error)?;
             Ok(())

@@ -43,7 +43,11 @@ async fn fetch_rows<'query>(
         <sqlx::Postgres as sqlx::Database>::Arguments,
     >,
 ) -> Result<Vec<KeyRow>, StoreError> {
-    select.fetch_all(pool).await.map_err(crate::sql::map_error)
+    let mut connection = crate::sql::Shrinking::acquire(pool).await?;
+    select
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(crate::sql::map_error)
 }
 
 /// The same on SQLite, where each `select` packs its rows in one value (a count, then the
