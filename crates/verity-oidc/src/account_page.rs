@@ -29,7 +29,8 @@ pub enum PasswordChange {
 /// "Change password" on Verity's page, from the person's session `sid`: not while a
 /// temporary password waits; the current password checked like a sign-in's
 /// ([`check_current_password`]); then the new one by the policy, and
-/// `user.password.changed` with the person's other sessions ended ([`choose_password`]).
+/// `user.password.changed` with the person's other sessions ended
+/// ([`account::choose_password`]).
 pub async fn change_password(
     engine: &Engine,
     context: &RequestContext,

@@ -64,7 +64,7 @@ pub enum PasswordStep {
 
 /// `POST /login`: only while the transaction waits for a password (one that went on
 /// takes no other), the address and password for its client ([`check_password`]), then
-/// the step after a right one ([`after_password`]).
+/// the step after a right one (a temporary password is replaced first).
 pub async fn password_step(
     engine: &Engine,
     context: &RequestContext,
