@@ -1,4 +1,4 @@
-//! What an event about a person says, in one line, and where it came from: the event
+//! What an event about a person says, in one line, and where it came from ([`read`]): the event
 //! decoded by the domain's own types (`UserEvent`, `SignInEvent`, `RoleEvent`), so the
 //! log's format is written down once. An event of a type this binary does not know reads
 //! as its type.
@@ -30,29 +30,29 @@ impl AboutPerson {
     }
 }
 
-/// Where the request behind an event came from, when the event says (sign-ins do).
-pub fn origin(event: &RecordedEvent) -> Option<Origin> {
-    match AboutPerson::decode(event)? {
+/// What an event about a person says, in one line, and where the request behind it came
+/// from when the event says (sign-ins do): the event decoded once for both.
+pub fn read(event: &RecordedEvent) -> (String, Option<Origin>) {
+    let Some(about) = AboutPerson::decode(event) else {
+        return (event.event_type.clone(), None);
+    };
+    let line = match &about {
+        AboutPerson::User(user) => user_line(user),
+        AboutPerson::SignIn(sign_in) => sign_in_line(sign_in),
+        AboutPerson::Role(RoleEvent::Granted(granted)) => {
+            format!("given the role {}", role_in_org(granted))
+        }
+        AboutPerson::Role(RoleEvent::Revoked(revoked)) => {
+            format!("role {} taken away", role_in_org(revoked))
+        }
+    };
+    let origin = match about {
         AboutPerson::SignIn(SignInEvent::Succeeded(succeeded)) => Some(succeeded.origin),
         AboutPerson::SignIn(SignInEvent::Failed(failed)) => Some(failed.origin),
         AboutPerson::SignIn(SignInEvent::Locked(locked)) => Some(locked.origin),
         _ => None,
-    }
-}
-
-/// What an event about a person says, in one line.
-pub fn describe(event: &RecordedEvent) -> String {
-    match AboutPerson::decode(event) {
-        Some(AboutPerson::User(user)) => user_line(&user),
-        Some(AboutPerson::SignIn(sign_in)) => sign_in_line(&sign_in),
-        Some(AboutPerson::Role(RoleEvent::Granted(granted))) => {
-            format!("given the role {}", role_in_org(&granted))
-        }
-        Some(AboutPerson::Role(RoleEvent::Revoked(revoked))) => {
-            format!("role {} taken away", role_in_org(&revoked))
-        }
-        None => event.event_type.clone(),
-    }
+    };
+    (line, origin)
 }
 
 fn user_line(event: &UserEvent) -> String {
@@ -162,6 +162,14 @@ mod tests {
     use verity_domain::user::{AccessEndReason, NameChanged, SessionsEnded, UserCreated};
 
     use super::*;
+
+    fn describe(event: &RecordedEvent) -> String {
+        read(event).0
+    }
+
+    fn origin(event: &RecordedEvent) -> Option<Origin> {
+        read(event).1
+    }
 
     fn recorded(event: &impl DomainEvent) -> RecordedEvent {
         RecordedEvent {

@@ -173,14 +173,15 @@ impl Admin {
 /// The entry for one event about `subject`.
 pub fn entry(models: &ReadModels, subject: Uuid, event: &RecordedEvent) -> HistoryEntry {
     let metadata = event.decoded_metadata().ok();
-    let origin = event_lines::origin(event).unwrap_or_default();
+    let (description, origin) = event_lines::read(event);
+    let origin = origin.unwrap_or_default();
     HistoryEntry {
         position: event.position,
         at: metadata
             .as_ref()
             .map_or(event.recorded_at, |metadata| metadata.occurred_at),
         event_type: event.event_type.clone(),
-        description: event_lines::describe(event),
+        description,
         actor: metadata.as_ref().map_or(ActorLabel::System, |metadata| {
             label(models, subject, metadata)
         }),

@@ -10,7 +10,6 @@ use crate::account::{self, PasswordChoice, Replacing};
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::mfa;
 use crate::second_factor::{self, CodeOutcome, CodeRefusal, Presented};
 use crate::signin::password::{PasswordOutcome, PasswordRefusal, check_current_password};
 
@@ -115,7 +114,8 @@ pub async fn forget_trusted_device(
         return Ok(DeviceForgetting::NotTrusted);
     };
     let device_id_hash = device.device_id_hash.clone();
-    let this_browser = device_cookie.map(mfa::device_id_hash).as_ref() == Some(&device_id_hash);
+    let this_browser = account::trusted_device(person, device_cookie, context.now).as_ref()
+        == Some(&device_id_hash);
     account::forget_device(
         engine,
         context,
@@ -130,6 +130,7 @@ pub async fn forget_trusted_device(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mfa;
     use crate::signin::PasswordRefused;
     use crate::test_engine::{PASSWORD, TestEngine, current_code};
 
