@@ -7,6 +7,14 @@ use tracing_subscriber::EnvFilter;
 use verity::cli::{Cli, Command, ServeArgs};
 use verity::config::{Config, LogFormat, Overrides};
 
+/// jemalloc instead of the C library's allocator: pages freed by a burst or a snapshot go
+/// back to the system after a few seconds (its decay, run by a background thread) instead
+/// of staying in per-thread arenas, so a node's resident memory follows what it holds
+/// (docs/adr/0012-allocator.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let overrides = Overrides {
