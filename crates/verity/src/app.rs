@@ -171,7 +171,7 @@ async fn seal(config: &Config, raw: Arc<dyn Store>) -> anyhow::Result<Arc<Sealed
     let master = crate::master_key::load_master_key(config)?;
     let (wrap, index) = master.personal_data_keys();
     Ok(Arc::new(
-        SealedStore::open(raw, PersonalSecrets::new(wrap, index)).await?,
+        SealedStore::open(raw, PersonalSecrets::new(wrap, index)?).await?,
     ))
 }
 

@@ -102,7 +102,7 @@ impl TestAdmin {
         let master = MasterKey::generate();
         let (wrap, index) = master.personal_data_keys();
         let store: Arc<dyn Store> = Arc::new(
-            SealedStore::open(raw.clone(), PersonalSecrets::new(wrap, index))
+            SealedStore::open(raw.clone(), PersonalSecrets::new(wrap, index).unwrap())
                 .await
                 .unwrap(),
         );

@@ -1,32 +1,73 @@
-//! The cryptography of personal data, all of it RustCrypto's: XChaCha20-Poly1305 for the
-//! persons' data keys (sealed under a key the master key gives) and for each personal
-//! field (under the person's key), HMAC-SHA-256 for the address claims. Random 192-bit
-//! nonces from the operating system, so no node has to count anything.
+//! The cryptography of personal data. Each person's data key and each personal field
+//! made now are sealed with AES-256-GCM (ring): a field is `pd2:`, a stored key starts
+//! with the byte 2. Those made before are XChaCha20-Poly1305 (RustCrypto; `pd1:`, stored
+//! keys of 72 bytes) and open as they always did: a person keeps the cipher their key was
+//! made for. HMAC-SHA-256 keys the address claims. Nonces are random (96 bits for AES-GCM,
+//! 192 for XChaCha20), so no node has to count anything (docs/adr/0010-per-person-encryption.md).
+
+use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
+use chacha20poly1305::aead::{AeadInOut, Generate, KeyInit};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
+use memchr::memmem;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sha2::Sha256;
 use uuid::Uuid;
 use verity_domain::StoreError;
 
-/// How a sealed field starts; the rest is base64url of nonce, ciphertext and tag.
-pub const SEALED_PREFIX: &str = "pd1:";
+/// How a field sealed with AES-256-GCM starts; the rest is base64url of nonce, ciphertext
+/// and tag.
+pub const SEALED_PREFIX: &str = "pd2:";
+/// How a field sealed with XChaCha20-Poly1305 (before AES-256-GCM) starts.
+const SEALED_PREFIX_V1: &str = "pd1:";
 
-/// Length of a nonce.
-const NONCE_LEN: usize = 24;
+/// Length of an AES-256-GCM nonce; 12 bytes are 16 base64 characters.
+const NONCE_LEN: usize = 12;
+/// Length of an XChaCha20-Poly1305 nonce; 24 bytes are 32 base64 characters.
+const NONCE_LEN_V1: usize = 24;
+/// Length of either cipher's tag.
+const TAG_LEN: usize = 16;
+/// The first byte of a data key sealed with AES-256-GCM.
+const KEY_VERSION: u8 = 2;
+/// Length of a data key sealed with AES-256-GCM: version, nonce, key, tag.
+const SEALED_KEY_LEN: usize = 1 + NONCE_LEN + 32 + TAG_LEN;
+/// Length of a data key sealed with XChaCha20-Poly1305: nonce, key, tag.
+const SEALED_KEY_LEN_V1: usize = NONCE_LEN_V1 + 32 + TAG_LEN;
 
 /// Domain separation of the associated data of sealed data keys.
 const KEY_CONTEXT: &[u8] = b"verity person key v1|";
+/// What the AES-256-GCM key that seals data keys is derived for, from the master key's
+/// key of personal data (HKDF-SHA-256): a key is used with one cipher only.
+const WRAP_PURPOSE: &[u8] = b"verity person keys aes-256-gcm";
+
+/// Whether a string value is a sealed field, of either cipher.
+pub(crate) fn is_sealed_value(text: &str) -> bool {
+    text.starts_with(SEALED_PREFIX) || text.starts_with(SEALED_PREFIX_V1)
+}
+
+/// Whether `text` (a payload's or metadata's JSON) holds a sealed field: a string that
+/// starts with either prefix. Every event of a replay is searched (SIMD, one pass).
+pub fn holds_sealed(text: &str) -> bool {
+    static QUOTE_PD: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\"pd"));
+    let bytes = text.as_bytes();
+    QUOTE_PD
+        .find_iter(bytes)
+        .any(|at| matches!(bytes.get(at + 3..at + 5), Some([b'1' | b'2', b':'])))
+}
 
 /// The two keys the master key gives personal data (`MasterKey::derive`): one seals the
 /// persons' data keys, the other keys the hash that stands for an address in the
 /// unique-key table. `Debug` shows neither.
 #[derive(Clone)]
 pub struct PersonalSecrets {
-    wrap: XChaCha20Poly1305,
+    /// Seals data keys made now (derived from the master key's key of personal data).
+    wrap: LessSafeKey,
+    /// Opens data keys sealed before AES-256-GCM (that key itself).
+    wrap_v1: XChaCha20Poly1305,
     index: [u8; 32],
 }
 
@@ -36,9 +77,25 @@ impl std::fmt::Debug for PersonalSecrets {
     }
 }
 
-/// A person's data key, ready to seal and open their fields.
+/// A person's data key. The cache holds up to 100,000 of them, so an AES key is kept as
+/// its bytes (set up, it is half a kilobyte) and set up once per event it opens.
 #[derive(Clone)]
-pub(crate) struct DataKey(XChaCha20Poly1305);
+pub(crate) enum DataKey {
+    /// Made with AES-256-GCM: seals and opens `pd2:` fields.
+    Aes([u8; 32]),
+    /// Made before: seals and opens `pd1:` fields with XChaCha20-Poly1305.
+    XChaCha(XChaCha20Poly1305),
+}
+
+/// A data key set up to seal and open one event's fields.
+// It lives on the stack for one event: boxing the set-up AES key would allocate per event.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum FieldCipher<'key> {
+    /// AES-256-GCM, set up from the key's bytes.
+    Aes(LessSafeKey),
+    /// XChaCha20-Poly1305, as the cache holds it.
+    XChaCha(&'key XChaCha20Poly1305),
+}
 
 /// Random bytes from the operating system.
 fn random<const N: usize>() -> Result<[u8; N], StoreError> {
@@ -46,41 +103,64 @@ fn random<const N: usize>() -> Result<[u8; N], StoreError> {
         .map_err(|error| StoreError::Unavailable(format!("no random numbers: {error}")))
 }
 
-/// `nonce ‖ ciphertext ‖ tag` of `plaintext` under `cipher`, bound to `aad`.
-fn seal_bytes(
-    cipher: &XChaCha20Poly1305,
+fn cannot_seal() -> StoreError {
+    StoreError::Invalid("cannot seal personal data".into())
+}
+
+/// `bytes` set up as an AES-256-GCM key (ring refuses only keys of another length).
+fn aes_key(bytes: &[u8; 32]) -> Result<LessSafeKey, StoreError> {
+    UnboundKey::new(&AES_256_GCM, bytes)
+        .map(LessSafeKey::new)
+        .map_err(|_| StoreError::Invalid("an AES-256-GCM key of 32 bytes was refused".into()))
+}
+
+/// `nonce ‖ ciphertext ‖ tag` of `plaintext` under AES-256-GCM `key`, bound to `aad`,
+/// after `prefix`.
+fn seal_aes(
+    key: &LessSafeKey,
+    prefix: &[u8],
     plaintext: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
-    let nonce = XNonce::from(random::<NONCE_LEN>()?);
-    let ciphertext = cipher
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| StoreError::Invalid("cannot seal personal data".into()))?;
-    let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+    let nonce = random::<NONCE_LEN>()?;
+    let mut sealed = Vec::with_capacity(prefix.len() + NONCE_LEN + plaintext.len() + TAG_LEN);
+    sealed.extend_from_slice(prefix);
     sealed.extend_from_slice(&nonce);
-    sealed.extend_from_slice(&ciphertext);
+    let start = sealed.len();
+    sealed.extend_from_slice(plaintext);
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            sealed.get_mut(start..).ok_or_else(cannot_seal)?,
+        )
+        .map_err(|_| cannot_seal())?;
+    sealed.extend_from_slice(tag.as_ref());
     Ok(sealed)
 }
 
-/// The plaintext of [`seal_bytes`]'s output, if it was sealed under `cipher` with `aad`.
-fn open_bytes(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
-    let (nonce, ciphertext) = sealed.split_at_checked(NONCE_LEN)?;
-    let nonce = XNonce::try_from(nonce).ok()?;
-    cipher
-        .decrypt(
-            &nonce,
-            Payload {
-                msg: ciphertext,
-                aad,
-            },
-        )
+/// Opens `ciphertext ‖ tag` in place under AES-256-GCM; the plaintext's length.
+fn open_aes(
+    key: &LessSafeKey,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Option<usize> {
+    key.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
         .ok()
+        .map(|plaintext| plaintext.len())
+}
+
+/// Opens `ciphertext ‖ tag` in place under XChaCha20-Poly1305 (the buffer keeps the
+/// plaintext only).
+fn open_xchacha(
+    cipher: &XChaCha20Poly1305,
+    nonce: &[u8],
+    aad: &[u8],
+    in_out: &mut Vec<u8>,
+) -> Option<()> {
+    let nonce = XNonce::try_from(nonce).ok()?;
+    cipher.decrypt_in_place(&nonce, aad, in_out).ok()
 }
 
 fn key_context(subject: Uuid) -> Vec<u8> {
@@ -89,18 +169,24 @@ fn key_context(subject: Uuid) -> Vec<u8> {
 
 impl PersonalSecrets {
     /// The secrets from the two keys the master key derives.
-    pub fn new(wrap: [u8; 32], index: [u8; 32]) -> Self {
-        Self {
-            wrap: XChaCha20Poly1305::new(&Key::from(wrap)),
+    pub fn new(wrap: [u8; 32], index: [u8; 32]) -> Result<Self, StoreError> {
+        let mut wrap_aes = [0; 32];
+        hkdf::Hkdf::<Sha256>::from_prk(&wrap)
+            .ok()
+            .and_then(|hkdf| hkdf.expand(WRAP_PURPOSE, &mut wrap_aes).ok())
+            .ok_or_else(|| StoreError::Invalid("cannot derive the key of data keys".into()))?;
+        Ok(Self {
+            wrap: aes_key(&wrap_aes)?,
+            wrap_v1: XChaCha20Poly1305::new(&Key::from(wrap)),
             index,
-        }
+        })
     }
 
     /// A fresh data key for `subject`, and the same sealed for the key table.
     pub(crate) fn new_data_key(&self, subject: Uuid) -> Result<(DataKey, Vec<u8>), StoreError> {
         let key = random::<32>()?;
-        let sealed = seal_bytes(&self.wrap, &key, &key_context(subject))?;
-        Ok((DataKey(XChaCha20Poly1305::new(&Key::from(key))), sealed))
+        let sealed = seal_aes(&self.wrap, &[KEY_VERSION], &key, &key_context(subject))?;
+        Ok((DataKey::Aes(key), sealed))
     }
 
     /// The data key of `subject` from the key table's sealed bytes.
@@ -109,16 +195,43 @@ impl PersonalSecrets {
         subject: Uuid,
         sealed: &[u8],
     ) -> Result<DataKey, StoreError> {
-        let key = open_bytes(&self.wrap, sealed, &key_context(subject))
-            .and_then(|key| <[u8; 32]>::try_from(key).ok())
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "the personal data key {subject} does not open with this master key: \
-                     the database's keys were sealed under another one (the nodes and \
-                     commands sharing a database must share one master key; docs/keys.md)"
-                ))
-            })?;
-        Ok(DataKey(XChaCha20Poly1305::new(&Key::from(key))))
+        let context = key_context(subject);
+        let opened = match (sealed.len(), sealed.first()) {
+            (SEALED_KEY_LEN, Some(&KEY_VERSION)) => {
+                let mut in_out = [0; 32 + TAG_LEN];
+                let (nonce, rest) = sealed
+                    .get(1..)
+                    .and_then(|rest| rest.split_first_chunk::<NONCE_LEN>())
+                    .unzip();
+                match (nonce, rest) {
+                    (Some(nonce), Some(rest)) if rest.len() == in_out.len() => {
+                        in_out.copy_from_slice(rest);
+                        open_aes(&self.wrap, *nonce, &context, &mut in_out)
+                            .and_then(|_| in_out.first_chunk::<32>().copied())
+                            .map(DataKey::Aes)
+                    }
+                    _ => None,
+                }
+            }
+            (SEALED_KEY_LEN_V1, _) => {
+                sealed
+                    .split_at_checked(NONCE_LEN_V1)
+                    .and_then(|(nonce, rest)| {
+                        let mut in_out = rest.to_vec();
+                        open_xchacha(&self.wrap_v1, nonce, &context, &mut in_out)?;
+                        let key = <[u8; 32]>::try_from(in_out.as_slice()).ok()?;
+                        Some(DataKey::XChaCha(XChaCha20Poly1305::new(&Key::from(key))))
+                    })
+            }
+            _ => None,
+        };
+        opened.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "the personal data key {subject} does not open with this master key: \
+                 the database's keys were sealed under another one (the nodes and \
+                 commands sharing a database must share one master key; docs/keys.md)"
+            ))
+        })
     }
 
     /// HMAC-SHA-256 (hex) of `text` under the index key: what stands for an address.
@@ -133,44 +246,120 @@ impl PersonalSecrets {
 }
 
 impl DataKey {
+    /// The key set up for one event's fields.
+    pub(crate) fn cipher(&self) -> Result<FieldCipher<'_>, StoreError> {
+        Ok(match self {
+            Self::Aes(bytes) => FieldCipher::Aes(aes_key(bytes)?),
+            Self::XChaCha(cipher) => FieldCipher::XChaCha(cipher),
+        })
+    }
+}
+
+impl FieldCipher<'_> {
     /// `plaintext` sealed as a JSON string value, bound to the person and the field.
     pub(crate) fn seal(&self, aad: &[u8], plaintext: &str) -> Result<String, StoreError> {
-        let sealed = seal_bytes(&self.0, plaintext.as_bytes(), aad)?;
-        Ok(format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed)))
+        let sealed = match self {
+            Self::Aes(key) => seal_aes(key, &[], plaintext.as_bytes(), aad)?,
+            Self::XChaCha(cipher) => {
+                let nonce = random::<NONCE_LEN_V1>()?;
+                let mut sealed = plaintext.as_bytes().to_vec();
+                cipher
+                    .encrypt_in_place(&XNonce::from(nonce), aad, &mut sealed)
+                    .map_err(|_| cannot_seal())?;
+                [nonce.as_slice(), &sealed].concat()
+            }
+        };
+        let prefix = match self {
+            Self::Aes(_) => SEALED_PREFIX,
+            Self::XChaCha(_) => SEALED_PREFIX_V1,
+        };
+        Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(sealed)))
     }
 
-    /// The plaintext of a sealed field, if it opens with this key and `aad`.
+    /// The plaintext of a sealed field, if it opens with this key and `aad`: one buffer,
+    /// opened in place.
     pub(crate) fn open(&self, aad: &[u8], sealed: &str) -> Option<String> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(sealed.strip_prefix(SEALED_PREFIX)?)
-            .ok()?;
-        String::from_utf8(open_bytes(&self.0, &bytes, aad)?).ok()
+        let in_out = match self {
+            Self::Aes(key) => {
+                let rest = sealed.strip_prefix(SEALED_PREFIX)?;
+                let (nonce, body) = rest.split_at_checked(NONCE_LEN / 3 * 4)?;
+                let mut nonce_bytes = [0; NONCE_LEN];
+                URL_SAFE_NO_PAD
+                    .decode_slice(nonce, &mut nonce_bytes)
+                    .ok()
+                    .filter(|n| *n == NONCE_LEN)?;
+                let mut in_out = URL_SAFE_NO_PAD.decode(body).ok()?;
+                let len = open_aes(key, nonce_bytes, aad, &mut in_out)?;
+                in_out.truncate(len);
+                in_out
+            }
+            Self::XChaCha(cipher) => {
+                let rest = sealed.strip_prefix(SEALED_PREFIX_V1)?;
+                let (nonce, body) = rest.split_at_checked(NONCE_LEN_V1 / 3 * 4)?;
+                let mut nonce_bytes = [0; NONCE_LEN_V1];
+                URL_SAFE_NO_PAD
+                    .decode_slice(nonce, &mut nonce_bytes)
+                    .ok()
+                    .filter(|n| *n == NONCE_LEN_V1)?;
+                let mut in_out = URL_SAFE_NO_PAD.decode(body).ok()?;
+                open_xchacha(cipher, &nonce_bytes, aad, &mut in_out)?;
+                in_out
+            }
+        };
+        String::from_utf8(in_out).ok()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use chacha20poly1305::aead::Aead;
+    use chacha20poly1305::aead::Payload;
+
     use super::*;
 
     fn secrets(byte: u8) -> PersonalSecrets {
-        PersonalSecrets::new([byte; 32], [byte ^ 1; 32])
+        PersonalSecrets::new([byte; 32], [byte ^ 1; 32]).unwrap()
+    }
+
+    /// A data key sealed the way keys were before AES-256-GCM, under the master key's
+    /// key of personal data `[byte; 32]`.
+    fn sealed_key_v1(byte: u8, subject: Uuid, key: [u8; 32]) -> Vec<u8> {
+        let nonce = [9; NONCE_LEN_V1];
+        let sealed = XChaCha20Poly1305::new(&Key::from([byte; 32]))
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &key,
+                    aad: &key_context(subject),
+                },
+            )
+            .unwrap();
+        [nonce.as_slice(), &sealed].concat()
     }
 
     #[test]
     fn a_field_opens_only_with_its_key_and_binding() {
         let subject = Uuid::from_u128(1);
         let (key, sealed_key) = secrets(7).new_data_key(subject).unwrap();
-        let sealed = key.seal(b"ada|email", "ada@example.org").unwrap();
+        assert_eq!(sealed_key.len(), SEALED_KEY_LEN);
+        assert_eq!(sealed_key.first(), Some(&KEY_VERSION));
+        let cipher = key.cipher().unwrap();
+        let sealed = cipher.seal(b"ada|email", "ada@example.org").unwrap();
         assert!(sealed.starts_with(SEALED_PREFIX));
         assert!(!sealed.contains("ada"));
+        assert!(holds_sealed(&format!("{{\"email\":\"{sealed}\"}}")));
         assert_eq!(
-            key.open(b"ada|email", &sealed).as_deref(),
+            cipher.open(b"ada|email", &sealed).as_deref(),
             Some("ada@example.org")
         );
-        assert_eq!(key.open(b"ada|name", &sealed), None, "another field");
+        assert_eq!(cipher.open(b"ada|name", &sealed), None, "another field");
         let reopened = secrets(7).open_data_key(subject, &sealed_key).unwrap();
         assert_eq!(
-            reopened.open(b"ada|email", &sealed).as_deref(),
+            reopened
+                .cipher()
+                .unwrap()
+                .open(b"ada|email", &sealed)
+                .as_deref(),
             Some("ada@example.org")
         );
         assert!(secrets(8).open_data_key(subject, &sealed_key).is_err());
@@ -181,7 +370,82 @@ mod tests {
             "a key moved to another person"
         );
         let (other, _) = secrets(7).new_data_key(subject).unwrap();
-        assert_eq!(other.open(b"ada|email", &sealed), None);
+        assert_eq!(other.cipher().unwrap().open(b"ada|email", &sealed), None);
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(cipher.open(b"ada|email", &tampered), None);
+    }
+
+    #[test]
+    fn keys_and_fields_sealed_before_aes_still_open_with_their_own_cipher() {
+        let subject = Uuid::from_u128(3);
+        let sealed_key = sealed_key_v1(7, subject, [5; 32]);
+        let key = secrets(7).open_data_key(subject, &sealed_key).unwrap();
+        assert!(matches!(key, DataKey::XChaCha(_)));
+        assert!(secrets(8).open_data_key(subject, &sealed_key).is_err());
+        assert!(
+            secrets(7)
+                .open_data_key(Uuid::from_u128(4), &sealed_key)
+                .is_err()
+        );
+
+        // A person whose key was made before keeps sealing with XChaCha20-Poly1305.
+        let cipher = key.cipher().unwrap();
+        let sealed = cipher.seal(b"ada|name", "Ada").unwrap();
+        assert!(sealed.starts_with(SEALED_PREFIX_V1));
+        assert!(holds_sealed(&format!("[\"{sealed}\"]")));
+        assert_eq!(cipher.open(b"ada|name", &sealed).as_deref(), Some("Ada"));
+        // A field as the earlier code wrote it: nonce, ciphertext and tag in base64url.
+        let nonce = [1; NONCE_LEN_V1];
+        let written = XChaCha20Poly1305::new(&Key::from([5; 32]))
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: b"ada@example.org".as_slice(),
+                    aad: b"ada|email",
+                },
+            )
+            .unwrap();
+        let written = format!(
+            "{SEALED_PREFIX_V1}{}",
+            URL_SAFE_NO_PAD.encode([nonce.as_slice(), &written].concat())
+        );
+        assert_eq!(
+            cipher.open(b"ada|email", &written).as_deref(),
+            Some("ada@example.org")
+        );
+
+        // Each cipher opens only its own prefix.
+        let (aes, _) = secrets(7).new_data_key(subject).unwrap();
+        assert_eq!(aes.cipher().unwrap().open(b"ada|email", &written), None);
+        let aes_sealed = aes.cipher().unwrap().seal(b"ada|email", "x").unwrap();
+        assert_eq!(cipher.open(b"ada|email", &aes_sealed), None);
+    }
+
+    #[test]
+    fn stored_keys_of_another_shape_are_refused() {
+        let subject = Uuid::from_u128(1);
+        for sealed in [
+            Vec::new(),
+            vec![KEY_VERSION; SEALED_KEY_LEN],
+            vec![0; SEALED_KEY_LEN],
+            vec![0; SEALED_KEY_LEN_V1],
+            vec![KEY_VERSION; SEALED_KEY_LEN + 1],
+        ] {
+            assert!(secrets(7).open_data_key(subject, &sealed).is_err());
+        }
+    }
+
+    #[test]
+    fn only_strings_with_a_sealed_prefix_count_as_sealed() {
+        assert!(!holds_sealed(
+            r#"{"note":"pd2:x"}"#.replace("\"pd", "\" pd").as_str()
+        ));
+        assert!(!holds_sealed(r#"{"a":"pd3:x","b":"pd"}"#));
+        assert!(!holds_sealed(r#"{"a":"pd"#));
+        assert!(holds_sealed(r#"{"a":"pd1:x"}"#));
+        assert!(holds_sealed(r#"{"a":"pdx","b":"pd2:"}"#));
     }
 
     #[test]

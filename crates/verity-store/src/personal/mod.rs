@@ -24,8 +24,8 @@ use verity_domain::personal::{self, PersonalField, StoredKey};
 use verity_domain::user::USER_ERASED;
 use verity_domain::{AppendRequest, EventMetadata, NewEvent, RecordedEvent, StoreError, UniqueKey};
 
-use cipher::DataKey;
-pub use cipher::{PersonalSecrets, SEALED_PREFIX};
+use cipher::{DataKey, is_sealed_value};
+pub use cipher::{PersonalSecrets, SEALED_PREFIX, holds_sealed};
 
 use crate::store::Store;
 
@@ -341,41 +341,16 @@ impl SealedStore {
         Ok(request)
     }
 
-    /// The person an event read back may hold sealed or personal data of.
-    fn subject_to_open(event: &RecordedEvent) -> Option<Uuid> {
-        if let Some(id) = event.stream.strip_prefix("user-") {
-            return Uuid::try_parse(id).ok();
-        }
-        if personal::fields(&event.event_type).is_empty() && !is_sealed(event) {
-            return None;
-        }
-        #[derive(serde::Deserialize)]
-        struct About {
-            user_id: Option<String>,
-        }
-        serde_json::from_str::<About>(&event.data)
-            .ok()
-            .and_then(|about| about.user_id)
-            .and_then(|id| Uuid::try_parse(&id).ok())
-    }
-
     /// Opens the personal data of events read back, in place.
     async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
         // Most events hold nothing personal (a password change, a disable): they are not
         // looked at again, nor their person's key.
-        let subjects: Vec<Option<Uuid>> = events
-            .iter()
-            .map(|event| {
-                may_be_personal(event)
-                    .then(|| Self::subject_to_open(event))
-                    .flatten()
-            })
-            .collect();
+        let looks: Vec<Option<Look>> = events.iter().map(Look::at).collect();
         // An erasure in this very page hides the person's earlier events too; a key an
         // erasure left behind (a failure between the append and the key's destruction)
         // is destroyed now.
-        for (event, subject) in events.iter().zip(&subjects) {
-            if let Some(subject) = *subject
+        for (event, look) in events.iter().zip(&looks) {
+            if let Some(Look { subject, .. }) = *look
                 && event.event_type == USER_ERASED
                 && !matches!(self.cached(subject), Some(Known::Erased))
             {
@@ -393,14 +368,13 @@ impl SealedStore {
         // field of theirs: a log written before sealing costs no query per page.
         let wanted: Vec<Uuid> = {
             let cache = self.cache.read().ok();
-            events
+            looks
                 .iter()
-                .zip(&subjects)
-                .filter_map(|(event, subject)| {
-                    let subject = (*subject)?;
-                    match cache.as_ref().and_then(|cache| cache.get(&subject)) {
-                        None => Some(subject),
-                        Some(Known::Absent) if is_sealed(event) => Some(subject),
+                .filter_map(|look| {
+                    let look = look.as_ref()?;
+                    match cache.as_ref().and_then(|cache| cache.get(&look.subject)) {
+                        None => Some(look.subject),
+                        Some(Known::Absent) if look.sealed() => Some(look.subject),
                         Some(_) => None,
                     }
                 })
@@ -409,23 +383,68 @@ impl SealedStore {
         self.read_keys_in_order(&wanted).await?;
         self.load(&wanted).await?;
         let cache = self.cache.read().ok();
-        for (event, subject) in events.iter_mut().zip(subjects) {
-            if let Some(subject) = subject {
-                let known = cache.as_ref().and_then(|cache| cache.get(&subject));
-                open_event(event, subject, known);
+        for (event, look) in events.iter_mut().zip(looks) {
+            if let Some(look) = look {
+                let known = cache.as_ref().and_then(|cache| cache.get(&look.subject));
+                open_event(event, &look, known);
             }
         }
         Ok(())
     }
 }
 
-/// Whether an event read back may hold personal data: a sealed field, a type with
-/// personal fields (in clear when written before sealing), or a client address.
-fn may_be_personal(event: &RecordedEvent) -> bool {
-    // A sealed field in the metadata is its client address: the last test covers it.
-    !personal::fields(&event.event_type).is_empty()
-        || event.data.contains(SEALED_PREFIX)
-        || event.metadata.contains(METADATA_ADDRESS_MEMBER)
+/// What one look at an event read back found: the person whose personal data it may
+/// hold (a sealed field, a type with personal fields — in clear when written before
+/// sealing — or a client address), and where it holds sealed fields. Each text is
+/// searched once per read.
+struct Look {
+    subject: Uuid,
+    data_sealed: bool,
+    metadata_sealed: bool,
+}
+
+impl Look {
+    /// `None` for an event that holds nothing personal.
+    fn at(event: &RecordedEvent) -> Option<Self> {
+        let personal_type = !personal::fields(&event.event_type).is_empty();
+        let data_sealed = holds_sealed(&event.data);
+        // A sealed field in the metadata is its client address.
+        let metadata_address = event.metadata.contains(METADATA_ADDRESS_MEMBER);
+        if !personal_type && !data_sealed && !metadata_address {
+            return None;
+        }
+        let metadata_sealed = metadata_address && holds_sealed(&event.metadata);
+        let subject = Self::subject(event, personal_type || data_sealed || metadata_sealed)?;
+        Some(Self {
+            subject,
+            data_sealed,
+            metadata_sealed,
+        })
+    }
+
+    /// The person: the user stream's, or else the payload's `user_id` when the event
+    /// holds personal or sealed data.
+    fn subject(event: &RecordedEvent, personal: bool) -> Option<Uuid> {
+        if let Some(id) = event.stream.strip_prefix("user-") {
+            return Uuid::try_parse(id).ok();
+        }
+        if !personal {
+            return None;
+        }
+        #[derive(serde::Deserialize)]
+        struct About {
+            user_id: Option<String>,
+        }
+        serde_json::from_str::<About>(&event.data)
+            .ok()
+            .and_then(|about| about.user_id)
+            .and_then(|id| Uuid::try_parse(&id).ok())
+    }
+
+    /// Whether the event holds a sealed field.
+    fn sealed(&self) -> bool {
+        self.data_sealed || self.metadata_sealed
+    }
 }
 
 /// The reader that opens sealed fields in a payload's text, for the fuzz target
@@ -439,11 +458,6 @@ pub fn mark_personal_fields(event_type: &str, text: &str) -> Option<String> {
     })
     .ok()
     .map(|marked| marked.unwrap_or_else(|| text.to_owned()))
-}
-
-/// Whether an event read back holds a sealed field.
-fn is_sealed(event: &RecordedEvent) -> bool {
-    event.data.contains(SEALED_PREFIX) || event.metadata.contains(SEALED_PREFIX)
 }
 
 /// The associated data of a sealed field: the person and the field's path, its members
@@ -495,21 +509,25 @@ fn seal_event(
     subject: Uuid,
     known: &Known,
 ) -> Result<(), StoreError> {
+    let cipher = match known {
+        Known::Key(key) => Some(key.cipher()?),
+        Known::Erased | Known::Absent => None,
+    };
     for field in fields {
         for value in field_values(data, field) {
             let Some(text) = value.as_str() else { continue };
-            *value = Value::String(match known {
-                Known::Key(key) => key.seal(&binding(subject, field.path), text)?,
-                Known::Erased | Known::Absent => field.kind.erased().to_owned(),
+            *value = Value::String(match &cipher {
+                Some(cipher) => cipher.seal(&binding(subject, field.path), text)?,
+                None => field.kind.erased().to_owned(),
             });
         }
     }
     event.data = verity_domain::event::to_json(data);
     if address && let Some(ip) = &event.metadata.client_ip {
         event.metadata = EventMetadata {
-            client_ip: Some(match known {
-                Known::Key(key) => key.seal(&binding(subject, &METADATA_ADDRESS), ip)?,
-                Known::Erased | Known::Absent => personal::ERASED_TEXT.to_owned(),
+            client_ip: Some(match &cipher {
+                Some(cipher) => cipher.seal(&binding(subject, &METADATA_ADDRESS), ip)?,
+                None => personal::ERASED_TEXT.to_owned(),
             }),
             ..event.metadata.clone()
         };
@@ -517,20 +535,30 @@ fn seal_event(
     Ok(())
 }
 
-/// Opens (or, for an erased person, blanks) the personal fields of one event.
-fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
+/// Opens (or, for an erased person, blanks) the personal fields of one event. A field
+/// that does not open (another key, altered bytes) reads as erased.
+fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>) {
+    let subject = look.subject;
     let erased = matches!(known, Some(Known::Erased));
+    // The person's key set up once for the event's fields; one that cannot be set up
+    // opens nothing.
+    let cipher = match known {
+        Some(Known::Key(key)) if look.sealed() => Some(key.cipher().ok()),
+        _ => None,
+    };
     let fields = personal::fields(&event.event_type);
-    if event.data.contains(SEALED_PREFIX) || (erased && !fields.is_empty()) {
+    if look.data_sealed || (erased && !fields.is_empty()) {
         let opened = in_text::replace_fields(&event.data, fields, |field, text| {
-            let sealed = text.starts_with(SEALED_PREFIX);
-            match known {
-                Some(Known::Key(key)) if sealed => Some(
-                    key.open(&binding(subject, field.path), text)
+            let sealed = is_sealed_value(text);
+            match (known, &cipher) {
+                (Some(Known::Key(_)), Some(cipher)) if sealed => Some(
+                    cipher
+                        .as_ref()
+                        .and_then(|cipher| cipher.open(&binding(subject, field.path), text))
                         .unwrap_or_else(|| field.kind.erased().to_owned()),
                 ),
-                Some(Known::Key(_)) => None,
-                None | Some(Known::Absent) if !sealed => None,
+                (Some(Known::Key(_)), _) if !sealed => None,
+                (None | Some(Known::Absent), _) if !sealed => None,
                 _ => Some(field.kind.erased().to_owned()),
             }
         });
@@ -539,22 +567,23 @@ fn open_event(event: &mut RecordedEvent, subject: Uuid, known: Option<&Known>) {
             event.data = data;
         }
     }
-    let metadata_sealed = event.metadata.contains(SEALED_PREFIX);
-    if (metadata_sealed || erased)
+    if (look.metadata_sealed || erased)
         && let Ok(mut metadata) = serde_json::from_str::<EventMetadata>(&event.metadata)
         && let Some(ip) = &metadata.client_ip
     {
-        let opened = match known {
-            Some(Known::Key(key)) if ip.starts_with(SEALED_PREFIX) => key
-                .open(&binding(subject, &METADATA_ADDRESS), ip)
+        let sealed = is_sealed_value(ip);
+        let opened = match (known, &cipher) {
+            (Some(Known::Key(_)), Some(cipher)) if sealed => cipher
+                .as_ref()
+                .and_then(|cipher| cipher.open(&binding(subject, &METADATA_ADDRESS), ip))
                 .unwrap_or_else(|| personal::ERASED_TEXT.to_owned()),
-            Some(Known::Erased) if !ip.starts_with(SEALED_PREFIX) => {
+            (Some(Known::Erased), _) if !sealed => {
                 if !personal::metadata_address_is_subjects(&metadata.actor, subject) {
                     return;
                 }
                 personal::ERASED_TEXT.to_owned()
             }
-            _ if ip.starts_with(SEALED_PREFIX) => personal::ERASED_TEXT.to_owned(),
+            _ if sealed => personal::ERASED_TEXT.to_owned(),
             _ => return,
         };
         metadata.client_ip = Some(opened);

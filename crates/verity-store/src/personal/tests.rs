@@ -9,7 +9,7 @@ use verity_domain::personal;
 use verity_domain::{Actor, EventMetadata, NewEvent, RecordedEvent};
 
 use super::cipher::PersonalSecrets;
-use super::{Known, field_values, open_event, seal_event};
+use super::{Known, Look, field_values, open_event, seal_event};
 
 /// Text with what JSON escapes: quotes, backslashes, controls, and more than ASCII.
 fn text() -> impl Strategy<Value = String> {
@@ -73,7 +73,7 @@ proptest! {
     fn a_sealed_event_opens_to_what_was_written(data in created()) {
         let subject = Uuid::from_u128(7);
         let stream = format!("user-{subject}");
-        let (key, _) = PersonalSecrets::new([1; 32], [2; 32]).new_data_key(subject).unwrap();
+        let (key, _) = PersonalSecrets::new([1; 32], [2; 32]).unwrap().new_data_key(subject).unwrap();
         let mut event = NewEvent {
             event_type: "user.created".into(),
             schema: 1,
@@ -90,23 +90,27 @@ proptest! {
             .unwrap();
         let sealed = recorded(&stream, event);
 
+        let look = Look::at(&sealed).unwrap();
+        prop_assert!(look.data_sealed && look.metadata_sealed);
         let mut opened = sealed.clone();
-        open_event(&mut opened, subject, Some(&Known::Key(key)));
+        open_event(&mut opened, &look, Some(&Known::Key(key)));
         prop_assert_eq!(serde_json::from_str::<Value>(&opened.data).unwrap(), data.clone());
         prop_assert!(opened.metadata.contains("192.0.2.1"));
 
         let mut gone = sealed.clone();
-        open_event(&mut gone, subject, Some(&Known::Erased));
+        open_event(&mut gone, &look, Some(&Known::Erased));
         prop_assert_eq!(serde_json::from_str::<Value>(&gone.data).unwrap(), erased(data.clone()));
         prop_assert!(!gone.metadata.contains("192.0.2.1"));
 
         // The same payload written in clear, before sealing existed.
         let clear = RecordedEvent { data: data.to_string(), ..sealed };
+        let look = Look::at(&clear).unwrap();
+        prop_assert!(!look.data_sealed);
         let mut kept = clear.clone();
-        open_event(&mut kept, subject, Some(&Known::Absent));
+        open_event(&mut kept, &look, Some(&Known::Absent));
         prop_assert_eq!(&kept.data, &clear.data);
         let mut blanked = clear;
-        open_event(&mut blanked, subject, Some(&Known::Erased));
+        open_event(&mut blanked, &look, Some(&Known::Erased));
         prop_assert_eq!(serde_json::from_str::<Value>(&blanked.data).unwrap(), erased(data));
     }
 }

@@ -13,7 +13,7 @@ use verity_store::{PersonalSecrets, SealedStore, Store, chain};
 use crate::backends::{Backend, event, metadata};
 
 fn secrets() -> PersonalSecrets {
-    PersonalSecrets::new([3; 32], [4; 32])
+    PersonalSecrets::new([3; 32], [4; 32]).unwrap()
 }
 
 async fn sealed(store: Arc<dyn Store>) -> SealedStore {
@@ -216,6 +216,118 @@ pub async fn events_written_in_clear_read_as_they_are_until_erased(backend: Back
     chain::verify(backend.store.as_ref(), |_| {}).await.unwrap();
 }
 
+/// `text` sealed the way fields were before AES-256-GCM: XChaCha20-Poly1305 under `key`,
+/// bound to the person and the member, `pd1:` and base64url of nonce, ciphertext, tag.
+fn sealed_v1(key: &[u8; 32], subject: Uuid, member: &str, text: &str) -> String {
+    use base64::Engine;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let nonce = [7; 24];
+    let aad = [subject.as_bytes().as_slice(), b"|", member.as_bytes()].concat();
+    let sealed = chacha20poly1305::XChaCha20Poly1305::new(&(*key).into())
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: text.as_bytes(),
+                aad: &aad,
+            },
+        )
+        .unwrap();
+    format!(
+        "pd1:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode([nonce.as_slice(), &sealed].concat())
+    )
+}
+
+pub async fn a_log_sealed_before_aes_still_opens_and_its_people_keep_their_cipher(
+    backend: Backend,
+) {
+    // Ada's key and first event as the store wrote them before AES-256-GCM: her data key
+    // sealed with XChaCha20-Poly1305 under the key `secrets()` is given ([3; 32]).
+    let ada = Uuid::from_u128(1);
+    let data_key = [9; 32];
+    let context = [b"verity person key v1|".as_slice(), ada.as_bytes()].concat();
+    let wrapped = {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let nonce = [5; 24];
+        let sealed = chacha20poly1305::XChaCha20Poly1305::new(&[3; 32].into())
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: &data_key,
+                    aad: &context,
+                },
+            )
+            .unwrap();
+        [nonce.as_slice(), &sealed].concat()
+    };
+    backend.store.add_person_key(ada, wrapped).await.unwrap();
+    let email = sealed_v1(&data_key, ada, "email", "ada@example.org");
+    let name = sealed_v1(&data_key, ada, "name", "Ada Lovelace");
+    let old = event(
+        "user.created",
+        &format!(
+            r#"{{"user_id":"{ada}","org_id":"{}","email":"{email}","name":"{name}","temporary_password_hash":"h","temporary_password_expires_at":"2026-12-01T00:00:00Z"}}"#,
+            Uuid::nil()
+        ),
+    );
+    backend
+        .store
+        .append(AppendRequest::new(
+            format!("user-{ada}"),
+            ExpectedVersion::NoStream,
+            vec![old],
+        ))
+        .await
+        .unwrap();
+
+    let store = sealed(backend.store.clone()).await;
+    let read = store.read_stream(&format!("user-{ada}")).await.unwrap();
+    assert!(
+        read[0].data.contains(r#""email":"ada@example.org""#),
+        "{}",
+        read[0].data
+    );
+    assert!(read[0].data.contains(r#""name":"Ada Lovelace""#));
+
+    // Her new events keep her cipher; a new person gets AES-256-GCM.
+    store
+        .append(AppendRequest::new(
+            format!("user-{ada}"),
+            ExpectedVersion::Exact(1),
+            vec![signed_in(ada)],
+        ))
+        .await
+        .unwrap();
+    let bea = Uuid::from_u128(2);
+    create(&store, bea, "bea@example.org").await;
+    let raw = backend.store.read_all(0, 10).await.unwrap();
+    assert!(
+        raw[1].data.contains(r#""user_agent":"pd1:"#),
+        "{}",
+        raw[1].data
+    );
+    assert!(raw[1].metadata.contains(r#""client_ip":"pd1:"#));
+    assert!(raw[2].data.contains(r#""email":"pd2:"#), "{}", raw[2].data);
+    assert!(!raw.iter().any(|event| event.data.contains("Firefox")));
+
+    // Another node reads both; erasing Ada blanks her old and new fields alike.
+    let other = sealed(backend.reopen().await).await;
+    let both = other.read_all(0, 10).await.unwrap();
+    assert!(both[1].data.contains(r#""user_agent":"Firefox""#));
+    assert!(both[2].data.contains(r#""email":"bea@example.org""#));
+    other.erase(ada, metadata().occurred_at).await.unwrap();
+    let erased = other.read_all(0, 10).await.unwrap();
+    assert!(
+        erased[0]
+            .data
+            .contains(&format!(r#""email":"{ERASED_EMAIL}""#))
+    );
+    assert!(!erased[1].data.contains("Firefox"));
+    assert!(erased[2].data.contains(r#""email":"bea@example.org""#));
+    chain::verify(backend.store.as_ref(), |_| {}).await.unwrap();
+}
+
 pub async fn an_admins_address_stays_the_admins(backend: Backend) {
     let store = sealed(backend.store.clone()).await;
     let ada = Uuid::from_u128(1);
@@ -299,7 +411,7 @@ pub async fn another_master_key_is_refused_before_it_touches_anything(backend: B
     let held = backend.store.unique_keys_like("").await.unwrap();
     let other = SealedStore::open(
         backend.reopen().await,
-        PersonalSecrets::new([5; 32], [6; 32]),
+        PersonalSecrets::new([5; 32], [6; 32]).unwrap(),
     )
     .await
     .unwrap_err();
@@ -399,6 +511,7 @@ crate::backends::on_each_backend! {
     an_address_is_claimed_once_and_the_refusal_names_it,
     erasure_blanks_the_person_everywhere_and_the_chain_still_verifies,
     events_written_in_clear_read_as_they_are_until_erased,
+    a_log_sealed_before_aes_still_opens_and_its_people_keep_their_cipher,
     an_admins_address_stays_the_admins,
     recording_an_erasure_destroys_the_key_even_after_a_failure,
     another_master_key_is_refused_before_it_touches_anything,

@@ -182,14 +182,15 @@ pub async fn rewrite(target: &Target, change: impl FnOnce(&mut Vec<RecordedEvent
     raw_sql(target, &statements).await;
 }
 
-/// Edits the first sealed personal value (`pd1:…`) in `text`: one character of its
-/// ciphertext changed. Personal data is stored sealed, so that is what an attacker with
+/// Edits the first sealed personal value (`pd2:…`) in `text`: one character of its
+/// nonce changed. Personal data is stored sealed, so that is what an attacker with
 /// the database but not the keys can edit.
 pub fn edit_sealed(text: &str) -> String {
+    let prefix = verity_store::personal::SEALED_PREFIX;
     let start = text
-        .find("pd1:")
+        .find(prefix)
         .unwrap_or_else(|| panic!("no sealed value in {text}"))
-        + "pd1:".len();
+        + prefix.len();
     let old = &text[start..=start];
     let new = if old == "A" { "B" } else { "A" };
     format!("{}{new}{}", &text[..start], &text[start + 1..])
