@@ -207,19 +207,30 @@ impl<'text, 'fields> Reader<'text, 'fields> {
         unescape(raw)
     }
 
-    /// Reads a string at the cursor; its span, quotes included.
+    /// Reads a string at the cursor; its span, quotes included. Jumps from quote or
+    /// backslash to the next (SIMD): payloads carry long strings (hashes, sealed values).
     fn string(&mut self) -> Result<(usize, usize), NotJson> {
         let start = self.at;
         self.at += 1;
         loop {
-            match self.bytes.get(self.at).ok_or(NotJson)? {
-                b'"' => {
+            let rest = self.bytes.get(self.at..).ok_or(NotJson)?;
+            let next = memchr::memchr2(b'"', b'\\', rest).ok_or(NotJson)?;
+            // A control character is not allowed raw in a string.
+            if rest
+                .get(..next)
+                .ok_or(NotJson)?
+                .iter()
+                .any(|byte| *byte < 0x20)
+            {
+                return Err(NotJson);
+            }
+            self.at += next;
+            match self.bytes.get(self.at) {
+                Some(b'"') => {
                     self.at += 1;
                     return Ok((start, self.at));
                 }
-                b'\\' => self.at += 2,
-                0x00..=0x1f => return Err(NotJson),
-                _ => self.at += 1,
+                _ => self.at += 2,
             }
         }
     }
