@@ -38,6 +38,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(verity::commands::run(command, config, cli.global.json)) {
         Ok(code) => code,
+        // `verity … | head`: the reader has what it wanted.
+        Err(error) if error.is::<verity::commands::ReaderLeft>() => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }
 }

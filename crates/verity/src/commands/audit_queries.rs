@@ -1,6 +1,7 @@
 //! `verity audit history | account | explain`: the auditor's questions (docs/audit.md),
 //! a door to the admin layer's [`verity_admin::audit`] and history.
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -25,7 +26,7 @@ pub(super) async fn run(command: AuditCommand, app: App, json: bool) -> anyhow::
                 .account_at(&cli.operator, &named(&org, &email), at)
                 .await
                 .map_err(cli_error)?;
-            print_account(&cli, &account);
+            print_account(&cli, &account)?;
         }
         AuditCommand::Explain { sign_in } => {
             let explained = cli
@@ -33,7 +34,7 @@ pub(super) async fn run(command: AuditCommand, app: App, json: bool) -> anyhow::
                 .explain_sign_in(&cli.operator, &SignInRef::parse(&sign_in))
                 .await
                 .map_err(cli_error)?;
-            print_explanation(&cli, &explained);
+            print_explanation(&cli, &explained)?;
         }
         AuditCommand::Key
         | AuditCommand::Verify(_)
@@ -55,7 +56,7 @@ async fn history(cli: &AdminCli, args: AuditHistoryArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(cli_error)?;
             for entry in &entries {
-                print_entry(cli, entry, None);
+                print_entry(cli, entry, None)?;
             }
         }
         (None, Some(actor), Some(org)) => {
@@ -63,14 +64,14 @@ async fn history(cli: &AdminCli, args: AuditHistoryArgs) -> anyhow::Result<()> {
                 .actions_by(operator, &named(org, actor), range)
                 .await
                 .map_err(cli_error)?;
-            print_actions(cli, &actions);
+            print_actions(cli, &actions)?;
         }
         (None, None, Some(org)) => {
             let actions = admin
                 .actions_in(operator, &OrgRef::parse(org), range)
                 .await
                 .map_err(cli_error)?;
-            print_actions(cli, &actions);
+            print_actions(cli, &actions)?;
         }
         _ => bail!(
             "name a person with --subject EMAIL --org ORG, an admin with --actor EMAIL --org ORG, or an organization with --org ORG"
@@ -79,21 +80,22 @@ async fn history(cli: &AdminCli, args: AuditHistoryArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_actions(cli: &AdminCli, actions: &[Action]) {
+fn print_actions(cli: &AdminCli, actions: &[Action]) -> anyhow::Result<()> {
     for action in actions {
-        print_entry(cli, &action.entry, Some(&action.subject));
+        print_entry(cli, &action.entry, Some(&action.subject))?;
     }
+    Ok(())
 }
 
-fn print_entry(cli: &AdminCli, entry: &HistoryEntry, subject: Option<&str>) {
+fn print_entry(cli: &AdminCli, entry: &HistoryEntry, subject: Option<&str>) -> anyhow::Result<()> {
     let actor = entry.actor.describe();
     if cli.json {
         print_json(&serde_json::json!({
             "position": entry.position, "at": entry.at, "type": entry.event_type,
             "description": entry.description, "actor": actor, "subject": subject,
             "ip": entry.client_ip, "user_agent": entry.user_agent,
-        }));
-        return;
+        }))?;
+        return Ok(());
     }
     let subject = subject
         .map(|subject| format!(" [{subject}]"))
@@ -103,16 +105,17 @@ fn print_entry(cli: &AdminCli, entry: &HistoryEntry, subject: Option<&str>) {
         .as_deref()
         .map(|ip| format!(" from {ip}"))
         .unwrap_or_default();
-    println!(
+    say!(
         "{}  #{}  {}{subject}  by {actor}{from}  ({})",
         entry.at.format("%Y-%m-%dT%H:%M:%SZ"),
         entry.position,
         entry.description,
         entry.event_type
     );
+    Ok(())
 }
 
-fn print_account(cli: &AdminCli, account: &AccountAt) {
+fn print_account(cli: &AdminCli, account: &AccountAt) -> anyhow::Result<()> {
     let status = if account.erased {
         "erased"
     } else {
@@ -155,17 +158,17 @@ fn print_account(cli: &AdminCli, account: &AccountAt) {
             "password": { "set_at": account.password_set_at, "kind": password },
             "authenticators": account.authenticators, "trusted_devices": devices,
             "sessions": sessions, "roles": roles, "locks": locks,
-        }));
-        return;
+        }))?;
+        return Ok(());
     }
-    println!("{} ({}) at {}", account.email, account.name, account.at);
-    println!("  status: {status}");
-    println!("  password: {password}, set at {}", account.password_set_at);
-    println!(
+    say!("{} ({}) at {}", account.email, account.name, account.at);
+    say!("  status: {status}");
+    say!("  password: {password}, set at {}", account.password_set_at);
+    say!(
         "  authenticator apps: {}",
         list(account.authenticators.iter().map(String::as_str))
     );
-    println!(
+    say!(
         "  trusted devices: {}",
         list(account.trusted_devices.iter().map(|device| {
             format!(
@@ -176,7 +179,7 @@ fn print_account(cli: &AdminCli, account: &AccountAt) {
             )
         }))
     );
-    println!(
+    say!(
         "  sessions: {}",
         list(
             account
@@ -185,8 +188,8 @@ fn print_account(cli: &AdminCli, account: &AccountAt) {
                 .map(|session| { format!("{} since {}", session.sid, session.started_at) })
         )
     );
-    println!("  roles: {}", list(roles.iter().map(String::as_str)));
-    println!(
+    say!("  roles: {}", list(roles.iter().map(String::as_str)));
+    say!(
         "  locks: {}",
         list(
             account
@@ -195,6 +198,7 @@ fn print_account(cli: &AdminCli, account: &AccountAt) {
                 .map(|lock| format!("{} until {}", lock.step, lock.until))
         )
     );
+    Ok(())
 }
 
 fn list<T: AsRef<str>>(items: impl Iterator<Item = T>) -> String {
@@ -206,7 +210,7 @@ fn list<T: AsRef<str>>(items: impl Iterator<Item = T>) -> String {
     }
 }
 
-fn print_explanation(cli: &AdminCli, explained: &Explanation) {
+fn print_explanation(cli: &AdminCli, explained: &Explanation) -> anyhow::Result<()> {
     let outcome = match &explained.outcome {
         Outcome::SignedIn { .. } => "signed_in",
         Outcome::Refused { .. } => "refused",
@@ -222,10 +226,10 @@ fn print_explanation(cli: &AdminCli, explained: &Explanation) {
             "email": explained.email, "client_id": explained.client_id, "ip": explained.ip,
             "user_agent": explained.user_agent, "outcome": outcome, "sid": sid,
             "because": explained.because,
-        }));
-        return;
+        }))?;
+        return Ok(());
     }
-    println!(
+    say!(
         "#{} at {}: {outcome}{}",
         explained.position,
         explained.at,
@@ -233,10 +237,11 @@ fn print_explanation(cli: &AdminCli, explained: &Explanation) {
             .unwrap_or_default()
     );
     if let Some(client_id) = &explained.client_id {
-        println!("  for client {client_id}");
+        say!("  for client {client_id}");
     }
     if let Some(ip) = &explained.ip {
-        println!("  from {ip}");
+        say!("  from {ip}");
     }
-    println!("  {}", explained.because);
+    say!("  {}", explained.because);
+    Ok(())
 }

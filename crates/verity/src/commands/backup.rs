@@ -7,6 +7,7 @@
 //! steals a backup then holds ciphertexts and hashes, not keys. Both commands name the
 //! master key the data needs, so the operator keeps the two together yet apart.
 
+use crate::commands::output::say;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -40,17 +41,17 @@ pub(super) async fn backup(config: Config, out: &Path, json: bool) -> anyhow::Re
             "events": copied.head,
             "head": copied.head_hash,
             "keep_apart": keep,
-        }));
+        }))?;
     } else {
-        println!(
+        say!(
             "backup written to {} (mode 0600): {} events, head {}",
             out.display(),
             copied.head,
             copied.head_hash
         );
-        println!("not in the backup; keep these too, apart from it:");
+        say!("not in the backup; keep these too, apart from it:");
         for item in &keep {
-            println!("  - {item}");
+            say!("  - {item}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -93,7 +94,7 @@ pub(super) async fn restore(config: Config, file: &Path, json: bool) -> anyhow::
             checked.events
         );
     }
-    report_restore(&config, &database, &checked, json);
+    report_restore(&config, &database, &checked, json)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -190,7 +191,12 @@ fn remove_store_files(database: &Path) {
     }
 }
 
-fn report_restore(config: &Config, database: &Path, restored: &Restored, json: bool) {
+fn report_restore(
+    config: &Config,
+    database: &Path,
+    restored: &Restored,
+    json: bool,
+) -> anyhow::Result<()> {
     let advice = [
         master_key_advice(config, restored),
         audit_key_advice(config, restored),
@@ -203,18 +209,19 @@ fn report_restore(config: &Config, database: &Path, restored: &Restored, json: b
             "master_keys": restored.master_keys,
             "audit_key": restored.audit_key,
             "next": advice,
-        }));
+        }))?;
     } else {
-        println!(
+        say!(
             "restored {} events into {}; chain verified, head {}",
             restored.events,
             database.display(),
             restored.head
         );
         for line in advice {
-            println!("{line}");
+            say!("{line}");
         }
     }
+    Ok(())
 }
 
 /// Which master key the restored signing keys need, and where it goes.

@@ -167,7 +167,7 @@ async fn append(
         "personal": workload.personal, "sealed": workload.sealed,
         "events": count, "seconds": elapsed, "events_per_second": (count as f64 / elapsed).round(),
         "checkpoint_every": checkpoint_every, "checkpoints": recorded,
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -264,7 +264,7 @@ async fn seed(
     projector.save_snapshot().await?;
     print_json(&serde_json::json!({
         "bench": "seed", "users": users, "events": store.head().await?, "seconds": seeded,
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -308,7 +308,7 @@ fn passwords(lookups: u64) -> anyhow::Result<ExitCode> {
         "hits": hits,
         "lookup_ns": lookup.as_secs_f64() * 1e9 / lookups.max(1) as f64,
         "check_us": check.as_secs_f64() * 1e6 / f64::from(checks),
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -329,7 +329,7 @@ async fn startup(config: Config, sealed: bool) -> anyhow::Result<ExitCode> {
     print_json(&serde_json::json!({
         "bench": "startup", "sealed": sealed, "events": head, "started_from": projector.started_from(), "seconds": elapsed,
         "users": projector.read(|models| models.users.len()),
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -364,7 +364,7 @@ async fn sign(config: Config, alg: AlgorithmChoice, seconds: u64) -> anyhow::Res
         print_json(&serde_json::json!({
             "bench": "sign", "alg": alg, "threads": 1, "signatures": count, "seconds": elapsed,
             "signatures_per_second": (count as f64 / elapsed).round(),
-        }));
+        }))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -412,6 +412,6 @@ async fn audit(config: Config, samples: usize) -> anyhow::Result<ExitCode> {
     print_json(&serde_json::json!({
         "bench": "audit", "store": location(&app.config)?.describe(), "events": events,
         "samples": people.len(), "history": summary(history), "account_at": summary(account),
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

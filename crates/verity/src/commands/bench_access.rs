@@ -110,7 +110,7 @@ pub(super) async fn access(
             "checks_per_batch": BATCH, "batches": repeated.batches,
             "repeated_token": repeated.report(),
             "token_seen_once": once.report(),
-        }));
+        }))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -421,6 +421,6 @@ pub(super) async fn end_access(
         "sessions": sessions, "runs": runs,
         "median_ms": percentile(0.5), "p95_ms": percentile(0.95),
         "min_ms": took.first().copied().map(ms), "max_ms": took.last().copied().map(ms),
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -150,7 +150,7 @@ pub(super) async fn users_page(
         "requests": samples.len(), "searches": SEARCHES,
         "p50_ms": percentile(&samples, 0.50), "p95_ms": p95, "p99_ms": percentile(&samples, 0.99),
         "max_ms": percentile(&samples, 1.0), "target_p95_ms": 50, "within_target": p95 <= 50.0,
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 

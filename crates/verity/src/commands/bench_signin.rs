@@ -115,7 +115,7 @@ pub(super) async fn people(
     print_json(&serde_json::json!({
         "bench": "people", "org": org.name, "people": users,
         "seconds": started.elapsed().as_secs_f64(), "out": out,
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -148,6 +148,6 @@ pub(super) async fn argon2(threads: usize, measure: Duration) -> anyhow::Result<
     print_json(&serde_json::json!({
         "bench": "argon2", "threads": threads, "verifications": count, "seconds": seconds,
         "verifications_per_second": (count as f64 / seconds * 10.0).round() / 10.0,
-    }));
+    }))?;
     Ok(ExitCode::SUCCESS)
 }

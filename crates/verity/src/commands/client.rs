@@ -1,6 +1,7 @@
 //! `verity client create | list | show | rotate-secret | delete`: a door to the admin
 //! layer.
 
+use crate::commands::output::say;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -36,25 +37,25 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
             if json {
                 print_json(
                     &serde_json::json!({ "client_id": client.client_id, "client_secret": secret }),
-                );
+                )?;
             } else {
-                println!(
+                say!(
                     "created {} client {} ({})",
                     client.client_type,
                     client.settings.name,
                     client.settings.token_endpoint_auth_method
                 );
-                println!("client_id: {}", client.client_id);
-                print_secret(secret);
+                say!("client_id: {}", client.client_id);
+                print_secret(secret)?;
             }
         }
         ClientCommand::List => {
             for client in admin.clients(operator) {
                 if json {
-                    print_json(&describe(&client));
+                    print_json(&describe(&client))?;
                 } else {
                     let settings = &client.settings;
-                    println!(
+                    say!(
                         "{}  {}  {}  {}  {}",
                         client.client_id,
                         settings.name,
@@ -71,7 +72,7 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
                 .client_deliveries(operator, call, &client_id)
                 .await
                 .map_err(cli_error)?;
-            show(&client, &deliveries, json);
+            show(&client, &deliveries, json)?;
         }
         ClientCommand::RotateSecret { client_id } => {
             let secret = admin
@@ -81,10 +82,10 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
             if json {
                 print_json(
                     &serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() }),
-                );
+                )?;
             } else {
-                println!("rotated the secret of client {client_id}; the old one no longer works");
-                print_secret(Some(secret.expose()));
+                say!("rotated the secret of client {client_id}; the old one no longer works");
+                print_secret(Some(secret.expose()))?;
             }
         }
         ClientCommand::Delete { client_id } => {
@@ -93,9 +94,9 @@ pub(super) async fn run(command: ClientCommand, app: App, json: bool) -> anyhow:
                 .await
                 .map_err(cli_error)?;
             if json {
-                print_json(&serde_json::json!({ "client_id": client_id, "status": "deleted" }));
+                print_json(&serde_json::json!({ "client_id": client_id, "status": "deleted" }))?;
             } else {
-                println!("deleted client {client_id}");
+                say!("deleted client {client_id}");
             }
         }
     }
@@ -129,77 +130,79 @@ fn read_jwks(path: &Path) -> anyhow::Result<serde_json::Value> {
         .map_err(|error| anyhow::anyhow!("{} is not JSON: {error}", path.display()))
 }
 
-fn show(client: &ClientDetails, deliveries: &Deliveries, json: bool) {
+fn show(client: &ClientDetails, deliveries: &Deliveries, json: bool) -> anyhow::Result<()> {
     if json {
         let mut described = describe(client);
         if let Some(object) = described.as_object_mut() {
             object.insert("backchannel_deliveries".into(), deliveries_json(deliveries));
         }
-        print_json(&described);
-        return;
+        print_json(&described)?;
+        return Ok(());
     }
     let settings = &client.settings;
-    println!("client_id: {}", client.client_id);
-    println!("name: {}", settings.name);
-    println!("type: {}", client.client_type);
-    println!("redirect_uris: {}", settings.redirect_uris.join(" "));
-    println!(
+    say!("client_id: {}", client.client_id);
+    say!("name: {}", settings.name);
+    say!("type: {}", client.client_type);
+    say!("redirect_uris: {}", settings.redirect_uris.join(" "));
+    say!(
         "post_logout_redirect_uris: {}",
         settings.post_logout_redirect_uris.join(" ")
     );
-    println!("grant_types: {}", join(&settings.grant_types));
-    println!(
+    say!("grant_types: {}", join(&settings.grant_types));
+    say!(
         "token_endpoint_auth_method: {}",
         settings.token_endpoint_auth_method
     );
-    println!(
+    say!(
         "id_token_signed_response_alg: {}",
         settings.id_token_signed_response_alg
     );
-    println!("scopes: {}", settings.scopes.join(" "));
-    println!("require_pkce: {}", settings.require_pkce);
+    say!("scopes: {}", settings.scopes.join(" "));
+    say!("require_pkce: {}", settings.require_pkce);
     if let Some(jwks) = &settings.jwks {
-        println!("jwks: {jwks}");
+        say!("jwks: {jwks}");
     }
     if let Some(org_id) = settings.org_id {
-        println!("organization: {org_id}");
+        say!("organization: {org_id}");
     }
     if let Some(uri) = &settings.backchannel_logout_uri {
-        println!("backchannel_logout_uri: {uri}");
+        say!("backchannel_logout_uri: {uri}");
         let at = |time: Option<chrono::DateTime<chrono::Utc>>| {
             time.map_or_else(|| String::from("never"), |time| time.to_rfc3339())
         };
-        println!(
+        say!(
             "backchannel last delivered: {}",
             at(deliveries.last_success)
         );
         match &deliveries.last_failure {
             Some((when, why)) => {
-                println!("backchannel last failure: {} ({why})", when.to_rfc3339());
+                say!("backchannel last failure: {} ({why})", when.to_rfc3339());
             }
-            None => println!("backchannel last failure: never"),
+            None => say!("backchannel last failure: never"),
         }
-        println!("backchannel pending: {}", deliveries.pending);
+        say!("backchannel pending: {}", deliveries.pending);
     }
     let secret = match (client.has_secret, client.secret_rotated_at) {
         (false, _) => String::from("none"),
         (true, None) => format!("set {}", client.created_at.to_rfc3339()),
         (true, Some(rotated_at)) => format!("rotated {}", rotated_at.to_rfc3339()),
     };
-    println!("secret: {secret}");
-    println!("created: {}", client.created_at.to_rfc3339());
-    println!("updated: {}", client.updated_at.to_rfc3339());
+    say!("secret: {secret}");
+    say!("created: {}", client.created_at.to_rfc3339());
+    say!("updated: {}", client.updated_at.to_rfc3339());
+    Ok(())
 }
 
 /// Prints a fresh secret with the warning that it is shown this once.
-fn print_secret(secret: Option<&str>) {
+fn print_secret(secret: Option<&str>) -> anyhow::Result<()> {
     if let Some(secret) = secret {
-        println!("client_secret: {secret}");
-        println!(
+        say!("client_secret: {secret}");
+        say!(
             "Store the secret now: Verity keeps only its hash and cannot show it again \
              (`verity client rotate-secret` issues a new one)."
         );
     }
+    Ok(())
 }
 
 /// A client for `--json` output: every setting, and whether it has a secret (never the

@@ -2,6 +2,7 @@
 //! and the authenticator app that vouched for them (docs/mfa.md). Doors to the admin
 //! layer.
 
+use crate::commands::output::say;
 use verity_admin::PersonRef;
 
 use super::door::{AdminCli, cli_error};
@@ -16,7 +17,7 @@ pub(super) async fn list(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<(
         .map_err(cli_error)?;
     let email = &found.person.email;
     if !cli.json && found.devices.is_empty() {
-        println!("{email} has no trusted devices");
+        say!("{email} has no trusted devices");
     }
     for device in &found.devices {
         let state = device.state.as_str();
@@ -30,9 +31,9 @@ pub(super) async fn list(cli: &AdminCli, person: &PersonRef) -> anyhow::Result<(
                 "expires_at": device.expires_at,
                 "forgotten_at": device.forgotten_at,
                 "state": state,
-            }));
+            }))?;
         } else {
-            println!(
+            say!(
                 "{}  {}  trusted {}  expires {}  {state}",
                 device.device,
                 device.label,
@@ -55,13 +56,11 @@ pub(super) async fn forget_all(cli: &AdminCli, person: &PersonRef) -> anyhow::Re
     if cli.json {
         print_json(&serde_json::json!({
             "user_id": done.person.user_id, "email": email, "forgotten": forgotten,
-        }));
+        }))?;
     } else if forgotten == 0 {
-        println!("{email} has no trusted devices to forget");
+        say!("{email} has no trusted devices to forget");
     } else {
-        println!(
-            "forgot {forgotten} trusted device(s) of {email}; the next sign-in asks for a code"
-        );
+        say!("forgot {forgotten} trusted device(s) of {email}; the next sign-in asks for a code");
     }
     Ok(())
 }
@@ -81,13 +80,13 @@ pub(super) async fn reset_authenticator(cli: &AdminCli, person: &PersonRef) -> a
             "email": email,
             "reset": true,
             "devices_forgotten": done.devices_forgotten,
-        }));
+        }))?;
     } else {
-        println!(
+        say!(
             "reset the authenticator app of {email}: its codes and all recovery codes no longer work"
         );
-        println!("forgot {} trusted device(s)", done.devices_forgotten);
-        println!("the next sign-in sets up an authenticator app again");
+        say!("forgot {} trusted device(s)", done.devices_forgotten);
+        say!("the next sign-in sets up an authenticator app again");
     }
     Ok(())
 }

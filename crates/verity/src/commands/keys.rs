@@ -1,5 +1,6 @@
 //! `verity keys list | rotate | jwks`
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use verity_admin::keys::SigningKeyInfo;
@@ -23,7 +24,7 @@ pub(super) async fn run(command: KeysCommand, app: App, json: bool) -> anyhow::R
     match command {
         KeysCommand::List => {
             let keys = admin.signing_keys(operator, call).map_err(cli_error)?;
-            list(&keys, json);
+            list(&keys, json)?;
         }
         KeysCommand::Rotate { alg } => {
             for alg in alg.algorithms() {
@@ -37,11 +38,11 @@ pub(super) async fn run(command: KeysCommand, app: App, json: bool) -> anyhow::R
                         "retired": rotation.retired.iter().map(|(kid, keep_until)| {
                             serde_json::json!({ "kid": kid, "keep_until": keep_until })
                         }).collect::<Vec<_>>(),
-                    }));
+                    }))?;
                 } else {
-                    println!("{alg}: now signing with {}", rotation.kid);
+                    say!("{alg}: now signing with {}", rotation.kid);
                     for (kid, keep_until) in &rotation.retired {
-                        println!("{alg}: retired {kid}, published until {keep_until}");
+                        say!("{alg}: retired {kid}, published until {keep_until}");
                     }
                 }
             }
@@ -49,14 +50,14 @@ pub(super) async fn run(command: KeysCommand, app: App, json: bool) -> anyhow::R
         KeysCommand::Jwks => {
             let shared = verity_oidc::keys::SharedKeyRing::new(master);
             let ring = signing::current_ring(&app, &shared)?;
-            println!("{}", ring.jwks_json());
+            say!("{}", ring.jwks_json());
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Every key with its state and dates; never any private material.
-fn list(keys: &[SigningKeyInfo], json: bool) {
+fn list(keys: &[SigningKeyInfo], json: bool) -> anyhow::Result<()> {
     for key in keys {
         let (active_since, retired_at, keep_until) = match key.state {
             KeyState::Generated => (None, None, None),
@@ -68,7 +69,7 @@ fn list(keys: &[SigningKeyInfo], json: bool) {
                 "kid": key.kid, "alg": key.alg, "state": key.state.name(),
                 "published": key.published, "generated_at": key.generated_at,
                 "active_since": active_since, "retired_at": retired_at, "keep_until": keep_until,
-            }));
+            }))?;
         } else {
             let detail = match (active_since, retired_at, keep_until) {
                 (Some(since), _, _) => format!("active since {since}"),
@@ -77,7 +78,7 @@ fn list(keys: &[SigningKeyInfo], json: bool) {
                 }
                 _ => "published, not signing yet".to_owned(),
             };
-            println!(
+            say!(
                 "{}  {:<5}  {:<9}  generated {}  {detail}",
                 key.kid,
                 key.alg,
@@ -86,6 +87,7 @@ fn list(keys: &[SigningKeyInfo], json: bool) {
             );
         }
     }
+    Ok(())
 }
 
 impl AlgorithmChoice {

@@ -31,6 +31,7 @@ use crate::cli::{Command, EventsCommand, NetworkCommand};
 use crate::config::Config;
 
 pub use exit_status::{EXIT_CHAIN_BROKEN, EXIT_REPLAY_MISMATCH};
+pub use output::ReaderLeft;
 
 /// Runs one command.
 pub async fn run(command: Command, config: Config, json: bool) -> anyhow::Result<ExitCode> {

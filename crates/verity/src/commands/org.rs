@@ -1,5 +1,6 @@
 //! `verity org create | list`: a door to the admin layer.
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use super::door::{AdminCli, cli_error};
@@ -17,9 +18,9 @@ pub(super) async fn run(command: OrgCommand, app: App, json: bool) -> anyhow::Re
                 .await
                 .map_err(cli_error)?;
             if json {
-                print_json(&serde_json::json!({ "org_id": org.org_id, "name": org.name }));
+                print_json(&serde_json::json!({ "org_id": org.org_id, "name": org.name }))?;
             } else {
-                println!("created organization {} ({})", org.name, org.org_id);
+                say!("created organization {} ({})", org.name, org.org_id);
             }
         }
         OrgCommand::List => {
@@ -27,9 +28,9 @@ pub(super) async fn run(command: OrgCommand, app: App, json: bool) -> anyhow::Re
                 if json {
                     print_json(&serde_json::json!({
                         "org_id": org.org_id, "name": org.name, "created_at": org.created_at,
-                    }));
+                    }))?;
                 } else {
-                    println!("{}  {}", org.org_id, org.name);
+                    say!("{}  {}", org.org_id, org.name);
                 }
             }
         }

@@ -1,5 +1,36 @@
-//! What the commands print beyond their own lines: JSON lines for `--json`, and the
-//! progress of a long read of the log.
+//! What the commands print: their lines ([`say!`]), JSON lines for `--json`, and the
+//! progress of a long read of the log. A closed pipe (`verity audit history … | head`)
+//! ends a command quietly instead of panicking as `println!` does.
+
+use std::io::Write;
+
+/// The reader of a command's output went away: the command stops there and the process
+/// ends quietly with success, as other tools' output does (`main` reads it).
+#[derive(Debug, thiserror::Error)]
+#[error("the reader of the output went away")]
+pub struct ReaderLeft;
+
+/// Writes one line to stdout: a closed pipe is [`ReaderLeft`], any other failure an
+/// error.
+pub(crate) fn write_line(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(ReaderLeft.into()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `println!` that returns from the enclosing function with [`ReaderLeft`] when the
+/// reader went away, or with the error when stdout cannot be written.
+macro_rules! say {
+    () => {
+        $crate::commands::output::write_line(format_args!(""))?
+    };
+    ($($arg:tt)*) => {
+        $crate::commands::output::write_line(format_args!($($arg)*))?
+    };
+}
+pub(crate) use say;
 
 /// A progress bar over `length` events on stderr (hidden for `--json`).
 pub(super) fn progress_bar(length: u64, json: bool) -> indicatif::ProgressBar {
@@ -18,6 +49,6 @@ pub(super) fn progress_bar(length: u64, json: bool) -> indicatif::ProgressBar {
 }
 
 /// Prints a value as one JSON line.
-pub(super) fn print_json(value: &serde_json::Value) {
-    println!("{value}");
+pub(super) fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    write_line(format_args!("{value}"))
 }

@@ -2,6 +2,7 @@
 //! state (the latest snapshot plus the tail). A difference is a bug in a projection or a
 //! stale snapshot, and is reported.
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -41,9 +42,9 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
         print_json(&serde_json::json!({
             "events": position, "seconds": elapsed.as_secs_f64(), "events_per_second": rate.round(),
             "match": mismatches.is_empty(), "mismatches": mismatches,
-        }));
+        }))?;
     } else {
-        println!(
+        say!(
             "replayed {position} events in {:.2} s ({rate:.0} events/s)",
             elapsed.as_secs_f64()
         );
@@ -51,7 +52,7 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
             eprintln!("mismatch: {mismatch}");
         }
         if mismatches.is_empty() {
-            println!("projections match the live state");
+            say!("projections match the live state");
         }
     }
     Ok(if mismatches.is_empty() {

@@ -1,6 +1,7 @@
 //! `verity role grant | revoke | list`: a door to the admin layer's roles
 //! (docs/roles.md). The first instance admin is made here, by the operator.
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -23,7 +24,7 @@ pub(super) async fn run(command: RoleCommand, app: App, json: bool) -> anyhow::R
                 .grant_role(operator, call, &holder, grant)
                 .await
                 .map_err(cli_error)?;
-            print_change(&cli, "granted", &held.holder, grant);
+            print_change(&cli, "granted", &held.holder, grant)?;
         }
         RoleCommand::Revoke(args) => {
             let (holder, grant) = parse(&cli, &args)?;
@@ -39,9 +40,9 @@ pub(super) async fn run(command: RoleCommand, app: App, json: bool) -> anyhow::R
                 print_json(&serde_json::json!({
                     "revoked": grant.role().as_str(), "org_id": grant.scope().org_id(),
                     "holder": label,
-                }));
+                }))?;
             } else {
-                println!(
+                say!(
                     "revoked {} {} from {label}",
                     grant.role(),
                     place(&cli, grant)
@@ -51,7 +52,7 @@ pub(super) async fn run(command: RoleCommand, app: App, json: bool) -> anyhow::R
         RoleCommand::List { org } => {
             let org = org.as_deref().map(OrgRef::parse);
             for held in admin.roles(operator, org.as_ref()).map_err(cli_error)? {
-                print_holding(&cli, &held);
+                print_holding(&cli, &held)?;
             }
         }
     }
@@ -87,30 +88,36 @@ fn parse(cli: &AdminCli, args: &RoleArgs) -> anyhow::Result<(HolderRef, Grant)> 
     Ok((holder, grant))
 }
 
-fn print_change(cli: &AdminCli, verb: &str, holder: &HolderDetails, grant: Grant) {
+fn print_change(
+    cli: &AdminCli,
+    verb: &str,
+    holder: &HolderDetails,
+    grant: Grant,
+) -> anyhow::Result<()> {
     if cli.json {
         print_json(&serde_json::json!({
             verb: grant.role().as_str(), "org_id": grant.scope().org_id(),
             "holder": holder_json(holder),
-        }));
+        }))?;
     } else {
-        println!(
+        say!(
             "{verb} {} {} to {}",
             grant.role(),
             place(cli, grant),
             holder.label()
         );
     }
+    Ok(())
 }
 
-fn print_holding(cli: &AdminCli, held: &RoleHolding) {
+fn print_holding(cli: &AdminCli, held: &RoleHolding) -> anyhow::Result<()> {
     if cli.json {
         print_json(&serde_json::json!({
             "holder": holder_json(&held.holder), "role": held.grant.role().as_str(),
             "org_id": held.grant.scope().org_id(), "granted_at": held.granted_at,
-        }));
+        }))?;
     } else {
-        println!(
+        say!(
             "{}  {}  {}  since {}",
             held.holder.label(),
             held.grant.role(),
@@ -118,6 +125,7 @@ fn print_holding(cli: &AdminCli, held: &RoleHolding) {
             held.granted_at.format("%Y-%m-%d %H:%M UTC")
         );
     }
+    Ok(())
 }
 
 fn holder_json(holder: &HolderDetails) -> serde_json::Value {

@@ -1,6 +1,7 @@
 //! `verity scim token create | list | revoke`: a door to the admin layer's SCIM tokens
 //! (docs/scim.md).
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use verity_admin::OrgRef;
@@ -36,14 +37,16 @@ pub(super) async fn run(command: ScimCommand, app: App, json: bool) -> anyhow::R
                 if let serde_json::Value::Object(object) = &mut value {
                     object.insert("token".into(), issued.token.expose().into());
                 }
-                print_json(&value);
+                print_json(&value)?;
             } else {
-                println!(
+                say!(
                     "created SCIM token {} ({}) for organization {}",
-                    issued.info.token_id, issued.info.label, issued.info.organization
+                    issued.info.token_id,
+                    issued.info.label,
+                    issued.info.organization
                 );
-                println!("token: {}", issued.token.expose());
-                println!("(shown this once; Verity keeps only its hash)");
+                say!("token: {}", issued.token.expose());
+                say!("(shown this once; Verity keeps only its hash)");
             }
         }
         ScimTokenCommand::List { org } => {
@@ -52,7 +55,7 @@ pub(super) async fn run(command: ScimCommand, app: App, json: bool) -> anyhow::R
                 .scim_tokens(operator, org.as_ref())
                 .map_err(cli_error)?
             {
-                print_token(&cli, &info);
+                print_token(&cli, &info)?;
             }
         }
         ScimTokenCommand::Revoke { token_id } => {
@@ -61,24 +64,24 @@ pub(super) async fn run(command: ScimCommand, app: App, json: bool) -> anyhow::R
                 .await
                 .map_err(cli_error)?;
             if json {
-                print_json(&token_json(&info));
+                print_json(&token_json(&info))?;
             } else {
-                println!("revoked SCIM token {} ({})", info.token_id, info.label);
+                say!("revoked SCIM token {} ({})", info.token_id, info.label);
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_token(cli: &AdminCli, info: &ScimTokenInfo) {
+fn print_token(cli: &AdminCli, info: &ScimTokenInfo) -> anyhow::Result<()> {
     if cli.json {
-        print_json(&token_json(info));
+        print_json(&token_json(info))?;
     } else {
         let state = match info.revoked_at {
             Some(at) => format!("revoked {}", at.format("%Y-%m-%d %H:%M UTC")),
             None => "active".to_owned(),
         };
-        println!(
+        say!(
             "{}  {}  {}  {}  created {}  {}",
             info.token_id,
             info.organization,
@@ -88,6 +91,7 @@ fn print_token(cli: &AdminCli, info: &ScimTokenInfo) {
             state
         );
     }
+    Ok(())
 }
 
 fn invitations(invitations: Invitations) -> &'static str {

@@ -1,6 +1,7 @@
 //! `verity serve`: the HTTP server, on its listener and, with `[server] metrics_bind`,
 //! `/metrics` on a listener of its own.
 
+use crate::commands::output::say;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -119,7 +120,7 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
         Some(metrics_listener) => {
             let metrics_address = metrics_listener.local_addr()?;
             // Tests (and scripts) read the metrics' address from here.
-            println!("Verity metrics on http://{metrics_address}/metrics");
+            say!("Verity metrics on http://{metrics_address}/metrics");
             let served = metrics_router(state.clone());
             let until = stopped(stopping.clone());
             Some(tokio::spawn(listener::serve(
@@ -132,7 +133,7 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
         None => None,
     };
     // Tests (and scripts) that start the server on port 0 read the address from here.
-    println!("Verity listening on http://{address} (issuer {issuer})");
+    say!("Verity listening on http://{address} (issuer {issuer})");
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);

@@ -2,6 +2,7 @@
 //! locks before they end (docs/sign-in.md). Doors to the admin layer, which records each
 //! unlock (the operator as actor) before it lifts anything.
 
+use crate::commands::output::say;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
@@ -24,9 +25,9 @@ pub(super) async fn person(cli: &AdminCli, person: &PersonRef) -> anyhow::Result
         if cli.json {
             print_json(&serde_json::json!({
                 "user_id": user_id, "email": email, "unlocked": false,
-            }));
+            }))?;
         } else {
-            println!("{email} is not locked and has no failed attempts counted");
+            say!("{email} is not locked and has no failed attempts counted");
         }
         return Ok(());
     }
@@ -37,13 +38,13 @@ pub(super) async fn person(cli: &AdminCli, person: &PersonRef) -> anyhow::Result
             "password_failures": done.passwords.failures,
             "code_locked_until": done.codes.lock.until(),
             "code_failures": done.codes.failures,
-        }));
+        }))?;
     } else {
         let describe = |what: &str, standing: &Standing| match standing.lock.until() {
             Some(until) => format!("{what}: locked until {}", until.to_rfc3339()),
             None => format!("{what}: {} failed attempt(s)", standing.failures),
         };
-        println!(
+        say!(
             "unlocked {email} ({}; {}); the next sign-in is checked afresh",
             describe("passwords", &done.passwords),
             describe("codes", &done.codes)
@@ -63,9 +64,9 @@ pub(super) async fn network(app: &App, address: IpAddr, json: bool) -> anyhow::R
     let (network, standing) = (&done.network, &done.standing);
     if !done.unlocked {
         if cli.json {
-            print_json(&serde_json::json!({ "network": network, "unlocked": false }));
+            print_json(&serde_json::json!({ "network": network, "unlocked": false }))?;
         } else {
-            println!("{network} is not locked and has no failed sign-ins counted");
+            say!("{network} is not locked and has no failed sign-ins counted");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -73,14 +74,14 @@ pub(super) async fn network(app: &App, address: IpAddr, json: bool) -> anyhow::R
         print_json(&serde_json::json!({
             "network": network, "unlocked": true,
             "locked_until": standing.lock.until(), "failures": standing.failures,
-        }));
+        }))?;
     } else {
         match standing.lock.until() {
-            Some(until) => println!(
+            Some(until) => say!(
                 "unlocked {network} (locked until {}); sign-ins from it are checked afresh",
                 until.to_rfc3339()
             ),
-            None => println!(
+            None => say!(
                 "forgot {} failed sign-in(s) from {network}",
                 standing.failures
             ),

@@ -5,6 +5,7 @@
 //! A temporary password travels by email only (docs/email.md); `--show-password` also
 //! prints it.
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use verity_admin::invitations::{Invitation, NewPerson};
@@ -41,7 +42,7 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                 invitation.person.email, invitation.person.user_id, invitation.organization.name
             );
             let line = serde_json::json!({ "org_id": invitation.person.org_id });
-            print_invitation(&cli, &invitation, &headline, line, show_password);
+            print_invitation(&cli, &invitation, &headline, line, show_password)?;
         }
         UserCommand::ResetPassword {
             email,
@@ -57,7 +58,7 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                 invitation.person.email, invitation.person.user_id
             );
             let line = serde_json::json!({});
-            print_invitation(&cli, &invitation, &headline, line, show_password);
+            print_invitation(&cli, &invitation, &headline, line, show_password)?;
         }
         UserCommand::List { org } => {
             let people = admin
@@ -70,11 +71,13 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                         "user_id": person.user_id, "org_id": person.org_id, "email": person.email,
                         "name": person.name, "status": status, "password": password,
                         "created_at": person.created_at,
-                    }));
+                    }))?;
                 } else {
-                    println!(
+                    say!(
                         "{}  {}  {}  {status}  password {password}",
-                        person.user_id, person.email, person.name
+                        person.user_id,
+                        person.email,
+                        person.name
                     );
                 }
             }
@@ -88,11 +91,12 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                 print_json(&serde_json::json!({
                     "user_id": signed_out.user_id, "email": signed_out.email,
                     "sessions_ended": sessions,
-                }));
+                }))?;
             } else {
-                println!(
+                say!(
                     "signed out {} ({}) everywhere: {sessions} session(s) ended",
-                    signed_out.email, signed_out.user_id
+                    signed_out.email,
+                    signed_out.user_id
                 );
             }
         }
@@ -100,7 +104,7 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
             let changed = admin
                 .disable_person(operator, call, &person(&org, &email))
                 .await;
-            print_status(changed.map_err(cli_error)?, json);
+            print_status(changed.map_err(cli_error)?, json)?;
         }
         UserCommand::Erase { email, org } => {
             let erasure = admin
@@ -113,11 +117,12 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
                     "org_id": erasure.org_id,
                     "status": "erased",
                     "position": erasure.position,
-                }));
+                }))?;
             } else {
-                println!(
+                say!(
                     "erased user {} (position {})",
-                    erasure.user_id, erasure.position
+                    erasure.user_id,
+                    erasure.position
                 );
             }
         }
@@ -125,7 +130,7 @@ pub(super) async fn run(command: UserCommand, app: App, json: bool) -> anyhow::R
             let changed = admin
                 .enable_person(operator, call, &person(&org, &email))
                 .await;
-            print_status(changed.map_err(cli_error)?, json);
+            print_status(changed.map_err(cli_error)?, json)?;
         }
         UserCommand::Devices { email, org } => {
             super::devices::list(&cli, &person(&org, &email)).await?;
@@ -152,7 +157,7 @@ fn print_invitation(
     headline: &str,
     mut line: serde_json::Value,
     show_password: bool,
-) {
+) -> anyhow::Result<()> {
     let (email, password) = (
         &invitation.person.email,
         invitation.temporary_password.expose(),
@@ -177,25 +182,26 @@ fn print_invitation(
                 object.insert("temporary_password".into(), password.into());
             }
         }
-        print_json(&line);
-        return;
+        print_json(&line)?;
+        return Ok(());
     }
-    println!("{headline}");
+    say!("{headline}");
     match &invitation.delivered {
-        Delivered::Smtp { response } => println!("emailed to {email} (SMTP: {response})"),
-        Delivered::Outbox { path } => println!(
+        Delivered::Smtp { response } => say!("emailed to {email} (SMTP: {response})"),
+        Delivered::Outbox { path } => say!(
             "no SMTP server configured: email to {email} written to {}",
             path.display()
         ),
     }
     if show_password {
-        println!("temporary password: {password}");
+        say!("temporary password: {password}");
     }
-    println!("expires: {}", invitation.expires_at.to_rfc3339());
+    say!("expires: {}", invitation.expires_at.to_rfc3339());
+    Ok(())
 }
 
 /// A person's new status after `disable` or `enable`.
-fn print_status(person: Person, json: bool) {
+fn print_status(person: Person, json: bool) -> anyhow::Result<()> {
     let done = match person.status {
         Status::Disabled => "disabled",
         Status::Active => "enabled",
@@ -203,8 +209,9 @@ fn print_status(person: Person, json: bool) {
     if json {
         print_json(
             &serde_json::json!({ "user_id": person.user_id, "email": person.email, "status": done }),
-        );
+        )?;
     } else {
-        println!("{done} {} ({})", person.email, person.user_id);
+        say!("{done} {} ({})", person.email, person.user_id);
     }
+    Ok(())
 }

@@ -166,27 +166,36 @@ async fn an_operator_manages_organizations_and_users_on_postgres() {
 }
 
 #[test]
-fn an_export_whose_reader_went_away_ends_quietly() {
+fn a_command_whose_reader_went_away_ends_quietly() {
     let target = Target::sqlite();
     target.ok(&["org", "create", "Acme"]);
     for name in ["ada", "bea", "cy"] {
         target.create_user("Acme", name);
     }
-    // The pipe's reading end is closed before the export writes (`| head` that has
-    // read enough): every write fails with EPIPE.
-    let mut child = target
-        .command()
-        .args(["events", "export"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(!stderr.contains("error"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    for args in [
+        &["events", "export"][..],
+        &["user", "list", "--org", "Acme"],
+        &["audit", "history", "--org", "Acme"],
+        &["--json", "audit", "history", "--org", "Acme"],
+        &["keys", "list"],
+        &["audit", "key"],
+    ] {
+        // The pipe's reading end is closed before the command writes (`| head` that
+        // has read enough): every write fails with EPIPE.
+        let mut child = target
+            .command()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

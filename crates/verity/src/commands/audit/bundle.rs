@@ -1,6 +1,7 @@
 //! `verity audit bundle --out FILE`: the log, the checkpoint file, the public key and the
 //! steps, in one file an auditor verifies elsewhere.
 
+use crate::commands::output::say;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -34,9 +35,9 @@ pub(super) async fn run(config: Config, out: &Path, json: bool) -> anyhow::Resul
         print_json(&serde_json::json!({
             "bundle": out.display().to_string(), "events": manifest.events, "head": manifest.head,
             "checkpoints": manifest.checkpoints, "key": manifest.key,
-        }));
+        }))?;
     } else {
-        println!(
+        say!(
             "wrote {}: {} events, head {}, {} checkpoints from {}, audit key {}",
             out.display(),
             manifest.events,

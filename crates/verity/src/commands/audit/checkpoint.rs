@@ -2,6 +2,7 @@
 //! checkpoint now — in the log, in the checkpoint file, with the witness — as the server
 //! does every N events or T seconds.
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use verity_audit::checkpointer::{Checkpointer, Outcome};
@@ -43,7 +44,7 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
     let checkpoint = match checkpointer.checkpoint(crate::app::now(), actor).await? {
         Outcome::Recorded(checkpoint) => checkpoint,
         Outcome::Covered => {
-            println!("the log's newest event is its newest checkpoint: nothing new to sign");
+            say!("the log's newest event is its newest checkpoint: nothing new to sign");
             return Ok(ExitCode::SUCCESS);
         }
         Outcome::Lost => anyhow::bail!("another checkpoint was recorded meanwhile; run it again"),
@@ -58,9 +59,9 @@ pub(super) async fn run(config: Config, json: bool) -> anyhow::Result<ExitCode> 
         );
     }
     if json {
-        print_json(&serde_json::to_value(&checkpoint)?);
+        print_json(&serde_json::to_value(&checkpoint)?)?;
     } else {
-        println!("{}", verity_audit::checkpoint::to_line(&checkpoint));
+        say!("{}", verity_audit::checkpoint::to_line(&checkpoint));
         eprintln!("recorded in the log and appended to {}", file.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! `verity audit key`: the public audit key, for auditors to pin.
 
+use crate::commands::output::say;
 use std::process::ExitCode;
 
 use crate::commands::output::print_json;
@@ -11,9 +12,10 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         print_json(&serde_json::json!({
             "jwk": public.jwk(), "fingerprint": public.fingerprint(),
-        }));
+        }))?;
     } else {
-        print!("{}", public.to_text());
+        // The text ends its last line itself.
+        say!("{}", public.to_text().trim_end_matches('\n'));
     }
     Ok(ExitCode::SUCCESS)
 }

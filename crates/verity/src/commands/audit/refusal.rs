@@ -15,7 +15,7 @@ pub(super) fn refused(error: AuditError, json: bool) -> anyhow::Result<ExitCode>
         other => return Err(other.into()),
     };
     if json {
-        print_json(&serde_json::json!({ "valid": false, "error": problem }));
+        print_json(&serde_json::json!({ "valid": false, "error": problem }))?;
     } else {
         eprintln!("{problem}");
     }

@@ -1,6 +1,7 @@
 //! `verity audit verify`: the chain and every checkpoint, with the pinned key, over the
 //! database or over a bundle; then how old the newest checkpoint is.
 
+use crate::commands::output::say;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -49,7 +50,7 @@ pub(super) async fn run(config: Config, args: VerifyArgs, json: bool) -> anyhow:
     };
     match verification {
         Verification::Verified(report) => {
-            print_report(&report, started.elapsed().as_secs_f64(), json);
+            print_report(&report, started.elapsed().as_secs_f64(), json)?;
             Ok(ExitCode::SUCCESS)
         }
         Verification::Refused(error) => refused(error, json),
@@ -98,7 +99,7 @@ async fn verify_database(
     Ok(verified.into())
 }
 
-fn print_report(report: &Report, seconds: f64, json: bool) {
+fn print_report(report: &Report, seconds: f64, json: bool) -> anyhow::Result<()> {
     let now = crate::app::now();
     let rate = (report.events as f64 / seconds.max(f64::EPSILON)).round();
     let newest = report.newest.as_ref().map(|newest| {
@@ -122,22 +123,23 @@ fn print_report(report: &Report, seconds: f64, json: bool) {
                 "origin": newest.origin,
             })),
             "events_after_newest_checkpoint": report.after_newest(),
-        }));
-        return;
+        }))?;
+        return Ok(());
     }
-    println!("{} events, head {}", report.events, report.head);
+    say!("{} events, head {}", report.events, report.head);
     match &report.key {
-        Some(key) => println!(
+        Some(key) => say!(
             "checkpoints: {} in the log and {} kept outside, every one signed by the pinned key {key} and still matching the log",
-            report.log_checkpoints, report.external_checkpoints
+            report.log_checkpoints,
+            report.external_checkpoints
         ),
-        None => println!(
+        None => say!(
             "checkpoints: {} in the log, signatures NOT checked (give --public-key FILE: the audit key you pinned)",
             report.log_checkpoints
         ),
     }
     match newest {
-        Some((newest, age)) => println!(
+        Some((newest, age)) => say!(
             "newest checkpoint: position {}, signed {} ({} ago, {}); events after it, protected by the chain alone: {}",
             newest.checkpoint.position,
             newest
@@ -148,9 +150,10 @@ fn print_report(report: &Report, seconds: f64, json: bool) {
             newest.origin,
             report.after_newest()
         ),
-        None => println!("no checkpoint: nothing in this log is signed"),
+        None => say!("no checkpoint: nothing in this log is signed"),
     }
-    println!("verified in {seconds:.2} s ({rate} events/s)");
+    say!("verified in {seconds:.2} s ({rate} events/s)");
+    Ok(())
 }
 
 /// A duration for people: the two largest units.
