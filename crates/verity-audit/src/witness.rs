@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use verity_domain::audit::Checkpoint;
+use verity_domain::error_chain::ErrorChain;
 
 use crate::checkpoint::to_line;
 
@@ -32,7 +33,7 @@ impl Witness {
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| ErrorChain(&error).to_string())?;
         Ok(Self { url, client })
     }
 
@@ -50,12 +51,38 @@ impl Witness {
             .body(to_line(checkpoint))
             .send()
             .await
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| ErrorChain(&error).to_string())?;
         let status = response.status();
         if status.is_success() {
             Ok(())
         } else {
             Err(format!("the witness answered {status}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_witness_that_cannot_be_reached_says_why() {
+        // A port nothing listens on any more.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        let witness = Witness::new(&format!("http://{address}/checkpoints")).unwrap();
+        let checkpoint = Checkpoint {
+            position: 1,
+            hash: "0".repeat(64),
+            signed_at: chrono::DateTime::UNIX_EPOCH,
+            key: "k".into(),
+            signature: "s".into(),
+        };
+        let refused = witness.post(&checkpoint).await.unwrap_err();
+        assert!(
+            refused.to_lowercase().contains("connection refused"),
+            "the cause is named, not only \"error sending request\": {refused}"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod backchannel;
 pub mod client;
 pub mod email;
+pub mod error_chain;
 pub mod event;
 pub mod expiring;
 pub mod grant;

@@ -25,7 +25,8 @@ mod context;
 pub mod credentials;
 mod engine;
 mod error;
-pub mod error_chain;
+/// An error with its causes, for logs (it lives in the domain crate, below every door).
+pub use verity_domain::error_chain;
 pub mod grants;
 pub mod keys;
 pub mod limits;

@@ -1,6 +1,8 @@
-//! An error with every cause in its `source()` chain, for logs: a failure logged by its
-//! outermost message alone ("store unavailable") hides why. The doors' `log_failure`
-//! walks the chain through [`causes`] too.
+//! An error with every cause in its `source()` chain, for logs and messages: a failure
+//! shown by its outermost message alone ("store unavailable", "error sending request")
+//! hides why. Here, at the lowest floor, so every crate above shows errors one way: the
+//! doors' `log_failure` walks the chain through [`causes`], the audit witness reports
+//! why a post failed with it.
 
 use std::error::Error;
 use std::fmt;
