@@ -6,8 +6,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use verity_domain::error_chain;
 use verity_oidc::EngineError;
-use verity_oidc::error_chain;
 use verity_oidc::grants::{AccessTokenProblem, GrantError};
 use verity_oidc::protocol::OAuthError;
 

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use verity_oidc::error_chain::ErrorChain;
+use verity_domain::error_chain::ErrorChain;
 
 use crate::state::AppState;
 

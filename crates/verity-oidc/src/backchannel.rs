@@ -28,9 +28,9 @@ use verity_projection::Notice;
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::error_chain::ErrorChain;
 use crate::random;
 use crate::state;
+use verity_domain::error_chain::ErrorChain;
 
 /// How long a node holds a notice it is sending before another may take it: longer than
 /// an attempt can take (5 s), short enough that a dead node's notice goes out soon.

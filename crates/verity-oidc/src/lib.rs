@@ -13,8 +13,7 @@
 //!   [`mfa`]: TOTP, recovery codes, device ids;
 //!   [`credentials`]: Argon2id; [`keys`]: the master key, the key ring and rotation;
 //!   [`protocol`]: pure protocol pieces (parameters, requests, PKCE, claims, discovery);
-//!   [`private_files`]: directories 0700 and files 0600 for what holds secrets;
-//!   [`error_chain`]: an error with its causes, for logs.
+//!   [`private_files`]: directories 0700 and files 0600 for what holds secrets.
 
 pub mod account;
 pub mod account_page;
@@ -25,8 +24,6 @@ mod context;
 pub mod credentials;
 mod engine;
 mod error;
-/// An error with its causes, for logs (it lives in the domain crate, below every door).
-pub use verity_domain::error_chain;
 pub mod grants;
 pub mod keys;
 pub mod limits;

@@ -277,7 +277,7 @@ static COMMON: LazyLock<Vec<Box<str>>> = LazyLock::new(|| match decompress(COMMO
     Err(error) => {
         // The list is compiled in and a unit test decompresses it, so this cannot happen
         // in a tested build; if it did, the other rules still apply.
-        tracing::error!(error = %crate::error_chain::ErrorChain(&error), "the shipped common-password list cannot be read");
+        tracing::error!(error = %verity_domain::error_chain::ErrorChain(&error), "the shipped common-password list cannot be read");
         Vec::new()
     }
 });

@@ -14,8 +14,8 @@ use std::time::Duration;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
-use crate::error_chain::ErrorChain;
 use crate::password_policy::PolicyViolation;
+use verity_domain::error_chain::ErrorChain;
 
 /// The public service's base URL, for `[passwords] hibp_url`.
 pub const HIBP_URL: &str = "https://api.pwnedpasswords.com";

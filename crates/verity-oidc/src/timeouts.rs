@@ -15,10 +15,10 @@ use verity_domain::session::SessionEndReason;
 use crate::context::RequestContext;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::error_chain::ErrorChain;
 use crate::random;
 use crate::sessions;
 use crate::state::kind;
+use verity_domain::error_chain::ErrorChain;
 
 /// Sessions whose activity is read at once.
 const BATCH: usize = 500;

@@ -43,7 +43,7 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, say: wait a little instead of spinning.
-                    tracing::warn!(error = %verity_oidc::error_chain::ErrorChain(&error), "accepting a connection failed");
+                    tracing::warn!(error = %verity_domain::error_chain::ErrorChain(&error), "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }

@@ -79,7 +79,7 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
         .ensure_console_client(&crate::admin::cli_call(), &issuer)
         .await
     {
-        tracing::warn!(error = %verity_oidc::error_chain::ErrorChain(&error), "the admin console's client could not be registered: the console will not sign anyone in");
+        tracing::warn!(error = %verity_domain::error_chain::ErrorChain(&error), "the admin console's client could not be registered: the console will not sign anyone in");
     }
     // Expired protocol state already reads as absent; purging keeps the table small.
     let purge = verity_store::spawn_purge(app.store.clone(), verity_store::PURGE_EVERY);
@@ -156,7 +156,7 @@ pub(super) async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<E
         checkpoints.abort();
     }
     if let Err(error) = app.projector.save_snapshot().await {
-        tracing::warn!(error = %verity_oidc::error_chain::ErrorChain(&error), "could not save the read models' snapshot at shutdown");
+        tracing::warn!(error = %verity_domain::error_chain::ErrorChain(&error), "could not save the read models' snapshot at shutdown");
     }
     Ok(ExitCode::SUCCESS)
 }
