@@ -50,7 +50,7 @@ pub(crate) fn is_sealed_value(text: &str) -> bool {
 
 /// Whether `text` (a payload's or metadata's JSON) holds a sealed field: a string that
 /// starts with either prefix. Every event of a replay is searched (SIMD, one pass).
-pub fn holds_sealed(text: &str) -> bool {
+pub(crate) fn holds_sealed(text: &str) -> bool {
     static QUOTE_PD: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(b"\"pd"));
     let bytes = text.as_bytes();

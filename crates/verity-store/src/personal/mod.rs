@@ -24,8 +24,8 @@ use verity_domain::personal::{self, PersonalField, StoredKey};
 use verity_domain::user::USER_ERASED;
 use verity_domain::{AppendRequest, EventMetadata, NewEvent, RecordedEvent, StoreError, UniqueKey};
 
-use cipher::{DataKey, is_sealed_value};
-pub use cipher::{PersonalSecrets, SEALED_PREFIX, holds_sealed};
+use cipher::{DataKey, holds_sealed, is_sealed_value};
+pub use cipher::{PersonalSecrets, SEALED_PREFIX};
 
 use crate::store::Store;
 
