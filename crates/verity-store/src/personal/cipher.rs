@@ -53,10 +53,9 @@ pub(crate) fn is_sealed_value(text: &str) -> bool {
 pub(crate) fn holds_sealed(text: &str) -> bool {
     static QUOTE_PD: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(b"\"pd"));
-    let bytes = text.as_bytes();
     QUOTE_PD
-        .find_iter(bytes)
-        .any(|at| matches!(bytes.get(at + 3..at + 5), Some([b'1' | b'2', b':'])))
+        .find_iter(text.as_bytes())
+        .any(|at| text.get(at + 1..).is_some_and(is_sealed_value))
 }
 
 /// The two keys the master key gives personal data (`MasterKey::derive`): one seals the
@@ -258,20 +257,19 @@ impl DataKey {
 impl FieldCipher<'_> {
     /// `plaintext` sealed as a JSON string value, bound to the person and the field.
     pub(crate) fn seal(&self, aad: &[u8], plaintext: &str) -> Result<String, StoreError> {
-        let sealed = match self {
-            Self::Aes(key) => seal_aes(key, &[], plaintext.as_bytes(), aad)?,
+        let (prefix, sealed) = match self {
+            Self::Aes(key) => (
+                SEALED_PREFIX,
+                seal_aes(key, &[], plaintext.as_bytes(), aad)?,
+            ),
             Self::XChaCha(cipher) => {
                 let nonce = random::<NONCE_LEN_V1>()?;
                 let mut sealed = plaintext.as_bytes().to_vec();
                 cipher
                     .encrypt_in_place(&XNonce::from(nonce), aad, &mut sealed)
                     .map_err(|_| cannot_seal())?;
-                [nonce.as_slice(), &sealed].concat()
+                (SEALED_PREFIX_V1, [nonce.as_slice(), &sealed].concat())
             }
-        };
-        let prefix = match self {
-            Self::Aes(_) => SEALED_PREFIX,
-            Self::XChaCha(_) => SEALED_PREFIX_V1,
         };
         Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(sealed)))
     }
@@ -281,33 +279,31 @@ impl FieldCipher<'_> {
     pub(crate) fn open(&self, aad: &[u8], sealed: &str) -> Option<String> {
         let in_out = match self {
             Self::Aes(key) => {
-                let rest = sealed.strip_prefix(SEALED_PREFIX)?;
-                let (nonce, body) = rest.split_at_checked(NONCE_LEN / 3 * 4)?;
-                let mut nonce_bytes = [0; NONCE_LEN];
-                URL_SAFE_NO_PAD
-                    .decode_slice(nonce, &mut nonce_bytes)
-                    .ok()
-                    .filter(|n| *n == NONCE_LEN)?;
-                let mut in_out = URL_SAFE_NO_PAD.decode(body).ok()?;
-                let len = open_aes(key, nonce_bytes, aad, &mut in_out)?;
+                let (nonce, mut in_out) = split_sealed::<NONCE_LEN>(sealed, SEALED_PREFIX)?;
+                let len = open_aes(key, nonce, aad, &mut in_out)?;
                 in_out.truncate(len);
                 in_out
             }
             Self::XChaCha(cipher) => {
-                let rest = sealed.strip_prefix(SEALED_PREFIX_V1)?;
-                let (nonce, body) = rest.split_at_checked(NONCE_LEN_V1 / 3 * 4)?;
-                let mut nonce_bytes = [0; NONCE_LEN_V1];
-                URL_SAFE_NO_PAD
-                    .decode_slice(nonce, &mut nonce_bytes)
-                    .ok()
-                    .filter(|n| *n == NONCE_LEN_V1)?;
-                let mut in_out = URL_SAFE_NO_PAD.decode(body).ok()?;
-                open_xchacha(cipher, &nonce_bytes, aad, &mut in_out)?;
+                let (nonce, mut in_out) = split_sealed::<NONCE_LEN_V1>(sealed, SEALED_PREFIX_V1)?;
+                open_xchacha(cipher, &nonce, aad, &mut in_out)?;
                 in_out
             }
         };
         String::from_utf8(in_out).ok()
     }
+}
+
+/// A sealed field's nonce of `N` bytes and its `ciphertext ‖ tag`, decoded from the text
+/// after `prefix`. `N` is a multiple of three, so the nonce is whole base64 characters.
+fn split_sealed<const N: usize>(sealed: &str, prefix: &str) -> Option<([u8; N], Vec<u8>)> {
+    let (nonce, body) = sealed.strip_prefix(prefix)?.split_at_checked(N / 3 * 4)?;
+    let mut nonce_bytes = [0; N];
+    URL_SAFE_NO_PAD
+        .decode_slice(nonce, &mut nonce_bytes)
+        .ok()
+        .filter(|decoded| *decoded == N)?;
+    Some((nonce_bytes, URL_SAFE_NO_PAD.decode(body).ok()?))
 }
 
 #[cfg(test)]
@@ -321,20 +317,19 @@ mod tests {
         PersonalSecrets::new([byte; 32], [byte ^ 1; 32]).unwrap()
     }
 
+    /// `nonce ‖ ciphertext ‖ tag` under XChaCha20-Poly1305, as keys and fields were
+    /// sealed before AES-256-GCM.
+    fn xchacha(key: [u8; 32], nonce: [u8; NONCE_LEN_V1], aad: &[u8], msg: &[u8]) -> Vec<u8> {
+        let sealed = XChaCha20Poly1305::new(&Key::from(key))
+            .encrypt(&XNonce::from(nonce), Payload { msg, aad })
+            .unwrap();
+        [nonce.as_slice(), &sealed].concat()
+    }
+
     /// A data key sealed the way keys were before AES-256-GCM, under the master key's
     /// key of personal data `[byte; 32]`.
     fn sealed_key_v1(byte: u8, subject: Uuid, key: [u8; 32]) -> Vec<u8> {
-        let nonce = [9; NONCE_LEN_V1];
-        let sealed = XChaCha20Poly1305::new(&Key::from([byte; 32]))
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: &key,
-                    aad: &key_context(subject),
-                },
-            )
-            .unwrap();
-        [nonce.as_slice(), &sealed].concat()
+        xchacha([byte; 32], [9; NONCE_LEN_V1], &key_context(subject), &key)
     }
 
     #[test]
@@ -397,20 +392,8 @@ mod tests {
         assert!(holds_sealed(&format!("[\"{sealed}\"]")));
         assert_eq!(cipher.open(b"ada|name", &sealed).as_deref(), Some("Ada"));
         // A field as the earlier code wrote it: nonce, ciphertext and tag in base64url.
-        let nonce = [1; NONCE_LEN_V1];
-        let written = XChaCha20Poly1305::new(&Key::from([5; 32]))
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: b"ada@example.org".as_slice(),
-                    aad: b"ada|email",
-                },
-            )
-            .unwrap();
-        let written = format!(
-            "{SEALED_PREFIX_V1}{}",
-            URL_SAFE_NO_PAD.encode([nonce.as_slice(), &written].concat())
-        );
+        let written = xchacha([5; 32], [1; NONCE_LEN_V1], b"ada|email", b"ada@example.org");
+        let written = format!("{SEALED_PREFIX_V1}{}", URL_SAFE_NO_PAD.encode(written));
         assert_eq!(
             cipher.open(b"ada|email", &written).as_deref(),
             Some("ada@example.org")

@@ -543,22 +543,21 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>) {
     // The person's key set up once for the event's fields; one that cannot be set up
     // opens nothing.
     let cipher = match known {
-        Some(Known::Key(key)) if look.sealed() => Some(key.cipher().ok()),
+        Some(Known::Key(key)) if look.sealed() => key.cipher().ok(),
         _ => None,
     };
     let fields = personal::fields(&event.event_type);
     if look.data_sealed || (erased && !fields.is_empty()) {
         let opened = in_text::replace_fields(&event.data, fields, |field, text| {
             let sealed = is_sealed_value(text);
-            match (known, &cipher) {
-                (Some(Known::Key(_)), Some(cipher)) if sealed => Some(
+            match known {
+                Some(Known::Key(_)) if sealed => Some(
                     cipher
                         .as_ref()
                         .and_then(|cipher| cipher.open(&binding(subject, field.path), text))
                         .unwrap_or_else(|| field.kind.erased().to_owned()),
                 ),
-                (Some(Known::Key(_)), _) if !sealed => None,
-                (None | Some(Known::Absent), _) if !sealed => None,
+                None | Some(Known::Key(_) | Known::Absent) if !sealed => None,
                 _ => Some(field.kind.erased().to_owned()),
             }
         });
@@ -572,12 +571,12 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>) {
         && let Some(ip) = &metadata.client_ip
     {
         let sealed = is_sealed_value(ip);
-        let opened = match (known, &cipher) {
-            (Some(Known::Key(_)), Some(cipher)) if sealed => cipher
+        let opened = match known {
+            Some(Known::Key(_)) if sealed => cipher
                 .as_ref()
                 .and_then(|cipher| cipher.open(&binding(subject, &METADATA_ADDRESS), ip))
                 .unwrap_or_else(|| personal::ERASED_TEXT.to_owned()),
-            (Some(Known::Erased), _) if !sealed => {
+            Some(Known::Erased) if !sealed => {
                 if !personal::metadata_address_is_subjects(&metadata.actor, subject) {
                     return;
                 }

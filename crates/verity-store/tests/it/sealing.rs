@@ -216,26 +216,29 @@ pub async fn events_written_in_clear_read_as_they_are_until_erased(backend: Back
     chain::verify(backend.store.as_ref(), |_| {}).await.unwrap();
 }
 
-/// `text` sealed the way fields were before AES-256-GCM: XChaCha20-Poly1305 under `key`,
-/// bound to the person and the member, `pd1:` and base64url of nonce, ciphertext, tag.
+/// `nonce ‖ ciphertext ‖ tag` of `message` under XChaCha20-Poly1305, the cipher of keys
+/// and fields sealed before AES-256-GCM.
+fn xchacha(key: &[u8; 32], nonce: [u8; 24], aad: &[u8], message: &[u8]) -> Vec<u8> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let sealed = chacha20poly1305::XChaCha20Poly1305::new(&(*key).into())
+        .encrypt(&nonce.into(), Payload { msg: message, aad })
+        .unwrap();
+    [nonce.as_slice(), &sealed].concat()
+}
+
+/// `text` sealed the way fields were before AES-256-GCM: bound to the person and the
+/// member, `pd1:` and base64url of nonce, ciphertext, tag.
 fn sealed_v1(key: &[u8; 32], subject: Uuid, member: &str, text: &str) -> String {
     use base64::Engine;
-    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-    let nonce = [7; 24];
     let aad = [subject.as_bytes().as_slice(), b"|", member.as_bytes()].concat();
-    let sealed = chacha20poly1305::XChaCha20Poly1305::new(&(*key).into())
-        .encrypt(
-            &nonce.into(),
-            Payload {
-                msg: text.as_bytes(),
-                aad: &aad,
-            },
-        )
-        .unwrap();
     format!(
         "pd1:{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode([nonce.as_slice(), &sealed].concat())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(xchacha(
+            key,
+            [7; 24],
+            &aad,
+            text.as_bytes()
+        ))
     )
 }
 
@@ -247,20 +250,7 @@ pub async fn a_log_sealed_before_aes_still_opens_and_its_people_keep_their_ciphe
     let ada = Uuid::from_u128(1);
     let data_key = [9; 32];
     let context = [b"verity person key v1|".as_slice(), ada.as_bytes()].concat();
-    let wrapped = {
-        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-        let nonce = [5; 24];
-        let sealed = chacha20poly1305::XChaCha20Poly1305::new(&[3; 32].into())
-            .encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: &data_key,
-                    aad: &context,
-                },
-            )
-            .unwrap();
-        [nonce.as_slice(), &sealed].concat()
-    };
+    let wrapped = xchacha(&[3; 32], [5; 24], &context, &data_key);
     backend.store.add_person_key(ada, wrapped).await.unwrap();
     let email = sealed_v1(&data_key, ada, "email", "ada@example.org");
     let name = sealed_v1(&data_key, ada, "name", "Ada Lovelace");

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use verity_domain::RecordedEvent;
 
 use crate::cli::ExportArgs;
+use crate::commands::output::written;
 use crate::config::Config;
 
 const PAGE: usize = 10_000;
@@ -31,24 +32,12 @@ pub(super) async fn export(args: ExportArgs, config: Config) -> anyhow::Result<E
         for event in page.iter().filter(|event| selected(&args, event)) {
             ensure_json(event)?;
             let line = verity_audit::export::to_line(event)?;
-            if reader_left(writeln!(out, "{line}"))? {
-                return Ok(ExitCode::SUCCESS);
-            }
+            // `verity events export | head`: a reader that went away ends the export.
+            written(writeln!(out, "{line}"))?;
         }
     }
-    reader_left(out.flush())?;
+    written(out.flush())?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether the reader of the export went away (`verity events export | head`): the
-/// export ends there quietly, as other tools' output does; any other failure to write is
-/// an error.
-fn reader_left(written: std::io::Result<()>) -> std::io::Result<bool> {
-    match written {
-        Ok(()) => Ok(false),
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(true),
-        Err(error) => Err(error),
-    }
 }
 
 /// The line embeds `data` and `metadata` verbatim: text that is not JSON (a row altered

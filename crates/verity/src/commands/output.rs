@@ -10,22 +10,24 @@ use std::io::Write;
 #[error("the reader of the output went away")]
 pub struct ReaderLeft;
 
-/// Writes one line to stdout: a closed pipe is [`ReaderLeft`], any other failure an
+/// What a write to stdout came to: a closed pipe is [`ReaderLeft`], any other failure an
 /// error.
-pub(crate) fn write_line(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
-    match writeln!(std::io::stdout().lock(), "{line}") {
+pub(crate) fn written(result: std::io::Result<()>) -> anyhow::Result<()> {
+    match result {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(ReaderLeft.into()),
         Err(error) => Err(error.into()),
     }
 }
 
+/// Writes one line to stdout ([`written`]).
+pub(crate) fn write_line(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    written(writeln!(std::io::stdout().lock(), "{line}"))
+}
+
 /// `println!` that returns from the enclosing function with [`ReaderLeft`] when the
 /// reader went away, or with the error when stdout cannot be written.
 macro_rules! say {
-    () => {
-        $crate::commands::output::write_line(format_args!(""))?
-    };
     ($($arg:tt)*) => {
         $crate::commands::output::write_line(format_args!($($arg)*))?
     };
