@@ -274,36 +274,60 @@ impl FieldCipher<'_> {
         Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(sealed)))
     }
 
-    /// The plaintext of a sealed field, if it opens with this key and `aad`: one buffer,
-    /// opened in place.
+    /// The plaintext of a sealed field, if it opens with this key and `aad`.
     pub(crate) fn open(&self, aad: &[u8], sealed: &str) -> Option<String> {
-        let in_out = match self {
-            Self::Aes(key) => {
-                let (nonce, mut in_out) = split_sealed::<NONCE_LEN>(sealed, SEALED_PREFIX)?;
-                let len = open_aes(key, nonce, aad, &mut in_out)?;
-                in_out.truncate(len);
-                in_out
-            }
+        let mut plaintext = String::new();
+        self.open_into(aad, sealed, &mut Vec::new(), &mut plaintext)
+            .then_some(plaintext)
+    }
+
+    /// Appends the plaintext of a sealed field to `out` if it opens with this key and
+    /// `aad`. The field is decoded into `scratch` and opened there, in place: a replay
+    /// opens a page's fields with one buffer.
+    pub(crate) fn open_into(
+        &self,
+        aad: &[u8],
+        sealed: &str,
+        scratch: &mut Vec<u8>,
+        out: &mut String,
+    ) -> bool {
+        let opened = match self {
+            Self::Aes(key) => split_sealed::<NONCE_LEN>(sealed, SEALED_PREFIX, scratch)
+                .and_then(|nonce| open_aes(key, nonce, aad, scratch))
+                .and_then(|len| scratch.get(..len)),
             Self::XChaCha(cipher) => {
-                let (nonce, mut in_out) = split_sealed::<NONCE_LEN_V1>(sealed, SEALED_PREFIX_V1)?;
-                open_xchacha(cipher, &nonce, aad, &mut in_out)?;
-                in_out
+                split_sealed::<NONCE_LEN_V1>(sealed, SEALED_PREFIX_V1, scratch)
+                    .and_then(|nonce| open_xchacha(cipher, &nonce, aad, scratch))
+                    .map(|()| scratch.as_slice())
             }
         };
-        String::from_utf8(in_out).ok()
+        match opened.and_then(|plaintext| std::str::from_utf8(plaintext).ok()) {
+            Some(plaintext) => {
+                out.push_str(plaintext);
+                true
+            }
+            None => false,
+        }
     }
 }
 
-/// A sealed field's nonce of `N` bytes and its `ciphertext ‖ tag`, decoded from the text
-/// after `prefix`. `N` is a multiple of three, so the nonce is whole base64 characters.
-fn split_sealed<const N: usize>(sealed: &str, prefix: &str) -> Option<([u8; N], Vec<u8>)> {
+/// A sealed field's nonce of `N` bytes, and its `ciphertext ‖ tag` decoded into
+/// `scratch`, from the text after `prefix`. `N` is a multiple of three, so the nonce is
+/// whole base64 characters.
+fn split_sealed<const N: usize>(
+    sealed: &str,
+    prefix: &str,
+    scratch: &mut Vec<u8>,
+) -> Option<[u8; N]> {
     let (nonce, body) = sealed.strip_prefix(prefix)?.split_at_checked(N / 3 * 4)?;
     let mut nonce_bytes = [0; N];
     URL_SAFE_NO_PAD
         .decode_slice(nonce, &mut nonce_bytes)
         .ok()
         .filter(|decoded| *decoded == N)?;
-    Some((nonce_bytes, URL_SAFE_NO_PAD.decode(body).ok()?))
+    scratch.clear();
+    URL_SAFE_NO_PAD.decode_vec(body, scratch).ok()?;
+    Some(nonce_bytes)
 }
 
 #[cfg(test)]

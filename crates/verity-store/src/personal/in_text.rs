@@ -2,13 +2,15 @@
 //!
 //! A replay opens every payload that holds a sealed field; parsing each into a
 //! `serde_json::Value` and writing it back cost more than the cipher did. This reader
-//! walks the text once, keeps the path of each string value (member names, and `*` for
-//! an item of an array, as [`PersonalField::path`] writes them) and copies the text with
-//! the values at the fields' paths replaced. Nothing else of the text changes.
+//! walks the text once, following the fields' paths ([`Paths`]) as it goes, and then
+//! replaces the string values found at them in the text itself (a sealed value is longer
+//! than what it opens to, so the text only shrinks). Nothing else of the text changes.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::sync::LazyLock;
 
-use verity_domain::personal::PersonalField;
+use verity_domain::personal::{FIELDS, PersonalField};
 
 /// How deep a payload may nest before it is refused (`serde_json`'s own limit).
 const DEPTH_LIMIT: usize = 128;
@@ -17,43 +19,159 @@ const DEPTH_LIMIT: usize = 128;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct NotJson;
 
-/// `text` with each string value at a path of `fields` replaced by what `replace` gives
-/// for it (called with the field and the value, unescaped; `None` keeps it). `Ok(None)`
-/// when nothing was replaced.
+/// The paths of an event type's personal fields as a tree: a member (or `*`, an item of
+/// an array) leads from a node to the next, and a node may be where a field ends. A
+/// reader compares a member's name with the few names of its node, not with every field.
+pub(super) struct Paths<'fields> {
+    fields: &'fields [PersonalField],
+    nodes: Vec<Node>,
+}
+
+/// A node of [`Paths`], by index; the root is the first.
+#[derive(Default)]
+struct Node {
+    members: Vec<(&'static str, usize)>,
+    item: Option<usize>,
+    /// The first field whose path ends here.
+    field: Option<usize>,
+}
+
+impl<'fields> Paths<'fields> {
+    /// The tree of `fields`' paths.
+    pub(super) fn new(fields: &'fields [PersonalField]) -> Self {
+        let mut nodes = vec![Node::default()];
+        for (index, field) in fields.iter().enumerate() {
+            let mut at = 0;
+            for step in field.path {
+                let next = nodes.len();
+                let Some(node) = nodes.get_mut(at) else {
+                    break;
+                };
+                let (child, fresh) = if *step == "*" {
+                    match node.item {
+                        Some(child) => (child, false),
+                        None => {
+                            node.item = Some(next);
+                            (next, true)
+                        }
+                    }
+                } else {
+                    match node.members.iter().find(|(name, _)| name == step) {
+                        Some(&(_, child)) => (child, false),
+                        None => {
+                            node.members.push((step, next));
+                            (next, true)
+                        }
+                    }
+                };
+                if fresh {
+                    nodes.push(Node::default());
+                }
+                at = child;
+            }
+            if let Some(node) = nodes.get_mut(at) {
+                node.field = node.field.or(Some(index));
+            }
+        }
+        Self { fields, nodes }
+    }
+
+    fn node(&self, at: Option<usize>) -> Option<&Node> {
+        at.and_then(|at| self.nodes.get(at))
+    }
+}
+
+/// The paths of `event_type`'s personal fields (`verity_domain::personal::fields`), made
+/// once per process; `None` for a type without any.
+pub(super) fn paths_of(event_type: &str) -> Option<&'static Paths<'static>> {
+    static ALL: LazyLock<Vec<Paths<'static>>> = LazyLock::new(|| {
+        FIELDS
+            .iter()
+            .map(|(_, fields)| Paths::new(fields))
+            .collect()
+    });
+    let index = FIELDS.iter().position(|(name, _)| *name == event_type)?;
+    ALL.get(index).filter(|paths| !paths.fields.is_empty())
+}
+
+/// Buffers a reader reuses from one payload to the next.
+#[derive(Default)]
+pub(super) struct Buffers {
+    found: Vec<(usize, usize, usize)>,
+    replacement: String,
+    escaped: String,
+}
+
+/// Replaces in `text` each string value at a path of `paths`. `replace` is called with
+/// the field and the value, unescaped, and a cleared buffer: it writes the replacement's
+/// text there and answers `true`, or `false` to keep the value. Answers whether anything
+/// was replaced; a text that is not JSON is left as it is.
 pub(super) fn replace_fields(
-    text: &str,
-    fields: &[PersonalField],
-    mut replace: impl FnMut(&PersonalField, &str) -> Option<String>,
-) -> Result<Option<String>, NotJson> {
+    text: &mut String,
+    paths: &Paths<'_>,
+    buffers: &mut Buffers,
+    mut replace: impl FnMut(&PersonalField, &str, &mut String) -> bool,
+) -> Result<bool, NotJson> {
+    buffers.found.clear();
     let mut reader = Reader {
+        text,
         bytes: text.as_bytes(),
         at: 0,
-        path: Vec::new(),
-        fields,
-        found: Vec::new(),
+        paths,
+        found: &mut buffers.found,
     };
-    reader.value()?;
+    reader.value(0, Some(0))?;
     reader.whitespace();
     if reader.at != reader.bytes.len() {
         return Err(NotJson);
     }
-    let mut copied = 0;
-    let mut out: Option<String> = None;
-    for (field, start, end) in reader.found {
-        let inside = text.get(start + 1..end - 1).ok_or(NotJson)?;
-        let value = unescape(inside)?;
-        let Some(replacement) = replace(field, &value) else {
+    let mut replaced = false;
+    // From the last to the first, so that the spans before a replaced one stay where they
+    // were found.
+    for &(index, start, end) in buffers.found.iter().rev() {
+        let Some(field) = paths.fields.get(index) else {
             continue;
         };
-        let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 64));
-        out.push_str(text.get(copied..start).ok_or(NotJson)?);
-        out.push_str(&verity_domain::event::to_json(&replacement));
-        copied = end;
+        buffers.replacement.clear();
+        let inside = text.get(start + 1..end - 1).ok_or(NotJson)?;
+        if !replace(field, &unescape(inside)?, &mut buffers.replacement) {
+            continue;
+        }
+        buffers.escaped.clear();
+        push_string(&mut buffers.escaped, &buffers.replacement);
+        text.replace_range(start..end, &buffers.escaped);
+        replaced = true;
     }
-    Ok(out.map(|mut out| {
-        out.push_str(text.get(copied..).unwrap_or_default());
-        out
-    }))
+    Ok(replaced)
+}
+
+/// `text` as a JSON string, quotes included, escaped as `serde_json` writes it.
+fn push_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut copied = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let short = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        // `at` is an ASCII byte's place, so a character boundary.
+        out.push_str(text.get(copied..at).unwrap_or_default());
+        if short.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(short);
+        }
+        copied = at + 1;
+    }
+    out.push_str(text.get(copied..).unwrap_or_default());
+    out.push('"');
 }
 
 /// A string's contents as they read (escapes resolved), borrowed when it has none.
@@ -66,35 +184,52 @@ fn unescape(raw: &str) -> Result<Cow<'_, str>, NotJson> {
         .map_err(|_| NotJson)
 }
 
-/// One step of a value's path from the payload's root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step<'text> {
-    /// A member of an object, by name.
-    Member(Cow<'text, str>),
-    /// An item of an array.
-    Item,
-}
-
-impl Step<'_> {
-    fn is(&self, written: &str) -> bool {
-        match self {
-            Self::Member(name) => written != "*" && name == written,
-            Self::Item => written == "*",
+/// The place of the first quote, backslash or control character in `bytes`: eight bytes
+/// at a time, each tested without a branch (as `serde_json` skips through a string).
+fn special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_ne_bytes([0x20; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let chars = u64::from_le_bytes(chunk);
+        // A byte's high bit is set where it is zero after the `xor` (or below the space
+        // after the subtraction); a borrow can only mark bytes after the first such.
+        let zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGH;
+        let found = zero(chars ^ QUOTES)
+            | zero(chars ^ BACKSLASHES)
+            | (chars.wrapping_sub(SPACES) & !chars & HIGH);
+        if found != 0 {
+            return usize::try_from(found.trailing_zeros() / 8)
+                .ok()
+                .map(|inside| at + inside);
         }
+        at += 8;
     }
+    chunks
+        .remainder()
+        .iter()
+        .position(|byte| matches!(byte, b'"' | b'\\' | 0..0x20))
+        .map(|inside| at + inside)
 }
 
-struct Reader<'text, 'fields> {
+struct Reader<'text, 'paths, 'found> {
+    text: &'text str,
     bytes: &'text [u8],
     at: usize,
-    path: Vec<Step<'text>>,
-    fields: &'fields [PersonalField],
-    /// The string values at a field's path: the field, and the value's span in the text
-    /// (its quotes included).
-    found: Vec<(&'fields PersonalField, usize, usize)>,
+    paths: &'paths Paths<'paths>,
+    /// The string values at a field's path: the field's index, and the value's span in
+    /// the text (its quotes included).
+    found: &'found mut Vec<(usize, usize, usize)>,
 }
 
-impl<'text, 'fields> Reader<'text, 'fields> {
+impl<'text> Reader<'text, '_, '_> {
     fn whitespace(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
@@ -114,28 +249,22 @@ impl<'text, 'fields> Reader<'text, 'fields> {
         Ok(())
     }
 
-    /// The field whose path is the current one, if any.
-    fn field_here(&self) -> Option<&'fields PersonalField> {
-        self.fields.iter().find(|field| {
-            field.path.len() == self.path.len()
-                && self
-                    .path
-                    .iter()
-                    .zip(field.path)
-                    .all(|(step, written)| step.is(written))
-        })
-    }
-
-    fn value(&mut self) -> Result<(), NotJson> {
-        if self.path.len() > DEPTH_LIMIT {
+    /// Reads a value; `node` is where its path stands in the fields' paths (`None` once
+    /// it left them).
+    fn value(&mut self, depth: usize, node: Option<usize>) -> Result<(), NotJson> {
+        if depth > DEPTH_LIMIT {
             return Err(NotJson);
         }
         match self.peek().ok_or(NotJson)? {
-            b'{' => self.object(),
-            b'[' => self.array(),
+            b'{' => self.object(depth, node),
+            b'[' => self.array(depth, node),
             b'"' => {
-                let (start, end) = self.string()?;
-                if let Some(field) = self.field_here() {
+                let (start, end, escaped) = self.string()?;
+                if let Some(field) = self.paths.node(node).and_then(|node| node.field) {
+                    // Its escapes are checked now: the replacing must not fail midway.
+                    if escaped {
+                        self.text(start, end).and_then(unescape)?;
+                    }
                     self.found.push((field, start, end));
                 }
                 Ok(())
@@ -144,38 +273,54 @@ impl<'text, 'fields> Reader<'text, 'fields> {
         }
     }
 
-    fn object(&mut self) -> Result<(), NotJson> {
+    fn object(&mut self, depth: usize, node: Option<usize>) -> Result<(), NotJson> {
         self.expect(b'{')?;
         if self.peek() == Some(b'}') {
             self.at += 1;
             return Ok(());
         }
+        let members = self
+            .paths
+            .node(node)
+            .map(|node| node.members.as_slice())
+            .filter(|members| !members.is_empty());
         loop {
             if self.peek() != Some(b'"') {
                 return Err(NotJson);
             }
-            let (start, end) = self.string()?;
-            let name = self.name(start, end)?;
+            let (start, end, escaped) = self.string()?;
+            let inner = match members {
+                None => None,
+                Some(members) => {
+                    let raw = self.text(start, end)?;
+                    let name = if escaped {
+                        unescape(raw)?
+                    } else {
+                        Cow::Borrowed(raw)
+                    };
+                    members
+                        .iter()
+                        .find(|(step, _)| *step == name)
+                        .map(|&(_, child)| child)
+                }
+            };
             self.expect(b':')?;
-            self.path.push(Step::Member(name));
-            self.value()?;
-            self.path.pop();
+            self.value(depth + 1, inner)?;
             if self.ends_at(b'}')? {
                 return Ok(());
             }
         }
     }
 
-    fn array(&mut self) -> Result<(), NotJson> {
+    fn array(&mut self, depth: usize, node: Option<usize>) -> Result<(), NotJson> {
         self.expect(b'[')?;
         if self.peek() == Some(b']') {
             self.at += 1;
             return Ok(());
         }
+        let inner = self.paths.node(node).and_then(|node| node.item);
         loop {
-            self.path.push(Step::Item);
-            self.value()?;
-            self.path.pop();
+            self.value(depth + 1, inner)?;
             if self.ends_at(b']')? {
                 return Ok(());
             }
@@ -197,40 +342,31 @@ impl<'text, 'fields> Reader<'text, 'fields> {
         }
     }
 
-    /// A member's name from its span.
-    fn name(&self, start: usize, end: usize) -> Result<Cow<'text, str>, NotJson> {
-        let raw = self
-            .bytes
-            .get(start + 1..end - 1)
-            .and_then(|raw| std::str::from_utf8(raw).ok())
-            .ok_or(NotJson)?;
-        unescape(raw)
+    /// A string's text between its quotes, from its span.
+    fn text(&self, start: usize, end: usize) -> Result<&'text str, NotJson> {
+        self.text.get(start + 1..end - 1).ok_or(NotJson)
     }
 
-    /// Reads a string at the cursor; its span, quotes included. Jumps from quote or
-    /// backslash to the next (SIMD): payloads carry long strings (hashes, sealed values).
-    fn string(&mut self) -> Result<(usize, usize), NotJson> {
+    /// Reads a string at the cursor: its span, quotes included, and whether it holds an
+    /// escape.
+    fn string(&mut self) -> Result<(usize, usize, bool), NotJson> {
         let start = self.at;
+        let mut escaped = false;
         self.at += 1;
         loop {
             let rest = self.bytes.get(self.at..).ok_or(NotJson)?;
-            let next = memchr::memchr2(b'"', b'\\', rest).ok_or(NotJson)?;
-            // A control character is not allowed raw in a string.
-            if rest
-                .get(..next)
-                .ok_or(NotJson)?
-                .iter()
-                .any(|byte| *byte < 0x20)
-            {
-                return Err(NotJson);
-            }
-            self.at += next;
+            self.at += special(rest).ok_or(NotJson)?;
             match self.bytes.get(self.at) {
                 Some(b'"') => {
                     self.at += 1;
-                    return Ok((start, self.at));
+                    return Ok((start, self.at, escaped));
                 }
-                _ => self.at += 2,
+                Some(b'\\') => {
+                    escaped = true;
+                    self.at += 2;
+                }
+                // A control character is not allowed raw in a string.
+                _ => return Err(NotJson),
             }
         }
     }
@@ -256,8 +392,35 @@ mod tests {
     use super::*;
     use verity_domain::personal::{self, FieldKind};
 
+    /// `text` with the values at `fields` upper case; `None` when none was replaced.
     fn upper(text: &str, fields: &[PersonalField]) -> Option<String> {
-        replace_fields(text, fields, |_, value| Some(value.to_uppercase())).unwrap()
+        let mut text = text.to_owned();
+        let replaced = replace_fields(
+            &mut text,
+            &Paths::new(fields),
+            &mut Buffers::default(),
+            |_, value, out| {
+                out.push_str(&value.to_uppercase());
+                true
+            },
+        )
+        .unwrap();
+        replaced.then_some(text)
+    }
+
+    /// Replaces every value at `fields`; a text refused is left as it was.
+    fn replace_all(text: &str, fields: &[PersonalField]) -> Result<bool, NotJson> {
+        let mut replaced = text.to_owned();
+        let answer = replace_fields(
+            &mut replaced,
+            &Paths::new(fields),
+            &mut Buffers::default(),
+            |_, _, _| true,
+        );
+        if answer.is_err() {
+            assert_eq!(replaced, text);
+        }
+        answer
     }
 
     #[test]
@@ -278,9 +441,49 @@ mod tests {
         let fields = personal::fields("user.created");
         assert_eq!(upper(r#"{"org_id":"o","email":null}"#, fields), None);
         assert_eq!(
-            replace_fields(r#"{"email":"a"}"#, fields, |_, _| None),
-            Ok(None)
+            replace_fields(
+                &mut r#"{"email":"a"}"#.to_owned(),
+                &Paths::new(fields),
+                &mut Buffers::default(),
+                |_, _, _| false
+            ),
+            Ok(false)
         );
+    }
+
+    #[test]
+    fn replacements_are_escaped_as_serde_json_escapes_them() {
+        for text in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "\u{0}\u{8}\t\n\u{b}\u{c}\r\u{1f} ",
+            "é漢😀\u{7f}",
+        ] {
+            let mut out = String::new();
+            push_string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_first_quote_backslash_or_control_is_found_at_any_place() {
+        // Bytes next to the ones sought (the space, `!`, DEL, bytes with the high bit
+        // set): a borrow between bytes must not mark them.
+        let filler = [b' ', b'!', 0x7f, 0x80, 0xff];
+        for len in 0..40 {
+            let plain: Vec<u8> = (0..len).map(|at| filler[at % filler.len()]).collect();
+            assert_eq!(special(&plain), None, "{plain:?}");
+            for sought in [b'"', b'\\', 0, 0x1f] {
+                for place in 0..len {
+                    let mut bytes = plain.clone();
+                    bytes[place] = sought;
+                    // A later one does not count.
+                    bytes.push(b'"');
+                    assert_eq!(special(&bytes), Some(place), "{bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -315,13 +518,10 @@ mod tests {
             r#"{"email":"a"} x"#,
             "[1,]",
             "\"\u{1}\"",
+            r#"{"name":"x","email":"a\x"}"#,
             deep.as_str(),
         ] {
-            assert_eq!(
-                replace_fields(text, fields, |_, _| Some(String::new())),
-                Err(NotJson),
-                "{text:?}"
-            );
+            assert_eq!(replace_all(text, fields), Err(NotJson), "{text:?}");
         }
     }
 }

@@ -15,9 +15,10 @@ mod store;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use chrono::{DateTime, Utc};
+use memchr::memmem;
 use serde_json::Value;
 use uuid::Uuid;
 use verity_domain::personal::{self, PersonalField, StoredKey};
@@ -26,6 +27,7 @@ use verity_domain::{AppendRequest, EventMetadata, NewEvent, RecordedEvent, Store
 
 use cipher::{DataKey, holds_sealed, is_sealed_value};
 pub use cipher::{PersonalSecrets, SEALED_PREFIX};
+use in_text::Paths;
 
 use crate::store::Store;
 
@@ -195,11 +197,19 @@ impl SealedStore {
     /// Reads the keys of the people not in the cache yet, or known to have none (another
     /// process may have made it since).
     async fn load(&self, subjects: &[Uuid]) -> Result<(), StoreError> {
-        let mut missing: Vec<Uuid> = subjects
-            .iter()
-            .copied()
-            .filter(|subject| matches!(self.cached(*subject), None | Some(Known::Absent)))
-            .collect();
+        let mut missing: Vec<Uuid> = {
+            let cache = self.cache.read().ok();
+            subjects
+                .iter()
+                .copied()
+                .filter(|subject| {
+                    matches!(
+                        cache.as_ref().and_then(|cache| cache.get(subject)),
+                        None | Some(Known::Absent)
+                    )
+                })
+                .collect()
+        };
         if missing.is_empty() {
             return Ok(());
         }
@@ -383,10 +393,11 @@ impl SealedStore {
         self.read_keys_in_order(&wanted).await?;
         self.load(&wanted).await?;
         let cache = self.cache.read().ok();
+        let mut reuse = Reuse::default();
         for (event, look) in events.iter_mut().zip(looks) {
             if let Some(look) = look {
                 let known = cache.as_ref().and_then(|cache| cache.get(&look.subject));
-                open_event(event, &look, known);
+                open_event(event, &look, known, &mut reuse);
             }
         }
         Ok(())
@@ -399,6 +410,8 @@ impl SealedStore {
 /// searched once per read.
 struct Look {
     subject: Uuid,
+    /// The paths of the personal fields of the event's type, if it has any.
+    paths: Option<&'static Paths<'static>>,
     data_sealed: bool,
     metadata_sealed: bool,
 }
@@ -406,17 +419,21 @@ struct Look {
 impl Look {
     /// `None` for an event that holds nothing personal.
     fn at(event: &RecordedEvent) -> Option<Self> {
-        let personal_type = !personal::fields(&event.event_type).is_empty();
-        let data_sealed = holds_sealed(&event.data);
+        static ADDRESS: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(METADATA_ADDRESS_MEMBER));
+        let paths = in_text::paths_of(&event.event_type);
+        // Only the fields of its type are ever sealed in a payload, or opened.
+        let data_sealed = paths.is_some() && holds_sealed(&event.data);
         // A sealed field in the metadata is its client address.
-        let metadata_address = event.metadata.contains(METADATA_ADDRESS_MEMBER);
-        if !personal_type && !data_sealed && !metadata_address {
+        let metadata_address = ADDRESS.find(event.metadata.as_bytes()).is_some();
+        if paths.is_none() && !metadata_address {
             return None;
         }
         let metadata_sealed = metadata_address && holds_sealed(&event.metadata);
-        let subject = Self::subject(event, personal_type || data_sealed || metadata_sealed)?;
+        let subject = Self::subject(event, paths.is_some() || metadata_sealed)?;
         Some(Self {
             subject,
+            paths,
             data_sealed,
             metadata_sealed,
         })
@@ -453,17 +470,32 @@ impl Look {
 /// not JSON. Not an API.
 #[doc(hidden)]
 pub fn mark_personal_fields(event_type: &str, text: &str) -> Option<String> {
-    in_text::replace_fields(text, personal::fields(event_type), |_, value| {
-        Some(format!("[{}]", value.chars().count()))
-    })
+    let mut marked = text.to_owned();
+    in_text::replace_fields(
+        &mut marked,
+        &Paths::new(personal::fields(event_type)),
+        &mut in_text::Buffers::default(),
+        |_, value, out| {
+            out.push_str(&format!("[{}]", value.chars().count()));
+            true
+        },
+    )
     .ok()
-    .map(|marked| marked.unwrap_or_else(|| text.to_owned()))
+    .map(|_| marked)
 }
 
 /// The associated data of a sealed field: the person and the field's path, its members
 /// joined by dots.
 fn binding(subject: Uuid, path: &[&str]) -> Vec<u8> {
     let mut aad = Vec::with_capacity(16 + 1 + 48);
+    bind(&mut aad, subject, path);
+    aad
+}
+
+/// Writes the associated data of a sealed field ([`binding`]) into `aad`, for a reader
+/// that opens many fields with one buffer.
+fn bind(aad: &mut Vec<u8>, subject: Uuid, path: &[&str]) {
+    aad.clear();
     aad.extend_from_slice(subject.as_bytes());
     aad.push(b'|');
     for (index, member) in path.iter().enumerate() {
@@ -472,7 +504,6 @@ fn binding(subject: Uuid, path: &[&str]) -> Vec<u8> {
         }
         aad.extend_from_slice(member.as_bytes());
     }
-    aad
 }
 
 /// Every value at `path` (`*` stands for each item of an array).
@@ -535,9 +566,17 @@ fn seal_event(
     Ok(())
 }
 
+/// Buffers an opening reuses from one event to the next.
+#[derive(Default)]
+struct Reuse {
+    text: in_text::Buffers,
+    aad: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
 /// Opens (or, for an erased person, blanks) the personal fields of one event. A field
 /// that does not open (another key, altered bytes) reads as erased.
-fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>) {
+fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reuse: &mut Reuse) {
     let subject = look.subject;
     let erased = matches!(known, Some(Known::Erased));
     // The person's key set up once for the event's fields; one that cannot be set up
@@ -546,25 +585,31 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>) {
         Some(Known::Key(key)) if look.sealed() => key.cipher().ok(),
         _ => None,
     };
-    let fields = personal::fields(&event.event_type);
-    if look.data_sealed || (erased && !fields.is_empty()) {
-        let opened = in_text::replace_fields(&event.data, fields, |field, text| {
+    if let Some(paths) = look.paths
+        && (look.data_sealed || erased)
+    {
+        let Reuse { text, aad, scratch } = reuse;
+        // A payload that is not JSON is left as it is, for its decoder to refuse.
+        let _ = in_text::replace_fields(&mut event.data, paths, text, |field, text, out| {
             let sealed = is_sealed_value(text);
             match known {
-                Some(Known::Key(_)) if sealed => Some(
-                    cipher
+                Some(Known::Key(_)) if sealed => {
+                    bind(aad, subject, field.path);
+                    let opened = cipher
                         .as_ref()
-                        .and_then(|cipher| cipher.open(&binding(subject, field.path), text))
-                        .unwrap_or_else(|| field.kind.erased().to_owned()),
-                ),
-                None | Some(Known::Key(_) | Known::Absent) if !sealed => None,
-                _ => Some(field.kind.erased().to_owned()),
+                        .is_some_and(|cipher| cipher.open_into(aad, text, scratch, out));
+                    if !opened {
+                        out.push_str(field.kind.erased());
+                    }
+                    true
+                }
+                None | Some(Known::Key(_) | Known::Absent) if !sealed => false,
+                _ => {
+                    out.push_str(field.kind.erased());
+                    true
+                }
             }
         });
-        // A payload that is not JSON is left as it is, for its decoder to refuse.
-        if let Ok(Some(data)) = opened {
-            event.data = data;
-        }
     }
     if (look.metadata_sealed || erased)
         && let Ok(mut metadata) = serde_json::from_str::<EventMetadata>(&event.metadata)

@@ -9,7 +9,7 @@ use verity_domain::personal;
 use verity_domain::{Actor, EventMetadata, NewEvent, RecordedEvent};
 
 use super::cipher::PersonalSecrets;
-use super::{Known, Look, field_values, open_event, seal_event};
+use super::{Known, Look, Reuse, field_values, open_event, seal_event};
 
 /// Text with what JSON escapes: quotes, backslashes, controls, and more than ASCII.
 fn text() -> impl Strategy<Value = String> {
@@ -92,13 +92,15 @@ proptest! {
 
         let look = Look::at(&sealed).unwrap();
         prop_assert!(look.data_sealed && look.metadata_sealed);
+        // One set of buffers for every opening, as a page's.
+        let mut reuse = Reuse::default();
         let mut opened = sealed.clone();
-        open_event(&mut opened, &look, Some(&Known::Key(key)));
+        open_event(&mut opened, &look, Some(&Known::Key(key)), &mut reuse);
         prop_assert_eq!(serde_json::from_str::<Value>(&opened.data).unwrap(), data.clone());
         prop_assert!(opened.metadata.contains("192.0.2.1"));
 
         let mut gone = sealed.clone();
-        open_event(&mut gone, &look, Some(&Known::Erased));
+        open_event(&mut gone, &look, Some(&Known::Erased), &mut reuse);
         prop_assert_eq!(serde_json::from_str::<Value>(&gone.data).unwrap(), erased(data.clone()));
         prop_assert!(!gone.metadata.contains("192.0.2.1"));
 
@@ -107,10 +109,10 @@ proptest! {
         let look = Look::at(&clear).unwrap();
         prop_assert!(!look.data_sealed);
         let mut kept = clear.clone();
-        open_event(&mut kept, &look, Some(&Known::Absent));
+        open_event(&mut kept, &look, Some(&Known::Absent), &mut reuse);
         prop_assert_eq!(&kept.data, &clear.data);
         let mut blanked = clear;
-        open_event(&mut blanked, &look, Some(&Known::Erased));
+        open_event(&mut blanked, &look, Some(&Known::Erased), &mut reuse);
         prop_assert_eq!(serde_json::from_str::<Value>(&blanked.data).unwrap(), erased(data));
     }
 }
