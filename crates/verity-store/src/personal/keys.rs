@@ -11,9 +11,22 @@ use verity_domain::personal::StoredKey;
 /// when erased.
 type KeyRow = (i64, String, Option<Vec<u8>>, Option<i64>);
 
-fn into_key(row: KeyRow) -> Result<(u64, Uuid, StoredKey), StoreError> {
+/// A key as the store hands it over: its place, whose it is, and the key.
+type Key = (u64, Uuid, StoredKey);
+
+fn into_key(row: KeyRow) -> Result<Key, StoreError> {
     let (place, subject, sealed, erased_at) = row;
-    let subject = Uuid::try_parse(&subject)
+    key_of(place, &subject, sealed, erased_at)
+}
+
+/// A row's values checked: a user id, a key or an erasure, a place that is not negative.
+fn key_of(
+    place: i64,
+    subject: &str,
+    sealed: Option<Vec<u8>>,
+    erased_at: Option<i64>,
+) -> Result<Key, StoreError> {
+    let subject = Uuid::try_parse(subject)
         .map_err(|_| StoreError::Corrupt(format!("person key of {subject:?}: not a user id")))?;
     let stored = match (sealed, erased_at) {
         (Some(sealed), _) => StoredKey::Sealed(sealed),
@@ -33,7 +46,7 @@ fn into_key(row: KeyRow) -> Result<(u64, Uuid, StoredKey), StoreError> {
     Ok((place, subject, stored))
 }
 
-/// The key rows `select` finds with its parameters on PostgreSQL.
+/// The keys `select` finds with its parameters on PostgreSQL.
 async fn fetch_rows<'query>(
     pool: &sqlx::PgPool,
     select: sqlx::query::QueryAs<
@@ -42,12 +55,15 @@ async fn fetch_rows<'query>(
         KeyRow,
         <sqlx::Postgres as sqlx::Database>::Arguments,
     >,
-) -> Result<Vec<KeyRow>, StoreError> {
+) -> Result<Vec<Key>, StoreError> {
     let mut connection = crate::sql::Shrinking::acquire(pool).await?;
     select
         .fetch_all(&mut *connection)
         .await
-        .map_err(crate::sql::map_error)
+        .map_err(crate::sql::map_error)?
+        .into_iter()
+        .map(into_key)
+        .collect()
 }
 
 /// The same on SQLite, where each `select` packs its rows in one value (a count, then the
@@ -62,17 +78,17 @@ async fn fetch_rows_packed<'query>(
         (i64, Option<String>),
         <sqlx::Sqlite as sqlx::Database>::Arguments,
     >,
-) -> Result<Vec<KeyRow>, StoreError> {
+) -> Result<Vec<Key>, StoreError> {
     let (count, packed) = select
         .fetch_one(pool)
         .await
         .map_err(crate::sql::map_error)?;
     let corrupt = || StoreError::Corrupt("unreadable rows in person_keys".into());
-    let rows: Vec<KeyRow> = match packed {
+    let rows: Vec<Key> = match packed {
         None => Vec::new(),
         Some(packed) => packed
             .split(';')
-            .map(|row| unpack_key(row).ok_or_else(corrupt))
+            .map(|row| unpack_key(row).ok_or_else(corrupt)?)
             .collect::<Result<_, _>>()?,
     };
     if i64::try_from(rows.len()) != Ok(count) {
@@ -82,11 +98,11 @@ async fn fetch_rows_packed<'query>(
 }
 
 /// One packed key row: its place, subject, the sealed key in hex (empty once erased),
-/// when erased.
-fn unpack_key(row: &str) -> Option<KeyRow> {
+/// when erased. `None` when it does not split so.
+fn unpack_key(row: &str) -> Option<Result<Key, StoreError>> {
     let mut fields = row.split(',');
     let place = fields.next()?.parse().ok()?;
-    let subject = fields.next()?.to_owned();
+    let subject = fields.next()?;
     let sealed = match fields.next()? {
         "" => None,
         // SQLite's `hex()` is upper case. Table-driven: a replay from the start decodes a
@@ -100,7 +116,7 @@ fn unpack_key(row: &str) -> Option<KeyRow> {
     fields
         .next()
         .is_none()
-        .then_some((place, subject, sealed, erased_at))
+        .then(|| key_of(place, subject, sealed, erased_at))
 }
 
 macro_rules! person_keys_backend {
@@ -127,8 +143,9 @@ macro_rules! person_keys_backend {
                     let ids: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
                     let list = serde_json::to_string(&ids)
                         .map_err(|error| StoreError::Invalid(error.to_string()))?;
-                    for row in $fetch(self.pool(), sqlx::query_as($select).bind(list)).await? {
-                        let (_, subject, stored) = into_key(row)?;
+                    for (_, subject, stored) in
+                        $fetch(self.pool(), sqlx::query_as($select).bind(list)).await?
+                    {
                         found.push((subject, stored));
                     }
                 }
@@ -143,11 +160,7 @@ macro_rules! person_keys_backend {
                 let select = sqlx::query_as($in_order)
                     .bind(crate::sql::to_i64(after)?)
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-                let mut found = $fetch(self.pool(), select)
-                    .await?
-                    .into_iter()
-                    .map(into_key)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut found = $fetch(self.pool(), select).await?;
                 found.sort_unstable_by_key(|(place, _, _)| *place);
                 Ok(found)
             }

@@ -194,22 +194,25 @@ impl SealedStore {
         }
     }
 
-    /// Reads the keys of the people not in the cache yet, or known to have none (another
-    /// process may have made it since).
+    /// Those of `subjects` whose key or erasure the cache does not know: not in it yet, or
+    /// known to have no key (another process may have made it since).
+    fn unknown<Found: FromIterator<Uuid>>(&self, subjects: &[Uuid]) -> Found {
+        let cache = self.cache.read().ok();
+        subjects
+            .iter()
+            .copied()
+            .filter(|subject| {
+                matches!(
+                    cache.as_ref().and_then(|cache| cache.get(subject)),
+                    None | Some(Known::Absent)
+                )
+            })
+            .collect()
+    }
+
+    /// Reads the keys of the people whose key or erasure the cache does not know.
     async fn load(&self, subjects: &[Uuid]) -> Result<(), StoreError> {
-        let mut missing: Vec<Uuid> = {
-            let cache = self.cache.read().ok();
-            subjects
-                .iter()
-                .copied()
-                .filter(|subject| {
-                    matches!(
-                        cache.as_ref().and_then(|cache| cache.get(subject)),
-                        None | Some(Known::Absent)
-                    )
-                })
-                .collect()
-        };
+        let mut missing: Vec<Uuid> = self.unknown(subjects);
         if missing.is_empty() {
             return Ok(());
         }
@@ -264,30 +267,21 @@ impl SealedStore {
     /// replay from the log's start meets people in about that order (a person's key is
     /// made with their first personal event), and a run read in order costs a fraction
     /// of looking each one up. Stops for good once a run brings fewer than half of what
-    /// the page lacked.
-    async fn read_keys_in_order(&self, wanted: &[Uuid]) -> Result<(), StoreError> {
+    /// the page lacked. Answers the people of `wanted` a run did not bring, to be looked
+    /// up.
+    async fn read_keys_in_order(&self, wanted: Vec<Uuid>) -> Result<Vec<Uuid>, StoreError> {
         if wanted.len() < IN_ORDER_FROM {
-            return Ok(());
+            return Ok(wanted);
         }
         let mut order = self.in_order.lock().await;
         if !order.serving {
-            return Ok(());
+            return Ok(wanted);
         }
         // Another page's run, read while this one waited, may have brought them.
-        let missing: std::collections::HashSet<Uuid, foldhash::fast::RandomState> = {
-            let cache = self.cache.read().ok();
-            wanted
-                .iter()
-                .copied()
-                .filter(|subject| {
-                    !cache
-                        .as_ref()
-                        .is_some_and(|cache| cache.contains_key(subject))
-                })
-                .collect()
-        };
+        let mut missing: std::collections::HashSet<Uuid, foldhash::fast::RandomState> =
+            self.unknown(&wanted);
         if missing.len() < IN_ORDER_FROM {
-            return Ok(());
+            return Ok(missing.into_iter().collect());
         }
         let run = self
             .inner
@@ -295,20 +289,20 @@ impl SealedStore {
             .await?;
         let Some(&(last, _, _)) = run.last() else {
             order.serving = false;
-            return Ok(());
+            return Ok(missing.into_iter().collect());
         };
         order.after = last;
-        let mut brought = 0;
+        let lacking = missing.len();
         let mut known = Vec::with_capacity(run.len());
         for (_, subject, stored) in run {
-            brought += usize::from(missing.contains(&subject));
+            missing.remove(&subject);
             known.push((subject, self.known(subject, stored)?));
         }
         self.settle_all(known);
-        if brought * 2 < missing.len() {
+        if (lacking - missing.len()) * 2 < lacking {
             order.serving = false;
         }
-        Ok(())
+        Ok(missing.into_iter().collect())
     }
 
     /// The person's key to seal with, made on their first personal event.
@@ -390,8 +384,8 @@ impl SealedStore {
                 })
                 .collect()
         };
-        self.read_keys_in_order(&wanted).await?;
-        self.load(&wanted).await?;
+        let rest = self.read_keys_in_order(wanted).await?;
+        self.load(&rest).await?;
         let cache = self.cache.read().ok();
         let mut reuse = Reuse::default();
         for (event, look) in events.iter_mut().zip(looks) {
