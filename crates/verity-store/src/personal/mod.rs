@@ -368,30 +368,46 @@ impl SealedStore {
                 self.remember(subject, Known::Erased);
             }
         }
-        // People known to have no key are asked again only when a page holds a sealed
-        // field of theirs: a log written before sealing costs no query per page.
-        let wanted: Vec<Uuid> = {
+        // What the cache knows of each event's person, looked up once; people known to
+        // have no key are asked again only when a page holds a sealed field of theirs: a
+        // log written before sealing costs no query per page.
+        let mut wanted = Vec::new();
+        let mut known: Vec<Option<Known>> = {
             let cache = self.cache.read().ok();
             looks
                 .iter()
-                .filter_map(|look| {
+                .map(|look| {
                     let look = look.as_ref()?;
                     match cache.as_ref().and_then(|cache| cache.get(&look.subject)) {
-                        None => Some(look.subject),
-                        Some(Known::Absent) if look.sealed() => Some(look.subject),
-                        Some(_) => None,
+                        None => None,
+                        Some(Known::Absent) if look.sealed() => None,
+                        Some(known) => Some(known.clone()),
                     }
+                    .or_else(|| {
+                        wanted.push(look.subject);
+                        None
+                    })
                 })
                 .collect()
         };
-        let rest = self.read_keys_in_order(wanted).await?;
-        self.load(&rest).await?;
-        let cache = self.cache.read().ok();
+        if !wanted.is_empty() {
+            let rest = self.read_keys_in_order(wanted).await?;
+            self.load(&rest).await?;
+            let cache = self.cache.read().ok();
+            for (slot, look) in known.iter_mut().zip(&looks) {
+                if slot.is_none()
+                    && let Some(look) = look
+                {
+                    *slot = cache
+                        .as_ref()
+                        .and_then(|cache| cache.get(&look.subject).cloned());
+                }
+            }
+        }
         let mut reuse = Reuse::default();
-        for (event, look) in events.iter_mut().zip(looks) {
+        for ((event, look), known) in events.iter_mut().zip(looks).zip(known) {
             if let Some(look) = look {
-                let known = cache.as_ref().and_then(|cache| cache.get(&look.subject));
-                open_event(event, &look, known, &mut reuse);
+                open_event(event, &look, known.as_ref(), &mut reuse);
             }
         }
         Ok(())
