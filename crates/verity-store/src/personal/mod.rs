@@ -300,6 +300,12 @@ impl SealedStore {
         }
         self.settle_all(known);
         if (lacking - missing.len()) * 2 < lacking {
+            tracing::debug!(
+                after = order.after,
+                lacking,
+                brought = lacking - missing.len(),
+                "keys are looked up from now on, not read in order"
+            );
             order.serving = false;
         }
         Ok(missing.into_iter().collect())
