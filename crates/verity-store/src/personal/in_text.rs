@@ -148,6 +148,12 @@ pub(super) fn replace_fields(
 /// `text` as a JSON string, quotes included, escaped as `serde_json` writes it.
 fn push_string(out: &mut String, text: &str) {
     out.push('"');
+    // Most replacements (an address, a name) need no escape.
+    if special(text.as_bytes()).is_none() {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     let mut copied = 0;
     for (at, byte) in text.bytes().enumerate() {
         let short = match byte {

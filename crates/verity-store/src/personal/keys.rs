@@ -84,13 +84,14 @@ async fn fetch_rows_packed<'query>(
         .await
         .map_err(crate::sql::map_error)?;
     let corrupt = || StoreError::Corrupt("unreadable rows in person_keys".into());
-    let rows: Vec<Key> = match packed {
-        None => Vec::new(),
-        Some(packed) => packed
-            .split(';')
-            .map(|row| unpack_key(row).ok_or_else(corrupt)?)
-            .collect::<Result<_, _>>()?,
-    };
+    // The count is SQLite's, of a query with a limit; the cap only keeps a surprise small.
+    let mut rows: Vec<Key> =
+        Vec::with_capacity(usize::try_from(count).unwrap_or_default().min(1 << 16));
+    if let Some(packed) = packed {
+        for row in packed.split(';') {
+            rows.push(unpack_key(row).ok_or_else(corrupt)??);
+        }
+    }
     if i64::try_from(rows.len()) != Ok(count) {
         return Err(corrupt());
     }

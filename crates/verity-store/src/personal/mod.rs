@@ -354,13 +354,18 @@ impl SealedStore {
     /// Opens the personal data of events read back, in place.
     async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
         // Most events hold nothing personal (a password change, a disable): they are not
-        // looked at again, nor their person's key.
-        let looks: Vec<Option<Look>> = events.iter().map(Look::at).collect();
+        // looked at again, nor their person's key. The others, by their place in the page:
+        let looks: Vec<(usize, Look)> = events
+            .iter()
+            .enumerate()
+            .filter_map(|(at, event)| Look::at(event).map(|look| (at, look)))
+            .collect();
         // An erasure in this very page hides the person's earlier events too; a key an
         // erasure left behind (a failure between the append and the key's destruction)
         // is destroyed now.
-        for (event, look) in events.iter().zip(&looks) {
-            if let Some(Look { subject, .. }) = *look
+        for (at, look) in &looks {
+            let subject = look.subject;
+            if let Some(event) = events.get(*at)
                 && event.event_type == USER_ERASED
                 && !matches!(self.cached(subject), Some(Known::Erased))
             {
@@ -374,7 +379,7 @@ impl SealedStore {
                 self.remember(subject, Known::Erased);
             }
         }
-        // What the cache knows of each event's person, looked up once; people known to
+        // What the cache knows of each one's person, looked up once; people known to
         // have no key are asked again only when a page holds a sealed field of theirs: a
         // log written before sealing costs no query per page.
         let mut wanted = Vec::new();
@@ -382,8 +387,7 @@ impl SealedStore {
             let cache = self.cache.read().ok();
             looks
                 .iter()
-                .map(|look| {
-                    let look = look.as_ref()?;
+                .map(|(_, look)| {
                     match cache.as_ref().and_then(|cache| cache.get(&look.subject)) {
                         None => None,
                         Some(Known::Absent) if look.sealed() => None,
@@ -400,10 +404,8 @@ impl SealedStore {
             let rest = self.read_keys_in_order(wanted).await?;
             self.load(&rest).await?;
             let cache = self.cache.read().ok();
-            for (slot, look) in known.iter_mut().zip(&looks) {
-                if slot.is_none()
-                    && let Some(look) = look
-                {
+            for (slot, (_, look)) in known.iter_mut().zip(&looks) {
+                if slot.is_none() {
                     *slot = cache
                         .as_ref()
                         .and_then(|cache| cache.get(&look.subject).cloned());
@@ -411,9 +413,9 @@ impl SealedStore {
             }
         }
         let mut reuse = Reuse::default();
-        for ((event, look), known) in events.iter_mut().zip(looks).zip(known) {
-            if let Some(look) = look {
-                open_event(event, &look, known.as_ref(), &mut reuse);
+        for ((at, look), known) in looks.iter().zip(known) {
+            if let Some(event) = events.get_mut(*at) {
+                open_event(event, look, known.as_ref(), &mut reuse);
             }
         }
         Ok(())
