@@ -97,7 +97,7 @@ pub(super) fn paths_of(event_type: &str) -> Option<&'static Paths<'static>> {
 /// Buffers a reader reuses from one payload to the next.
 #[derive(Default)]
 pub(super) struct Buffers {
-    found: Vec<(usize, usize, usize)>,
+    found: Vec<Found>,
     replacement: String,
     escaped: String,
 }
@@ -128,13 +128,24 @@ pub(super) fn replace_fields(
     let mut replaced = false;
     // From the last to the first, so that the spans before a replaced one stay where they
     // were found.
-    for &(index, start, end) in buffers.found.iter().rev() {
-        let Some(field) = paths.fields.get(index) else {
+    for &Found {
+        field,
+        start,
+        end,
+        escaped,
+    } in buffers.found.iter().rev()
+    {
+        let Some(field) = paths.fields.get(field) else {
             continue;
         };
         buffers.replacement.clear();
         let inside = text.get(start + 1..end - 1).ok_or(NotJson)?;
-        if !replace(field, &unescape(inside)?, &mut buffers.replacement) {
+        let value = if escaped {
+            unescape(inside)?
+        } else {
+            Cow::Borrowed(inside)
+        };
+        if !replace(field, &value, &mut buffers.replacement) {
             continue;
         }
         buffers.escaped.clear();
@@ -225,14 +236,23 @@ fn special(bytes: &[u8]) -> Option<usize> {
         .map(|inside| at + inside)
 }
 
+/// A string value at a field's path: the field's index, the value's span in the text (its
+/// quotes included), and whether it holds an escape.
+#[derive(Clone, Copy)]
+struct Found {
+    field: usize,
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
 struct Reader<'text, 'paths, 'found> {
     text: &'text str,
     bytes: &'text [u8],
     at: usize,
     paths: &'paths Paths<'paths>,
-    /// The string values at a field's path: the field's index, and the value's span in
-    /// the text (its quotes included).
-    found: &'found mut Vec<(usize, usize, usize)>,
+    /// The string values at a field's path.
+    found: &'found mut Vec<Found>,
 }
 
 impl<'text> Reader<'text, '_, '_> {
@@ -271,7 +291,12 @@ impl<'text> Reader<'text, '_, '_> {
                     if escaped {
                         self.text(start, end).and_then(unescape)?;
                     }
-                    self.found.push((field, start, end));
+                    self.found.push(Found {
+                        field,
+                        start,
+                        end,
+                        escaped,
+                    });
                 }
                 Ok(())
             }
