@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The cost of per-person encryption on replay, in pairs of runs (docs/performance.md,
+# "Per-person encryption"): ROUNDS times, a replay from position 0 of the clear log and
+# one of the sealed log, their order alternated each round, each database file read once
+# before its run (so both start from the page cache) and its snapshots dropped. Prints
+# each pair and the medians; on a noisy machine the median of the pairs' ratios is the
+# figure to read.
+#
+#   VERITY=target/release/verity CLEAR=/tmp/seed-plain SEALED=/tmp/seed-sealed \
+#     ROUNDS=20 bench/audit/replay-pairs.sh
+#
+# CLEAR and SEALED hold the same people seeded with `bench seed --users 100000` and
+# `bench seed --users 100000 --sealed`.
+set -euo pipefail
+VERITY=${VERITY:-target/release/verity}
+: "${CLEAR:?the clear log's data directory}" "${SEALED:?the sealed log's data directory}"
+
+run() { # data directory, then `--sealed` or nothing: "<seconds> <CPU seconds>"
+  python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM snapshots'); c.commit()" "$1/verity.db"
+  cat "$1/verity.db" > /dev/null
+  /usr/bin/time -f "%U %S" "$VERITY" --json --data-dir "$1" bench startup ${2:-} 2>&1 | python3 -c '
+import json, sys
+lines = [line for line in sys.stdin.read().split("\n") if line]
+seconds = [json.loads(line) for line in lines if line.startswith("{")][0]["seconds"]
+user, system = lines[-1].split()
+print(round(seconds, 4), round(float(user) + float(system), 3))'
+}
+
+for round in $(seq 1 "${ROUNDS:-15}"); do
+  if (( round % 2 )); then clear=$(run "$CLEAR"); sealed=$(run "$SEALED" --sealed)
+  else sealed=$(run "$SEALED" --sealed); clear=$(run "$CLEAR"); fi
+  echo "$clear $sealed"
+done | python3 -c '
+import statistics as st, sys
+rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+for c, cc, s, sc in rows:
+    print(f"clear {c:.3f} s (CPU {cc:.2f} s) | sealed {s:.3f} s (CPU {sc:.2f} s) | x{s / c:.3f}")
+med = lambda i: st.median(row[i] for row in rows)
+print(f"medians: clear {med(0):.3f} s, sealed {med(2):.3f} s: {100 * (med(2) / med(0) - 1):+.1f} %")
+ratio = st.median(row[2] / row[0] for row in rows)
+print(f"median of the pairs ratios: {100 * (ratio - 1):+.1f} % (CPU {100 * (st.median(row[3] / row[1] for row in rows) - 1):+.1f} %)")'
