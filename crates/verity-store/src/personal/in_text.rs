@@ -1,10 +1,11 @@
-//! The personal fields of a payload found and replaced in its JSON text, without a tree.
+//! The personal fields of a payload found and replaced in its JSON text, without parsing
+//! it into a value.
 //!
 //! A replay opens every payload that holds a sealed field; parsing each into a
 //! `serde_json::Value` and writing it back cost more than the cipher did. This reader
 //! walks the text once, following the fields' paths ([`Paths`]) as it goes, and then
 //! replaces the string values found at them in the text itself (a sealed value is longer
-//! than what it opens to, so the text only shrinks). Nothing else of the text changes.
+//! than what it opens to, so opening only shrinks the text). Nothing else of it changes.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
