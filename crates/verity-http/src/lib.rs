@@ -41,6 +41,7 @@ pub use context::request_context;
 pub use error::{HttpError, log_failure};
 pub use metrics::Metrics;
 pub use pages::Pages;
+pub use read_timeout::body_came_late;
 pub use state::{AppState, Settings};
 pub use userinfo::bearer_token;
 

@@ -2,6 +2,10 @@
 //! sends its body too slowly is answered 408 and its connection closed, instead of holding
 //! a handler and a connection open while it trickles bytes. The headers' deadline is the
 //! listener's (hyper's header read timeout, set by the binary).
+//!
+//! A door with an error format of its own (the admin API's problem+json, SCIM's error
+//! schema) answers the 408 itself when [`body_came_late`] says why its body did not read;
+//! any other late body is answered in plain text.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -58,8 +62,21 @@ impl HttpBody for InTime {
     }
 }
 
+/// Whether `error` (what reading a request's body failed with, or an error wrapping it)
+/// is its deadline passing: a door answers 408 in its own format then.
+pub fn body_came_late(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<Late>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
 /// Gives the request's body until `limit` from now; answers 408 (`Connection: close`)
-/// when a handler found it late.
+/// when a handler found it late, in plain text unless the handler answered 408 itself.
 pub(crate) async fn body_in_time(
     State(state): State<AppState>,
     request: Request,
@@ -85,7 +102,11 @@ async fn within(limit: Duration, request: Request, next: Next) -> Response {
     if !late.load(Ordering::Relaxed) {
         return response;
     }
-    let mut late = (StatusCode::REQUEST_TIMEOUT, "request body too slow\n").into_response();
+    let mut late = if response.status() == StatusCode::REQUEST_TIMEOUT {
+        response
+    } else {
+        (StatusCode::REQUEST_TIMEOUT, "request body too slow\n").into_response()
+    };
     late.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     late

@@ -149,8 +149,12 @@ where
     }
 }
 
-/// The problem for a body axum's JSON extractor refused, by the status it chose.
+/// The problem for a body axum's JSON extractor refused, by the status it chose (408 when
+/// the body did not arrive in time).
 fn body_refused(rejection: &JsonRejection) -> ApiError {
+    if verity_http::body_came_late(rejection) {
+        return ApiError::new(Kind::BodyTooSlow, "the request body did not arrive in time");
+    }
     let kind = match rejection.status() {
         StatusCode::UNPROCESSABLE_ENTITY => Kind::InvalidValue,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Kind::UnsupportedMediaType,

@@ -36,7 +36,13 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ScimError::invalid_syntax(rejection.body_text()))?;
+            .map_err(|rejection| {
+                if verity_http::body_came_late(&rejection) {
+                    ScimError::body_too_slow()
+                } else {
+                    ScimError::invalid_syntax(rejection.body_text())
+                }
+            })?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(object)) => Ok(Self(object)),
             Ok(_) => Err(ScimError::invalid_syntax("the body must be a JSON object")),

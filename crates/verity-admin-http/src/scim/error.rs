@@ -88,6 +88,15 @@ impl ScimError {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, None, detail)
     }
 
+    /// 408: the body did not arrive in time (`[server] body_read_timeout_seconds`).
+    pub fn body_too_slow() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            None,
+            "the request body did not arrive in time",
+        )
+    }
+
     /// 412: `If-Match` names another version.
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::PRECONDITION_FAILED, None, detail)

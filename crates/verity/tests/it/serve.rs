@@ -12,7 +12,11 @@ use crate::support::Target;
 /// Connects to `base` (`http://ADDRESS`), writes `sent` and reads until the server closes
 /// the connection: what it answered and how long it took. Panics if the connection is
 /// still open after `patience`.
-async fn send_and_wait_for_close(base: &str, sent: &str, patience: Duration) -> (String, Duration) {
+pub(crate) async fn send_and_wait_for_close(
+    base: &str,
+    sent: &str,
+    patience: Duration,
+) -> (String, Duration) {
     let address = base.strip_prefix("http://").unwrap();
     let mut stream = TcpStream::connect(address).await.unwrap();
     let started = Instant::now();

@@ -89,7 +89,12 @@ impl Answer {
 impl Scim {
     /// Verity on SQLite with a SCIM token of the Default organization.
     pub async fn start() -> Self {
-        let provider = Provider::start().await;
+        Self::start_with(&[]).await
+    }
+
+    /// The same with extra environment variables (its configuration).
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
+        let provider = Provider::start_with(crate::support::Target::sqlite(), env).await;
         let url = format!("{}/scim/v2", provider.issuer);
         let mut scim = Self {
             provider,
