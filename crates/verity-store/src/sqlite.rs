@@ -155,9 +155,10 @@ const ROW_SEPARATOR: u8 = 0x1e;
 /// Separates the fields of a packed event (the unit separator).
 const FIELD_SEPARATOR: u8 = 0x1f;
 
-/// The parts of `text` between `separator` bytes (an ASCII control character, so every
-/// part is text), found with SIMD: a replay splits every byte of the log twice.
-fn parts(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+/// The parts of `text` between `separator` bytes (an ASCII character, so every part is
+/// text), found with SIMD: a replay splits every byte of the log twice, and the packed
+/// runs of person keys (`personal/keys.rs`) the same way.
+pub(crate) fn parts(text: &str, separator: u8) -> impl Iterator<Item = &str> {
     let mut start = 0;
     memchr::memchr_iter(separator, text.as_bytes())
         .chain(std::iter::once(text.len()))
@@ -276,8 +277,9 @@ mod tests {
             "a\u{1e}b",
             "\u{1e}a\u{1e}\u{1e}b\u{1e}",
             "é\u{1f}漢\u{1e}😀\u{1f}",
+            ";a,b;;c,",
         ] {
-            for separator in [ROW_SEPARATOR, FIELD_SEPARATOR] {
+            for separator in [ROW_SEPARATOR, FIELD_SEPARATOR, b';', b','] {
                 let expected: Vec<&str> = text.split(char::from(separator)).collect();
                 assert_eq!(
                     parts(text, separator).collect::<Vec<_>>(),

@@ -88,7 +88,7 @@ async fn fetch_rows_packed<'query>(
     let mut rows: Vec<Key> =
         Vec::with_capacity(usize::try_from(count).unwrap_or_default().min(1 << 16));
     if let Some(packed) = packed {
-        for row in packed.split(';') {
+        for row in crate::sqlite::parts(&packed, b';') {
             rows.push(unpack_key(row).ok_or_else(corrupt)??);
         }
     }
@@ -101,7 +101,7 @@ async fn fetch_rows_packed<'query>(
 /// One packed key row: its place, subject, the sealed key in hex (empty once erased),
 /// when erased. `None` when it does not split so.
 fn unpack_key(row: &str) -> Option<Result<Key, StoreError>> {
-    let mut fields = row.split(',');
+    let mut fields = crate::sqlite::parts(row, b',');
     let place = fields.next()?.parse().ok()?;
     let subject = fields.next()?;
     let sealed = match fields.next()? {

@@ -33,6 +33,35 @@ pub(crate) async fn send_and_wait_for_close(
     )
 }
 
+/// Sends `POST path` with `headers` (each ending in CRLF) and a body announced as 100
+/// bytes of which only `begun` comes, to a server whose bodies must arrive within 1 s:
+/// checks that it answers 408 after that second and closes the connection, and gives its
+/// answer in lower case (for its headers) and its body as JSON.
+pub(crate) async fn late_json_body(
+    base: &str,
+    path: &str,
+    headers: &str,
+    begun: &str,
+) -> (String, serde_json::Value) {
+    let (answer, took) = send_and_wait_for_close(
+        base,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: verity\r\n{headers}Content-Length: 100\r\n\r\n{begun}"
+        ),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "answered after {took:?}"
+    );
+    let lowered = answer.to_ascii_lowercase();
+    assert!(lowered.contains("connection: close"), "{answer}");
+    let body = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    (lowered, body)
+}
+
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_or_its_body_is_cut_off() {
     let provider = Provider::start_with(

@@ -225,29 +225,17 @@ async fn a_body_that_does_not_arrive_in_time_is_a_408_problem_and_the_connection
     let root = server.service("instance-admin", None).await;
     let token = root.token.clone().unwrap();
     let head = server.head();
-    let (answer, took) = crate::serve::send_and_wait_for_close(
+    let (answer, body) = crate::serve::late_json_body(
         &server.provider.base,
-        &format!(
-            "POST /api/v1/organizations HTTP/1.1\r\nHost: verity\r\n\
-             Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-             Content-Length: 100\r\n\r\n{{\"name\": \"Sl"
-        ),
-        std::time::Duration::from_secs(10),
+        "/api/v1/organizations",
+        &format!("Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"),
+        "{\"name\": \"Sl",
     )
     .await;
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(
-        took >= std::time::Duration::from_millis(900),
-        "answered after {took:?}"
-    );
-    let lowered = answer.to_ascii_lowercase();
-    assert!(
-        lowered.contains("content-type: application/problem+json"),
+        answer.contains("content-type: application/problem+json"),
         "{answer}"
     );
-    assert!(lowered.contains("connection: close"), "{answer}");
-    let body: serde_json::Value =
-        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["type"], "urn:verity:problem:body-too-slow");
     assert_eq!(body["status"], 408);
     assert_eq!(server.head(), head, "nothing was written");

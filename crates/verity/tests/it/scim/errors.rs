@@ -246,30 +246,20 @@ async fn unknown_urls_and_methods_and_writes_to_discovery_get_scim_errors() {
 async fn a_body_that_does_not_arrive_in_time_is_a_408_scim_error_and_the_connection_closes() {
     let scim = Scim::start_with(&[("VERITY__SERVER__BODY_READ_TIMEOUT_SECONDS", "1")]).await;
     let events = scim.event_count();
-    let (answer, took) = crate::serve::send_and_wait_for_close(
+    let (answer, body) = crate::serve::late_json_body(
         &scim.provider.base,
+        "/scim/v2/Users",
         &format!(
-            "POST /scim/v2/Users HTTP/1.1\r\nHost: verity\r\n\
-             Authorization: Bearer {}\r\nContent-Type: {SCIM_JSON}\r\n\
-             Content-Length: 100\r\n\r\n{{\"userName\": \"sl",
+            "Authorization: Bearer {}\r\nContent-Type: {SCIM_JSON}\r\n",
             scim.token
         ),
-        std::time::Duration::from_secs(10),
+        "{\"userName\": \"sl",
     )
     .await;
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(
-        took >= std::time::Duration::from_millis(900),
-        "answered after {took:?}"
-    );
-    let lowered = answer.to_ascii_lowercase();
-    assert!(
-        lowered.contains("content-type: application/scim+json"),
+        answer.contains("content-type: application/scim+json"),
         "{answer}"
     );
-    assert!(lowered.contains("connection: close"), "{answer}");
-    let body: serde_json::Value =
-        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(
         body["schemas"],
         json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
