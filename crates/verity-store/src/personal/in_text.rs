@@ -4,8 +4,8 @@
 //! A replay opens every payload that holds a sealed field; parsing each into a
 //! `serde_json::Value` and writing it back cost more than the cipher did. This reader
 //! walks the text once, following the fields' paths ([`Paths`]) as it goes, and then
-//! replaces the string values found at them in the text itself (a sealed value is longer
-//! than what it opens to, so opening only shrinks the text). Nothing else of it changes.
+//! writes it again with the string values found at them replaced. Nothing else of it
+//! changes.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -100,7 +100,8 @@ pub(super) fn paths_of(event_type: &str) -> Option<&'static Paths<'static>> {
 pub(super) struct Buffers {
     found: Vec<Found>,
     replacement: String,
-    escaped: String,
+    /// The text being written again.
+    text: String,
 }
 
 /// Replaces in `text` each string value at a path of `paths`. `replace` is called with
@@ -126,15 +127,18 @@ pub(super) fn replace_fields(
     if reader.at != reader.bytes.len() {
         return Err(NotJson);
     }
-    let mut replaced = false;
-    // From the last to the first, so that the spans before a replaced one stay where they
-    // were found.
+    // The text is written again into a buffer, each replaced value in its place, and
+    // handed back for the old one (whose allocation the buffer keeps for the next text):
+    // one copy of the text, where replacing each value in place moved the rest each time.
+    let out = &mut buffers.text;
+    out.clear();
+    let (mut copied, mut replaced) = (0, false);
     for &Found {
         field,
         start,
         end,
         escaped,
-    } in buffers.found.iter().rev()
+    } in &buffers.found
     {
         let Some(field) = paths.fields.get(field) else {
             continue;
@@ -149,12 +153,16 @@ pub(super) fn replace_fields(
         if !replace(field, &value, &mut buffers.replacement) {
             continue;
         }
-        buffers.escaped.clear();
-        push_string(&mut buffers.escaped, &buffers.replacement);
-        text.replace_range(start..end, &buffers.escaped);
-        replaced = true;
+        out.push_str(text.get(copied..start).ok_or(NotJson)?);
+        push_string(out, &buffers.replacement);
+        (copied, replaced) = (end, true);
     }
-    Ok(replaced)
+    if !replaced {
+        return Ok(false);
+    }
+    out.push_str(text.get(copied..).ok_or(NotJson)?);
+    std::mem::swap(text, out);
+    Ok(true)
 }
 
 /// `text` as a JSON string, quotes included, escaped as `serde_json` writes it.
@@ -550,6 +558,7 @@ mod tests {
             r#"{"email":"a"} x"#,
             "[1,]",
             "\"\u{1}\"",
+            "{\"email\":\"a\u{1}\"}",
             r#"{"name":"x","email":"a\x"}"#,
             deep.as_str(),
         ] {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
-use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT};
+use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, StoredKey};
 use verity_domain::{
     Actor, AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, UniqueKey,
 };
@@ -494,8 +494,72 @@ pub async fn a_replay_from_the_start_reads_keys_in_the_order_people_came(backend
     assert!(reader.is_erased(erased).await.unwrap());
 }
 
+/// Stored keys come back byte for byte, looked up and read in order, whatever their
+/// bytes (zero, invalid UTF-8, the packing's own separators) and lengths, with erased
+/// rows between them.
+pub async fn stored_keys_come_back_byte_for_byte(backend: Backend) {
+    let keys: Vec<Vec<u8>> = vec![
+        vec![0; 61],
+        (0..=255).collect(),
+        b",;\x1e\x1f'\"".to_vec(),
+        vec![0xff, 0xfe, 0x80, 0xc0, 0x00, 0xed, 0xa0, 0x80],
+        Vec::new(),
+        vec![b'A'; 72],
+    ];
+    let people: Vec<Uuid> = (0..keys.len() * 2)
+        .map(|index| Uuid::from_u128(1000 + index as u128))
+        .collect();
+    let mut expected = Vec::new();
+    for (index, person) in people.iter().enumerate() {
+        match keys.get(index / 2) {
+            Some(key) if index % 2 == 0 => {
+                backend
+                    .store
+                    .add_person_key(*person, key.clone())
+                    .await
+                    .unwrap();
+                expected.push((*person, Some(key.clone())));
+            }
+            _ => {
+                backend
+                    .store
+                    .erase_person_key(*person, metadata().occurred_at)
+                    .await
+                    .unwrap();
+                expected.push((*person, None));
+            }
+        }
+    }
+    let bytes = |stored: &StoredKey| match stored {
+        StoredKey::Sealed(sealed) => Some(sealed.clone()),
+        StoredKey::Erased(_) => None,
+    };
+    let mut looked_up: Vec<(Uuid, Option<Vec<u8>>)> = backend
+        .store
+        .person_keys(&people)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(subject, stored)| (*subject, bytes(stored)))
+        .collect();
+    looked_up.sort();
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_eq!(looked_up, sorted);
+    let in_order: Vec<(Uuid, Option<Vec<u8>>)> = backend
+        .store
+        .person_keys_in_order(0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, subject, stored)| (*subject, bytes(stored)))
+        .collect();
+    assert_eq!(in_order, expected);
+}
+
 crate::backends::on_each_backend! {
     a_replay_from_the_start_reads_keys_in_the_order_people_came,
+    stored_keys_come_back_byte_for_byte,
     directory_attributes_are_sealed_item_by_item,
     personal_fields_are_sealed_in_the_database_and_open_for_readers,
     an_address_is_claimed_once_and_the_refusal_names_it,
