@@ -14,6 +14,9 @@ type KeyRow = (i64, String, Option<Vec<u8>>, Option<i64>);
 /// A key as the store hands it over: its place, whose it is, and the key.
 type Key = (u64, Uuid, StoredKey);
 
+/// A run of `person_keys` rows packed by SQLite: how many, the rows, the keys' bytes.
+type PackedKeys = (i64, Option<String>, Option<Vec<u8>>);
+
 fn into_key(row: KeyRow) -> Result<Key, StoreError> {
     let (place, subject, sealed, erased_at) = row;
     key_of(place, &subject, sealed, erased_at)
@@ -77,7 +80,7 @@ async fn fetch_rows_packed<'query>(
     select: sqlx::query::QueryAs<
         'query,
         sqlx::Sqlite,
-        (i64, Option<String>, Option<Vec<u8>>),
+        PackedKeys,
         <sqlx::Sqlite as sqlx::Database>::Arguments,
     >,
 ) -> Result<Vec<Key>, StoreError> {
