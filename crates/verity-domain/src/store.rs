@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use crate::event::{NewEvent, RecordedEvent};
 
@@ -64,6 +65,11 @@ pub struct AppendRequest {
     pub claims: Vec<UniqueKey>,
     /// Keys this stream gives up.
     pub releases: Vec<UniqueKey>,
+    /// Persons' data keys (sealed under the master key) made for this append's personal
+    /// data, stored in the same transaction: the append is refused
+    /// ([`StoreError::PersonKeyExists`]) and leaves no trace when one of these people
+    /// has a key or an erasure stored already (`personal::PersonKeys`).
+    pub person_keys: Vec<(Uuid, Vec<u8>)>,
 }
 
 impl AppendRequest {
@@ -79,6 +85,7 @@ impl AppendRequest {
             events,
             claims: Vec::new(),
             releases: Vec::new(),
+            person_keys: Vec::new(),
         }
     }
 }
@@ -111,6 +118,13 @@ pub enum StoreError {
     UniqueKeyTaken {
         /// The key.
         key: UniqueKey,
+    },
+    /// A person this append makes a data key for has one (or an erasure) stored already:
+    /// another process made it first. The sealing store reads it and seals again.
+    #[error("person {subject} has a data key already")]
+    PersonKeyExists {
+        /// The person.
+        subject: Uuid,
     },
     /// The request itself is malformed (e.g. an empty stream name or invalid JSON data).
     #[error("invalid append: {0}")]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
 use verity_domain::{AppendOutcome, AppendRequest, StoreError, UniqueKey};
 
 use crate::chain::{EventFields, Hash};
@@ -45,6 +46,9 @@ pub(crate) trait BatchTx: Send {
     ) -> Result<String, StoreError>;
     /// Deletes the key if this stream holds it.
     async fn release(&mut self, key: &UniqueKey, stream: &str) -> Result<(), StoreError>;
+    /// Stores a person's data key unless they have one (or an erasure) stored; whether
+    /// it was stored.
+    async fn add_person_key(&mut self, subject: Uuid, sealed: &[u8]) -> Result<bool, StoreError>;
     /// Inserts event rows (in as few statements as the backend allows).
     async fn insert_all(&mut self, rows: &[Row<'_>]) -> Result<(), StoreError>;
 }
@@ -85,15 +89,21 @@ pub(crate) async fn apply<T: BatchTx>(
             }));
             continue;
         }
-        if !request.claims.is_empty() || !request.releases.is_empty() {
+        if !request.claims.is_empty()
+            || !request.releases.is_empty()
+            || !request.person_keys.is_empty()
+        {
             tx.execute("SAVEPOINT verity_append").await?;
-            let taken = claim_all(tx, request, head + 1).await?;
-            if taken.is_some() {
+            let refused = match claim_all(tx, request, head + 1).await? {
+                Some(key) => Some(StoreError::UniqueKeyTaken { key }),
+                None => add_person_keys(tx, request).await?,
+            };
+            if refused.is_some() {
                 tx.execute("ROLLBACK TO SAVEPOINT verity_append").await?;
             }
             tx.execute("RELEASE SAVEPOINT verity_append").await?;
-            if let Some(key) = taken {
-                outcomes.push(Err(StoreError::UniqueKeyTaken { key }));
+            if let Some(refused) = refused {
+                outcomes.push(Err(refused));
                 continue;
             }
         }
@@ -123,6 +133,20 @@ pub(crate) async fn apply<T: BatchTx>(
     }
     tx.insert_all(&rows).await?;
     Ok((outcomes, head))
+}
+
+/// Stores the persons' data keys a request makes; the refusal when one of them has a key
+/// already.
+async fn add_person_keys<T: BatchTx>(
+    tx: &mut T,
+    request: &AppendRequest,
+) -> Result<Option<StoreError>, StoreError> {
+    for (subject, sealed) in &request.person_keys {
+        if !tx.add_person_key(*subject, sealed).await? {
+            return Ok(Some(StoreError::PersonKeyExists { subject: *subject }));
+        }
+    }
+    Ok(None)
 }
 
 /// Claims and releases a request's keys; returns the first key another stream holds.

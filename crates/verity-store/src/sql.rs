@@ -94,6 +94,7 @@ macro_rules! sql_backend {
         claim: $claim:literal,
         key_holder: $key_holder:literal,
         release: $release:literal,
+        add_person_key: $add_person_key:literal,
         read_stream: $read_stream:literal,
         read_stream_back: $read_stream_back:literal,
         read_all: $read_all:literal,
@@ -255,6 +256,20 @@ macro_rules! sql_backend {
                     .await
                     .map_err(crate::sql::map_error)?;
                 Ok(holder)
+            }
+
+            async fn add_person_key(
+                &mut self,
+                subject: uuid::Uuid,
+                sealed: &[u8],
+            ) -> Result<bool, verity_domain::StoreError> {
+                let done = sqlx::query($add_person_key)
+                    .bind(subject.to_string())
+                    .bind(sealed)
+                    .execute(&mut *self.0)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn release(

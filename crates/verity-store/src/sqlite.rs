@@ -253,6 +253,7 @@ sql_backend! {
     claim: "INSERT INTO unique_keys (key, stream, position) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
     key_holder: "SELECT stream FROM unique_keys WHERE key = ?",
     release: "DELETE FROM unique_keys WHERE key = ? AND stream = ?",
+    add_person_key: "INSERT INTO person_keys (subject, sealed) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version",
     read_stream_back: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT ?",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",

@@ -23,7 +23,9 @@ use serde_json::Value;
 use uuid::Uuid;
 use verity_domain::personal::{self, PersonalField, StoredKey};
 use verity_domain::user::USER_ERASED;
-use verity_domain::{AppendRequest, EventMetadata, NewEvent, RecordedEvent, StoreError, UniqueKey};
+use verity_domain::{
+    AppendRequest, EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StoreError, UniqueKey,
+};
 
 use cipher::{DataKey, holds_sealed, is_sealed_value};
 pub use cipher::{PersonalSecrets, SEALED_PREFIX};
@@ -57,6 +59,31 @@ enum Known {
     Erased,
     /// They have no key (yet): their events hold no sealed field.
     Absent,
+}
+
+/// A data key made for a person who had none, stored with the append it seals.
+struct MadeKey {
+    subject: Uuid,
+    key: DataKey,
+    /// The key sealed under the master key, as it is stored.
+    sealed: Vec<u8>,
+}
+
+/// An append with its personal data sealed.
+struct Sealed {
+    request: AppendRequest,
+    /// The keys it made (and stores).
+    made: Vec<MadeKey>,
+    /// The request as it came, when it made keys.
+    unsealed: Option<AppendRequest>,
+}
+
+/// What sealing one event takes ([`SealedStore::plan`]).
+struct Plan {
+    data: Value,
+    subject: Uuid,
+    address: bool,
+    known: Known,
 }
 
 /// Where reading keys in the order they were added stands.
@@ -311,44 +338,113 @@ impl SealedStore {
         Ok(missing.into_iter().collect())
     }
 
-    /// The person's key to seal with, made on their first personal event.
-    async fn key_to_seal(&self, subject: Uuid) -> Result<Known, StoreError> {
-        self.load(&[subject]).await?;
+    /// The person's key to seal with. A person without one gets one, made here and added
+    /// to `made`, for the append to store in its own transaction (nothing is stored yet).
+    /// For a person whose own stream the append starts (`new_person`), the store is not
+    /// asked first: they cannot have a key yet, and if they did the append would be
+    /// refused and sealed again.
+    async fn key_to_seal(
+        &self,
+        subject: Uuid,
+        new_person: bool,
+        made: &mut Vec<MadeKey>,
+    ) -> Result<Known, StoreError> {
+        if let Some(made) = made.iter().find(|made| made.subject == subject) {
+            return Ok(Known::Key(made.key.clone()));
+        }
+        if !new_person {
+            self.load(&[subject]).await?;
+        }
         if let Some(known @ (Known::Key(_) | Known::Erased)) = self.cached(subject) {
             return Ok(known);
         }
-        let (_, sealed) = self.secrets.new_data_key(subject)?;
-        // Another process may have made one first: the stored key is the key.
-        let stored = self.inner.add_person_key(subject, sealed).await?;
-        let known = self.known(subject, stored)?;
-        self.remember(subject, known.clone());
-        Ok(known)
+        let (key, sealed) = self.secrets.new_data_key(subject)?;
+        made.push(MadeKey {
+            subject,
+            key: key.clone(),
+            sealed,
+        });
+        Ok(Known::Key(key))
     }
 
-    /// Seals the personal data of an append, and hashes its address claims.
-    async fn seal(&self, mut request: AppendRequest) -> Result<AppendRequest, StoreError> {
+    /// Seals the personal data of an append, and hashes its address claims. The keys it
+    /// made for people who had none go with it (`person_keys`); they are [`Sealed::made`],
+    /// and the request as it came is kept in [`Sealed::unsealed`] to seal again should
+    /// another process store one of those people's key first.
+    async fn seal(&self, mut request: AppendRequest) -> Result<Sealed, StoreError> {
         for key in request.claims.iter_mut().chain(request.releases.iter_mut()) {
             *key = self.hashed_key(key);
         }
-        for event in &mut request.events {
-            let fields = personal::fields(&event.event_type);
-            if fields.is_empty() && event.metadata.client_ip.is_none() {
-                continue;
-            }
-            let mut data: Value = serde_json::from_str(&event.data)
-                .map_err(|error| StoreError::Invalid(format!("event data: {error}")))?;
-            let Some(subject) = personal::subject(&request.stream, &data) else {
-                continue;
-            };
-            let address = event.metadata.client_ip.is_some()
-                && personal::metadata_address_is_subjects(&event.metadata.actor, subject);
-            if fields.is_empty() && !address {
-                continue;
-            }
-            let known = self.key_to_seal(subject).await?;
-            seal_event(event, &mut data, fields, address, subject, &known)?;
+        // First whose data each event holds, and their keys; then the sealing.
+        let mut plans = Vec::with_capacity(request.events.len());
+        let mut made = Vec::new();
+        let new_person = (request.expected == ExpectedVersion::NoStream)
+            .then(|| request.stream.strip_prefix("user-"))
+            .flatten()
+            .and_then(|id| Uuid::try_parse(id).ok());
+        for event in &request.events {
+            plans.push(
+                self.plan(&request.stream, event, new_person, &mut made)
+                    .await?,
+            );
         }
-        Ok(request)
+        let unsealed = (!made.is_empty()).then(|| request.clone());
+        for (event, plan) in request.events.iter_mut().zip(plans) {
+            if let Some(mut plan) = plan {
+                let fields = personal::fields(&event.event_type);
+                seal_event(
+                    event,
+                    &mut plan.data,
+                    fields,
+                    plan.address,
+                    plan.subject,
+                    &plan.known,
+                )?;
+            }
+        }
+        request.person_keys = made
+            .iter()
+            .map(|made| (made.subject, made.sealed.clone()))
+            .collect();
+        Ok(Sealed {
+            request,
+            made,
+            unsealed,
+        })
+    }
+
+    /// What sealing `event` takes: its payload, its person and their key, and whether its
+    /// client address is theirs; `None` when it holds nothing personal.
+    async fn plan(
+        &self,
+        stream: &str,
+        event: &NewEvent,
+        new_person: Option<Uuid>,
+        made: &mut Vec<MadeKey>,
+    ) -> Result<Option<Plan>, StoreError> {
+        let fields = personal::fields(&event.event_type);
+        if fields.is_empty() && event.metadata.client_ip.is_none() {
+            return Ok(None);
+        }
+        let data: Value = serde_json::from_str(&event.data)
+            .map_err(|error| StoreError::Invalid(format!("event data: {error}")))?;
+        let Some(subject) = personal::subject(stream, &data) else {
+            return Ok(None);
+        };
+        let address = event.metadata.client_ip.is_some()
+            && personal::metadata_address_is_subjects(&event.metadata.actor, subject);
+        if fields.is_empty() && !address {
+            return Ok(None);
+        }
+        let known = self
+            .key_to_seal(subject, new_person == Some(subject), made)
+            .await?;
+        Ok(Some(Plan {
+            data,
+            subject,
+            address,
+            known,
+        }))
     }
 
     /// Opens the personal data of events read back, in place.

@@ -12,28 +12,51 @@ use verity_domain::{
     RecordedEvent, Snapshot, SnapshotStore, StoreError, UniqueKey,
 };
 
-use super::SealedStore;
+use super::{Known, SealedStore};
+
+/// How many times an append seals again because another process made a person's key
+/// first (each time reads the key it made).
+const MAKE_KEY_TRIES: u32 = 3;
 
 #[async_trait]
 impl EventStore for SealedStore {
-    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+    async fn append(&self, mut request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         let claims = request.claims.clone();
         let erasure = self.erasure_in(&request);
-        let sealed = self.seal(request).await?;
-        let outcome = self
-            .inner
-            .append(sealed)
-            .await
-            .map_err(|error| match error {
+        let mut tries = 0;
+        let outcome = loop {
+            let sealed = self.seal(request).await?;
+            match self.inner.append(sealed.request).await {
+                Ok(outcome) => {
+                    // Stored with the events: from now on they are the people's keys.
+                    for made in sealed.made {
+                        self.remember(made.subject, Known::Key(made.key));
+                    }
+                    break outcome;
+                }
+                // Another process stored a key for one of them first: it is read, and
+                // the request sealed again with it.
+                Err(StoreError::PersonKeyExists { subject })
+                    if tries < MAKE_KEY_TRIES
+                        && let Some(unsealed) = sealed.unsealed =>
+                {
+                    tracing::debug!(%subject, "another process made this person's key first");
+                    self.load(&[subject]).await?;
+                    tries += 1;
+                    request = unsealed;
+                }
                 // The error names the claim as the caller made it, not its hash.
-                StoreError::UniqueKeyTaken { key } => StoreError::UniqueKeyTaken {
-                    key: claims
-                        .into_iter()
-                        .find(|claim| self.hashed_key(claim) == key)
-                        .unwrap_or(key),
-                },
-                other => other,
-            })?;
+                Err(StoreError::UniqueKeyTaken { key }) => {
+                    return Err(StoreError::UniqueKeyTaken {
+                        key: claims
+                            .into_iter()
+                            .find(|claim| self.hashed_key(claim) == key)
+                            .unwrap_or(key),
+                    });
+                }
+                Err(other) => return Err(other),
+            }
+        };
         // Recorded, so the key goes: if this fails, the next read of the erasure (this
         // node's own read models, a moment later) destroys it.
         if let Some((subject, at)) = erasure

@@ -557,7 +557,130 @@ pub async fn stored_keys_come_back_byte_for_byte(backend: Backend) {
     assert_eq!(in_order, expected);
 }
 
+/// A person's key is stored in the transaction of the append that first seals something
+/// of theirs: an append that brings a key for a person who has one (another process made
+/// it first) is refused and leaves no trace, and an append refused for any reason leaves
+/// no key behind.
+pub async fn a_persons_key_is_stored_with_the_append_that_makes_it(backend: Backend) {
+    let (ada, bea) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let stored = |subject: Uuid| {
+        let store = backend.store.clone();
+        async move { store.person_keys(&[subject]).await.unwrap() }
+    };
+    let mut request = AppendRequest::new(
+        format!("user-{ada}"),
+        ExpectedVersion::NoStream,
+        vec![event("user.disabled", "{}")],
+    );
+    request.person_keys.push((ada, vec![1; 61]));
+    backend.store.append(request).await.unwrap();
+    assert_eq!(
+        stored(ada).await,
+        vec![(ada, StoredKey::Sealed(vec![1; 61]))]
+    );
+
+    let head = backend.store.head().await.unwrap();
+    let mut again = AppendRequest::new(
+        format!("other-{ada}"),
+        ExpectedVersion::NoStream,
+        vec![event("user.disabled", "{}")],
+    );
+    again.claims.push(claim("ada@example.org"));
+    again.person_keys.push((bea, vec![2; 61]));
+    again.person_keys.push((ada, vec![3; 61]));
+    assert!(matches!(
+        backend.store.append(again).await,
+        Err(StoreError::PersonKeyExists { subject }) if subject == ada
+    ));
+    assert_eq!(backend.store.head().await.unwrap(), head, "no event");
+    assert!(stored(bea).await.is_empty(), "no key of the refused append");
+    assert_eq!(
+        stored(ada).await,
+        vec![(ada, StoredKey::Sealed(vec![1; 61]))]
+    );
+    assert!(
+        backend.store.unique_keys_like("").await.unwrap().is_empty(),
+        "no claim"
+    );
+
+    let mut late = AppendRequest::new(
+        format!("user-{ada}"),
+        ExpectedVersion::NoStream,
+        vec![event("user.disabled", "{}")],
+    );
+    late.person_keys.push((bea, vec![2; 61]));
+    assert!(matches!(
+        backend.store.append(late).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(
+        stored(bea).await.is_empty(),
+        "no key of a conflicting append"
+    );
+}
+
+/// Two processes sealing the first events of the same people at once: whichever stores a
+/// person's key first, the other seals again with it, and every field opens.
+pub async fn two_processes_making_the_same_persons_key_agree(backend: Backend) {
+    let first = Arc::new(sealed(backend.store.clone()).await);
+    let second = Arc::new(sealed(backend.reopen().await).await);
+    let people: Vec<Uuid> = (1..=40).map(Uuid::from_u128).collect();
+    let mut tasks = Vec::new();
+    for person in &people {
+        for (store, stream) in [(&first, "user"), (&second, "other")] {
+            let (store, person) = (Arc::clone(store), *person);
+            let request = AppendRequest::new(
+                format!("{stream}-{person}"),
+                ExpectedVersion::NoStream,
+                vec![signed_in(person)],
+            );
+            tasks.push(tokio::spawn(async move { store.append(request).await }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let keys = backend.store.person_keys(&people).await.unwrap();
+    assert_eq!(keys.len(), people.len(), "one key a person");
+    let reader = sealed(backend.reopen().await).await;
+    let events = reader.read_all(0, 1000).await.unwrap();
+    assert_eq!(events.len(), people.len() * 2);
+    for event in &events {
+        assert!(event.data.contains(r#""ip":"192.0.2.7""#), "{}", event.data);
+        assert!(event.metadata.contains("192.0.2.7"), "{}", event.metadata);
+    }
+
+    // A stream started for a person is sealed without asking for their key first; one
+    // stored already (here an erasure) refuses that append, and it is sealed again with
+    // what is stored.
+    let erased = Uuid::from_u128(99);
+    backend
+        .store
+        .erase_person_key(erased, metadata().occurred_at)
+        .await
+        .unwrap();
+    let mut request = AppendRequest::new(
+        format!("user-{erased}"),
+        ExpectedVersion::NoStream,
+        vec![created(erased, "eve@example.org")],
+    );
+    request.claims.push(claim("eve@example.org"));
+    first.append(request).await.unwrap();
+    let events = reader
+        .read_stream(&format!("user-{erased}"))
+        .await
+        .unwrap();
+    assert!(
+        events[0].data.contains(&format!(r#""email":"{ERASED_EMAIL}""#)),
+        "{}",
+        events[0].data
+    );
+    assert!(!all_raw(&backend).await.contains("eve@example.org"));
+}
+
 crate::backends::on_each_backend! {
+    a_persons_key_is_stored_with_the_append_that_makes_it,
+    two_processes_making_the_same_persons_key_agree,
     a_replay_from_the_start_reads_keys_in_the_order_people_came,
     stored_keys_come_back_byte_for_byte,
     directory_attributes_are_sealed_item_by_item,
