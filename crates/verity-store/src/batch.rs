@@ -46,9 +46,14 @@ pub(crate) trait BatchTx: Send {
     ) -> Result<String, StoreError>;
     /// Deletes the key if this stream holds it.
     async fn release(&mut self, key: &UniqueKey, stream: &str) -> Result<(), StoreError>;
-    /// Stores a person's data key unless they have one (or an erasure) stored; whether
-    /// it was stored.
-    async fn add_person_key(&mut self, subject: Uuid, sealed: &[u8]) -> Result<bool, StoreError>;
+    /// Stores each person's data key unless they have one (or an erasure) stored, one
+    /// statement for many; the keys it stored (a person twice in `keys` gets the first).
+    async fn add_person_keys(
+        &mut self,
+        keys: &[(Uuid, &[u8])],
+    ) -> Result<Vec<(Uuid, Vec<u8>)>, StoreError>;
+    /// Deletes the keys of these people (ones this batch stored for appends it refused).
+    async fn remove_person_keys(&mut self, subjects: &[Uuid]) -> Result<(), StoreError>;
     /// Inserts event rows (in as few statements as the backend allows).
     async fn insert_all(&mut self, rows: &[Row<'_>]) -> Result<(), StoreError>;
 }
@@ -73,41 +78,19 @@ pub(crate) async fn apply<T: BatchTx>(
     streams.sort_unstable();
     streams.dedup();
     let mut versions = tx.stream_versions(&streams).await?;
+    // The persons' keys the batch's appends made, stored in one statement; those of the
+    // appends refused below are deleted again before the commit.
+    let mut keys = PersonKeysOfBatch::store(tx, requests).await?;
     let mut rows = Vec::new();
     let mut outcomes = Vec::with_capacity(requests.len());
     for (request, metadata) in requests.iter().zip(metadata_json) {
-        if let Err(invalid) = validate(request) {
-            outcomes.push(Err(invalid));
+        let refused = refusal(tx, request, &versions, &keys, head + 1).await?;
+        if let Some(refused) = refused {
+            keys.refused(request);
+            outcomes.push(Err(refused));
             continue;
         }
-        let current = versions.get(&request.stream).copied().unwrap_or(0);
-        if !request.expected.accepts(current) {
-            outcomes.push(Err(StoreError::Conflict {
-                stream: request.stream.clone(),
-                expected: request.expected,
-                actual: current,
-            }));
-            continue;
-        }
-        if !request.claims.is_empty()
-            || !request.releases.is_empty()
-            || !request.person_keys.is_empty()
-        {
-            tx.execute("SAVEPOINT verity_append").await?;
-            let refused = match claim_all(tx, request, head + 1).await? {
-                Some(key) => Some(StoreError::UniqueKeyTaken { key }),
-                None => add_person_keys(tx, request).await?,
-            };
-            if refused.is_some() {
-                tx.execute("ROLLBACK TO SAVEPOINT verity_append").await?;
-            }
-            tx.execute("RELEASE SAVEPOINT verity_append").await?;
-            if let Some(refused) = refused {
-                outcomes.push(Err(refused));
-                continue;
-            }
-        }
-        let mut version = current;
+        let mut version = versions.get(&request.stream).copied().unwrap_or(0);
         for (event, metadata) in request.events.iter().zip(metadata) {
             head += 1;
             version += 1;
@@ -131,22 +114,97 @@ pub(crate) async fn apply<T: BatchTx>(
             stream_version: version,
         }));
     }
+    keys.remove_refused(tx).await?;
     tx.insert_all(&rows).await?;
     Ok((outcomes, head))
 }
 
-/// Stores the persons' data keys a request makes; the refusal when one of them has a key
-/// already.
-async fn add_person_keys<T: BatchTx>(
+/// Why `request` is refused, if it is: not valid, its stream moved on, a person it made a
+/// key for has one stored, a key it claims is taken (the claims are then undone).
+async fn refusal<T: BatchTx>(
     tx: &mut T,
     request: &AppendRequest,
+    versions: &HashMap<String, u64>,
+    keys: &PersonKeysOfBatch,
+    position: u64,
 ) -> Result<Option<StoreError>, StoreError> {
-    for (subject, sealed) in &request.person_keys {
-        if !tx.add_person_key(*subject, sealed).await? {
-            return Ok(Some(StoreError::PersonKeyExists { subject: *subject }));
+    if let Err(invalid) = validate(request) {
+        return Ok(Some(invalid));
+    }
+    let current = versions.get(&request.stream).copied().unwrap_or(0);
+    if !request.expected.accepts(current) {
+        return Ok(Some(StoreError::Conflict {
+            stream: request.stream.clone(),
+            expected: request.expected,
+            actual: current,
+        }));
+    }
+    if let Some(subject) = keys.not_stored(request) {
+        return Ok(Some(StoreError::PersonKeyExists { subject }));
+    }
+    if request.claims.is_empty() && request.releases.is_empty() {
+        return Ok(None);
+    }
+    tx.execute("SAVEPOINT verity_append").await?;
+    let taken = claim_all(tx, request, position).await?;
+    if taken.is_some() {
+        tx.execute("ROLLBACK TO SAVEPOINT verity_append").await?;
+    }
+    tx.execute("RELEASE SAVEPOINT verity_append").await?;
+    Ok(taken.map(|key| StoreError::UniqueKeyTaken { key }))
+}
+
+/// The persons' keys a batch's appends made: which were stored, and which of those belong
+/// to appends the batch refused.
+struct PersonKeysOfBatch {
+    stored: HashMap<Uuid, Vec<u8>>,
+    refused: Vec<Uuid>,
+}
+
+impl PersonKeysOfBatch {
+    /// Stores the keys every append of the batch made.
+    async fn store<T: BatchTx>(tx: &mut T, requests: &[AppendRequest]) -> Result<Self, StoreError> {
+        let made: Vec<(Uuid, &[u8])> = requests
+            .iter()
+            .flat_map(|request| &request.person_keys)
+            .map(|(subject, sealed)| (*subject, sealed.as_slice()))
+            .collect();
+        let stored = if made.is_empty() {
+            HashMap::new()
+        } else {
+            tx.add_person_keys(&made).await?.into_iter().collect()
+        };
+        Ok(Self {
+            stored,
+            refused: Vec::new(),
+        })
+    }
+
+    /// The first person `request` made a key for whose stored key is not that one:
+    /// another process's, an erasure, or another append's of the same batch.
+    fn not_stored(&self, request: &AppendRequest) -> Option<Uuid> {
+        request
+            .person_keys
+            .iter()
+            .find(|(subject, sealed)| self.stored.get(subject) != Some(sealed))
+            .map(|(subject, _)| *subject)
+    }
+
+    /// Notes that `request` was refused: the keys the batch stored for it go.
+    fn refused(&mut self, request: &AppendRequest) {
+        for (subject, sealed) in &request.person_keys {
+            if self.stored.get(subject) == Some(sealed) {
+                self.refused.push(*subject);
+            }
         }
     }
-    Ok(None)
+
+    async fn remove_refused<T: BatchTx>(&self, tx: &mut T) -> Result<(), StoreError> {
+        if self.refused.is_empty() {
+            return Ok(());
+        }
+        tx.remove_person_keys(&self.refused).await
+    }
 }
 
 /// Claims and releases a request's keys; returns the first key another stream holds.

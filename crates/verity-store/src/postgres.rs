@@ -132,7 +132,6 @@ sql_backend! {
     claim: "INSERT INTO unique_keys (key, stream, position) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
     key_holder: "SELECT stream FROM unique_keys WHERE key = $1",
     release: "DELETE FROM unique_keys WHERE key = $1 AND stream = $2",
-    add_person_key: "INSERT INTO person_keys (subject, sealed) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = $1 ORDER BY version",
     read_stream_back: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = $1 ORDER BY version DESC LIMIT $2",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2",

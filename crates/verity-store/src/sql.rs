@@ -94,7 +94,6 @@ macro_rules! sql_backend {
         claim: $claim:literal,
         key_holder: $key_holder:literal,
         release: $release:literal,
-        add_person_key: $add_person_key:literal,
         read_stream: $read_stream:literal,
         read_stream_back: $read_stream_back:literal,
         read_all: $read_all:literal,
@@ -258,18 +257,52 @@ macro_rules! sql_backend {
                 Ok(holder)
             }
 
-            async fn add_person_key(
+            async fn add_person_keys(
                 &mut self,
-                subject: uuid::Uuid,
-                sealed: &[u8],
-            ) -> Result<bool, verity_domain::StoreError> {
-                let done = sqlx::query($add_person_key)
-                    .bind(subject.to_string())
-                    .bind(sealed)
-                    .execute(&mut *self.0)
-                    .await
-                    .map_err(crate::sql::map_error)?;
-                Ok(done.rows_affected() == 1)
+                keys: &[(uuid::Uuid, &[u8])],
+            ) -> Result<Vec<(uuid::Uuid, Vec<u8>)>, verity_domain::StoreError> {
+                let mut stored = Vec::with_capacity(keys.len());
+                for chunk in keys.chunks(crate::sql::ROWS_PER_STATEMENT) {
+                    let mut query = sqlx::QueryBuilder::<$database>::new(
+                        "INSERT INTO person_keys (subject, sealed) ",
+                    );
+                    query.push_values(chunk, |mut values, (subject, sealed)| {
+                        values.push_bind(subject.to_string()).push_bind(*sealed);
+                    });
+                    query.push(" ON CONFLICT (subject) DO NOTHING RETURNING subject, sealed");
+                    let rows: Vec<(String, Vec<u8>)> = query
+                        .build_query_as()
+                        .fetch_all(&mut *self.0)
+                        .await
+                        .map_err(crate::sql::map_error)?;
+                    for (subject, sealed) in rows {
+                        let subject = uuid::Uuid::try_parse(&subject).map_err(|_| {
+                            verity_domain::StoreError::Corrupt(format!(
+                                "person key of {subject:?}: not a user id"
+                            ))
+                        })?;
+                        stored.push((subject, sealed));
+                    }
+                }
+                Ok(stored)
+            }
+
+            async fn remove_person_keys(
+                &mut self,
+                subjects: &[uuid::Uuid],
+            ) -> Result<(), verity_domain::StoreError> {
+                for chunk in subjects.chunks(crate::sql::ROWS_PER_STATEMENT) {
+                    let mut query = sqlx::QueryBuilder::<$database>::new(
+                        "DELETE FROM person_keys WHERE subject IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for subject in chunk {
+                        list.push_bind(subject.to_string());
+                    }
+                    query.push(")");
+                    query.build().execute(&mut *self.0).await.map_err(crate::sql::map_error)?;
+                }
+                Ok(())
             }
 
             async fn release(

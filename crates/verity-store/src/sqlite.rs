@@ -253,7 +253,6 @@ sql_backend! {
     claim: "INSERT INTO unique_keys (key, stream, position) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
     key_holder: "SELECT stream FROM unique_keys WHERE key = ?",
     release: "DELETE FROM unique_keys WHERE key = ? AND stream = ?",
-    add_person_key: "INSERT INTO person_keys (subject, sealed) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
     read_stream: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version",
     read_stream_back: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT ?",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
@@ -289,5 +288,98 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// One batch whose appends make persons' keys: the first key made for a person is
+    /// stored and any other append of the batch making one for them is refused; an append
+    /// refused for another reason takes the key it made away with it; the rest keep theirs.
+    #[tokio::test]
+    async fn a_batch_stores_the_keys_of_the_appends_it_accepts() {
+        use uuid::Uuid;
+        use verity_domain::personal::{PersonKeys, StoredKey};
+        use verity_domain::{EventMetadata, ExpectedVersion, NewEvent};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("verity.db"))
+            .await
+            .unwrap();
+        let (ada, bea, cat) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let append = |stream: &str, expected, keys: &[(Uuid, u8)]| {
+            let metadata = EventMetadata {
+                actor: verity_domain::Actor::System,
+                request_id: None,
+                client_ip: None,
+                occurred_at: chrono::Utc::now(),
+            };
+            let mut request = AppendRequest::new(
+                stream,
+                expected,
+                vec![NewEvent {
+                    event_type: "test.happened".into(),
+                    schema: 1,
+                    data: "{}".into(),
+                    metadata,
+                }],
+            );
+            request.person_keys = keys
+                .iter()
+                .map(|(subject, byte)| (*subject, vec![*byte; 61]))
+                .collect();
+            request
+        };
+        let requests = [
+            append("a", ExpectedVersion::NoStream, &[(ada, 1)]),
+            append("b", ExpectedVersion::NoStream, &[(ada, 2)]),
+            append("c", ExpectedVersion::Exact(7), &[(bea, 3)]),
+            append("d", ExpectedVersion::NoStream, &[(cat, 4), (bea, 5)]),
+        ];
+        let metadata: Vec<Vec<String>> = requests
+            .iter()
+            .map(|request| {
+                request
+                    .events
+                    .iter()
+                    .map(|event| serde_json::to_string(&event.metadata).unwrap())
+                    .collect()
+            })
+            .collect();
+        let writer = Writer {
+            pool: store.pool().clone(),
+        };
+        let (outcomes, head) = writer.write_batch(&requests, &metadata).await.unwrap();
+        assert!(outcomes[0].is_ok());
+        assert!(matches!(
+            outcomes[1],
+            Err(StoreError::PersonKeyExists { subject }) if subject == ada
+        ));
+        assert!(matches!(outcomes[2], Err(StoreError::Conflict { .. })));
+        assert!(
+            matches!(
+                outcomes[3],
+                Err(StoreError::PersonKeyExists { subject }) if subject == bea
+            ),
+            "bea's key was the refused append's, in the same statement"
+        );
+        assert_eq!(head, 1);
+        let mut stored = store.person_keys(&[ada, bea, cat]).await.unwrap();
+        stored.sort_by_key(|(subject, _)| *subject);
+        assert_eq!(stored, vec![(ada, StoredKey::Sealed(vec![1; 61]))]);
+
+        let again = [append(
+            "d",
+            ExpectedVersion::NoStream,
+            &[(cat, 4), (bea, 5)],
+        )];
+        let (outcomes, _) = writer.write_batch(&again, &metadata[3..]).await.unwrap();
+        assert!(outcomes[0].is_ok());
+        let mut stored = store.person_keys(&[bea, cat]).await.unwrap();
+        stored.sort_by_key(|(subject, _)| *subject);
+        assert_eq!(
+            stored,
+            vec![
+                (bea, StoredKey::Sealed(vec![5; 61])),
+                (cat, StoredKey::Sealed(vec![4; 61]))
+            ]
+        );
     }
 }

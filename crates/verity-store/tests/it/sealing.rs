@@ -619,15 +619,16 @@ pub async fn a_persons_key_is_stored_with_the_append_that_makes_it(backend: Back
     );
 }
 
-/// Two processes sealing the first events of the same people at once: whichever stores a
-/// person's key first, the other seals again with it, and every field opens.
+/// Two processes sealing the first events of the same people at once (and one of them
+/// twice, so that two appends of one batch may make a key for the same person): whichever
+/// stores a person's key first, the others seal again with it, and every field opens.
 pub async fn two_processes_making_the_same_persons_key_agree(backend: Backend) {
     let first = Arc::new(sealed(backend.store.clone()).await);
     let second = Arc::new(sealed(backend.reopen().await).await);
     let people: Vec<Uuid> = (1..=40).map(Uuid::from_u128).collect();
     let mut tasks = Vec::new();
     for person in &people {
-        for (store, stream) in [(&first, "user"), (&second, "other")] {
+        for (store, stream) in [(&first, "user"), (&second, "other"), (&first, "third")] {
             let (store, person) = (Arc::clone(store), *person);
             let request = AppendRequest::new(
                 format!("{stream}-{person}"),
@@ -644,7 +645,7 @@ pub async fn two_processes_making_the_same_persons_key_agree(backend: Backend) {
     assert_eq!(keys.len(), people.len(), "one key a person");
     let reader = sealed(backend.reopen().await).await;
     let events = reader.read_all(0, 1000).await.unwrap();
-    assert_eq!(events.len(), people.len() * 2);
+    assert_eq!(events.len(), people.len() * 3);
     for event in &events {
         assert!(event.data.contains(r#""ip":"192.0.2.7""#), "{}", event.data);
         assert!(event.metadata.contains("192.0.2.7"), "{}", event.metadata);
@@ -666,12 +667,11 @@ pub async fn two_processes_making_the_same_persons_key_agree(backend: Backend) {
     );
     request.claims.push(claim("eve@example.org"));
     first.append(request).await.unwrap();
-    let events = reader
-        .read_stream(&format!("user-{erased}"))
-        .await
-        .unwrap();
+    let events = reader.read_stream(&format!("user-{erased}")).await.unwrap();
     assert!(
-        events[0].data.contains(&format!(r#""email":"{ERASED_EMAIL}""#)),
+        events[0]
+            .data
+            .contains(&format!(r#""email":"{ERASED_EMAIL}""#)),
         "{}",
         events[0].data
     );
