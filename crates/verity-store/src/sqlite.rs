@@ -309,7 +309,7 @@ mod tests {
                 actor: verity_domain::Actor::System,
                 request_id: None,
                 client_ip: None,
-                occurred_at: chrono::Utc::now(),
+                occurred_at: chrono::DateTime::UNIX_EPOCH,
             };
             let mut request = AppendRequest::new(
                 stream,
