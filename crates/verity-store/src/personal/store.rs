@@ -15,7 +15,7 @@ use verity_domain::{
 use super::{Known, SealedStore};
 
 /// How many times an append seals again because another process made a person's key
-/// first (each time reads the key it made).
+/// first (each time it reads the key stored first and seals with it).
 const MAKE_KEY_TRIES: u32 = 3;
 
 #[async_trait]
