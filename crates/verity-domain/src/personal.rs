@@ -182,7 +182,10 @@ pub trait PersonKeys: Send + Sync + 'static {
     ) -> Result<Vec<(u64, Uuid, StoredKey)>, StoreError>;
 
     /// Stores `sealed` as the person's key unless they already have one (or were erased),
-    /// and returns what is stored: several processes agree on one key.
+    /// and returns what is stored: several processes agree on one key. A key made for a
+    /// person's first sealed append goes with that append instead
+    /// ([`AppendRequest::person_keys`](crate::AppendRequest::person_keys)), in its
+    /// transaction; this serves keys made on their own (the master key's check).
     async fn add_person_key(&self, subject: Uuid, sealed: Vec<u8>)
     -> Result<StoredKey, StoreError>;
 
