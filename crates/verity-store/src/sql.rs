@@ -32,6 +32,12 @@ pub(crate) fn into_event(row: EventRow) -> Result<RecordedEvent, StoreError> {
 /// far below SQLite's and PostgreSQL's parameter limits.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 
+/// The person a `person_keys` row names, as stored (text), on both backends.
+pub(crate) fn person_key_subject(stored: &str) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::try_parse(stored)
+        .map_err(|_| StoreError::Corrupt(format!("person key of {stored:?}: not a user id")))
+}
+
 /// Converts a position or count to the databases' signed 64-bit integers.
 pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{value} is out of range")))
@@ -276,12 +282,7 @@ macro_rules! sql_backend {
                         .await
                         .map_err(crate::sql::map_error)?;
                     for (subject, sealed) in rows {
-                        let subject = uuid::Uuid::try_parse(&subject).map_err(|_| {
-                            verity_domain::StoreError::Corrupt(format!(
-                                "person key of {subject:?}: not a user id"
-                            ))
-                        })?;
-                        stored.push((subject, sealed));
+                        stored.push((crate::sql::person_key_subject(&subject)?, sealed));
                     }
                 }
                 Ok(stored)

@@ -25,6 +25,13 @@ pub fn stream(user_id: Uuid) -> String {
     format!("user-{user_id}")
 }
 
+/// The user whose own stream `stream` is ([`stream`]'s inverse).
+pub fn of_stream(stream: &str) -> Option<Uuid> {
+    stream
+        .strip_prefix("user-")
+        .and_then(|id| Uuid::try_parse(id).ok())
+}
+
 /// The unique key that keeps an email address to one person within an organization.
 pub fn email_key(org_id: Uuid, email: &Email) -> UniqueKey {
     UniqueKey(format!("email:{org_id}:{email}"))

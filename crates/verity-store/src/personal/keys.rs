@@ -29,8 +29,7 @@ fn key_of(
     sealed: Option<Vec<u8>>,
     erased_at: Option<i64>,
 ) -> Result<Key, StoreError> {
-    let subject = Uuid::try_parse(subject)
-        .map_err(|_| StoreError::Corrupt(format!("person key of {subject:?}: not a user id")))?;
+    let subject = crate::sql::person_key_subject(subject)?;
     let stored = match (sealed, erased_at) {
         (Some(sealed), _) => StoredKey::Sealed(sealed),
         (None, Some(at)) => {

@@ -80,6 +80,8 @@ struct Sealed {
 
 /// What sealing one event takes ([`SealedStore::plan`]).
 struct Plan {
+    /// The personal fields of its type.
+    fields: &'static [PersonalField],
     data: Value,
     subject: Uuid,
     address: bool,
@@ -186,10 +188,7 @@ impl SealedStore {
 
     /// The person an append erases (`user.erased` on their stream), and when.
     fn erasure_in(&self, request: &AppendRequest) -> Option<(Uuid, DateTime<Utc>)> {
-        let subject = request
-            .stream
-            .strip_prefix("user-")
-            .and_then(|id| Uuid::try_parse(id).ok())?;
+        let subject = verity_domain::user::of_stream(&request.stream)?;
         request
             .events
             .iter()
@@ -372,16 +371,12 @@ impl SealedStore {
     /// and the request as it came is kept in [`Sealed::unsealed`] to seal again should
     /// another process store one of those people's key first.
     async fn seal(&self, mut request: AppendRequest) -> Result<Sealed, StoreError> {
-        for key in request.claims.iter_mut().chain(request.releases.iter_mut()) {
-            *key = self.hashed_key(key);
-        }
         // First whose data each event holds, and their keys; then the sealing.
         let mut plans = Vec::with_capacity(request.events.len());
         let mut made = Vec::new();
         let new_person = (request.expected == ExpectedVersion::NoStream)
-            .then(|| request.stream.strip_prefix("user-"))
-            .flatten()
-            .and_then(|id| Uuid::try_parse(id).ok());
+            .then(|| verity_domain::user::of_stream(&request.stream))
+            .flatten();
         for event in &request.events {
             plans.push(
                 self.plan(&request.stream, event, new_person, &mut made)
@@ -389,13 +384,15 @@ impl SealedStore {
             );
         }
         let unsealed = (!made.is_empty()).then(|| request.clone());
+        for key in request.claims.iter_mut().chain(request.releases.iter_mut()) {
+            *key = self.hashed_key(key);
+        }
         for (event, plan) in request.events.iter_mut().zip(plans) {
             if let Some(mut plan) = plan {
-                let fields = personal::fields(&event.event_type);
                 seal_event(
                     event,
                     &mut plan.data,
-                    fields,
+                    plan.fields,
                     plan.address,
                     plan.subject,
                     &plan.known,
@@ -440,6 +437,7 @@ impl SealedStore {
             .key_to_seal(subject, new_person == Some(subject), made)
             .await?;
         Ok(Some(Plan {
+            fields,
             data,
             subject,
             address,
@@ -478,24 +476,24 @@ impl SealedStore {
         // What the cache knows of each one's person, looked up once; people known to
         // have no key are asked again only when a page holds a sealed field of theirs: a
         // log written before sealing costs no query per page.
-        let mut wanted = Vec::new();
         let mut known: Vec<Option<Known>> = {
             let cache = self.cache.read().ok();
             looks
                 .iter()
-                .map(|(_, look)| {
-                    match cache.as_ref().and_then(|cache| cache.get(&look.subject)) {
-                        None => None,
+                .map(
+                    |(_, look)| match cache.as_ref().and_then(|cache| cache.get(&look.subject)) {
                         Some(Known::Absent) if look.sealed() => None,
-                        Some(known) => Some(known.clone()),
-                    }
-                    .or_else(|| {
-                        wanted.push(look.subject);
-                        None
-                    })
-                })
+                        known => known.cloned(),
+                    },
+                )
                 .collect()
         };
+        let wanted: Vec<Uuid> = known
+            .iter()
+            .zip(&looks)
+            .filter(|(known, _)| known.is_none())
+            .map(|(_, (_, look))| look.subject)
+            .collect();
         if !wanted.is_empty() {
             let rest = self.read_keys_in_order(wanted).await?;
             self.load(&rest).await?;
