@@ -114,7 +114,7 @@ impl Admin {
             Ok(org.clone())
         })?;
         let issued = self.issue(call).await?;
-        let user_id = verity_oidc::random::uuid();
+        let user_id = verity_oidc::random::person_id(call.now);
         let command = UserCommand::CreateProvisioned {
             account: UserCreated {
                 user_id,

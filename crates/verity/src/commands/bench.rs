@@ -133,7 +133,7 @@ async fn append(
         .map(|writer| {
             let store = store.clone();
             let appended = appended.clone();
-            let person = verity_oidc::random::uuid();
+            let person = verity_oidc::random::person_id(now());
             let stream = if workload.personal {
                 user::stream(person)
             } else {
@@ -211,7 +211,7 @@ async fn seed(
                     if index >= users {
                         return anyhow::Ok(());
                     }
-                    let user_id = verity_oidc::random::uuid();
+                    let user_id = verity_oidc::random::person_id(now());
                     let org_id = orgs
                         .get((index % org_count) as usize)
                         .copied()

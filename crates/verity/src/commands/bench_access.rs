@@ -277,7 +277,7 @@ async fn seed_person(
     run: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<Option<Seeded>> {
-    let user_id = verity_oidc::random::uuid();
+    let user_id = verity_oidc::random::person_id(at);
     let created = UserEvent::Created(verity_domain::user::UserCreated {
         user_id,
         org_id,
@@ -366,8 +366,8 @@ pub(super) async fn end_access(
     let mut took = Vec::with_capacity(runs);
     let run_id = verity_oidc::random::uuid().simple().to_string();
     for run in 0..runs {
-        let user_id = verity_oidc::random::uuid();
         let context = cli_context();
+        let user_id = verity_oidc::random::person_id(context.now);
         let create = UserCommand::Create {
             user_id,
             org_id,

@@ -55,11 +55,11 @@ pub(super) async fn people(
     let mut head = 0;
     let run = verity_oidc::random::uuid().simple().to_string();
     for index in 0..users {
-        let user_id = verity_oidc::random::uuid();
+        let context = cli_context();
+        let user_id = verity_oidc::random::person_id(context.now);
         let email = Email::parse(&format!("signin{index}.{run}@bench.example.org"))?;
         let secret = TotpSecret::generate(&mut os_rng());
         let codes = verity_oidc::mfa::generate_recovery_codes(&mut os_rng());
-        let context = cli_context();
         let commands = [
             UserCommand::Create {
                 user_id,
