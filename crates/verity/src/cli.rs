@@ -137,6 +137,11 @@ pub enum BenchCommand {
         /// Organizations they are spread over (`user<i>` joins organization `i % orgs`).
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         orgs: u64,
+        /// Addresses in the order people are created (`user<i>@…`). By default each
+        /// begins with four hex digits drawn from `i` (`3fa2.user<i>@…`), so that, as in
+        /// a real directory, the people created together are not neighbours by address.
+        #[arg(long)]
+        alphabetical: bool,
     },
     /// The console's Users page with a search, rendered by the router in process for an
     /// instance admin with a console session: server time per request, its percentiles.

@@ -39,7 +39,8 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
             events_per_user,
             sealed,
             orgs,
-        } => seed(config, users, events_per_user, orgs, sealed).await,
+            alphabetical,
+        } => seed(config, users, events_per_user, orgs, sealed, alphabetical).await,
         BenchCommand::Console { requests, org } => {
             super::bench_console::users_page(config, requests, org).await
         }
@@ -174,12 +175,24 @@ async fn append(
 /// Fills the log with `users` people in `org_count` organizations, `events_per_user`
 /// events each (created, then password changes and disable/enable pairs), then saves a
 /// snapshot.
+/// The address of the seed's person `index`: `user<index>@bench.example.org`, or (not
+/// `alphabetical`) the same after four hex digits that scatter consecutive people over
+/// the whole alphabet (Fibonacci hashing of the index: fixed, so runs compare).
+fn seed_address(index: u64, alphabetical: bool) -> String {
+    if alphabetical {
+        return format!("user{index}@bench.example.org");
+    }
+    let scatter = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48;
+    format!("{scatter:04x}.user{index}@bench.example.org")
+}
+
 async fn seed(
     config: Config,
     users: u64,
     events_per_user: u64,
     org_count: u64,
     sealed: bool,
+    alphabetical: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = bench_store(&config, sealed).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
@@ -216,7 +229,7 @@ async fn seed(
                         .get((index % org_count) as usize)
                         .copied()
                         .unwrap_or_default();
-                    let email = Email::parse(&format!("user{index}@bench.example.org"))?;
+                    let email = Email::parse(&seed_address(index, alphabetical))?;
                     let created = UserEvent::Created(UserCreated {
                         user_id,
                         org_id,
@@ -414,4 +427,35 @@ async fn audit(config: Config, samples: usize) -> anyhow::Result<ExitCode> {
         "samples": people.len(), "history": summary(history), "account_at": summary(account),
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seed_address;
+
+    #[test]
+    fn seed_addresses_scatter_the_people_created_together_unless_alphabetical() {
+        assert_eq!(seed_address(7, true), "user7@bench.example.org");
+        let scattered: Vec<String> = (0..64).map(|index| seed_address(index, false)).collect();
+        assert!(scattered.iter().all(|address| address.contains(".user")));
+        assert_eq!(
+            scattered
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            64
+        );
+        // Of 64 people created one after another, hardly any two are neighbours by
+        // address (alphabetically, each would be).
+        let mut sorted = scattered.clone();
+        sorted.sort();
+        let neighbours = sorted
+            .windows(2)
+            .filter(|pair| {
+                let index = |address: &str| scattered.iter().position(|a| a == address);
+                matches!((index(&pair[0]), index(&pair[1])), (Some(a), Some(b)) if a.abs_diff(b) == 1)
+            })
+            .count();
+        assert!(neighbours < 8, "{neighbours} neighbours");
+    }
 }
