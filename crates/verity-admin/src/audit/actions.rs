@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::{EventMetadata, RecordedEvent};
+use verity_domain::{EventMetadata, RecordedEvent, user};
 use verity_projection::ReadModels;
 
 use crate::actor::{Actor, Scope};
@@ -39,7 +39,7 @@ pub(super) enum Subject {
 pub(super) fn subject_of(event: &RecordedEvent) -> Subject {
     let stream = event.stream.as_str();
     let uuid = |rest: &str| Uuid::try_parse(rest).ok();
-    if let Some(id) = stream.strip_prefix("user-").and_then(uuid) {
+    if let Some(id) = user::of_stream(stream) {
         return Subject::Person(id);
     }
     if let Some(id) = stream.strip_prefix("roles-user-").and_then(uuid) {

@@ -10,7 +10,7 @@ use verity_domain::signin::{
     CodeReason, SecondFactor, SecondFactorDecision, SignInEvent, SignInFailure,
     UNKNOWN_SIGNIN_STREAM,
 };
-use verity_domain::{DomainEvent, RecordedEvent};
+use verity_domain::{DomainEvent, RecordedEvent, user};
 
 use crate::actor::{Actor, Scope};
 use crate::admin::Admin;
@@ -114,11 +114,7 @@ impl Admin {
         if event.stream == UNKNOWN_SIGNIN_STREAM {
             authorize(actor, Permission::ReadPeople, Scope::Instance)?;
         } else {
-            let user_id = event
-                .stream
-                .strip_prefix("user-")
-                .and_then(|id| Uuid::try_parse(id).ok())
-                .ok_or_else(not_found)?;
+            let user_id = user::of_stream(&event.stream).ok_or_else(not_found)?;
             self.find_person(actor, &PersonRef::Id(user_id))
                 .map_err(|_| not_found())?;
         }
@@ -166,10 +162,7 @@ fn describe_ref(sign_in: &SignInRef) -> String {
 }
 
 fn explanation(event: &RecordedEvent, typed: SignInEvent) -> Explanation {
-    let user_id = event
-        .stream
-        .strip_prefix("user-")
-        .and_then(|id| Uuid::try_parse(id).ok());
+    let user_id = user::of_stream(&event.stream);
     let (origin, email, outcome) = match typed {
         SignInEvent::Succeeded(succeeded) => (
             succeeded.origin,
