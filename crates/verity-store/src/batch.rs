@@ -186,17 +186,24 @@ impl PersonKeysOfBatch {
         request
             .person_keys
             .iter()
-            .find(|(subject, sealed)| self.stored.get(subject) != Some(sealed))
+            .find(|(subject, sealed)| !self.holds(*subject, sealed))
             .map(|(subject, _)| *subject)
     }
 
     /// Notes that `request` was refused: the keys the batch stored for it go.
     fn refused(&mut self, request: &AppendRequest) {
         for (subject, sealed) in &request.person_keys {
-            if self.stored.get(subject) == Some(sealed) {
+            if self.holds(*subject, sealed) {
                 self.refused.push(*subject);
             }
         }
+    }
+
+    /// Whether the key the batch stored for `subject` is `sealed`.
+    fn holds(&self, subject: Uuid, sealed: &[u8]) -> bool {
+        self.stored
+            .get(&subject)
+            .is_some_and(|stored| stored.as_slice() == sealed)
     }
 
     async fn remove_refused<T: BatchTx>(&self, tx: &mut T) -> Result<(), StoreError> {
@@ -205,6 +212,17 @@ impl PersonKeysOfBatch {
         }
         tx.remove_person_keys(&self.refused).await
     }
+}
+
+/// The metadata of each of `request`'s events as the batch writes it (JSON text), made
+/// before the request is queued so that the writer does not.
+pub(crate) fn metadata_json(request: &AppendRequest) -> Result<Vec<String>, StoreError> {
+    request
+        .events
+        .iter()
+        .map(|event| serde_json::to_string(&event.metadata))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| StoreError::Invalid(format!("metadata: {error}")))
 }
 
 /// Claims and releases a request's keys; returns the first key another stream holds.
@@ -295,12 +313,7 @@ impl Appender {
 
     /// Queues an append and waits for its commit.
     pub(crate) async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let metadata_json = request
-            .events
-            .iter()
-            .map(|event| serde_json::to_string(&event.metadata))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| StoreError::Invalid(format!("metadata: {error}")))?;
+        let metadata_json = metadata_json(&request)?;
         let (reply, outcome) = oneshot::channel();
         let closed = || StoreError::Unavailable("the store's writer has stopped".into());
         self.queue

@@ -335,13 +335,7 @@ mod tests {
         ];
         let metadata: Vec<Vec<String>> = requests
             .iter()
-            .map(|request| {
-                request
-                    .events
-                    .iter()
-                    .map(|event| serde_json::to_string(&event.metadata).unwrap())
-                    .collect()
-            })
+            .map(|request| crate::batch::metadata_json(request).unwrap())
             .collect();
         let writer = Writer {
             pool: store.pool().clone(),

@@ -374,9 +374,8 @@ impl SealedStore {
         // First whose data each event holds, and their keys; then the sealing.
         let mut plans = Vec::with_capacity(request.events.len());
         let mut made = Vec::new();
-        let new_person = (request.expected == ExpectedVersion::NoStream)
-            .then(|| verity_domain::user::of_stream(&request.stream))
-            .flatten();
+        let new_person = verity_domain::user::of_stream(&request.stream)
+            .filter(|_| request.expected == ExpectedVersion::NoStream);
         for event in &request.events {
             plans.push(
                 self.plan(&request.stream, event, new_person, &mut made)
