@@ -163,6 +163,16 @@ pub enum StoredKey {
     Erased(DateTime<Utc>),
 }
 
+/// A run of stored keys in the order they were added ([`PersonKeys::person_keys_in_order`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeysInOrder {
+    /// Each person's stored key, in the order they were added.
+    pub keys: Vec<(Uuid, StoredKey)>,
+    /// The place of the run's last key, to read the next run after; `None` when the run
+    /// is empty.
+    pub last: Option<u64>,
+}
+
 /// Where the persons' data keys live: outside the chain, so that destroying one changes
 /// no event. The same database as the log.
 #[async_trait]
@@ -171,15 +181,15 @@ pub trait PersonKeys: Send + Sync + 'static {
     async fn person_keys(&self, subjects: &[Uuid]) -> Result<Vec<(Uuid, StoredKey)>, StoreError>;
 
     /// Up to `limit` stored keys in the order they were added, after the one at `after`
-    /// in that order (0: from the first), each with its place in it. People first appear
-    /// in the log in about this order, so a reader of the log from its start reads their
-    /// keys a run at a time instead of looking each one up. The places are a hint, not a
-    /// promise: a compaction of the database may renumber them.
+    /// in that order (0: from the first), with the place of the run's last. People first
+    /// appear in the log in about this order, so a reader of the log from its start reads
+    /// their keys a run at a time instead of looking each one up. The places are a hint,
+    /// not a promise: a compaction of the database may renumber them.
     async fn person_keys_in_order(
         &self,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, Uuid, StoredKey)>, StoreError>;
+    ) -> Result<KeysInOrder, StoreError>;
 
     /// Stores `sealed` as the person's key unless they already have one (or were erased),
     /// and returns what is stored: several processes agree on one key. A key made for a

@@ -5,7 +5,7 @@
 use chrono::DateTime;
 use uuid::Uuid;
 use verity_domain::StoreError;
-use verity_domain::personal::StoredKey;
+use verity_domain::personal::{KeysInOrder, StoredKey};
 
 /// A row of `person_keys`: its place in the order keys were added, subject, sealed key,
 /// when erased.
@@ -14,38 +14,47 @@ type KeyRow = (i64, String, Option<Vec<u8>>, Option<i64>);
 /// A key as the store hands it over: its place, whose it is, and the key.
 type Key = (u64, Uuid, StoredKey);
 
-/// A run of `person_keys` rows packed by SQLite: how many, the rows, the keys' bytes.
-type PackedKeys = (i64, Option<String>, Option<Vec<u8>>);
+/// A run of `person_keys` rows packed by SQLite: how many, the place of the last, and the
+/// rows one after the other ([`unpack_keys`]).
+type PackedKeys = (i64, Option<i64>, Option<Vec<u8>>);
+
+/// How a packed row of a sealed key goes on after its subject: then the key's length
+/// ([`packed_length`]), then the key.
+const PACKED_SEALED: u8 = b'k';
+/// How a packed row of an erasure goes on after its subject: then when, in decimal
+/// microseconds, up to [`PACKED_ERASED_END`].
+const PACKED_ERASED: u8 = b'x';
+/// The end of a packed erasure's time.
+const PACKED_ERASED_END: u8 = b';';
 
 fn into_key(row: KeyRow) -> Result<Key, StoreError> {
     let (place, subject, sealed, erased_at) = row;
-    key_of(place, &subject, sealed, erased_at)
-}
-
-/// A row's values checked: a user id, a key or an erasure, a place that is not negative.
-fn key_of(
-    place: i64,
-    subject: &str,
-    sealed: Option<Vec<u8>>,
-    erased_at: Option<i64>,
-) -> Result<Key, StoreError> {
-    let subject = crate::sql::person_key_subject(subject)?;
+    let subject = crate::sql::person_key_subject(&subject)?;
     let stored = match (sealed, erased_at) {
         (Some(sealed), _) => StoredKey::Sealed(sealed),
-        (None, Some(at)) => {
-            StoredKey::Erased(DateTime::from_timestamp_micros(at).ok_or_else(|| {
-                StoreError::Corrupt(format!("person key of {subject}: erased_at out of range"))
-            })?)
-        }
+        (None, Some(at)) => erased_at_of(subject, at)?,
         (None, None) => {
             return Err(StoreError::Corrupt(format!(
                 "person key of {subject}: neither a key nor an erasure"
             )));
         }
     };
-    let place = u64::try_from(place)
-        .map_err(|_| StoreError::Corrupt(format!("person key of {subject}: a negative place")))?;
-    Ok((place, subject, stored))
+    Ok((place_of(place)?, subject, stored))
+}
+
+/// An erasure at `at` (microseconds since the Unix epoch), checked.
+fn erased_at_of(subject: Uuid, at: i64) -> Result<StoredKey, StoreError> {
+    DateTime::from_timestamp_micros(at)
+        .map(StoredKey::Erased)
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("person key of {subject}: erased_at out of range"))
+        })
+}
+
+/// A place in the order keys were added, checked not to be negative.
+fn place_of(place: i64) -> Result<u64, StoreError> {
+    u64::try_from(place)
+        .map_err(|_| StoreError::Corrupt(format!("person_keys: the place {place} is negative")))
 }
 
 /// The keys `select` finds with its parameters on PostgreSQL.
@@ -57,23 +66,27 @@ async fn fetch_rows<'query>(
         KeyRow,
         <sqlx::Postgres as sqlx::Database>::Arguments,
     >,
-) -> Result<Vec<Key>, StoreError> {
+) -> Result<KeysInOrder, StoreError> {
     let mut connection = crate::sql::Shrinking::acquire(pool).await?;
-    select
+    let rows = select
         .fetch_all(&mut *connection)
         .await
-        .map_err(crate::sql::map_error)?
-        .into_iter()
-        .map(into_key)
-        .collect()
+        .map_err(crate::sql::map_error)?;
+    let mut run = KeysInOrder::default();
+    for row in rows {
+        let (place, subject, stored) = into_key(row)?;
+        run.last = run.last.max(Some(place));
+        run.keys.push((subject, stored));
+    }
+    Ok(run)
 }
 
-/// The same on SQLite, where each `select` packs its rows in two values (after a count):
-/// the rows as text without their keys, each naming its key's length, and the keys' bytes
-/// one after the other. sqlx hands SQLite rows over one by one from its worker thread, and
-/// a replay from the start asks for a hundred thousand keys, a page's people at a time
-/// (as `sqlite::read_all_packed` reads events); keys handed over as bytes need no
-/// `hex()` on SQLite's side nor decoding on this one (a third of reading them).
+/// The same on SQLite, where each `select` packs its rows in one value (after a count and
+/// the last place): sqlx hands SQLite rows over one by one from its worker thread, and a
+/// replay from the start asks for a hundred thousand keys, a page's people at a time (as
+/// `sqlite::read_all_packed` reads events). A row is its subject, then the key's bytes
+/// after their length or the erasure's time: no number is written as text for a key,
+/// which halved SQLite's time for a replay's 100,000 keys (docs/performance.md).
 async fn fetch_rows_packed<'query>(
     pool: &sqlx::SqlitePool,
     select: sqlx::query::QueryAs<
@@ -82,50 +95,68 @@ async fn fetch_rows_packed<'query>(
         PackedKeys,
         <sqlx::Sqlite as sqlx::Database>::Arguments,
     >,
-) -> Result<Vec<Key>, StoreError> {
-    let (count, packed, keys) = select
+) -> Result<KeysInOrder, StoreError> {
+    let (count, last, packed) = select
         .fetch_one(pool)
         .await
         .map_err(crate::sql::map_error)?;
     let corrupt = || StoreError::Corrupt("unreadable rows in person_keys".into());
-    // The count is SQLite's, of a query with a limit; the cap only keeps a surprise small.
-    let mut rows: Vec<Key> =
-        Vec::with_capacity(usize::try_from(count).unwrap_or_default().min(1 << 16));
-    let mut keys = keys.as_deref().unwrap_or_default();
-    if let Some(packed) = packed {
-        for row in crate::sqlite::parts(&packed, b';') {
-            rows.push(unpack_key(row, &mut keys).ok_or_else(corrupt)??);
-        }
-    }
-    if i64::try_from(rows.len()) != Ok(count) || !keys.is_empty() {
-        return Err(corrupt());
-    }
-    Ok(rows)
+    let keys = unpack_keys(packed.as_deref().unwrap_or_default(), count).ok_or_else(corrupt)??;
+    let last = last.map(place_of).transpose()?;
+    Ok(KeysInOrder { keys, last })
 }
 
-/// One packed key row: its place, subject, the length of its sealed key (empty once
-/// erased), when erased; the key is taken from the front of `keys`. `None` when the row
-/// does not split so or `keys` is shorter.
-fn unpack_key(row: &str, keys: &mut &[u8]) -> Option<Result<Key, StoreError>> {
-    let mut fields = crate::sqlite::parts(row, b',');
-    let place = fields.next()?.parse().ok()?;
-    let subject = fields.next()?;
-    let sealed = match fields.next()? {
-        "" => None,
-        length => {
-            let (key, rest) = keys.split_at_checked(length.parse().ok()?)?;
-            *keys = rest;
-            Some(key.to_vec())
-        }
+/// A packed key's length, written by SQLite's `char()` as the character of that code
+/// point (one byte for the keys Verity makes, which are shorter than 128), and the bytes
+/// after it.
+fn packed_length(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let width = match bytes.first()? {
+        0x00..0x80 => 1,
+        0xc0..0xe0 => 2,
+        0xe0..0xf0 => 3,
+        _ => 4,
     };
-    let erased_at = match fields.next()? {
-        "" => None,
-        text => Some(text.parse().ok()?),
-    };
-    fields
-        .next()
-        .is_none()
-        .then(|| key_of(place, subject, sealed, erased_at))
+    let (character, rest) = bytes.split_at_checked(width)?;
+    let length = std::str::from_utf8(character).ok()?.chars().next()?;
+    Some((usize::try_from(u32::from(length)).ok()?, rest))
+}
+
+/// The `count` rows packed one after the other in `packed`: each a subject (a user id as
+/// its 36 characters), then [`PACKED_SEALED`], the key's length ([`packed_length`]) and
+/// the key, or [`PACKED_ERASED`] and the time of the erasure up to [`PACKED_ERASED_END`].
+/// `None` when the bytes do not split so or hold another number of rows.
+fn unpack_keys(
+    mut packed: &[u8],
+    count: i64,
+) -> Option<Result<Vec<(Uuid, StoredKey)>, StoreError>> {
+    // The count is SQLite's, of a query with a limit; the cap only keeps a surprise small.
+    let mut keys = Vec::with_capacity(usize::try_from(count).ok()?.min(1 << 16));
+    while !packed.is_empty() {
+        let (subject, rest) = packed.split_at_checked(uuid::fmt::Hyphenated::LENGTH)?;
+        let subject = match crate::sql::person_key_subject(std::str::from_utf8(subject).ok()?) {
+            Ok(subject) => subject,
+            Err(error) => return Some(Err(error)),
+        };
+        let (stored, rest) = match rest.split_first()? {
+            (&PACKED_SEALED, rest) => {
+                let (length, rest) = packed_length(rest)?;
+                let (key, rest) = rest.split_at_checked(length)?;
+                (StoredKey::Sealed(key.to_vec()), rest)
+            }
+            (&PACKED_ERASED, rest) => {
+                let end = memchr::memchr(PACKED_ERASED_END, rest)?;
+                let at = std::str::from_utf8(rest.get(..end)?).ok()?.parse().ok()?;
+                match erased_at_of(subject, at) {
+                    Ok(stored) => (stored, rest.get(end + 1..)?),
+                    Err(error) => return Some(Err(error)),
+                }
+            }
+            _ => return None,
+        };
+        keys.push((subject, stored));
+        packed = rest;
+    }
+    (i64::try_from(keys.len()) == Ok(count)).then_some(Ok(keys))
 }
 
 macro_rules! person_keys_backend {
@@ -152,11 +183,11 @@ macro_rules! person_keys_backend {
                     let ids: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
                     let list = serde_json::to_string(&ids)
                         .map_err(|error| StoreError::Invalid(error.to_string()))?;
-                    for (_, subject, stored) in
-                        $fetch(self.pool(), sqlx::query_as($select).bind(list)).await?
-                    {
-                        found.push((subject, stored));
-                    }
+                    found.extend(
+                        $fetch(self.pool(), sqlx::query_as($select).bind(list))
+                            .await?
+                            .keys,
+                    );
                 }
                 Ok(found)
             }
@@ -165,13 +196,11 @@ macro_rules! person_keys_backend {
                 &self,
                 after: u64,
                 limit: usize,
-            ) -> Result<Vec<(u64, Uuid, StoredKey)>, StoreError> {
+            ) -> Result<KeysInOrder, StoreError> {
                 let select = sqlx::query_as($in_order)
                     .bind(crate::sql::to_i64(after)?)
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-                let mut found = $fetch(self.pool(), select).await?;
-                found.sort_unstable_by_key(|(place, _, _)| *place);
-                Ok(found)
+                $fetch(self.pool(), select).await
             }
 
             async fn add_person_key(
@@ -249,13 +278,17 @@ macro_rules! person_keys_backend {
 person_keys_backend! {
     store: crate::sqlite::SqliteStore,
     fetch: fetch_rows_packed,
-    // The keys' bytes are joined as text and read back as a blob: a cast between the two
-    // keeps every byte (the database is UTF-8; SQLite checks nothing), `group_concat`
-    // skips an erased row's NULL, and both aggregates see the rows in one order.
-    select: "SELECT count(*), group_concat(concat_ws(',', rowid, subject, coalesce(length(sealed), ''), coalesce(erased_at, '')), ';'), CAST(group_concat(CAST(sealed AS TEXT), '') AS BLOB) FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
+    // Each row packed as `unpack_keys` reads it. The keys' bytes are joined as text and
+    // read back as a blob: a cast between the two keeps every byte (the database is
+    // UTF-8; SQLite checks nothing). A row without its key is an erasure (the `||` of a
+    // NULL is NULL); one with neither is NULL, which `group_concat` skips, and the count
+    // then tells.
+    select: "SELECT count(*), max(rowid), CAST(group_concat(subject || coalesce('k' || char(length(sealed)) || CAST(sealed AS TEXT), 'x' || erased_at || ';'), '') AS BLOB) FROM person_keys WHERE subject IN (SELECT value FROM json_each(?))",
     // The rowid is the order rows were added in (the table has no INTEGER PRIMARY KEY; a
-    // VACUUM may renumber it, which the callers take as a hint gone stale).
-    in_order: "SELECT count(*), group_concat(concat_ws(',', rowid, subject, coalesce(length(sealed), ''), coalesce(erased_at, '')), ';'), CAST(group_concat(CAST(sealed AS TEXT), '') AS BLOB) FROM (SELECT rowid, * FROM person_keys WHERE rowid > ? ORDER BY rowid LIMIT ?)",
+    // VACUUM may renumber it, which the callers take as a hint gone stale). The aggregate
+    // reads the subquery's rows in its order; an `ORDER BY` of its own would sort them
+    // again in a temporary index (220 M more instructions in a replay of 100,000 people).
+    in_order: "SELECT count(*), max(rowid), CAST(group_concat(subject || coalesce('k' || char(length(sealed)) || CAST(sealed AS TEXT), 'x' || erased_at || ';'), '') AS BLOB) FROM (SELECT rowid, * FROM person_keys WHERE rowid > ? ORDER BY rowid LIMIT ?)",
     insert: "INSERT INTO person_keys (subject, sealed) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
     select_one: "SELECT rowid, subject, sealed, erased_at FROM person_keys WHERE subject = ?",
     // The key's bytes are overwritten in the file's pages, not only unlinked.
@@ -278,4 +311,68 @@ person_keys_backend! {
     before_erase: "SELECT 1",
     keys_like: "SELECT key FROM unique_keys WHERE left(key, length($1)) = $1",
     rename: "UPDATE unique_keys SET key = $1 WHERE key = $2",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADA: &str = "00000000-0000-0000-0000-00000000000a";
+    const BEA: &str = "00000000-0000-0000-0000-00000000000b";
+
+    fn packed(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn packed_rows_read_as_keys_and_erasures() {
+        let long: Vec<u8> = (0..=255).collect();
+        let rows = packed(&[
+            ADA.as_bytes(),
+            b"k\x03\x00;x",
+            BEA.as_bytes(),
+            b"x1700000000000000;",
+            ADA.as_bytes(),
+            "k\u{100}".as_bytes(),
+            &long,
+        ]);
+        let keys = unpack_keys(&rows, 3).unwrap().unwrap();
+        assert_eq!(
+            keys[0],
+            (Uuid::from_u128(10), StoredKey::Sealed(b"\x00;x".to_vec()))
+        );
+        assert_eq!(
+            keys[1],
+            (
+                Uuid::from_u128(11),
+                StoredKey::Erased(DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap())
+            )
+        );
+        assert_eq!(keys[2].1, StoredKey::Sealed(long));
+        assert_eq!(unpack_keys(b"", 0).unwrap().unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn rows_that_do_not_split_or_count_are_refused() {
+        for (rows, count) in [
+            (packed(&[ADA.as_bytes(), b"k\x03ab"]), 1),
+            (packed(&[ADA.as_bytes(), b"k\x02ab"]), 2),
+            (packed(&[ADA.as_bytes(), b"k\x02abc"]), 1),
+            (packed(&[ADA.as_bytes(), b"z\x02ab"]), 1),
+            (packed(&[ADA.as_bytes(), b"k\x80ab"]), 1),
+            (packed(&[ADA.as_bytes(), b"x12"]), 1),
+            (packed(&[ADA.as_bytes(), b"x1a;"]), 1),
+            (packed(&[&ADA.as_bytes()[..35], b"k\x00"]), 1),
+        ] {
+            assert!(
+                !matches!(unpack_keys(&rows, count), Some(Ok(_))),
+                "{rows:?}"
+            );
+        }
+        let not_an_id = packed(&[b"not-a-user-id-but-36-characters-long", b"k\x00"]);
+        assert!(matches!(
+            unpack_keys(&not_an_id, 1),
+            Some(Err(StoreError::Corrupt(_)))
+        ));
+    }
 }

@@ -313,14 +313,14 @@ impl SealedStore {
             .inner
             .person_keys_in_order(order.after, KEYS_IN_ORDER)
             .await?;
-        let Some(&(last, _, _)) = run.last() else {
+        let Some(last) = run.last else {
             order.serving = false;
             return Ok(missing.into_iter().collect());
         };
         order.after = last;
         let lacking = missing.len();
-        let mut known = Vec::with_capacity(run.len());
-        for (_, subject, stored) in run {
+        let mut known = Vec::with_capacity(run.keys.len());
+        for (subject, stored) in run.keys {
             missing.remove(&subject);
             known.push((subject, self.known(subject, stored)?));
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::personal::{PersonKeys, StoredKey};
+use verity_domain::personal::{KeysInOrder, PersonKeys, StoredKey};
 use verity_domain::{
     AppendOutcome, AppendRequest, Counted, CounterKey, Entry, EventStore, ExpiringStore, NewEntry,
     RecordedEvent, Snapshot, SnapshotStore, StoreError, UniqueKey,
@@ -119,7 +119,7 @@ impl PersonKeys for SealedStore {
         &self,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, Uuid, StoredKey)>, StoreError> {
+    ) -> Result<KeysInOrder, StoreError> {
         self.inner.person_keys_in_order(after, limit).await
     }
 

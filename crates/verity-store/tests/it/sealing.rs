@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
-use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, StoredKey};
+use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, KeysInOrder, StoredKey};
 use verity_domain::{
     Actor, AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, UniqueKey,
 };
@@ -455,23 +455,35 @@ pub async fn a_replay_from_the_start_reads_keys_in_the_order_people_came(backend
     store.erase(erased, metadata().occurred_at).await.unwrap();
 
     let in_order = backend.store.person_keys_in_order(0, 1000).await.unwrap();
-    let subjects: Vec<Uuid> = in_order.iter().map(|(_, subject, _)| *subject).collect();
+    let subjects: Vec<Uuid> = in_order.keys.iter().map(|(subject, _)| *subject).collect();
     assert_eq!(
         subjects[0],
         Uuid::nil(),
         "the master key's check comes first"
     );
     assert_eq!(&subjects[1..], &people[..]);
-    let (middle, _, _) = in_order[100];
+    let first = backend.store.person_keys_in_order(0, 101).await.unwrap();
+    assert_eq!(first.keys[..], in_order.keys[..101]);
+    let middle = first.last.expect("a run of keys has a last place");
     let rest = backend
         .store
         .person_keys_in_order(middle, 20)
         .await
         .unwrap();
-    assert_eq!(rest.len(), 20);
+    assert_eq!(rest.keys.len(), 20);
     assert_eq!(
-        rest[0].1, subjects[101],
+        rest.keys[0].0, subjects[101],
         "the run after a place starts after it"
+    );
+    let after_all = in_order.last.expect("the whole run has a last place");
+    assert_eq!(
+        backend
+            .store
+            .person_keys_in_order(after_all, 10)
+            .await
+            .unwrap(),
+        KeysInOrder::default(),
+        "nothing comes after the last place"
     );
 
     let reader = sealed(backend.reopen().await).await;
@@ -551,8 +563,9 @@ pub async fn stored_keys_come_back_byte_for_byte(backend: Backend) {
         .person_keys_in_order(0, 1000)
         .await
         .unwrap()
+        .keys
         .iter()
-        .map(|(_, subject, stored)| (*subject, bytes(stored)))
+        .map(|(subject, stored)| (*subject, bytes(stored)))
         .collect();
     assert_eq!(in_order, expected);
 }
