@@ -26,9 +26,12 @@ user, system = lines[-1].split()
 print(round(seconds, 4), round(float(user) + float(system), 3))'
 }
 
+# SEALED_FLAGS= (empty) replays SEALED as a clear log too: a padded clear log against
+# the clear one (bench/audit/padded-clear.sh).
+flags=${SEALED_FLAGS---sealed}
 for round in $(seq 1 "${ROUNDS:-15}"); do
-  if (( round % 2 )); then clear=$(run "$CLEAR"); sealed=$(run "$SEALED" --sealed)
-  else sealed=$(run "$SEALED" --sealed); clear=$(run "$CLEAR"); fi
+  if (( round % 2 )); then clear=$(run "$CLEAR"); sealed=$(run "$SEALED" $flags)
+  else sealed=$(run "$SEALED" $flags); clear=$(run "$CLEAR"); fi
   echo "$clear $sealed"
 done | python3 -c '
 import statistics as st, sys
