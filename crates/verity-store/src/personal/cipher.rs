@@ -1,8 +1,9 @@
-//! The cryptography of personal data. Each person's data key and each personal field
-//! made now are sealed with AES-256-GCM (ring): a field is `pd2:`, a stored key starts
-//! with the byte 2. Those made before are XChaCha20-Poly1305 (RustCrypto; `pd1:`, stored
-//! keys of 72 bytes) and open as they always did: a person keeps the cipher their key was
-//! made for. HMAC-SHA-256 keys the address claims. Nonces are random (96 bits for AES-GCM,
+//! The cryptography of personal data. Each person's data key and each personal value
+//! made now are sealed with AES-256-GCM (ring): a payload's values together (`pd3:`), the
+//! metadata's client address on its own (`pd2:`, as every field was before 2026-12-07); a
+//! stored key starts with the byte 2. Those made before are XChaCha20-Poly1305
+//! (RustCrypto; `pd1:`, stored keys of 72 bytes) and open as they always did: a person
+//! keeps the cipher their key was made for. HMAC-SHA-256 keys the address claims. Nonces are random (96 bits for AES-GCM,
 //! 192 for XChaCha20), so no node has to count anything (docs/adr/0010-per-person-encryption.md).
 
 use std::sync::LazyLock;
@@ -23,6 +24,11 @@ use verity_domain::StoreError;
 pub const SEALED_PREFIX: &str = "pd2:";
 /// How a field sealed with XChaCha20-Poly1305 (before AES-256-GCM) starts.
 const SEALED_PREFIX_V1: &str = "pd1:";
+/// How a payload's personal values sealed together with AES-256-GCM start: the first in
+/// the text's order holds them all (base64url of nonce, ciphertext and tag; the plaintext
+/// a JSON array of the values, in that order), each other is the prefix and its place
+/// (`pd3:1`, `pd3:2`…).
+pub const SEALED_TOGETHER_PREFIX: &str = "pd3:";
 
 /// Length of an AES-256-GCM nonce; 12 bytes are 16 base64 characters.
 const NONCE_LEN: usize = 12;
@@ -43,9 +49,11 @@ const KEY_CONTEXT: &[u8] = b"verity person key v1|";
 /// key of personal data (HKDF-SHA-256): a key is used with one cipher only.
 const WRAP_PURPOSE: &[u8] = b"verity person keys aes-256-gcm";
 
-/// Whether a string value is a sealed field, of either cipher.
+/// Whether a string value is a sealed field, of any of the three forms.
 pub(crate) fn is_sealed_value(text: &str) -> bool {
-    text.starts_with(SEALED_PREFIX) || text.starts_with(SEALED_PREFIX_V1)
+    text.starts_with(SEALED_TOGETHER_PREFIX)
+        || text.starts_with(SEALED_PREFIX)
+        || text.starts_with(SEALED_PREFIX_V1)
 }
 
 /// Whether `text` (a payload's or metadata's JSON) holds a sealed field: a string that
@@ -274,6 +282,45 @@ impl FieldCipher<'_> {
         Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(sealed)))
     }
 
+    /// Whether this key seals a payload's values together (`pd3:`): one made with
+    /// AES-256-GCM; those made before seal each field on its own.
+    pub(crate) fn seals_together(&self) -> bool {
+        matches!(self, Self::Aes(_))
+    }
+
+    /// `values` sealed together as one JSON string value (`pd3:`), bound to the person and
+    /// the values' fields ([`seals_together`](Self::seals_together)).
+    pub(crate) fn seal_together(&self, aad: &[u8], values: &[&str]) -> Result<String, StoreError> {
+        let Self::Aes(key) = self else {
+            return Err(cannot_seal());
+        };
+        let sealed = seal_aes(key, &[], &pack(values), aad)?;
+        Ok(format!(
+            "{SEALED_TOGETHER_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(sealed)
+        ))
+    }
+
+    /// Opens values sealed together (`pd3:`), if they open with this key and `aad`, into
+    /// `together`, whose [`Together::value`] then gives each.
+    pub(crate) fn open_together(&self, aad: &[u8], sealed: &str, together: &mut Together) -> bool {
+        together.clear();
+        let Self::Aes(key) = self else {
+            return false;
+        };
+        let Together { plaintext, spans } = together;
+        let opened = split_sealed::<NONCE_LEN>(sealed, SEALED_TOGETHER_PREFIX, plaintext)
+            .and_then(|nonce| open_aes(key, nonce, aad, plaintext))
+            .is_some_and(|len| {
+                plaintext.truncate(len);
+                unpack(plaintext, spans)
+            });
+        if !opened {
+            together.clear();
+        }
+        opened
+    }
+
     /// The plaintext of a sealed field, if it opens with this key and `aad`.
     pub(crate) fn open(&self, aad: &[u8], sealed: &str) -> Option<String> {
         let mut plaintext = String::new();
@@ -309,6 +356,81 @@ impl FieldCipher<'_> {
             None => false,
         }
     }
+}
+
+/// Values sealed together, opened: the plaintext and where each value is in it. A replay
+/// keeps one for every payload it opens.
+#[derive(Default)]
+pub(crate) struct Together {
+    plaintext: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Together {
+    /// Forgets the values.
+    pub(crate) fn clear(&mut self) {
+        self.plaintext.clear();
+        self.spans.clear();
+    }
+
+    /// How many values there are.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The value at `index`, if there is one and it is text.
+    pub(crate) fn value(&self, index: usize) -> Option<&str> {
+        let &(start, end) = self.spans.get(index)?;
+        std::str::from_utf8(self.plaintext.get(start..end)?).ok()
+    }
+}
+
+/// The plaintext of values sealed together: each value's length in bytes (LEB128: seven
+/// bits a byte, the lowest first, the high bit set on every byte but the last), then its
+/// bytes.
+fn pack(values: &[&str]) -> Vec<u8> {
+    let mut packed = Vec::with_capacity(values.iter().map(|value| value.len() + 2).sum());
+    for value in values {
+        let mut length = value.len();
+        while length >= 0x80 {
+            // The low seven bits; the cast keeps exactly them.
+            packed.push(0x80 | (length & 0x7f) as u8);
+            length >>= 7;
+        }
+        packed.push(length as u8);
+        packed.extend_from_slice(value.as_bytes());
+    }
+    packed
+}
+
+/// The spans of the values [`pack`] wrote into `packed`; `false` when it does not split so.
+fn unpack(packed: &[u8], spans: &mut Vec<(usize, usize)>) -> bool {
+    spans.clear();
+    let mut at = 0;
+    while at < packed.len() {
+        let mut length: usize = 0;
+        let mut shift = 0;
+        loop {
+            let Some(&byte) = packed.get(at) else {
+                return false;
+            };
+            at += 1;
+            if shift > 28 {
+                return false;
+            }
+            length |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let Some(end) = at.checked_add(length).filter(|&end| end <= packed.len()) else {
+            return false;
+        };
+        spans.push((at, end));
+        at = end;
+    }
+    true
 }
 
 /// A sealed field's nonce of `N` bytes, and its `ciphertext ‖ tag` left in `scratch`,
@@ -444,13 +566,54 @@ mod tests {
     }
 
     #[test]
+    fn values_packed_together_unpack_to_the_same() {
+        let long = "é".repeat(9000);
+        let values = [
+            "",
+            "a",
+            "x".repeat(127).as_str(),
+            "y".repeat(128).as_str(),
+            long.as_str(),
+            "\u{0}\"漢",
+        ]
+        .map(str::to_owned);
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let packed = pack(&refs);
+        let mut spans = Vec::new();
+        assert!(unpack(&packed, &mut spans));
+        let mut together = Together {
+            plaintext: packed.clone(),
+            spans,
+        };
+        assert_eq!(together.len(), values.len());
+        for (index, value) in values.iter().enumerate() {
+            assert_eq!(together.value(index), Some(value.as_str()));
+        }
+        assert_eq!(together.value(values.len()), None);
+        together.clear();
+        assert_eq!(together.len(), 0);
+        // Cut short, a length running past the end or never ending: refused.
+        let mut spans = Vec::new();
+        for broken in [
+            &packed[..packed.len() - 1],
+            &[3, b'a'][..],
+            &[0x80, 0x80][..],
+            &[0xff; 6][..],
+        ] {
+            assert!(!unpack(broken, &mut spans), "{broken:?}");
+        }
+        assert!(unpack(&[], &mut spans) && spans.is_empty());
+    }
+
+    #[test]
     fn only_strings_with_a_sealed_prefix_count_as_sealed() {
         assert!(!holds_sealed(
             r#"{"note":"pd2:x"}"#.replace("\"pd", "\" pd").as_str()
         ));
-        assert!(!holds_sealed(r#"{"a":"pd3:x","b":"pd"}"#));
+        assert!(!holds_sealed(r#"{"a":"pd4:x","b":"pd"}"#));
         assert!(!holds_sealed(r#"{"a":"pd"#));
         assert!(holds_sealed(r#"{"a":"pd1:x"}"#));
+        assert!(holds_sealed(r#"{"a":"pd3:1"}"#));
         assert!(holds_sealed(r#"{"a":"pdx","b":"pd2:"}"#));
     }
 

@@ -104,15 +104,46 @@ pub(super) struct Buffers {
     text: String,
 }
 
-/// Replaces in `text` each string value at a path of `paths`. `replace` is called with
-/// the field and the value, unescaped, and a cleared buffer: it writes the replacement's
-/// text there and answers `true`, or `false` to keep the value. Answers whether anything
-/// was replaced; a text that is not JSON is left as it is.
+/// The string values a reader found at the fields' paths, in the text's order: what
+/// [`replace_fields`] shows each call of its `replace`, so that one value (a payload's
+/// sealed values, opened at once) can depend on the others.
+pub(super) struct Values<'found> {
+    text: &'found str,
+    fields: &'found [PersonalField],
+    found: &'found [Found],
+}
+
+impl Values<'_> {
+    /// How many values were found.
+    pub(super) fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    /// The fields of the values, in the text's order.
+    pub(super) fn fields(&self) -> impl Iterator<Item = &PersonalField> {
+        self.found
+            .iter()
+            .filter_map(|found| self.fields.get(found.field))
+    }
+
+    /// The value at `index` as it stands in the text, escapes and all (its quotes left
+    /// out).
+    pub(super) fn raw(&self, index: usize) -> Option<&str> {
+        let found = self.found.get(index)?;
+        self.text.get(found.start + 1..found.end - 1)
+    }
+}
+
+/// Replaces in `text` each string value at a path of `paths`. `replace` is called for
+/// each, in the text's order, with every value found, the value's place among them, its
+/// field, the value unescaped, and a cleared buffer: it writes the replacement's text
+/// there and answers `true`, or `false` to keep the value. Answers whether anything was
+/// replaced; a text that is not JSON is left as it is.
 pub(super) fn replace_fields(
     text: &mut String,
     paths: &Paths<'_>,
     buffers: &mut Buffers,
-    mut replace: impl FnMut(&PersonalField, &str, &mut String) -> bool,
+    mut replace: impl FnMut(&Values<'_>, usize, &PersonalField, &str, &mut String) -> bool,
 ) -> Result<bool, NotJson> {
     buffers.found.clear();
     let mut reader = Reader {
@@ -133,12 +164,20 @@ pub(super) fn replace_fields(
     let out = &mut buffers.text;
     out.clear();
     let (mut copied, mut replaced) = (0, false);
-    for &Found {
-        field,
-        start,
-        end,
-        escaped,
-    } in &buffers.found
+    let all = Values {
+        text,
+        fields: paths.fields,
+        found: &buffers.found,
+    };
+    for (
+        index,
+        &Found {
+            field,
+            start,
+            end,
+            escaped,
+        },
+    ) in buffers.found.iter().enumerate()
     {
         let Some(field) = paths.fields.get(field) else {
             continue;
@@ -150,7 +189,7 @@ pub(super) fn replace_fields(
         } else {
             Cow::Borrowed(inside)
         };
-        if !replace(field, &value, &mut buffers.replacement) {
+        if !replace(&all, index, field, &value, &mut buffers.replacement) {
             continue;
         }
         out.push_str(text.get(copied..start).ok_or(NotJson)?);
@@ -439,7 +478,7 @@ mod tests {
             &mut text,
             &Paths::new(fields),
             &mut Buffers::default(),
-            |_, value, out| {
+            |_, _, _, value, out| {
                 out.push_str(&value.to_uppercase());
                 true
             },
@@ -455,7 +494,7 @@ mod tests {
             &mut replaced,
             &Paths::new(fields),
             &mut Buffers::default(),
-            |_, _, _| true,
+            |_, _, _, _, _| true,
         );
         if answer.is_err() {
             assert_eq!(replaced, text);
@@ -485,7 +524,7 @@ mod tests {
                 &mut r#"{"email":"a"}"#.to_owned(),
                 &Paths::new(fields),
                 &mut Buffers::default(),
-                |_, _, _| false
+                |_, _, _, _, _| false
             ),
             Ok(false)
         );

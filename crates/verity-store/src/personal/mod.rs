@@ -28,7 +28,7 @@ use verity_domain::{
 };
 
 use cipher::{DataKey, holds_sealed, is_sealed_value};
-pub use cipher::{PersonalSecrets, SEALED_PREFIX};
+pub use cipher::{PersonalSecrets, SEALED_PREFIX, SEALED_TOGETHER_PREFIX};
 use in_text::Paths;
 
 use crate::store::Store;
@@ -588,7 +588,7 @@ pub fn mark_personal_fields(event_type: &str, text: &str) -> Option<String> {
         &mut marked,
         in_text::paths_of(event_type).unwrap_or(&none),
         &mut in_text::Buffers::default(),
-        |_, value, out| {
+        |_, _, _, value, out| {
             out.push_str(&format!("[{}]", value.chars().count()));
             true
         },
@@ -645,6 +645,25 @@ fn field_values<'value>(data: &'value mut Value, field: &PersonalField) -> Vec<&
     found
 }
 
+/// Writes the associated data of values sealed together into `aad`: the person and the
+/// path of each value's field, in the text's order, separated by commas.
+fn bind_together(aad: &mut Vec<u8>, subject: Uuid, all: &in_text::Values<'_>) {
+    aad.clear();
+    aad.extend_from_slice(subject.as_bytes());
+    aad.push(b'|');
+    for (index, field) in all.fields().enumerate() {
+        if index > 0 {
+            aad.push(b',');
+        }
+        for (step, member) in field.path.iter().enumerate() {
+            if step > 0 {
+                aad.push(b'.');
+            }
+            aad.extend_from_slice(member.as_bytes());
+        }
+    }
+}
+
 fn seal_event(
     event: &mut NewEvent,
     data: &mut Value,
@@ -657,16 +676,24 @@ fn seal_event(
         Known::Key(key) => Some(key.cipher()?),
         Known::Erased | Known::Absent => None,
     };
-    for field in fields {
-        for value in field_values(data, field) {
-            let Some(text) = value.as_str() else { continue };
-            *value = Value::String(match &cipher {
-                Some(cipher) => cipher.seal(&binding(subject, field.path), text)?,
-                None => field.kind.erased().to_owned(),
-            });
+    match &cipher {
+        Some(cipher) if cipher.seals_together() => {
+            event.data = seal_together(&event.event_type, data, fields, subject, cipher)?;
+        }
+        // One by one: sealed with a key made before AES-256-GCM, or erased.
+        _ => {
+            for field in fields {
+                for value in field_values(data, field) {
+                    let Some(text) = value.as_str() else { continue };
+                    *value = Value::String(match &cipher {
+                        Some(cipher) => cipher.seal(&binding(subject, field.path), text)?,
+                        None => field.kind.erased().to_owned(),
+                    });
+                }
+            }
+            event.data = verity_domain::event::to_json(data);
         }
     }
-    event.data = verity_domain::event::to_json(data);
     if address && let Some(ip) = &event.metadata.client_ip {
         event.metadata = EventMetadata {
             client_ip: Some(match &cipher {
@@ -679,12 +706,82 @@ fn seal_event(
     Ok(())
 }
 
+/// The payload `data` of an `event_type` as text, with its personal values sealed
+/// together (`pd3:`). Each value is first replaced by its number; the reader of the log
+/// meets them in the text's order, so that order, found here by the same reader, is the
+/// order of the sealed array and of the associated data. The first value holds them all,
+/// each other its place.
+fn seal_together(
+    event_type: &str,
+    data: &mut Value,
+    fields: &[PersonalField],
+    subject: Uuid,
+    cipher: &cipher::FieldCipher<'_>,
+) -> Result<String, StoreError> {
+    let mut taken: Vec<String> = Vec::new();
+    for field in fields {
+        for value in field_values(data, field) {
+            if let Value::String(text) = value {
+                taken.push(std::mem::replace(text, taken.len().to_string()));
+            }
+        }
+    }
+    let mut text = verity_domain::event::to_json(data);
+    if taken.is_empty() {
+        return Ok(text);
+    }
+    let cannot = || StoreError::Invalid(format!("cannot seal the personal data of {event_type}"));
+    let paths = in_text::paths_of(event_type).ok_or_else(cannot)?;
+    let mut first: Option<Result<String, StoreError>> = None;
+    let mut aad = Vec::new();
+    in_text::replace_fields(
+        &mut text,
+        paths,
+        &mut in_text::Buffers::default(),
+        |all, index, _, _, out| {
+            if index > 0 {
+                out.push_str(SEALED_TOGETHER_PREFIX);
+                out.push_str(&index.to_string());
+                return true;
+            }
+            // Every value found is one taken, each once.
+            let in_order: Option<Vec<&str>> = (0..all.len())
+                .map(|at| {
+                    let number: usize = all.raw(at)?.parse().ok()?;
+                    taken.get(number).map(String::as_str)
+                })
+                .collect();
+            let sealed = match in_order {
+                Some(values) if values.len() == taken.len() => {
+                    bind_together(&mut aad, subject, all);
+                    cipher.seal_together(&aad, &values)
+                }
+                _ => Err(cannot()),
+            };
+            if let Ok(sealed) = &sealed {
+                out.push_str(sealed);
+            }
+            let written = sealed.is_ok();
+            first = Some(sealed);
+            written
+        },
+    )
+    .map_err(|_| cannot())?;
+    match first {
+        Some(Ok(_)) => Ok(text),
+        Some(Err(error)) => Err(error),
+        None => Err(cannot()),
+    }
+}
+
 /// Buffers an opening reuses from one event to the next.
 #[derive(Default)]
 struct Reuse {
     text: in_text::Buffers,
     aad: Vec<u8>,
     scratch: Vec<u8>,
+    /// A payload's values sealed together, opened.
+    together: cipher::Together,
 }
 
 /// Opens (or, for an erased person, blanks) the personal fields of one event. A field
@@ -701,28 +798,65 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reu
     if let Some(paths) = look.paths
         && (look.data_sealed || erased)
     {
-        let Reuse { text, aad, scratch } = reuse;
+        let Reuse {
+            text,
+            aad,
+            scratch,
+            together,
+        } = reuse;
+        together.clear();
         // A payload that is not JSON is left as it is, for its decoder to refuse.
-        let _ = in_text::replace_fields(&mut event.data, paths, text, |field, text, out| {
-            let sealed = is_sealed_value(text);
-            match known {
-                Some(Known::Key(_)) if sealed => {
-                    bind(aad, subject, field.path);
-                    let opened = cipher
-                        .as_ref()
-                        .is_some_and(|cipher| cipher.open_into(aad, text, scratch, out));
-                    if !opened {
-                        out.push_str(field.kind.erased());
+        let _ = in_text::replace_fields(
+            &mut event.data,
+            paths,
+            text,
+            |all, index, field, text, out| {
+                let sealed = is_sealed_value(text);
+                match known {
+                    Some(Known::Key(_)) if sealed => {
+                        let opened = match text.strip_prefix(SEALED_TOGETHER_PREFIX) {
+                            // Sealed together: the first value opens them all; each other
+                            // must stand at its own place.
+                            Some(place) => {
+                                if index == 0 {
+                                    bind_together(aad, subject, all);
+                                    let opened = cipher.as_ref().is_some_and(|cipher| {
+                                        cipher.open_together(aad, text, together)
+                                    });
+                                    if !opened || together.len() != all.len() {
+                                        together.clear();
+                                    }
+                                }
+                                let own = index == 0 || place.parse() == Ok(index);
+                                match together.value(index) {
+                                    Some(value) if own => {
+                                        out.push_str(value);
+                                        true
+                                    }
+                                    _ => false,
+                                }
+                            }
+                            None => {
+                                bind(aad, subject, field.path);
+                                cipher
+                                    .as_ref()
+                                    .is_some_and(|cipher| cipher.open_into(aad, text, scratch, out))
+                            }
+                        };
+                        if !opened {
+                            out.clear();
+                            out.push_str(field.kind.erased());
+                        }
+                        true
                     }
-                    true
+                    None | Some(Known::Key(_) | Known::Absent) if !sealed => false,
+                    _ => {
+                        out.push_str(field.kind.erased());
+                        true
+                    }
                 }
-                None | Some(Known::Key(_) | Known::Absent) if !sealed => false,
-                _ => {
-                    out.push_str(field.kind.erased());
-                    true
-                }
-            }
-        });
+            },
+        );
     }
     if (look.metadata_sealed || erased)
         && let Ok(mut metadata) = serde_json::from_str::<EventMetadata>(&event.metadata)

@@ -9,7 +9,7 @@ use verity_domain::personal;
 use verity_domain::{Actor, EventMetadata, NewEvent, RecordedEvent};
 
 use super::cipher::PersonalSecrets;
-use super::{Known, Look, Reuse, field_values, open_event, seal_event};
+use super::{Known, Look, Reuse, binding, field_values, open_event, seal_event};
 
 /// Text with what JSON escapes: quotes, backslashes, controls, and more than ASCII.
 fn text() -> impl Strategy<Value = String> {
@@ -115,4 +115,119 @@ proptest! {
         open_event(&mut blanked, &look, Some(&Known::Erased), &mut reuse);
         prop_assert_eq!(serde_json::from_str::<Value>(&blanked.data).unwrap(), erased(data));
     }
+}
+
+/// A `user.created` of `data` sealed for person 7, and its key.
+fn sealed_created(data: &Value) -> (RecordedEvent, Known) {
+    let subject = Uuid::from_u128(7);
+    let (key, _) = PersonalSecrets::new([1; 32], [2; 32])
+        .unwrap()
+        .new_data_key(subject)
+        .unwrap();
+    let mut event = NewEvent {
+        event_type: "user.created".into(),
+        schema: 1,
+        data: data.to_string(),
+        metadata: EventMetadata {
+            actor: Actor::System,
+            request_id: None,
+            client_ip: None,
+            occurred_at: DateTime::UNIX_EPOCH,
+        },
+    };
+    let known = Known::Key(key);
+    seal_event(
+        &mut event,
+        &mut data.clone(),
+        personal::fields("user.created"),
+        false,
+        subject,
+        &known,
+    )
+    .unwrap();
+    (recorded(&format!("user-{subject}"), event), known)
+}
+
+/// `event` as a reader with `known` reads its payload.
+fn opened(mut event: RecordedEvent, known: &Known) -> Value {
+    let look = Look::at(&event).unwrap();
+    open_event(&mut event, &look, Some(known), &mut Reuse::default());
+    serde_json::from_str(&event.data).unwrap()
+}
+
+#[test]
+fn a_payloads_values_are_sealed_together_the_first_holding_them_all() {
+    let data = json!({"user_id": "u", "email": "ada@example.org", "name": "Ada"});
+    let (event, known) = sealed_created(&data);
+    let stored: Value = serde_json::from_str(&event.data).unwrap();
+    let email = stored["email"].as_str().unwrap();
+    assert!(email.starts_with("pd3:") && email.len() > 40, "{email}");
+    assert_eq!(stored["name"], "pd3:1");
+    assert!(!event.data.contains("ada@") && !event.data.contains("Ada"));
+    assert_eq!(opened(event, &known), data);
+}
+
+#[test]
+fn values_sealed_together_moved_dropped_or_altered_read_as_erased() {
+    let data = json!({"user_id": "u", "email": "ada@example.org", "name": "Ada"});
+    let (event, known) = sealed_created(&data);
+    let stored: Value = serde_json::from_str(&event.data).unwrap();
+    let all_erased = erased(data.clone());
+    let edit = |change: &dyn Fn(&mut Value)| {
+        let mut tampered = stored.clone();
+        change(&mut tampered);
+        RecordedEvent {
+            data: tampered.to_string(),
+            ..event.clone()
+        }
+    };
+    // The values swapped between the fields: the first in the text no longer opens them.
+    let swapped = edit(&|value| {
+        let email = value["email"].take();
+        value["email"] = value["name"].take();
+        value["name"] = email;
+    });
+    assert_eq!(opened(swapped, &known), all_erased);
+    // A value dropped: the sealed array no longer matches the text.
+    let dropped = edit(&|value| value["name"] = Value::Null);
+    let mut expected = all_erased.clone();
+    expected["name"] = Value::Null;
+    assert_eq!(opened(dropped, &known), expected);
+    // A place that is not its own.
+    let misplaced = edit(&|value| value["name"] = json!("pd3:2"));
+    let mut expected = data.clone();
+    expected["name"] = json!(personal::ERASED_TEXT);
+    assert_eq!(opened(misplaced, &known), expected);
+    // One character of the sealed values changed.
+    let altered = edit(&|value| {
+        let email = value["email"].as_str().unwrap();
+        let last = if email.ends_with('A') { "B" } else { "A" };
+        value["email"] = json!(format!("{}{last}", &email[..email.len() - 1]));
+    });
+    assert_eq!(opened(altered, &known), all_erased);
+}
+
+#[test]
+fn values_sealed_one_by_one_before_still_open() {
+    // As a log written before values were sealed together holds them: each field its own
+    // `pd2:` value, bound to its path.
+    let data = json!({"user_id": "u", "email": "ada@example.org", "name": "Ada"});
+    let (event, known) = sealed_created(&json!({"user_id": "u"}));
+    let Known::Key(key) = &known else {
+        unreachable!("sealed_created makes a key")
+    };
+    let cipher = key.cipher().unwrap();
+    let subject = Uuid::from_u128(7);
+    let one_by_one = json!({
+        "user_id": "u",
+        "email": cipher.seal(&binding(subject, &["email"]), "ada@example.org").unwrap(),
+        "name": cipher.seal(&binding(subject, &["name"]), "Ada").unwrap(),
+    });
+    assert!(one_by_one["name"].as_str().unwrap().starts_with("pd2:"));
+    let before = RecordedEvent {
+        data: one_by_one.to_string(),
+        ..event
+    };
+    assert_eq!(opened(before.clone(), &known), data);
+    assert_eq!(opened(before, &Known::Erased), erased(data));
 }

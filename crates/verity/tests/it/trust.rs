@@ -182,15 +182,15 @@ pub async fn rewrite(target: &Target, change: impl FnOnce(&mut Vec<RecordedEvent
     raw_sql(target, &statements).await;
 }
 
-/// Edits the first sealed personal value (`pd2:…`) in `text`: one character of its
-/// nonce changed. Personal data is stored sealed, so that is what an attacker with
-/// the database but not the keys can edit.
+/// Edits the first sealed personal value (`pd3:…`, or a field sealed on its own, `pd2:…`)
+/// in `text`: one character of its nonce changed. Personal data is stored sealed, so that
+/// is what an attacker with the database but not the keys can edit.
 pub fn edit_sealed(text: &str) -> String {
-    let prefix = verity_store::personal::SEALED_PREFIX;
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no sealed value in {text}"))
-        + prefix.len();
+    use verity_store::personal::{SEALED_PREFIX, SEALED_TOGETHER_PREFIX};
+    let start = [SEALED_TOGETHER_PREFIX, SEALED_PREFIX]
+        .iter()
+        .find_map(|prefix| text.find(prefix).map(|at| at + prefix.len()))
+        .unwrap_or_else(|| panic!("no sealed value in {text}"));
     let old = &text[start..=start];
     let new = if old == "A" { "B" } else { "A" };
     format!("{}{new}{}", &text[..start], &text[start + 1..])
