@@ -26,8 +26,8 @@ pub const SEALED_PREFIX: &str = "pd2:";
 const SEALED_PREFIX_V1: &str = "pd1:";
 /// How a payload's personal values sealed together with AES-256-GCM start: the first in
 /// the text's order holds them all (base64url of nonce, ciphertext and tag; the plaintext
-/// a JSON array of the values, in that order), each other is the prefix and its place
-/// (`pd3:1`, `pd3:2`…).
+/// every value in that order, each after its length in bytes), each other is the prefix
+/// and its place (`pd3:1`, `pd3:2`…).
 pub const SEALED_TOGETHER_PREFIX: &str = "pd3:";
 
 /// Length of an AES-256-GCM nonce; 12 bytes are 16 base64 characters.
