@@ -3,8 +3,9 @@
 //! metadata's client address on its own (`pd2:`, as every field was before 2026-12-07); a
 //! stored key starts with the byte 2. Those made before are XChaCha20-Poly1305
 //! (RustCrypto; `pd1:`, stored keys of 72 bytes) and open as they always did: a person
-//! keeps the cipher their key was made for. HMAC-SHA-256 keys the address claims. Nonces are random (96 bits for AES-GCM,
-//! 192 for XChaCha20), so no node has to count anything (docs/adr/0010-per-person-encryption.md).
+//! keeps the cipher their key was made for. HMAC-SHA-256 keys the address claims. Nonces
+//! are random (96 bits for AES-GCM, 192 for XChaCha20), so no node has to count anything
+//! (docs/adr/0010-per-person-encryption.md).
 
 use std::sync::LazyLock;
 
