@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::event::{NewEvent, RecordedEvent};
@@ -162,6 +163,21 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The position of the last committed event (0 for an empty log).
     async fn head(&self) -> Result<u64, StoreError>;
+
+    /// The first and the last position of the events recorded at or after `from` and
+    /// before `to` (either open when `None`), every such event lying between them; `None`
+    /// when the log holds none. Events are recorded in about the order of their positions
+    /// but not exactly (several nodes, each its own clock), so a reader of the range still
+    /// checks each event's time. A store that cannot tell answers the whole log, as this
+    /// default does.
+    async fn recorded_within(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let _ = (from, to);
+        Ok(Some((1, u64::MAX)))
+    }
 
     /// Waits until the head is beyond `position`, or `timeout` passed; returns the head.
     /// Sees appends of other processes too (PostgreSQL: LISTEN/NOTIFY; SQLite: polling).

@@ -136,6 +136,7 @@ sql_backend! {
     read_stream_back: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = $1 ORDER BY version DESC LIMIT $2",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > $1 ORDER BY position LIMIT $2",
     read_all_with: read_all,
+    recorded_within: "SELECT (SELECT min(position) FROM events WHERE recorded_at >= $1), (SELECT max(position) FROM events WHERE recorded_at < $2)",
     load_snapshot: "SELECT version, position, data, chain_hash, seal FROM snapshots WHERE name = $1",
     save_snapshot: "INSERT INTO snapshots (name, version, position, data, chain_hash, seal) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data, chain_hash = excluded.chain_hash, seal = excluded.seal",
     store: PostgresStore,

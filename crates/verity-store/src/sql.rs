@@ -104,6 +104,7 @@ macro_rules! sql_backend {
         read_stream_back: $read_stream_back:literal,
         read_all: $read_all:literal,
         read_all_with: $read_all_with:path,
+        recorded_within: $recorded_within:literal,
         load_snapshot: $load_snapshot:literal,
         save_snapshot: $save_snapshot:literal,
         store: $store:ty,
@@ -153,6 +154,26 @@ macro_rules! sql_backend {
                 let head = read_head(&self.pool).await?;
                 self.appender.observe_head(head);
                 Ok(head)
+            }
+
+            async fn recorded_within(
+                &self,
+                from: Option<chrono::DateTime<chrono::Utc>>,
+                to: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> Result<Option<(u64, u64)>, verity_domain::StoreError> {
+                let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as($recorded_within)
+                    .bind(from.map_or(i64::MIN, |from| from.timestamp_micros()))
+                    .bind(to.map_or(i64::MAX, |to| to.timestamp_micros()))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(crate::sql::map_error)?;
+                Ok(match (first, last) {
+                    (Some(first), Some(last)) if first <= last => Some((
+                        crate::sql::to_u64(first)?,
+                        crate::sql::to_u64(last)?,
+                    )),
+                    _ => None,
+                })
             }
 
             async fn wait_beyond(

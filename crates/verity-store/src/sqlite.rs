@@ -257,6 +257,9 @@ sql_backend! {
     read_stream_back: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE stream = ? ORDER BY version DESC LIMIT ?",
     read_all: "SELECT position, stream, version, event_type, schema_version, data, metadata, recorded_at, hash FROM events WHERE position > ? ORDER BY position LIMIT ?",
     read_all_with: read_all_packed,
+    // Each bound walks the positions from its end of the log until an event of the range
+    // (SQLite's `min`/`max` over the primary key): no index of times to keep on append.
+    recorded_within: "SELECT (SELECT min(position) FROM events WHERE recorded_at >= ?1), (SELECT max(position) FROM events WHERE recorded_at < ?2)",
     load_snapshot: "SELECT version, position, data, chain_hash, seal FROM snapshots WHERE name = ?",
     save_snapshot: "INSERT INTO snapshots (name, version, position, data, chain_hash, seal) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position, data = excluded.data, chain_hash = excluded.chain_hash, seal = excluded.seal",
     store: SqliteStore,

@@ -174,6 +174,14 @@ impl Admin {
         keep: impl Fn(&ReadModels, &RecordedEvent, &EventMetadata, &Subject) -> Option<Action>,
     ) -> Result<(Vec<Action>, Option<u64>), AdminError> {
         let mut found = Vec::new();
+        // Only the positions the range's events lie between are read.
+        let last = match self.ports.store.recorded_within(from, to).await? {
+            Some((first, last)) if after < last => {
+                after = after.max(first.saturating_sub(1));
+                last
+            }
+            _ => return Ok((found, None)),
+        };
         loop {
             let page = self.ports.store.read_all(after, PAGE).await?;
             let in_range = page.iter().filter(|event| {
@@ -200,7 +208,7 @@ impl Admin {
                 return Ok((found, Some(after)));
             }
             match page.last() {
-                Some(last) if page.len() == PAGE => after = last.position,
+                Some(read) if page.len() == PAGE && read.position < last => after = read.position,
                 _ => return Ok((found, None)),
             }
         }

@@ -208,6 +208,32 @@ async fn events_are_searched_by_type_actor_and_organization_within_what_one_may_
     .unwrap();
     assert!(later.events.is_empty());
 
+    // A range in the middle: exactly the events recorded in it, a page at a time.
+    let events = test.events().await;
+    let (from, to) = (events[2].recorded_at, events[events.len() - 2].recorded_at);
+    let expected: Vec<u64> = events
+        .iter()
+        .filter(|event| event.recorded_at >= from && event.recorded_at < to)
+        .map(|event| event.position)
+        .collect();
+    assert!(!expected.is_empty());
+    let mut query = EventQuery {
+        from: Some(from),
+        to: Some(to),
+        limit: 2,
+        ..EventQuery::default()
+    };
+    let mut found = Vec::new();
+    loop {
+        let page = search(query.clone(), operator()).await.unwrap();
+        found.extend(page.events.iter().map(|action| action.entry.position));
+        match page.next {
+            Some(after) => query.after = Some(after),
+            None => break,
+        }
+    }
+    assert_eq!(found, expected);
+
     // Another organization, or someone of it, does not exist for Acme's auditor.
     for query in [
         EventQuery {

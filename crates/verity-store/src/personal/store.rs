@@ -93,6 +93,14 @@ impl EventStore for SealedStore {
         self.inner.head().await
     }
 
+    async fn recorded_within(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        self.inner.recorded_within(from, to).await
+    }
+
     async fn wait_beyond(&self, position: u64, timeout: Duration) -> Result<u64, StoreError> {
         self.inner.wait_beyond(position, timeout).await
     }

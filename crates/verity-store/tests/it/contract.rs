@@ -207,6 +207,41 @@ pub async fn read_all_pages_through_gapless_positions(backend: Backend) {
     assert!(store.read_all(25, 10).await.unwrap().is_empty());
 }
 
+/// The positions of the events recorded in a time range are found without reading the
+/// log: the first and the last of the range, none when it holds none.
+pub async fn the_positions_of_a_time_range_are_found(backend: Backend) {
+    let store = &backend.store;
+    assert_eq!(store.recorded_within(None, None).await.unwrap(), None);
+    for index in 0..6 {
+        store
+            .append(one(&format!("s-{index}"), ExpectedVersion::Any))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let times: Vec<_> = store
+        .read_all(0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| event.recorded_at)
+        .collect();
+    assert!(times.windows(2).all(|pair| pair[0] < pair[1]), "{times:?}");
+    let within = |from, to| store.recorded_within(from, to);
+    assert_eq!(within(None, None).await.unwrap(), Some((1, 6)));
+    // From the third event's time up to (not including) the fifth's: the third and fourth.
+    assert_eq!(
+        within(Some(times[2]), Some(times[4])).await.unwrap(),
+        Some((3, 4))
+    );
+    assert_eq!(within(None, Some(times[1])).await.unwrap(), Some((1, 1)));
+    assert_eq!(within(Some(times[5]), None).await.unwrap(), Some((6, 6)));
+    let later = times[5] + chrono::Duration::seconds(1);
+    assert_eq!(within(Some(later), None).await.unwrap(), None);
+    assert_eq!(within(None, Some(times[0])).await.unwrap(), None);
+    assert_eq!(within(Some(times[3]), Some(times[3])).await.unwrap(), None);
+}
+
 pub async fn malformed_appends_are_refused_and_write_nothing(backend: Backend) {
     let store = &backend.store;
     let error = store
@@ -995,6 +1030,7 @@ crate::backends::on_each_backend! {
     of_100_racing_appends_with_one_expected_version_exactly_one_wins,
     a_claimed_unique_key_is_refused_to_another_stream_atomically,
     read_all_pages_through_gapless_positions,
+    the_positions_of_a_time_range_are_found,
     malformed_appends_are_refused_and_write_nothing,
     waiting_wakes_on_an_append_and_times_out_without_one,
     a_second_handle_sees_the_first_handles_appends,
