@@ -745,10 +745,12 @@ fn seal_together(
                 return true;
             }
             // Every value found is one taken, each once.
+            let mut seen = vec![false; taken.len()];
             let in_order: Option<Vec<&str>> = (0..all.len())
                 .map(|at| {
                     let number: usize = all.raw(at)?.parse().ok()?;
-                    taken.get(number).map(String::as_str)
+                    let first_time = !std::mem::replace(seen.get_mut(number)?, true);
+                    first_time.then(|| taken.get(number).map(String::as_str))?
                 })
                 .collect();
             let sealed = match in_order {
