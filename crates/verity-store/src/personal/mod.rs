@@ -608,14 +608,29 @@ fn binding(subject: Uuid, path: &[&str]) -> Vec<u8> {
 /// Writes the associated data of a sealed field ([`binding`]) into `aad`, for a reader
 /// that opens many fields with one buffer.
 fn bind(aad: &mut Vec<u8>, subject: Uuid, path: &[&str]) {
+    bind_paths(aad, subject, std::iter::once(path));
+}
+
+/// Writes the person and `paths` into `aad`: each path's members joined by dots, the
+/// paths by commas (one path: a field sealed on its own; several: values sealed together).
+fn bind_paths<'path>(
+    aad: &mut Vec<u8>,
+    subject: Uuid,
+    paths: impl Iterator<Item = &'path [&'path str]>,
+) {
     aad.clear();
     aad.extend_from_slice(subject.as_bytes());
     aad.push(b'|');
-    for (index, member) in path.iter().enumerate() {
+    for (index, path) in paths.enumerate() {
         if index > 0 {
-            aad.push(b'.');
+            aad.push(b',');
         }
-        aad.extend_from_slice(member.as_bytes());
+        for (step, member) in path.iter().enumerate() {
+            if step > 0 {
+                aad.push(b'.');
+            }
+            aad.extend_from_slice(member.as_bytes());
+        }
     }
 }
 
@@ -646,22 +661,9 @@ fn field_values<'value>(data: &'value mut Value, field: &PersonalField) -> Vec<&
 }
 
 /// Writes the associated data of values sealed together into `aad`: the person and the
-/// path of each value's field, in the text's order, separated by commas.
+/// path of each value's field, in the text's order ([`bind_paths`]).
 fn bind_together(aad: &mut Vec<u8>, subject: Uuid, all: &in_text::Values<'_>) {
-    aad.clear();
-    aad.extend_from_slice(subject.as_bytes());
-    aad.push(b'|');
-    for (index, field) in all.fields().enumerate() {
-        if index > 0 {
-            aad.push(b',');
-        }
-        for (step, member) in field.path.iter().enumerate() {
-            if step > 0 {
-                aad.push(b'.');
-            }
-            aad.extend_from_slice(member.as_bytes());
-        }
-    }
+    bind_paths(aad, subject, all.fields().map(|field| field.path));
 }
 
 fn seal_event(
@@ -846,7 +848,6 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reu
                             }
                         };
                         if !opened {
-                            out.clear();
                             out.push_str(field.kind.erased());
                         }
                         true

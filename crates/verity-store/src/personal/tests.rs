@@ -68,34 +68,49 @@ fn erased(mut data: Value) -> Value {
     data
 }
 
+/// A `user.created` of `data` sealed for person 7 (its client address too, when it came
+/// from one), and the person's key.
+fn sealed_created(data: &Value, client_ip: Option<&str>) -> (RecordedEvent, Known) {
+    let subject = Uuid::from_u128(7);
+    let (key, _) = PersonalSecrets::new([1; 32], [2; 32])
+        .unwrap()
+        .new_data_key(subject)
+        .unwrap();
+    let mut event = NewEvent {
+        event_type: "user.created".into(),
+        schema: 1,
+        data: data.to_string(),
+        metadata: EventMetadata {
+            actor: Actor::System,
+            request_id: None,
+            client_ip: client_ip.map(str::to_owned),
+            occurred_at: DateTime::UNIX_EPOCH,
+        },
+    };
+    let known = Known::Key(key);
+    seal_event(
+        &mut event,
+        &mut data.clone(),
+        personal::fields("user.created"),
+        client_ip.is_some(),
+        subject,
+        &known,
+    )
+    .unwrap();
+    (recorded(&format!("user-{subject}"), event), known)
+}
+
 proptest! {
     #[test]
     fn a_sealed_event_opens_to_what_was_written(data in created()) {
-        let subject = Uuid::from_u128(7);
-        let stream = format!("user-{subject}");
-        let (key, _) = PersonalSecrets::new([1; 32], [2; 32]).unwrap().new_data_key(subject).unwrap();
-        let mut event = NewEvent {
-            event_type: "user.created".into(),
-            schema: 1,
-            data: data.to_string(),
-            metadata: EventMetadata {
-                actor: Actor::System,
-                request_id: None,
-                client_ip: Some("192.0.2.1".into()),
-                occurred_at: DateTime::UNIX_EPOCH,
-            },
-        };
-        let mut tree = data.clone();
-        seal_event(&mut event, &mut tree, personal::fields("user.created"), true, subject, &Known::Key(key.clone()))
-            .unwrap();
-        let sealed = recorded(&stream, event);
+        let (sealed, key) = sealed_created(&data, Some("192.0.2.1"));
 
         let look = Look::at(&sealed).unwrap();
         prop_assert!(look.data_sealed && look.metadata_sealed);
         // One set of buffers for every opening, as a page's.
         let mut reuse = Reuse::default();
         let mut opened = sealed.clone();
-        open_event(&mut opened, &look, Some(&Known::Key(key)), &mut reuse);
+        open_event(&mut opened, &look, Some(&key), &mut reuse);
         prop_assert_eq!(serde_json::from_str::<Value>(&opened.data).unwrap(), data.clone());
         prop_assert!(opened.metadata.contains("192.0.2.1"));
 
@@ -117,37 +132,6 @@ proptest! {
     }
 }
 
-/// A `user.created` of `data` sealed for person 7, and its key.
-fn sealed_created(data: &Value) -> (RecordedEvent, Known) {
-    let subject = Uuid::from_u128(7);
-    let (key, _) = PersonalSecrets::new([1; 32], [2; 32])
-        .unwrap()
-        .new_data_key(subject)
-        .unwrap();
-    let mut event = NewEvent {
-        event_type: "user.created".into(),
-        schema: 1,
-        data: data.to_string(),
-        metadata: EventMetadata {
-            actor: Actor::System,
-            request_id: None,
-            client_ip: None,
-            occurred_at: DateTime::UNIX_EPOCH,
-        },
-    };
-    let known = Known::Key(key);
-    seal_event(
-        &mut event,
-        &mut data.clone(),
-        personal::fields("user.created"),
-        false,
-        subject,
-        &known,
-    )
-    .unwrap();
-    (recorded(&format!("user-{subject}"), event), known)
-}
-
 /// `event` as a reader with `known` reads its payload.
 fn opened(mut event: RecordedEvent, known: &Known) -> Value {
     let look = Look::at(&event).unwrap();
@@ -158,7 +142,7 @@ fn opened(mut event: RecordedEvent, known: &Known) -> Value {
 #[test]
 fn a_payloads_values_are_sealed_together_the_first_holding_them_all() {
     let data = json!({"user_id": "u", "email": "ada@example.org", "name": "Ada"});
-    let (event, known) = sealed_created(&data);
+    let (event, known) = sealed_created(&data, None);
     let stored: Value = serde_json::from_str(&event.data).unwrap();
     let email = stored["email"].as_str().unwrap();
     assert!(email.starts_with("pd3:") && email.len() > 40, "{email}");
@@ -170,7 +154,7 @@ fn a_payloads_values_are_sealed_together_the_first_holding_them_all() {
 #[test]
 fn values_sealed_together_moved_dropped_or_altered_read_as_erased() {
     let data = json!({"user_id": "u", "email": "ada@example.org", "name": "Ada"});
-    let (event, known) = sealed_created(&data);
+    let (event, known) = sealed_created(&data, None);
     let stored: Value = serde_json::from_str(&event.data).unwrap();
     let all_erased = erased(data.clone());
     let edit = |change: &dyn Fn(&mut Value)| {
@@ -212,7 +196,7 @@ fn values_sealed_one_by_one_before_still_open() {
     // As a log written before values were sealed together holds them: each field its own
     // `pd2:` value, bound to its path.
     let data = json!({"user_id": "u", "email": "ada@example.org", "name": "Ada"});
-    let (event, known) = sealed_created(&json!({"user_id": "u"}));
+    let (event, known) = sealed_created(&json!({"user_id": "u"}), None);
     let Known::Key(key) = &known else {
         unreachable!("sealed_created makes a key")
     };
