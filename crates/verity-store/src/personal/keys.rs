@@ -220,7 +220,7 @@ macro_rules! sqlite_run {
 const SQLITE_IN_ORDER_ALIKE: &str = concat!(
     "SELECT count(*), max(rowid), group_concat(subject, ''), \
      CAST(group_concat(CAST(sealed AS TEXT), '') AS BLOB), min(length(sealed)), \
-     max(length(sealed)), group_concat(CASE WHEN sealed IS NULL THEN subject || ':' || erased_at END) ",
+     max(length(sealed)), group_concat(CASE WHEN sealed IS NULL THEN subject || ':' || erased_at END, ',') ",
     sqlite_run!()
 );
 
