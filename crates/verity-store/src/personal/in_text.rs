@@ -121,9 +121,12 @@ impl Values<'_> {
 
     /// The fields of the values, in the text's order.
     pub(super) fn fields(&self) -> impl Iterator<Item = &PersonalField> {
-        self.found
-            .iter()
-            .filter_map(|found| self.fields.get(found.field))
+        (0..self.len()).filter_map(|index| self.field(index))
+    }
+
+    /// The field of the value at `index`.
+    pub(super) fn field(&self, index: usize) -> Option<&PersonalField> {
+        self.fields.get(self.found.get(index)?.field)
     }
 
     /// The value at `index` as it stands in the text, escapes and all (its quotes left

@@ -187,16 +187,14 @@ async fn postgres_keys_in_order(
             .await
             .map_err(crate::sql::map_error)?
     };
-    match unpack_alike(run)? {
-        Some(run) => Ok(run),
-        None => {
-            fetch_rows(
-                pool,
-                sqlx::query_as(POSTGRES_IN_ORDER).bind(after).bind(limit),
-            )
-            .await
-        }
-    }
+    alike_or_rows(
+        run,
+        fetch_rows(
+            pool,
+            sqlx::query_as(POSTGRES_IN_ORDER).bind(after).bind(limit),
+        ),
+    )
+    .await
 }
 
 /// The rows of a run on SQLite: the `?2` rows after the rowid `?1`, as a range of rowids
@@ -255,15 +253,25 @@ async fn sqlite_keys_in_order(
         .fetch_one(pool)
         .await
         .map_err(crate::sql::map_error)?;
+    alike_or_rows(
+        run,
+        fetch_rows_packed(
+            pool,
+            sqlx::query_as(SQLITE_IN_ORDER).bind(after).bind(limit),
+        ),
+    )
+    .await
+}
+
+/// The keys of a run packed column by column, or, when its keys differ in length, those
+/// `rows` reads row by row (a future that reads nothing unless awaited).
+async fn alike_or_rows(
+    run: AlikeRun,
+    rows: impl std::future::Future<Output = Result<KeysInOrder, StoreError>>,
+) -> Result<KeysInOrder, StoreError> {
     match unpack_alike(run)? {
         Some(run) => Ok(run),
-        None => {
-            fetch_rows_packed(
-                pool,
-                sqlx::query_as(SQLITE_IN_ORDER).bind(after).bind(limit),
-            )
-            .await
-        }
+        None => rows.await,
     }
 }
 

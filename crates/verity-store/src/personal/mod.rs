@@ -782,10 +782,58 @@ fn seal_together(
 #[derive(Default)]
 struct Reuse {
     text: in_text::Buffers,
+    opening: Opening,
+}
+
+/// The buffers that open sealed values, kept from one value to the next.
+#[derive(Default)]
+struct Opening {
     aad: Vec<u8>,
     scratch: Vec<u8>,
     /// A payload's values sealed together, opened.
     together: cipher::Together,
+}
+
+impl Opening {
+    /// Writes the plaintext of the sealed value `text`, the one at `index` among `all`,
+    /// into `out`; `false` when it does not open (another key, altered bytes). Values
+    /// sealed together open at the first, which holds them all; each other must stand at
+    /// its own place.
+    fn open(
+        &mut self,
+        cipher: Option<&cipher::FieldCipher<'_>>,
+        subject: Uuid,
+        all: &in_text::Values<'_>,
+        index: usize,
+        text: &str,
+        out: &mut String,
+    ) -> bool {
+        let Some(place) = text.strip_prefix(SEALED_TOGETHER_PREFIX) else {
+            let Some(field) = all.field(index) else {
+                return false;
+            };
+            bind(&mut self.aad, subject, field.path);
+            return cipher
+                .is_some_and(|cipher| cipher.open_into(&self.aad, text, &mut self.scratch, out));
+        };
+        if index == 0 {
+            bind_together(&mut self.aad, subject, all);
+            // One that does not open is left empty.
+            let opened = cipher
+                .is_some_and(|cipher| cipher.open_together(&self.aad, text, &mut self.together));
+            if opened && self.together.len() != all.len() {
+                self.together.clear();
+            }
+        }
+        let own = index == 0 || place.parse() == Ok(index);
+        match self.together.value(index) {
+            Some(value) if own => {
+                out.push_str(value);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Opens (or, for an erased person, blanks) the personal fields of one event. A field
@@ -802,13 +850,8 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reu
     if let Some(paths) = look.paths
         && (look.data_sealed || erased)
     {
-        let Reuse {
-            text,
-            aad,
-            scratch,
-            together,
-        } = reuse;
-        together.clear();
+        let Reuse { text, opening } = reuse;
+        opening.together.clear();
         // A payload that is not JSON is left as it is, for its decoder to refuse.
         let _ = in_text::replace_fields(
             &mut event.data,
@@ -818,36 +861,7 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reu
                 let sealed = is_sealed_value(text);
                 match known {
                     Some(Known::Key(_)) if sealed => {
-                        let opened = match text.strip_prefix(SEALED_TOGETHER_PREFIX) {
-                            // Sealed together: the first value opens them all; each other
-                            // must stand at its own place.
-                            Some(place) => {
-                                if index == 0 {
-                                    bind_together(aad, subject, all);
-                                    let opened = cipher.as_ref().is_some_and(|cipher| {
-                                        cipher.open_together(aad, text, together)
-                                    });
-                                    if !opened || together.len() != all.len() {
-                                        together.clear();
-                                    }
-                                }
-                                let own = index == 0 || place.parse() == Ok(index);
-                                match together.value(index) {
-                                    Some(value) if own => {
-                                        out.push_str(value);
-                                        true
-                                    }
-                                    _ => false,
-                                }
-                            }
-                            None => {
-                                bind(aad, subject, field.path);
-                                cipher
-                                    .as_ref()
-                                    .is_some_and(|cipher| cipher.open_into(aad, text, scratch, out))
-                            }
-                        };
-                        if !opened {
+                        if !opening.open(cipher.as_ref(), subject, all, index, text, out) {
                             out.push_str(field.kind.erased());
                         }
                         true
