@@ -142,6 +142,13 @@ pub enum BenchCommand {
         /// a real directory, the people created together are not neighbours by address.
         #[arg(long)]
         alphabetical: bool,
+        /// Each person's events after the first are their sign-ins from their browser,
+        /// as a server records them: a successful sign-in in their stream and the session
+        /// it starts in its own, in turn (address, User-Agent and client address in
+        /// each). Without it they are password changes, disables and enables, nothing
+        /// personal.
+        #[arg(long)]
+        sign_ins: bool,
     },
     /// The console's Users page with a search, rendered by the router in process for an
     /// instance admin with a console session: server time per request, its percentiles.

@@ -323,6 +323,7 @@ impl FieldCipher<'_> {
     }
 
     /// The plaintext of a sealed field, if it opens with this key and `aad`.
+    #[cfg(test)]
     pub(crate) fn open(&self, aad: &[u8], sealed: &str) -> Option<String> {
         let mut plaintext = String::new();
         self.open_into(aad, sealed, &mut Vec::new(), &mut plaintext)

@@ -148,19 +148,7 @@ pub(super) fn replace_fields(
     buffers: &mut Buffers,
     mut replace: impl FnMut(&Values<'_>, usize, &PersonalField, &str, &mut String) -> bool,
 ) -> Result<bool, NotJson> {
-    buffers.found.clear();
-    let mut reader = Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        paths,
-        found: &mut buffers.found,
-    };
-    reader.value(0, Some(0))?;
-    reader.whitespace();
-    if reader.at != reader.bytes.len() {
-        return Err(NotJson);
-    }
+    find(text, paths, &mut buffers.found)?;
     // The text is written again into a buffer, each replaced value in its place, and
     // handed back for the old one (whose allocation the buffer keeps for the next text):
     // one copy of the text, where replacing each value in place moved the rest each time.
@@ -205,6 +193,40 @@ pub(super) fn replace_fields(
     out.push_str(text.get(copied..).ok_or(NotJson)?);
     std::mem::swap(text, out);
     Ok(true)
+}
+
+/// The string value at the one path of `paths` (a member of the root, say), unescaped;
+/// `None` when the text is not JSON or holds no string there, or more than one (as
+/// `serde_json` refuses a duplicate member).
+pub(super) fn only_string<'text>(
+    text: &'text str,
+    paths: &Paths<'_>,
+    buffers: &mut Buffers,
+) -> Option<Cow<'text, str>> {
+    find(text, paths, &mut buffers.found).ok()?;
+    let [Found { start, end, .. }] = buffers.found.as_slice() else {
+        return None;
+    };
+    unescape(text.get(start + 1..end - 1)?).ok()
+}
+
+/// Reads `text` through, putting in `found` each string value at a path of `paths`, in
+/// the text's order.
+fn find(text: &str, paths: &Paths<'_>, found: &mut Vec<Found>) -> Result<(), NotJson> {
+    found.clear();
+    let mut reader = Reader {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        paths,
+        found,
+    };
+    reader.value(0, Some(0))?;
+    reader.whitespace();
+    if reader.at != reader.bytes.len() {
+        return Err(NotJson);
+    }
+    Ok(())
 }
 
 /// `text` as a JSON string, quotes included, escaped as `serde_json` writes it.
@@ -605,6 +627,38 @@ mod tests {
             deep.as_str(),
         ] {
             assert_eq!(replace_all(text, fields), Err(NotJson), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn only_string_reads_the_one_value_at_its_path_or_nothing() {
+        const USER_ID: [PersonalField; 1] = [PersonalField {
+            path: &["user_id"],
+            kind: FieldKind::Text,
+        }];
+        let paths = Paths::new(&USER_ID);
+        let buffers = &mut Buffers::default();
+        let read = |text: &str, buffers: &mut Buffers| {
+            only_string(text, &paths, buffers).map(|value| value.into_owned())
+        };
+        assert_eq!(
+            read(r#"{"sid":"s","user_id":"u1"}"#, buffers).as_deref(),
+            Some("u1")
+        );
+        assert_eq!(
+            read(r#"{"user_id":"a\"b"}"#, buffers).as_deref(),
+            Some("a\"b")
+        );
+        // Not at the root, not a string, twice, or in a text that is not JSON: nothing.
+        for text in [
+            r#"{"actor":{"user_id":"u1"}}"#,
+            r#"{"user_id":null}"#,
+            r#"{"user_id":7}"#,
+            r#"{"user_id":"u1","user_id":"u2"}"#,
+            r#"{"user_id":"u1","#,
+            r#"["user_id","u1"]"#,
+        ] {
+            assert_eq!(read(text, buffers), None, "{text}");
         }
     }
 }

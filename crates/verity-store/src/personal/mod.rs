@@ -41,6 +41,17 @@ const HASHED_EMAIL_KEY: &str = "email-hmac:";
 const METADATA_ADDRESS: [&str; 2] = ["metadata", "client_ip"];
 /// The client address's member in the metadata's JSON.
 const METADATA_ADDRESS_MEMBER: &str = "\"client_ip\"";
+/// The client address in the metadata, as a path from its root (its text is read as a
+/// payload's is).
+const METADATA_ADDRESS_FIELD: [PersonalField; 1] = [PersonalField {
+    path: &["client_ip"],
+    kind: personal::FieldKind::Text,
+}];
+/// Whom a payload is about when its stream is not theirs (a session's start).
+const PAYLOAD_PERSON: [PersonalField; 1] = [PersonalField {
+    path: &["user_id"],
+    kind: personal::FieldKind::Text,
+}];
 /// How many persons' keys stay in memory; beyond it the cache starts again, so memory
 /// does not grow with people.
 const CACHE_LIMIT: usize = 100_000;
@@ -448,10 +459,11 @@ impl SealedStore {
     async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
         // Most events hold nothing personal (a password change, a disable): they are not
         // looked at again, nor their person's key. The others, by their place in the page:
+        let mut reuse = Reuse::default();
         let looks: Vec<(usize, Look)> = events
             .iter()
             .enumerate()
-            .filter_map(|(at, event)| Look::at(event).map(|look| (at, look)))
+            .filter_map(|(at, event)| Look::at(event, &mut reuse.text).map(|look| (at, look)))
             .collect();
         // An erasure in this very page hides the person's earlier events too; a key an
         // erasure left behind (a failure between the append and the key's destruction)
@@ -505,8 +517,7 @@ impl SealedStore {
                 }
             }
         }
-        let mut reuse = Reuse::default();
-        for ((at, look), known) in looks.iter().zip(known) {
+        for ((at, look), known) in looks.iter().zip(&known) {
             if let Some(event) = events.get_mut(*at) {
                 open_event(event, look, known.as_ref(), &mut reuse);
             }
@@ -528,8 +539,9 @@ struct Look {
 }
 
 impl Look {
-    /// `None` for an event that holds nothing personal.
-    fn at(event: &RecordedEvent) -> Option<Self> {
+    /// `None` for an event that holds nothing personal. `buffers` read the payload for
+    /// its person when its stream is not theirs.
+    fn at(event: &RecordedEvent, buffers: &mut in_text::Buffers) -> Option<Self> {
         static ADDRESS: LazyLock<memmem::Finder<'static>> =
             LazyLock::new(|| memmem::Finder::new(METADATA_ADDRESS_MEMBER));
         let paths = in_text::paths_of(&event.event_type);
@@ -541,7 +553,7 @@ impl Look {
             return None;
         }
         let metadata_sealed = metadata_address && holds_sealed(&event.metadata);
-        let subject = Self::subject(event, paths.is_some() || metadata_sealed)?;
+        let subject = Self::subject(event, paths.is_some() || metadata_sealed, buffers)?;
         Some(Self {
             subject,
             paths,
@@ -551,21 +563,20 @@ impl Look {
     }
 
     /// The person: the user stream's, or else the payload's `user_id` when the event
-    /// holds personal or sealed data.
-    fn subject(event: &RecordedEvent, personal: bool) -> Option<Uuid> {
+    /// holds personal or sealed data (read in the text, as `personal::subject` reads it).
+    fn subject(
+        event: &RecordedEvent,
+        personal: bool,
+        buffers: &mut in_text::Buffers,
+    ) -> Option<Uuid> {
+        static USER_ID: LazyLock<Paths<'static>> = LazyLock::new(|| Paths::new(&PAYLOAD_PERSON));
         if let Some(id) = event.stream.strip_prefix("user-") {
             return Uuid::try_parse(id).ok();
         }
         if !personal {
             return None;
         }
-        #[derive(serde::Deserialize)]
-        struct About {
-            user_id: Option<String>,
-        }
-        serde_json::from_str::<About>(&event.data)
-            .ok()
-            .and_then(|about| about.user_id)
+        in_text::only_string(&event.data, &USER_ID, buffers)
             .and_then(|id| Uuid::try_parse(&id).ok())
     }
 
@@ -778,11 +789,45 @@ fn seal_together(
     }
 }
 
-/// Buffers an opening reuses from one event to the next.
+/// What an opening reuses from one event to the next: buffers, and the key it set up
+/// last.
 #[derive(Default)]
-struct Reuse {
+struct Reuse<'key> {
     text: in_text::Buffers,
     opening: Opening,
+    set_up: SetUp<'key>,
+}
+
+/// The key of the person whose events were opened last, set up: a person's events come
+/// together (a sign-in, then the session it starts), and setting up an AES key costs
+/// about as much as opening a value with it.
+#[derive(Default)]
+struct SetUp<'key> {
+    subject: Option<Uuid>,
+    /// `None` when their key could not be set up: it opens nothing.
+    cipher: Option<cipher::FieldCipher<'key>>,
+}
+
+impl<'key> SetUp<'key> {
+    /// The key that opens what `look` found sealed, when the person has one.
+    fn cipher(
+        &mut self,
+        look: &Look,
+        known: Option<&'key Known>,
+    ) -> Option<&cipher::FieldCipher<'key>> {
+        let Some(Known::Key(key)) = known else {
+            return None;
+        };
+        if !look.sealed() {
+            return None;
+        }
+        // A person has one key: set up for them, it is theirs.
+        if self.subject != Some(look.subject) {
+            self.cipher = key.cipher().ok();
+            self.subject = Some(look.subject);
+        }
+        self.cipher.as_ref()
+    }
 }
 
 /// The buffers that open sealed values, kept from one value to the next.
@@ -809,12 +854,9 @@ impl Opening {
         out: &mut String,
     ) -> bool {
         let Some(place) = text.strip_prefix(SEALED_TOGETHER_PREFIX) else {
-            let Some(field) = all.field(index) else {
-                return false;
-            };
-            bind(&mut self.aad, subject, field.path);
-            return cipher
-                .is_some_and(|cipher| cipher.open_into(&self.aad, text, &mut self.scratch, out));
+            return all
+                .field(index)
+                .is_some_and(|field| self.open_alone(cipher, subject, field.path, text, out));
         };
         if index == 0 {
             bind_together(&mut self.aad, subject, all);
@@ -834,23 +876,42 @@ impl Opening {
             _ => false,
         }
     }
+
+    /// Writes the plaintext of `text`, a value sealed on its own at `path`, into `out`;
+    /// `false` when it does not open.
+    fn open_alone(
+        &mut self,
+        cipher: Option<&cipher::FieldCipher<'_>>,
+        subject: Uuid,
+        path: &[&str],
+        text: &str,
+        out: &mut String,
+    ) -> bool {
+        bind(&mut self.aad, subject, path);
+        cipher.is_some_and(|cipher| cipher.open_into(&self.aad, text, &mut self.scratch, out))
+    }
 }
 
 /// Opens (or, for an erased person, blanks) the personal fields of one event. A field
 /// that does not open (another key, altered bytes) reads as erased.
-fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reuse: &mut Reuse) {
+fn open_event<'key>(
+    event: &mut RecordedEvent,
+    look: &Look,
+    known: Option<&'key Known>,
+    reuse: &mut Reuse<'key>,
+) {
     let subject = look.subject;
     let erased = matches!(known, Some(Known::Erased));
-    // The person's key set up once for the event's fields; one that cannot be set up
-    // opens nothing.
-    let cipher = match known {
-        Some(Known::Key(key)) if look.sealed() => key.cipher().ok(),
-        _ => None,
-    };
+    let Reuse {
+        text,
+        opening,
+        set_up,
+    } = reuse;
+    // One that cannot be set up opens nothing.
+    let cipher = set_up.cipher(look, known);
     if let Some(paths) = look.paths
         && (look.data_sealed || erased)
     {
-        let Reuse { text, opening } = reuse;
         opening.together.clear();
         // A payload that is not JSON is left as it is, for its decoder to refuse.
         let _ = in_text::replace_fields(
@@ -861,7 +922,7 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reu
                 let sealed = is_sealed_value(text);
                 match known {
                     Some(Known::Key(_)) if sealed => {
-                        if !opening.open(cipher.as_ref(), subject, all, index, text, out) {
+                        if !opening.open(cipher, subject, all, index, text, out) {
                             out.push_str(field.kind.erased());
                         }
                         true
@@ -875,28 +936,41 @@ fn open_event(event: &mut RecordedEvent, look: &Look, known: Option<&Known>, reu
             },
         );
     }
-    if (look.metadata_sealed || erased)
-        && let Ok(mut metadata) = serde_json::from_str::<EventMetadata>(&event.metadata)
-        && let Some(ip) = &metadata.client_ip
-    {
-        let sealed = is_sealed_value(ip);
-        let opened = match known {
-            Some(Known::Key(_)) if sealed => cipher
-                .as_ref()
-                .and_then(|cipher| cipher.open(&binding(subject, &METADATA_ADDRESS), ip))
-                .unwrap_or_else(|| personal::ERASED_TEXT.to_owned()),
-            Some(Known::Erased) if !sealed => {
-                if !personal::metadata_address_is_subjects(&metadata.actor, subject) {
-                    return;
-                }
-                personal::ERASED_TEXT.to_owned()
+    if erased {
+        blank_address(event, subject);
+    } else if look.metadata_sealed {
+        // The sealed client address opens in the metadata's text, as a payload's fields
+        // do: parsing the metadata and writing it again cost more than opening it.
+        static ADDRESS: LazyLock<Paths<'static>> =
+            LazyLock::new(|| Paths::new(&METADATA_ADDRESS_FIELD));
+        let _ = in_text::replace_fields(&mut event.metadata, &ADDRESS, text, |_, _, _, ip, out| {
+            if !is_sealed_value(ip) {
+                return false;
             }
-            _ if sealed => personal::ERASED_TEXT.to_owned(),
-            _ => return,
-        };
-        metadata.client_ip = Some(opened);
-        event.metadata = verity_domain::event::to_json(&metadata);
+            let theirs = matches!(known, Some(Known::Key(_)));
+            if !(theirs && opening.open_alone(cipher, subject, &METADATA_ADDRESS, ip, out)) {
+                out.clear();
+                out.push_str(personal::ERASED_TEXT);
+            }
+            true
+        });
     }
+}
+
+/// Blanks the client address in the metadata of an erased person's event: sealed, or in
+/// clear when it was theirs (they acted themselves), which takes the actor.
+fn blank_address(event: &mut RecordedEvent, subject: Uuid) {
+    let Ok(mut metadata) = serde_json::from_str::<EventMetadata>(&event.metadata) else {
+        return;
+    };
+    let Some(ip) = &metadata.client_ip else {
+        return;
+    };
+    if !is_sealed_value(ip) && !personal::metadata_address_is_subjects(&metadata.actor, subject) {
+        return;
+    }
+    metadata.client_ip = Some(personal::ERASED_TEXT.to_owned());
+    event.metadata = verity_domain::event::to_json(&metadata);
 }
 
 #[cfg(test)]

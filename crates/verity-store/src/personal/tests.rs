@@ -9,7 +9,7 @@ use verity_domain::personal;
 use verity_domain::{Actor, EventMetadata, NewEvent, RecordedEvent};
 
 use super::cipher::PersonalSecrets;
-use super::{Known, Look, Reuse, binding, field_values, open_event, seal_event};
+use super::{Known, Look, Reuse, binding, field_values, in_text, open_event, seal_event};
 
 /// Text with what JSON escapes: quotes, backslashes, controls, and more than ASCII.
 fn text() -> impl Strategy<Value = String> {
@@ -72,12 +72,34 @@ fn erased(mut data: Value) -> Value {
 /// from one), and the person's key.
 fn sealed_created(data: &Value, client_ip: Option<&str>) -> (RecordedEvent, Known) {
     let subject = Uuid::from_u128(7);
+    let known = new_key(subject);
+    let stream = format!("user-{subject}");
+    let event = sealed(&stream, "user.created", data, subject, &known, client_ip);
+    (event, known)
+}
+
+/// A new key for `subject`.
+fn new_key(subject: Uuid) -> Known {
     let (key, _) = PersonalSecrets::new([1; 32], [2; 32])
         .unwrap()
         .new_data_key(subject)
         .unwrap();
+    Known::Key(key)
+}
+
+/// An event of `event_type` in `stream` holding `data`, sealed with `subject`'s key as an
+/// append seals it: its client address too, when it came from one (recorded as the
+/// system's, whose address is the person's).
+fn sealed(
+    stream: &str,
+    event_type: &str,
+    data: &Value,
+    subject: Uuid,
+    known: &Known,
+    client_ip: Option<&str>,
+) -> RecordedEvent {
     let mut event = NewEvent {
-        event_type: "user.created".into(),
+        event_type: event_type.into(),
         schema: 1,
         data: data.to_string(),
         metadata: EventMetadata {
@@ -87,17 +109,23 @@ fn sealed_created(data: &Value, client_ip: Option<&str>) -> (RecordedEvent, Know
             occurred_at: DateTime::UNIX_EPOCH,
         },
     };
-    let known = Known::Key(key);
     seal_event(
         &mut event,
         &mut data.clone(),
-        personal::fields("user.created"),
+        personal::fields(event_type),
         client_ip.is_some(),
         subject,
-        &known,
+        known,
     )
     .unwrap();
-    (recorded(&format!("user-{subject}"), event), known)
+    recorded(stream, event)
+}
+
+/// The client address in `event`'s metadata.
+fn client_ip(event: &RecordedEvent) -> Option<String> {
+    serde_json::from_str::<EventMetadata>(&event.metadata)
+        .unwrap()
+        .client_ip
 }
 
 proptest! {
@@ -105,23 +133,23 @@ proptest! {
     fn a_sealed_event_opens_to_what_was_written(data in created()) {
         let (sealed, key) = sealed_created(&data, Some("192.0.2.1"));
 
-        let look = Look::at(&sealed).unwrap();
+        let look = Look::at(&sealed, &mut in_text::Buffers::default()).unwrap();
         prop_assert!(look.data_sealed && look.metadata_sealed);
         // One set of buffers for every opening, as a page's.
         let mut reuse = Reuse::default();
         let mut opened = sealed.clone();
         open_event(&mut opened, &look, Some(&key), &mut reuse);
         prop_assert_eq!(serde_json::from_str::<Value>(&opened.data).unwrap(), data.clone());
-        prop_assert!(opened.metadata.contains("192.0.2.1"));
+        prop_assert_eq!(client_ip(&opened), Some("192.0.2.1".to_owned()));
 
         let mut gone = sealed.clone();
         open_event(&mut gone, &look, Some(&Known::Erased), &mut reuse);
         prop_assert_eq!(serde_json::from_str::<Value>(&gone.data).unwrap(), erased(data.clone()));
-        prop_assert!(!gone.metadata.contains("192.0.2.1"));
+        prop_assert_eq!(client_ip(&gone), Some(personal::ERASED_TEXT.to_owned()));
 
         // The same payload written in clear, before sealing existed.
         let clear = RecordedEvent { data: data.to_string(), ..sealed };
-        let look = Look::at(&clear).unwrap();
+        let look = Look::at(&clear, &mut in_text::Buffers::default()).unwrap();
         prop_assert!(!look.data_sealed);
         let mut kept = clear.clone();
         open_event(&mut kept, &look, Some(&Known::Absent), &mut reuse);
@@ -134,7 +162,7 @@ proptest! {
 
 /// `event` as a reader with `known` reads its payload.
 fn opened(mut event: RecordedEvent, known: &Known) -> Value {
-    let look = Look::at(&event).unwrap();
+    let look = Look::at(&event, &mut in_text::Buffers::default()).unwrap();
     open_event(&mut event, &look, Some(known), &mut Reuse::default());
     serde_json::from_str(&event.data).unwrap()
 }
@@ -214,4 +242,85 @@ fn values_sealed_one_by_one_before_still_open() {
     };
     assert_eq!(opened(before.clone(), &known), data);
     assert_eq!(opened(before, &Known::Erased), erased(data));
+}
+
+/// A session's start, in the session's stream: sealed with the key of the person its
+/// payload names, as an append seals it.
+fn session_started(subject: Uuid, known: &Known) -> (RecordedEvent, Value) {
+    let data = json!({
+        "sid": "s", "user_id": subject.to_string(), "auth_time": "2026-12-07T00:00:00Z",
+        "amr": ["pwd"], "ip": "192.0.2.9", "user_agent": "Firefox \"128\"",
+    });
+    let event = sealed(
+        "session-s",
+        "session.started",
+        &data,
+        subject,
+        known,
+        Some("192.0.2.9"),
+    );
+    (event, data)
+}
+
+#[test]
+fn a_session_start_opens_with_the_key_of_the_person_its_payload_names() {
+    let subject = Uuid::from_u128(9);
+    let known = new_key(subject);
+    let (event, data) = session_started(subject, &known);
+    assert!(!event.data.contains("192.0.2.9") && !event.metadata.contains("192.0.2.9"));
+    let look = Look::at(&event, &mut in_text::Buffers::default()).unwrap();
+    assert_eq!(look.subject, subject);
+    assert_eq!(opened(event.clone(), &known), data);
+    let mut read = event.clone();
+    open_event(&mut read, &look, Some(&known), &mut Reuse::default());
+    assert_eq!(client_ip(&read).as_deref(), Some("192.0.2.9"));
+
+    // Naming the person twice names nobody (`serde_json` refuses the duplicate member):
+    // nothing is opened.
+    let twice = RecordedEvent {
+        data: event
+            .data
+            .replacen('{', &format!("{{\"user_id\":\"{subject}\","), 1),
+        ..event
+    };
+    assert!(Look::at(&twice, &mut in_text::Buffers::default()).is_none());
+}
+
+#[test]
+fn events_of_people_in_turn_each_open_with_their_own_key() {
+    // The key set up for one person's events is not used for the next person's.
+    let (ada, bob) = (Uuid::from_u128(10), Uuid::from_u128(11));
+    let (ada_key, bob_key) = (new_key(ada), new_key(bob));
+    let (ada_event, ada_data) = session_started(ada, &ada_key);
+    let (bob_event, bob_data) = session_started(bob, &bob_key);
+    let page = [
+        (&ada_event, &ada_key, &ada_data),
+        (&bob_event, &bob_key, &bob_data),
+        (&bob_event, &Known::Erased, &bob_data),
+        (&ada_event, &ada_key, &ada_data),
+        (&bob_event, &bob_key, &bob_data),
+    ];
+    let mut reuse = Reuse::default();
+    for (event, known, data) in page {
+        let look = Look::at(event, &mut reuse.text).unwrap();
+        let mut read = event.clone();
+        open_event(&mut read, &look, Some(known), &mut reuse);
+        let read_data: Value = serde_json::from_str(&read.data).unwrap();
+        if matches!(known, Known::Erased) {
+            assert_eq!(read_data["ip"], personal::ERASED_TEXT);
+            assert_eq!(client_ip(&read).as_deref(), Some(personal::ERASED_TEXT));
+        } else {
+            assert_eq!(&read_data, data);
+            assert_eq!(client_ip(&read).as_deref(), Some("192.0.2.9"));
+        }
+    }
+    // With the other person's key, nothing opens.
+    let look = Look::at(&ada_event, &mut reuse.text).unwrap();
+    let mut read = ada_event.clone();
+    open_event(&mut read, &look, Some(&bob_key), &mut Reuse::default());
+    assert_eq!(client_ip(&read).as_deref(), Some(personal::ERASED_TEXT));
+    assert_eq!(
+        serde_json::from_str::<Value>(&read.data).unwrap()["ip"],
+        personal::ERASED_TEXT
+    );
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 use verity_domain::organization::{self, OrganizationCreated, OrganizationEvent};
+use verity_domain::session::{self, SessionEvent, SessionStarted};
 use verity_domain::signin::{Origin, SignInEvent, SignInSucceeded};
 use verity_domain::user::{self, PasswordChanged, UserCreated, UserEvent};
 use verity_domain::{
@@ -40,7 +41,17 @@ pub(super) async fn run(command: BenchCommand, config: Config) -> anyhow::Result
             sealed,
             orgs,
             alphabetical,
-        } => seed(config, users, events_per_user, orgs, sealed, alphabetical).await,
+            sign_ins,
+        } => {
+            let log = SeededLog {
+                users,
+                events_per_user,
+                orgs,
+                alphabetical,
+                sign_ins,
+            };
+            seed(config, log, sealed).await
+        }
         BenchCommand::Console { requests, org } => {
             super::bench_console::users_page(config, requests, org).await
         }
@@ -91,27 +102,59 @@ fn bench_event(person: Uuid, personal: bool) -> NewEvent {
         });
         return event.to_new_event(metadata());
     }
-    let signed_in = SignInEvent::Succeeded(SignInSucceeded {
-        user_id: person.to_string(),
-        sid: "bench-session".into(),
-        amr: vec!["pwd".into(), "otp".into()],
-        second_factor: None,
-        device_trust_used: false,
-        decision: None,
-        origin: Origin {
-            client_id: Some("bench".into()),
-            ip: Some("192.0.2.7".into()),
-            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0".into()),
-        },
-    });
-    signed_in.to_new_event(EventMetadata {
+    signed_in(person, "bench-session")
+}
+
+/// Where a person's sign-ins come from: their browser.
+fn their_browser() -> Origin {
+    Origin {
+        client_id: Some("bench".into()),
+        ip: Some("192.0.2.7".into()),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0".into()),
+    }
+}
+
+/// The metadata of what a person does from their browser: they are the actor, and the
+/// client address is theirs (so it is sealed).
+fn by_them(person: Uuid) -> EventMetadata {
+    EventMetadata {
         actor: Actor::User {
             user_id: person.to_string(),
             sid: None,
         },
-        client_ip: Some("192.0.2.7".into()),
+        client_ip: their_browser().ip,
         ..metadata()
+    }
+}
+
+/// `person`'s successful sign-in that starts the session `sid` (their stream's event).
+fn signed_in(person: Uuid, sid: &str) -> NewEvent {
+    SignInEvent::Succeeded(SignInSucceeded {
+        user_id: person.to_string(),
+        sid: sid.into(),
+        amr: vec!["pwd".into(), "otp".into()],
+        second_factor: None,
+        device_trust_used: false,
+        decision: None,
+        origin: their_browser(),
     })
+    .to_new_event(by_them(person))
+}
+
+/// The session `sid` that `person`'s sign-in started (its own stream's first event).
+fn session_started(person: Uuid, sid: &str) -> AppendRequest {
+    let started = SessionEvent::Started(SessionStarted {
+        sid: sid.into(),
+        user_id: person.to_string(),
+        auth_time: now(),
+        amr: vec!["pwd".into(), "otp".into()],
+        origin: their_browser(),
+    });
+    AppendRequest::new(
+        session::stream(sid),
+        ExpectedVersion::NoStream,
+        vec![started.to_new_event(by_them(person))],
+    )
 }
 
 /// Durable appends per second: `writers` tasks each appending one event at a time.
@@ -186,19 +229,20 @@ fn seed_address(index: u64, alphabetical: bool) -> String {
 /// Fills the log with `users` people in `org_count` organizations, `events_per_user`
 /// events each (created, then password changes and disable/enable pairs), then saves a
 /// snapshot. With `alphabetical`, addresses in the order people are created.
-async fn seed(
-    config: Config,
+/// The log `bench seed` writes.
+#[derive(Debug, Clone, Copy)]
+struct SeededLog {
     users: u64,
     events_per_user: u64,
-    org_count: u64,
-    sealed: bool,
+    orgs: u64,
     alphabetical: bool,
-) -> anyhow::Result<ExitCode> {
+    sign_ins: bool,
+}
+
+async fn seed(config: Config, log: SeededLog, sealed: bool) -> anyhow::Result<ExitCode> {
     let store = bench_store(&config, sealed).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
-    let orgs: Vec<Uuid> = (0..org_count)
-        .map(|_| verity_oidc::random::uuid())
-        .collect();
+    let orgs: Vec<Uuid> = (0..log.orgs).map(|_| verity_oidc::random::uuid()).collect();
     for (index, org_id) in orgs.iter().enumerate() {
         let event = OrganizationEvent::Created(OrganizationCreated {
             org_id: *org_id,
@@ -211,51 +255,24 @@ async fn seed(
         );
         store.append(request).await?;
     }
-    let hash = BENCH_HASH.to_owned();
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..64)
         .map(|_| {
-            let (store, next, orgs, hash) =
-                (store.clone(), next.clone(), orgs.clone(), hash.clone());
+            let (store, next, orgs) = (store.clone(), next.clone(), orgs.clone());
             tokio::spawn(async move {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= users {
+                    if index >= log.users {
                         return anyhow::Ok(());
                     }
-                    let user_id = verity_oidc::random::person_id(now());
                     let org_id = orgs
-                        .get((index % org_count) as usize)
+                        .get((index % log.orgs) as usize)
                         .copied()
                         .unwrap_or_default();
-                    let email = Email::parse(&seed_address(index, alphabetical))?;
-                    let created = UserEvent::Created(UserCreated {
-                        user_id,
-                        org_id,
-                        email: email.clone(),
-                        name: format!("Bench User {index}"),
-                        temporary_password_hash: hash.clone(),
-                        temporary_password_expires_at: now() + chrono::Duration::days(7),
-                    });
-                    let mut events = vec![created.to_new_event(metadata())];
-                    for step in 1..events_per_user {
-                        let event = match step % 3 {
-                            1 => UserEvent::PasswordChanged(PasswordChanged {
-                                password_hash: hash.clone(),
-                            }),
-                            2 => UserEvent::Disabled,
-                            _ => UserEvent::Enabled,
-                        };
-                        events.push(event.to_new_event(metadata()));
+                    for request in seeded_person(index, org_id, log)? {
+                        store.append(request).await?;
                     }
-                    let mut request = AppendRequest::new(
-                        user::stream(user_id),
-                        ExpectedVersion::NoStream,
-                        events,
-                    );
-                    request.claims.push(user::email_key(org_id, &email));
-                    store.append(request).await?;
                 }
             })
         })
@@ -276,9 +293,51 @@ async fn seed(
     .await?;
     projector.save_snapshot().await?;
     print_json(&serde_json::json!({
-        "bench": "seed", "users": users, "events": store.head().await?, "seconds": seeded,
+        "bench": "seed", "users": log.users, "events": store.head().await?, "seconds": seeded,
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The appends that make the person `index` of a seeded log, in order: their stream
+/// (created, then password changes, disables and enables, or their sign-ins), then the
+/// sessions their sign-ins started.
+fn seeded_person(index: u64, org_id: Uuid, log: SeededLog) -> anyhow::Result<Vec<AppendRequest>> {
+    let user_id = verity_oidc::random::person_id(now());
+    let email = Email::parse(&seed_address(index, log.alphabetical))?;
+    let created = UserEvent::Created(UserCreated {
+        user_id,
+        org_id,
+        email: email.clone(),
+        name: format!("Bench User {index}"),
+        temporary_password_hash: BENCH_HASH.to_owned(),
+        temporary_password_expires_at: now() + chrono::Duration::days(7),
+    });
+    let mut events = vec![created.to_new_event(metadata())];
+    // Each sign-in's session, appended after the person's stream.
+    let mut sessions = Vec::new();
+    let mut sid = String::new();
+    for step in 1..log.events_per_user {
+        if log.sign_ins {
+            if step % 2 == 1 {
+                sid = verity_oidc::random::uuid().to_string();
+                events.push(signed_in(user_id, &sid));
+            } else {
+                sessions.push(session_started(user_id, &sid));
+            }
+            continue;
+        }
+        let event = match step % 3 {
+            1 => UserEvent::PasswordChanged(PasswordChanged {
+                password_hash: BENCH_HASH.to_owned(),
+            }),
+            2 => UserEvent::Disabled,
+            _ => UserEvent::Enabled,
+        };
+        events.push(event.to_new_event(metadata()));
+    }
+    let mut request = AppendRequest::new(user::stream(user_id), ExpectedVersion::NoStream, events);
+    request.claims.push(user::email_key(org_id, &email));
+    Ok(std::iter::once(request).chain(sessions).collect())
 }
 
 /// Start-up to ready: open the store and bring the read models up to the head.
