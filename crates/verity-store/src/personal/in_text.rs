@@ -104,6 +104,18 @@ pub(super) struct Buffers {
     text: String,
 }
 
+impl Buffers {
+    /// The string values [`find_fields`] found, unescaped, in the text's order; `text`
+    /// is the text it read.
+    pub(super) fn found<'text>(&self, text: &'text str) -> impl Iterator<Item = Cow<'text, str>> {
+        self.found
+            .iter()
+            .filter_map(move |&Found { start, end, .. }| {
+                unescape(text.get(start + 1..end - 1)?).ok()
+            })
+    }
+}
+
 /// The string values a reader found at the fields' paths, in the text's order: what
 /// [`replace_fields`] shows each call of its `replace`, so that one value (a payload's
 /// sealed values, opened at once) can depend on the others.
@@ -146,9 +158,31 @@ pub(super) fn replace_fields(
     text: &mut String,
     paths: &Paths<'_>,
     buffers: &mut Buffers,
+    replace: impl FnMut(&Values<'_>, usize, &PersonalField, &str, &mut String) -> bool,
+) -> Result<bool, NotJson> {
+    find_fields(text, paths, buffers)?;
+    replace_found(text, paths, buffers, replace)
+}
+
+/// The first half of [`replace_fields`]: reads `text` through and keeps in `buffers` the
+/// string values at the paths of `paths`; [`Buffers::found`] shows them. `text` must not
+/// change before [`replace_found`] replaces them.
+pub(super) fn find_fields(
+    text: &str,
+    paths: &Paths<'_>,
+    buffers: &mut Buffers,
+) -> Result<(), NotJson> {
+    find(text, paths, &mut buffers.found)
+}
+
+/// The second half of [`replace_fields`]: replaces the values [`find_fields`] found in
+/// `text` with the same `paths`.
+pub(super) fn replace_found(
+    text: &mut String,
+    paths: &Paths<'_>,
+    buffers: &mut Buffers,
     mut replace: impl FnMut(&Values<'_>, usize, &PersonalField, &str, &mut String) -> bool,
 ) -> Result<bool, NotJson> {
-    find(text, paths, &mut buffers.found)?;
     // The text is written again into a buffer, each replaced value in its place, and
     // handed back for the old one (whose allocation the buffer keeps for the next text):
     // one copy of the text, where replacing each value in place moved the rest each time.
@@ -195,18 +229,25 @@ pub(super) fn replace_fields(
     Ok(true)
 }
 
-/// The string value at the one path of `paths` (a member of the root, say), unescaped;
-/// `None` when the text is not JSON or holds no string there, or more than one (as
-/// `serde_json` refuses a duplicate member).
-pub(super) fn only_string<'text>(
+/// The first string value at a path of `paths` (a member of the root, say), unescaped,
+/// reading `text` only as far as it; `None` when the text up to there is not JSON or
+/// holds none.
+pub(super) fn first_string<'text>(
     text: &'text str,
     paths: &Paths<'_>,
     buffers: &mut Buffers,
 ) -> Option<Cow<'text, str>> {
-    find(text, paths, &mut buffers.found).ok()?;
-    let [Found { start, end, .. }] = buffers.found.as_slice() else {
-        return None;
+    buffers.found.clear();
+    let mut reader = Reader {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        paths,
+        found: &mut buffers.found,
+        first_only: true,
     };
+    reader.value(0, Some(0)).ok()?;
+    let &Found { start, end, .. } = buffers.found.first()?;
     unescape(text.get(start + 1..end - 1)?).ok()
 }
 
@@ -220,6 +261,7 @@ fn find(text: &str, paths: &Paths<'_>, found: &mut Vec<Found>) -> Result<(), Not
         at: 0,
         paths,
         found,
+        first_only: false,
     };
     reader.value(0, Some(0))?;
     reader.whitespace();
@@ -326,6 +368,8 @@ struct Reader<'text, 'paths, 'found> {
     paths: &'paths Paths<'paths>,
     /// The string values at a field's path.
     found: &'found mut Vec<Found>,
+    /// Whether it stops at the first value found (the rest is not read).
+    first_only: bool,
 }
 
 impl<'text> Reader<'text, '_, '_> {
@@ -410,7 +454,7 @@ impl<'text> Reader<'text, '_, '_> {
             };
             self.expect(b':')?;
             self.value(depth + 1, inner)?;
-            if self.ends_at(b'}')? {
+            if self.stopped() || self.ends_at(b'}')? {
                 return Ok(());
             }
         }
@@ -425,10 +469,16 @@ impl<'text> Reader<'text, '_, '_> {
         let inner = self.paths.node(node).and_then(|node| node.item);
         loop {
             self.value(depth + 1, inner)?;
-            if self.ends_at(b']')? {
+            if self.stopped() || self.ends_at(b']')? {
                 return Ok(());
             }
         }
+    }
+
+    /// Whether it read as far as it reads: to the first value found, when that is all
+    /// it looks for.
+    fn stopped(&self) -> bool {
+        self.first_only && !self.found.is_empty()
     }
 
     /// After a member or an item: `true` at `close` (read), `false` at a comma (read).
@@ -631,7 +681,7 @@ mod tests {
     }
 
     #[test]
-    fn only_string_reads_the_one_value_at_its_path_or_nothing() {
+    fn first_string_reads_the_first_value_at_its_path_or_nothing() {
         const USER_ID: [PersonalField; 1] = [PersonalField {
             path: &["user_id"],
             kind: FieldKind::Text,
@@ -639,7 +689,7 @@ mod tests {
         let paths = Paths::new(&USER_ID);
         let buffers = &mut Buffers::default();
         let read = |text: &str, buffers: &mut Buffers| {
-            only_string(text, &paths, buffers).map(|value| value.into_owned())
+            first_string(text, &paths, buffers).map(|value| value.into_owned())
         };
         assert_eq!(
             read(r#"{"sid":"s","user_id":"u1"}"#, buffers).as_deref(),
@@ -649,13 +699,20 @@ mod tests {
             read(r#"{"user_id":"a\"b"}"#, buffers).as_deref(),
             Some("a\"b")
         );
-        // Not at the root, not a string, twice, or in a text that is not JSON: nothing.
+        // The first: what follows it is not read.
+        for text in [r#"{"user_id":"u1","user_id":"u2"}"#, r#"{"user_id":"u1","#] {
+            assert_eq!(read(text, buffers).as_deref(), Some("u1"), "{text}");
+        }
+        assert_eq!(
+            read(r#"{"actor":{"user_id":"u1"},"user_id":"u2"}"#, buffers).as_deref(),
+            Some("u2")
+        );
+        // Not at the root, not a string, or after what is not JSON: nothing.
         for text in [
             r#"{"actor":{"user_id":"u1"}}"#,
             r#"{"user_id":null}"#,
             r#"{"user_id":7}"#,
-            r#"{"user_id":"u1","user_id":"u2"}"#,
-            r#"{"user_id":"u1","#,
+            r#"{"sid":"s" "user_id":"u1"}"#,
             r#"["user_id","u1"]"#,
         ] {
             assert_eq!(read(text, buffers), None, "{text}");

@@ -563,7 +563,10 @@ impl Look {
     }
 
     /// The person: the user stream's, or else the payload's `user_id` when the event
-    /// holds personal or sealed data (read in the text, as `personal::subject` reads it).
+    /// holds personal or sealed data, read in its text only as far as that member (a
+    /// session's start names them second). A payload that names two people (Verity never
+    /// writes one) is read as about the first: what is sealed for the other reads as
+    /// erased, as it does under any other key.
     fn subject(
         event: &RecordedEvent,
         personal: bool,
@@ -576,7 +579,7 @@ impl Look {
         if !personal {
             return None;
         }
-        in_text::only_string(&event.data, &USER_ID, buffers)
+        in_text::first_string(&event.data, &USER_ID, buffers)
             .and_then(|id| Uuid::try_parse(&id).ok())
     }
 
@@ -672,9 +675,15 @@ fn field_values<'value>(data: &'value mut Value, field: &PersonalField) -> Vec<&
 }
 
 /// Writes the associated data of values sealed together into `aad`: the person and the
-/// path of each value's field, in the text's order ([`bind_paths`]).
-fn bind_together(aad: &mut Vec<u8>, subject: Uuid, all: &in_text::Values<'_>) {
-    bind_paths(aad, subject, all.fields().map(|field| field.path));
+/// path of each value's field, in the text's order, then the metadata's client address
+/// when it is sealed with them (`address`; [`bind_paths`]).
+fn bind_together(aad: &mut Vec<u8>, subject: Uuid, all: &in_text::Values<'_>, address: bool) {
+    let address = address.then_some(&METADATA_ADDRESS[..]);
+    bind_paths(
+        aad,
+        subject,
+        all.fields().map(|field| field.path).chain(address),
+    );
 }
 
 fn seal_event(
@@ -691,7 +700,24 @@ fn seal_event(
     };
     match &cipher {
         Some(cipher) if cipher.seals_together() => {
-            event.data = seal_together(&event.event_type, data, fields, subject, cipher)?;
+            let ip = address.then(|| event.metadata.client_ip.clone()).flatten();
+            let (text, place) = seal_together(
+                &event.event_type,
+                data,
+                fields,
+                subject,
+                cipher,
+                ip.as_deref(),
+            )?;
+            event.data = text;
+            // The client address went with the payload's values: the metadata holds its place.
+            if let Some(place) = place {
+                event.metadata = EventMetadata {
+                    client_ip: Some(format!("{SEALED_TOGETHER_PREFIX}{place}")),
+                    ..event.metadata.clone()
+                };
+                return Ok(());
+            }
         }
         // One by one: sealed with a key made before AES-256-GCM, or erased.
         _ => {
@@ -723,14 +749,17 @@ fn seal_event(
 /// together (`pd3:`). Each value is first replaced by its number; the reader of the log
 /// meets them in the text's order, so that order, found here by the same reader, is the
 /// order of the sealed array and of the associated data. The first value holds them all,
-/// each other its place.
+/// each other its place. The client address (`address`, when it is the person's) is
+/// sealed with them, last: its place, if so, comes back for the metadata to hold (one
+/// value to open per event, where it was two).
 fn seal_together(
     event_type: &str,
     data: &mut Value,
     fields: &[PersonalField],
     subject: Uuid,
     cipher: &cipher::FieldCipher<'_>,
-) -> Result<String, StoreError> {
+    address: Option<&str>,
+) -> Result<(String, Option<usize>), StoreError> {
     let mut taken: Vec<String> = Vec::new();
     for field in fields {
         for value in field_values(data, field) {
@@ -741,8 +770,9 @@ fn seal_together(
     }
     let mut text = verity_domain::event::to_json(data);
     if taken.is_empty() {
-        return Ok(text);
+        return Ok((text, None));
     }
+    let place = address.map(|_| taken.len());
     let cannot = || StoreError::Invalid(format!("cannot seal the personal data of {event_type}"));
     let paths = in_text::paths_of(event_type).ok_or_else(cannot)?;
     let mut first: Option<Result<String, StoreError>> = None;
@@ -767,8 +797,9 @@ fn seal_together(
                 })
                 .collect();
             let sealed = match in_order {
-                Some(values) if values.len() == taken.len() => {
-                    bind_together(&mut aad, subject, all);
+                Some(mut values) if values.len() == taken.len() => {
+                    values.extend(address);
+                    bind_together(&mut aad, subject, all, address.is_some());
                     cipher.seal_together(&aad, &values)
                 }
                 _ => Err(cannot()),
@@ -783,7 +814,7 @@ fn seal_together(
     )
     .map_err(|_| cannot())?;
     match first {
-        Some(Ok(_)) => Ok(text),
+        Some(Ok(_)) => Ok((text, place)),
         Some(Err(error)) => Err(error),
         None => Err(cannot()),
     }
@@ -794,6 +825,8 @@ fn seal_together(
 #[derive(Default)]
 struct Reuse<'key> {
     text: in_text::Buffers,
+    /// The metadata's, read before the payload's values open and replaced after.
+    address: in_text::Buffers,
     opening: Opening,
     set_up: SetUp<'key>,
 }
@@ -842,13 +875,15 @@ struct Opening {
 impl Opening {
     /// Writes the plaintext of the sealed value `text`, the one at `index` among `all`,
     /// into `out`; `false` when it does not open (another key, altered bytes). Values
-    /// sealed together open at the first, which holds them all; each other must stand at
-    /// its own place.
+    /// sealed together open at the first, which holds them all, and the client address
+    /// too when the metadata says so (`address`); each other must stand at its own place.
+    #[allow(clippy::too_many_arguments)]
     fn open(
         &mut self,
         cipher: Option<&cipher::FieldCipher<'_>>,
         subject: Uuid,
         all: &in_text::Values<'_>,
+        address: bool,
         index: usize,
         text: &str,
         out: &mut String,
@@ -859,11 +894,11 @@ impl Opening {
                 .is_some_and(|field| self.open_alone(cipher, subject, field.path, text, out));
         };
         if index == 0 {
-            bind_together(&mut self.aad, subject, all);
+            bind_together(&mut self.aad, subject, all, address);
             // One that does not open is left empty.
             let opened = cipher
                 .is_some_and(|cipher| cipher.open_together(&self.aad, text, &mut self.together));
-            if opened && self.together.len() != all.len() {
+            if opened && self.together.len() != all.len() + usize::from(address) {
                 self.together.clear();
             }
         }
@@ -871,6 +906,20 @@ impl Opening {
         match self.together.value(index) {
             Some(value) if own => {
                 out.push_str(value);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes the client address sealed with the payload's values into `out`: the last
+    /// of them, which `place` (the metadata's `pd3:<place>`) must name; `false` when they
+    /// did not open with it.
+    fn address(&self, place: &str, out: &mut String) -> bool {
+        let last = self.together.len().checked_sub(1);
+        match last.and_then(|last| self.together.value(last)) {
+            Some(address) if place.parse().ok() == last => {
+                out.push_str(address);
                 true
             }
             _ => false,
@@ -900,19 +949,32 @@ fn open_event<'key>(
     known: Option<&'key Known>,
     reuse: &mut Reuse<'key>,
 ) {
+    static ADDRESS: LazyLock<Paths<'static>> =
+        LazyLock::new(|| Paths::new(&METADATA_ADDRESS_FIELD));
     let subject = look.subject;
     let erased = matches!(known, Some(Known::Erased));
     let Reuse {
         text,
+        address,
         opening,
         set_up,
     } = reuse;
     // One that cannot be set up opens nothing.
     let cipher = set_up.cipher(look, known);
+    opening.together.clear();
+    // The sealed client address is read in the metadata's text (parsing the metadata and
+    // writing it again cost more than opening it), first: sealed with the payload's
+    // values, it is bound with them.
+    let address_read = !erased
+        && look.metadata_sealed
+        && in_text::find_fields(&event.metadata, &ADDRESS, address).is_ok();
+    let with_values = address_read
+        && address
+            .found(&event.metadata)
+            .any(|ip| ip.starts_with(SEALED_TOGETHER_PREFIX));
     if let Some(paths) = look.paths
         && (look.data_sealed || erased)
     {
-        opening.together.clear();
         // A payload that is not JSON is left as it is, for its decoder to refuse.
         let _ = in_text::replace_fields(
             &mut event.data,
@@ -922,7 +984,7 @@ fn open_event<'key>(
                 let sealed = is_sealed_value(text);
                 match known {
                     Some(Known::Key(_)) if sealed => {
-                        if !opening.open(cipher, subject, all, index, text, out) {
+                        if !opening.open(cipher, subject, all, with_values, index, text, out) {
                             out.push_str(field.kind.erased());
                         }
                         true
@@ -938,22 +1000,28 @@ fn open_event<'key>(
     }
     if erased {
         blank_address(event, subject);
-    } else if look.metadata_sealed {
-        // The sealed client address opens in the metadata's text, as a payload's fields
-        // do: parsing the metadata and writing it again cost more than opening it.
-        static ADDRESS: LazyLock<Paths<'static>> =
-            LazyLock::new(|| Paths::new(&METADATA_ADDRESS_FIELD));
-        let _ = in_text::replace_fields(&mut event.metadata, &ADDRESS, text, |_, _, _, ip, out| {
-            if !is_sealed_value(ip) {
-                return false;
-            }
-            let theirs = matches!(known, Some(Known::Key(_)));
-            if !(theirs && opening.open_alone(cipher, subject, &METADATA_ADDRESS, ip, out)) {
-                out.clear();
-                out.push_str(personal::ERASED_TEXT);
-            }
-            true
-        });
+    } else if address_read {
+        let theirs = matches!(known, Some(Known::Key(_)));
+        let _ = in_text::replace_found(
+            &mut event.metadata,
+            &ADDRESS,
+            address,
+            |_, _, _, ip, out| {
+                if !is_sealed_value(ip) {
+                    return false;
+                }
+                let opened = theirs
+                    && match ip.strip_prefix(SEALED_TOGETHER_PREFIX) {
+                        Some(place) => opening.address(place, out),
+                        None => opening.open_alone(cipher, subject, &METADATA_ADDRESS, ip, out),
+                    };
+                if !opened {
+                    out.clear();
+                    out.push_str(personal::ERASED_TEXT);
+                }
+                true
+            },
+        );
     }
 }
 

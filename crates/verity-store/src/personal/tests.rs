@@ -275,15 +275,19 @@ fn a_session_start_opens_with_the_key_of_the_person_its_payload_names() {
     open_event(&mut read, &look, Some(&known), &mut Reuse::default());
     assert_eq!(client_ip(&read).as_deref(), Some("192.0.2.9"));
 
-    // Naming the person twice names nobody (`serde_json` refuses the duplicate member):
-    // nothing is opened.
+    // A payload that names someone else first is read as theirs: nothing opens.
+    let other = Uuid::from_u128(10);
     let twice = RecordedEvent {
         data: event
             .data
-            .replacen('{', &format!("{{\"user_id\":\"{subject}\","), 1),
+            .replacen('{', &format!("{{\"user_id\":\"{other}\","), 1),
         ..event
     };
-    assert!(Look::at(&twice, &mut in_text::Buffers::default()).is_none());
+    let look = Look::at(&twice, &mut in_text::Buffers::default()).unwrap();
+    assert_eq!(look.subject, other);
+    let read = opened(twice, &known);
+    assert_eq!(read["ip"], personal::ERASED_TEXT);
+    assert_eq!(read["user_agent"], personal::ERASED_TEXT);
 }
 
 #[test]
@@ -323,4 +327,90 @@ fn events_of_people_in_turn_each_open_with_their_own_key() {
         serde_json::from_str::<Value>(&read.data).unwrap()["ip"],
         personal::ERASED_TEXT
     );
+}
+
+#[test]
+fn the_client_address_is_sealed_with_the_payloads_values_and_bound_to_them() {
+    let subject = Uuid::from_u128(9);
+    let known = new_key(subject);
+    let (event, data) = session_started(subject, &known);
+    // The payload's two values, then the address: its place is 2.
+    let stored: Value = serde_json::from_str(&event.data).unwrap();
+    assert!(stored["ip"].as_str().unwrap().starts_with("pd3:"));
+    assert_eq!(stored["user_agent"], "pd3:1");
+    assert_eq!(client_ip(&event).as_deref(), Some("pd3:2"));
+    assert_eq!(opened(event.clone(), &known), data);
+
+    let read = |metadata: String| {
+        let mut read = RecordedEvent {
+            metadata,
+            ..event.clone()
+        };
+        let look = Look::at(&read, &mut in_text::Buffers::default()).unwrap();
+        open_event(&mut read, &look, Some(&known), &mut Reuse::default());
+        let data: Value = serde_json::from_str(&read.data).unwrap();
+        (data, client_ip(&read))
+    };
+    // A place that is not the address's: the address reads as erased.
+    let (opened_data, ip) = read(event.metadata.replace("pd3:2", "pd3:1"));
+    assert_eq!(
+        (opened_data, ip.as_deref()),
+        (data.clone(), Some(personal::ERASED_TEXT))
+    );
+    // The address taken out of the metadata: the values no longer open.
+    let (opened_data, _) = read(event.metadata.replace("\"pd3:2\"", "\"192.0.2.66\""));
+    assert_eq!(opened_data["ip"], personal::ERASED_TEXT);
+    assert_eq!(opened_data["user_agent"], personal::ERASED_TEXT);
+}
+
+#[test]
+fn an_address_sealed_on_its_own_before_still_opens() {
+    // As logs written before addresses joined the payload's values hold it: `pd2:`, bound
+    // to the metadata's path, beside the payload's values sealed together without it.
+    let subject = Uuid::from_u128(9);
+    let known = new_key(subject);
+    let (event, data) = session_started(subject, &known);
+    let Known::Key(key) = &known else {
+        unreachable!("new_key makes a key")
+    };
+    let sealed_alone = key
+        .cipher()
+        .unwrap()
+        .seal(&binding(subject, &super::METADATA_ADDRESS), "192.0.2.9")
+        .unwrap();
+    assert!(sealed_alone.starts_with("pd2:"));
+    // The payload sealed again without the address, as it was.
+    let mut payload = data.clone();
+    let mut new_event = NewEvent {
+        event_type: "session.started".into(),
+        schema: 1,
+        data: data.to_string(),
+        metadata: EventMetadata {
+            actor: Actor::System,
+            request_id: None,
+            client_ip: None,
+            occurred_at: DateTime::UNIX_EPOCH,
+        },
+    };
+    seal_event(
+        &mut new_event,
+        &mut payload,
+        personal::fields("session.started"),
+        false,
+        subject,
+        &known,
+    )
+    .unwrap();
+    let before = RecordedEvent {
+        data: new_event.data,
+        metadata: event
+            .metadata
+            .replace("\"pd3:2\"", &format!("\"{sealed_alone}\"")),
+        ..event
+    };
+    assert_eq!(opened(before.clone(), &known), data);
+    let look = Look::at(&before, &mut in_text::Buffers::default()).unwrap();
+    let mut read = before;
+    open_event(&mut read, &look, Some(&known), &mut Reuse::default());
+    assert_eq!(client_ip(&read).as_deref(), Some("192.0.2.9"));
 }
