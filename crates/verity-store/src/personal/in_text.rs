@@ -104,17 +104,6 @@ pub(super) struct Buffers {
     text: String,
 }
 
-impl Buffers {
-    /// The string values [`find_fields`] found, unescaped, in the text's order; `text`
-    /// is the text it read.
-    pub(super) fn found<'text>(&self, text: &'text str) -> impl Iterator<Item = Cow<'text, str>> {
-        self.found
-            .iter()
-            .filter_map(move |&Found { start, end, .. }| {
-                unescape(text.get(start + 1..end - 1)?).ok()
-            })
-    }
-}
 
 /// The string values a reader found at the fields' paths, in the text's order: what
 /// [`replace_fields`] shows each call of its `replace`, so that one value (a payload's
@@ -160,23 +149,12 @@ pub(super) fn replace_fields(
     buffers: &mut Buffers,
     replace: impl FnMut(&Values<'_>, usize, &PersonalField, &str, &mut String) -> bool,
 ) -> Result<bool, NotJson> {
-    find_fields(text, paths, buffers)?;
+    find(text, paths, &mut buffers.found)?;
     replace_found(text, paths, buffers, replace)
 }
 
-/// The first half of [`replace_fields`]: reads `text` through and keeps in `buffers` the
-/// string values at the paths of `paths`; [`Buffers::found`] shows them. `text` must not
-/// change before [`replace_found`] replaces them.
-pub(super) fn find_fields(
-    text: &str,
-    paths: &Paths<'_>,
-    buffers: &mut Buffers,
-) -> Result<(), NotJson> {
-    find(text, paths, &mut buffers.found)
-}
-
-/// The second half of [`replace_fields`]: replaces the values [`find_fields`] found in
-/// `text` with the same `paths`.
+/// The second half of [`replace_fields`]: replaces the values found in `text` with the
+/// same `paths` (by [`find`], or by [`first_string`], the first only).
 pub(super) fn replace_found(
     text: &mut String,
     paths: &Paths<'_>,
@@ -231,7 +209,7 @@ pub(super) fn replace_found(
 
 /// The first string value at a path of `paths` (a member of the root, say), unescaped,
 /// reading `text` only as far as it; `None` when the text up to there is not JSON or
-/// holds none.
+/// holds none. [`replace_found`] may then replace it.
 pub(super) fn first_string<'text>(
     text: &'text str,
     paths: &Paths<'_>,
@@ -318,6 +296,7 @@ fn unescape(raw: &str) -> Result<Cow<'_, str>, NotJson> {
 
 /// The place of the first quote, backslash or control character in `bytes`: eight bytes
 /// at a time, each tested without a branch (as `serde_json` skips through a string).
+#[inline(always)]
 fn special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -373,12 +352,14 @@ struct Reader<'text, 'paths, 'found> {
 }
 
 impl<'text> Reader<'text, '_, '_> {
+    #[inline(always)]
     fn whitespace(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
         }
     }
 
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         self.whitespace();
         self.bytes.get(self.at).copied()
@@ -503,6 +484,7 @@ impl<'text> Reader<'text, '_, '_> {
 
     /// Reads a string at the cursor: its span, quotes included, and whether it holds an
     /// escape.
+    #[inline(always)]
     fn string(&mut self) -> Result<(usize, usize, bool), NotJson> {
         let start = self.at;
         let mut escaped = false;

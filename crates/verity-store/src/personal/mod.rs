@@ -965,13 +965,13 @@ fn open_event<'key>(
     // The sealed client address is read in the metadata's text (parsing the metadata and
     // writing it again cost more than opening it), first: sealed with the payload's
     // values, it is bound with them.
-    let address_read = !erased
-        && look.metadata_sealed
-        && in_text::find_fields(&event.metadata, &ADDRESS, address).is_ok();
-    let with_values = address_read
-        && address
-            .found(&event.metadata)
-            .any(|ip| ip.starts_with(SEALED_TOGETHER_PREFIX));
+    let (address_read, with_values) = match look.metadata_sealed && !erased {
+        true => match in_text::first_string(&event.metadata, &ADDRESS, address) {
+            Some(ip) => (true, ip.starts_with(SEALED_TOGETHER_PREFIX)),
+            None => (false, false),
+        },
+        false => (false, false),
+    };
     if let Some(paths) = look.paths
         && (look.data_sealed || erased)
     {
