@@ -104,7 +104,6 @@ pub(super) struct Buffers {
     text: String,
 }
 
-
 /// The string values a reader found at the fields' paths, in the text's order: what
 /// [`replace_fields`] shows each call of its `replace`, so that one value (a payload's
 /// sealed values, opened at once) can depend on the others.
