@@ -870,20 +870,21 @@ struct Opening {
     scratch: Vec<u8>,
     /// A payload's values sealed together, opened.
     together: cipher::Together,
+    /// Whether the event's client address is sealed with its payload's values (its
+    /// metadata says so), and so bound with them.
+    address_with_values: bool,
 }
 
 impl Opening {
     /// Writes the plaintext of the sealed value `text`, the one at `index` among `all`,
     /// into `out`; `false` when it does not open (another key, altered bytes). Values
-    /// sealed together open at the first, which holds them all, and the client address
-    /// too when the metadata says so (`address`); each other must stand at its own place.
-    #[allow(clippy::too_many_arguments)]
+    /// sealed together open at the first, which holds them all (and the client address,
+    /// last, when it is sealed with them); each other must stand at its own place.
     fn open(
         &mut self,
         cipher: Option<&cipher::FieldCipher<'_>>,
         subject: Uuid,
         all: &in_text::Values<'_>,
-        address: bool,
         index: usize,
         text: &str,
         out: &mut String,
@@ -894,6 +895,7 @@ impl Opening {
                 .is_some_and(|field| self.open_alone(cipher, subject, field.path, text, out));
         };
         if index == 0 {
+            let address = self.address_with_values;
             bind_together(&mut self.aad, subject, all, address);
             // One that does not open is left empty.
             let opened = cipher
@@ -972,6 +974,7 @@ fn open_event<'key>(
         },
         false => (false, false),
     };
+    opening.address_with_values = with_values;
     if let Some(paths) = look.paths
         && (look.data_sealed || erased)
     {
@@ -984,7 +987,7 @@ fn open_event<'key>(
                 let sealed = is_sealed_value(text);
                 match known {
                     Some(Known::Key(_)) if sealed => {
-                        if !opening.open(cipher, subject, all, with_values, index, text, out) {
+                        if !opening.open(cipher, subject, all, index, text, out) {
                             out.push_str(field.kind.erased());
                         }
                         true
