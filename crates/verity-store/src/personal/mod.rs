@@ -967,14 +967,12 @@ fn open_event<'key>(
     // The sealed client address is read in the metadata's text (parsing the metadata and
     // writing it again cost more than opening it), first: sealed with the payload's
     // values, it is bound with them.
-    let (address_read, with_values) = match look.metadata_sealed && !erased {
-        true => match in_text::first_string(&event.metadata, &ADDRESS, address) {
-            Some(ip) => (true, ip.starts_with(SEALED_TOGETHER_PREFIX)),
-            None => (false, false),
-        },
-        false => (false, false),
-    };
-    opening.address_with_values = with_values;
+    // `Some(whether it is sealed with the values)` when it was read.
+    let address_read = (look.metadata_sealed && !erased)
+        .then(|| in_text::first_string(&event.metadata, &ADDRESS, address))
+        .flatten()
+        .map(|ip| ip.starts_with(SEALED_TOGETHER_PREFIX));
+    opening.address_with_values = address_read == Some(true);
     if let Some(paths) = look.paths
         && (look.data_sealed || erased)
     {
@@ -1003,7 +1001,7 @@ fn open_event<'key>(
     }
     if erased {
         blank_address(event, subject);
-    } else if address_read {
+    } else if address_read.is_some() {
         let theirs = matches!(known, Some(Known::Key(_)));
         let _ = in_text::replace_found(
             &mut event.metadata,

@@ -226,10 +226,7 @@ fn seed_address(index: u64, alphabetical: bool) -> String {
     format!("{scatter:04x}.user{index}@bench.example.org")
 }
 
-/// Fills the log with `users` people in `org_count` organizations, `events_per_user`
-/// events each (created, then password changes and disable/enable pairs), then saves a
-/// snapshot. With `alphabetical`, addresses in the order people are created.
-/// The log `bench seed` writes.
+/// The log `bench seed` writes (its options).
 #[derive(Debug, Clone, Copy)]
 struct SeededLog {
     users: u64,
@@ -239,6 +236,9 @@ struct SeededLog {
     sign_ins: bool,
 }
 
+/// Fills the log with `log.users` people in `log.orgs` organizations, `events_per_user`
+/// events each ([`seeded_person`]), then saves a snapshot; through the seal of personal
+/// data when `sealed`.
 async fn seed(config: Config, log: SeededLog, sealed: bool) -> anyhow::Result<ExitCode> {
     let store = bench_store(&config, sealed).await?;
     crate::app::bootstrap(store.as_ref(), &config).await?;
