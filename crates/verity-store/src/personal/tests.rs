@@ -414,3 +414,46 @@ fn an_address_sealed_on_its_own_before_still_opens() {
     open_event(&mut read, &look, Some(&known), &mut Reuse::default());
     assert_eq!(client_ip(&read).as_deref(), Some("192.0.2.9"));
 }
+
+/// A payload as `serde_json` writes one: members of any kind, `user_id` among them (or
+/// not, or not a string), and another `user_id` nested in a member.
+fn naming_payload() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![
+            text().prop_map(Value::String),
+            Just(Value::Null),
+            any::<i64>().prop_map(Value::from),
+            Just(Value::Bool(true))
+        ],
+        any::<bool>(),
+        text(),
+        proptest::collection::vec(text(), 0..3),
+    )
+        .prop_map(|(user_id, named, other, items)| {
+            let mut payload = serde_json::Map::new();
+            if named {
+                payload.insert("user_id".into(), user_id);
+            }
+            // Members before it and after it, in either order of the map's keys.
+            for (member, value) in [
+                ("actor", json!({"user_id": "nested"})),
+                ("sid", json!(other)),
+                ("amr", json!(items)),
+                ("zone", json!({"m": [1, {}], "user_id": "nested"})),
+            ] {
+                payload.insert(member.into(), value);
+            }
+            Value::Object(payload)
+        })
+}
+
+proptest! {
+    #[test]
+    fn a_payloads_person_is_read_as_serde_json_reads_it(payload in naming_payload()) {
+        use super::in_text::{Paths, first_string};
+        let paths = Paths::new(&super::PAYLOAD_PERSON);
+        let text = payload.to_string();
+        let read = first_string(&text, &paths, &mut in_text::Buffers::default());
+        prop_assert_eq!(read.as_deref(), payload.get("user_id").and_then(Value::as_str));
+    }
+}
