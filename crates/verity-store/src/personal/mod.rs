@@ -700,15 +700,9 @@ fn seal_event(
     };
     match &cipher {
         Some(cipher) if cipher.seals_together() => {
-            let ip = address.then(|| event.metadata.client_ip.clone()).flatten();
-            let (text, place) = seal_together(
-                &event.event_type,
-                data,
-                fields,
-                subject,
-                cipher,
-                ip.as_deref(),
-            )?;
+            let ip = event.metadata.client_ip.as_deref().filter(|_| address);
+            let (text, place) =
+                seal_together(&event.event_type, data, fields, subject, cipher, ip)?;
             event.data = text;
             // The client address went with the payload's values: the metadata holds its place.
             if let Some(place) = place {

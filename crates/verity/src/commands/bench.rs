@@ -340,7 +340,6 @@ fn seeded_person(index: u64, org_id: Uuid, log: SeededLog) -> anyhow::Result<Vec
     Ok(std::iter::once(request).chain(sessions).collect())
 }
 
-/// Start-up to ready: open the store and bring the read models up to the head.
 /// The common-password list: the one-time decompression, then lookups of a mix of
 /// listed and unlisted candidates; and the whole offline policy check, zxcvbn included.
 fn passwords(lookups: u64) -> anyhow::Result<ExitCode> {
@@ -384,6 +383,7 @@ fn passwords(lookups: u64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Start-up to ready: open the store and bring the read models up to the head.
 async fn startup(config: Config, sealed: bool) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let store = bench_store(&config, sealed).await?;
