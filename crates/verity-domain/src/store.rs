@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::event::{NewEvent, RecordedEvent};
+use crate::personal::PersonalReads;
 
 /// What the writer believes the stream's current version to be (optimistic concurrency).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +161,20 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Reads at most `limit` events with a position greater than `after`, in order.
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Reads as [`read_all`](Self::read_all) for a reader that reads only `reads` of the
+    /// personal data in events: a store that seals personal data may hand over what it
+    /// does not read as stored. A store that seals nothing reads as `read_all`, as this
+    /// default does.
+    async fn read_all_for(
+        &self,
+        after: u64,
+        limit: usize,
+        reads: PersonalReads,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let _ = reads;
+        self.read_all(after, limit).await
+    }
 
     /// The position of the last committed event (0 for an empty log).
     async fn head(&self) -> Result<u64, StoreError>;

@@ -1,6 +1,7 @@
 //! The [`Projection`] trait: a read model as a fold over the log.
 
 use serde::{Serialize, de::DeserializeOwned};
+use verity_domain::personal::PersonalReads;
 use verity_domain::{DecodeError, RecordedEvent};
 
 /// A read model folded from the event log.
@@ -15,6 +16,11 @@ pub trait Projection: Default + Serialize + DeserializeOwned + Send + Sync + 'st
     const NAME: &'static str;
     /// Version of the projection's code; a snapshot of another version is not used.
     const VERSION: u32;
+    /// What `apply` reads of the personal data in events: the store opens only that
+    /// (ADR 0010), and hands the rest over as stored. A projection that names a type
+    /// here must not read that type's personal values, or any client address when it
+    /// says it does not; every value is opened by default.
+    const PERSONAL_READS: PersonalReads = PersonalReads::ALL;
 
     /// Folds one event into the state. On error the state is left as it was.
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError>;

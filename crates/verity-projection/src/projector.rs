@@ -320,7 +320,7 @@ impl<P: Projection> Shared<P> {
 async fn catch_up<P: Projection>(shared: &Arc<Shared<P>>) -> Result<u64, ProjectionError> {
     let mut folded = 0;
     let mut after = shared.position();
-    let mut pages = ReadAhead::new(Arc::clone(&shared.events), PAGE_SIZE);
+    let mut pages = ReadAhead::new(Arc::clone(&shared.events), PAGE_SIZE, P::PERSONAL_READS);
     let mut folding: Option<tokio::task::JoinHandle<Result<(), DecodeError>>> = None;
     loop {
         let page = pages
@@ -351,7 +351,10 @@ async fn catch_up<P: Projection>(shared: &Arc<Shared<P>>) -> Result<u64, Project
 /// Reads the page after the current position and folds it; returns how many events it
 /// held (0: caught up).
 async fn fold_next_page<P: Projection>(shared: &Arc<Shared<P>>) -> Result<u64, ProjectionError> {
-    let page = shared.events.read_all(shared.position(), PAGE_SIZE).await?;
+    let page = shared
+        .events
+        .read_all_for(shared.position(), PAGE_SIZE, P::PERSONAL_READS)
+        .await?;
     if page.is_empty() {
         return Ok(0);
     }
@@ -553,7 +556,9 @@ pub async fn rebuild_like<P: Projection>(
     // Reading the next page overlaps folding the previous one (on a blocking thread).
     loop {
         let page = if read_up_to < head {
-            store.read_all(read_up_to, PAGE_SIZE).await?
+            store
+                .read_all_for(read_up_to, PAGE_SIZE, P::PERSONAL_READS)
+                .await?
         } else {
             Vec::new()
         };

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
+use verity_domain::personal::PersonalReads;
 use verity_domain::{EventStore, RecordedEvent, StoreError};
 
 /// How many reads are in flight while a page folds: four kept both cores of a 2-core
@@ -23,6 +24,8 @@ type Read = JoinHandle<Result<Vec<RecordedEvent>, StoreError>>;
 pub(crate) struct ReadAhead {
     events: Arc<dyn EventStore>,
     page_size: usize,
+    /// What the fold reads of the personal data in events.
+    reads: PersonalReads,
     in_flight: VecDeque<(u64, Read)>,
 }
 
@@ -36,11 +39,12 @@ pub(crate) enum ReadFailed {
 }
 
 impl ReadAhead {
-    /// Nothing read yet; pages of `page_size` events.
-    pub(crate) fn new(events: Arc<dyn EventStore>, page_size: usize) -> Self {
+    /// Nothing read yet; pages of `page_size` events, for a fold that reads `reads`.
+    pub(crate) fn new(events: Arc<dyn EventStore>, page_size: usize, reads: PersonalReads) -> Self {
         Self {
             events,
             page_size,
+            reads,
             in_flight: VecDeque::new(),
         }
     }
@@ -75,8 +79,8 @@ impl ReadAhead {
 
     fn read(&mut self, after: u64) {
         let events = Arc::clone(&self.events);
-        let limit = self.page_size;
-        let read = tokio::spawn(async move { events.read_all(after, limit).await });
+        let (limit, reads) = (self.page_size, self.reads);
+        let read = tokio::spawn(async move { events.read_all_for(after, limit, reads).await });
         self.in_flight.push_back((after, read));
     }
 
@@ -173,7 +177,7 @@ mod tests {
             len: Mutex::new(25),
             reads: Mutex::new(Vec::new()),
         });
-        let mut pages = ReadAhead::new(log.clone(), 10);
+        let mut pages = ReadAhead::new(log.clone(), 10, PersonalReads::ALL);
         let mut after = 0;
         assert_eq!(
             positions(&mut pages, &mut after).await,

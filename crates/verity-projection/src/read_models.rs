@@ -2,6 +2,7 @@
 //! snapshot) keeps every one of them current.
 
 use serde::{Deserialize, Serialize};
+use verity_domain::personal::PersonalReads;
 use verity_domain::{DecodeError, RecordedEvent};
 
 use crate::clients::Clients;
@@ -51,6 +52,10 @@ impl ReadModels {
 impl Projection for ReadModels {
     const NAME: &'static str = "read_models";
     const VERSION: u32 = 11;
+    /// The people's; no other model reads a sign-in fact or a client address (sessions
+    /// read their start's origin, which is opened). Tested: a log whose unread values
+    /// are scrambled folds to the same models.
+    const PERSONAL_READS: PersonalReads = Users::PERSONAL_READS;
 
     fn configure_like(&mut self, template: &Self) {
         self.sessions.keep_marks_for(template.sessions.retention());
@@ -274,5 +279,176 @@ mod tests {
         assert_eq!(person.email.as_str(), "ada@example.org");
         assert_eq!(person.directory.external_id.as_deref(), Some("00u1"));
         assert_eq!(person.version, 3);
+    }
+
+    /// Every personal value at `path` in `value` (`*` for each item of an array).
+    fn personal_values<'value>(
+        value: &'value mut serde_json::Value,
+        path: &[&str],
+        found: &mut Vec<&'value mut serde_json::Value>,
+    ) {
+        let Some((step, rest)) = path.split_first() else {
+            found.push(value);
+            return;
+        };
+        match (step, value) {
+            (&"*", serde_json::Value::Array(items)) => {
+                for item in items {
+                    personal_values(item, rest, found);
+                }
+            }
+            (member, serde_json::Value::Object(members)) => {
+                if let Some(inner) = members.get_mut(*member) {
+                    personal_values(inner, rest, found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `event` as a store that seals personal data hands it to a reader that does not
+    /// read `unread_types`' personal values nor client addresses: those are left sealed
+    /// (here, a text no fold could take for the value).
+    fn left_sealed(event: &RecordedEvent, unread_types: &[&str]) -> RecordedEvent {
+        const SEALED: &str = "pd3:bm90IGEgdmFsdWUgYW55IGZvbGQgY291bGQgcmVhZA";
+        let mut event = event.clone();
+        if unread_types.contains(&event.event_type.as_str()) {
+            let mut data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+            for field in verity_domain::personal::fields(&event.event_type) {
+                let mut found = Vec::new();
+                personal_values(&mut data, field.path, &mut found);
+                for value in found.into_iter().filter(|value| value.is_string()) {
+                    *value = SEALED.into();
+                }
+            }
+            event.data = data.to_string();
+        }
+        let mut metadata: serde_json::Value = serde_json::from_str(&event.metadata).unwrap();
+        if let Some(ip) = metadata.get_mut("client_ip") {
+            *ip = SEALED.into();
+        }
+        event.metadata = metadata.to_string();
+        event
+    }
+
+    #[test]
+    fn the_folds_read_no_personal_value_they_leave_sealed() {
+        use verity_domain::session::{SessionEvent, SessionStarted};
+        use verity_domain::signin::{
+            LockedStep, Origin, SignInEvent, SignInFailed, SignInFailure, SignInLocked,
+            SignInSucceeded,
+        };
+
+        let org_id = Uuid::from_u128(1);
+        let ada = Uuid::from_u128(2);
+        let at = DateTime::parse_from_rfc3339("2026-11-28T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let origin = Origin {
+            client_id: Some("app".into()),
+            ip: Some("192.0.2.7".into()),
+            user_agent: Some("Firefox".into()),
+        };
+        let user = verity_domain::user::stream(ada);
+        let mut events = vec![
+            recorded(
+                1,
+                verity_domain::organization::stream(org_id),
+                &OrganizationEvent::Created(OrganizationCreated {
+                    org_id,
+                    name: "Acme".into(),
+                }),
+            ),
+            recorded(
+                2,
+                user.clone(),
+                &UserEvent::Created(UserCreated {
+                    user_id: ada,
+                    org_id,
+                    email: Email::parse("ada@example.org").unwrap(),
+                    name: "Ada".into(),
+                    temporary_password_hash: "$argon2id$x".into(),
+                    temporary_password_expires_at: at,
+                }),
+            ),
+            recorded(
+                3,
+                user.clone(),
+                &SignInEvent::Failed(SignInFailed {
+                    user_id: Some(ada.to_string()),
+                    email: "ada@example.org".into(),
+                    reason: SignInFailure::WrongPassword,
+                    origin: origin.clone(),
+                }),
+            ),
+            recorded(
+                4,
+                user.clone(),
+                &SignInEvent::Locked(SignInLocked {
+                    step: LockedStep::Password,
+                    user_id: Some(ada.to_string()),
+                    address_key: None,
+                    until: at,
+                    failures: 5,
+                    origin: origin.clone(),
+                }),
+            ),
+            recorded(
+                5,
+                user.clone(),
+                &SignInEvent::Succeeded(SignInSucceeded {
+                    user_id: ada.to_string(),
+                    sid: "s1".into(),
+                    amr: vec!["pwd".into(), "otp".into()],
+                    second_factor: None,
+                    device_trust_used: false,
+                    decision: None,
+                    origin: origin.clone(),
+                }),
+            ),
+            recorded(
+                6,
+                "session-s1".into(),
+                &SessionEvent::Started(SessionStarted {
+                    sid: "s1".into(),
+                    user_id: ada.to_string(),
+                    auth_time: at,
+                    amr: vec!["pwd".into(), "otp".into()],
+                    origin,
+                }),
+            ),
+        ];
+        // Each event from Ada's browser, her address in its metadata.
+        for event in &mut events {
+            event.metadata = r#"{"client_ip":"192.0.2.7"}"#.into();
+        }
+        let fold = |events: &[RecordedEvent]| {
+            let mut models = ReadModels::default();
+            for event in events {
+                models.apply(event).unwrap();
+            }
+            models
+        };
+        let opened = fold(&events);
+        let unread = ReadModels::PERSONAL_READS.unread_types;
+        assert!(!ReadModels::PERSONAL_READS.client_addresses);
+        for event_type in unread {
+            assert!(
+                events.iter().any(|event| event.event_type == *event_type),
+                "the log holds a {event_type}"
+            );
+        }
+        let as_handed: Vec<_> = events
+            .iter()
+            .map(|event| left_sealed(event, unread))
+            .collect();
+        assert_eq!(fold(&as_handed), opened);
+
+        // A value a fold reads, left sealed, would show.
+        let session_sealed: Vec<_> = events
+            .iter()
+            .map(|event| left_sealed(event, &["session.started"]))
+            .collect();
+        assert_ne!(fold(&session_sealed), opened);
     }
 }

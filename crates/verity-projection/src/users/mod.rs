@@ -22,6 +22,8 @@ use foldhash::quality::RandomState;
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 use uuid::Uuid;
+use verity_domain::personal::PersonalReads;
+use verity_domain::signin::{USER_SIGNIN_FAILED, USER_SIGNIN_LOCKED, USER_SIGNIN_SUCCEEDED};
 use verity_domain::user::Directory;
 use verity_domain::{DecodeError, Email, RecordedEvent};
 
@@ -539,6 +541,17 @@ fn email_key<'a>(people: &[Resident], orgs: &'a [Org], slot: u32) -> Option<(u32
 impl Projection for Users {
     const NAME: &'static str = "users";
     const VERSION: u32 = 6;
+    /// A sign-in only moves the person's last sign-in time: where it came from (its
+    /// sealed address and browser) is read from the log by their history, not here; nor
+    /// is any client address.
+    const PERSONAL_READS: PersonalReads = PersonalReads {
+        unread_types: &[
+            USER_SIGNIN_SUCCEEDED,
+            USER_SIGNIN_FAILED,
+            USER_SIGNIN_LOCKED,
+        ],
+        client_addresses: false,
+    };
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeError> {
         if let Some((user_id, change)) = PersonChange::decode(event)? {

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use memchr::memmem;
 use serde_json::Value;
 use uuid::Uuid;
-use verity_domain::personal::{self, PersonalField, StoredKey};
+use verity_domain::personal::{self, PersonalField, PersonalReads, StoredKey};
 use verity_domain::user::USER_ERASED;
 use verity_domain::{
     AppendRequest, EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StoreError, UniqueKey,
@@ -455,15 +455,22 @@ impl SealedStore {
         }))
     }
 
-    /// Opens the personal data of events read back, in place.
-    async fn open_all(&self, events: &mut [RecordedEvent]) -> Result<(), StoreError> {
+    /// Opens the personal data of events read back that their reader reads (`reads`), in
+    /// place; the rest is left as stored.
+    async fn open_all(
+        &self,
+        events: &mut [RecordedEvent],
+        reads: PersonalReads,
+    ) -> Result<(), StoreError> {
         // Most events hold nothing personal (a password change, a disable): they are not
         // looked at again, nor their person's key. The others, by their place in the page:
         let mut reuse = Reuse::default();
         let looks: Vec<(usize, Look)> = events
             .iter()
             .enumerate()
-            .filter_map(|(at, event)| Look::at(event, &mut reuse.text).map(|look| (at, look)))
+            .filter_map(|(at, event)| {
+                Look::at(event, reads, &mut reuse.text).map(|look| (at, look))
+            })
             .collect();
         // An erasure in this very page hides the person's earlier events too; a key an
         // erasure left behind (a failure between the append and the key's destruction)
@@ -536,15 +543,27 @@ struct Look {
     paths: Option<&'static Paths<'static>>,
     data_sealed: bool,
     metadata_sealed: bool,
+    /// Whether its reader reads the client address (else it is read only as far as
+    /// whether it is sealed with the payload's values, and left as stored).
+    opens_address: bool,
 }
 
 impl Look {
-    /// `None` for an event that holds nothing personal. `buffers` read the payload for
-    /// its person when its stream is not theirs.
-    fn at(event: &RecordedEvent, buffers: &mut in_text::Buffers) -> Option<Self> {
+    /// `None` for an event that holds nothing personal, or nothing its reader reads
+    /// (`reads`). `buffers` read the payload for its person when its stream is not
+    /// theirs.
+    fn at(
+        event: &RecordedEvent,
+        reads: PersonalReads,
+        buffers: &mut in_text::Buffers,
+    ) -> Option<Self> {
         static ADDRESS: LazyLock<memmem::Finder<'static>> =
             LazyLock::new(|| memmem::Finder::new(METADATA_ADDRESS_MEMBER));
-        let paths = in_text::paths_of(&event.event_type);
+        let paths =
+            in_text::paths_of(&event.event_type).filter(|_| reads.reads_type(&event.event_type));
+        if paths.is_none() && !reads.client_addresses {
+            return None;
+        }
         // Only the fields of its type are ever sealed in a payload, or opened.
         let data_sealed = paths.is_some() && holds_sealed(&event.data);
         // A sealed field in the metadata is its client address.
@@ -552,13 +571,18 @@ impl Look {
         if paths.is_none() && !metadata_address {
             return None;
         }
-        let metadata_sealed = metadata_address && holds_sealed(&event.metadata);
+        // A reader that does not read the address reads it only when it may be bound
+        // with the payload's sealed values.
+        let metadata_sealed = metadata_address
+            && (reads.client_addresses || data_sealed)
+            && holds_sealed(&event.metadata);
         let subject = Self::subject(event, paths.is_some() || metadata_sealed, buffers)?;
         Some(Self {
             subject,
             paths,
             data_sealed,
             metadata_sealed,
+            opens_address: reads.client_addresses,
         })
     }
 
@@ -993,7 +1017,9 @@ fn open_event<'key>(
             },
         );
     }
-    if erased {
+    if !look.opens_address {
+        // Left as stored.
+    } else if erased {
         blank_address(event, subject);
     } else if address_read.is_some() {
         let theirs = matches!(known, Some(Known::Key(_)));

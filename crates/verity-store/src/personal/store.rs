@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::personal::{KeysInOrder, PersonKeys, StoredKey};
+use verity_domain::personal::{KeysInOrder, PersonKeys, PersonalReads, StoredKey};
 use verity_domain::{
     AppendOutcome, AppendRequest, Counted, CounterKey, Entry, EventStore, ExpiringStore, NewEntry,
     RecordedEvent, Snapshot, SnapshotStore, StoreError, UniqueKey,
@@ -69,7 +69,7 @@ impl EventStore for SealedStore {
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut events = self.inner.read_stream(stream).await?;
-        self.open_all(&mut events).await?;
+        self.open_all(&mut events, PersonalReads::ALL).await?;
         Ok(events)
     }
 
@@ -79,13 +79,24 @@ impl EventStore for SealedStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut events = self.inner.read_stream_back(stream, limit).await?;
-        self.open_all(&mut events).await?;
+        self.open_all(&mut events, PersonalReads::ALL).await?;
         Ok(events)
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut events = self.inner.read_all(after, limit).await?;
-        self.open_all(&mut events).await?;
+        self.open_all(&mut events, PersonalReads::ALL).await?;
+        Ok(events)
+    }
+
+    async fn read_all_for(
+        &self,
+        after: u64,
+        limit: usize,
+        reads: PersonalReads,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = self.inner.read_all(after, limit).await?;
+        self.open_all(&mut events, reads).await?;
         Ok(events)
     }
 

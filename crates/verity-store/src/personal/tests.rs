@@ -5,7 +5,7 @@ use chrono::DateTime;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use verity_domain::personal;
+use verity_domain::personal::{self, PersonalReads};
 use verity_domain::{Actor, EventMetadata, NewEvent, RecordedEvent};
 
 use super::cipher::PersonalSecrets;
@@ -133,7 +133,7 @@ proptest! {
     fn a_sealed_event_opens_to_what_was_written(data in created()) {
         let (sealed, key) = sealed_created(&data, Some("192.0.2.1"));
 
-        let look = Look::at(&sealed, &mut in_text::Buffers::default()).unwrap();
+        let look = Look::at(&sealed, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
         prop_assert!(look.data_sealed && look.metadata_sealed);
         // One set of buffers for every opening, as a page's.
         let mut reuse = Reuse::default();
@@ -149,7 +149,7 @@ proptest! {
 
         // The same payload written in clear, before sealing existed.
         let clear = RecordedEvent { data: data.to_string(), ..sealed };
-        let look = Look::at(&clear, &mut in_text::Buffers::default()).unwrap();
+        let look = Look::at(&clear, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
         prop_assert!(!look.data_sealed);
         let mut kept = clear.clone();
         open_event(&mut kept, &look, Some(&Known::Absent), &mut reuse);
@@ -162,7 +162,7 @@ proptest! {
 
 /// `event` as a reader with `known` reads its payload.
 fn opened(mut event: RecordedEvent, known: &Known) -> Value {
-    let look = Look::at(&event, &mut in_text::Buffers::default()).unwrap();
+    let look = Look::at(&event, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
     open_event(&mut event, &look, Some(known), &mut Reuse::default());
     serde_json::from_str(&event.data).unwrap()
 }
@@ -268,7 +268,7 @@ fn a_session_start_opens_with_the_key_of_the_person_its_payload_names() {
     let known = new_key(subject);
     let (event, data) = session_started(subject, &known);
     assert!(!event.data.contains("192.0.2.9") && !event.metadata.contains("192.0.2.9"));
-    let look = Look::at(&event, &mut in_text::Buffers::default()).unwrap();
+    let look = Look::at(&event, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
     assert_eq!(look.subject, subject);
     assert_eq!(opened(event.clone(), &known), data);
     let mut read = event.clone();
@@ -283,7 +283,7 @@ fn a_session_start_opens_with_the_key_of_the_person_its_payload_names() {
             .replacen('{', &format!("{{\"user_id\":\"{other}\","), 1),
         ..event
     };
-    let look = Look::at(&twice, &mut in_text::Buffers::default()).unwrap();
+    let look = Look::at(&twice, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
     assert_eq!(look.subject, other);
     let read = opened(twice, &known);
     assert_eq!(read["ip"], personal::ERASED_TEXT);
@@ -306,7 +306,7 @@ fn events_of_people_in_turn_each_open_with_their_own_key() {
     ];
     let mut reuse = Reuse::default();
     for (event, known, data) in page {
-        let look = Look::at(event, &mut reuse.text).unwrap();
+        let look = Look::at(event, PersonalReads::ALL, &mut reuse.text).unwrap();
         let mut read = event.clone();
         open_event(&mut read, &look, Some(known), &mut reuse);
         let read_data: Value = serde_json::from_str(&read.data).unwrap();
@@ -319,7 +319,7 @@ fn events_of_people_in_turn_each_open_with_their_own_key() {
         }
     }
     // With the other person's key, nothing opens.
-    let look = Look::at(&ada_event, &mut reuse.text).unwrap();
+    let look = Look::at(&ada_event, PersonalReads::ALL, &mut reuse.text).unwrap();
     let mut read = ada_event.clone();
     open_event(&mut read, &look, Some(&bob_key), &mut Reuse::default());
     assert_eq!(client_ip(&read).as_deref(), Some(personal::ERASED_TEXT));
@@ -346,7 +346,7 @@ fn the_client_address_is_sealed_with_the_payloads_values_and_bound_to_them() {
             metadata,
             ..event.clone()
         };
-        let look = Look::at(&read, &mut in_text::Buffers::default()).unwrap();
+        let look = Look::at(&read, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
         open_event(&mut read, &look, Some(&known), &mut Reuse::default());
         let data: Value = serde_json::from_str(&read.data).unwrap();
         (data, client_ip(&read))
@@ -409,7 +409,12 @@ fn an_address_sealed_on_its_own_before_still_opens() {
         ..event
     };
     assert_eq!(opened(before.clone(), &known), data);
-    let look = Look::at(&before, &mut in_text::Buffers::default()).unwrap();
+    let look = Look::at(
+        &before,
+        PersonalReads::ALL,
+        &mut in_text::Buffers::default(),
+    )
+    .unwrap();
     let mut read = before;
     open_event(&mut read, &look, Some(&known), &mut Reuse::default());
     assert_eq!(client_ip(&read).as_deref(), Some("192.0.2.9"));

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
-use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, KeysInOrder, StoredKey};
+use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, KeysInOrder, PersonalReads, StoredKey};
 use verity_domain::{
     Actor, AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, UniqueKey,
 };
@@ -692,7 +692,70 @@ pub async fn two_processes_making_the_same_persons_key_agree(backend: Backend) {
     assert!(!all_raw(&backend).await.contains("eve@example.org"));
 }
 
+/// A session's start from the person's own browser, in the session's stream.
+fn session_started(user: Uuid) -> AppendRequest {
+    let mut started = event(
+        "session.started",
+        &format!(
+            r#"{{"sid":"s1","user_id":"{user}","auth_time":"2026-12-01T00:00:00Z","amr":["pwd"],"client_id":"app","ip":"192.0.2.7","user_agent":"Firefox"}}"#
+        ),
+    );
+    started.metadata.actor = Actor::User {
+        user_id: user.to_string(),
+        sid: None,
+    };
+    started.metadata.client_ip = Some("192.0.2.7".into());
+    AppendRequest::new("session-s1", ExpectedVersion::NoStream, vec![started])
+}
+
+pub async fn a_reader_that_reads_less_is_handed_the_rest_as_stored(backend: Backend) {
+    let store = sealed(backend.store.clone()).await;
+    let (ada, bea) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    create(&store, ada, "ada@example.org").await;
+    store.append(session_started(ada)).await.unwrap();
+    create(&store, bea, "bea@example.org").await;
+    store.erase(bea, metadata().occurred_at).await.unwrap();
+    let reads = PersonalReads {
+        unread_types: &["user.signin.succeeded"],
+        client_addresses: false,
+    };
+
+    let stored = backend.store.read_all(0, 100).await.unwrap();
+    let opened = store.read_all(0, 100).await.unwrap();
+    let handed = store.read_all_for(0, 100, reads).await.unwrap();
+    assert_eq!(handed.len(), 5);
+    for ((stored, opened), handed) in stored.iter().zip(&opened).zip(&handed) {
+        let expected = if reads.reads_type(&stored.event_type) {
+            &opened.data
+        } else {
+            &stored.data
+        };
+        assert_eq!(&handed.data, expected, "{}", stored.event_type);
+        assert_eq!(handed.metadata, stored.metadata, "{}", stored.event_type);
+    }
+    // What it reads opened (Ada's address, her session's browser sealed with its client
+    // address), or erased (Bea's); what it does not, still sealed.
+    assert!(handed[0].data.contains(r#""email":"ada@example.org""#));
+    assert!(handed[2].data.contains(r#""user_agent":"Firefox""#));
+    assert!(
+        handed[3]
+            .data
+            .contains(&format!(r#""email":"{ERASED_EMAIL}""#))
+    );
+    for sealed in [&handed[1], &handed[4]] {
+        assert!(!sealed.data.contains("Firefox"), "{}", sealed.data);
+        assert!(
+            !sealed.metadata.contains("192.0.2.7"),
+            "{}",
+            sealed.metadata
+        );
+    }
+    assert!(opened[1].data.contains(r#""user_agent":"Firefox""#));
+    assert!(opened[2].metadata.contains(r#""client_ip":"192.0.2.7""#));
+}
+
 crate::backends::on_each_backend! {
+    a_reader_that_reads_less_is_handed_the_rest_as_stored,
     a_persons_key_is_stored_with_the_append_that_makes_it,
     two_processes_making_the_same_persons_key_agree,
     a_replay_from_the_start_reads_keys_in_the_order_people_came,
