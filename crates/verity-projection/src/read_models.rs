@@ -306,13 +306,13 @@ mod tests {
         }
     }
 
-    /// `event` as a store that seals personal data hands it to a reader that does not
-    /// read `unread_types`' personal values nor client addresses: those are left sealed
-    /// (here, a text no fold could take for the value).
-    fn left_sealed(event: &RecordedEvent, unread_types: &[&str]) -> RecordedEvent {
+    /// `event` as a store that seals personal data hands it to a reader that reads
+    /// `reads`: what it does not read is left sealed (here, a text no fold could take for
+    /// the value).
+    fn left_sealed(event: &RecordedEvent, reads: PersonalReads) -> RecordedEvent {
         const SEALED: &str = "pd3:bm90IGEgdmFsdWUgYW55IGZvbGQgY291bGQgcmVhZA";
         let mut event = event.clone();
-        if unread_types.contains(&event.event_type.as_str()) {
+        if !reads.reads_type(&event.event_type) {
             let mut data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
             for field in verity_domain::personal::fields(&event.event_type) {
                 let mut found = Vec::new();
@@ -324,7 +324,9 @@ mod tests {
             event.data = data.to_string();
         }
         let mut metadata: serde_json::Value = serde_json::from_str(&event.metadata).unwrap();
-        if let Some(ip) = metadata.get_mut("client_ip") {
+        if !reads.client_addresses
+            && let Some(ip) = metadata.get_mut("client_ip")
+        {
             *ip = SEALED.into();
         }
         event.metadata = metadata.to_string();
@@ -430,9 +432,8 @@ mod tests {
             models
         };
         let opened = fold(&events);
-        let unread = ReadModels::PERSONAL_READS.unread_types;
-        assert!(!ReadModels::PERSONAL_READS.client_addresses);
-        for event_type in unread {
+        let reads = ReadModels::PERSONAL_READS;
+        for event_type in reads.unread_types {
             assert!(
                 events.iter().any(|event| event.event_type == *event_type),
                 "the log holds a {event_type}"
@@ -440,14 +441,22 @@ mod tests {
         }
         let as_handed: Vec<_> = events
             .iter()
-            .map(|event| left_sealed(event, unread))
+            .map(|event| left_sealed(event, reads))
             .collect();
         assert_eq!(fold(&as_handed), opened);
 
         // A value a fold reads, left sealed, would show.
         let session_sealed: Vec<_> = events
             .iter()
-            .map(|event| left_sealed(event, &["session.started"]))
+            .map(|event| {
+                left_sealed(
+                    event,
+                    PersonalReads {
+                        unread_types: &["session.started"],
+                        client_addresses: true,
+                    },
+                )
+            })
             .collect();
         assert_ne!(fold(&session_sealed), opened);
     }
