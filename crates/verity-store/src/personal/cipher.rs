@@ -30,6 +30,11 @@ const SEALED_PREFIX_V1: &str = "pd1:";
 /// every value in that order, each after its length in bytes), each other is the prefix
 /// and its place (`pd3:1`, `pd3:2`…).
 pub const SEALED_TOGETHER_PREFIX: &str = "pd3:";
+/// How a payload's personal values sealed together and bound to the payload's text start
+/// (since 2026-12-07): as [`SEALED_TOGETHER_PREFIX`], then a `+`, which no base64url text
+/// holds, so a reader that knows only the values bound to their fields' paths reads them
+/// as erased.
+pub const SEALED_IN_TEXT_PREFIX: &str = "pd3:+";
 
 /// Length of an AES-256-GCM nonce; 12 bytes are 16 base64 characters.
 const NONCE_LEN: usize = 12;
@@ -292,25 +297,46 @@ impl FieldCipher<'_> {
     /// `values` sealed together as one JSON string value (`pd3:`), bound to the person and
     /// the values' fields ([`seals_together`](Self::seals_together)).
     pub(crate) fn seal_together(&self, aad: &[u8], values: &[&str]) -> Result<String, StoreError> {
+        self.seal_values(SEALED_TOGETHER_PREFIX, aad, values)
+    }
+
+    /// `values` sealed together as the text of one JSON string value after `prefix`
+    /// ([`SEALED_TOGETHER_PREFIX`], or [`SEALED_IN_TEXT_PREFIX`] when `aad` binds the
+    /// payload's text).
+    pub(crate) fn seal_values(
+        &self,
+        prefix: &str,
+        aad: &[u8],
+        values: &[&str],
+    ) -> Result<String, StoreError> {
         let Self::Aes(key) = self else {
             return Err(cannot_seal());
         };
         let sealed = seal_aes(key, &[], &pack(values), aad)?;
-        Ok(format!(
-            "{SEALED_TOGETHER_PREFIX}{}",
-            URL_SAFE_NO_PAD.encode(sealed)
-        ))
+        Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(sealed)))
     }
 
     /// Opens values sealed together (`pd3:`), if they open with this key and `aad`, into
     /// `together`, whose [`Together::value`] then gives each.
     pub(crate) fn open_together(&self, aad: &[u8], sealed: &str, together: &mut Together) -> bool {
+        self.open_values(SEALED_TOGETHER_PREFIX, aad, sealed, together)
+    }
+
+    /// Opens values sealed together after `prefix` ([`seal_values`](Self::seal_values)),
+    /// if they open with this key and `aad`, into `together`.
+    pub(crate) fn open_values(
+        &self,
+        prefix: &str,
+        aad: &[u8],
+        sealed: &str,
+        together: &mut Together,
+    ) -> bool {
         together.clear();
         let Self::Aes(key) = self else {
             return false;
         };
         let Together { plaintext, spans } = together;
-        let opened = split_sealed::<NONCE_LEN>(sealed, SEALED_TOGETHER_PREFIX, plaintext)
+        let opened = split_sealed::<NONCE_LEN>(sealed, prefix, plaintext)
             .and_then(|nonce| open_aes(key, nonce, aad, plaintext))
             .is_some_and(|len| {
                 plaintext.truncate(len);

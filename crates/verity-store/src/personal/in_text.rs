@@ -234,7 +234,7 @@ fn find(text: &str, paths: &Paths<'_>, found: &mut Vec<Found>) -> Result<(), Not
 }
 
 /// `text` as a JSON string, quotes included, escaped as `serde_json` writes it.
-fn push_string(out: &mut String, text: &str) {
+pub(super) fn push_string(out: &mut String, text: &str) {
     out.push('"');
     // Most replacements (an address, a name) need no escape.
     if special(text.as_bytes()).is_none() {

@@ -12,6 +12,7 @@ mod cipher;
 mod in_text;
 mod keys;
 mod store;
+mod text_bound;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -28,10 +29,13 @@ use verity_domain::{
 };
 
 use cipher::{DataKey, holds_sealed, is_sealed_value};
-pub use cipher::{PersonalSecrets, SEALED_PREFIX, SEALED_TOGETHER_PREFIX};
+pub use cipher::{PersonalSecrets, SEALED_IN_TEXT_PREFIX, SEALED_PREFIX, SEALED_TOGETHER_PREFIX};
 use in_text::Paths;
 
 use crate::store::Store;
+
+/// Length of a person's id as text (hyphenated).
+const UUID_TEXT_LEN: usize = 36;
 
 /// The prefix of the unique keys that hold an address in clear (`verity_domain::user::email_key`).
 const CLEAR_EMAIL_KEY: &str = "email:";
@@ -542,6 +546,9 @@ struct Look {
     /// The paths of the personal fields of the event's type, if it has any.
     paths: Option<&'static Paths<'static>>,
     data_sealed: bool,
+    /// Whether the payload's values are sealed together bound to its text
+    /// ([`text_bound`]): they open without a walk of the payload, or the metadata.
+    data_in_text: bool,
     metadata_sealed: bool,
     /// Whether its reader reads the client address (else it is read only as far as
     /// whether it is sealed with the payload's values, and left as stored).
@@ -566,21 +573,27 @@ impl Look {
         }
         // Only the fields of its type are ever sealed in a payload, or opened.
         let data_sealed = paths.is_some() && holds_sealed(&event.data);
-        // A sealed field in the metadata is its client address.
-        let metadata_address = ADDRESS.find(event.metadata.as_bytes()).is_some();
+        let data_in_text = data_sealed && text_bound::holds(&event.data);
+        // A sealed field in the metadata is its client address. A reader that does not
+        // read it reads it only when it may be bound with the payload's values (to their
+        // paths: bound to the text, they say themselves whether it is among them).
+        let metadata_address = (reads.client_addresses || (data_sealed && !data_in_text))
+            && ADDRESS.find(event.metadata.as_bytes()).is_some();
         if paths.is_none() && !metadata_address {
             return None;
         }
-        // A reader that does not read the address reads it only when it may be bound
-        // with the payload's sealed values.
-        let metadata_sealed = metadata_address
-            && (reads.client_addresses || data_sealed)
-            && holds_sealed(&event.metadata);
-        let subject = Self::subject(event, paths.is_some() || metadata_sealed, buffers)?;
+        let metadata_sealed = metadata_address && holds_sealed(&event.metadata);
+        let subject = Self::subject(
+            event,
+            paths.is_some() || metadata_sealed,
+            data_in_text,
+            buffers,
+        )?;
         Some(Self {
             subject,
             paths,
             data_sealed,
+            data_in_text,
             metadata_sealed,
             opens_address: reads.client_addresses,
         })
@@ -590,21 +603,35 @@ impl Look {
     /// holds personal or sealed data, read in its text only as far as that member (a
     /// session's start names them second). A payload that names two people (Verity never
     /// writes one) is read as about the first: what is sealed for the other reads as
-    /// erased, as it does under any other key.
+    /// erased, as it does under any other key. Values bound to the payload's text
+    /// (`in_text`) are bound to their person too, so the first `"user_id":"…"` of the text
+    /// is taken without reading the JSON: taken wrongly, the values do not open.
     fn subject(
         event: &RecordedEvent,
         personal: bool,
+        in_text: bool,
         buffers: &mut in_text::Buffers,
     ) -> Option<Uuid> {
         static USER_ID: LazyLock<Paths<'static>> = LazyLock::new(|| Paths::new(&PAYLOAD_PERSON));
+        static USER_ID_MEMBER: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(b"\"user_id\":\""));
         if let Some(id) = event.stream.strip_prefix("user-") {
             return Uuid::try_parse(id).ok();
         }
         if !personal {
             return None;
         }
-        in_text::first_string(&event.data, &USER_ID, buffers)
-            .and_then(|id| Uuid::try_parse(&id).ok())
+        let member = USER_ID_MEMBER.needle().len();
+        let named = in_text
+            .then(|| USER_ID_MEMBER.find(event.data.as_bytes()))
+            .flatten()
+            .and_then(|at| event.data.get(at + member..at + member + UUID_TEXT_LEN + 1))
+            .and_then(|id| id.strip_suffix('"'))
+            .and_then(|id| Uuid::try_parse(id).ok());
+        named.or_else(|| {
+            in_text::first_string(&event.data, &USER_ID, buffers)
+                .and_then(|id| Uuid::try_parse(&id).ok())
+        })
     }
 
     /// Whether the event holds a sealed field.
@@ -766,10 +793,11 @@ fn seal_event(
 /// The payload `data` of an `event_type` as text, with its personal values sealed
 /// together (`pd3:`). Each value is first replaced by its number; the reader of the log
 /// meets them in the text's order, so that order, found here by the same reader, is the
-/// order of the sealed array and of the associated data. The first value holds them all,
-/// each other its place. The client address (`address`, when it is the person's) is
-/// sealed with them, last: its place, if so, comes back for the metadata to hold (one
-/// value to open per event, where it was two).
+/// order of the sealed array. The first value holds them all, each other its place. The
+/// client address (`address`, when it is the person's) is sealed with them, last: its
+/// place, if so, comes back for the metadata to hold (one value to open per event, where
+/// it was two). The values are bound to the payload's text (`pd3:+`, [`text_bound`]),
+/// or to their fields' paths when a clear string of the payload starts as they would.
 fn seal_together(
     event_type: &str,
     data: &mut Value,
@@ -793,7 +821,11 @@ fn seal_together(
     let place = address.map(|_| taken.len());
     let cannot = || StoreError::Invalid(format!("cannot seal the personal data of {event_type}"));
     let paths = in_text::paths_of(event_type).ok_or_else(cannot)?;
-    let mut first: Option<Result<String, StoreError>> = None;
+    let bound_to_text = text_bound::may_bind(&text);
+    // The values in the text's order, the address last; and, bound to their paths, the
+    // first value's text.
+    let mut in_order: Option<Vec<&str>> = None;
+    let mut sealed: Option<Result<String, StoreError>> = None;
     let mut aad = Vec::new();
     in_text::replace_fields(
         &mut text,
@@ -807,56 +839,69 @@ fn seal_together(
             }
             // Every value found is one taken, each once.
             let mut seen = vec![false; taken.len()];
-            let in_order: Option<Vec<&str>> = (0..all.len())
+            let values: Option<Vec<&str>> = (0..all.len())
                 .map(|at| {
                     let number: usize = all.raw(at)?.parse().ok()?;
                     let first_time = !std::mem::replace(seen.get_mut(number)?, true);
                     first_time.then(|| taken.get(number).map(String::as_str))?
                 })
                 .collect();
-            let sealed = match in_order {
-                Some(mut values) if values.len() == taken.len() => {
-                    values.extend(address);
-                    bind_together(&mut aad, subject, all, address.is_some());
-                    cipher.seal_together(&aad, &values)
-                }
-                _ => Err(cannot()),
+            let Some(mut values) = values.filter(|values| values.len() == taken.len()) else {
+                return false;
             };
-            if let Ok(sealed) = &sealed {
-                out.push_str(sealed);
+            values.extend(address);
+            if bound_to_text {
+                // Sealed once the text is whole: the text is what binds them.
+                out.push_str(SEALED_IN_TEXT_PREFIX);
+                in_order = Some(values);
+                return true;
             }
-            let written = sealed.is_ok();
-            first = Some(sealed);
+            bind_together(&mut aad, subject, all, address.is_some());
+            let first = cipher.seal_together(&aad, &values);
+            if let Ok(first) = &first {
+                out.push_str(first);
+            }
+            let written = first.is_ok();
+            sealed = Some(first);
             written
         },
     )
     .map_err(|_| cannot())?;
-    match first {
+    if let Some(values) = in_order {
+        text_bound::bind(&mut aad, subject, &text, None);
+        let first = cipher.seal_values(SEALED_IN_TEXT_PREFIX, &aad, &values)?;
+        let at = text_bound::sealed_text_at(&text).ok_or_else(cannot)?;
+        text.replace_range(at..at + SEALED_IN_TEXT_PREFIX.len(), &first);
+        return Ok((text, place));
+    }
+    match sealed {
         Some(Ok(_)) => Ok((text, place)),
         Some(Err(error)) => Err(error),
         None => Err(cannot()),
     }
 }
 
-/// What an opening reuses from one event to the next: buffers, and the key it set up
-/// last.
+/// What an opening reuses from one event to the next of a page: buffers, and the keys it
+/// set up.
 #[derive(Default)]
 struct Reuse<'key> {
     text: in_text::Buffers,
     /// The metadata's, read before the payload's values open and replaced after.
     address: in_text::Buffers,
+    /// Where values bound to the payload's text stand in it.
+    slots: text_bound::Slots,
     opening: Opening,
     set_up: SetUp<'key>,
 }
 
-/// The key of the person whose events were opened last, set up: a person's events come
-/// together (a sign-in, then the session it starts), and setting up an AES key costs
-/// about as much as opening a value with it.
+/// The keys set up for the people whose events were opened in one page: a person's
+/// events come close together (a sign-in, then the session it starts), and setting up an
+/// AES key costs about as much as opening a value with it.
 #[derive(Default)]
 struct SetUp<'key> {
-    subject: Option<Uuid>,
-    /// `None` when their key could not be set up: it opens nothing.
-    cipher: Option<cipher::FieldCipher<'key>>,
+    /// `None` for a person whose key could not be set up: it opens nothing. Boxed, as a
+    /// key set up is about half a kilobyte.
+    ciphers: HashMap<Uuid, Option<Box<cipher::FieldCipher<'key>>>>,
 }
 
 impl<'key> SetUp<'key> {
@@ -873,11 +918,10 @@ impl<'key> SetUp<'key> {
             return None;
         }
         // A person has one key: set up for them, it is theirs.
-        if self.subject != Some(look.subject) {
-            self.cipher = key.cipher().ok();
-            self.subject = Some(look.subject);
-        }
-        self.cipher.as_ref()
+        self.ciphers
+            .entry(look.subject)
+            .or_insert_with(|| key.cipher().ok().map(Box::new))
+            .as_deref()
     }
 }
 
@@ -936,6 +980,9 @@ impl Opening {
     /// of them, which `place` (the metadata's `pd3:<place>`) must name; `false` when they
     /// did not open with it.
     fn address(&self, place: &str, out: &mut String) -> bool {
+        if !self.address_with_values {
+            return false;
+        }
         let last = self.together.len().checked_sub(1);
         match last.and_then(|last| self.together.value(last)) {
             Some(address) if place.parse().ok() == last => {
@@ -976,22 +1023,38 @@ fn open_event<'key>(
     let Reuse {
         text,
         address,
+        slots,
         opening,
         set_up,
     } = reuse;
     // One that cannot be set up opens nothing.
     let cipher = set_up.cipher(look, known);
     opening.together.clear();
+    // Values bound to the payload's text open by themselves; any that do not are read as
+    // the others are, below (as erased).
+    let in_text = look.data_in_text
+        && cipher.is_some_and(|cipher| {
+            let Opening { aad, together, .. } = opening;
+            text_bound::open(&mut event.data, subject, cipher, slots, aad, together).is_some_and(
+                |values| {
+                    opening.address_with_values = opening.together.len() > values;
+                    true
+                },
+            )
+        });
     // The sealed client address is read in the metadata's text (parsing the metadata and
     // writing it again cost more than opening it), first: sealed with the payload's
-    // values, it is bound with them.
+    // values and bound to their paths, it is bound with them.
     // `Some(whether it is sealed with the values)` when it was read.
     let address_read = (look.metadata_sealed && !erased)
         .then(|| in_text::first_string(&event.metadata, &ADDRESS, address))
         .flatten()
         .map(|ip| ip.starts_with(SEALED_TOGETHER_PREFIX));
-    opening.address_with_values = address_read == Some(true);
+    if !in_text {
+        opening.address_with_values = address_read == Some(true);
+    }
     if let Some(paths) = look.paths
+        && !in_text
         && (look.data_sealed || erased)
     {
         // A payload that is not JSON is left as it is, for its decoder to refuse.

@@ -179,11 +179,20 @@ fn a_payloads_values_are_sealed_together_the_first_holding_them_all() {
     assert_eq!(opened(event, &known), data);
 }
 
+/// A clear member that starts as values sealed together do: the payload's values are then
+/// bound to their fields' paths, as every log written before values were bound to the
+/// payload's text holds them.
+const LOOKS_SEALED: &str = "pd3:in clear";
+
 #[test]
 fn values_sealed_together_moved_dropped_or_altered_read_as_erased() {
-    let data = json!({"user_id": "u", "email": "ada@example.org", "name": "Ada"});
+    let data =
+        json!({"user_id": "u", "email": "ada@example.org", "name": "Ada", "note": LOOKS_SEALED});
     let (event, known) = sealed_created(&data, None);
     let stored: Value = serde_json::from_str(&event.data).unwrap();
+    let email = stored["email"].as_str().unwrap();
+    assert!(!email.starts_with(super::SEALED_IN_TEXT_PREFIX), "{email}");
+    assert_eq!(opened(event.clone(), &known), data);
     let all_erased = erased(data.clone());
     let edit = |change: &dyn Fn(&mut Value)| {
         let mut tampered = stored.clone();
@@ -333,10 +342,20 @@ fn events_of_people_in_turn_each_open_with_their_own_key() {
 fn the_client_address_is_sealed_with_the_payloads_values_and_bound_to_them() {
     let subject = Uuid::from_u128(9);
     let known = new_key(subject);
-    let (event, data) = session_started(subject, &known);
-    // The payload's two values, then the address: its place is 2.
+    let (event, mut data) = session_started(subject, &known);
+    data["note"] = json!(LOOKS_SEALED);
+    let event = sealed(
+        &event.stream,
+        "session.started",
+        &data,
+        subject,
+        &known,
+        Some("192.0.2.9"),
+    );
+    // The payload's two values bound to their paths, then the address: its place is 2.
     let stored: Value = serde_json::from_str(&event.data).unwrap();
-    assert!(stored["ip"].as_str().unwrap().starts_with("pd3:"));
+    let ip = stored["ip"].as_str().unwrap();
+    assert!(ip.starts_with("pd3:") && !ip.starts_with(super::SEALED_IN_TEXT_PREFIX));
     assert_eq!(stored["user_agent"], "pd3:1");
     assert_eq!(client_ip(&event).as_deref(), Some("pd3:2"));
     assert_eq!(opened(event.clone(), &known), data);
@@ -461,4 +480,169 @@ proptest! {
         let read = first_string(&text, &paths, &mut in_text::Buffers::default());
         prop_assert_eq!(read.as_deref(), payload.get("user_id").and_then(Value::as_str));
     }
+}
+
+#[test]
+fn a_payloads_values_are_bound_to_its_text_and_open_without_reading_it() {
+    let subject = Uuid::from_u128(9);
+    let known = new_key(subject);
+    let (event, data) = session_started(subject, &known);
+    let stored: Value = serde_json::from_str(&event.data).unwrap();
+    let ip = stored["ip"].as_str().unwrap();
+    assert!(
+        ip.starts_with(super::SEALED_IN_TEXT_PREFIX) && ip.len() > 40,
+        "{ip}"
+    );
+    assert_eq!(stored["user_agent"], "pd3:1");
+    assert_eq!(client_ip(&event).as_deref(), Some("pd3:2"));
+    let look = Look::at(&event, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
+    assert!(look.data_in_text);
+    let mut read = event.clone();
+    open_event(&mut read, &look, Some(&known), &mut Reuse::default());
+    assert_eq!(serde_json::from_str::<Value>(&read.data).unwrap(), data);
+    assert_eq!(client_ip(&read).as_deref(), Some("192.0.2.9"));
+
+    // A reader that does not read client addresses opens the values alone, the metadata
+    // as stored.
+    let reads = PersonalReads {
+        unread_types: &[],
+        client_addresses: false,
+    };
+    let mut folded = event.clone();
+    let look = Look::at(&folded, reads, &mut in_text::Buffers::default()).unwrap();
+    assert!(!look.metadata_sealed);
+    open_event(&mut folded, &look, Some(&known), &mut Reuse::default());
+    assert_eq!(serde_json::from_str::<Value>(&folded.data).unwrap(), data);
+    assert_eq!(folded.metadata, event.metadata);
+
+    // A reader of the version before, which binds values to their fields' paths only,
+    // reads them as erased (and does not fail).
+    let mut before = event.clone();
+    let mut look = Look::at(
+        &before,
+        PersonalReads::ALL,
+        &mut in_text::Buffers::default(),
+    )
+    .unwrap();
+    look.data_in_text = false;
+    open_event(&mut before, &look, Some(&known), &mut Reuse::default());
+    let before: Value = serde_json::from_str(&before.data).unwrap();
+    assert_eq!(before["ip"], personal::ERASED_TEXT);
+    assert_eq!(before["user_agent"], personal::ERASED_TEXT);
+}
+
+#[test]
+fn anything_of_a_text_its_values_are_bound_to_changed_and_they_read_as_erased() {
+    let data = json!({"user_id": "u", "org_id": "o", "email": "ada@example.org", "name": "Ada"});
+    let (event, known) = sealed_created(&data, None);
+    assert!(event.data.contains(super::SEALED_IN_TEXT_PREFIX));
+    assert_eq!(opened(event.clone(), &known), data);
+    let all_erased = erased(data.clone());
+    let stored: Value = serde_json::from_str(&event.data).unwrap();
+    let edit = |change: &dyn Fn(&mut Value)| RecordedEvent {
+        data: {
+            let mut tampered = stored.clone();
+            change(&mut tampered);
+            tampered.to_string()
+        },
+        ..event.clone()
+    };
+    let swapped = edit(&|value| {
+        let email = value["email"].take();
+        value["email"] = value["name"].take();
+        value["name"] = email;
+    });
+    let misplaced = edit(&|value| value["name"] = json!("pd3:2"));
+    let altered = edit(&|value| {
+        let email = value["email"].as_str().unwrap();
+        let last = if email.ends_with('A') { "B" } else { "A" };
+        value["email"] = json!(format!("{}{last}", &email[..email.len() - 1]));
+    });
+    // What is not personal: another organization, a member added.
+    let moved = edit(&|value| value["org_id"] = json!("p"));
+    let added = edit(&|value| value["extra"] = json!(1));
+    for tampered in [swapped, misplaced, altered, moved, added] {
+        let mut expected = all_erased.clone();
+        let read: Value = serde_json::from_str(&tampered.data).unwrap();
+        for member in ["org_id", "extra"] {
+            if let Some(value) = read.get(member) {
+                expected[member] = value.clone();
+            }
+        }
+        assert_eq!(opened(tampered, &known), expected);
+    }
+    // A value dropped.
+    let dropped = edit(&|value| value["name"] = Value::Null);
+    let mut expected = all_erased;
+    expected["name"] = Value::Null;
+    assert_eq!(opened(dropped, &known), expected);
+}
+
+#[test]
+fn an_address_sealed_with_values_bound_to_the_text_opens_only_at_its_place() {
+    let subject = Uuid::from_u128(9);
+    let known = new_key(subject);
+    let (event, data) = session_started(subject, &known);
+    let read = |metadata: String| {
+        let mut read = RecordedEvent {
+            metadata,
+            ..event.clone()
+        };
+        let look = Look::at(&read, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
+        open_event(&mut read, &look, Some(&known), &mut Reuse::default());
+        let data: Value = serde_json::from_str(&read.data).unwrap();
+        (data, client_ip(&read))
+    };
+    // A place that is not the address's: the address reads as erased; the values, bound
+    // to the payload's text and not to the metadata, still open.
+    let (opened_data, ip) = read(event.metadata.replace("pd3:2", "pd3:1"));
+    assert_eq!(
+        (opened_data, ip.as_deref()),
+        (data.clone(), Some(personal::ERASED_TEXT))
+    );
+    // An address put in clear in the metadata reads as it stands.
+    let (opened_data, ip) = read(event.metadata.replace("\"pd3:2\"", "\"192.0.2.66\""));
+    assert_eq!(
+        (opened_data, ip.as_deref()),
+        (data.clone(), Some("192.0.2.66"))
+    );
+
+    // Values sealed without an address: a place in the metadata names none of them.
+    let (alone, values) = session_started(subject, &known);
+    let without = sealed(
+        &alone.stream,
+        "session.started",
+        &values,
+        subject,
+        &known,
+        None,
+    );
+    let mut tampered = RecordedEvent {
+        metadata: event.metadata.clone(),
+        ..without
+    };
+    let look = Look::at(
+        &tampered,
+        PersonalReads::ALL,
+        &mut in_text::Buffers::default(),
+    )
+    .unwrap();
+    open_event(&mut tampered, &look, Some(&known), &mut Reuse::default());
+    assert_eq!(serde_json::from_str::<Value>(&tampered.data).unwrap(), data);
+    assert_eq!(client_ip(&tampered).as_deref(), Some(personal::ERASED_TEXT));
+}
+
+#[test]
+fn a_payload_with_a_clear_string_that_starts_as_sealed_values_is_bound_to_paths() {
+    let data =
+        json!({"user_id": "u", "email": "ada@example.org", "name": "Ada", "note": LOOKS_SEALED});
+    let (event, known) = sealed_created(&data, None);
+    assert!(
+        !event.data.contains(super::SEALED_IN_TEXT_PREFIX),
+        "{}",
+        event.data
+    );
+    let look = Look::at(&event, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
+    assert!(look.data_sealed && !look.data_in_text);
+    assert_eq!(opened(event, &known), data);
 }
