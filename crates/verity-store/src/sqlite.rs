@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Row as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -187,7 +188,7 @@ async fn read_all_packed(
     if limit < PACKED_FROM {
         return read_all(pool, after, limit).await;
     }
-    let (count, packed): (i64, Option<String>) = sqlx::query_as(
+    let row = sqlx::query(
         "SELECT count(*), group_concat(concat_ws(char(31), position, stream, version, \
          event_type, schema_version, data, metadata, recorded_at, hex(hash)), char(30)) \
          FROM (SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?)",
@@ -197,6 +198,10 @@ async fn read_all_packed(
     .fetch_one(pool)
     .await
     .map_err(crate::sql::map_error)?;
+    // The page's text is borrowed from the row, not copied out of it: each event's
+    // fields are copied once, into the event.
+    let count: i64 = row.try_get(0).map_err(crate::sql::map_error)?;
+    let packed: Option<&str> = row.try_get(1).map_err(crate::sql::map_error)?;
     let corrupt = || StoreError::Corrupt(format!("unreadable page after position {after}"));
     let Some(packed) = packed else {
         return if count == 0 {
@@ -205,7 +210,7 @@ async fn read_all_packed(
             Err(corrupt())
         };
     };
-    let mut events = parts(&packed, ROW_SEPARATOR)
+    let mut events = parts(packed, ROW_SEPARATOR)
         .map(|row| unpack(row).ok_or_else(corrupt)?)
         .collect::<Result<Vec<_>, StoreError>>()?;
     if i64::try_from(events.len()) != Ok(count) {

@@ -65,11 +65,16 @@ pub(crate) fn is_sealed_value(text: &str) -> bool {
 /// Whether `text` (a payload's or metadata's JSON) holds a sealed field: a string that
 /// starts with either prefix. Every event of a replay is searched (SIMD, one pass).
 pub(crate) fn holds_sealed(text: &str) -> bool {
+    first_sealed(text).is_some()
+}
+
+/// Where the first sealed field of `text` starts (its opening quote), if it holds one.
+pub(crate) fn first_sealed(text: &str) -> Option<usize> {
     static QUOTE_PD: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(b"\"pd"));
     QUOTE_PD
         .find_iter(text.as_bytes())
-        .any(|at| text.get(at + 1..).is_some_and(is_sealed_value))
+        .find(|&at| text.get(at + 1..).is_some_and(is_sealed_value))
 }
 
 /// The two keys the master key gives personal data (`MasterKey::derive`): one seals the

@@ -8,9 +8,11 @@
 //! changes.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
+use foldhash::fast::FixedState;
 use verity_domain::personal::{FIELDS, PersonalField};
 
 /// How deep a payload may nest before it is refused (`serde_json`'s own limit).
@@ -85,14 +87,16 @@ impl<'fields> Paths<'fields> {
 /// The paths of `event_type`'s personal fields (`verity_domain::personal::fields`), made
 /// once per process; `None` for a type without any.
 pub(super) fn paths_of(event_type: &str) -> Option<&'static Paths<'static>> {
-    static ALL: LazyLock<Vec<Paths<'static>>> = LazyLock::new(|| {
+    // By type, hashed: a replay asks for every event of the log, most of types without
+    // personal fields.
+    static ALL: LazyLock<HashMap<&'static str, Paths<'static>, FixedState>> = LazyLock::new(|| {
         FIELDS
             .iter()
-            .map(|(_, fields)| Paths::new(fields))
+            .filter(|(_, fields)| !fields.is_empty())
+            .map(|(name, fields)| (*name, Paths::new(fields)))
             .collect()
     });
-    let index = FIELDS.iter().position(|(name, _)| *name == event_type)?;
-    ALL.get(index).filter(|paths| !paths.fields.is_empty())
+    ALL.get(event_type)
 }
 
 /// Buffers a reader reuses from one payload to the next.

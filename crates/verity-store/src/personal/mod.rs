@@ -28,7 +28,7 @@ use verity_domain::{
     AppendRequest, EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StoreError, UniqueKey,
 };
 
-use cipher::{DataKey, holds_sealed, is_sealed_value};
+use cipher::{DataKey, first_sealed, holds_sealed, is_sealed_value};
 pub use cipher::{PersonalSecrets, SEALED_IN_TEXT_PREFIX, SEALED_PREFIX, SEALED_TOGETHER_PREFIX};
 use in_text::Paths;
 
@@ -546,9 +546,10 @@ struct Look {
     /// The paths of the personal fields of the event's type, if it has any.
     paths: Option<&'static Paths<'static>>,
     data_sealed: bool,
-    /// Whether the payload's values are sealed together bound to its text
-    /// ([`text_bound`]): they open without a walk of the payload, or the metadata.
-    data_in_text: bool,
+    /// Where the first of the payload's values stands when they are sealed together
+    /// bound to its text ([`text_bound`]): they open without a walk of the payload, or
+    /// the metadata.
+    data_in_text: Option<usize>,
     metadata_sealed: bool,
     /// Whether its reader reads the client address (else it is read only as far as
     /// whether it is sealed with the payload's values, and left as stored).
@@ -572,12 +573,13 @@ impl Look {
             return None;
         }
         // Only the fields of its type are ever sealed in a payload, or opened.
-        let data_sealed = paths.is_some() && holds_sealed(&event.data);
-        let data_in_text = data_sealed && text_bound::holds(&event.data);
+        let first_sealed = paths.and_then(|_| first_sealed(&event.data));
+        let data_sealed = first_sealed.is_some();
+        let data_in_text = first_sealed.filter(|&at| text_bound::starts_at(&event.data, at));
         // A sealed field in the metadata is its client address. A reader that does not
         // read it reads it only when it may be bound with the payload's values (to their
         // paths: bound to the text, they say themselves whether it is among them).
-        let metadata_address = (reads.client_addresses || (data_sealed && !data_in_text))
+        let metadata_address = (reads.client_addresses || (data_sealed && data_in_text.is_none()))
             && ADDRESS.find(event.metadata.as_bytes()).is_some();
         if paths.is_none() && !metadata_address {
             return None;
@@ -586,7 +588,7 @@ impl Look {
         let subject = Self::subject(
             event,
             paths.is_some() || metadata_sealed,
-            data_in_text,
+            data_in_text.is_some(),
             buffers,
         )?;
         Some(Self {
@@ -868,10 +870,7 @@ fn seal_together(
     )
     .map_err(|_| cannot())?;
     if let Some(values) = in_order {
-        text_bound::bind(&mut aad, subject, &text, None);
-        let first = cipher.seal_values(SEALED_IN_TEXT_PREFIX, &aad, &values)?;
-        let at = text_bound::sealed_text_at(&text).ok_or_else(cannot)?;
-        text.replace_range(at..at + SEALED_IN_TEXT_PREFIX.len(), &first);
+        text_bound::seal(&mut text, subject, cipher, &values).ok_or_else(cannot)??;
         return Ok((text, place));
     }
     match sealed {
@@ -1032,16 +1031,21 @@ fn open_event<'key>(
     opening.together.clear();
     // Values bound to the payload's text open by themselves; any that do not are read as
     // the others are, below (as erased).
-    let in_text = look.data_in_text
-        && cipher.is_some_and(|cipher| {
-            let Opening { aad, together, .. } = opening;
-            text_bound::open(&mut event.data, subject, cipher, slots, aad, together).is_some_and(
-                |values| {
-                    opening.address_with_values = opening.together.len() > values;
-                    true
-                },
+    let in_text = look
+        .data_in_text
+        .zip(cipher)
+        .and_then(|(from, cipher)| {
+            text_bound::open(
+                &mut event.data,
+                from,
+                subject,
+                cipher,
+                slots,
+                &mut opening.together,
             )
-        });
+        })
+        .map(|values| opening.address_with_values = opening.together.len() > values)
+        .is_some();
     // The sealed client address is read in the metadata's text (parsing the metadata and
     // writing it again cost more than opening it), first: sealed with the payload's
     // values and bound to their paths, it is bound with them.

@@ -496,7 +496,7 @@ fn a_payloads_values_are_bound_to_its_text_and_open_without_reading_it() {
     assert_eq!(stored["user_agent"], "pd3:1");
     assert_eq!(client_ip(&event).as_deref(), Some("pd3:2"));
     let look = Look::at(&event, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
-    assert!(look.data_in_text);
+    assert!(look.data_in_text.is_some());
     let mut read = event.clone();
     open_event(&mut read, &look, Some(&known), &mut Reuse::default());
     assert_eq!(serde_json::from_str::<Value>(&read.data).unwrap(), data);
@@ -524,7 +524,7 @@ fn a_payloads_values_are_bound_to_its_text_and_open_without_reading_it() {
         &mut in_text::Buffers::default(),
     )
     .unwrap();
-    look.data_in_text = false;
+    look.data_in_text = None;
     open_event(&mut before, &look, Some(&known), &mut Reuse::default());
     let before: Value = serde_json::from_str(&before.data).unwrap();
     assert_eq!(before["ip"], personal::ERASED_TEXT);
@@ -532,7 +532,7 @@ fn a_payloads_values_are_bound_to_its_text_and_open_without_reading_it() {
 }
 
 #[test]
-fn anything_of_a_text_its_values_are_bound_to_changed_and_they_read_as_erased() {
+fn values_bound_to_a_text_moved_swapped_dropped_or_altered_read_as_erased() {
     let data = json!({"user_id": "u", "org_id": "o", "email": "ada@example.org", "name": "Ada"});
     let (event, known) = sealed_created(&data, None);
     assert!(event.data.contains(super::SEALED_IN_TEXT_PREFIX));
@@ -558,8 +558,8 @@ fn anything_of_a_text_its_values_are_bound_to_changed_and_they_read_as_erased() 
         let last = if email.ends_with('A') { "B" } else { "A" };
         value["email"] = json!(format!("{}{last}", &email[..email.len() - 1]));
     });
-    // What is not personal: another organization, a member added.
-    let moved = edit(&|value| value["org_id"] = json!("p"));
+    // What is not personal made longer (the values move), a member added.
+    let moved = edit(&|value| value["org_id"] = json!("another"));
     let added = edit(&|value| value["extra"] = json!(1));
     for tampered in [swapped, misplaced, altered, moved, added] {
         let mut expected = all_erased.clone();
@@ -576,6 +576,24 @@ fn anything_of_a_text_its_values_are_bound_to_changed_and_they_read_as_erased() 
     let mut expected = all_erased;
     expected["name"] = Value::Null;
     assert_eq!(opened(dropped, &known), expected);
+    // A member renamed, the text's length kept.
+    let renamed = RecordedEvent {
+        data: event.data.replace(r#""name":"pd3:1""#, r#""nbme":"pd3:1""#),
+        ..event.clone()
+    };
+    assert_ne!(renamed.data, event.data);
+    assert_eq!(
+        opened(renamed, &known),
+        json!({"user_id": "u", "org_id": "o", "email": personal::ERASED_EMAIL, "nbme": "pd3:1"})
+    );
+    // What binds them is where they stand, not the rest of the text (the chain covers
+    // that): a clear value changed in place, its length kept, leaves them opening.
+    let mut expected = data.clone();
+    expected["org_id"] = json!("p");
+    assert_eq!(
+        opened(edit(&|value| value["org_id"] = json!("p")), &known),
+        expected
+    );
 }
 
 #[test]
@@ -643,6 +661,6 @@ fn a_payload_with_a_clear_string_that_starts_as_sealed_values_is_bound_to_paths(
         event.data
     );
     let look = Look::at(&event, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
-    assert!(look.data_sealed && !look.data_in_text);
+    assert!(look.data_sealed && look.data_in_text.is_none());
     assert_eq!(opened(event, &known), data);
 }

@@ -1,19 +1,23 @@
-//! A payload's personal values sealed together and bound to the payload's text
-//! (`pd3:+`, since 2026-12-07; ADR 0010).
+//! A payload's personal values sealed together and bound to where they stand in the
+//! payload's text (`pd3:+`, since 2026-12-07; ADR 0010).
 //!
 //! Values sealed together are bound to the person and, before this form, to the paths of
 //! their fields: a reader had to walk the payload's JSON to learn the paths, which cost a
-//! replay more than the cipher did. Bound to the text instead — the associated data is
-//! the person and the payload's whole text with the sealed text taken out — the values
-//! are found by their prefix alone: the first holds them all (`pd3:+<base64url>`), each
-//! other is its place (`pd3:1`…), in the text's order. A value moved, a member renamed,
-//! anything of the payload changed, and nothing opens; the reader then falls back to the
-//! walk, which reads such values as erased. Only a text in which no clear string starts
-//! with `pd3:` is sealed so (else its values would not be told from the clear one); the
-//! others are bound to their paths, as before.
+//! replay more than the cipher did. Bound to the text instead, the values are found by
+//! their prefix alone: the first holds them all (`pd3:+<base64url>`), each other is its
+//! place (`pd3:1`…), in the text's order. The associated data is the person, the length
+//! of the text (the sealed text taken out), and for each value where it stands in that
+//! text and the name of the member it is the value of — not the whole text, which
+//! AES-GCM would authenticate sixteen bytes at a time at about twice the cost of opening
+//! the values (docs/performance.md). A value moved, swapped, dropped or added, a member
+//! renamed, the text made longer or shorter, and nothing opens; the reader then falls
+//! back to the walk, which reads such values as erased. Only a text in which no clear
+//! string starts with `pd3:` is sealed so (else its values would not be told from the
+//! clear one); the others are bound to their paths, as before.
+
+use std::sync::LazyLock;
 
 use memchr::memmem;
-use std::sync::LazyLock;
 use uuid::Uuid;
 
 use super::cipher::{FieldCipher, SEALED_IN_TEXT_PREFIX, SEALED_TOGETHER_PREFIX, Together};
@@ -22,7 +26,7 @@ use super::in_text;
 /// What starts each value sealed together, its opening quote included.
 static SLOT: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"pd3:"));
 
-/// Separates the person from the text in the associated data (the person is 16 bytes).
+/// Separates the person from the rest in the associated data (the person is 16 bytes).
 const TEXT_BINDING: &[u8] = b"|text|";
 
 /// Whether a payload's values may be sealed bound to `text`, its JSON with each value
@@ -32,56 +36,35 @@ pub(super) fn may_bind(text: &str) -> bool {
     SLOT.find(text.as_bytes()).is_none()
 }
 
-/// Whether `text` (a payload) starts its first value sealed together as one bound to its
-/// text: the search a look at every sealed event makes.
-pub(super) fn holds(text: &str) -> bool {
-    SLOT.find(text.as_bytes()).is_some_and(|at| {
-        text.get(at + 1..)
-            .is_some_and(|rest| rest.starts_with(SEALED_IN_TEXT_PREFIX))
-    })
-}
-
-/// Writes the associated data of values bound to `text` into `aad`: the person, then the
-/// text with the sealed text (the first value's, after its prefix) taken out, `cut` its
-/// span (none while sealing: the text holds the prefix alone).
-pub(super) fn bind(aad: &mut Vec<u8>, subject: Uuid, text: &str, cut: Option<(usize, usize)>) {
-    aad.clear();
-    aad.extend_from_slice(subject.as_bytes());
-    aad.extend_from_slice(TEXT_BINDING);
-    match cut.and_then(|(start, end)| Some((text.get(..start)?, text.get(end..)?))) {
-        Some((before, after)) => {
-            aad.extend_from_slice(before.as_bytes());
-            aad.extend_from_slice(after.as_bytes());
-        }
-        None => aad.extend_from_slice(text.as_bytes()),
-    }
-}
-
-/// The place of the first value's sealed text in `text` while sealing (just after its
-/// prefix), where the sealed text goes.
-pub(super) fn sealed_text_at(text: &str) -> Option<usize> {
-    let at = SLOT.find(text.as_bytes())?;
-    text.get(at + 1..)?
-        .starts_with(SEALED_IN_TEXT_PREFIX)
-        .then_some(at + 1)
+/// Whether the sealed value at `at` in `text` (its opening quote; `cipher::first_sealed`)
+/// is the first of values bound to the text.
+pub(super) fn starts_at(text: &str, at: usize) -> bool {
+    text.get(at + 1..)
+        .is_some_and(|rest| rest.starts_with(SEALED_IN_TEXT_PREFIX))
 }
 
 /// The values of one payload found in its text (each one's span, its quotes included),
-/// and the buffer the text is written again into; a replay keeps one for every payload.
+/// the buffer the text is written again into, and the associated data; a replay keeps
+/// one for every payload.
 #[derive(Default)]
 pub(super) struct Slots {
     spans: Vec<(usize, usize)>,
     out: String,
+    aad: Vec<u8>,
 }
 
 impl Slots {
-    /// Finds the values in `text`: every string that starts with the prefix, the first
-    /// holding them all, each other naming its place. `false` when the text holds none
-    /// so, or holds them otherwise (bound to their paths, or altered).
-    fn find(&mut self, text: &str) -> bool {
+    /// Finds the values in `text` from `from` (where the first stands): every string that
+    /// starts with the prefix, the first holding them all, each other naming its place.
+    /// `false` when the text holds none so, or holds them otherwise (bound to their
+    /// paths, or altered).
+    fn find(&mut self, text: &str, from: usize) -> bool {
         self.spans.clear();
         let bytes = text.as_bytes();
-        for at in SLOT.find_iter(bytes) {
+        let Some(rest) = bytes.get(from..) else {
+            return false;
+        };
+        for at in SLOT.find_iter(rest).map(|at| from + at) {
             let Some(end) = bytes
                 .get(at + 1..)
                 .and_then(|rest| memchr::memchr(b'"', rest))
@@ -105,40 +88,102 @@ impl Slots {
         }
         !self.spans.is_empty()
     }
+
+    /// Writes the associated data of the values found in `text` into `self.aad`: the
+    /// person, the text's length and each value's place and member, `sealed` (the
+    /// length of the first value's sealed text) taken out of all.
+    fn bind(&mut self, subject: Uuid, text: &str, sealed: usize) {
+        let Self { spans, aad, .. } = self;
+        bind(aad, subject, text, spans, sealed);
+    }
 }
 
-/// Opens the values sealed together in `text` bound to it, and writes the text again with
-/// each in its place (into the slots' buffer, handed back for the old text).
-/// How many values the text held, when they opened: `together` then holds them, and the
-/// client address after them when it was sealed with them. `None`, the text untouched,
-/// when the payload holds no values so bound, or they do not open (another person's key,
-/// an altered text).
-pub(super) fn open(
+/// Writes the associated data of values bound to `text` into `aad`: the person, the
+/// length of the text without the first value's sealed text (`sealed` bytes long: none
+/// while sealing), then for each value (`spans`) its place in that text and the name of
+/// the member it is the value of (as the text has it, escapes and all; nothing for an
+/// item of an array), each ended by a zero byte (which JSON text never holds).
+fn bind(aad: &mut Vec<u8>, subject: Uuid, text: &str, spans: &[(usize, usize)], sealed: usize) {
+    // Lengths and places fit in 32 bits: an event is far smaller.
+    let length = |at: usize| u32::try_from(at).unwrap_or(u32::MAX).to_le_bytes();
+    aad.clear();
+    aad.extend_from_slice(subject.as_bytes());
+    aad.extend_from_slice(TEXT_BINDING);
+    aad.extend_from_slice(&length(text.len().saturating_sub(sealed)));
+    for (index, &(start, _)) in spans.iter().enumerate() {
+        let place = if index == 0 { start } else { start - sealed };
+        aad.extend_from_slice(&length(place));
+        aad.extend_from_slice(member_before(text, start).as_bytes());
+        aad.push(0);
+    }
+}
+
+/// The name of the member whose value starts at `at` in `text` (`"name":` before it), or
+/// nothing when none does (an item of an array).
+fn member_before(text: &str, at: usize) -> &str {
+    let Some(before) = text.get(..at).and_then(|before| before.strip_suffix("\":")) else {
+        return "";
+    };
+    let start = memchr::memrchr(b'"', before.as_bytes()).map_or(0, |quote| quote + 1);
+    before.get(start..).unwrap_or_default()
+}
+
+/// Seals `values` into `text`, the payload's JSON whose first value is the prefix alone
+/// (`"pd3:+"`) and each other its place: the sealed text goes after the first's prefix.
+/// `None` when the text does not hold them so.
+pub(super) fn seal(
     text: &mut String,
     subject: Uuid,
     cipher: &FieldCipher<'_>,
+    values: &[&str],
+) -> Option<Result<(), verity_domain::StoreError>> {
+    let mut slots = Slots::default();
+    let first = SLOT.find(text.as_bytes())?;
+    if !slots.find(text, first) {
+        return None;
+    }
+    slots.bind(subject, text, 0);
+    let sealed = match cipher.seal_values(SEALED_IN_TEXT_PREFIX, &slots.aad, values) {
+        Ok(sealed) => sealed,
+        Err(error) => return Some(Err(error)),
+    };
+    let at = first + 1;
+    text.replace_range(at..at + SEALED_IN_TEXT_PREFIX.len(), &sealed);
+    Some(Ok(()))
+}
+
+/// Opens the values sealed together in `text` bound to it, the first standing at `from`
+/// (its opening quote), and writes the text again with each in its place (into the
+/// slots' buffer, handed back for the old text). How many values the text held, when
+/// they opened: `together` then holds them, and the client address after them when it
+/// was sealed with them. `None`, the text untouched, when the payload holds no values so
+/// bound, or they do not open (another person's key, an altered text).
+pub(super) fn open(
+    text: &mut String,
+    from: usize,
+    subject: Uuid,
+    cipher: &FieldCipher<'_>,
     slots: &mut Slots,
-    aad: &mut Vec<u8>,
     together: &mut Together,
 ) -> Option<usize> {
-    if !slots.find(text) {
+    if !slots.find(text, from) {
         return None;
     }
     let &(first_start, first_end) = slots.spans.first()?;
     // The sealed text: after the prefix, before the closing quote.
-    let sealed_from = first_start + 1 + SEALED_IN_TEXT_PREFIX.len();
     let sealed_to = first_end - 1;
-    bind(aad, subject, text, Some((sealed_from, sealed_to)));
+    let sealed_len = sealed_to.checked_sub(first_start + 1 + SEALED_IN_TEXT_PREFIX.len())?;
+    slots.bind(subject, text, sealed_len);
     let sealed = text.get(first_start + 1..sealed_to)?;
     let count = slots.spans.len();
     // The values, and the client address after them when it was sealed with them.
-    if !cipher.open_values(SEALED_IN_TEXT_PREFIX, aad, sealed, together)
+    if !cipher.open_values(SEALED_IN_TEXT_PREFIX, &slots.aad, sealed, together)
         || !(count..=count + 1).contains(&together.len())
     {
         together.clear();
         return None;
     }
-    let Slots { spans, out } = slots;
+    let Slots { spans, out, .. } = slots;
     out.clear();
     let mut copied = 0;
     for (index, &(start, end)) in spans.iter().enumerate() {
