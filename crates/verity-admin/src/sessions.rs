@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use verity_domain::ExecuteError;
 use verity_domain::session::{self, Session, SessionCommand, SessionEndReason, SessionError};
+use verity_domain::signin::Origin;
 use verity_domain::user::AccessEndReason;
 use verity_projection::sessions::{EndedSession, Ending};
 use verity_projection::{ReadModels, SessionView};
@@ -84,21 +85,44 @@ impl Admin {
         person: &PersonRef,
     ) -> Result<PersonSessions, AdminError> {
         let view = self.find_person(actor, person)?;
+        // Each with where its start is in the log: where it came from is read there.
         let (live, ended) = self.read(|models| {
-            let live: Vec<LiveSession> = models
+            let live: Vec<(LiveSession, Option<u64>)> = models
                 .sessions
                 .of_person(view.user_id)
                 .into_iter()
-                .map(|session| live_session(models, session))
+                .map(|session| (live_session(models, session), Some(session.started_event)))
                 .collect();
-            let ended: Vec<EndedSessionInfo> = models
+            let ended: Vec<(EndedSessionInfo, Option<u64>)> = models
                 .sessions
                 .recently_ended_of(view.user_id)
                 .into_iter()
-                .map(|(sid, ended)| ended_session(models, sid, ended))
+                .map(|(sid, ended)| (ended_session(models, sid, ended), ended.started_event))
                 .collect();
             (live, ended)
         });
+        let starts: Vec<u64> = live
+            .iter()
+            .map(|(_, at)| *at)
+            .chain(ended.iter().map(|(_, at)| *at))
+            .flatten()
+            .collect();
+        let origins = verity_oidc::sessions::origins_in(self.ports.store.as_ref(), &starts).await?;
+        let origin = |at: Option<u64>| at.and_then(|at| origins.get(&at));
+        let live: Vec<LiveSession> = live
+            .into_iter()
+            .map(|(mut session, at)| {
+                (session.ip, session.device) = where_from(origin(at));
+                session
+            })
+            .collect();
+        let ended: Vec<EndedSessionInfo> = ended
+            .into_iter()
+            .map(|(mut session, at)| {
+                (session.ip, session.device) = where_from(origin(at));
+                session
+            })
+            .collect();
         let sids: Vec<&str> = live.iter().map(|session| session.sid.as_str()).collect();
         let used =
             verity_oidc::sessions::last_active_in(self.ports.expiring.as_ref(), call.now, &sids)
@@ -177,10 +201,19 @@ fn live_session(models: &ReadModels, session: &SessionView) -> LiveSession {
         started_at: session.started_at,
         last_active: None,
         amr: session.amr.clone(),
-        ip: session.origin.ip.clone(),
-        device: verity_oidc::mfa::device_label(session.origin.user_agent.as_deref()),
+        ip: None,
+        device: String::new(),
         clients: signed_in_to(models, session.clients.iter().cloned()),
     }
+}
+
+/// A session's address and browser, from where it came from (none known: no address, an
+/// unknown browser).
+fn where_from(origin: Option<&Origin>) -> (Option<String>, String) {
+    (
+        origin.and_then(|origin| origin.ip.clone()),
+        verity_oidc::mfa::device_label(origin.and_then(|origin| origin.user_agent.as_deref())),
+    )
 }
 
 fn ended_session(models: &ReadModels, sid: &str, ended: &EndedSession) -> EndedSessionInfo {
@@ -191,8 +224,8 @@ fn ended_session(models: &ReadModels, sid: &str, ended: &EndedSession) -> EndedS
         ended_at: ended.ended_at,
         reason,
         how,
-        ip: ended.origin.ip.clone(),
-        device: verity_oidc::mfa::device_label(ended.origin.user_agent.as_deref()),
+        ip: None,
+        device: String::new(),
         clients: signed_in_to(models, ended.clients.iter().cloned()),
     }
 }

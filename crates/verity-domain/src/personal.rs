@@ -39,33 +39,6 @@ impl FieldKind {
     }
 }
 
-/// What a reader of the whole log reads of the personal data in it, so that a store that
-/// seals personal data opens only that: a fold of the read models reads a person's
-/// address and name but not where each sign-in came from, and opening what it does not
-/// read would cost a replay most of what sealing costs it (ADR 0010). What it does not
-/// read is handed over as stored: sealed text where a value would be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PersonalReads {
-    /// Event types none of whose personal values the reader reads.
-    pub unread_types: &'static [&'static str],
-    /// Whether it reads the client address in events' metadata.
-    pub client_addresses: bool,
-}
-
-impl PersonalReads {
-    /// Every personal value, as every reader but a fold needs (history, export, a
-    /// person's record).
-    pub const ALL: Self = Self {
-        unread_types: &[],
-        client_addresses: true,
-    };
-
-    /// Whether the reader reads the personal values of events of `event_type`.
-    pub fn reads_type(&self, event_type: &str) -> bool {
-        !self.unread_types.contains(&event_type)
-    }
-}
-
 /// A personal field of an event's payload: its path from the payload's root (a string
 /// value, or absent, or null); `*` stands for each item of an array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

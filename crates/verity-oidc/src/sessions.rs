@@ -16,9 +16,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use verity_domain::session::{
     self, Session as SessionAggregate, SessionCommand, SessionEndReason, SessionError,
-    SessionStarted,
+    SessionEvent, SessionStarted,
 };
-use verity_domain::signin::{SecondFactor, SecondFactorDecision, SignInEvent, SignInSucceeded};
+use verity_domain::signin::{
+    Origin, SecondFactor, SecondFactorDecision, SignInEvent, SignInSucceeded,
+};
 use verity_domain::user::{self, UserCommand};
 use verity_domain::{
     Aggregate, AppendRequest, DomainEvent, ExecuteError, ExpectedVersion, NewEntry, execute,
@@ -184,6 +186,36 @@ impl Activity {
             expires_at: self.idle_until,
         }
     }
+}
+
+/// Where the sessions whose starts are at `positions` came from ([`origins_in`], over the
+/// engine's log).
+pub async fn origins(
+    engine: &Engine,
+    positions: &[u64],
+) -> Result<HashMap<u64, Origin>, EngineError> {
+    Ok(origins_in(engine.store.as_ref(), positions).await?)
+}
+
+/// Where sessions came from (the client, the address, the User-Agent), read from their
+/// starts (`session.started`) at `positions` in the log: the sessions read model keeps
+/// where each start is, not what it holds, which a replay leaves sealed (ADR 0010). A
+/// position that holds no session's start is left out; an erased person's reads as
+/// erased.
+pub async fn origins_in(
+    events: &dyn verity_domain::EventStore,
+    positions: &[u64],
+) -> Result<HashMap<u64, Origin>, verity_domain::StoreError> {
+    let mut found = HashMap::new();
+    for &position in positions {
+        let read = events.read_all(position.saturating_sub(1), 1).await?;
+        if let Some(event) = read.first().filter(|event| event.position == position)
+            && let Ok(Some(SessionEvent::Started(started))) = SessionEvent::decode(event)
+        {
+            found.insert(position, started.origin);
+        }
+    }
+    Ok(found)
 }
 
 /// When each session was last used (for the person's list of sessions); sessions that

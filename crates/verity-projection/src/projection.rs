@@ -1,7 +1,7 @@
 //! The [`Projection`] trait: a read model as a fold over the log.
 
 use serde::{Serialize, de::DeserializeOwned};
-use verity_domain::personal::PersonalReads;
+use verity_domain::store::PersonalReads;
 use verity_domain::{DecodeError, RecordedEvent};
 
 /// A read model folded from the event log.

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
-use verity_domain::personal::PersonalReads;
+use verity_domain::store::PersonalReads;
 use verity_domain::{EventStore, RecordedEvent, StoreError};
 
 /// How many reads are in flight while a page folds: four kept both cores of a 2-core

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use verity_domain::grant::GrantEvent;
 use verity_domain::session::{SessionEndReason, SessionEvent, SessionStarted};
-use verity_domain::signin::Origin;
 use verity_domain::token::TokenEvent;
 use verity_domain::user::{AccessEndReason, SessionsEnded, USER_SESSIONS_ENDED};
 use verity_domain::{DecodeError, DomainEvent, RecordedEvent};
@@ -50,8 +49,10 @@ pub struct SessionView {
     pub started_at: DateTime<Utc>,
     /// How (`amr`).
     pub amr: Vec<String>,
-    /// Where from: the client the sign-in was for, the address, the User-Agent.
-    pub origin: Origin,
+    /// The position of its `session.started` in the log. Where it came from (the
+    /// address and the User-Agent, the person's data sealed with their key) is read
+    /// there when it is shown, not kept here: a replay does not open it (ADR 0010).
+    pub started_event: u64,
     /// The clients it signed the person in to.
     pub clients: BTreeSet<String>,
 }
@@ -77,9 +78,11 @@ pub struct EndedSession {
     /// When it started (none for a session that ended before this node saw it live).
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
-    /// Where from.
+    /// The position of its `session.started`, where it came from is read
+    /// ([`SessionView::started_event`]); none for one that ended before this node saw it
+    /// live, or whose person was erased.
     #[serde(default)]
-    pub origin: Origin,
+    pub started_event: Option<u64>,
     /// The clients it had signed the person in to.
     #[serde(default)]
     pub clients: BTreeSet<String>,
@@ -305,8 +308,8 @@ impl Sessions {
             user_id,
             started_at: started.auth_time,
             amr: started.amr,
-            clients: started.origin.client_id.iter().cloned().collect(),
-            origin: started.origin,
+            started_event: event.position,
+            clients: started.origin.client_id.into_iter().collect(),
         };
         // Every session of the person ended after this sign-in began (two nodes, a
         // moment apart): it is born over.
@@ -319,7 +322,7 @@ impl Sessions {
                 ended_at: event.recorded_at,
                 ending: Ending::Person(ending.reason),
                 started_at: Some(view.started_at),
-                origin: view.origin,
+                started_event: Some(view.started_event),
                 clients: view.clients,
             };
             self.mark_ended(started.sid, ended);
@@ -349,7 +352,7 @@ impl Sessions {
             ended_at: at,
             ending,
             started_at: Some(session.started_at),
-            origin: session.origin.clone(),
+            started_event: Some(session.started_event),
             clients: session.clients.clone(),
         };
         self.mark_ended(sid.to_owned(), ended);
@@ -381,11 +384,11 @@ impl Sessions {
             all.sessions.extend(self.end(&sid, ending, at).sessions);
         }
         // An erased person's ended sessions stay marked (their tokens stay refused) but
-        // keep nothing of where they signed in from.
+        // no longer say where they signed in from.
         if ended.reason == AccessEndReason::Erased {
             for sid in self.ended_by_person.get(&user_id).into_iter().flatten() {
                 if let Some(session) = self.ended.get_mut(sid) {
-                    session.origin = Origin::default();
+                    session.started_event = None;
                 }
             }
         }
@@ -429,6 +432,7 @@ impl Sessions {
 mod tests {
     use verity_domain::grant::{GrantRevocationReason, GrantRevoked};
     use verity_domain::session::{SessionClientAdded, SessionEnded};
+    use verity_domain::signin::Origin;
     use verity_domain::user::UserEvent;
 
     use super::*;
@@ -566,10 +570,7 @@ mod tests {
             sessions.apply_event(&event).unwrap();
         }
         end_session(&mut sessions, "laptop", 2);
-        assert_eq!(
-            sessions.recently_ended_of(ADA)[0].1.origin.ip.as_deref(),
-            Some("192.0.2.7")
-        );
+        assert_eq!(sessions.recently_ended_of(ADA)[0].1.started_event, Some(1));
         let erased = UserEvent::SessionsEnded(SessionsEnded {
             reason: AccessEndReason::Erased,
             except_sid: None,
@@ -581,7 +582,7 @@ mod tests {
         assert!(
             ended
                 .iter()
-                .all(|(_, session)| session.origin == Origin::default())
+                .all(|(_, session)| session.started_event.is_none())
         );
         assert!(sessions.has_ended("phone", ADA, at(1).timestamp()));
     }

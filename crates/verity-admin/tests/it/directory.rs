@@ -265,6 +265,9 @@ async fn an_admin_sees_a_persons_sessions_and_ends_one() {
     assert_eq!(after.ended.len(), 1);
     assert_eq!(after.ended[0].sid, "s-1");
     assert_eq!(after.ended[0].reason, "revoked");
+    // Where it came from is still read from its start in the log.
+    assert_eq!(after.ended[0].device, "Firefox on Linux");
+    assert_eq!(after.ended[0].ip.as_deref(), Some("192.0.2.7"));
 
     test.admin
         .sign_out_person(&admin, &call(), &person)

@@ -122,11 +122,16 @@ async fn sessions_of(
     live.reverse();
     let sids: Vec<&str> = live.iter().map(|session| session.sid.as_str()).collect();
     let last_active = sessions::last_active(&state.engine, &caller.context, &sids).await?;
+    let starts: Vec<u64> = live.iter().map(|session| session.started_event).collect();
+    let origins = sessions::origins(&state.engine, &starts).await?;
     Ok(live
         .iter()
         .map(|session| {
-            let label = mfa::device_label(session.origin.user_agent.as_deref());
-            let address = session.origin.ip.clone().unwrap_or_default();
+            let origin = origins.get(&session.started_event);
+            let label = mfa::device_label(origin.and_then(|origin| origin.user_agent.as_deref()));
+            let address = origin
+                .and_then(|origin| origin.ip.clone())
+                .unwrap_or_default();
             let when = STRINGS
                 .session_times
                 .replace("{started}", &minute(session.started_at))

@@ -22,8 +22,8 @@ use foldhash::quality::RandomState;
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 use uuid::Uuid;
-use verity_domain::personal::PersonalReads;
 use verity_domain::signin::{USER_SIGNIN_FAILED, USER_SIGNIN_LOCKED, USER_SIGNIN_SUCCEEDED};
+use verity_domain::store::PersonalReads;
 use verity_domain::user::Directory;
 use verity_domain::{DecodeError, Email, RecordedEvent};
 

@@ -22,7 +22,8 @@ use chrono::{DateTime, Utc};
 use memchr::memmem;
 use serde_json::Value;
 use uuid::Uuid;
-use verity_domain::personal::{self, PersonalField, PersonalReads, StoredKey};
+use verity_domain::personal::{self, PersonalField, StoredKey};
+use verity_domain::store::PersonalReads;
 use verity_domain::user::USER_ERASED;
 use verity_domain::{
     AppendRequest, EventMetadata, ExpectedVersion, NewEvent, RecordedEvent, StoreError, UniqueKey,

@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use verity_domain::personal::{KeysInOrder, PersonKeys, PersonalReads, StoredKey};
+use verity_domain::personal::{KeysInOrder, PersonKeys, StoredKey};
+use verity_domain::store::PersonalReads;
 use verity_domain::{
     AppendOutcome, AppendRequest, Counted, CounterKey, Entry, EventStore, ExpiringStore, NewEntry,
     RecordedEvent, Snapshot, SnapshotStore, StoreError, UniqueKey,

@@ -5,7 +5,8 @@ use chrono::DateTime;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use verity_domain::personal::{self, PersonalReads};
+use verity_domain::personal;
+use verity_domain::store::PersonalReads;
 use verity_domain::{Actor, EventMetadata, NewEvent, RecordedEvent};
 
 use super::cipher::PersonalSecrets;

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
-use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, KeysInOrder, PersonalReads, StoredKey};
+use verity_domain::personal::{ERASED_EMAIL, ERASED_TEXT, KeysInOrder, StoredKey};
+use verity_domain::store::PersonalReads;
 use verity_domain::{
     Actor, AppendRequest, EventStore, ExpectedVersion, NewEvent, StoreError, UniqueKey,
 };
