@@ -827,7 +827,7 @@ fn seal_together(
     let bound_to_text = text_bound::may_bind(&text);
     // The values in the text's order, the address last; and, bound to their paths, the
     // first value's text.
-    let mut in_order: Option<Vec<&str>> = None;
+    let mut in_order: Option<(Vec<&str>, Option<usize>)> = None;
     let mut sealed: Option<Result<String, StoreError>> = None;
     let mut aad = Vec::new();
     in_text::replace_fields(
@@ -852,13 +852,18 @@ fn seal_together(
             let Some(mut values) = values.filter(|values| values.len() == taken.len()) else {
                 return false;
             };
-            values.extend(address);
             if bound_to_text {
-                // Sealed once the text is whole: the text is what binds them.
+                // Sealed once the text is whole: the text is what binds them. The address,
+                // when it is one of the values (a sign-in's own), is named, not sealed twice.
+                let named = address.and_then(|ip| values.iter().position(|value| *value == ip));
+                if named.is_none() {
+                    values.extend(address);
+                }
                 out.push_str(SEALED_IN_TEXT_PREFIX);
-                in_order = Some(values);
+                in_order = Some((values, named));
                 return true;
             }
+            values.extend(address);
             bind_together(&mut aad, subject, all, address.is_some());
             let first = cipher.seal_together(&aad, &values);
             if let Ok(first) = &first {
@@ -870,9 +875,9 @@ fn seal_together(
         },
     )
     .map_err(|_| cannot())?;
-    if let Some(values) = in_order {
-        text_bound::seal(&mut text, subject, cipher, &values).ok_or_else(cannot)??;
-        return Ok((text, place));
+    if let Some((values, named)) = in_order {
+        text_bound::seal(&mut text, subject, cipher, &values, named).ok_or_else(cannot)??;
+        return Ok((text, named.or(place)));
     }
     match sealed {
         Some(Ok(_)) => Ok((text, place)),
@@ -932,9 +937,11 @@ struct Opening {
     scratch: Vec<u8>,
     /// A payload's values sealed together, opened.
     together: cipher::Together,
-    /// Whether the event's client address is sealed with its payload's values (its
-    /// metadata says so), and so bound with them.
+    /// Whether the event's client address is sealed with its payload's values bound to
+    /// their paths (its metadata says so), and so bound with them.
     address_with_values: bool,
+    /// Where the client address is among the values opened, when it is one of them.
+    address_at: Option<usize>,
 }
 
 impl Opening {
@@ -965,6 +972,7 @@ impl Opening {
             if opened && self.together.len() != all.len() + usize::from(address) {
                 self.together.clear();
             }
+            self.address_at = (address && self.together.len() > 0).then_some(all.len());
         }
         let own = index == 0 || place.parse() == Ok(index);
         match self.together.value(index) {
@@ -976,16 +984,15 @@ impl Opening {
         }
     }
 
-    /// Writes the client address sealed with the payload's values into `out`: the last
-    /// of them, which `place` (the metadata's `pd3:<place>`) must name; `false` when they
-    /// did not open with it.
+    /// Writes the client address sealed with the payload's values into `out`: the one
+    /// among them that is the address (sealed last, or named by the first), which `place`
+    /// (the metadata's `pd3:<place>`) must name; `false` when they did not open with it.
     fn address(&self, place: &str, out: &mut String) -> bool {
-        if !self.address_with_values {
-            return false;
-        }
-        let last = self.together.len().checked_sub(1);
-        match last.and_then(|last| self.together.value(last)) {
-            Some(address) if place.parse().ok() == last => {
+        match self
+            .address_at
+            .and_then(|at| Some((at, self.together.value(at)?)))
+        {
+            Some((at, address)) if place.parse() == Ok(at) => {
                 out.push_str(address);
                 true
             }
@@ -1030,6 +1037,7 @@ fn open_event<'key>(
     // One that cannot be set up opens nothing.
     let cipher = set_up.cipher(look, known);
     opening.together.clear();
+    opening.address_at = None;
     // Values bound to the payload's text open by themselves; any that do not are read as
     // the others are, below (as erased).
     let in_text = look
@@ -1045,7 +1053,7 @@ fn open_event<'key>(
                 &mut opening.together,
             )
         })
-        .map(|values| opening.address_with_values = opening.together.len() > values)
+        .map(|opened| opening.address_at = opened.address_at)
         .is_some();
     // The sealed client address is read in the metadata's text (parsing the metadata and
     // writing it again cost more than opening it), first: sealed with the payload's

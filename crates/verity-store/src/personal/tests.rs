@@ -423,9 +423,10 @@ fn an_address_sealed_on_its_own_before_still_opens() {
     .unwrap();
     let before = RecordedEvent {
         data: new_event.data,
-        metadata: event
-            .metadata
-            .replace("\"pd3:2\"", &format!("\"{sealed_alone}\"")),
+        metadata: verity_domain::event::to_json(&EventMetadata {
+            client_ip: Some(sealed_alone),
+            ..serde_json::from_str(&event.metadata).unwrap()
+        }),
         ..event
     };
     assert_eq!(opened(before.clone(), &known), data);
@@ -495,7 +496,9 @@ fn a_payloads_values_are_bound_to_its_text_and_open_without_reading_it() {
         "{ip}"
     );
     assert_eq!(stored["user_agent"], "pd3:1");
-    assert_eq!(client_ip(&event).as_deref(), Some("pd3:2"));
+    // The client address is the payload's own address: named (place 0), not sealed twice.
+    assert!(ip.starts_with("pd3:+0:"), "{ip}");
+    assert_eq!(client_ip(&event).as_deref(), Some("pd3:0"));
     let look = Look::at(&event, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
     assert!(look.data_in_text.is_some());
     let mut read = event.clone();
@@ -597,58 +600,82 @@ fn values_bound_to_a_text_moved_swapped_dropped_or_altered_read_as_erased() {
     );
 }
 
+/// `event` with its metadata's client address replaced by `ip`, read by a reader of
+/// everything with `known`: its payload and its client address.
+fn read_with_address(event: &RecordedEvent, ip: &str, known: &Known) -> (Value, Option<String>) {
+    let mut read = RecordedEvent {
+        metadata: verity_domain::event::to_json(&EventMetadata {
+            client_ip: Some(ip.to_owned()),
+            ..serde_json::from_str(&event.metadata).unwrap()
+        }),
+        ..event.clone()
+    };
+    let look = Look::at(&read, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
+    open_event(&mut read, &look, Some(known), &mut Reuse::default());
+    (serde_json::from_str(&read.data).unwrap(), client_ip(&read))
+}
+
 #[test]
 fn an_address_sealed_with_values_bound_to_the_text_opens_only_at_its_place() {
     let subject = Uuid::from_u128(9);
     let known = new_key(subject);
-    let (event, data) = session_started(subject, &known);
-    let read = |metadata: String| {
-        let mut read = RecordedEvent {
-            metadata,
-            ..event.clone()
-        };
-        let look = Look::at(&read, PersonalReads::ALL, &mut in_text::Buffers::default()).unwrap();
-        open_event(&mut read, &look, Some(&known), &mut Reuse::default());
-        let data: Value = serde_json::from_str(&read.data).unwrap();
-        (data, client_ip(&read))
+    let (named, data) = session_started(subject, &known);
+    // From another address than the payload's: sealed last, at place 2.
+    let elsewhere = sealed(
+        &named.stream,
+        "session.started",
+        &data,
+        subject,
+        &known,
+        Some("198.51.100.4"),
+    );
+    assert_eq!(client_ip(&elsewhere).as_deref(), Some("pd3:2"));
+    assert_eq!(
+        read_with_address(&elsewhere, "pd3:2", &known),
+        (data.clone(), Some("198.51.100.4".to_owned()))
+    );
+    for (event, own) in [(&named, "pd3:0"), (&elsewhere, "pd3:2")] {
+        assert_eq!(client_ip(event).as_deref(), Some(own));
+        // A place that is not the address's: the address reads as erased; the values,
+        // bound to the payload's text and not to the metadata, still open.
+        for other in ["pd3:1", "pd3:3"] {
+            assert_eq!(
+                read_with_address(event, other, &known),
+                (data.clone(), Some(personal::ERASED_TEXT.to_owned()))
+            );
+        }
+        // An address put in clear in the metadata reads as it stands.
+        assert_eq!(
+            read_with_address(event, "192.0.2.66", &known),
+            (data.clone(), Some("192.0.2.66".to_owned()))
+        );
+    }
+    // The place the first value names changed: nothing opens.
+    let renamed = RecordedEvent {
+        data: named.data.replacen("pd3:+0:", "pd3:+1:", 1),
+        ..named.clone()
     };
-    // A place that is not the address's: the address reads as erased; the values, bound
-    // to the payload's text and not to the metadata, still open.
-    let (opened_data, ip) = read(event.metadata.replace("pd3:2", "pd3:1"));
-    assert_eq!(
-        (opened_data, ip.as_deref()),
-        (data.clone(), Some(personal::ERASED_TEXT))
-    );
-    // An address put in clear in the metadata reads as it stands.
-    let (opened_data, ip) = read(event.metadata.replace("\"pd3:2\"", "\"192.0.2.66\""));
-    assert_eq!(
-        (opened_data, ip.as_deref()),
-        (data.clone(), Some("192.0.2.66"))
-    );
+    assert_ne!(renamed.data, named.data);
+    let (read, ip) = read_with_address(&renamed, "pd3:1", &known);
+    assert_eq!(read["ip"], personal::ERASED_TEXT);
+    assert_eq!(ip.as_deref(), Some(personal::ERASED_TEXT));
 
     // Values sealed without an address: a place in the metadata names none of them.
-    let (alone, values) = session_started(subject, &known);
     let without = sealed(
-        &alone.stream,
+        &named.stream,
         "session.started",
-        &values,
+        &data,
         subject,
         &known,
         None,
     );
-    let mut tampered = RecordedEvent {
-        metadata: event.metadata.clone(),
-        ..without
-    };
-    let look = Look::at(
-        &tampered,
-        PersonalReads::ALL,
-        &mut in_text::Buffers::default(),
-    )
-    .unwrap();
-    open_event(&mut tampered, &look, Some(&known), &mut Reuse::default());
-    assert_eq!(serde_json::from_str::<Value>(&tampered.data).unwrap(), data);
-    assert_eq!(client_ip(&tampered).as_deref(), Some(personal::ERASED_TEXT));
+    assert!(!without.data.contains("pd3:+0:"));
+    for place in ["pd3:0", "pd3:2"] {
+        assert_eq!(
+            read_with_address(&without, place, &known),
+            (data.clone(), Some(personal::ERASED_TEXT.to_owned()))
+        );
+    }
 }
 
 #[test]
