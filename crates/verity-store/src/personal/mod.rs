@@ -797,10 +797,12 @@ fn seal_event(
 /// together (`pd3:`). Each value is first replaced by its number; the reader of the log
 /// meets them in the text's order, so that order, found here by the same reader, is the
 /// order of the sealed array. The first value holds them all, each other its place. The
-/// client address (`address`, when it is the person's) is sealed with them, last: its
-/// place, if so, comes back for the metadata to hold (one value to open per event, where
-/// it was two). The values are bound to the payload's text (`pd3:+`, [`text_bound`]),
-/// or to their fields' paths when a clear string of the payload starts as they would.
+/// client address (`address`, when it is the person's) is sealed with them, last, or,
+/// bound to the text and one of the values already, named by the first: its place comes
+/// back for the metadata to hold (one value to open per event, where it was two). The
+/// values are bound to where they stand in the payload's text (`pd3:+`,
+/// [`text_bound`]), or to their fields' paths when a clear string of the payload starts
+/// as they would.
 fn seal_together(
     event_type: &str,
     data: &mut Value,
@@ -1063,9 +1065,7 @@ fn open_event<'key>(
         .then(|| in_text::first_string(&event.metadata, &ADDRESS, address))
         .flatten()
         .map(|ip| ip.starts_with(SEALED_TOGETHER_PREFIX));
-    if !in_text {
-        opening.address_with_values = address_read == Some(true);
-    }
+    opening.address_with_values = !in_text && address_read == Some(true);
     if let Some(paths) = look.paths
         && !in_text
         && (look.data_sealed || erased)
