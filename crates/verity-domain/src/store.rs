@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use crate::event::{NewEvent, RecordedEvent};
 
-/// What a reader of the whole log reads of the personal data in it, so that a store that
-/// seals personal data opens only that: a fold of the read models reads a person's
-/// address and name but not where each sign-in came from, and opening what it does not
-/// read would cost a replay most of what sealing costs it (ADR 0010; which fields are personal:
-/// [`crate::personal`]). What it does not
-/// read is handed over as stored: sealed text where a value would be.
+/// What a reader of the whole log reads of the personal data in it (which fields are
+/// personal: [`crate::personal`]), so that a store that seals personal data opens only
+/// that: a fold of the read models reads a person's address and name but not where each
+/// sign-in came from, and opening what it does not read would cost a replay most of what
+/// sealing costs it (ADR 0010). What it does not read is handed over as stored: sealed
+/// text where a value would be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PersonalReads {
     /// Event types none of whose personal values the reader reads.
