@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 use verity_domain::session::SESSION_STARTED;
-use verity_domain::signin::{USER_SIGNIN_FAILED, USER_SIGNIN_LOCKED, USER_SIGNIN_SUCCEEDED};
 use verity_domain::store::PersonalReads;
 use verity_domain::{DecodeError, RecordedEvent};
 
@@ -15,7 +14,7 @@ use crate::projection::Projection;
 use crate::roles::Roles;
 use crate::scim_tokens::ScimTokens;
 use crate::sessions::Sessions;
-use crate::users::Users;
+use crate::users::{SIGN_IN_FACTS, Users};
 
 /// Every read model Verity serves from memory.
 ///
@@ -59,12 +58,10 @@ impl Projection for ReadModels {
     /// client address. Tested: a log whose unread values are scrambled folds to the same
     /// models.
     const PERSONAL_READS: PersonalReads = PersonalReads {
-        unread_types: &[
-            USER_SIGNIN_SUCCEEDED,
-            USER_SIGNIN_FAILED,
-            USER_SIGNIN_LOCKED,
-            SESSION_STARTED,
-        ],
+        unread_types: &{
+            let [succeeded, failed, locked] = SIGN_IN_FACTS;
+            [succeeded, failed, locked, SESSION_STARTED]
+        },
         client_addresses: false,
     };
 
@@ -118,11 +115,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn one_fold_feeds_every_read_model() {
-        let org_id = Uuid::from_u128(1);
-        let user_id = Uuid::from_u128(2);
-        let events = [
+    /// The organization Acme (`org_id`) created, then Ada (`user_id`) in it: positions 1
+    /// and 2.
+    fn acme_and_ada(org_id: Uuid, user_id: Uuid) -> [RecordedEvent; 2] {
+        [
             recorded(
                 1,
                 verity_domain::organization::stream(org_id),
@@ -147,7 +143,14 @@ mod tests {
                     .with_timezone(&Utc),
                 }),
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn one_fold_feeds_every_read_model() {
+        let org_id = Uuid::from_u128(1);
+        let user_id = Uuid::from_u128(2);
+        let events = acme_and_ada(org_id, user_id);
         let mut models = ReadModels::default();
         for event in &events {
             models.apply(event).unwrap();
@@ -363,27 +366,8 @@ mod tests {
             user_agent: Some("Firefox".into()),
         };
         let user = verity_domain::user::stream(ada);
-        let mut events = vec![
-            recorded(
-                1,
-                verity_domain::organization::stream(org_id),
-                &OrganizationEvent::Created(OrganizationCreated {
-                    org_id,
-                    name: "Acme".into(),
-                }),
-            ),
-            recorded(
-                2,
-                user.clone(),
-                &UserEvent::Created(UserCreated {
-                    user_id: ada,
-                    org_id,
-                    email: Email::parse("ada@example.org").unwrap(),
-                    name: "Ada".into(),
-                    temporary_password_hash: "$argon2id$x".into(),
-                    temporary_password_expires_at: at,
-                }),
-            ),
+        let mut events = Vec::from(acme_and_ada(org_id, ada));
+        events.extend([
             recorded(
                 3,
                 user.clone(),
@@ -430,7 +414,7 @@ mod tests {
                     origin,
                 }),
             ),
-        ];
+        ]);
         // Each event from Ada's browser, her address in its metadata.
         for event in &mut events {
             event.metadata = r#"{"client_ip":"192.0.2.7"}"#.into();

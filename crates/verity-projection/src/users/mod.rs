@@ -538,6 +538,13 @@ fn email_key<'a>(people: &[Resident], orgs: &'a [Org], slot: u32) -> Option<(u32
     Some((resident.org, org.text.email(resident.text)))
 }
 
+/// The sign-in facts, whose personal values (where each came from) no fold reads.
+pub(crate) const SIGN_IN_FACTS: [&str; 3] = [
+    USER_SIGNIN_SUCCEEDED,
+    USER_SIGNIN_FAILED,
+    USER_SIGNIN_LOCKED,
+];
+
 impl Projection for Users {
     const NAME: &'static str = "users";
     const VERSION: u32 = 6;
@@ -545,11 +552,7 @@ impl Projection for Users {
     /// sealed address and browser) is read from the log by their history, not here; nor
     /// is any client address.
     const PERSONAL_READS: PersonalReads = PersonalReads {
-        unread_types: &[
-            USER_SIGNIN_SUCCEEDED,
-            USER_SIGNIN_FAILED,
-            USER_SIGNIN_LOCKED,
-        ],
+        unread_types: &SIGN_IN_FACTS,
         client_addresses: false,
     };
 

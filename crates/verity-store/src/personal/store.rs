@@ -85,9 +85,7 @@ impl EventStore for SealedStore {
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        let mut events = self.inner.read_all(after, limit).await?;
-        self.open_all(&mut events, PersonalReads::ALL).await?;
-        Ok(events)
+        self.read_all_for(after, limit, PersonalReads::ALL).await
     }
 
     async fn read_all_for(
